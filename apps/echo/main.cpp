@@ -1,0 +1,56 @@
+// duplex-echo: echoes every message on "/", broadcasts every message on "/broadcast", and serves
+// a small page at GET / whose script talks to the echo.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "duplex/server/server.hpp"
+#include "echo_page.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"duplex-echo: a WebSocket echo server"};
+  duplex::server_options opts;
+  opts.port = 8030;
+  std::size_t max_message = opts.ws_limits.max_message_bytes;
+  unsigned idle_seconds = 120;
+  app.add_option("--host", opts.host, "address to listen on")->capture_default_str();
+  app.add_option("--port", opts.port, "port to listen on (0: any free port)")
+      ->capture_default_str();
+  app.add_option("--threads", opts.threads, "event loops, one per core")->capture_default_str();
+  app.add_option("--max-message", max_message, "largest message in bytes")->capture_default_str();
+  app.add_option("--idle-timeout", idle_seconds, "seconds of silence before a ping (0: never)")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  opts.ws_limits.max_message_bytes = max_message;
+  opts.idle_timeout = std::chrono::seconds(idle_seconds);
+
+  duplex::server server(opts);
+  duplex::ws_behavior echo;
+  echo.on_message = [](duplex::websocket& ws, std::string_view data, duplex::ws::opcode op) {
+    ws.send(data, op);
+  };
+  server.ws("/", std::move(echo));
+
+  duplex::ws_behavior broadcast;
+  broadcast.on_open = [](duplex::websocket& ws) { ws.subscribe("broadcast"); };
+  broadcast.on_message = [&server](duplex::websocket&, std::string_view data,
+                                   duplex::ws::opcode op) {
+    server.publish("broadcast", data, op);
+  };
+  server.ws("/broadcast", std::move(broadcast));
+  server.http("/", [](const duplex::http::request&, duplex::http_response& res) {
+    res.body(std::string(echo_page), "text/html; charset=utf-8");
+  });
+  try {
+    server.listen();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "duplex-echo: %s\n", e.what());
+    return 1;
+  }
+  std::printf("duplex-echo listening on ws://%s:%u/ (page at http://%s:%u/)\n", opts.host.c_str(),
+              server.port(), opts.host.c_str(), server.port());
+  std::fflush(stdout);
+  server.run();
+  std::printf("duplex-echo stopped\n");
+  return 0;
+}

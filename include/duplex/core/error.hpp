@@ -1,0 +1,22 @@
+// Helpers that turn a layer's error enum into a std::error_code category with one message table.
+#pragma once
+
+#include <string>
+#include <system_error>
+
+namespace duplex::core {
+
+// A category whose messages come from a function mapping the enum to text. Each layer declares
+// its enum, a `describe` function, and one instance of this template.
+template <class Enum, const char* (*Describe)(Enum)>
+class enum_category final : public std::error_category {
+ public:
+  explicit constexpr enum_category(const char* name) : name_(name) {}
+  const char* name() const noexcept override { return name_; }
+  std::string message(int value) const override { return Describe(static_cast<Enum>(value)); }
+
+ private:
+  const char* name_;
+};
+
+}  // namespace duplex::core

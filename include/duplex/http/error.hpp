@@ -1,0 +1,32 @@
+// Why an HTTP request head was refused, and the status each reason answers with.
+#pragma once
+
+#include <system_error>
+
+namespace duplex::http {
+
+enum class errc {
+  bad_request_line = 1,
+  bad_method,
+  bad_target,
+  bad_version,
+  version_not_supported,
+  bad_line_ending,
+  bad_header_name,
+  bad_header_value,
+  obsolete_line_folding,
+  target_too_long,
+  head_too_large,
+  too_many_headers,
+};
+
+const std::error_category& http_category() noexcept;
+std::error_code make_error_code(errc e) noexcept;
+
+// The HTTP status the server answers with for a given parse error.
+int status_for(errc e) noexcept;
+
+}  // namespace duplex::http
+
+template <>
+struct std::is_error_code_enum<duplex::http::errc> : std::true_type {};

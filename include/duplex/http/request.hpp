@@ -1,0 +1,32 @@
+// A parsed HTTP/1.1 request head: views into the buffer the parser was given.
+#pragma once
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace duplex::http {
+
+struct header {
+  std::string_view name;
+  std::string_view value;
+};
+
+struct request {
+  std::string_view method;
+  std::string_view target;
+  int version_minor = 1;  // HTTP/1.<minor>
+  std::vector<header> headers;
+
+  // First value of a header, compared without regard to case; nullopt when absent.
+  std::optional<std::string_view> find(std::string_view name) const noexcept;
+  std::size_t count(std::string_view name) const noexcept;
+
+  // The target without its query string, and the query (without '?').
+  std::string_view path() const noexcept;
+  std::string_view query() const noexcept;
+};
+
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+}  // namespace duplex::http

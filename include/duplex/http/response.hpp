@@ -1,0 +1,32 @@
+// Serializer for HTTP/1.1 response heads that refuses header injection.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace duplex::http {
+
+std::string_view reason_phrase(int status) noexcept;
+
+// Appends a response to `out`: status line, headers, blank line, body.
+class response_writer {
+ public:
+  explicit response_writer(std::string& out, int status);
+
+  // Returns false, and writes nothing, if the name is not a token or the value holds a CR, LF
+  // or NUL: a value taken from user input can never split the response.
+  bool header(std::string_view name, std::string_view value);
+  void content_length(std::size_t n);
+  // Ends the head and appends `body`.
+  void finish(std::string_view body = {});
+
+ private:
+  std::string& out_;
+};
+
+// A complete small response with a text body, Content-Type and Content-Length.
+std::string simple_response(int status, std::string_view body,
+                            std::string_view content_type = "text/plain; charset=utf-8",
+                            bool close = true);
+
+}  // namespace duplex::http

@@ -1,0 +1,98 @@
+// One epoll loop per thread: I/O readiness, timers, cross-thread posting, a shared read buffer.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace duplex::net {
+
+// Something registered with the loop for readiness on a file descriptor.
+class io_handler {
+ public:
+  virtual void on_io(std::uint32_t epoll_events) = 0;
+
+ protected:
+  ~io_handler() = default;
+};
+
+struct loop_options {
+  std::size_t receive_buffer_bytes = 512 * 1024;  // one per loop, shared by its sockets
+  std::size_t max_events = 512;                   // readiness events taken per epoll_wait
+};
+
+using timer_id = std::uint64_t;
+
+class event_loop {
+ public:
+  explicit event_loop(loop_options opts = {});
+  ~event_loop();
+  event_loop(const event_loop&) = delete;
+  event_loop& operator=(const event_loop&) = delete;
+
+  // Registration; loop thread only (or before run()).
+  void add(int fd, std::uint32_t events, io_handler* h);
+  void modify(int fd, std::uint32_t events, io_handler* h);
+  void remove(int fd) noexcept;
+
+  // Runs until stop(). The thread that calls run() becomes the loop's thread.
+  void run();
+  // Any thread: ends run() after the current iteration.
+  void stop() noexcept;
+  // Any thread: runs fn on the loop's thread, in posting order.
+  void post(std::function<void()> fn);
+
+  // Loop thread only. A one-shot timer, or a periodic one when `repeat` is true.
+  timer_id add_timer(std::chrono::milliseconds delay, std::function<void()> fn,
+                     bool repeat = false);
+  void cancel_timer(timer_id id) noexcept;
+
+  // Loop thread only: fn runs at the end of every iteration, after I/O, posts and timers.
+  void on_iteration_end(std::function<void()> fn);
+
+  // The loop's receive buffer; valid for one read-and-parse step on the loop's thread.
+  std::span<char> receive_buffer() noexcept { return {buffer_.get(), buffer_size_}; }
+  // Monotonic milliseconds, read once per iteration.
+  std::uint64_t now_ms() const noexcept { return now_ms_; }
+  bool in_loop_thread() const noexcept { return std::this_thread::get_id() == thread_.load(); }
+  bool running() const noexcept { return running_.load(); }
+
+ private:
+  struct timer {
+    std::function<void()> fn;
+    std::uint64_t period = 0;
+    std::uint64_t due = 0;
+  };
+  class waker;
+
+  int wait_timeout() const noexcept;
+  void run_posted();
+  void run_timers();
+  void update_clock() noexcept;
+
+  int epoll_fd_ = -1;
+  std::unique_ptr<waker> waker_;
+  std::unique_ptr<char[]> buffer_;
+  std::size_t buffer_size_;
+  std::size_t max_events_;
+  std::uint64_t now_ms_ = 0;
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> running_{false};
+  std::atomic<std::thread::id> thread_{};
+  std::mutex post_mutex_;
+  std::vector<std::function<void()>> posted_;
+  std::multimap<std::uint64_t, timer_id> due_;
+  std::unordered_map<timer_id, timer> timers_;
+  timer_id next_timer_ = 1;
+  std::vector<std::function<void()>> iteration_end_;
+};
+
+}  // namespace duplex::net

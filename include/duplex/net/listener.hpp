@@ -1,0 +1,41 @@
+// A non-blocking listening socket that accepts until the kernel says "no more", and survives
+// running out of file descriptors.
+#pragma once
+
+#include <functional>
+
+#include "duplex/net/address.hpp"
+#include "duplex/net/event_loop.hpp"
+
+namespace duplex::net {
+
+class listener final : public io_handler {
+ public:
+  // Called with each accepted, non-blocking socket (TCP_NODELAY set) and its peer.
+  using accept_fn = std::function<void(int fd, const address& peer)>;
+
+  listener(event_loop& loop, const address& bind_to, bool reuse_port, accept_fn on_accept,
+           int backlog = 1024);
+  ~listener();
+  listener(const listener&) = delete;
+  listener& operator=(const listener&) = delete;
+
+  std::uint16_t port() const noexcept { return port_; }
+  void close() noexcept;
+  // Accepted connections dropped because the process had no file descriptor left.
+  std::uint64_t dropped_for_fd_limit() const noexcept { return dropped_; }
+
+  void on_io(std::uint32_t events) override;
+
+ private:
+  void shed_one() noexcept;
+
+  event_loop& loop_;
+  int fd_ = -1;
+  int reserve_fd_ = -1;  // kept open so that, at EMFILE, one can be freed to accept-and-close
+  std::uint16_t port_ = 0;
+  std::uint64_t dropped_ = 0;
+  accept_fn on_accept_;
+};
+
+}  // namespace duplex::net

@@ -1,0 +1,56 @@
+// What the kernel refused to take yet: owned copies and references into shared broadcast frames.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct iovec;
+
+namespace duplex::net {
+
+using shared_bytes = std::shared_ptr<const std::string>;
+
+struct write_result {
+  std::size_t written = 0;
+  bool blocked = false;  // the kernel's buffer is full: wait for EPOLLOUT
+  int error = 0;         // errno of a fatal error (EPIPE, ECONNRESET...)
+};
+
+// Writes the buffers with one sendmsg (MSG_NOSIGNAL), retrying on EINTR.
+write_result write_vector(int fd, const iovec* iov, std::size_t count) noexcept;
+write_result write_bytes(int fd, std::string_view bytes) noexcept;
+
+class send_queue {
+ public:
+  bool empty() const noexcept { return bytes_ == 0; }
+  std::size_t bytes() const noexcept { return bytes_; }
+
+  void push(std::string_view data);
+  void push(std::string&& data);
+  // References `buf` from `offset` on; the buffer is shared with every other queue that holds it.
+  void push(shared_bytes buf, std::size_t offset = 0);
+
+  // Writes as much as the socket takes, in order, with one writev of up to 64 segments per call.
+  write_result flush(int fd) noexcept;
+  void clear() noexcept;
+
+ private:
+  struct segment {
+    std::string owned;
+    shared_bytes shared;
+    std::size_t offset = 0;
+    std::string_view rest() const noexcept {
+      return std::string_view(shared ? *shared : owned).substr(offset);
+    }
+  };
+  void consume(std::size_t n) noexcept;
+
+  std::vector<segment> segments_;
+  std::size_t head_ = 0;  // first live segment
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace duplex::net

@@ -1,0 +1,47 @@
+// The response a plain-HTTP handler fills in; the server adds Content-Length and Connection.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace duplex {
+
+class http_response {
+ public:
+  http_response& status(int code) noexcept {
+    status_ = code;
+    return *this;
+  }
+  // Values holding CR or LF are refused when the response is written.
+  http_response& header(std::string name, std::string value) {
+    headers_.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+  http_response& body(std::string text, std::string content_type = "text/plain; charset=utf-8") {
+    body_ = std::move(text);
+    content_type_ = std::move(content_type);
+    return *this;
+  }
+  // Ask the server to end the connection after this response.
+  http_response& close() noexcept {
+    close_ = true;
+    return *this;
+  }
+
+  int status() const noexcept { return status_; }
+  const std::string& body() const noexcept { return body_; }
+  // The full response; `head_only` for HEAD requests (same headers, no body).
+  std::string serialize(bool keep_alive, bool head_only) const;
+  bool wants_close() const noexcept { return close_; }
+
+ private:
+  int status_ = 200;
+  bool close_ = false;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  std::string body_;
+  std::string content_type_ = "text/plain; charset=utf-8";
+};
+
+}  // namespace duplex

@@ -1,0 +1,103 @@
+// duplex::server: WebSocket routes and plain HTTP on one port, one event loop per thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "duplex/http/request.hpp"
+#include "duplex/http/request_parser.hpp"
+#include "duplex/server/http_response.hpp"
+#include "duplex/server/websocket.hpp"
+#include "duplex/ws/connection.hpp"
+
+namespace duplex {
+
+namespace net {
+class event_loop;
+}
+
+enum class backpressure_policy : std::uint8_t {
+  close,  // a socket whose queue passes the limit is closed (1008, "send queue full")
+  drop,   // a send that would pass the limit is dropped and reported as such
+};
+
+struct server_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: any free port; see server::port()
+  unsigned threads = 1;    // event loops, each with its own SO_REUSEPORT listener
+
+  http::parser_limits http_limits{};
+  ws::limits ws_limits{};
+
+  std::chrono::milliseconds handshake_timeout{10'000};  // whole request head, from accept
+  std::chrono::milliseconds idle_timeout{120'000};      // no input for this long: send a ping
+  std::chrono::milliseconds pong_timeout{30'000};       // no input after that ping: close 1001
+  std::chrono::milliseconds close_timeout{5'000};       // close handshake, and shutdown
+  std::chrono::milliseconds tick{250};                  // resolution of the timeouts above
+
+  std::size_t max_backpressure = 16 * 1024 * 1024;  // send queue bytes per socket
+  backpressure_policy policy = backpressure_policy::close;
+  std::size_t drain_watermark = 64 * 1024;  // on_drain fires when the queue falls to this
+
+  bool handle_signals = true;  // SIGINT/SIGTERM: close every socket with 1001, then return
+  // One line per refused request, failed connection or shutdown; default writes to stderr.
+  std::function<void(std::string_view)> log;
+};
+
+struct ws_behavior {
+  std::function<void(websocket&)> on_open;
+  std::function<void(websocket&, std::string_view data, ws::opcode op)> on_message;
+  // With ws_limits.stream_fragments, data arrives here in pieces instead of on_message.
+  std::function<void(websocket&, std::string_view data, ws::opcode op, bool last)> on_fragment;
+  std::function<void(websocket&, std::string_view data)> on_ping;
+  std::function<void(websocket&, std::string_view data)> on_pong;
+  std::function<void(websocket&)> on_drain;
+  // Always called once for an opened socket; code 1006 when TCP ended without a close frame.
+  std::function<void(websocket&, std::uint16_t code, std::string_view reason)> on_close;
+};
+
+using http_handler = std::function<void(const http::request&, http_response&)>;
+
+namespace detail {
+struct server_state;
+}
+
+class server {
+ public:
+  explicit server(server_options options = {});
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Routes match the request path exactly (query string ignored). Set before listen().
+  server& ws(std::string path, ws_behavior behavior);
+  server& http(std::string path, http_handler handler);
+  // For requests no route takes; the default answers 404 (426 on a WebSocket-only path).
+  server& fallback(http_handler handler);
+
+  // Binds every loop's listener; throws std::system_error on failure.
+  void listen();
+  std::uint16_t port() const noexcept;
+  // Listens if needed, then runs every loop until shutdown() (or a signal) completes.
+  void run();
+  // Any thread: stop accepting, close every WebSocket with 1001 and every HTTP connection, and
+  // make run() return once all are closed or close_timeout has passed.
+  void shutdown();
+
+  // Any thread: sends to every subscriber of `topic` on every loop, framed once.
+  void publish(std::string_view topic, std::string_view data, ws::opcode op = ws::opcode::text);
+  // Any thread: runs fn on loop i's thread.
+  void post(unsigned loop, std::function<void()> fn);
+  unsigned loop_count() const noexcept;
+  // Open connections (HTTP and WebSocket) over all loops.
+  std::size_t connection_count() const noexcept;
+
+ private:
+  std::unique_ptr<detail::server_state> state_;
+};
+
+}  // namespace duplex

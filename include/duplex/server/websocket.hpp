@@ -1,0 +1,97 @@
+// The handle an application holds for one server-side WebSocket, valid from on_open to on_close.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "duplex/ws/connection.hpp"
+
+namespace duplex {
+
+namespace net {
+class event_loop;
+}
+
+enum class send_status : std::uint8_t {
+  sent,      // the kernel took every byte
+  buffered,  // queued: the peer reads slower than we write (see buffered_amount)
+  dropped,   // not sent: the send queue is over its limit and the policy drops
+  closed,    // not sent: the connection is closing or closed
+};
+
+struct send_result {
+  send_status status = send_status::sent;
+  std::size_t buffered_amount = 0;  // bytes waiting in this socket's queue after the call
+  explicit operator bool() const noexcept {
+    return status == send_status::sent || status == send_status::buffered;
+  }
+};
+
+class websocket {
+ public:
+  websocket(const websocket&) = delete;
+  websocket& operator=(const websocket&) = delete;
+
+  // Whole messages. Sends made while a callback of this socket runs are batched and written
+  // once the callback returns (one syscall for many replies).
+  send_result send(std::string_view data, ws::opcode op = ws::opcode::text);
+  send_result send_text(std::string_view data) { return send(data, ws::opcode::text); }
+  send_result send_binary(std::string_view data) { return send(data, ws::opcode::binary); }
+  // A message in pieces; `op` of the first piece names its type.
+  send_result send_fragment(std::string_view data, ws::opcode op, bool fin);
+  bool ping(std::string_view data = {});
+  // Starts the close handshake; on_close follows when the peer answers or the timer ends.
+  void close(std::uint16_t code = 1000, std::string_view reason = {});
+  // Drops the TCP connection now (on_close sees 1006).
+  void terminate();
+
+  std::size_t buffered_amount() const noexcept;
+  ws::state state() const noexcept;
+
+  // Pub/sub on this socket's loop. publish() reaches every subscriber but this socket.
+  bool subscribe(std::string_view topic);
+  bool unsubscribe(std::string_view topic);
+  bool is_subscribed(std::string_view topic) const;
+  void publish(std::string_view topic, std::string_view data, ws::opcode op = ws::opcode::text);
+
+  std::string_view path() const noexcept;
+  std::string remote_address() const;
+  net::event_loop& loop() const noexcept;
+
+  // Per-socket user data, destroyed with the socket. data<T>() is null if another type is held.
+  template <class T, class... Args>
+  T& emplace_data(Args&&... args) {
+    reset_data();
+    T* p = new T(std::forward<Args>(args)...);
+    user_ = p;
+    type_ = &type_tag<T>;
+    destroy_ = [](void* q) { delete static_cast<T*>(q); };
+    return *p;
+  }
+  template <class T>
+  T* data() const noexcept {
+    return type_ == &type_tag<T> ? static_cast<T*>(user_) : nullptr;
+  }
+
+ protected:
+  websocket() = default;
+  ~websocket() { reset_data(); }
+
+ private:
+  template <class T>
+  static inline const char type_tag = 0;
+  void reset_data() noexcept {
+    if (destroy_) destroy_(user_);
+    user_ = nullptr;
+    destroy_ = nullptr;
+    type_ = nullptr;
+  }
+
+  void* user_ = nullptr;
+  const void* type_ = nullptr;
+  void (*destroy_)(void*) = nullptr;
+};
+
+}  // namespace duplex

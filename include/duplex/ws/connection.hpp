@@ -1,0 +1,144 @@
+// The sans-I/O WebSocket protocol state machine (RFC 6455): bytes in, events and bytes out.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "duplex/core/random.hpp"
+#include "duplex/core/utf8.hpp"
+#include "duplex/ws/error.hpp"
+#include "duplex/ws/frame.hpp"
+
+namespace duplex::ws {
+
+enum class role : std::uint8_t { server, client };
+
+struct limits {
+  std::size_t max_message_bytes = 16 * 1024 * 1024;  // a message of exactly this size passes
+  std::size_t max_fragments = 128 * 1024;            // frames per message
+  // Deliver data as `fragment` events as bytes arrive, instead of whole `message` events; the
+  // message limit then does not apply (the application sees every piece and decides).
+  bool stream_fragments = false;
+};
+
+enum class event_type : std::uint8_t { message, fragment, ping, pong, close };
+
+struct event {
+  event_type type = event_type::message;
+  opcode op = opcode::text;  // message and fragment: text or binary
+  bool last = true;          // fragment: the final piece of its message
+  std::uint16_t code = 0;    // close: the peer's code (1005 if none), ours on failure, or 1006
+  std::string_view data;     // payload, or the close reason
+  std::error_code error;     // close: why, when the connection failed instead of closing cleanly
+};
+
+enum class state : std::uint8_t {
+  open,     // messages flow both ways
+  closing,  // we sent a close frame and wait for the peer's
+  closed,   // close handshake done, or the connection failed: no more input is read
+};
+
+class connection {
+ public:
+  explicit connection(ws::role r, limits l = {}, core::random_source* rng = nullptr);
+
+  // --- input ---
+  // Hands bytes to the parser. They may be rewritten in place (unmasked), and events may view
+  // them: keep them alive and unchanged until next_event() returns nullopt.
+  void receive(std::span<char> bytes) noexcept;
+  // The next event, parsing as far as needed. A returned view stays valid until the next call.
+  std::optional<event> next_event();
+  // The transport ended. If the close handshake was not done, a close event with 1006 follows.
+  void receive_eof() noexcept;
+  // The glue gives up on the connection (a timeout, a full send queue): no frame is sent, a
+  // close event carrying the error's code follows.
+  void abort(errc why) noexcept;
+
+  // --- commands; each returns false when the state forbids it ---
+  bool send_text(std::string_view data) { return send(opcode::text, data); }
+  bool send_binary(std::string_view data) { return send(opcode::binary, data); }
+  bool send(opcode op, std::string_view data);
+  // Pieces of one message: `op` of the first piece names the message type.
+  bool send_fragment(opcode op, std::string_view data, bool fin);
+  bool ping(std::string_view data = {});
+  bool pong(std::string_view data = {});
+  // Starts the close handshake. `code` 1005 sends a close frame with no code at all.
+  bool close(std::uint16_t code = 1000, std::string_view reason = {});
+  // Server role only: writes the header of a whole unmasked data frame into `out`, for a caller
+  // that writes header and payload itself (writev). Returns the header size, or 0 if not allowed.
+  std::size_t frame_header(char* out, opcode op, std::size_t size) noexcept;
+
+  // --- output ---
+  std::string_view pending_output() const noexcept { return out_; }
+  void consume_output(std::size_t n) noexcept { out_.erase(0, n); }
+  // The buffer itself, so the caller can swap in a larger shared one while it batches writes.
+  std::string& output_buffer() noexcept { return out_; }
+
+  // --- status ---
+  ws::state state() const noexcept { return state_; }
+  ws::role role() const noexcept { return role_; }
+  bool can_send() const noexcept { return state_ == state::open; }
+  // We sent a close frame and wait for the peer's: arm a close timer.
+  bool close_expected() const noexcept { return state_ == state::closing; }
+  // Nothing more will be read: the caller flushes pending_output() and ends the transport.
+  bool done() const noexcept { return state_ == state::closed; }
+  bool failed() const noexcept { return failed_; }
+  // Bytes held for a frame or message that is not complete yet.
+  std::size_t buffered_input() const noexcept { return msg_.size() + ctrl_.size() + hdr_have_; }
+
+ private:
+  enum class header_status { ok, more, error };
+
+  header_status read_header();
+  header_status parse_header(const unsigned char* h);
+  std::optional<errc> check_data_frame(std::uint8_t op, std::uint64_t len);
+  std::optional<event> on_payload(char* chunk, std::size_t n);
+  std::optional<event> on_data(char* chunk, std::size_t n);
+  std::optional<event> on_control(char* chunk, std::size_t n);
+  std::optional<event> on_close_frame(std::string_view payload);
+  event fail(errc why);
+  void end_message() noexcept;
+  void release_delivered() noexcept;
+  void write_frame(opcode op, std::string_view data, bool fin);
+  void write_close(std::uint16_t code, std::string_view reason);
+
+  // Input being parsed.
+  char* in_ = nullptr;
+  char* in_end_ = nullptr;
+  // Frame in progress.
+  std::uint64_t remaining_ = 0;
+  std::uint64_t frame_len_ = 0;
+  mask_key key_{};
+  std::uint8_t frame_op_ = 0;
+  std::uint8_t phase_ = 0;
+  std::uint8_t hdr_have_ = 0;
+  bool in_payload_ = false;
+  bool frame_fin_ = false;
+  bool frame_masked_ = false;
+  std::uint8_t hdr_[max_header_size]{};
+  // Message in progress (msg_op_ 0: none).
+  std::uint8_t msg_op_ = 0;
+  bool sending_fragments_ = false;
+  bool failed_ = false;
+  bool close_sent_ = false;
+  bool pending_close_ = false;  // pending_event_ holds a close to report
+  bool release_msg_ = false;
+  bool release_ctrl_ = false;
+  ws::role role_;
+  ws::state state_ = state::open;
+  core::utf8_validator utf8_;
+  std::uint32_t fragments_ = 0;
+  std::uint64_t msg_size_ = 0;
+  limits limits_;
+  core::random_source* rng_;
+  event pending_event_;
+  std::string msg_;
+  std::string ctrl_;
+  std::string out_;
+};
+
+}  // namespace duplex::ws

@@ -1,0 +1,45 @@
+// The opening handshake (RFC 6455 section 4): server-side accept/reject, client-side
+// request and verification.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "duplex/http/request.hpp"
+#include "duplex/ws/error.hpp"
+
+namespace duplex::ws {
+
+// base64(SHA-1(key + the RFC's GUID)).
+std::string accept_key(std::string_view client_key);
+
+// Whether a request asks for a WebSocket at all (an Upgrade naming websocket, or any
+// Sec-WebSocket-Key/Version header). Such a request is validated strictly; others are plain HTTP.
+bool is_upgrade_attempt(const http::request& req) noexcept;
+
+struct upgrade_request {
+  std::string_view key;
+  std::string_view protocols;   // Sec-WebSocket-Protocol, as sent (may be empty)
+  std::string_view extensions;  // Sec-WebSocket-Extensions, as sent (may be empty)
+  std::string_view origin;
+};
+
+// Checks an upgrade request against RFC 6455 section 4.2.1. On success fills `out`.
+std::error_code validate_upgrade(const http::request& req, upgrade_request& out);
+
+// 101 response. `protocol` and `extensions` are added when not empty.
+std::string accept_response(std::string_view client_key, std::string_view protocol = {},
+                            std::string_view extensions = {});
+
+// A refusal with a plain-text reason; 426 also names the version we speak.
+std::string reject_response(int status, std::string_view reason);
+std::string reject_response(handshake_errc e);
+
+// Client side: a request for `path` on `host` with the given 16-byte key (base64), and the check
+// of the server's answer headers.
+std::string client_request(std::string_view host, std::string_view path, std::string_view key,
+                           std::string_view extra_headers = {});
+bool verify_accept(std::string_view client_key, std::string_view accept_value);
+
+}  // namespace duplex::ws

@@ -1,0 +1,57 @@
+#include "duplex/http/error.hpp"
+
+#include "duplex/core/error.hpp"
+
+namespace duplex::http {
+namespace {
+
+struct entry {
+  errc code;
+  int status;
+  const char* text;
+};
+
+// One table: each parse error, its status, and its message.
+constexpr entry table[] = {
+    {errc::bad_request_line, 400, "malformed request line"},
+    {errc::bad_method, 400, "malformed method"},
+    {errc::bad_target, 400, "malformed request target"},
+    {errc::bad_version, 400, "malformed HTTP version"},
+    {errc::version_not_supported, 505, "HTTP version not supported"},
+    {errc::bad_line_ending, 400, "line not terminated by CRLF"},
+    {errc::bad_header_name, 400, "malformed header name"},
+    {errc::bad_header_value, 400, "forbidden character in header value"},
+    {errc::obsolete_line_folding, 400, "obsolete header line folding"},
+    {errc::target_too_long, 414, "request target too long"},
+    {errc::head_too_large, 431, "request head too large"},
+    {errc::too_many_headers, 431, "too many header fields"},
+};
+
+const entry* find(errc e) {
+  for (const auto& x : table)
+    if (x.code == e) return &x;
+  return nullptr;
+}
+
+const char* describe(errc e) {
+  const entry* x = find(e);
+  return x ? x->text : "unknown HTTP error";
+}
+
+const core::enum_category<errc, describe> category{"duplex.http"};
+
+}  // namespace
+
+const std::error_category& http_category() noexcept {
+  return category;
+}
+std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), category};
+}
+
+int status_for(errc e) noexcept {
+  const entry* x = find(e);
+  return x ? x->status : 400;
+}
+
+}  // namespace duplex::http

@@ -1,0 +1,103 @@
+#include "duplex/http/response.hpp"
+
+#include <charconv>
+
+namespace duplex::http {
+
+std::string_view reason_phrase(int status) noexcept {
+  switch (status) {
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 426:
+      return "Upgrade Required";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
+  }
+}
+
+response_writer::response_writer(std::string& out, int status) : out_(out) {
+  char num[8];
+  auto [end, ec] = std::to_chars(num, num + sizeof num, status);
+  (void)ec;
+  out_ += "HTTP/1.1 ";
+  out_.append(num, end);
+  out_ += ' ';
+  out_ += reason_phrase(status);
+  out_ += "\r\n";
+}
+
+bool response_writer::header(std::string_view name, std::string_view value) {
+  if (name.empty()) return false;
+  for (char c : name)
+    if (c <= ' ' || c == ':' || c == 0x7F) return false;
+  for (char c : value)
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  out_ += name;
+  out_ += ": ";
+  out_ += value;
+  out_ += "\r\n";
+  return true;
+}
+
+void response_writer::content_length(std::size_t n) {
+  char num[24];
+  auto [end, ec] = std::to_chars(num, num + sizeof num, n);
+  (void)ec;
+  header("Content-Length", std::string_view(num, static_cast<std::size_t>(end - num)));
+}
+
+void response_writer::finish(std::string_view body) {
+  out_ += "\r\n";
+  out_ += body;
+}
+
+std::string simple_response(int status, std::string_view body, std::string_view content_type,
+                            bool close) {
+  std::string out;
+  response_writer w(out, status);
+  w.header("Content-Type", content_type);
+  w.content_length(body.size());
+  if (close) w.header("Connection", "close");
+  w.finish(body);
+  return out;
+}
+
+}  // namespace duplex::http

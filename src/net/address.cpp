@@ -1,0 +1,53 @@
+#include "duplex/net/address.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace duplex::net {
+
+address address::resolve(std::string_view host, std::uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  const std::string h(host == "*" ? std::string_view{} : host);
+  const std::string p = std::to_string(port);
+  addrinfo* res = nullptr;
+  const int rc = ::getaddrinfo(h.empty() ? nullptr : h.c_str(), p.c_str(), &hints, &res);
+  if (rc != 0 || res == nullptr)
+    throw std::runtime_error("cannot resolve '" + h + "': " + ::gai_strerror(rc));
+  address a;
+  std::memcpy(&a.storage, res->ai_addr, res->ai_addrlen);
+  a.length = res->ai_addrlen;
+  ::freeaddrinfo(res);
+  return a;
+}
+
+std::string address::to_string() const {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (storage.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&storage);
+    ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(port());
+  }
+  if (storage.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(port());
+  }
+  return "?";
+}
+
+std::uint16_t address::port() const noexcept {
+  if (storage.ss_family == AF_INET)
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+  if (storage.ss_family == AF_INET6)
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+  return 0;
+}
+
+}  // namespace duplex::net

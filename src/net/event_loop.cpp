@@ -1,0 +1,184 @@
+#include "duplex/net/event_loop.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace duplex::net {
+namespace {
+
+std::uint64_t monotonic_ms() noexcept {
+  using namespace std::chrono;
+  return static_cast<std::uint64_t>(
+      duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count());
+}
+
+[[noreturn]] void throw_errno(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+}  // namespace
+
+// The eventfd that wakes epoll_wait when another thread posts work or stops the loop.
+class event_loop::waker final : public io_handler {
+ public:
+  waker() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd_ < 0) throw_errno("eventfd");
+  }
+  ~waker() { ::close(fd_); }
+  int fd() const noexcept { return fd_; }
+  void wake() noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
+  }
+  void on_io(std::uint32_t) override {
+    std::uint64_t v;
+    [[maybe_unused]] auto n = ::read(fd_, &v, sizeof v);
+  }
+
+ private:
+  int fd_;
+};
+
+event_loop::event_loop(loop_options opts)
+    : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
+      waker_(std::make_unique<waker>()),
+      buffer_(std::make_unique<char[]>(opts.receive_buffer_bytes)),
+      buffer_size_(opts.receive_buffer_bytes),
+      max_events_(opts.max_events) {
+  if (epoll_fd_ < 0) throw_errno("epoll_create1");
+  add(waker_->fd(), EPOLLIN, waker_.get());
+  update_clock();
+}
+
+event_loop::~event_loop() {
+  ::close(epoll_fd_);
+}
+
+void event_loop::add(int fd, std::uint32_t events, io_handler* h) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = h;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) throw_errno("epoll_ctl add");
+}
+
+void event_loop::modify(int fd, std::uint32_t events, io_handler* h) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = h;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0) throw_errno("epoll_ctl mod");
+}
+
+void event_loop::remove(int fd) noexcept {
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+void event_loop::update_clock() noexcept {
+  now_ms_ = monotonic_ms();
+}
+
+int event_loop::wait_timeout() const noexcept {
+  if (due_.empty()) return -1;
+  const std::uint64_t due = due_.begin()->first;
+  return due <= now_ms_ ? 0 : static_cast<int>(std::min<std::uint64_t>(due - now_ms_, 60'000));
+}
+
+void event_loop::run() {
+  thread_ = std::this_thread::get_id();
+  running_ = true;
+  std::vector<epoll_event> events(max_events_);
+  // Iteration order: wait, dispatch readiness in kernel order, run posted work, run due timers,
+  // then the iteration-end hooks (which flush corked writes and free closed sockets).
+  while (!stopped_.load(std::memory_order_acquire)) {
+    const int n =
+        ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), wait_timeout());
+    if (n < 0 && errno != EINTR) throw_errno("epoll_wait");
+    update_clock();
+    for (int i = 0; i < n; ++i)
+      static_cast<io_handler*>(events[static_cast<std::size_t>(i)].data.ptr)
+          ->on_io(events[static_cast<std::size_t>(i)].events);
+    run_posted();
+    run_timers();
+    for (auto& fn : iteration_end_)
+      fn();
+  }
+  run_posted();
+  running_ = false;
+}
+
+void event_loop::stop() noexcept {
+  stopped_.store(true, std::memory_order_release);
+  waker_->wake();
+}
+
+void event_loop::post(std::function<void()> fn) {
+  bool was_empty;
+  {
+    std::lock_guard lock(post_mutex_);
+    was_empty = posted_.empty();
+    posted_.push_back(std::move(fn));
+  }
+  // One wake-up per batch: later posts find the queue non-empty and skip the syscall.
+  if (was_empty) waker_->wake();
+}
+
+void event_loop::run_posted() {
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard lock(post_mutex_);
+    batch.swap(posted_);
+  }
+  for (auto& fn : batch)
+    fn();
+}
+
+timer_id event_loop::add_timer(std::chrono::milliseconds delay, std::function<void()> fn,
+                               bool repeat) {
+  const timer_id id = next_timer_++;
+  const auto ms = static_cast<std::uint64_t>(std::max<std::int64_t>(delay.count(), 0));
+  timer t{std::move(fn), repeat ? std::max<std::uint64_t>(ms, 1) : 0, now_ms_ + ms};
+  due_.emplace(t.due, id);
+  timers_.emplace(id, std::move(t));
+  return id;
+}
+
+void event_loop::cancel_timer(timer_id id) noexcept {
+  auto it = timers_.find(id);
+  if (it == timers_.end()) return;
+  auto [b, e] = due_.equal_range(it->second.due);
+  for (auto d = b; d != e; ++d) {
+    if (d->second == id) {
+      due_.erase(d);
+      break;
+    }
+  }
+  timers_.erase(it);
+}
+
+void event_loop::run_timers() {
+  while (!due_.empty() && due_.begin()->first <= now_ms_) {
+    const timer_id id = due_.begin()->second;
+    due_.erase(due_.begin());
+    auto it = timers_.find(id);
+    if (it == timers_.end()) continue;
+    if (it->second.period == 0) {
+      auto fn = std::move(it->second.fn);
+      timers_.erase(it);
+      fn();
+      continue;
+    }
+    it->second.due = now_ms_ + it->second.period;
+    due_.emplace(it->second.due, id);
+    auto fn = it->second.fn;  // the callback may cancel its own timer
+    fn();
+  }
+}
+
+void event_loop::on_iteration_end(std::function<void()> fn) {
+  iteration_end_.push_back(std::move(fn));
+}
+
+}  // namespace duplex::net

@@ -1,0 +1,170 @@
+// Internals of duplex::server: per-loop state and the per-socket glue between the kernel,
+// the HTTP parser and ws::connection.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "duplex/http/request_parser.hpp"
+#include "duplex/net/event_loop.hpp"
+#include "duplex/net/listener.hpp"
+#include "duplex/net/send_queue.hpp"
+#include "duplex/server/server.hpp"
+#include "duplex/ws/connection.hpp"
+
+namespace duplex::detail {
+
+struct loop_context;
+struct server_state;
+class socket_conn;
+
+struct route {
+  std::string path;
+  ws_behavior behavior;
+};
+
+struct topic {
+  std::string name;
+  std::vector<socket_conn*> subscribers;
+};
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+enum class phase : std::uint8_t {
+  http,       // reading request heads (handshake or plain HTTP)
+  websocket,  // upgraded; ws_ drives the protocol
+  draining,   // our side is shut down; reading until the peer's FIN or the close timer
+  dead,       // fd closed; freed at the end of the loop iteration
+};
+
+// Bytes held only while a request head is being read, freed once the socket upgrades.
+struct http_state {
+  explicit http_state(const http::parser_limits& l) : parser(l) {}
+  std::string head;
+  http::request_parser parser;
+};
+
+class socket_conn final : public websocket, public net::io_handler {
+ public:
+  socket_conn(loop_context& ctx, int fd);
+  ~socket_conn();
+
+  void on_io(std::uint32_t events) override;
+  void on_deadline(std::uint64_t now);
+  void begin_shutdown();
+  void force_close();
+
+  // Implementation of the websocket API.
+  send_result send_message(std::string_view data, ws::opcode op);
+  send_result send_piece(std::string_view data, ws::opcode op, bool fin);
+  bool send_ping(std::string_view data);
+  void start_close(std::uint16_t code, std::string_view reason);
+  void abort_now();
+  bool deliver_shared(const net::shared_bytes& frame);
+  std::size_t queued() const noexcept { return queue_.bytes(); }
+  ws::state ws_state() const noexcept { return ws_.state(); }
+  bool subscribe(std::string_view name);
+  bool unsubscribe(std::string_view name);
+  bool subscribed(std::string_view name) const;
+  const route* current_route() const noexcept { return route_; }
+  loop_context& context() const noexcept { return ctx_; }
+  int fd() const noexcept { return fd_; }
+  phase current_phase() const noexcept { return phase_; }
+
+  socket_conn* prev = nullptr;
+  socket_conn* next = nullptr;
+  std::uint64_t deadline = 0;  // ms on the loop's clock; 0: none
+
+ private:
+  void on_readable();
+  void on_writable();
+  void on_bytes(char* data, std::size_t n);
+  void on_eof();
+  void process_http();
+  void handle_plain(const http::request& req);
+  void upgrade(const http::request& req, std::size_t head_size);
+  void respond_and_close(int status, std::string_view reason);
+  void dispatch(std::span<char> bytes);
+  void drain_events();
+  void handle_event(const ws::event& ev);
+  void handle_close(const ws::event& ev);
+  void begin_cork() noexcept;
+  void end_cork();
+  void flush_output();
+  void send_raw(std::string bytes);
+  void queue_rest(std::string_view rest);
+  void write_failed();
+  bool over_limit(std::size_t extra) const noexcept;
+  void check_backpressure();
+  void want_write(bool on);
+  void maybe_finish();
+  void finish_close();
+  void destroy();
+  void unsubscribe_all();
+  send_result result(send_status s) const noexcept { return {s, queue_.bytes()}; }
+
+  loop_context& ctx_;
+  int fd_;
+  phase phase_ = phase::http;
+  bool corked_ = false;
+  bool epollout_ = false;
+  bool broken_ = false;
+  bool close_after_flush_ = false;
+  bool ping_outstanding_ = false;
+  const route* route_ = nullptr;
+  std::unique_ptr<http_state> http_;
+  ws::connection ws_;
+  net::send_queue queue_;
+  std::vector<topic*> topics_;
+};
+
+struct loop_context {
+  loop_context(server_state& s, unsigned i);
+  ~loop_context();
+
+  void accept(int fd);
+  void link(socket_conn* c) noexcept;
+  void unlink(socket_conn* c) noexcept;
+  void sweep();
+  void iteration_end();
+  void begin_shutdown();
+  void deliver(std::string_view topic_name, const net::shared_bytes& frame, socket_conn* except);
+
+  server_state& server;
+  unsigned index;
+  net::event_loop loop;
+  std::unique_ptr<net::listener> listener;
+  socket_conn* head = nullptr;
+  std::size_t live = 0;
+  std::vector<socket_conn*> graveyard;
+  std::unordered_map<std::string, topic, string_hash, std::equal_to<>> topics;
+  std::string cork;     // output buffer lent to the socket whose callbacks are running
+  std::string scratch;  // output buffer lent to a socket written from elsewhere
+  bool shutting_down = false;
+};
+
+struct server_state {
+  explicit server_state(server_options o);
+  void log(std::string_view line) const;
+  const route* find_ws(std::string_view path) const noexcept;
+  net::shared_bytes frame(std::string_view data, ws::opcode op) const;
+
+  server_options opts;
+  std::vector<std::unique_ptr<route>> ws_routes;
+  std::unordered_map<std::string, http_handler, string_hash, std::equal_to<>> http_routes;
+  http_handler fallback;
+  std::vector<std::unique_ptr<loop_context>> loops;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> shutting_down{false};
+  std::uint16_t port = 0;
+};
+
+}  // namespace duplex::detail

@@ -1,0 +1,274 @@
+#include "duplex/server/server.hpp"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "detail.hpp"
+#include "duplex/ws/handshake.hpp"
+
+namespace duplex {
+namespace detail {
+
+// ---- server_state ----------------------------------------------------------------------
+
+server_state::server_state(server_options o) : opts(std::move(o)) {
+  fallback = [this](const http::request& req, http_response& res) {
+    if (find_ws(req.path()) != nullptr) {
+      // RFC 7231 section 6.5.15: name the protocol the resource needs.
+      res.status(426).header("Upgrade", "websocket").header("Sec-WebSocket-Version", "13");
+      res.body("this endpoint speaks WebSocket\n");
+      return;
+    }
+    res.status(404).body("not found\n");
+  };
+}
+
+void server_state::log(std::string_view line) const {
+  if (opts.log) {
+    opts.log(line);
+    return;
+  }
+  std::fprintf(stderr, "duplex: %.*s\n", static_cast<int>(line.size()), line.data());
+}
+
+const route* server_state::find_ws(std::string_view path) const noexcept {
+  for (const auto& r : ws_routes)
+    if (r->path == path) return r.get();
+  return nullptr;
+}
+
+net::shared_bytes server_state::frame(std::string_view data, ws::opcode op) const {
+  auto buf = std::make_shared<std::string>();
+  buf->resize(ws::max_header_size + data.size());
+  const std::size_t n = ws::write_header(buf->data(), true, op, data.size());
+  buf->replace(n, std::string::npos, data);
+  buf->resize(n + data.size());
+  return buf;
+}
+
+// ---- loop_context ----------------------------------------------------------------------
+
+loop_context::loop_context(server_state& s, unsigned i) : server(s), index(i) {
+  cork.reserve(64 * 1024);
+  scratch.reserve(16 * 1024);
+  const auto tick = std::max<std::int64_t>(s.opts.tick.count(), 1);
+  loop.add_timer(
+      std::chrono::milliseconds(tick), [this] { sweep(); }, true);
+  loop.on_iteration_end([this] { iteration_end(); });
+}
+
+loop_context::~loop_context() {
+  listener.reset();
+  while (head != nullptr) {
+    socket_conn* c = head;
+    unlink(c);
+    delete c;
+  }
+  for (socket_conn* c : graveyard)
+    delete c;
+}
+
+void loop_context::accept(int fd) {
+  if (shutting_down) {
+    ::close(fd);
+    return;
+  }
+  auto* c = new socket_conn(*this, fd);
+  link(c);
+  loop.add(fd, EPOLLIN, c);
+}
+
+void loop_context::link(socket_conn* c) noexcept {
+  c->next = head;
+  if (head) head->prev = c;
+  head = c;
+  ++live;
+  server.connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+void loop_context::unlink(socket_conn* c) noexcept {
+  if (c->prev) c->prev->next = c->next;
+  if (c->next) c->next->prev = c->prev;
+  if (head == c) head = c->next;
+  --live;
+  server.connections.fetch_sub(1, std::memory_order_relaxed);
+  // c->next stays as it was so that a sweep standing on c can still move on.
+}
+
+void loop_context::sweep() {
+  const std::uint64_t now = loop.now_ms();
+  for (socket_conn* c = head; c != nullptr;) {
+    socket_conn* next = c->next;
+    if (c->deadline != 0 && c->deadline <= now && c->current_phase() != phase::dead)
+      c->on_deadline(now);
+    c = next;
+  }
+}
+
+void loop_context::iteration_end() {
+  for (socket_conn* c : graveyard)
+    delete c;
+  graveyard.clear();
+  if (shutting_down && head == nullptr) loop.stop();
+}
+
+void loop_context::begin_shutdown() {
+  if (shutting_down) return;
+  shutting_down = true;
+  listener.reset();
+  for (socket_conn* c = head; c != nullptr;) {
+    socket_conn* next = c->next;
+    c->begin_shutdown();
+    c = next;
+  }
+  loop.add_timer(server.opts.close_timeout, [this] {
+    for (socket_conn* c = head; c != nullptr;) {
+      socket_conn* next = c->next;
+      c->force_close();
+      c = next;
+    }
+  });
+}
+
+void loop_context::deliver(std::string_view topic_name, const net::shared_bytes& frame,
+                           socket_conn* except) {
+  auto it = topics.find(topic_name);
+  if (it == topics.end()) return;
+  for (socket_conn* c : it->second.subscribers)
+    if (c != except) c->deliver_shared(frame);
+}
+
+// ---- signals ---------------------------------------------------------------------------
+
+// SIGINT and SIGTERM arrive as readable bytes on loop 0 instead of interrupting any thread.
+class signal_watch final : public net::io_handler {
+ public:
+  signal_watch(net::event_loop& loop, server& s) : loop_(loop), server_(s) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    fd_ = ::signalfd(-1, &set_, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd_ >= 0) loop_.add(fd_, EPOLLIN, this);
+  }
+  ~signal_watch() {
+    if (fd_ >= 0) {
+      loop_.remove(fd_);
+      ::close(fd_);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  void on_io(std::uint32_t) override {
+    signalfd_siginfo info{};
+    while (::read(fd_, &info, sizeof info) == sizeof info) {
+      std::fprintf(stderr, "duplex: signal %u, shutting down\n", info.ssi_signo);
+      server_.shutdown();
+    }
+  }
+
+ private:
+  net::event_loop& loop_;
+  server& server_;
+  sigset_t set_{};
+  sigset_t old_{};
+  int fd_ = -1;
+};
+
+}  // namespace detail
+
+// ---- server ----------------------------------------------------------------------------
+
+server::server(server_options options)
+    : state_(std::make_unique<detail::server_state>(std::move(options))) {}
+
+server::~server() = default;
+
+server& server::ws(std::string path, ws_behavior behavior) {
+  state_->ws_routes.push_back(
+      std::make_unique<detail::route>(detail::route{std::move(path), std::move(behavior)}));
+  return *this;
+}
+
+server& server::http(std::string path, http_handler handler) {
+  state_->http_routes[std::move(path)] = std::move(handler);
+  return *this;
+}
+
+server& server::fallback(http_handler handler) {
+  state_->fallback = std::move(handler);
+  return *this;
+}
+
+void server::listen() {
+  if (!state_->loops.empty()) return;
+  const unsigned n = std::max(1u, state_->opts.threads);
+  auto addr = net::address::resolve(state_->opts.host, state_->opts.port);
+  for (unsigned i = 0; i < n; ++i) {
+    auto ctx = std::make_unique<detail::loop_context>(*state_, i);
+    auto* c = ctx.get();
+    ctx->listener = std::make_unique<net::listener>(
+        ctx->loop, addr, n > 1, [c](int fd, const net::address&) { c->accept(fd); });
+    // With port 0 the first listener picks the port; the others join it through SO_REUSEPORT.
+    if (i == 0) {
+      state_->port = ctx->listener->port();
+      addr = net::address::resolve(state_->opts.host, state_->port);
+    }
+    state_->loops.push_back(std::move(ctx));
+  }
+}
+
+std::uint16_t server::port() const noexcept {
+  return state_->port;
+}
+
+void server::run() {
+  listen();
+  std::unique_ptr<detail::signal_watch> signals;
+  if (state_->opts.handle_signals)
+    signals = std::make_unique<detail::signal_watch>(state_->loops[0]->loop, *this);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < state_->loops.size(); ++i)
+    threads.emplace_back([ctx = state_->loops[i].get()] { ctx->loop.run(); });
+  state_->loops[0]->loop.run();
+  for (auto& t : threads)
+    t.join();
+  signals.reset();
+  state_->loops.clear();
+}
+
+void server::shutdown() {
+  state_->shutting_down = true;
+  for (auto& ctx : state_->loops)
+    ctx->loop.post([c = ctx.get()] { c->begin_shutdown(); });
+}
+
+void server::publish(std::string_view topic, std::string_view data, ws::opcode op) {
+  const auto frame = state_->frame(data, op);
+  for (auto& ctx : state_->loops) {
+    if (ctx->loop.in_loop_thread()) {
+      ctx->deliver(topic, frame, nullptr);
+    } else {
+      ctx->loop.post(
+          [c = ctx.get(), t = std::string(topic), frame] { c->deliver(t, frame, nullptr); });
+    }
+  }
+}
+
+void server::post(unsigned loop, std::function<void()> fn) {
+  state_->loops.at(loop)->loop.post(std::move(fn));
+}
+
+unsigned server::loop_count() const noexcept {
+  return static_cast<unsigned>(state_->loops.size());
+}
+
+std::size_t server::connection_count() const noexcept {
+  return state_->connections.load();
+}
+
+}  // namespace duplex

@@ -1,0 +1,532 @@
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "detail.hpp"
+#include "duplex/http/token_list.hpp"
+#include "duplex/ws/close_code.hpp"
+#include "duplex/ws/handshake.hpp"
+
+namespace duplex::detail {
+namespace {
+
+// Payloads this large skip the output buffer: header and payload go out in one writev.
+constexpr std::size_t writev_threshold = 16 * 1024;
+
+std::uint64_t after(const loop_context& ctx, std::chrono::milliseconds d) {
+  return d.count() <= 0 ? 0 : ctx.loop.now_ms() + static_cast<std::uint64_t>(d.count());
+}
+
+bool is_transport_error(std::error_code ec) {
+  return ec == ws::errc::connection_lost || ec == ws::errc::close_timeout ||
+         ec == ws::errc::send_queue_full;
+}
+
+}  // namespace
+
+socket_conn::socket_conn(loop_context& ctx, int fd)
+    : ctx_(ctx),
+      fd_(fd),
+      http_(std::make_unique<http_state>(ctx.server.opts.http_limits)),
+      ws_(ws::role::server, ctx.server.opts.ws_limits) {
+  deadline = after(ctx_, ctx_.server.opts.handshake_timeout);
+}
+
+socket_conn::~socket_conn() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+// ---- readiness -------------------------------------------------------------------------
+
+void socket_conn::on_io(std::uint32_t events) {
+  if (phase_ == phase::dead) return;
+  if (events & EPOLLOUT) on_writable();
+  if (phase_ != phase::dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) on_readable();
+  if (phase_ != phase::dead) maybe_finish();
+}
+
+void socket_conn::on_readable() {
+  const std::span<char> buf = ctx_.loop.receive_buffer();
+  // A few reads per wake-up at most, so one busy socket cannot starve the others.
+  for (int i = 0; i < 4 && phase_ != phase::dead; ++i) {
+    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    if (n > 0) {
+      on_bytes(buf.data(), static_cast<std::size_t>(n));
+      // A short read means the kernel had no more: skip the recv that would say EAGAIN.
+      if (static_cast<std::size_t>(n) < buf.size()) return;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    on_eof();
+    return;
+  }
+}
+
+void socket_conn::on_bytes(char* data, std::size_t n) {
+  switch (phase_) {
+    case phase::http:
+      http_->head.append(data, n);
+      process_http();
+      break;
+    case phase::websocket:
+      if (ws_.state() == ws::state::open) {
+        deadline = after(ctx_, ctx_.server.opts.idle_timeout);
+        ping_outstanding_ = false;
+      }
+      dispatch({data, n});
+      break;
+    default:
+      break;  // draining: the peer's last bytes are read and dropped
+  }
+}
+
+void socket_conn::on_eof() {
+  if (phase_ == phase::websocket && !ws_.done()) {
+    ws_.receive_eof();
+    drain_events();
+  }
+  destroy();
+}
+
+void socket_conn::on_writable() {
+  const std::size_t before = queue_.bytes();
+  const net::write_result w = queue_.flush(fd_);
+  if (w.error) {
+    write_failed();
+    return;
+  }
+  if (queue_.empty()) want_write(false);
+  const std::size_t mark = ctx_.server.opts.drain_watermark;
+  if (phase_ == phase::websocket && before > mark && queue_.bytes() <= mark && ws_.can_send() &&
+      route_->behavior.on_drain) {
+    begin_cork();
+    route_->behavior.on_drain(*this);
+    end_cork();
+  }
+}
+
+// ---- HTTP phase ------------------------------------------------------------------------
+
+void socket_conn::process_http() {
+  while (phase_ == phase::http && !close_after_flush_) {
+    const auto st = http_->parser.parse(http_->head);
+    if (st == http::request_parser::status::incomplete) return;
+    if (st == http::request_parser::status::error) {
+      const auto ec = http_->parser.error();
+      respond_and_close(http::status_for(static_cast<http::errc>(ec.value())), ec.message());
+      return;
+    }
+    const http::request& req = http_->parser.request();
+    if (ws::is_upgrade_attempt(req)) {
+      upgrade(req, http_->parser.head_size());
+      return;
+    }
+    handle_plain(req);
+    if (phase_ != phase::http) return;
+    http_->head.erase(0, http_->parser.head_size());
+    http_->parser.reset();
+  }
+}
+
+void socket_conn::respond_and_close(int status, std::string_view reason) {
+  ctx_.server.log("refused request from " + remote_address() + ": " + std::to_string(status) + " " +
+                  std::string(reason));
+  send_raw(ws::reject_response(status, reason));
+  close_after_flush_ = true;
+}
+
+void socket_conn::handle_plain(const http::request& req) {
+  // RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host.
+  if (req.version_minor >= 1 && req.count("Host") != 1)
+    return respond_and_close(400, "missing or repeated Host header");
+  if (req.find("Transfer-Encoding"))
+    return respond_and_close(501, "request bodies are not accepted");
+  if (auto len = req.find("Content-Length"); len && *len != "0")
+    return respond_and_close(413, "request bodies are not accepted");
+  const auto conn_hdr = req.find("Connection").value_or("");
+  const bool keep_alive = req.version_minor >= 1 ? !http::has_token(conn_hdr, "close")
+                                                 : http::has_token(conn_hdr, "keep-alive");
+  http_response res;
+  const auto& s = ctx_.server;
+  if (auto it = s.http_routes.find(req.path()); it != s.http_routes.end()) {
+    it->second(req, res);
+  } else {
+    s.fallback(req, res);
+  }
+  send_raw(res.serialize(keep_alive, req.method == "HEAD"));
+  if (!keep_alive || res.wants_close()) close_after_flush_ = true;
+  deadline = after(ctx_, s.opts.handshake_timeout);
+}
+
+void socket_conn::upgrade(const http::request& req, std::size_t head_size) {
+  const route* r = ctx_.server.find_ws(req.path());
+  if (r == nullptr) return respond_and_close(404, "no WebSocket endpoint at this path");
+  ws::upgrade_request up;
+  if (const auto ec = ws::validate_upgrade(req, up)) {
+    const auto e = static_cast<ws::handshake_errc>(ec.value());
+    return respond_and_close(ws::status_for(e), ec.message());
+  }
+  std::string response = ws::accept_response(up.key);
+  std::string leftover = http_->head.substr(head_size);
+  route_ = r;
+  http_.reset();
+  phase_ = phase::websocket;
+  deadline = after(ctx_, ctx_.server.opts.idle_timeout);
+  send_raw(std::move(response));
+  if (route_->behavior.on_open) {
+    begin_cork();
+    route_->behavior.on_open(*this);
+    end_cork();
+  }
+  // RFC 6455 section 4.1: frames may follow the handshake in the same segment; keep them.
+  if (!leftover.empty() && phase_ == phase::websocket) dispatch(leftover);
+}
+
+// ---- WebSocket phase -------------------------------------------------------------------
+
+void socket_conn::dispatch(std::span<char> bytes) {
+  begin_cork();
+  ws_.receive(bytes);
+  drain_events();
+  end_cork();
+}
+
+void socket_conn::drain_events() {
+  while (phase_ == phase::websocket) {
+    auto ev = ws_.next_event();
+    if (!ev) return;
+    handle_event(*ev);
+  }
+}
+
+void socket_conn::handle_event(const ws::event& ev) {
+  const ws_behavior& b = route_->behavior;
+  switch (ev.type) {
+    case ws::event_type::message:
+      if (b.on_message) b.on_message(*this, ev.data, ev.op);
+      break;
+    case ws::event_type::fragment:
+      if (b.on_fragment) b.on_fragment(*this, ev.data, ev.op, ev.last);
+      break;
+    case ws::event_type::ping:
+      if (b.on_ping) b.on_ping(*this, ev.data);
+      break;
+    case ws::event_type::pong:
+      if (b.on_pong) b.on_pong(*this, ev.data);
+      break;
+    case ws::event_type::close:
+      handle_close(ev);
+      break;
+  }
+}
+
+void socket_conn::handle_close(const ws::event& ev) {
+  if (ev.error && ev.error != ws::errc::connection_lost) {
+    ctx_.server.log("closing " + remote_address() + " with " + std::to_string(ev.code) + ": " +
+                    ev.error.message());
+  }
+  unsubscribe_all();
+  flush_output();  // the close reply goes out before on_close may free anything
+  if (route_->behavior.on_close) route_->behavior.on_close(*this, ev.code, ev.data);
+  if (is_transport_error(ev.error) || broken_) {
+    destroy();
+    return;
+  }
+  // RFC 6455 section 7.1.1: after the close handshake the server closes TCP first.
+  close_after_flush_ = true;
+  maybe_finish();
+}
+
+// ---- output ----------------------------------------------------------------------------
+
+void socket_conn::begin_cork() noexcept {
+  if (corked_ || ctx_.cork.capacity() == 0 || !ws_.pending_output().empty()) return;
+  std::swap(ws_.output_buffer(), ctx_.cork);
+  corked_ = true;
+}
+
+void socket_conn::end_cork() {
+  if (!corked_) {
+    flush_output();
+    return;
+  }
+  flush_output();
+  std::swap(ws_.output_buffer(), ctx_.cork);
+  corked_ = false;
+}
+
+void socket_conn::flush_output() {
+  std::string& out = ws_.output_buffer();
+  if (out.empty()) return;
+  if (broken_ || phase_ == phase::dead) {
+    out.clear();
+    return;
+  }
+  std::size_t written = 0;
+  if (queue_.empty()) {
+    const net::write_result w = net::write_bytes(fd_, out);
+    if (w.error) {
+      out.clear();
+      write_failed();
+      return;
+    }
+    written = w.written;
+  }
+  if (written < out.size()) queue_rest(std::string_view(out).substr(written));
+  out.clear();
+  if (!corked_ && out.capacity() > 4096) std::string().swap(out);
+  check_backpressure();
+}
+
+void socket_conn::send_raw(std::string bytes) {
+  if (broken_ || phase_ == phase::dead) return;
+  std::size_t written = 0;
+  if (queue_.empty()) {
+    const net::write_result w = net::write_bytes(fd_, bytes);
+    if (w.error) return write_failed();
+    written = w.written;
+  }
+  if (written == bytes.size()) return;
+  bytes.erase(0, written);
+  queue_.push(std::move(bytes));
+  want_write(true);
+}
+
+void socket_conn::queue_rest(std::string_view rest) {
+  queue_.push(rest);
+  want_write(true);
+}
+
+void socket_conn::write_failed() {
+  // The peer is gone. No callback runs from inside a send: shutting the socket down makes the
+  // next readiness report end of file, and on_close follows from there.
+  broken_ = true;
+  queue_.clear();
+  ws_.output_buffer().clear();
+  ::shutdown(fd_, SHUT_RDWR);
+}
+
+bool socket_conn::over_limit(std::size_t extra) const noexcept {
+  return queue_.bytes() + extra > ctx_.server.opts.max_backpressure;
+}
+
+void socket_conn::check_backpressure() {
+  if (!over_limit(0) || ctx_.server.opts.policy != backpressure_policy::close) return;
+  if (ws_.done()) return;
+  ws_.abort(ws::errc::send_queue_full);
+  queue_.clear();
+  broken_ = true;
+  ::shutdown(fd_, SHUT_RDWR);  // on_close (1008) runs from the next readiness, not from here
+}
+
+void socket_conn::want_write(bool on) {
+  if (epollout_ == on || phase_ == phase::dead) return;
+  epollout_ = on;
+  ctx_.loop.modify(fd_, on ? (EPOLLIN | EPOLLOUT) : EPOLLIN, this);
+}
+
+send_result socket_conn::send_message(std::string_view data, ws::opcode op) {
+  if (phase_ != phase::websocket || broken_ || !ws_.can_send()) return result(send_status::closed);
+  if (ctx_.server.opts.policy == backpressure_policy::drop && !queue_.empty() &&
+      over_limit(data.size() + ws::max_header_size))
+    return result(send_status::dropped);
+  if (data.size() < writev_threshold) {
+    const bool lend = !corked_ && ws_.pending_output().empty();
+    if (lend) std::swap(ws_.output_buffer(), ctx_.scratch);
+    ws_.send(op, data);
+    if (lend) {
+      flush_output();
+      std::swap(ws_.output_buffer(), ctx_.scratch);
+    }
+  } else {
+    flush_output();
+    char header[ws::max_header_size];
+    const std::size_t hn = ws_.frame_header(header, op, data.size());
+    std::size_t written = 0;
+    if (queue_.empty()) {
+      iovec iov[2] = {{header, hn}, {const_cast<char*>(data.data()), data.size()}};
+      const net::write_result w = net::write_vector(fd_, iov, 2);
+      if (w.error) {
+        write_failed();
+        return result(send_status::closed);
+      }
+      written = w.written;
+    }
+    if (written < hn) queue_.push(std::string_view(header + written, hn - written));
+    const std::size_t pw = written > hn ? written - hn : 0;
+    if (pw < data.size()) queue_rest(data.substr(pw));
+    check_backpressure();
+  }
+  if (broken_) return result(send_status::closed);
+  return result(queue_.empty() ? send_status::sent : send_status::buffered);
+}
+
+send_result socket_conn::send_piece(std::string_view data, ws::opcode op, bool fin) {
+  if (phase_ != phase::websocket || broken_) return result(send_status::closed);
+  if (!ws_.send_fragment(op, data, fin)) return result(send_status::closed);
+  if (!corked_) flush_output();
+  if (broken_) return result(send_status::closed);
+  return result(queue_.empty() ? send_status::sent : send_status::buffered);
+}
+
+bool socket_conn::send_ping(std::string_view data) {
+  if (phase_ != phase::websocket || broken_ || !ws_.ping(data)) return false;
+  if (!corked_) flush_output();
+  return true;
+}
+
+void socket_conn::start_close(std::uint16_t code, std::string_view reason) {
+  if (phase_ != phase::websocket || !ws_.close(code, reason)) return;
+  deadline = after(ctx_, ctx_.server.opts.close_timeout);
+  if (!corked_) flush_output();
+}
+
+void socket_conn::abort_now() {
+  if (phase_ != phase::websocket || ws_.done()) return;
+  ws_.abort(ws::errc::connection_lost);
+  write_failed();
+}
+
+bool socket_conn::deliver_shared(const net::shared_bytes& frame) {
+  if (phase_ != phase::websocket || broken_ || !ws_.can_send()) return false;
+  if (ctx_.server.opts.policy == backpressure_policy::drop && !queue_.empty() &&
+      over_limit(frame->size()))
+    return false;
+  if (corked_ || !ws_.pending_output().empty()) {
+    ws_.output_buffer().append(*frame);  // keeps order behind replies batched in this callback
+    return true;
+  }
+  std::size_t written = 0;
+  if (queue_.empty()) {
+    const net::write_result w = net::write_bytes(fd_, *frame);
+    if (w.error) {
+      write_failed();
+      return false;
+    }
+    written = w.written;
+  }
+  if (written < frame->size()) {
+    queue_.push(frame, written);
+    want_write(true);
+  }
+  check_backpressure();
+  return true;
+}
+
+// ---- closing ---------------------------------------------------------------------------
+
+void socket_conn::maybe_finish() {
+  if (!close_after_flush_ || !queue_.empty()) return;
+  if (phase_ == phase::http || phase_ == phase::websocket) finish_close();
+}
+
+void socket_conn::finish_close() {
+  // Half-close and read until the peer's FIN: closing with unread input would send a reset
+  // that can destroy our last frame or response before the peer reads it.
+  ::shutdown(fd_, SHUT_WR);
+  phase_ = phase::draining;
+  http_.reset();
+  deadline = after(ctx_, ctx_.server.opts.close_timeout);
+  if (deadline == 0) destroy();
+}
+
+void socket_conn::on_deadline(std::uint64_t now) {
+  const auto& o = ctx_.server.opts;
+  if (phase_ == phase::http) {
+    ctx_.server.log("handshake timeout for " + remote_address());
+    return destroy();
+  }
+  if (phase_ != phase::websocket) return destroy();
+  if (ws_.state() == ws::state::closing) {
+    ws_.abort(ws::errc::close_timeout);
+    return drain_events();
+  }
+  if (ws_.done()) return destroy();
+  if (!ping_outstanding_) {
+    ping_outstanding_ = true;
+    deadline =
+        o.pong_timeout.count() > 0 ? now + static_cast<std::uint64_t>(o.pong_timeout.count()) : 0;
+    send_ping({});
+    return;
+  }
+  ctx_.server.log("idle timeout for " + remote_address());
+  start_close(ws::close_code::going_away, "idle timeout");
+}
+
+void socket_conn::begin_shutdown() {
+  if (phase_ == phase::http) return destroy();
+  if (phase_ == phase::websocket && ws_.state() == ws::state::open)
+    start_close(ws::close_code::going_away, "server shutting down");
+}
+
+void socket_conn::force_close() {
+  if (phase_ == phase::websocket && !ws_.done()) {
+    ws_.abort(ws::errc::close_timeout);
+    drain_events();
+  }
+  destroy();
+}
+
+void socket_conn::destroy() {
+  if (phase_ == phase::dead) return;
+  unsubscribe_all();
+  ctx_.loop.remove(fd_);
+  ::close(fd_);
+  fd_ = -1;
+  phase_ = phase::dead;
+  http_.reset();
+  queue_.clear();
+  ctx_.unlink(this);
+  ctx_.graveyard.push_back(this);
+}
+
+// ---- topics ----------------------------------------------------------------------------
+
+bool socket_conn::subscribe(std::string_view name) {
+  if (phase_ != phase::websocket || !ws_.can_send() || subscribed(name)) return false;
+  auto it = ctx_.topics.find(name);
+  if (it == ctx_.topics.end())
+    it = ctx_.topics.emplace(std::string(name), topic{std::string(name), {}}).first;
+  it->second.subscribers.push_back(this);
+  topics_.push_back(&it->second);
+  return true;
+}
+
+bool socket_conn::unsubscribe(std::string_view name) {
+  for (std::size_t i = 0; i < topics_.size(); ++i) {
+    topic* t = topics_[i];
+    if (t->name != name) continue;
+    auto& subs = t->subscribers;
+    for (auto& s : subs) {
+      if (s == this) {
+        s = subs.back();
+        subs.pop_back();
+        break;
+      }
+    }
+    topics_[i] = topics_.back();
+    topics_.pop_back();
+    // Erase through an iterator: erasing by a key that lives inside the node is unsafe.
+    if (subs.empty()) ctx_.topics.erase(ctx_.topics.find(std::string_view(t->name)));
+    return true;
+  }
+  return false;
+}
+
+bool socket_conn::subscribed(std::string_view name) const {
+  for (const topic* t : topics_)
+    if (t->name == name) return true;
+  return false;
+}
+
+void socket_conn::unsubscribe_all() {
+  while (!topics_.empty())
+    unsubscribe(std::string(topics_.back()->name));
+  std::vector<topic*>().swap(topics_);
+}
+
+}  // namespace duplex::detail

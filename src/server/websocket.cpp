@@ -1,0 +1,85 @@
+#include "duplex/server/websocket.hpp"
+
+#include <sys/socket.h>
+
+#include "detail.hpp"
+
+namespace duplex {
+namespace {
+
+detail::socket_conn& self(websocket* w) {
+  return static_cast<detail::socket_conn&>(*w);
+}
+const detail::socket_conn& self(const websocket* w) {
+  return static_cast<const detail::socket_conn&>(*w);
+}
+
+}  // namespace
+
+send_result websocket::send(std::string_view data, ws::opcode op) {
+  return self(this).send_message(data, op);
+}
+
+send_result websocket::send_fragment(std::string_view data, ws::opcode op, bool fin) {
+  return self(this).send_piece(data, op, fin);
+}
+
+bool websocket::ping(std::string_view data) {
+  return self(this).send_ping(data);
+}
+void websocket::close(std::uint16_t code, std::string_view reason) {
+  self(this).start_close(code, reason);
+}
+void websocket::terminate() {
+  self(this).abort_now();
+}
+std::size_t websocket::buffered_amount() const noexcept {
+  return self(this).queued();
+}
+ws::state websocket::state() const noexcept {
+  return self(this).ws_state();
+}
+
+bool websocket::subscribe(std::string_view topic) {
+  return self(this).subscribe(topic);
+}
+bool websocket::unsubscribe(std::string_view topic) {
+  return self(this).unsubscribe(topic);
+}
+bool websocket::is_subscribed(std::string_view topic) const {
+  return self(this).subscribed(topic);
+}
+
+void websocket::publish(std::string_view topic, std::string_view data, ws::opcode op) {
+  auto& me = self(this);
+  auto& server = me.context().server;
+  const auto frame = server.frame(data, op);
+  for (auto& ctx : server.loops) {
+    if (ctx.get() == &me.context()) {
+      ctx->deliver(topic, frame, &me);
+    } else {
+      ctx->loop.post(
+          [c = ctx.get(), t = std::string(topic), frame] { c->deliver(t, frame, nullptr); });
+    }
+  }
+}
+
+std::string_view websocket::path() const noexcept {
+  const auto* r = self(this).current_route();
+  return r ? std::string_view(r->path) : std::string_view{};
+}
+
+std::string websocket::remote_address() const {
+  net::address a;
+  a.length = sizeof a.storage;
+  const int fd = self(this).fd();
+  if (fd < 0 || ::getpeername(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0)
+    return "?";
+  return a.to_string();
+}
+
+net::event_loop& websocket::loop() const noexcept {
+  return self(this).context().loop;
+}
+
+}  // namespace duplex

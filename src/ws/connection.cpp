@@ -1,0 +1,378 @@
+#include "duplex/ws/connection.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "duplex/ws/close_code.hpp"
+
+namespace duplex::ws {
+namespace {
+
+constexpr std::size_t keep_capacity = 64 * 1024;  // larger message buffers are freed after use
+
+std::uint64_t read_be(const unsigned char* p, int n) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < n; ++i)
+    v = v << 8 | p[i];
+  return v;
+}
+
+// Total header size, known from the first two bytes.
+std::size_t header_length(unsigned char b1) {
+  const unsigned len7 = b1 & 0x7F;
+  return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((b1 & 0x80) ? 4 : 0);
+}
+
+core::random_source& fallback_random() {
+  thread_local core::system_random rng;
+  return rng;
+}
+
+event close_event(std::uint16_t code, std::string_view reason, std::error_code ec = {}) {
+  event ev;
+  ev.type = event_type::close;
+  ev.code = code;
+  ev.data = reason;
+  ev.error = ec;
+  return ev;
+}
+
+}  // namespace
+
+connection::connection(ws::role r, limits l, core::random_source* rng)
+    : role_(r), limits_(l), rng_(rng) {}
+
+void connection::receive(std::span<char> bytes) noexcept {
+  in_ = bytes.data();
+  in_end_ = bytes.data() + bytes.size();
+}
+
+void connection::receive_eof() noexcept {
+  if (state_ == state::closed) return;
+  abort(errc::connection_lost);
+}
+
+void connection::abort(errc why) noexcept {
+  if (state_ == state::closed) return;
+  state_ = state::closed;
+  failed_ = true;
+  pending_close_ = true;
+  pending_event_ = close_event(close_code_for(why), {}, why);
+  in_ = in_end_;
+}
+
+void connection::release_delivered() noexcept {
+  if (release_msg_) {
+    msg_.clear();
+    if (msg_.capacity() > keep_capacity) std::string().swap(msg_);
+    release_msg_ = false;
+  }
+  if (release_ctrl_) {
+    ctrl_.clear();
+    release_ctrl_ = false;
+  }
+}
+
+std::optional<event> connection::next_event() {
+  release_delivered();
+  if (pending_close_) {
+    pending_close_ = false;
+    return pending_event_;
+  }
+  while (in_ != in_end_) {
+    // RFC 6455 section 5.5.1: after the close handshake, nothing more is read.
+    if (state_ == state::closed) {
+      in_ = in_end_;
+      break;
+    }
+    if (!in_payload_) {
+      const auto hs = read_header();
+      if (hs == header_status::error) return pending_event_;
+      if (hs == header_status::more) break;
+      if (remaining_ == 0) {
+        if (auto ev = on_payload(in_, 0)) return ev;
+        continue;
+      }
+    }
+    const std::size_t n = static_cast<std::size_t>(
+        std::min<std::uint64_t>(remaining_, static_cast<std::uint64_t>(in_end_ - in_)));
+    char* chunk = in_;
+    in_ += n;
+    if (frame_masked_) phase_ = static_cast<std::uint8_t>(apply_mask(chunk, n, key_, phase_));
+    remaining_ -= n;
+    if (auto ev = on_payload(chunk, n)) return ev;
+  }
+  return std::nullopt;
+}
+
+connection::header_status connection::read_header() {
+  const auto avail = static_cast<std::size_t>(in_end_ - in_);
+  if (hdr_have_ == 0 && avail >= 2) {
+    const std::size_t need = header_length(static_cast<unsigned char>(in_[1]));
+    if (avail >= need) {
+      const auto* h = reinterpret_cast<const unsigned char*>(in_);
+      in_ += need;
+      return parse_header(h);
+    }
+  }
+  // The header is split across reads: gather it in hdr_.
+  while (hdr_have_ < 2 && in_ != in_end_)
+    hdr_[hdr_have_++] = static_cast<std::uint8_t>(*in_++);
+  if (hdr_have_ < 2) return header_status::more;
+  const std::size_t need = header_length(hdr_[1]);
+  const std::size_t take = std::min(need - hdr_have_, static_cast<std::size_t>(in_end_ - in_));
+  std::memcpy(hdr_ + hdr_have_, in_, take);
+  in_ += take;
+  hdr_have_ = static_cast<std::uint8_t>(hdr_have_ + take);
+  if (hdr_have_ < need) return header_status::more;
+  hdr_have_ = 0;
+  return parse_header(hdr_);
+}
+
+connection::header_status connection::parse_header(const unsigned char* h) {
+  auto failed = [&](errc e) {
+    pending_event_ = fail(e);
+    return header_status::error;
+  };
+  const bool fin = (h[0] & 0x80) != 0;
+  const std::uint8_t op = h[0] & 0x0F;
+  const bool masked = (h[1] & 0x80) != 0;
+  // RFC 6455 section 5.2: RSV1-3 MUST be 0 unless an extension defines them.
+  if ((h[0] & 0x70) != 0) return failed(errc::reserved_bits);
+  // Section 5.2: reserved opcodes MUST fail the connection.
+  if (!is_known(op)) return failed(errc::reserved_opcode);
+  std::uint64_t len = h[1] & 0x7F;
+  std::size_t at = 2;
+  if (len == 126) {
+    len = read_be(h + 2, 2);
+    at = 4;
+    // Section 5.2: "the minimal number of bytes MUST be used to encode the length".
+    if (len < 126) return failed(errc::non_minimal_length);
+  } else if (len == 127) {
+    len = read_be(h + 2, 8);
+    at = 10;
+    // Section 5.2: "the most significant bit MUST be 0".
+    if (len >> 63) return failed(errc::length_top_bit_set);
+    if (len <= 0xFFFF) return failed(errc::non_minimal_length);
+  }
+  if (is_control(static_cast<opcode>(op))) {
+    // Section 5.5: control frames MUST NOT be fragmented and carry at most 125 bytes.
+    if (!fin) return failed(errc::fragmented_control_frame);
+    if (len > max_control_payload) return failed(errc::control_frame_too_long);
+  }
+  // Section 5.1: a server MUST fail on an unmasked frame, a client on a masked one.
+  if (role_ == role::server && !masked) return failed(errc::unmasked_client_frame);
+  if (role_ == role::client && masked) return failed(errc::masked_server_frame);
+  if (!is_control(static_cast<opcode>(op))) {
+    if (auto e = check_data_frame(op, len)) return failed(*e);
+  }
+  if (masked) std::memcpy(key_.data(), h + at, 4);
+  frame_op_ = op;
+  frame_fin_ = fin;
+  frame_masked_ = masked;
+  frame_len_ = remaining_ = len;
+  phase_ = 0;
+  in_payload_ = true;
+  return header_status::ok;
+}
+
+std::optional<errc> connection::check_data_frame(std::uint8_t op, std::uint64_t len) {
+  // Section 5.4: a continuation needs a message in progress, and a new message may not start
+  // inside one.
+  if (op == 0 && msg_op_ == 0) return errc::unexpected_continuation;
+  if (op != 0 && msg_op_ != 0) return errc::expected_continuation;
+  if (op != 0) {
+    msg_op_ = op;
+    msg_size_ = 0;
+    fragments_ = 0;
+    utf8_.reset();
+  }
+  if (++fragments_ > limits_.max_fragments) return errc::too_many_fragments;
+  if (!limits_.stream_fragments && len > limits_.max_message_bytes - msg_size_)
+    return errc::message_too_big;
+  msg_size_ += len;
+  return std::nullopt;
+}
+
+std::optional<event> connection::on_payload(char* chunk, std::size_t n) {
+  if (remaining_ == 0) in_payload_ = false;
+  if (is_control(static_cast<opcode>(frame_op_))) return on_control(chunk, n);
+  return on_data(chunk, n);
+}
+
+std::optional<event> connection::on_data(char* chunk, std::size_t n) {
+  const bool frame_done = remaining_ == 0;
+  const bool msg_done = frame_done && frame_fin_;
+  const auto op = static_cast<opcode>(msg_op_);
+  // Section 8.1: invalid UTF-8 fails the connection as soon as it is seen, mid-frame included.
+  if (op == opcode::text) {
+    if (!utf8_.feed(chunk, n) || (msg_done && !utf8_.complete())) return fail(errc::invalid_utf8);
+  }
+  event ev;
+  ev.op = op;
+  if (limits_.stream_fragments) {
+    if (n == 0 && !msg_done) return std::nullopt;
+    ev.type = event_type::fragment;
+    ev.last = msg_done;
+    ev.data = {chunk, n};
+    if (msg_done) end_message();
+    return ev;
+  }
+  // Fast path: the whole message is this one chunk, so the event views the input directly.
+  if (msg_done && msg_.empty() && n == frame_len_) {
+    ev.data = {chunk, n};
+    end_message();
+    return ev;
+  }
+  msg_.append(chunk, n);
+  if (!msg_done) return std::nullopt;
+  ev.data = msg_;
+  release_msg_ = true;
+  end_message();
+  return ev;
+}
+
+void connection::end_message() noexcept {
+  msg_op_ = 0;
+  fragments_ = 0;
+  msg_size_ = 0;
+}
+
+std::optional<event> connection::on_control(char* chunk, std::size_t n) {
+  std::string_view payload;
+  if (remaining_ == 0 && ctrl_.empty()) {
+    payload = {chunk, n};
+  } else {
+    ctrl_.append(chunk, n);
+    if (remaining_ != 0) return std::nullopt;
+    payload = ctrl_;
+    release_ctrl_ = true;
+  }
+  event ev;
+  ev.data = payload;
+  switch (static_cast<opcode>(frame_op_)) {
+    case opcode::ping:
+      // Section 5.5.2: answer with a pong carrying the same data, unless we already closed.
+      if (!close_sent_) write_frame(opcode::pong, payload, true);
+      ev.type = event_type::ping;
+      return ev;
+    case opcode::pong:
+      ev.type = event_type::pong;
+      return ev;
+    default:
+      return on_close_frame(payload);
+  }
+}
+
+std::optional<event> connection::on_close_frame(std::string_view payload) {
+  std::uint16_t code = close_code::no_status;
+  std::string_view reason;
+  // Section 5.5.1: a body, if present, starts with a two-byte code, then UTF-8 text.
+  if (payload.size() == 1) return fail(errc::close_payload_too_short);
+  if (payload.size() >= 2) {
+    code = static_cast<std::uint16_t>(
+        read_be(reinterpret_cast<const unsigned char*>(payload.data()), 2));
+    // Section 7.4: codes outside the defined and registered ranges are a protocol error.
+    if (!close_code::is_valid_on_wire(code)) return fail(errc::invalid_close_code);
+    reason = payload.substr(2);
+    if (!core::is_valid_utf8(reason)) return fail(errc::invalid_close_reason);
+  }
+  if (!close_sent_) {
+    // Section 5.5.1: reply with a close frame, echoing the code we received.
+    write_close(code, {});
+    close_sent_ = true;
+  }
+  state_ = state::closed;
+  return close_event(code, reason);
+}
+
+event connection::fail(errc why) {
+  const std::uint16_t code = close_code_for(why);
+  // Section 7.1.7: _Fail the WebSocket Connection_ sends a close frame with the reason code and
+  // reads nothing more. The reason text helps whoever debugs the peer.
+  if (!close_sent_) {
+    write_close(code, ws_category().message(static_cast<int>(why)));
+    close_sent_ = true;
+  }
+  state_ = state::closed;
+  failed_ = true;
+  in_ = in_end_;
+  in_payload_ = false;
+  return close_event(code, {}, why);
+}
+
+void connection::write_frame(opcode op, std::string_view data, bool fin) {
+  char header[max_header_size];
+  if (role_ == role::server) {
+    out_.append(header, write_header(header, fin, op, data.size()));
+    out_.append(data);
+    return;
+  }
+  // Section 5.3: every client frame carries a fresh, unpredictable mask.
+  mask_key key;
+  (rng_ ? *rng_ : fallback_random()).fill(std::as_writable_bytes(std::span(key)));
+  out_.append(header, write_header(header, fin, op, data.size(), &key));
+  const std::size_t at = out_.size();
+  out_.append(data);
+  apply_mask(out_.data() + at, data.size(), key, 0);
+}
+
+void connection::write_close(std::uint16_t code, std::string_view reason) {
+  if (code == close_code::no_status) {
+    write_frame(opcode::close, {}, true);
+    return;
+  }
+  char body[max_control_payload];
+  body[0] = static_cast<char>(code >> 8);
+  body[1] = static_cast<char>(code & 0xFF);
+  const std::size_t n = std::min(reason.size(), max_control_payload - 2);
+  std::memcpy(body + 2, reason.data(), n);
+  write_frame(opcode::close, {body, n + 2}, true);
+}
+
+bool connection::send(opcode op, std::string_view data) {
+  if (!can_send() || sending_fragments_ || is_control(op) || op == opcode::continuation)
+    return false;
+  write_frame(op, data, true);
+  return true;
+}
+
+bool connection::send_fragment(opcode op, std::string_view data, bool fin) {
+  if (!can_send() || is_control(op)) return false;
+  if (!sending_fragments_ && op == opcode::continuation) return false;
+  write_frame(sending_fragments_ ? opcode::continuation : op, data, fin);
+  sending_fragments_ = !fin;
+  return true;
+}
+
+bool connection::ping(std::string_view data) {
+  if (!can_send() || data.size() > max_control_payload) return false;
+  write_frame(opcode::ping, data, true);
+  return true;
+}
+
+bool connection::pong(std::string_view data) {
+  if (!can_send() || data.size() > max_control_payload) return false;
+  write_frame(opcode::pong, data, true);
+  return true;
+}
+
+bool connection::close(std::uint16_t code, std::string_view reason) {
+  if (close_sent_ || state_ != state::open) return false;
+  if (code != close_code::no_status && !close_code::is_valid_on_wire(code)) return false;
+  if (reason.size() > max_control_payload - 2 || !core::is_valid_utf8(reason)) return false;
+  if (code == close_code::no_status && !reason.empty()) return false;
+  write_close(code, reason);
+  close_sent_ = true;
+  state_ = state::closing;
+  return true;
+}
+
+std::size_t connection::frame_header(char* out, opcode op, std::size_t size) noexcept {
+  if (role_ != role::server || !can_send() || sending_fragments_ || is_control(op) ||
+      op == opcode::continuation)
+    return 0;
+  return write_header(out, true, op, size);
+}
+
+}  // namespace duplex::ws

@@ -1,0 +1,123 @@
+#include "duplex/ws/handshake.hpp"
+
+#include "duplex/core/base64.hpp"
+#include "duplex/core/sha1.hpp"
+#include "duplex/http/response.hpp"
+#include "duplex/http/token_list.hpp"
+
+namespace duplex::ws {
+namespace {
+
+constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+bool repeated(const http::request& req, std::string_view name) {
+  return req.count(name) > 1;
+}
+
+// RFC 9112 section 6: a request carries a body when it has Content-Length (non-zero) or
+// Transfer-Encoding; a GET upgrade must not.
+bool has_body(const http::request& req) {
+  if (req.find("Transfer-Encoding")) return true;
+  const auto len = req.find("Content-Length");
+  return len && *len != "0";
+}
+
+}  // namespace
+
+std::string accept_key(std::string_view client_key) {
+  std::string s;
+  s.reserve(client_key.size() + guid.size());
+  s += client_key;
+  s += guid;
+  const auto d = core::sha1(s);
+  return core::base64_encode({reinterpret_cast<const char*>(d.data()), d.size()});
+}
+
+bool is_upgrade_attempt(const http::request& req) noexcept {
+  if (const auto up = req.find("Upgrade"); up && http::has_token(*up, "websocket")) return true;
+  return req.find("Sec-WebSocket-Key") || req.find("Sec-WebSocket-Version");
+}
+
+std::error_code validate_upgrade(const http::request& req, upgrade_request& out) {
+  // RFC 6455 section 4.2.1, items 1 to 6, in order.
+  if (req.method != "GET") return handshake_errc::not_get;
+  if (req.version_minor < 1) return handshake_errc::not_http11;
+  if (req.count("Host") != 1 || req.find("Host")->empty()) return handshake_errc::missing_host;
+  for (auto name : {"Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Origin"})
+    if (repeated(req, name)) return handshake_errc::duplicate_header;
+  const auto upgrade = req.find("Upgrade");
+  if (!upgrade || !http::has_token(*upgrade, "websocket")) return handshake_errc::missing_upgrade;
+  bool connection_upgrade = false;
+  for (const auto& h : req.headers)
+    if (http::iequals(h.name, "Connection") && http::has_token(h.value, "upgrade"))
+      connection_upgrade = true;
+  if (!connection_upgrade) return handshake_errc::missing_connection_upgrade;
+  // Section 4.4: an unknown version is answered with 426 naming the versions we speak.
+  const auto version = req.find("Sec-WebSocket-Version");
+  if (!version || *version != "13") return handshake_errc::unsupported_version;
+  const auto key = req.find("Sec-WebSocket-Key");
+  if (!key) return handshake_errc::missing_key;
+  const auto raw = core::base64_decode(*key);
+  if (!raw || raw->size() != 16) return handshake_errc::invalid_key;
+  if (has_body(req)) return handshake_errc::has_body;
+  out.key = *key;
+  out.protocols = req.find("Sec-WebSocket-Protocol").value_or("");
+  out.extensions = req.find("Sec-WebSocket-Extensions").value_or("");
+  out.origin = req.find("Origin").value_or("");
+  return {};
+}
+
+std::string accept_response(std::string_view client_key, std::string_view protocol,
+                            std::string_view extensions) {
+  std::string out;
+  out.reserve(160);
+  http::response_writer w(out, 101);
+  w.header("Upgrade", "websocket");
+  w.header("Connection", "Upgrade");
+  w.header("Sec-WebSocket-Accept", accept_key(client_key));
+  if (!protocol.empty()) w.header("Sec-WebSocket-Protocol", protocol);
+  if (!extensions.empty()) w.header("Sec-WebSocket-Extensions", extensions);
+  w.finish();
+  return out;
+}
+
+std::string reject_response(int status, std::string_view reason) {
+  std::string out;
+  http::response_writer w(out, status);
+  if (status == 426) {
+    w.header("Upgrade", "websocket");
+    w.header("Sec-WebSocket-Version", "13");
+  }
+  w.header("Content-Type", "text/plain; charset=utf-8");
+  w.content_length(reason.size() + 1);
+  w.header("Connection", "close");
+  w.finish(reason);
+  out += '\n';
+  return out;
+}
+
+std::string reject_response(handshake_errc e) {
+  return reject_response(status_for(e), make_error_code(e).message());
+}
+
+std::string client_request(std::string_view host, std::string_view path, std::string_view key,
+                           std::string_view extra_headers) {
+  std::string out;
+  out.reserve(200 + extra_headers.size());
+  out += "GET ";
+  out += path.empty() ? "/" : path;
+  out += " HTTP/1.1\r\nHost: ";
+  out += host;
+  out += "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ";
+  out += key;
+  out += "\r\nSec-WebSocket-Version: 13\r\n";
+  out += extra_headers;
+  out += "\r\n";
+  return out;
+}
+
+bool verify_accept(std::string_view client_key, std::string_view accept_value) {
+  return accept_key(client_key) == accept_value;
+}
+
+}  // namespace duplex::ws
