@@ -1,0 +1,176 @@
+#include "duplex/http/request_parser.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/splits.hpp"
+
+namespace duplex::http {
+namespace {
+
+struct outcome {
+  request_parser::status status;
+  std::string method, target;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::error_code error;
+  std::size_t head_size = 0;
+};
+
+// Feeds the pieces into a growing buffer that is copied to a new place before every call, so
+// that a parser keeping pointers instead of offsets would be caught.
+outcome parse_in_pieces(const test::pieces& parts, parser_limits limits = {}) {
+  request_parser p(limits);
+  std::string buf;
+  request_parser::status st = request_parser::status::incomplete;
+  for (const auto& part : parts) {
+    buf += part;
+    std::string moved = buf;
+    st = p.parse(moved);
+    if (st != request_parser::status::incomplete) {
+      outcome o{st, {}, {}, {}, p.error(), p.head_size()};
+      if (st == request_parser::status::complete) {
+        o.method = p.request().method;
+        o.target = p.request().target;
+        for (auto& h : p.request().headers)
+          o.headers.emplace_back(h.name, h.value);
+      }
+      return o;
+    }
+  }
+  return {st, {}, {}, {}, p.error(), 0};
+}
+
+const std::string upgrade_request =
+    "GET /chat?room=1 HTTP/1.1\r\n"
+    "Host: server.example.com\r\n"
+    "Upgrade: websocket\r\n"
+    "Connection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Origin: http://example.com\r\n"
+    "Sec-WebSocket-Version: 13\r\n"
+    "X-Empty:\r\n"
+    "X-Spaces:   padded value \t \r\n"
+    "\r\n";
+
+TEST(RequestParser, SameResultInEverySplit) {
+  const std::string input = upgrade_request + "\x81\x85trailing frame bytes";
+  for (const auto& parts : test::all_splits(input)) {
+    const auto o = parse_in_pieces(parts);
+    SCOPED_TRACE(test::describe(parts));
+    ASSERT_EQ(o.status, request_parser::status::complete);
+    EXPECT_EQ(o.method, "GET");
+    EXPECT_EQ(o.target, "/chat?room=1");
+    ASSERT_EQ(o.headers.size(), 8u);
+    EXPECT_EQ(o.headers[0], (std::pair<std::string, std::string>{"Host", "server.example.com"}));
+    EXPECT_EQ(o.headers[6].second, "");
+    EXPECT_EQ(o.headers[7].second, "padded value");
+    EXPECT_EQ(o.head_size, upgrade_request.size());  // bytes after the head are left alone
+  }
+}
+
+TEST(RequestParser, IncompleteUntilTheBlankLine) {
+  request_parser p;
+  EXPECT_EQ(p.parse("GET / HTTP/1.1\r\nHost: a\r\n"), request_parser::status::incomplete);
+  EXPECT_EQ(p.parse("GET / HTTP/1.1\r\nHost: a\r\n\r"), request_parser::status::incomplete);
+  EXPECT_EQ(p.parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), request_parser::status::complete);
+}
+
+TEST(RequestParser, PathAndQueryAndLookup) {
+  request_parser p;
+  ASSERT_EQ(p.parse("GET /a/b?x=1&y HTTP/1.1\r\nhOsT: h\r\nX: 1\r\nx: 2\r\n\r\n"),
+            request_parser::status::complete);
+  EXPECT_EQ(p.request().path(), "/a/b");
+  EXPECT_EQ(p.request().query(), "x=1&y");
+  EXPECT_EQ(p.request().find("HOST"), "h");
+  EXPECT_EQ(p.request().count("x"), 2u);
+  EXPECT_FALSE(p.request().find("missing"));
+  EXPECT_EQ(p.request().version_minor, 1);
+}
+
+TEST(RequestParser, IgnoresEmptyLinesBeforeTheRequestLine) {
+  request_parser p;
+  EXPECT_EQ(p.parse("\r\n\r\nGET / HTTP/1.0\r\n\r\n"), request_parser::status::complete);
+  EXPECT_EQ(p.request().version_minor, 0);
+}
+
+struct bad_case {
+  const char* name;
+  std::string input;
+  errc error;
+  int status;
+};
+
+class RequestParserBad : public ::testing::TestWithParam<bad_case> {};
+
+TEST_P(RequestParserBad, RefusedWithTheDocumentedStatusInEverySplit) {
+  const auto& c = GetParam();
+  for (const auto& parts : test::all_splits(c.input)) {
+    const auto o =
+        parse_in_pieces(parts, {.max_head_bytes = 512, .max_target_bytes = 128, .max_headers = 8});
+    ASSERT_EQ(o.status, request_parser::status::error) << test::describe(parts);
+    EXPECT_EQ(o.error, make_error_code(c.error))
+        << test::describe(parts) << ": " << o.error.message();
+    EXPECT_EQ(status_for(c.error), c.status);
+  }
+}
+
+std::string many_headers(int n) {
+  std::string s = "GET / HTTP/1.1\r\n";
+  for (int i = 0; i < n; ++i)
+    s += "X-" + std::to_string(i) + ": v\r\n";
+  return s + "\r\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, RequestParserBad,
+    ::testing::Values(
+        bad_case{"no spaces", "GARBAGE\r\n\r\n", errc::bad_request_line, 400},
+        bad_case{"bare LF", "GET / HTTP/1.1\nHost: a\n\n", errc::bad_line_ending, 400},
+        bad_case{"bare CR in header", "GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", errc::bad_line_ending,
+                 400},
+        bad_case{"bad method", "G(T / HTTP/1.1\r\n\r\n", errc::bad_method, 400},
+        bad_case{"empty method", " / HTTP/1.1\r\n\r\n", errc::bad_method, 400},
+        bad_case{"control in target", "GET /a\x01 HTTP/1.1\r\n\r\n", errc::bad_target, 400},
+        bad_case{"non-ascii target", "GET /\xC3\xA9 HTTP/1.1\r\n\r\n", errc::bad_target, 400},
+        bad_case{"extra space", "GET  / HTTP/1.1\r\n\r\n", errc::bad_target, 400},
+        bad_case{"lowercase version", "GET / http/1.1\r\n\r\n", errc::bad_version, 400},
+        bad_case{"long version", "GET / HTTP/1.11\r\n\r\n", errc::bad_version, 400},
+        bad_case{"HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", errc::version_not_supported, 505},
+        bad_case{"space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", errc::bad_header_name,
+                 400},
+        bad_case{"no colon", "GET / HTTP/1.1\r\nHost\r\n\r\n", errc::bad_header_name, 400},
+        bad_case{"empty name", "GET / HTTP/1.1\r\n: a\r\n\r\n", errc::bad_header_name, 400},
+        bad_case{"NUL in value", std::string("GET / HTTP/1.1\r\nA: b\0c\r\n\r\n", 27),
+                 errc::bad_header_value, 400},
+        bad_case{"DEL in value", "GET / HTTP/1.1\r\nA: b\x7F\r\n\r\n", errc::bad_header_value, 400},
+        bad_case{"obs-fold", "GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", errc::obsolete_line_folding,
+                 400},
+        bad_case{"target too long", "GET /" + std::string(200, 'a') + " HTTP/1.1\r\n\r\n",
+                 errc::target_too_long, 414},
+        bad_case{"head too large", "GET / HTTP/1.1\r\nA: " + std::string(600, 'a') + "\r\n\r\n",
+                 errc::head_too_large, 431},
+        bad_case{"too many headers", many_headers(9), errc::too_many_headers, 431}),
+    [](const auto& param_info) {
+      std::string n = param_info.param.name;
+      for (auto& c : n)
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      return n;
+    });
+
+TEST(RequestParser, ExactlyTheHeaderLimitPasses) {
+  const auto o = parse_in_pieces(
+      {many_headers(8)}, {.max_head_bytes = 512, .max_target_bytes = 128, .max_headers = 8});
+  EXPECT_EQ(o.status, request_parser::status::complete);
+}
+
+TEST(RequestParser, ResetParsesTheNextRequest) {
+  request_parser p;
+  std::string buf = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(p.parse(buf), request_parser::status::complete);
+  buf.erase(0, p.head_size());
+  p.reset();
+  ASSERT_EQ(p.parse(buf), request_parser::status::complete);
+  EXPECT_EQ(p.request().target, "/b");
+}
+
+}  // namespace
+}  // namespace duplex::http

@@ -1,0 +1,86 @@
+#include "duplex/net/event_loop.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace duplex::net {
+namespace {
+
+TEST(EventLoop, PostFromOtherThreadsRunsOnTheLoopInOrder) {
+  event_loop loop;
+  std::vector<int> seen;
+  std::thread::id loop_thread;
+  std::thread runner([&] {
+    loop_thread = std::this_thread::get_id();
+    loop.run();
+  });
+  for (int i = 0; i < 1000; ++i) {
+    loop.post([&, i] {
+      EXPECT_TRUE(loop.in_loop_thread());
+      seen.push_back(i);
+      if (i == 999) loop.stop();
+    });
+  }
+  runner.join();
+  ASSERT_EQ(seen.size(), 1000u);
+  for (int i = 0; i < 1000; ++i)
+    EXPECT_EQ(seen[static_cast<std::size_t>(i)], i);
+}
+
+TEST(EventLoop, TimersFireInDeadlineOrderAndCanBeCancelled) {
+  event_loop loop;
+  std::vector<int> order;
+  loop.add_timer(std::chrono::milliseconds(30), [&] { order.push_back(30); });
+  loop.add_timer(std::chrono::milliseconds(10), [&] { order.push_back(10); });
+  const auto cancelled =
+      loop.add_timer(std::chrono::milliseconds(20), [&] { order.push_back(20); });
+  loop.cancel_timer(cancelled);
+  loop.add_timer(std::chrono::milliseconds(50), [&] { loop.stop(); });
+  loop.run();
+  EXPECT_EQ(order, (std::vector<int>{10, 30}));
+}
+
+TEST(EventLoop, PeriodicTimerRepeatsUntilCancelled) {
+  event_loop loop;
+  int ticks = 0;
+  timer_id id = 0;
+  id = loop.add_timer(
+      std::chrono::milliseconds(2),
+      [&] {
+        if (++ticks == 5) {
+          loop.cancel_timer(id);
+          loop.add_timer(std::chrono::milliseconds(20), [&] { loop.stop(); });
+        }
+      },
+      true);
+  loop.run();
+  EXPECT_EQ(ticks, 5);
+}
+
+TEST(EventLoop, IterationEndHooksRun) {
+  event_loop loop;
+  int runs = 0;
+  loop.on_iteration_end([&] {
+    if (++runs == 3) loop.stop();
+  });
+  loop.post([] {});
+  loop.add_timer(std::chrono::milliseconds(1), [] {});
+  loop.add_timer(std::chrono::milliseconds(5), [] {});
+  loop.run();
+  EXPECT_GE(runs, 3);
+}
+
+TEST(EventLoop, StopFromAnotherThreadWakesABlockedWait) {
+  event_loop loop;
+  std::thread runner([&] { loop.run(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const auto start = std::chrono::steady_clock::now();
+  loop.stop();
+  runner.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+}  // namespace
+}  // namespace duplex::net

@@ -1,0 +1,90 @@
+#include "duplex/net/send_queue.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace duplex::net {
+namespace {
+
+struct socket_pair {
+  int a = -1, b = -1;
+  socket_pair() {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    a = fds[0];
+    b = fds[1];
+    const int small = 4096;
+    ::setsockopt(a, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  }
+  ~socket_pair() {
+    ::close(a);
+    ::close(b);
+  }
+  std::string drain() {
+    std::string out;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(b, buf, sizeof buf)) > 0)
+      out.append(buf, static_cast<std::size_t>(n));
+    return out;
+  }
+};
+
+TEST(SendQueue, KeepsOrderAcrossOwnedAndSharedSegmentsAndPartialWrites) {
+  socket_pair s;
+  send_queue q;
+  auto shared = std::make_shared<const std::string>(std::string(100000, 's'));
+  std::string expect;
+  q.push(std::string(50000, 'a'));
+  expect += std::string(50000, 'a');
+  q.push(shared, 10);
+  expect += shared->substr(10);
+  q.push(std::string_view("tail"));
+  expect += "tail";
+  EXPECT_EQ(q.bytes(), expect.size());
+
+  std::string got;
+  for (int i = 0; i < 10000 && !q.empty(); ++i) {
+    const auto w = q.flush(s.a);
+    EXPECT_EQ(w.error, 0);
+    got += s.drain();
+  }
+  got += s.drain();
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(got, expect);
+  EXPECT_EQ(shared.use_count(), 1);  // the queue let go of the shared frame
+}
+
+TEST(SendQueue, ReportsBlockedWhenTheKernelIsFull) {
+  socket_pair s;
+  send_queue q;
+  q.push(std::string(4 << 20, 'x'));
+  const auto w = q.flush(s.a);
+  EXPECT_TRUE(w.blocked);
+  EXPECT_GT(w.written, 0u);
+  EXPECT_EQ(q.bytes(), (4u << 20) - w.written);
+}
+
+TEST(SendQueue, ReportsAFatalError) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  ::close(fds[1]);
+  send_queue q;
+  q.push(std::string_view("x"));
+  const auto w = q.flush(fds[0]);
+  EXPECT_EQ(w.error, EPIPE);  // and no SIGPIPE kills the test
+  EXPECT_FALSE(q.empty());
+  ::close(fds[0]);
+}
+
+TEST(SendQueue, EmptyPushesAreIgnored) {
+  send_queue q;
+  q.push(std::string_view{});
+  q.push(std::string{});
+  q.push(std::make_shared<const std::string>("ab"), 2);
+  EXPECT_TRUE(q.empty());
+}
+
+}  // namespace
+}  // namespace duplex::net

@@ -1,0 +1,92 @@
+// A peer that does not read: sends report buffering, the queue is bounded by the policy, and
+// on_drain tells when it is worth sending again.
+#include <gtest/gtest.h>
+
+#include "echo_fixture.hpp"
+
+namespace duplex {
+namespace {
+
+using namespace duplex::test;
+
+struct flood_state {
+  std::mutex mutex;
+  std::vector<send_result> results;
+  std::atomic<int> drains{0};
+  std::atomic<int> close_code{0};
+};
+
+std::function<void(server&)> flood_setup(flood_state& st) {
+  return [&st](server& s) {
+    ws_behavior b;
+    b.on_message = [&st](websocket& ws, std::string_view data, ws::opcode) {
+      const int n = std::stoi(std::string(data));
+      const std::string chunk(64 * 1024, 'f');
+      std::lock_guard lock(st.mutex);
+      for (int i = 0; i < n; ++i)
+        st.results.push_back(ws.send(chunk, ws::opcode::binary));
+    };
+    b.on_drain = [&st](websocket&) { ++st.drains; };
+    b.on_close = [&st](websocket&, std::uint16_t code, std::string_view) { st.close_code = code; };
+    s.ws("/", std::move(b));
+  };
+}
+
+int count(flood_state& st, send_status s) {
+  std::lock_guard lock(st.mutex);
+  int n = 0;
+  for (auto& r : st.results)
+    n += r.status == s;
+  return n;
+}
+
+TEST(Backpressure, DropPolicyBoundsTheQueueAndReportsEachSend) {
+  flood_state st;
+  server_options o;
+  o.max_backpressure = 1 << 20;
+  o.policy = backpressure_policy::drop;
+  running_server s(o, flood_setup(st));
+  test_client c(s.port());
+  c.set_receive_buffer(16 * 1024);
+  ASSERT_EQ(c.upgrade(), 101);
+  c.send_text("200");  // 12.5 MiB to a reader that does not read
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard l(st.mutex);
+    return st.results.size() == 200;
+  }));
+  EXPECT_GT(count(st, send_status::buffered), 0);
+  EXPECT_GT(count(st, send_status::dropped), 0);
+  {
+    std::lock_guard lock(st.mutex);
+    std::size_t max_buffered = 0;
+    for (auto& r : st.results)
+      max_buffered = std::max(max_buffered, r.buffered_amount);
+    EXPECT_LE(max_buffered, (1u << 20) + 64 * 1024 + 16);
+  }
+  // Reading everything drains the queue, and on_drain says so.
+  int frames = 0;
+  while (c.read_frame(500))
+    ++frames;
+  EXPECT_EQ(frames, 200 - count(st, send_status::dropped));
+  EXPECT_TRUE(eventually([&] { return st.drains > 0; }));
+  EXPECT_EQ(st.close_code, 0);
+}
+
+TEST(Backpressure, ClosePolicyEndsTheSocketWith1008) {
+  flood_state st;
+  server_options o;
+  o.max_backpressure = 1 << 20;
+  o.policy = backpressure_policy::close;
+  running_server s(o, flood_setup(st));
+  test_client c(s.port());
+  c.set_receive_buffer(16 * 1024);
+  ASSERT_EQ(c.upgrade(), 101);
+  c.send_text("200");
+  EXPECT_TRUE(eventually([&] { return st.close_code == 1008; }));
+  EXPECT_GT(count(st, send_status::closed), 0);  // sends after the limit report "closed"
+  EXPECT_TRUE(s.logged("send queue full"));
+  EXPECT_TRUE(eventually([&] { return s.get().connection_count() == 0; }));
+}
+
+}  // namespace
+}  // namespace duplex
