@@ -17,6 +17,7 @@ void draw(std::byte* out, std::size_t n) {
 }  // namespace
 
 void system_random::fill(std::span<std::byte> out) {
+  if (out.empty()) return;
   if (out.size() > pool_.size()) {
     draw(out.data(), out.size());
     return;

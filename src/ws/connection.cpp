@@ -326,7 +326,7 @@ void connection::write_close(std::uint16_t code, std::string_view reason) {
   body[0] = static_cast<char>(code >> 8);
   body[1] = static_cast<char>(code & 0xFF);
   const std::size_t n = std::min(reason.size(), max_control_payload - 2);
-  std::memcpy(body + 2, reason.data(), n);
+  if (n != 0) std::memcpy(body + 2, reason.data(), n);  // an empty view may hold null
   write_frame(opcode::close, {body, n + 2}, true);
 }
 

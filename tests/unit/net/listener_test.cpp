@@ -1,6 +1,7 @@
 #include "duplex/net/listener.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -48,6 +49,11 @@ TEST(Listener, AcceptsOnAnEphemeralPort) {
 // With every descriptor in use, pending connections are accepted and dropped instead of waking
 // the loop forever, and the listener serves again once descriptors are free.
 TEST(Listener, SurvivesRunningOutOfFileDescriptors) {
+#ifdef DUPLEX_SANITIZED
+  // The sanitizers' runtime opens files (/proc/self/maps) to check calls; with every descriptor
+  // taken it reports false errors. The plain build runs this test.
+  GTEST_SKIP() << "needs all file descriptors, which the sanitizer runtime also uses";
+#endif
   rlimit old{};
   ::getrlimit(RLIMIT_NOFILE, &old);
   event_loop loop;

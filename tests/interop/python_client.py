@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Debian's python3-websockets client against duplex-echo: every message kind and close code."""
+import asyncio
+import socket
+import sys
+
+import websockets
+
+PORT = int(sys.argv[1])
+URL = f"ws://127.0.0.1:{PORT}/"
+SIZES = [0, 1, 125, 126, 127, 65535, 65536, 16 * 1024 * 1024]
+VALID_CLOSE_CODES = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
+                     3000, 3999, 4000, 4999]
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+async def connect(path="/"):
+    return await websockets.connect(f"ws://127.0.0.1:{PORT}{path}", max_size=None,
+                                    compression=None, open_timeout=5, close_timeout=5)
+
+
+async def sizes():
+    ws = await connect()
+    for n in SIZES:
+        text = "é" * (n // 2) + "a" * (n % 2)
+        await ws.send(text)
+        check(await ws.recv() == text, f"text of {len(text.encode())} bytes echoed")
+        data = bytes(i % 251 for i in range(n))
+        await ws.send(data)
+        check(await ws.recv() == data, f"binary of {n} bytes echoed")
+    await ws.close()
+
+
+async def fragments_and_pings():
+    ws = await connect()
+    await ws.send(["frag", "mented ", "text ✓"])
+    check(await ws.recv() == "fragmented text ✓", "fragmented text message reassembled")
+    await ws.send([b"\x00\x01", b"", b"\x02"])
+    check(await ws.recv() == b"\x00\x01\x02", "fragmented binary message reassembled")
+    pong = await ws.ping(b"payload")
+    await asyncio.wait_for(pong, 5)
+    check(True, "ping answered with pong")
+    await ws.close()
+
+
+async def close_codes():
+    for code in VALID_CLOSE_CODES:
+        ws = await connect()
+        await ws.close(code, "reason")
+        check(ws.close_code == code, f"close code {code} echoed (got {ws.close_code})")
+
+
+async def too_big():
+    ws = await connect()
+    await ws.send(b"x" * (16 * 1024 * 1024 + 1))
+    try:
+        await asyncio.wait_for(ws.recv(), 10)
+        check(False, "message over the limit refused")
+    except websockets.ConnectionClosed as e:
+        check(e.rcvd is not None and e.rcvd.code == 1009, f"16 MiB + 1 closed with 1009 ({e.rcvd})")
+
+
+async def abrupt():
+    # A raw socket that upgrades, sends half a frame and vanishes.
+    reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                 b"\x81\xfe\x01\x00abcd0123")
+    await writer.drain()
+    await reader.readuntil(b"\r\n\r\n")
+    writer.transport.abort()
+    ws = await connect()  # the server keeps serving
+    await ws.send("after an abrupt disconnect")
+    check(await ws.recv() == "after an abrupt disconnect", "server serves after an abrupt disconnect")
+    await ws.close()
+
+
+async def broadcast():
+    a = await connect("/broadcast")
+    b = await connect("/broadcast")
+    await asyncio.sleep(0.05)
+    await a.send("to all")
+    check(await asyncio.wait_for(a.recv(), 5) == "to all", "broadcast reaches the sender")
+    check(await asyncio.wait_for(b.recv(), 5) == "to all", "broadcast reaches the others")
+    await a.close()
+    await b.close()
+
+
+async def main():
+    for step in (sizes, fragments_and_pings, close_codes, too_big, abrupt, broadcast):
+        await step()
+    if failures:
+        print(f"{len(failures)} failure(s)")
+        return 1
+    print("python websockets interop: all passed")
+    return 0
+
+
+sys.exit(asyncio.run(main()))
