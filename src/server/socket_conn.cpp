@@ -69,6 +69,7 @@ void socket_conn::on_readable() {
 void socket_conn::on_bytes(char* data, std::size_t n) {
   switch (phase_) {
     case phase::http:
+      if (close_after_flush_) break;  // refused: what follows is read and dropped
       http_->head.append(data, n);
       process_http();
       break;
@@ -85,7 +86,9 @@ void socket_conn::on_bytes(char* data, std::size_t n) {
 }
 
 void socket_conn::on_eof() {
-  if (phase_ == phase::websocket && !ws_.done()) {
+  if (phase_ == phase::websocket) {
+    // Also delivers a close the glue queued earlier (a full queue, a failed write), whose
+    // on_close was deferred to this readiness.
     ws_.receive_eof();
     drain_events();
   }
@@ -127,6 +130,11 @@ void socket_conn::process_http() {
     }
     handle_plain(req);
     if (phase_ != phase::http) return;
+    // A client that pipelines requests and never reads the answers gets no unbounded queue.
+    if (queue_.bytes() > ctx_.server.opts.max_backpressure) {
+      ctx_.server.log("closing " + remote_address() + ": unread HTTP responses over the limit");
+      return destroy();
+    }
     http_->head.erase(0, http_->parser.head_size());
     http_->parser.reset();
   }

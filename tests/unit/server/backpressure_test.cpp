@@ -1,6 +1,7 @@
 // A peer that does not read: sends report buffering, the queue is bounded by the policy, and
 // on_drain tells when it is worth sending again.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include "echo_fixture.hpp"
 
@@ -86,6 +87,76 @@ TEST(Backpressure, ClosePolicyEndsTheSocketWith1008) {
   EXPECT_GT(count(st, send_status::closed), 0);  // sends after the limit report "closed"
   EXPECT_TRUE(s.logged("send queue full"));
   EXPECT_TRUE(eventually([&] { return s.get().connection_count() == 0; }));
+}
+
+}  // namespace
+}  // namespace duplex
+
+namespace duplex {
+namespace {
+
+using namespace duplex::test;
+
+// The overflow happens while another party publishes, not in the socket's own callback: its
+// on_close (1008) must still run.
+TEST(Backpressure, SubscriberOverflowingFromPublishGetsOnClose) {
+  std::atomic<int> code{0};
+  server_options o;
+  o.max_backpressure = 256 * 1024;
+  running_server s(o, [&](server& srv) {
+    ws_behavior b;
+    b.on_open = [](websocket& ws) { ws.subscribe("t"); };
+    b.on_close = [&](websocket&, std::uint16_t c, std::string_view) { code = c; };
+    srv.ws("/", std::move(b));
+  });
+  test_client c(s.port());
+  c.set_receive_buffer(8 * 1024);
+  ASSERT_EQ(c.upgrade(), 101);
+  ASSERT_TRUE(eventually([&] { return s.get().connection_count() == 1; }));
+  const std::string chunk(32 * 1024, 'p');
+  for (int i = 0; i < 400 && code == 0; ++i) {
+    s.get().publish("t", chunk, ws::opcode::binary);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_TRUE(eventually([&] { return code == 1008; }));
+  EXPECT_TRUE(eventually([&] { return s.get().connection_count() == 0; }));
+}
+
+TEST(Backpressure, PipelinedHttpRequestsThatAreNeverReadAreCut) {
+  server_options o;
+  o.max_backpressure = 64 * 1024;
+  running_server s(o, [](server& srv) {
+    srv.http("/big",
+             [](const http::request&, http_response& res) { res.body(std::string(4096, 'b')); });
+  });
+  test_client c(s.port());
+  c.set_receive_buffer(4 * 1024);
+  std::string burst;
+  for (int i = 0; i < 2000; ++i)
+    burst += "GET /big HTTP/1.1\r\nHost: a\r\n\r\n";
+  std::thread writer([&] { c.send(burst); });
+  EXPECT_TRUE(eventually([&] { return s.logged("unread HTTP responses over the limit"); }, 5000));
+  ::shutdown(c.fd(), SHUT_RDWR);
+  writer.join();
+  // The server is fine for everyone else.
+  test_client d(s.port());
+  d.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(d.read_status(), 200);
+}
+
+TEST(Backpressure, BytesAfterARefusedRequestAreDropped) {
+  running_server s({}, [](server&) {});
+  test_client c(s.port());
+  c.send("BAD\r\n\r\n");
+  std::thread writer([&] {
+    const std::string junk(1 << 20, 'j');
+    for (int i = 0; i < 16; ++i)
+      c.send(junk);
+  });
+  EXPECT_EQ(c.read_status(), 400);
+  EXPECT_TRUE(c.wait_eof(5000));
+  ::shutdown(c.fd(), SHUT_RDWR);
+  writer.join();
 }
 
 }  // namespace
