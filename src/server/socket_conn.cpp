@@ -178,6 +178,10 @@ void socket_conn::upgrade(const http::request& req, std::size_t head_size) {
     const auto e = static_cast<ws::handshake_errc>(ec.value());
     return respond_and_close(ws::status_for(e), ec.message());
   }
+  if (r->behavior.on_upgrade) {
+    if (const int status = r->behavior.on_upgrade(req); status != 0)
+      return respond_and_close(status, "refused by the application");
+  }
   std::string response = ws::accept_response(up.key);
   std::string leftover = http_->head.substr(head_size);
   route_ = r;

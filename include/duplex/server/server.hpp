@@ -49,6 +49,9 @@ struct server_options {
 };
 
 struct ws_behavior {
+  // Runs once the handshake is valid, before the 101: returns 0 to accept, or the HTTP status
+  // (403 for a foreign Origin, 401...) that refuses it. The refusal is logged.
+  std::function<int(const http::request&)> on_upgrade;
   std::function<void(websocket&)> on_open;
   std::function<void(websocket&, std::string_view data, ws::opcode op)> on_message;
   // With ws_limits.stream_fragments, data arrives here in pieces instead of on_message.

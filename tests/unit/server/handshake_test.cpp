@@ -117,3 +117,32 @@ TEST(Handshake, ByteByByteRequestStillUpgrades) {
 
 }  // namespace
 }  // namespace duplex
+
+namespace duplex {
+namespace {
+
+using namespace duplex::test;
+
+TEST(Handshake, UpgradeHookSeesTheRequestAndMayRefuse) {
+  running_server s({}, [](server& srv) {
+    ws_behavior b;
+    b.on_upgrade = [](const http::request& req) {
+      const auto origin = req.find("Origin");
+      return origin && *origin == "http://evil.example" ? 403 : 0;
+    };
+    srv.ws("/", std::move(b));
+  });
+  const std::string head =
+      "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+  test_client evil(s.port());
+  evil.send(head + "Origin: http://evil.example\r\n\r\n");
+  EXPECT_EQ(evil.read_status(), 403);
+  EXPECT_TRUE(s.logged("403"));
+  test_client friendly(s.port());
+  friendly.send(head + "Origin: http://a\r\n\r\n");
+  EXPECT_EQ(friendly.read_status(), 101);
+}
+
+}  // namespace
+}  // namespace duplex
