@@ -2,7 +2,7 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -145,37 +145,51 @@ void loop_context::deliver(std::string_view topic_name, const net::shared_bytes&
 
 // ---- signals ---------------------------------------------------------------------------
 
-// SIGINT and SIGTERM arrive as readable bytes on loop 0 instead of interrupting any thread.
+// SIGINT and SIGTERM become a readable eventfd on loop 0. A handler (not a blocked mask plus
+// signalfd) so that threads the application started on its own cannot catch the signal first.
+std::atomic<int> signal_fd{-1};
+
+extern "C" void on_stop_signal(int) {
+  const int fd = signal_fd.load();
+  const std::uint64_t one = 1;
+  if (fd >= 0) [[maybe_unused]]
+    auto n = ::write(fd, &one, sizeof one);
+}
+
 class signal_watch final : public net::io_handler {
  public:
   signal_watch(net::event_loop& loop, server& s) : loop_(loop), server_(s) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    fd_ = ::signalfd(-1, &set_, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd_ >= 0) loop_.add(fd_, EPOLLIN, this);
+    fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd_ < 0) return;
+    signal_fd = fd_;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+    loop_.add(fd_, EPOLLIN, this);
   }
   ~signal_watch() {
-    if (fd_ >= 0) {
-      loop_.remove(fd_);
-      ::close(fd_);
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    if (fd_ < 0) return;
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+    signal_fd = -1;
+    loop_.remove(fd_);
+    ::close(fd_);
   }
   void on_io(std::uint32_t) override {
-    signalfd_siginfo info{};
-    while (::read(fd_, &info, sizeof info) == sizeof info) {
-      std::fprintf(stderr, "duplex: signal %u, shutting down\n", info.ssi_signo);
-      server_.shutdown();
-    }
+    std::uint64_t n = 0;
+    if (::read(fd_, &n, sizeof n) != sizeof n) return;
+    std::fprintf(stderr, "duplex: stop signal, shutting down\n");
+    server_.shutdown();
   }
 
  private:
   net::event_loop& loop_;
   server& server_;
-  sigset_t set_{};
-  sigset_t old_{};
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
   int fd_ = -1;
 };
 

@@ -1,5 +1,7 @@
 // Every timer the server owns: handshake, idle ping and close, close handshake, shutdown.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "echo_fixture.hpp"
 
@@ -105,6 +107,45 @@ TEST(Timers, ShutdownIsBoundedWhenClientsDoNotAnswer) {
   ASSERT_EQ(mute.upgrade(), 101);
   const auto took = s.stop();
   EXPECT_LT(took, 1500ms);
+  EXPECT_EQ(fx.closed().size(), 1u);
+}
+
+}  // namespace
+}  // namespace duplex
+
+namespace duplex {
+namespace {
+
+using namespace duplex::test;
+
+// A thread the application started before run() must not swallow the stop signal.
+TEST(Signals, SigtermShutsDownGracefullyWhateverThreadsExist) {
+  std::atomic<bool> stop_helper{false};
+  std::thread helper([&] {
+    while (!stop_helper)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  });
+  server_options o;
+  o.port = 0;
+  o.host = "127.0.0.1";
+  o.log = [](std::string_view) {};
+  server srv(o);
+  echo_fixture fx;
+  fx.setup()(srv);
+  srv.listen();
+  std::thread runner([&] { srv.run(); });
+  {
+    test_client c(srv.port());
+    EXPECT_EQ(c.upgrade(), 101);
+    ::kill(::getpid(), SIGTERM);
+    auto f = c.read_frame(3000);
+    EXPECT_TRUE(f && f->close_code() == 1001);
+    c.send(frame(fin | op_close, close_payload(1001)));
+    EXPECT_TRUE(c.wait_eof(3000));
+  }
+  runner.join();  // run() returned: the process was not killed
+  stop_helper = true;
+  helper.join();
   EXPECT_EQ(fx.closed().size(), 1u);
 }
 

@@ -1,0 +1,406 @@
+#include "hub.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "duplex/core/random.hpp"
+
+namespace duplex::chat {
+
+using json = nlohmann::json;
+
+struct hub::request {
+  std::uint64_t id;
+  json body;
+  std::string type;
+  std::string str(const char* key) const {
+    auto it = body.find(key);
+    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+  }
+  bool has(const char* key) const { return body.contains(key); }
+  // A non-negative integer field, or -1 when absent or of another kind.
+  std::int64_t integer(const char* key) const {
+    auto it = body.find(key);
+    if (it == body.end() || !it->is_number_integer()) return -1;
+    const auto v = it->get<std::int64_t>();
+    return v < 0 ? -1 : v;
+  }
+};
+
+namespace {
+
+std::int64_t system_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string random_token() {
+  core::system_random rng;
+  std::array<std::byte, 16> raw{};
+  rng.fill(raw);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (auto b : raw) {
+    out += hex[static_cast<unsigned>(b) >> 4];
+    out += hex[static_cast<unsigned>(b) & 15];
+  }
+  return out;
+}
+
+json message_json(const stored_message& m) {
+  return {{"type", "message"}, {"room", m.room}, {"id", m.id},
+          {"nick", m.nick},    {"text", m.text}, {"ts", m.ts_ms}};
+}
+
+json messages_json(const std::vector<stored_message>& ms) {
+  json arr = json::array();
+  for (const auto& m : ms) {
+    json j = message_json(m);
+    j.erase("type");
+    arr.push_back(std::move(j));
+  }
+  return arr;
+}
+
+// Decodes one code point of valid UTF-8 (the WebSocket layer has validated the text).
+char32_t next_code_point(std::string_view s, std::size_t& i) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  const int len = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+  char32_t c = len == 1 ? b : len == 2 ? (b & 0x1F) : len == 3 ? (b & 0x0F) : (b & 0x07);
+  for (int k = 1; k < len && i + static_cast<std::size_t>(k) < s.size(); ++k)
+    c = (c << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0x3F);
+  i += static_cast<std::size_t>(len);
+  return c;
+}
+
+bool printable(char32_t c) {
+  if (c < 0x20 || (c >= 0x7F && c <= 0x9F)) return false;  // C0, DEL, C1 controls
+  if (c >= 0x200B && c <= 0x200F) return false;            // zero-width, LRM/RLM
+  if ((c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069)) return false;  // bidi
+  return c != 0x2028 && c != 0x2029 && c != 0x2060 && c != 0xFEFF && c != 0xFFFD;
+}
+
+}  // namespace
+
+bool valid_nick(std::string_view nick) {
+  if (nick.empty() || nick.front() == ' ' || nick.back() == ' ') return false;
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < nick.size();) {
+    if (!printable(next_code_point(nick, i))) return false;
+    ++count;
+  }
+  return count <= 32;
+}
+
+std::string fold_nick(std::string_view nick) {
+  std::string out(nick);
+  for (auto& ch : out)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+  return out;
+}
+
+bool valid_room(std::string_view room) {
+  if (room.empty() || room.size() > 32) return false;
+  return std::all_of(room.begin(), room.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '_';
+  });
+}
+
+std::string fold_room(std::string_view room) {
+  return fold_nick(room);
+}
+
+hub::hub(store& s, hub_limits limits, clock now)
+    : store_(s), limits_(limits), now_(now ? std::move(now) : clock(system_ms)) {}
+
+std::uint64_t hub::attach(session& s) {
+  const std::uint64_t id = next_id_++;
+  client& c = clients_[id];
+  c.id = id;
+  c.s = &s;
+  c.tokens = limits_.burst;
+  c.refilled_ms = now_();
+  return id;
+}
+
+void hub::detach(std::uint64_t id) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  client& c = it->second;
+  while (!c.rooms.empty())
+    leave_room(c, *c.rooms.begin(), false);
+  if (!c.nick.empty()) {
+    auto n = nicks_.find(fold_nick(c.nick));
+    if (n != nicks_.end() && n->second == id) nicks_.erase(n);
+  }
+  clients_.erase(it);
+}
+
+void hub::receive(std::uint64_t id, std::string_view text) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  client& c = it->second;
+  if (c.closing) return;
+  ++counters_.messages_in;
+  counters_.bytes_in += text.size();
+  if (!take_token(c)) return;
+  request r{id, json::parse(text, nullptr, false), {}};
+  if (r.body.is_discarded() || !r.body.is_object())
+    return error(c, "bad_json", "each message must be one JSON object");
+  r.type = r.str("type");
+  dispatch(c, r);
+}
+
+bool hub::take_token(client& c) {
+  const std::int64_t now = now_();
+  c.tokens = std::min(limits_.burst, c.tokens + static_cast<double>(now - c.refilled_ms) *
+                                                    limits_.rate_per_second / 1000.0);
+  c.refilled_ms = now;
+  if (c.tokens >= 1) {
+    c.tokens -= 1;
+    return true;
+  }
+  // Over the rate: refused with an error, and the debt grows; a client that keeps flooding
+  // until the debt reaches the burst size is closed.
+  c.tokens -= 1;
+  ++counters_.rate_limited;
+  if (c.tokens <= -limits_.burst) {
+    c.closing = true;
+    c.s->close(1008, "flood");
+    return false;
+  }
+  error(c, "rate_limited", "slow down");
+  return false;
+}
+
+void hub::dispatch(client& c, const request& r) {
+  if (r.type == "hello") return on_hello(c, r);
+  if (c.nick.empty()) return error(c, "hello_first", "choose a nickname first");
+  if (r.type == "join") return on_join(c, r);
+  if (r.type == "leave") return on_leave(c, r);
+  if (r.type == "say") return on_say(c, r);
+  if (r.type == "typing") return on_typing(c, r);
+  if (r.type == "private") return on_private(c, r);
+  if (r.type == "history") return on_history(c, r);
+  if (r.type == "rooms") return on_rooms(c);
+  error(c, "unknown_type", "unknown message type");
+}
+
+void hub::on_hello(client& c, const request& r) {
+  if (!c.nick.empty()) return error(c, "already_named", "the nickname is set for this connection");
+  const std::string nick = r.str("nick");
+  if (!valid_nick(nick)) return error(c, "invalid_nick", "1 to 32 printable characters");
+  const std::string key = fold_nick(nick);
+  if (auto owner = nicks_.find(key); owner != nicks_.end()) {
+    client& old = clients_.at(owner->second);
+    // The token from an earlier welcome proves this is the same user reconnecting before the
+    // server noticed the old connection was gone: the new connection takes the name over.
+    if (old.token.empty() || r.str("token") != old.token)
+      return error(c, "nick_taken", "that nickname is in use");
+    while (!old.rooms.empty())
+      leave_room(old, *old.rooms.begin(), false);
+    old.nick.clear();
+    old.closing = true;
+    old.s->close(4000, "replaced by a newer connection");
+  }
+  nicks_[key] = r.id;
+  c.nick = nick;
+  c.token = random_token();
+  send(c, json{{"type", "welcome"}, {"nick", nick}, {"token", c.token}}.dump());
+}
+
+hub::room& hub::room_named(const std::string& name) {
+  auto it = rooms_.find(name);
+  if (it != rooms_.end()) return it->second;
+  room& rm = rooms_[name];
+  rm.name = name;
+  rm.last_id = rm.delivered_id = store_.last_id(name);
+  return rm;
+}
+
+void hub::on_join(client& c, const request& r) {
+  const std::string raw = r.str("room");
+  if (!valid_room(raw)) return error(c, "invalid_room", "1 to 32 of a-z, 0-9, - and _");
+  const std::string name = fold_room(raw);
+  const bool fresh = !c.rooms.contains(name);
+  if (fresh && c.rooms.size() >= limits_.max_rooms_per_client)
+    return error(c, "too_many_rooms", "leave a room first");
+  if (!rooms_.contains(name) && rooms_.size() >= limits_.max_rooms)
+    return error(c, "server_full", "no more rooms on this server");
+  room& rm = room_named(name);
+  if (fresh && rm.members.size() >= limits_.max_members_per_room)
+    return error(c, "room_full", "the room is full");
+  rm.members.insert(r.id);
+  c.rooms.insert(name);
+  json members = json::array();
+  for (auto m : rm.members)
+    members.push_back(clients_.at(m).nick);
+  send(c,
+       json{{"type", "joined"}, {"room", name}, {"members", members}, {"last_id", rm.delivered_id}}
+           .dump());
+  send_join_history(c, rm, r);
+  if (fresh)
+    broadcast(
+        rm, json{{"type", "presence"}, {"room", name}, {"nick", c.nick}, {"event", "join"}}.dump(),
+        r.id);
+}
+
+// A fresh join gets the latest messages; a resume (`since`) gets exactly the ones after it.
+// Only delivered ids are read: newer ones are still being stored and will arrive as broadcasts,
+// so nothing is sent twice.
+void hub::send_join_history(client& c, room& rm, const request& r) {
+  const std::int64_t since = r.integer("since");
+  if (since < 0) {
+    auto msgs = store_.before(rm.name, rm.delivered_id + 1, limits_.join_history);
+    send(c, json{{"type", "history"}, {"room", rm.name}, {"messages", messages_json(msgs)}}.dump());
+    return;
+  }
+  const std::int64_t first = store_.first_id(rm.name);
+  const bool pruned = first > 0 && since + 1 < first;
+  const bool too_many = rm.delivered_id - since > static_cast<std::int64_t>(limits_.max_resume);
+  if (since > rm.delivered_id || pruned || too_many) {
+    return error(c, "resume_too_old", "history since that id is not available; fetch it again",
+                 rm.name);
+  }
+  auto msgs = store_.range(rm.name, since, rm.delivered_id, limits_.max_resume);
+  send(c, json{{"type", "history"},
+               {"room", rm.name},
+               {"messages", messages_json(msgs)},
+               {"resume", true}}
+              .dump());
+}
+
+void hub::on_leave(client& c, const request& r) {
+  const std::string name = fold_room(r.str("room"));
+  if (!c.rooms.contains(name)) return error(c, "not_joined", "you are not in that room");
+  leave_room(c, name, true);
+}
+
+void hub::leave_room(client& c, const std::string& name, bool tell_self) {
+  c.rooms.erase(name);
+  c.typed_ms.erase(name);
+  auto it = rooms_.find(name);
+  if (it == rooms_.end()) return;
+  it->second.members.erase(c.id);
+  if (tell_self) send(c, json{{"type", "left"}, {"room", name}}.dump());
+  if (!c.nick.empty())
+    broadcast(
+        it->second,
+        json{{"type", "presence"}, {"room", name}, {"nick", c.nick}, {"event", "leave"}}.dump());
+}
+
+hub::room* hub::joined_room(client& c, const request& r) {
+  const std::string name = fold_room(r.str("room"));
+  if (!c.rooms.contains(name)) {
+    error(c, "not_joined", "join the room first");
+    return nullptr;
+  }
+  return &rooms_.at(name);
+}
+
+void hub::on_say(client& c, const request& r) {
+  room* rm = joined_room(c, r);
+  if (rm == nullptr) return;
+  const std::string text = r.str("text");
+  if (text.empty()) return error(c, "empty_text", "say something");
+  if (text.size() > limits_.max_text_bytes) return error(c, "text_too_long", "at most 4096 bytes");
+  std::string ref = r.str("ref").substr(0, 64);
+  // The nick comes from the connection, never from the message.
+  stored_message m{rm->name, ++rm->last_id, c.nick, text, now_()};
+  const std::uint64_t sender = r.id;
+  store_.append(m, [this, sender, m, ref](bool ok) { on_stored(sender, m, ref, ok); });
+}
+
+void hub::on_stored(std::uint64_t sender, const stored_message& m, const std::string& ref,
+                    bool ok) {
+  room& rm = rooms_.at(m.room);
+  rm.delivered_id = std::max(rm.delivered_id, m.id);
+  auto it = clients_.find(sender);
+  client* c = it == clients_.end() ? nullptr : &it->second;
+  if (!ok) {
+    if (c) error(*c, "store_failed", "the message could not be saved; send it again");
+    return;
+  }
+  broadcast(rm, message_json(m).dump());
+  if (c) send(*c, json{{"type", "ack"}, {"ref", ref}, {"room", m.room}, {"id", m.id}}.dump());
+}
+
+void hub::on_typing(client& c, const request& r) {
+  room* rm = joined_room(c, r);
+  if (rm == nullptr) return;
+  const std::int64_t now = now_();
+  auto& last = c.typed_ms[rm->name];
+  if (last != 0 && now - last < limits_.typing_interval_ms) return;  // throttled, silently
+  last = now;
+  broadcast(*rm, json{{"type", "typing"}, {"room", rm->name}, {"nick", c.nick}}.dump(), r.id, true);
+}
+
+void hub::on_private(client& c, const request& r) {
+  const std::string text = r.str("text");
+  if (text.empty() || text.size() > limits_.max_text_bytes)
+    return error(c, "invalid_text", "1 to 4096 bytes");
+  auto target = nicks_.find(fold_nick(r.str("to")));
+  if (target == nicks_.end()) return error(c, "no_such_user", "nobody by that name is online");
+  client& t = clients_.at(target->second);
+  const std::string out =
+      json{{"type", "private"}, {"from", c.nick}, {"to", t.nick}, {"text", text}, {"ts", now_()}}
+          .dump();
+  send(t, out);
+  if (&t != &c) send(c, out);
+}
+
+void hub::on_history(client& c, const request& r) {
+  room* rm = joined_room(c, r);
+  if (rm == nullptr) return;
+  std::int64_t before = r.integer("before");
+  if (before < 0 || before > rm->delivered_id + 1) before = rm->delivered_id + 1;
+  std::int64_t limit = r.integer("limit");
+  if (limit <= 0 || limit > static_cast<std::int64_t>(limits_.history_page))
+    limit = static_cast<std::int64_t>(limits_.history_page);
+  auto msgs = store_.before(rm->name, before, static_cast<std::size_t>(limit));
+  send(c, json{{"type", "history"},
+               {"room", rm->name},
+               {"messages", messages_json(msgs)},
+               {"before", before}}
+              .dump());
+}
+
+void hub::on_rooms(client& c) {
+  std::map<std::string, std::size_t> all;
+  for (auto& name : store_.rooms())
+    all[name] = 0;
+  for (auto& [name, rm] : rooms_)
+    all[name] = rm.members.size();
+  json list = json::array();
+  for (auto& [name, n] : all)
+    list.push_back({{"name", name}, {"members", n}});
+  send(c, json{{"type", "rooms"}, {"rooms", list}}.dump());
+}
+
+void hub::send(client& c, const std::string& out, bool droppable) {
+  if (!c.s->send(out, droppable)) {
+    ++counters_.dropped;
+    return;
+  }
+  ++counters_.messages_out;
+  counters_.bytes_out += out.size();
+}
+
+void hub::error(client& c, std::string_view code, std::string_view message,
+                std::string_view room_name) {
+  ++counters_.errors;
+  json j{{"type", "error"}, {"code", code}, {"message", message}};
+  if (!room_name.empty()) j["room"] = room_name;
+  send(c, j.dump());
+}
+
+void hub::broadcast(const room& rm, const std::string& out, std::uint64_t except, bool droppable) {
+  for (auto m : rm.members)
+    if (m != except) send(clients_.at(m), out, droppable);
+}
+
+}  // namespace duplex::chat

@@ -1,0 +1,121 @@
+// The chat's rules, without sockets: identities, rooms, ids, presence, history, resume and
+// rate limits, speaking the JSON protocol of docs/chat-protocol.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "store.hpp"
+
+namespace duplex::chat {
+
+// The hub's view of one connection; the server implements it on a WebSocket.
+class session {
+ public:
+  virtual ~session() = default;
+  // `droppable`: may be skipped when the peer reads slowly (typing indicators). Returns false
+  // when the message was not queued.
+  virtual bool send(std::string_view json, bool droppable) = 0;
+  virtual void close(std::uint16_t code, std::string_view reason) = 0;
+};
+
+struct hub_limits {
+  std::size_t max_text_bytes = 4096;
+  std::size_t max_rooms_per_client = 16;
+  std::size_t max_members_per_room = 1000;
+  std::size_t max_rooms = 10'000;  // rooms held in memory by one node
+  std::size_t history_page = 100;  // most messages per history request
+  std::size_t join_history = 50;   // sent with a fresh join
+  std::size_t max_resume = 500;    // more missed than this: "resume_too_old"
+  double rate_per_second = 5;      // token bucket refill
+  double burst = 20;               // token bucket size; a debt of `burst` closes (1008)
+  std::int64_t typing_interval_ms = 2000;
+};
+
+struct hub_counters {
+  std::uint64_t messages_in = 0;
+  std::uint64_t messages_out = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t dropped = 0;       // droppable events skipped for slow readers
+  std::uint64_t rate_limited = 0;  // requests refused by the token bucket
+  std::uint64_t errors = 0;        // error replies of any kind
+};
+
+class hub {
+ public:
+  using clock = std::function<std::int64_t()>;  // milliseconds since the epoch
+
+  explicit hub(store& s, hub_limits limits = {}, clock now = {});
+
+  std::uint64_t attach(session& s);
+  void detach(std::uint64_t client);
+  void receive(std::uint64_t client, std::string_view text);
+
+  const hub_counters& counters() const noexcept { return counters_; }
+  std::size_t clients() const noexcept { return clients_.size(); }
+
+ private:
+  struct client {
+    std::uint64_t id = 0;
+    session* s = nullptr;
+    bool closing = false;  // the hub closed it: whatever still arrives is ignored
+    std::string nick;      // empty until a valid hello
+    std::string token;
+    std::set<std::string> rooms;
+    double tokens = 0;
+    std::int64_t refilled_ms = 0;
+    std::map<std::string, std::int64_t> typed_ms;  // last typing event per room
+  };
+  struct room {
+    std::string name;
+    std::set<std::uint64_t> members;
+    std::int64_t last_id = 0;       // last id handed out
+    std::int64_t delivered_id = 0;  // last id stored and broadcast
+  };
+  struct request;
+
+  void dispatch(client& c, const request& r);
+  void on_hello(client& c, const request& r);
+  void on_join(client& c, const request& r);
+  void on_leave(client& c, const request& r);
+  void on_say(client& c, const request& r);
+  void on_stored(std::uint64_t sender, const stored_message& m, const std::string& ref, bool ok);
+  void on_typing(client& c, const request& r);
+  void on_private(client& c, const request& r);
+  void on_history(client& c, const request& r);
+  void on_rooms(client& c);
+  void send_join_history(client& c, room& rm, const request& r);
+  void leave_room(client& c, const std::string& name, bool tell_self);
+  bool take_token(client& c);
+  room* joined_room(client& c, const request& r);
+  room& room_named(const std::string& name);
+  void send(client& c, const std::string& json, bool droppable = false);
+  void error(client& c, std::string_view code, std::string_view message,
+             std::string_view room_name = {});
+  void broadcast(const room& rm, const std::string& json, std::uint64_t except = 0,
+                 bool droppable = false);
+
+  store& store_;
+  hub_limits limits_;
+  clock now_;
+  std::uint64_t next_id_ = 1;
+  std::unordered_map<std::uint64_t, client> clients_;
+  std::map<std::string, room> rooms_;
+  std::unordered_map<std::string, std::uint64_t> nicks_;  // folded nick -> client
+  hub_counters counters_;
+};
+
+// Nicknames: 1 to 32 printable characters, no control, invisible or bidi-override characters,
+// no space at either end. Rooms: 1 to 32 of [a-z0-9_-] (letters are folded to lower case).
+bool valid_nick(std::string_view nick);
+std::string fold_nick(std::string_view nick);
+bool valid_room(std::string_view room);
+std::string fold_room(std::string_view room);
+
+}  // namespace duplex::chat

@@ -1,0 +1,203 @@
+#include "sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+namespace duplex::chat {
+namespace {
+
+sqlite3* open_db(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    const std::string err = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open " + path + ": " + err);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  return db;
+}
+
+void exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    const std::string msg = err ? err : "?";
+    sqlite3_free(err);
+    throw std::runtime_error(std::string("sqlite: ") + msg + " in: " + sql);
+  }
+}
+
+// A prepared statement freed on scope exit.
+class statement {
+ public:
+  statement(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+  }
+  ~statement() { sqlite3_finalize(s_); }
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+  statement& bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  statement& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  bool step() { return sqlite3_step(s_) == SQLITE_ROW; }
+  void reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  int done() { return sqlite3_step(s_); }
+  std::int64_t integer(int col) { return sqlite3_column_int64(s_, col); }
+  std::string text(int col) {
+    const auto* p = sqlite3_column_text(s_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
+             : std::string();
+  }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+std::vector<stored_message> read_rows(statement& st, std::string_view room) {
+  std::vector<stored_message> out;
+  while (st.step())
+    out.push_back({std::string(room), st.integer(0), st.text(1), st.text(2), st.integer(3)});
+  return out;
+}
+
+}  // namespace
+
+sqlite_store::sqlite_store(const std::string& path, poster post, std::int64_t keep_per_room)
+    : post_(std::move(post)), keep_(keep_per_room) {
+  write_db_ = open_db(path);
+  // WAL: readers never wait for the writer, and a committed transaction survives the process
+  // being killed (synchronous=NORMAL gives up only the last commits on power loss).
+  exec(write_db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  exec(write_db_,
+       "CREATE TABLE IF NOT EXISTS messages ("
+       " room TEXT NOT NULL, id INTEGER NOT NULL, nick TEXT NOT NULL, text TEXT NOT NULL,"
+       " ts INTEGER NOT NULL, PRIMARY KEY (room, id)) WITHOUT ROWID;");
+  read_db_ = open_db(path);
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+sqlite_store::~sqlite_store() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  writer_.join();
+  sqlite3_close(read_db_);
+  sqlite3_close(write_db_);
+}
+
+std::int64_t sqlite_store::last_id(std::string_view room) {
+  statement st(read_db_, "SELECT COALESCE(MAX(id), 0) FROM messages WHERE room = ?");
+  st.bind(1, room);
+  return st.step() ? st.integer(0) : 0;
+}
+
+std::int64_t sqlite_store::first_id(std::string_view room) {
+  statement st(read_db_, "SELECT COALESCE(MIN(id), 0) FROM messages WHERE room = ?");
+  st.bind(1, room);
+  return st.step() ? st.integer(0) : 0;
+}
+
+std::vector<stored_message> sqlite_store::before(std::string_view room, std::int64_t before_id,
+                                                 std::size_t limit) {
+  statement st(read_db_,
+               "SELECT id, nick, text, ts FROM (SELECT * FROM messages WHERE room = ? AND id < ?"
+               " ORDER BY id DESC LIMIT ?) ORDER BY id");
+  st.bind(1, room).bind(2, before_id).bind(3, static_cast<std::int64_t>(limit));
+  return read_rows(st, room);
+}
+
+std::vector<stored_message> sqlite_store::range(std::string_view room, std::int64_t after_id,
+                                                std::int64_t up_to, std::size_t limit) {
+  statement st(read_db_,
+               "SELECT id, nick, text, ts FROM messages WHERE room = ? AND id > ? AND id <= ?"
+               " ORDER BY id LIMIT ?");
+  st.bind(1, room).bind(2, after_id).bind(3, up_to).bind(4, static_cast<std::int64_t>(limit));
+  return read_rows(st, room);
+}
+
+std::vector<std::string> sqlite_store::rooms() {
+  statement st(read_db_, "SELECT DISTINCT room FROM messages ORDER BY room");
+  std::vector<std::string> out;
+  while (st.step())
+    out.push_back(st.text(0));
+  return out;
+}
+
+void sqlite_store::append(stored_message m, std::function<void(bool)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back({std::move(m), std::move(done)});
+  }
+  wake_.notify_one();
+}
+
+void sqlite_store::flush() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+void sqlite_store::writer_loop() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty() && stopping_) return;
+    // Everything queued so far goes into one transaction: one fsync-free commit per batch.
+    std::deque<pending> batch;
+    batch.swap(queue_);
+    busy_ = true;
+    lock.unlock();
+    const bool ok = commit(batch);
+    for (auto& p : batch) {
+      if (!p.done) continue;
+      post_([done = std::move(p.done), ok] { done(ok); });
+    }
+    lock.lock();
+    busy_ = false;
+    idle_.notify_all();
+  }
+}
+
+bool sqlite_store::commit(std::deque<pending>& batch) {
+  try {
+    exec(write_db_, "BEGIN IMMEDIATE");
+    statement one(write_db_,
+                  "INSERT INTO messages (room, id, nick, text, ts) VALUES (?, ?, ?, ?, ?)");
+    for (auto& p : batch) {
+      one.reset();
+      one.bind(1, p.msg.room)
+          .bind(2, p.msg.id)
+          .bind(3, p.msg.nick)
+          .bind(4, p.msg.text)
+          .bind(5, p.msg.ts_ms);
+      if (one.done() != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(write_db_));
+      if (p.msg.id % 100 == 0) {  // retention: prune now and then, not on every insert
+        statement prune(write_db_, "DELETE FROM messages WHERE room = ? AND id <= ?");
+        prune.bind(1, p.msg.room).bind(2, p.msg.id - keep_);
+        prune.done();
+      }
+    }
+    exec(write_db_, "COMMIT");
+    return true;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "duplex-chat: history write failed: %s\n", e.what());
+    sqlite3_exec(write_db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return false;
+  }
+}
+
+}  // namespace duplex::chat

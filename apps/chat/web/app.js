@@ -1,0 +1,343 @@
+// The chat page: one WebSocket to /ws, resumed after every disconnect without gaps or doubles.
+// Every text that came from a user is put on the page with textContent, never as markup.
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  ws: null,
+  nick: sessionStorage.getItem('duplex.nick') || '',
+  token: sessionStorage.getItem('duplex.token') || '',
+  rooms: new Map(),  // name -> { lastId, firstId, members: Set, unread, pending: Map(ref -> text) }
+  current: '',
+  attempt: 0,
+  nextRef: 1,
+  typingSent: 0,
+  typingTimers: new Map(),
+};
+
+function setStatus(kind, text) {
+  const el = $('status');
+  el.className = 'status ' + kind;
+  el.textContent = text;
+}
+
+function send(obj) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+    state.ws.send(JSON.stringify(obj));
+    return true;
+  }
+  return false;
+}
+
+function connect() {
+  const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+  const ws = new WebSocket(scheme + location.host + '/ws');
+  state.ws = ws;
+  setStatus('reconnecting', state.attempt ? 'reconnecting…' : 'connecting…');
+  ws.onopen = () => send({ type: 'hello', nick: state.nick, token: state.token });
+  ws.onmessage = (e) => handle(JSON.parse(e.data));
+  ws.onclose = (e) => {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    if (e.code === 4000) return setStatus('offline', 'opened in another tab');
+    // Exponential backoff with jitter: many clients of a restarted server do not return at once.
+    const base = Math.min(30000, 500 * 2 ** state.attempt++);
+    const delay = base / 2 + Math.random() * base / 2;
+    setStatus('reconnecting', `reconnecting in ${Math.ceil(delay / 1000)} s`);
+    setTimeout(connect, delay);
+  };
+}
+
+function handle(m) {
+  switch (m.type) {
+    case 'welcome': return onWelcome(m);
+    case 'joined': return onJoined(m);
+    case 'history': return onHistory(m);
+    case 'message': return addMessage(m.room, m);
+    case 'ack': return onAck(m);
+    case 'presence': return onPresence(m);
+    case 'typing': return onTyping(m);
+    case 'private': return onPrivate(m);
+    case 'left': return onLeft(m);
+    case 'error': return onError(m);
+  }
+}
+
+function onWelcome(m) {
+  state.nick = m.nick;
+  state.token = m.token;
+  sessionStorage.setItem('duplex.nick', m.nick);
+  sessionStorage.setItem('duplex.token', m.token);
+  state.attempt = 0;
+  $('nick-dialog').close();
+  $('me').textContent = 'you are ' + m.nick;
+  setStatus('online', 'online');
+  const rooms = state.rooms.size ? [...state.rooms.keys()] : ['general'];
+  for (const name of rooms) join(name);
+}
+
+function join(name) {
+  const room = state.rooms.get(name);
+  // A room we already show resumes from the last id we saw; the server sends only what is newer.
+  const msg = { type: 'join', room: name };
+  if (room && room.lastId > 0) msg.since = room.lastId;
+  send(msg);
+}
+
+function roomState(name) {
+  if (!state.rooms.has(name)) {
+    state.rooms.set(name, { lastId: 0, firstId: 0, members: new Set(), unread: 0, pending: new Map() });
+    saveRooms();
+  }
+  return state.rooms.get(name);
+}
+
+function saveRooms() { sessionStorage.setItem('duplex.rooms', JSON.stringify([...state.rooms.keys()])); }
+
+function onJoined(m) {
+  const room = roomState(m.room);
+  room.members = new Set(m.members);
+  if (!state.current) state.current = m.room;
+  render();
+}
+
+function onHistory(m) {
+  const room = roomState(m.room);
+  if (m.before !== undefined) {  // an older page: goes above what is shown
+    const list = m.messages.filter((x) => room.firstId === 0 || x.id < room.firstId);
+    if (list.length) room.firstId = list[0].id;
+    if (m.room === state.current) prependMessages(list, m.room);
+    return;
+  }
+  for (const x of m.messages) addMessage(m.room, x);
+  if (m.resume) resendPending(m.room, m.messages);
+}
+
+function addMessage(roomName, m) {
+  const room = roomState(roomName);
+  if (m.id <= room.lastId) return;  // already shown: a resume never doubles a message
+  room.lastId = m.id;
+  if (!room.firstId) room.firstId = m.id;
+  if (roomName === state.current) {
+    appendItem(messageItem(m.nick, m.text, m.ts, false, m.id));
+  } else {
+    room.unread++;
+    renderRooms();
+  }
+}
+
+function onAck(m) {
+  const room = state.rooms.get(m.room);
+  if (!room) return;
+  room.pending.delete(m.ref);
+  document.querySelector(`.msg.pending[data-ref="${CSS.escape(m.ref)}"]`)?.remove();
+}
+
+// Messages sent before a disconnect and never acknowledged: if the resumed history holds them
+// they were stored; the others are sent again.
+function resendPending(roomName, resumed) {
+  const room = state.rooms.get(roomName);
+  for (const [ref, text] of room.pending) {
+    document.querySelector(`.msg.pending[data-ref="${CSS.escape(ref)}"]`)?.remove();
+    room.pending.delete(ref);
+    if (!resumed.some((x) => x.nick === state.nick && x.text === text)) say(roomName, text);
+  }
+}
+
+function onPresence(m) {
+  const room = state.rooms.get(m.room);
+  if (!room) return;
+  if (m.event === 'join') room.members.add(m.nick); else room.members.delete(m.nick);
+  if (m.room === state.current) {
+    appendItem(systemItem(`${m.nick} ${m.event === 'join' ? 'joined' : 'left'}`));
+    renderMembers();
+  }
+}
+
+function onTyping(m) {
+  if (m.room !== state.current) return;
+  clearTimeout(state.typingTimers.get(m.nick));
+  state.typingTimers.set(m.nick, setTimeout(() => { state.typingTimers.delete(m.nick); renderTyping(); }, 3000));
+  renderTyping();
+}
+
+function onPrivate(m) {
+  const item = messageItem(m.from === state.nick ? `${m.from} → ${m.to}` : m.from, m.text, m.ts, false);
+  item.classList.add('private');
+  appendItem(item);
+}
+
+function onLeft(m) {
+  state.rooms.delete(m.room);
+  saveRooms();
+  if (state.current === m.room) state.current = state.rooms.keys().next().value || '';
+  render();
+}
+
+function onError(m) {
+  if (m.code === 'nick_taken' || m.code === 'invalid_nick') {
+    state.token = '';
+    $('nick-error').textContent = m.message;
+    return askNick();
+  }
+  if (m.code === 'resume_too_old' && m.room) {
+    // Too far behind: start the room afresh from its latest messages.
+    const room = roomState(m.room);
+    room.lastId = 0;
+    room.firstId = 0;
+    if (m.room === state.current) $('messages').replaceChildren();
+    return send({ type: 'join', room: m.room });
+  }
+  $('notice').textContent = m.message;
+  setTimeout(() => { $('notice').textContent = ''; }, 4000);
+}
+
+function timeText(ts) {
+  return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+function messageItem(nick, text, ts, pending, id) {
+  const li = document.createElement('li');
+  li.className = 'msg' + (pending ? ' pending' : '');
+  if (id !== undefined) li.dataset.id = id;
+  const n = document.createElement('span');
+  n.className = 'nick';
+  n.textContent = nick;
+  const t = document.createElement('span');
+  t.className = 'text';
+  t.textContent = text;
+  const time = document.createElement('time');
+  time.className = 'time';
+  time.textContent = ts ? timeText(ts) : 'sending…';
+  li.append(n, t, time);
+  return li;
+}
+
+function systemItem(text) {
+  const li = document.createElement('li');
+  li.className = 'msg system';
+  li.textContent = text;
+  return li;
+}
+
+function appendItem(li) {
+  const list = $('messages');
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.append(li);
+  if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+function prependMessages(list) {
+  $('messages').prepend(...list.map((m) => messageItem(m.nick, m.text, m.ts, false, m.id)));
+}
+
+function render() {
+  renderRooms();
+  renderMembers();
+  renderTyping();
+  $('room-title').textContent = state.current ? '#' + state.current : '';
+}
+
+function renderRooms() {
+  const ul = $('rooms');
+  ul.replaceChildren(...[...state.rooms.entries()].map(([name, room]) => {
+    const li = document.createElement('li');
+    li.textContent = '#' + name;
+    li.dataset.room = name;
+    if (name === state.current) li.className = 'current';
+    if (room.unread) {
+      const u = document.createElement('span');
+      u.className = 'unread';
+      u.textContent = room.unread;
+      li.append(u);
+    }
+    li.onclick = () => switchRoom(name);
+    return li;
+  }));
+}
+
+function renderMembers() {
+  const room = state.rooms.get(state.current);
+  const names = room ? [...room.members].sort() : [];
+  $('members').replaceChildren(...names.map((n) => {
+    const li = document.createElement('li');
+    li.textContent = n;
+    li.onclick = () => { if (n !== state.nick) $('private-to').value = n; };
+    return li;
+  }));
+  const select = $('private-to');
+  const chosen = select.value;
+  select.replaceChildren(new Option('everyone in the room', ''),
+    ...names.filter((n) => n !== state.nick).map((n) => new Option('private: ' + n, n)));
+  select.value = names.includes(chosen) ? chosen : '';
+}
+
+function renderTyping() {
+  const names = [...state.typingTimers.keys()];
+  $('typing').textContent = names.length ? `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…` : '';
+}
+
+function switchRoom(name) {
+  state.current = name;
+  const room = roomState(name);
+  room.unread = 0;
+  // Reload the room's recent history: the view shows one room at a time.
+  room.lastId = 0;
+  room.firstId = 0;
+  $('messages').replaceChildren();
+  send({ type: 'join', room: name });
+  render();
+}
+
+function say(roomName, text) {
+  const ref = 'r' + state.nextRef++;
+  const room = roomState(roomName);
+  room.pending.set(ref, text);
+  const item = messageItem(state.nick, text, 0, true);
+  item.dataset.ref = ref;
+  if (roomName === state.current) appendItem(item);
+  send({ type: 'say', room: roomName, text, ref });
+}
+
+function askNick() {
+  $('nick').value = state.nick;
+  if (!$('nick-dialog').open) $('nick-dialog').showModal();
+}
+
+function start() {
+  for (const name of JSON.parse(sessionStorage.getItem('duplex.rooms') || '[]')) roomState(name);
+  state.current = state.rooms.keys().next().value || '';
+  $('nick-form').onsubmit = (e) => {
+    e.preventDefault();
+    state.nick = $('nick').value.trim();
+    $('nick-error').textContent = '';
+    if (state.ws) send({ type: 'hello', nick: state.nick }); else connect();
+  };
+  $('room-form').onsubmit = (e) => {
+    e.preventDefault();
+    const name = $('room-input').value.trim().toLowerCase();
+    if (!name) return;
+    $('room-input').value = '';
+    switchRoom(name);
+  };
+  $('composer').onsubmit = (e) => {
+    e.preventDefault();
+    const text = $('text').value;
+    if (!text.trim() || !state.current) return;
+    const to = $('private-to').value;
+    if (to) send({ type: 'private', to, text }); else say(state.current, text);
+    $('text').value = '';
+  };
+  $('text').oninput = () => {
+    if (Date.now() - state.typingSent > 2000 && state.current) {
+      state.typingSent = Date.now();
+      send({ type: 'typing', room: state.current });
+    }
+  };
+  $('older').onclick = () => {
+    const room = state.rooms.get(state.current);
+    if (room) send({ type: 'history', room: state.current, before: room.firstId || undefined, limit: 50 });
+  };
+  if (state.nick) connect(); else askNick();
+}
+
+start();
