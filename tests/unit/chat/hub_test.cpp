@@ -1,0 +1,341 @@
+#include <gtest/gtest.h>
+
+#include "chat_support.hpp"
+
+namespace duplex::chat::test {
+namespace {
+
+std::string error_code(const recording_session& s) {
+  const auto errors = s.of("error");
+  return errors.empty() ? "" : errors.back()["code"].get<std::string>();
+}
+
+TEST(Nick, ValidationFollowsTheDocumentedRules) {
+  EXPECT_TRUE(valid_nick("alice"));
+  EXPECT_TRUE(valid_nick("日本語の名前"));
+  EXPECT_TRUE(valid_nick(std::string(32, 'x')));
+  EXPECT_TRUE(valid_nick("a b"));
+  EXPECT_FALSE(valid_nick(""));
+  EXPECT_FALSE(valid_nick(std::string(33, 'x')));
+  EXPECT_FALSE(valid_nick(" alice"));
+  EXPECT_FALSE(valid_nick("alice "));
+  EXPECT_FALSE(valid_nick("al\x01ice"));
+  EXPECT_FALSE(valid_nick("al\u202Eice"));  // right-to-left override
+  EXPECT_FALSE(valid_nick("al\u200Bice"));  // zero-width space
+  EXPECT_FALSE(valid_nick("\u0085"));       // C1 control
+}
+
+TEST(Nick, UniqueIgnoringCase) {
+  chat_fixture fx;
+  auto a = fx.named("Alice");
+  EXPECT_EQ(a.s->last()["type"], "welcome");
+  auto b = fx.named("aLiCe");
+  EXPECT_EQ(error_code(*b.s), "nick_taken");
+  fx.send(b, {{"type", "hello"}, {"nick", "bob"}});
+  EXPECT_EQ(b.s->last()["nick"], "bob");
+  fx.send(b, {{"type", "hello"}, {"nick", "carol"}});
+  EXPECT_EQ(error_code(*b.s), "already_named");
+}
+
+TEST(Nick, ReleasedWhenTheClientLeaves) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  fx.the_hub().detach(a.id);
+  auto b = fx.named("alice");
+  EXPECT_EQ(b.s->last()["type"], "welcome");
+}
+
+TEST(Nick, TokenTakesTheNameOverFromAStaleConnection) {
+  chat_fixture fx;
+  auto old = fx.named("alice");
+  const std::string token = old.s->last()["token"];
+  fx.send(old, {{"type", "join"}, {"room", "r"}});
+  auto again = fx.connect();
+  fx.send(again, {{"type", "hello"}, {"nick", "alice"}, {"token", "wrong"}});
+  EXPECT_EQ(error_code(*again.s), "nick_taken");
+  fx.send(again, {{"type", "hello"}, {"nick", "alice"}, {"token", token}});
+  EXPECT_EQ(again.s->last()["type"], "welcome");
+  EXPECT_EQ(old.s->close_code, 4000);
+  fx.the_hub().detach(old.id);  // the old socket's close arrives later: it must not free the name
+  auto thief = fx.named("alice");
+  EXPECT_EQ(error_code(*thief.s), "nick_taken");
+}
+
+TEST(Identity, TheServerNamesTheSpeakerNeverTheMessage) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  auto b = fx.named("bob");
+  fx.send(a, {{"type", "join"}, {"room", "r"}});
+  fx.send(b, {{"type", "join"}, {"room", "r"}});
+  fx.send(a, {{"type", "say"},
+              {"room", "r"},
+              {"text", "hi"},
+              {"nick", "bob"},
+              {"from", "bob"},
+              {"id", 99}});
+  fx.pump();
+  const auto got = b.s->of("message");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0]["nick"], "alice");
+  EXPECT_EQ(got[0]["id"], 1);
+  EXPECT_EQ(fx.the_store().before("r", 100, 10).at(0).nick, "alice");
+}
+
+TEST(Rooms, PresenceOnJoinLeaveAndDisconnect) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  auto b = fx.named("bob");
+  fx.send(a, {{"type", "join"}, {"room", "Lobby"}});
+  fx.send(b, {{"type", "join"}, {"room", "lobby"}});
+  const auto joined = b.s->of("joined").at(0);
+  EXPECT_EQ(joined["room"], "lobby");
+  EXPECT_EQ(joined["members"], json({"alice", "bob"}));
+  EXPECT_EQ(a.s->of("presence").at(0),
+            json({{"type", "presence"}, {"room", "lobby"}, {"nick", "bob"}, {"event", "join"}}));
+  fx.send(b, {{"type", "leave"}, {"room", "lobby"}});
+  EXPECT_EQ(b.s->last()["type"], "left");
+  EXPECT_EQ(a.s->last()["event"], "leave");
+  fx.send(b, {{"type", "join"}, {"room", "lobby"}});
+  fx.the_hub().detach(b.id);
+  EXPECT_EQ(a.s->last()["event"], "leave");
+  EXPECT_EQ(a.s->last()["nick"], "bob");
+}
+
+TEST(Rooms, NamesAreValidated) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  for (const char* bad :
+       {"", "has space", "semi;colon", "../etc", "x123456789012345678901234567890123"}) {
+    fx.send(a, {{"type", "join"}, {"room", bad}});
+    EXPECT_EQ(error_code(*a.s), "invalid_room") << bad;
+  }
+}
+
+TEST(Rooms, LimitsPerClientAndPerRoom) {
+  hub_limits l = relaxed();
+  l.max_rooms_per_client = 2;
+  l.max_members_per_room = 2;
+  chat_fixture fx(l);
+  auto a = fx.named("a");
+  fx.send(a, {{"type", "join"}, {"room", "one"}});
+  fx.send(a, {{"type", "join"}, {"room", "two"}});
+  fx.send(a, {{"type", "join"}, {"room", "three"}});
+  EXPECT_EQ(error_code(*a.s), "too_many_rooms");
+  auto b = fx.named("b");
+  auto c = fx.named("c");
+  fx.send(b, {{"type", "join"}, {"room", "one"}});
+  fx.send(c, {{"type", "join"}, {"room", "one"}});
+  EXPECT_EQ(error_code(*c.s), "room_full");
+}
+
+TEST(Messages, IdsIncreasePerRoomAndAcksComeOnlyOnceStored) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  fx.send(a, {{"type", "join"}, {"room", "x"}});
+  fx.send(a, {{"type", "join"}, {"room", "y"}});
+  fx.send(a, {{"type", "say"}, {"room", "x"}, {"text", "1"}, {"ref", "r1"}});
+  fx.send(a, {{"type", "say"}, {"room", "x"}, {"text", "2"}});
+  fx.send(a, {{"type", "say"}, {"room", "y"}, {"text", "3"}});
+  EXPECT_TRUE(a.s->of("message").empty());  // nothing is announced before it is durable
+  EXPECT_TRUE(a.s->of("ack").empty());
+  fx.pump();
+  const auto msgs = a.s->of("message");
+  ASSERT_EQ(msgs.size(), 3u);
+  EXPECT_EQ(msgs[0]["id"], 1);
+  EXPECT_EQ(msgs[1]["id"], 2);
+  EXPECT_EQ(msgs[2]["room"], "y");
+  EXPECT_EQ(msgs[2]["id"], 1);
+  EXPECT_EQ(msgs[0]["ts"], fx.now_ms);
+  EXPECT_EQ(a.s->of("ack").at(0), json({{"type", "ack"}, {"ref", "r1"}, {"room", "x"}, {"id", 1}}));
+}
+
+TEST(Messages, TextLimits) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  fx.send(a, {{"type", "join"}, {"room", "x"}});
+  fx.say(a, "x", "");
+  EXPECT_EQ(error_code(*a.s), "empty_text");
+  fx.say(a, "x", std::string(4097, 'a'));
+  EXPECT_EQ(error_code(*a.s), "text_too_long");
+  fx.say(a, "x", std::string(4096, 'a'));
+  fx.pump();
+  EXPECT_EQ(a.s->of("message").size(), 1u);
+  fx.say(a, "not-joined", "hi");
+  EXPECT_EQ(error_code(*a.s), "not_joined");
+}
+
+TEST(History, SurvivesARestartAndIdsContinue) {
+  chat_fixture fx;
+  {
+    auto a = fx.named("alice");
+    fx.send(a, {{"type", "join"}, {"room", "x"}});
+    for (int i = 1; i <= 3; ++i)
+      fx.say(a, "x", "m" + std::to_string(i));
+    fx.pump();
+  }
+  fx.open();  // restart
+  auto b = fx.named("bob");
+  fx.send(b, {{"type", "join"}, {"room", "x"}});
+  const auto h = b.s->of("history").at(0)["messages"];
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[2]["text"], "m3");
+  EXPECT_EQ(b.s->of("joined").at(0)["last_id"], 3);
+  fx.say(b, "x", "after restart");
+  fx.pump();
+  EXPECT_EQ(b.s->of("message").at(0)["id"], 4);
+}
+
+TEST(History, PagesGoBackwardsAtMostAHundred) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  fx.send(a, {{"type", "join"}, {"room", "x"}});
+  for (int i = 1; i <= 150; ++i)
+    fx.say(a, "x", std::to_string(i));
+  fx.pump();
+  fx.send(a, {{"type", "history"}, {"room", "x"}, {"before", 120}, {"limit", 500}});
+  auto page = a.s->last();
+  ASSERT_EQ(page["messages"].size(), 100u);
+  EXPECT_EQ(page["messages"][0]["id"], 20);
+  EXPECT_EQ(page["messages"][99]["id"], 119);
+  fx.send(a, {{"type", "history"}, {"room", "x"}, {"before", 5}, {"limit", 10}});
+  EXPECT_EQ(a.s->last()["messages"].size(), 4u);
+}
+
+TEST(Resume, DeliversExactlyTheMissedMessagesInOrder) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  fx.send(a, {{"type", "join"}, {"room", "x"}});
+  for (int i = 1; i <= 10; ++i)
+    fx.say(a, "x", std::to_string(i));
+  fx.pump();
+  auto b = fx.named("bob");
+  fx.send(b, {{"type", "join"}, {"room", "x"}, {"since", 6}});
+  const auto h = b.s->of("history").at(0);
+  EXPECT_EQ(h["resume"], true);
+  ASSERT_EQ(h["messages"].size(), 4u);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(h["messages"][static_cast<std::size_t>(i)]["id"], 7 + i);
+}
+
+TEST(Resume, MessagesStillBeingStoredAreNotSentTwice) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  fx.send(a, {{"type", "join"}, {"room", "x"}});
+  fx.say(a, "x", "one");
+  fx.pump();
+  fx.say(a, "x", "two");   // handed to the store, not yet announced
+  fx.the_store().flush();  // committed, completion not run yet
+  auto b = fx.named("bob");
+  fx.send(b, {{"type", "join"}, {"room", "x"}, {"since", 0}});
+  fx.pump();  // now "two" is announced
+  std::vector<std::int64_t> ids;
+  const auto history =
+      b.s->of("history").at(0);  // a named copy: the loop must not view a temporary
+  for (auto& m : history["messages"])
+    ids.push_back(m["id"]);
+  const auto live = b.s->of("message");
+  for (auto& m : live)
+    ids.push_back(m["id"]);
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{1, 2}));
+}
+
+TEST(Resume, TooOldAsksTheClientToRefetch) {
+  hub_limits l = relaxed();
+  l.max_resume = 5;
+  chat_fixture fx(l, 100);
+  auto a = fx.named("alice");
+  fx.send(a, {{"type", "join"}, {"room", "x"}});
+  for (int i = 1; i <= 250; ++i)
+    fx.say(a, "x", std::to_string(i));
+  fx.pump();
+  auto b = fx.named("bob");
+  fx.send(b, {{"type", "join"}, {"room", "x"}, {"since", 240}});
+  EXPECT_EQ(error_code(*b.s), "resume_too_old");  // 10 missed, more than max_resume
+  EXPECT_EQ(b.s->last()["room"], "x");
+  fx.send(b, {{"type", "join"}, {"room", "x"}, {"since", 247}});
+  EXPECT_EQ(b.s->last()["messages"].size(), 3u);
+  fx.send(b, {{"type", "join"}, {"room", "x"}, {"since", 999}});  // from a future we never had
+  EXPECT_EQ(error_code(*b.s), "resume_too_old");
+  EXPECT_GT(fx.the_store().first_id("x"), 1);  // old messages were pruned
+}
+
+TEST(RateLimit, BurstThenErrorsThenCloseWith1008) {
+  hub_limits l;
+  l.burst = 5;
+  l.rate_per_second = 1;
+  chat_fixture fx(l);
+  auto a = fx.named("alice");  // 1 token
+  for (int i = 0; i < 4; ++i)
+    fx.send(a, {{"type", "rooms"}});
+  EXPECT_EQ(error_code(*a.s), "");
+  fx.send(a, {{"type", "rooms"}});
+  EXPECT_EQ(error_code(*a.s), "rate_limited");
+  EXPECT_EQ(a.s->close_code, 0);
+  fx.now_ms += 3000;  // three tokens come back, the debt shrinks
+  for (int i = 0; i < 3; ++i)
+    fx.send(a, {{"type", "rooms"}});
+  EXPECT_EQ(a.s->close_code, 0);
+  for (int i = 0; i < 10 && a.s->close_code == 0; ++i)
+    fx.send(a, {{"type", "rooms"}});
+  EXPECT_EQ(a.s->close_code, 1008);
+  const auto before = a.s->got.size();
+  fx.send(a, {{"type", "rooms"}});
+  EXPECT_EQ(a.s->got.size(), before);  // a closed client is ignored
+  EXPECT_GT(fx.the_hub().counters().rate_limited, 0u);
+}
+
+TEST(Typing, OthersOnlyThrottledDroppableAndNeverStored) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  auto b = fx.named("bob");
+  fx.send(a, {{"type", "join"}, {"room", "x"}});
+  fx.send(b, {{"type", "join"}, {"room", "x"}});
+  fx.send(a, {{"type", "typing"}, {"room", "x"}});
+  fx.send(a, {{"type", "typing"}, {"room", "x"}});  // within the interval: dropped
+  EXPECT_EQ(b.s->of("typing").size(), 1u);
+  EXPECT_TRUE(b.s->droppable.back());
+  EXPECT_TRUE(a.s->of("typing").empty());
+  fx.now_ms += 2500;
+  fx.send(a, {{"type", "typing"}, {"room", "x"}});
+  EXPECT_EQ(b.s->of("typing").size(), 2u);
+  b.s->refuse_droppable = true;
+  fx.now_ms += 2500;
+  fx.send(a, {{"type", "typing"}, {"room", "x"}});
+  EXPECT_EQ(fx.the_hub().counters().dropped, 1u);
+  fx.pump();
+  EXPECT_TRUE(fx.the_store().before("x", 100, 100).empty());
+}
+
+TEST(Private, ReachesOnlyItsTarget) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  auto b = fx.named("bob");
+  auto c = fx.named("carol");
+  fx.send(a, {{"type", "private"}, {"to", "BOB"}, {"text", "psst"}});
+  ASSERT_EQ(b.s->of("private").size(), 1u);
+  EXPECT_EQ(b.s->of("private")[0]["from"], "alice");
+  EXPECT_EQ(a.s->of("private").size(), 1u);  // the sender's copy
+  EXPECT_TRUE(c.s->of("private").empty());
+  fx.send(a, {{"type", "private"}, {"to", "nobody"}, {"text", "x"}});
+  EXPECT_EQ(error_code(*a.s), "no_such_user");
+}
+
+TEST(Errors, KeepTheConnectionOpen) {
+  chat_fixture fx;
+  auto a = fx.connect();
+  fx.the_hub().receive(a.id, "{not json");
+  EXPECT_EQ(error_code(*a.s), "bad_json");
+  fx.the_hub().receive(a.id, "[1,2]");
+  EXPECT_EQ(error_code(*a.s), "bad_json");
+  fx.send(a, {{"type", "join"}, {"room", "x"}});
+  EXPECT_EQ(error_code(*a.s), "hello_first");
+  fx.send(a, {{"type", "hello"}, {"nick", "alice"}});
+  fx.send(a, {{"type", "dance"}});
+  EXPECT_EQ(error_code(*a.s), "unknown_type");
+  fx.send(a, {{"type", "say"}, {"room", 5}, {"text", {1, 2}}});
+  EXPECT_EQ(error_code(*a.s), "not_joined");
+  EXPECT_EQ(a.s->close_code, 0);
+}
+
+}  // namespace
+}  // namespace duplex::chat::test
