@@ -136,9 +136,11 @@ function onAck(m) {
 // they were stored; the others are sent again.
 function resendPending(roomName, resumed) {
   const room = state.rooms.get(roomName);
-  for (const [ref, text] of room.pending) {
+  // A snapshot: say() adds to room.pending, and a Map iterator would visit the new entries.
+  const unacked = [...room.pending];
+  room.pending.clear();
+  for (const [ref, text] of unacked) {
     document.querySelector(`.msg.pending[data-ref="${CSS.escape(ref)}"]`)?.remove();
-    room.pending.delete(ref);
     if (!resumed.some((x) => x.nick === state.nick && x.text === text)) say(roomName, text);
   }
 }
