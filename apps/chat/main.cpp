@@ -100,7 +100,14 @@ void add_routes(server& srv, chat::hub& hub, const chat::static_files& files, co
       ws.send(R"({"type":"error","code":"text_only","message":"send JSON as text"})");
       return;
     }
-    hub.receive(ws.data<ws_session>()->id, data);
+    // One connection's failure must not unwind through the event loop and end every other.
+    try {
+      hub.receive(ws.data<ws_session>()->id, data);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "duplex-chat: internal error for %s: %s\n", ws.remote_address().c_str(),
+                   e.what());
+      ws.close(1011, "internal error");
+    }
   };
   b.on_close = [&hub, &closes](websocket& ws, std::uint16_t code, std::string_view) {
     ++closes[code];

@@ -1,0 +1,70 @@
+// The shared body of the two connection targets: any bytes, in any pieces, end only in
+// documented events. Messages respect the limit, text is valid UTF-8, every close code is one
+// the documentation lists, nothing follows a close, and output is well-formed frames.
+#pragma once
+
+#include "duplex/core/utf8.hpp"
+#include "duplex/ws/close_code.hpp"
+#include "duplex/ws/connection.hpp"
+#include "fuzz_check.hpp"
+
+namespace duplex::fuzz {
+
+inline bool documented_close(const ws::event& ev) {
+  if (!ev.error)
+    return ev.code == ws::close_code::no_status || ws::close_code::is_valid_on_wire(ev.code);
+  return ev.code == 1002 || ev.code == 1007 || ev.code == 1008 || ev.code == 1009 ||
+         ev.code == 1006;
+}
+
+inline void run_connection(ws::role role, const std::uint8_t* data, std::size_t size) {
+  ws::limits l;
+  l.max_message_bytes = 4096;
+  l.max_fragments = 64;
+  l.stream_fragments = size > 0 && (data[0] & 0x80) != 0;
+  ws::connection c(role, l);
+  bool closed = false;
+  for (auto& piece : chunks(data, size)) {
+    c.receive(piece);
+    while (auto ev = c.next_event()) {
+      FUZZ_CHECK(!closed);
+      if (ev->type == ws::event_type::close) {
+        FUZZ_CHECK(documented_close(*ev));
+        FUZZ_CHECK(c.done());
+        closed = true;
+      } else if (ev->type == ws::event_type::message) {
+        FUZZ_CHECK(ev->data.size() <= 4096);
+        if (ev->op == ws::opcode::text) FUZZ_CHECK(core::is_valid_utf8(ev->data));
+      } else if (ev->type == ws::event_type::ping || ev->type == ws::event_type::pong) {
+        FUZZ_CHECK(ev->data.size() <= 125);
+      }
+    }
+  }
+  c.receive_eof();
+  while (auto ev = c.next_event()) {
+    FUZZ_CHECK(!closed && ev->code == 1006);
+    closed = true;
+  }
+  FUZZ_CHECK(c.done());
+  // What we wrote is a sequence of complete frames, the close (if any) last.
+  std::string_view out = c.pending_output();
+  while (!out.empty()) {
+    FUZZ_CHECK(out.size() >= 2);
+    const auto b1 = static_cast<unsigned char>(out[1]);
+    std::size_t len = b1 & 0x7F, at = 2;
+    if (len == 126) {
+      FUZZ_CHECK(out.size() >= 4);
+      len = static_cast<unsigned char>(out[2]) << 8 | static_cast<unsigned char>(out[3]);
+      at = 4;
+    }
+    FUZZ_CHECK(len <= 125 || at == 4);
+    if (b1 & 0x80) at += 4;
+    FUZZ_CHECK(((b1 & 0x80) != 0) == (role == ws::role::client));
+    FUZZ_CHECK(out.size() >= at + len);
+    const auto op = static_cast<unsigned char>(out[0]) & 0x0F;
+    FUZZ_CHECK(op == 0x8 || op == 0xA);  // we only ever answer with pongs and a close
+    out.remove_prefix(at + len);
+  }
+}
+
+}  // namespace duplex::fuzz
