@@ -23,6 +23,12 @@ inline void run_connection(ws::role role, const std::uint8_t* data, std::size_t 
   l.max_fragments = 64;
   l.stream_fragments = size > 0 && (data[0] & 0x80) != 0;
   ws::connection c(role, l);
+  // One bit of the input turns permessage-deflate on, with or without context takeover.
+  if (size > 0 && (data[0] & 0x40) != 0) {
+    ws::deflate_params p;
+    p.client_no_context_takeover = p.server_no_context_takeover = (data[0] & 0x20) != 0;
+    c.enable_deflate(p);
+  }
   bool closed = false;
   for (auto& piece : chunks(data, size)) {
     c.receive(piece);

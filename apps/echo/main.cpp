@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   opts.port = 8030;
   std::size_t max_message = opts.ws_limits.max_message_bytes;
   unsigned idle_seconds = 120;
+  bool no_deflate = false;
   app.add_option("--host", opts.host, "address to listen on")->capture_default_str();
   app.add_option("--port", opts.port, "port to listen on (0: any free port)")
       ->capture_default_str();
@@ -20,7 +21,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-message", max_message, "largest message in bytes")->capture_default_str();
   app.add_option("--idle-timeout", idle_seconds, "seconds of silence before a ping (0: never)")
       ->capture_default_str();
+  app.add_flag("--no-deflate", no_deflate, "refuse permessage-deflate (on by default)");
   CLI11_PARSE(app, argc, argv);
+  opts.deflate.enabled = !no_deflate;
   opts.ws_limits.max_message_bytes = max_message;
   opts.idle_timeout = std::chrono::seconds(idle_seconds);
 

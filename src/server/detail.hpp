@@ -63,7 +63,7 @@ class socket_conn final : public websocket, public net::io_handler {
   void force_close();
 
   // Implementation of the websocket API.
-  send_result send_message(std::string_view data, ws::opcode op);
+  send_result send_message(std::string_view data, ws::opcode op, bool compress);
   send_result send_piece(std::string_view data, ws::opcode op, bool fin);
   bool send_ping(std::string_view data);
   void start_close(std::uint16_t code, std::string_view reason);

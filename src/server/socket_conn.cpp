@@ -182,7 +182,15 @@ void socket_conn::upgrade(const http::request& req, std::size_t head_size) {
     if (const int status = r->behavior.on_upgrade(req); status != 0)
       return respond_and_close(status, "refused by the application");
   }
-  std::string response = ws::accept_response(up.key);
+  std::string extensions;
+  if (!up.extensions.empty()) {
+    if (auto agreed = ws::negotiate_deflate(up.extensions, ctx_.server.opts.deflate)) {
+      extensions = std::move(agreed->response);
+      ws_.enable_deflate(agreed->params, ctx_.server.opts.deflate.level,
+                         ctx_.server.opts.deflate.min_size);
+    }
+  }
+  std::string response = ws::accept_response(up.key, {}, extensions);
   std::string leftover = http_->head.substr(head_size);
   route_ = r;
   http_.reset();
@@ -341,15 +349,17 @@ void socket_conn::want_write(bool on) {
   ctx_.loop.modify(fd_, on ? (EPOLLIN | EPOLLOUT) : EPOLLIN, this);
 }
 
-send_result socket_conn::send_message(std::string_view data, ws::opcode op) {
+send_result socket_conn::send_message(std::string_view data, ws::opcode op, bool compress) {
   if (phase_ != phase::websocket || broken_ || !ws_.can_send()) return result(send_status::closed);
   if (ctx_.server.opts.policy == backpressure_policy::drop && !queue_.empty() &&
       over_limit(data.size() + ws::max_header_size))
     return result(send_status::dropped);
-  if (data.size() < writev_threshold) {
+  const bool compressing =
+      compress && ws_.compresses() && data.size() >= ctx_.server.opts.deflate.min_size;
+  if (data.size() < writev_threshold || compressing) {
     const bool lend = !corked_ && ws_.pending_output().empty();
     if (lend) std::swap(ws_.output_buffer(), ctx_.scratch);
-    ws_.send(op, data);
+    ws_.send(op, data, compressing);
     if (lend) {
       flush_output();
       std::swap(ws_.output_buffer(), ctx_.scratch);

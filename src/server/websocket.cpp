@@ -17,7 +17,11 @@ const detail::socket_conn& self(const websocket* w) {
 }  // namespace
 
 send_result websocket::send(std::string_view data, ws::opcode op) {
-  return self(this).send_message(data, op);
+  return self(this).send_message(data, op, true);
+}
+
+send_result websocket::send(std::string_view data, ws::opcode op, bool compress) {
+  return self(this).send_message(data, op, compress);
 }
 
 send_result websocket::send_fragment(std::string_view data, ws::opcode op, bool fin) {

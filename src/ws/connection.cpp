@@ -42,6 +42,13 @@ event close_event(std::uint16_t code, std::string_view reason, std::error_code e
 connection::connection(ws::role r, limits l, core::random_source* rng)
     : role_(r), limits_(l), rng_(rng) {}
 
+connection::~connection() = default;
+
+void connection::enable_deflate(const deflate_params& p, int level, std::size_t min_size) {
+  deflate_ = std::make_unique<deflate_codec>(role_ == ws::role::server, p, level);
+  deflate_min_ = min_size;
+}
+
 void connection::receive(std::span<char> bytes) noexcept {
   in_ = bytes.data();
   in_end_ = bytes.data() + bytes.size();
@@ -137,10 +144,15 @@ connection::header_status connection::parse_header(const unsigned char* h) {
   const bool fin = (h[0] & 0x80) != 0;
   const std::uint8_t op = h[0] & 0x0F;
   const bool masked = (h[1] & 0x80) != 0;
-  // RFC 6455 section 5.2: RSV1-3 MUST be 0 unless an extension defines them.
-  if ((h[0] & 0x70) != 0) return failed(errc::reserved_bits);
+  const std::uint8_t rsv = h[0] & 0x70;
+  // RFC 6455 section 5.2: RSV1-3 MUST be 0 unless an extension defines them. RFC 7692
+  // section 6: permessage-deflate defines RSV1, on the first frame of a data message only.
+  if ((rsv & ~(deflate_ ? 0x40 : 0x00)) != 0) return failed(errc::reserved_bits);
   // Section 5.2: reserved opcodes MUST fail the connection.
   if (!is_known(op)) return failed(errc::reserved_opcode);
+  if (rsv != 0 && (op == 0 || is_control(static_cast<opcode>(op))))
+    return failed(errc::reserved_bits);
+  frame_rsv1_ = rsv != 0;
   std::uint64_t len = h[1] & 0x7F;
   std::size_t at = 2;
   if (len == 126) {
@@ -185,10 +197,16 @@ std::optional<errc> connection::check_data_frame(std::uint8_t op, std::uint64_t 
     msg_op_ = op;
     msg_size_ = 0;
     fragments_ = 0;
+    msg_compressed_ = frame_rsv1_;
     utf8_.reset();
   }
   if (++fragments_ > limits_.max_fragments) return errc::too_many_fragments;
-  if (!limits_.stream_fragments && len > limits_.max_message_bytes - msg_size_)
+  // A compressed message is held to the limit on its inflated size, while it inflates; its
+  // compressed size may exceed that only by what incompressible data costs (stored blocks).
+  const std::uint64_t limit =
+      msg_compressed_ ? limits_.max_message_bytes + limits_.max_message_bytes / 256 + 1024
+                      : limits_.max_message_bytes;
+  if (!limits_.stream_fragments && len > limit - std::min(limit, msg_size_))
     return errc::message_too_big;
   msg_size_ += len;
   return std::nullopt;
@@ -201,6 +219,7 @@ std::optional<event> connection::on_payload(char* chunk, std::size_t n) {
 }
 
 std::optional<event> connection::on_data(char* chunk, std::size_t n) {
+  if (msg_compressed_) return on_compressed(chunk, n);
   const bool frame_done = remaining_ == 0;
   const bool msg_done = frame_done && frame_fin_;
   const auto op = static_cast<opcode>(msg_op_);
@@ -232,8 +251,45 @@ std::optional<event> connection::on_data(char* chunk, std::size_t n) {
   return ev;
 }
 
+std::optional<event> connection::on_compressed(char* chunk, std::size_t n) {
+  const bool msg_done = remaining_ == 0 && frame_fin_;
+  const auto op = static_cast<opcode>(msg_op_);
+  const std::size_t before = msg_.size();
+  const std::size_t limit =
+      limits_.stream_fragments ? before + limits_.max_message_bytes : limits_.max_message_bytes;
+  switch (deflate_->inflate({chunk, n}, msg_done, msg_, limit)) {
+    case deflate_codec::result::too_big:
+      return fail(errc::message_too_big);
+    case deflate_codec::result::corrupt:
+      return fail(errc::invalid_compressed_data);
+    case deflate_codec::result::ok:
+      break;
+  }
+  const std::string_view fresh = std::string_view(msg_).substr(before);
+  // Section 8.1 still holds after inflating: fail at the first invalid byte.
+  if (op == opcode::text) {
+    if (!utf8_.feed(fresh) || (msg_done && !utf8_.complete())) return fail(errc::invalid_utf8);
+  }
+  event ev;
+  ev.op = op;
+  if (limits_.stream_fragments) {
+    if (fresh.empty() && !msg_done) return std::nullopt;
+    ev.type = event_type::fragment;
+    ev.last = msg_done;
+    ev.data = fresh;
+    release_msg_ = true;
+  } else {
+    if (!msg_done) return std::nullopt;
+    ev.data = msg_;
+    release_msg_ = true;
+  }
+  if (msg_done) end_message();
+  return ev;
+}
+
 void connection::end_message() noexcept {
   msg_op_ = 0;
+  msg_compressed_ = false;
   fragments_ = 0;
   msg_size_ = 0;
 }
@@ -301,17 +357,17 @@ event connection::fail(errc why) {
   return close_event(code, {}, why);
 }
 
-void connection::write_frame(opcode op, std::string_view data, bool fin) {
+void connection::write_frame(opcode op, std::string_view data, bool fin, std::uint8_t rsv) {
   char header[max_header_size];
   if (role_ == role::server) {
-    out_.append(header, write_header(header, fin, op, data.size()));
+    out_.append(header, write_header(header, fin, op, data.size(), nullptr, rsv));
     out_.append(data);
     return;
   }
   // Section 5.3: every client frame carries a fresh, unpredictable mask.
   mask_key key;
   (rng_ ? *rng_ : fallback_random()).fill(std::as_writable_bytes(std::span(key)));
-  out_.append(header, write_header(header, fin, op, data.size(), &key));
+  out_.append(header, write_header(header, fin, op, data.size(), &key, rsv));
   const std::size_t at = out_.size();
   out_.append(data);
   apply_mask(out_.data() + at, data.size(), key, 0);
@@ -331,8 +387,20 @@ void connection::write_close(std::uint16_t code, std::string_view reason) {
 }
 
 bool connection::send(opcode op, std::string_view data) {
+  return send(op, data, data.size() >= deflate_min_);
+}
+
+bool connection::send(opcode op, std::string_view data, bool compress) {
   if (!can_send() || sending_fragments_ || is_control(op) || op == opcode::continuation)
     return false;
+  if (deflate_ && compress) {
+    std::string packed;
+    // RFC 7692 section 7.2.1: RSV1 marks the message as compressed.
+    if (deflate_->compress(data, packed)) {
+      write_frame(op, packed, true, 0x40);
+      return true;
+    }
+  }
   write_frame(op, data, true);
   return true;
 }

@@ -28,6 +28,8 @@ constexpr entry table[] = {
     {errc::invalid_utf8, close_code::invalid_payload, "text is not valid UTF-8"},
     {errc::message_too_big, close_code::message_too_big, "message too big"},
     {errc::too_many_fragments, close_code::policy_violation, "too many fragments"},
+    {errc::invalid_compressed_data, close_code::invalid_payload,
+     "compressed data does not inflate"},
     {errc::close_payload_too_short, close_code::protocol_error, "close payload of one byte"},
     {errc::invalid_close_code, close_code::protocol_error, "invalid close code"},
     {errc::invalid_close_reason, close_code::invalid_payload, "close reason is not valid UTF-8"},

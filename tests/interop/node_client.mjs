@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import net from 'node:net';
 
 const port = Number(process.argv[2]);
+const deflate = process.argv[3] === 'deflate';
 const failures = [];
 const check = (cond, what) => {
   console.log((cond ? 'ok   ' : 'FAIL ') + what);
@@ -11,9 +12,13 @@ const check = (cond, what) => {
 
 function open(path = '/') {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: false, maxPayload: 0 });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: deflate, maxPayload: 0 });
     ws.binaryType = 'nodebuffer';
-    ws.once('open', () => resolve(ws));
+    ws.once('open', () => {
+      const agreed = ws.extensions.includes('permessage-deflate');
+      if (agreed !== deflate) failures.push(`permessage-deflate negotiated: ${ws.extensions}`);
+      resolve(ws);
+    });
     ws.once('error', reject);
   });
 }
@@ -96,5 +101,5 @@ async function tooBig() {
 }
 
 for (const step of [sizes, fragmentsAndPings, closeCodes, abrupt, broadcast, tooBig]) await step();
-console.log(failures.length ? `${failures.length} failure(s)` : 'node ws interop: all passed');
+console.log(failures.length ? `${failures.length} failure(s)` : `node ws interop (${deflate ? 'deflate' : 'no compression'}): all passed`);
 process.exit(failures.length ? 1 : 0);

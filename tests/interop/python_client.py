@@ -7,6 +7,7 @@ import sys
 import websockets
 
 PORT = int(sys.argv[1])
+COMPRESSION = "deflate" if len(sys.argv) > 2 and sys.argv[2] == "deflate" else None
 URL = f"ws://127.0.0.1:{PORT}/"
 SIZES = [0, 1, 125, 126, 127, 65535, 65536, 16 * 1024 * 1024]
 VALID_CLOSE_CODES = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
@@ -21,8 +22,12 @@ def check(cond, what):
 
 
 async def connect(path="/"):
-    return await websockets.connect(f"ws://127.0.0.1:{PORT}{path}", max_size=None,
-                                    compression=None, open_timeout=5, close_timeout=5)
+    ws = await websockets.connect(f"ws://127.0.0.1:{PORT}{path}", max_size=None,
+                                  compression=COMPRESSION, open_timeout=5, close_timeout=5)
+    agreed = ws.response_headers.get("Sec-WebSocket-Extensions")
+    if (agreed is not None) != (COMPRESSION is not None):
+        failures.append(f"permessage-deflate negotiated: {agreed!r}")
+    return ws
 
 
 async def sizes():
@@ -98,7 +103,7 @@ async def main():
     if failures:
         print(f"{len(failures)} failure(s)")
         return 1
-    print("python websockets interop: all passed")
+    print(f"python websockets interop ({COMPRESSION or 'no compression'}): all passed")
     return 0
 
 

@@ -32,6 +32,9 @@ struct server_options {
 
   http::parser_limits http_limits{};
   ws::limits ws_limits{};
+  // permessage-deflate (RFC 7692), off unless enabled. With context takeover each compressing
+  // socket holds about 300 KiB of zlib state; docs/limits.md has the measured figures.
+  ws::deflate_options deflate{};
 
   std::chrono::milliseconds handshake_timeout{10'000};  // whole request head, from accept
   std::chrono::milliseconds idle_timeout{120'000};      // no input for this long: send a ping

@@ -37,6 +37,8 @@ class websocket {
   // Whole messages. Sends made while a callback of this socket runs are batched and written
   // once the callback returns (one syscall for many replies).
   send_result send(std::string_view data, ws::opcode op = ws::opcode::text);
+  // With permessage-deflate on, `compress` false sends this one message uncompressed.
+  send_result send(std::string_view data, ws::opcode op, bool compress);
   send_result send_text(std::string_view data) { return send(data, ws::opcode::text); }
   send_result send_binary(std::string_view data) { return send(data, ws::opcode::binary); }
   // A message in pieces; `op` of the first piece names its type.

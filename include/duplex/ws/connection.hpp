@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "duplex/core/random.hpp"
 #include "duplex/core/utf8.hpp"
+#include "duplex/ws/deflate.hpp"
 #include "duplex/ws/error.hpp"
 #include "duplex/ws/frame.hpp"
 
@@ -45,6 +47,16 @@ enum class state : std::uint8_t {
 class connection {
  public:
   explicit connection(ws::role r, limits l = {}, core::random_source* rng = nullptr);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  // Turns on permessage-deflate with the parameters the handshake agreed (RFC 7692). Messages
+  // of at least `min_size` bytes are sent compressed unless a send asks otherwise.
+  void enable_deflate(const deflate_params& p, int level = 6, std::size_t min_size = 32);
+  bool compresses() const noexcept { return deflate_ != nullptr; }
+  // zlib memory this connection holds right now.
+  std::size_t deflate_memory() const noexcept { return deflate_ ? deflate_->memory() : 0; }
 
   // --- input ---
   // Hands bytes to the parser. They may be rewritten in place (unmasked), and events may view
@@ -62,6 +74,8 @@ class connection {
   bool send_text(std::string_view data) { return send(opcode::text, data); }
   bool send_binary(std::string_view data) { return send(opcode::binary, data); }
   bool send(opcode op, std::string_view data);
+  // The per-message switch: `compress` false sends this message uncompressed.
+  bool send(opcode op, std::string_view data, bool compress);
   // Pieces of one message: `op` of the first piece names the message type.
   bool send_fragment(opcode op, std::string_view data, bool fin);
   bool ping(std::string_view data = {});
@@ -98,12 +112,13 @@ class connection {
   std::optional<errc> check_data_frame(std::uint8_t op, std::uint64_t len);
   std::optional<event> on_payload(char* chunk, std::size_t n);
   std::optional<event> on_data(char* chunk, std::size_t n);
+  std::optional<event> on_compressed(char* chunk, std::size_t n);
   std::optional<event> on_control(char* chunk, std::size_t n);
   std::optional<event> on_close_frame(std::string_view payload);
   event fail(errc why);
   void end_message() noexcept;
   void release_delivered() noexcept;
-  void write_frame(opcode op, std::string_view data, bool fin);
+  void write_frame(opcode op, std::string_view data, bool fin, std::uint8_t rsv = 0);
   void write_close(std::uint16_t code, std::string_view reason);
 
   // Input being parsed.
@@ -119,6 +134,8 @@ class connection {
   bool in_payload_ = false;
   bool frame_fin_ = false;
   bool frame_masked_ = false;
+  bool frame_rsv1_ = false;
+  bool msg_compressed_ = false;
   std::uint8_t hdr_[max_header_size]{};
   // Message in progress (msg_op_ 0: none).
   std::uint8_t msg_op_ = 0;
@@ -139,6 +156,8 @@ class connection {
   std::string msg_;
   std::string ctrl_;
   std::string out_;
+  std::unique_ptr<deflate_codec> deflate_;
+  std::size_t deflate_min_ = 32;
 };
 
 }  // namespace duplex::ws

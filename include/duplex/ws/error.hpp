@@ -22,6 +22,7 @@ enum class errc {
   invalid_utf8,
   message_too_big,
   too_many_fragments,
+  invalid_compressed_data,  // permessage-deflate data that does not inflate
   // Close frames (RFC 6455 sections 5.5.1 and 7.4).
   close_payload_too_short,
   invalid_close_code,

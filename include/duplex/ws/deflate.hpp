@@ -1,0 +1,85 @@
+// permessage-deflate (RFC 7692): negotiation of its four parameters, and the per-connection
+// compressor and decompressor.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace duplex::ws {
+
+// What an endpoint is willing to do.
+struct deflate_options {
+  bool enabled = false;
+  int server_max_window_bits = 15;  // 9..15: the window the server compresses with
+  int client_max_window_bits = 15;  // 9..15: asked of the client (a server asks only if offered)
+  bool server_no_context_takeover = false;
+  bool client_no_context_takeover = false;
+  int level = 6;              // zlib level for what we send
+  std::size_t min_size = 32;  // smaller messages are sent uncompressed
+};
+
+// What was agreed for one connection.
+struct deflate_params {
+  bool server_no_context_takeover = false;
+  bool client_no_context_takeover = false;
+  int server_max_window_bits = 15;
+  int client_max_window_bits = 15;
+};
+
+// Server: reads a Sec-WebSocket-Extensions request value and accepts the first acceptable
+// permessage-deflate offer. Offers with unknown, repeated or out-of-range parameters, or a
+// window we cannot honor, are declined (RFC 7692 section 5). Returns the agreed parameters and
+// the response header value, or nullopt to run without compression.
+struct deflate_agreement {
+  deflate_params params;
+  std::string response;
+};
+std::optional<deflate_agreement> negotiate_deflate(std::string_view request_header,
+                                                   const deflate_options& ours);
+
+// Client: the offer to send, and the check of the server's answer (which must stay within the
+// offer; anything else fails the handshake).
+std::string deflate_offer(const deflate_options& ours);
+std::optional<deflate_params> accept_deflate_response(std::string_view response_header,
+                                                      const deflate_options& offered);
+
+// One side's compressor and decompressor. zlib state is allocated on first use and, without
+// context takeover, freed after every message: an idle connection holds no zlib memory then.
+class deflate_codec {
+ public:
+  enum class result { ok, too_big, corrupt };
+
+  // `server`: which role we play; decides which parameters govern our two directions.
+  deflate_codec(bool server, const deflate_params& p, int level);
+  ~deflate_codec();
+  deflate_codec(const deflate_codec&) = delete;
+  deflate_codec& operator=(const deflate_codec&) = delete;
+
+  // Compresses a whole message into `out` (appended), without the final 00 00 FF FF.
+  // Returns false if we may not compress (the agreed window is below what zlib supports).
+  bool compress(std::string_view in, std::string& out);
+  // Inflates a piece of a compressed message, appending to `out`, which may not grow past
+  // `limit` bytes. `last` marks the end of the message.
+  result inflate(std::string_view in, bool last, std::string& out, std::size_t limit);
+
+  // Bytes of zlib state held right now (for the memory figures in docs/limits.md).
+  std::size_t memory() const noexcept;
+
+ private:
+  struct zstate;
+  result inflate_some(const unsigned char* in, std::size_t n, std::string& out, std::size_t limit);
+  bool ensure_deflate();
+  bool ensure_inflate();
+
+  std::unique_ptr<zstate> z_;
+  int deflate_bits_;
+  bool reset_deflate_;  // our peer asked us not to keep context between messages
+  bool reset_inflate_;  // the peer does not keep context: neither need we
+  int level_;
+};
+
+}  // namespace duplex::ws

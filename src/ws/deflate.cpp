@@ -1,0 +1,335 @@
+#include "duplex/ws/deflate.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "duplex/http/request.hpp"
+
+namespace duplex::ws {
+namespace {
+
+constexpr unsigned char tail[4] = {0x00, 0x00, 0xFF, 0xFF};
+
+bool is_tchar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+struct ext_param {
+  std::string name;
+  bool has_value = false;
+  std::string value;
+};
+struct extension {
+  std::string name;
+  std::vector<ext_param> params;
+};
+
+// A small scanner for RFC 6455 section 9.1: extension *( ";" param [ "=" (token | quoted) ] ),
+// separated by commas. Returns false on any syntax error.
+class ext_scanner {
+ public:
+  explicit ext_scanner(std::string_view s) : s_(s) {}
+  bool parse(std::vector<extension>& out) {
+    while (true) {
+      skip_ows();
+      if (at_end()) return !out.empty();
+      extension e;
+      if (!token(e.name)) return false;
+      skip_ows();
+      while (peek(';')) {
+        ++i_;
+        skip_ows();
+        ext_param p;
+        if (!token(p.name)) return false;
+        skip_ows();
+        if (peek('=')) {
+          ++i_;
+          skip_ows();
+          p.has_value = true;
+          if (!(peek('"') ? quoted(p.value) : token(p.value))) return false;
+          skip_ows();
+        }
+        e.params.push_back(std::move(p));
+      }
+      out.push_back(std::move(e));
+      if (at_end()) return true;
+      if (!peek(',')) return false;
+      ++i_;
+    }
+  }
+
+ private:
+  bool at_end() const { return i_ >= s_.size(); }
+  bool peek(char c) const { return !at_end() && s_[i_] == c; }
+  void skip_ows() {
+    while (!at_end() && (s_[i_] == ' ' || s_[i_] == '\t'))
+      ++i_;
+  }
+  bool token(std::string& out) {
+    const std::size_t b = i_;
+    while (!at_end() && is_tchar(s_[i_]))
+      ++i_;
+    out.assign(s_.substr(b, i_ - b));
+    return i_ > b;
+  }
+  bool quoted(std::string& out) {
+    ++i_;
+    while (!at_end() && s_[i_] != '"') {
+      if (s_[i_] == '\\' && i_ + 1 < s_.size()) ++i_;
+      out += s_[i_++];
+    }
+    if (at_end()) return false;
+    ++i_;
+    return !out.empty();
+  }
+
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
+
+// RFC 7692 section 7.1.2: 8..15, a decimal integer without leading zeros.
+int window_bits(const std::string& v) {
+  if (v.empty() || v.size() > 2 || v[0] == '0') return -1;
+  for (char c : v)
+    if (c < '0' || c > '9') return -1;
+  const int n = std::stoi(v);
+  return n >= 8 && n <= 15 ? n : -1;
+}
+
+struct offer {
+  bool snct = false, cnct = false;
+  int smwb = 0;  // 0: absent
+  int cmwb = 0;  // 0: absent, -1: present without a value
+};
+
+// Reads one permessage-deflate element; false if any parameter is unknown, repeated or invalid.
+bool read_params(const extension& e, offer& o, bool is_response) {
+  std::vector<std::string> seen;
+  for (const auto& p : e.params) {
+    if (std::find(seen.begin(), seen.end(), p.name) != seen.end()) return false;
+    seen.push_back(p.name);
+    if (p.name == "server_no_context_takeover" || p.name == "client_no_context_takeover") {
+      if (p.has_value) return false;
+      (p.name[0] == 's' ? o.snct : o.cnct) = true;
+    } else if (p.name == "server_max_window_bits") {
+      if (!p.has_value || (o.smwb = window_bits(p.value)) < 0) return false;
+    } else if (p.name == "client_max_window_bits") {
+      // In an offer the value is optional ("I can do it"); a response must give one.
+      if (!p.has_value) {
+        if (is_response) return false;
+        o.cmwb = -1;
+      } else if ((o.cmwb = window_bits(p.value)) < 0) {
+        return false;
+      }
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<deflate_agreement> negotiate_deflate(std::string_view header,
+                                                   const deflate_options& ours) {
+  if (!ours.enabled) return std::nullopt;
+  std::vector<extension> exts;
+  if (!ext_scanner(header).parse(exts)) return std::nullopt;
+  for (const auto& e : exts) {
+    offer o;
+    if (!http::iequals(e.name, "permessage-deflate") || !read_params(e, o, false)) continue;
+    // zlib cannot compress with a window of 8 bits: an offer that demands it is declined.
+    if (o.smwb == 8) continue;
+    deflate_agreement a;
+    auto& p = a.params;
+    p.server_no_context_takeover = o.snct || ours.server_no_context_takeover;
+    p.client_no_context_takeover = o.cnct || ours.client_no_context_takeover;
+    p.server_max_window_bits = std::min(o.smwb ? o.smwb : 15, ours.server_max_window_bits);
+    p.client_max_window_bits =
+        o.cmwb == 0 ? 15 : std::min(o.cmwb > 0 ? o.cmwb : 15, ours.client_max_window_bits);
+    a.response = "permessage-deflate";
+    if (p.server_no_context_takeover) a.response += "; server_no_context_takeover";
+    if (p.client_no_context_takeover) a.response += "; client_no_context_takeover";
+    if (o.smwb || p.server_max_window_bits < 15)
+      a.response += "; server_max_window_bits=" + std::to_string(p.server_max_window_bits);
+    if (o.cmwb != 0 && (o.cmwb > 0 || p.client_max_window_bits < 15))
+      a.response += "; client_max_window_bits=" + std::to_string(p.client_max_window_bits);
+    return a;
+  }
+  return std::nullopt;
+}
+
+std::string deflate_offer(const deflate_options& ours) {
+  std::string s = "permessage-deflate";
+  if (ours.server_no_context_takeover) s += "; server_no_context_takeover";
+  if (ours.client_no_context_takeover) s += "; client_no_context_takeover";
+  if (ours.server_max_window_bits < 15)
+    s += "; server_max_window_bits=" + std::to_string(ours.server_max_window_bits);
+  s += "; client_max_window_bits";
+  if (ours.client_max_window_bits < 15) s += "=" + std::to_string(ours.client_max_window_bits);
+  return s;
+}
+
+std::optional<deflate_params> accept_deflate_response(std::string_view header,
+                                                      const deflate_options& offered) {
+  std::vector<extension> exts;
+  if (!ext_scanner(header).parse(exts) || exts.size() != 1) return std::nullopt;
+  offer o;
+  if (!http::iequals(exts[0].name, "permessage-deflate") || !read_params(exts[0], o, true))
+    return std::nullopt;
+  // RFC 7692 section 7.1: the answer stays within the offer.
+  if (offered.server_no_context_takeover && !o.snct) return std::nullopt;
+  if (o.smwb && offered.server_max_window_bits < 15 && o.smwb > offered.server_max_window_bits)
+    return std::nullopt;
+  if (offered.server_max_window_bits < 15 && !o.smwb) return std::nullopt;
+  if (o.cmwb > 0 && offered.client_max_window_bits < o.cmwb && offered.client_max_window_bits < 15)
+    return std::nullopt;
+  deflate_params p;
+  p.server_no_context_takeover = o.snct;
+  p.client_no_context_takeover = o.cnct || offered.client_no_context_takeover;
+  p.server_max_window_bits = o.smwb ? o.smwb : 15;
+  p.client_max_window_bits = std::min(o.cmwb > 0 ? o.cmwb : 15, offered.client_max_window_bits);
+  return p;
+}
+
+// ---- codec -----------------------------------------------------------------------------
+
+struct deflate_codec::zstate {
+  z_stream def{};
+  z_stream inf{};
+  bool def_ready = false;
+  bool inf_ready = false;
+  std::size_t bytes = 0;  // zlib memory currently allocated
+
+  static void* alloc(void* opaque, uInt items, uInt size) {
+    const std::size_t n = static_cast<std::size_t>(items) * size;
+    auto* p = static_cast<std::size_t*>(std::malloc(n + sizeof(std::max_align_t)));
+    if (p == nullptr) return Z_NULL;
+    *p = n;
+    static_cast<zstate*>(opaque)->bytes += n;
+    return reinterpret_cast<char*>(p) + sizeof(std::max_align_t);
+  }
+  static void release(void* opaque, void* addr) {
+    auto* p = reinterpret_cast<std::size_t*>(static_cast<char*>(addr) - sizeof(std::max_align_t));
+    static_cast<zstate*>(opaque)->bytes -= *p;
+    std::free(p);
+  }
+  void end_deflate() {
+    if (def_ready) deflateEnd(&def);
+    def_ready = false;
+  }
+  void end_inflate() {
+    if (inf_ready) inflateEnd(&inf);
+    inf_ready = false;
+  }
+};
+
+deflate_codec::deflate_codec(bool server, const deflate_params& p, int level)
+    : z_(std::make_unique<zstate>()),
+      deflate_bits_(server ? p.server_max_window_bits : p.client_max_window_bits),
+      reset_deflate_(server ? p.server_no_context_takeover : p.client_no_context_takeover),
+      reset_inflate_(server ? p.client_no_context_takeover : p.server_no_context_takeover),
+      level_(level) {}
+
+deflate_codec::~deflate_codec() {
+  z_->end_deflate();
+  z_->end_inflate();
+}
+
+std::size_t deflate_codec::memory() const noexcept {
+  return z_->bytes;
+}
+
+bool deflate_codec::ensure_deflate() {
+  if (z_->def_ready) return true;
+  if (deflate_bits_ < 9) return false;
+  z_->def = z_stream{};
+  z_->def.zalloc = zstate::alloc;
+  z_->def.zfree = zstate::release;
+  z_->def.opaque = z_.get();
+  // Negative window bits: raw deflate, no zlib header or checksum (RFC 7692 section 7.2.1).
+  if (deflateInit2(&z_->def, level_, Z_DEFLATED, -deflate_bits_, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    return false;
+  z_->def_ready = true;
+  return true;
+}
+
+bool deflate_codec::ensure_inflate() {
+  if (z_->inf_ready) return true;
+  z_->inf = z_stream{};
+  z_->inf.zalloc = zstate::alloc;
+  z_->inf.zfree = zstate::release;
+  z_->inf.opaque = z_.get();
+  // A 15-bit window reads any stream whose window is 15 bits or less.
+  if (inflateInit2(&z_->inf, -15) != Z_OK) return false;
+  z_->inf_ready = true;
+  return true;
+}
+
+bool deflate_codec::compress(std::string_view in, std::string& out) {
+  if (!ensure_deflate()) return false;
+  z_stream& d = z_->def;
+  d.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  d.avail_in = static_cast<uInt>(in.size());
+  const std::size_t start = out.size();
+  do {
+    const std::size_t old = out.size();
+    const std::size_t room = std::max<std::size_t>(in.size() / 2 + 64, 1024);
+    out.resize(old + room);
+    d.next_out = reinterpret_cast<Bytef*>(out.data() + old);
+    d.avail_out = static_cast<uInt>(room);
+    deflate(&d, Z_SYNC_FLUSH);
+    out.resize(old + room - d.avail_out);
+  } while (d.avail_out == 0 || d.avail_in != 0);
+  // Section 7.2.1: remove the 00 00 FF FF that the sync flush ends with.
+  if (out.size() - start >= 4 && std::memcmp(out.data() + out.size() - 4, tail, 4) == 0)
+    out.resize(out.size() - 4);
+  if (reset_deflate_) z_->end_deflate();
+  return true;
+}
+
+deflate_codec::result deflate_codec::inflate_some(const unsigned char* in, std::size_t n,
+                                                  std::string& out, std::size_t limit) {
+  z_stream& f = z_->inf;
+  f.next_in = const_cast<Bytef*>(in);
+  f.avail_in = static_cast<uInt>(n);
+  while (true) {
+    // Never inflate more than one byte past the limit: a small bomb cannot take memory.
+    const std::size_t room =
+        std::min<std::size_t>(64 * 1024, limit + 1 - std::min(limit + 1, out.size()));
+    if (room == 0) return result::too_big;
+    const std::size_t old = out.size();
+    out.resize(old + room);
+    f.next_out = reinterpret_cast<Bytef*>(out.data() + old);
+    f.avail_out = static_cast<uInt>(room);
+    const int rc = ::inflate(&f, Z_SYNC_FLUSH);
+    out.resize(old + room - f.avail_out);
+    if (out.size() > limit) return result::too_big;
+    if (rc == Z_STREAM_END) {
+      inflateReset(&f);  // a final block ends the stream; the next message starts a new one
+    } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      return result::corrupt;
+    }
+    if (f.avail_in == 0 && f.avail_out != 0) return result::ok;
+    if (rc == Z_BUF_ERROR && f.avail_out != 0) return result::ok;
+  }
+}
+
+deflate_codec::result deflate_codec::inflate(std::string_view in, bool last, std::string& out,
+                                             std::size_t limit) {
+  if (!ensure_inflate()) return result::corrupt;
+  auto r = inflate_some(reinterpret_cast<const unsigned char*>(in.data()), in.size(), out, limit);
+  if (r == result::ok && last) r = inflate_some(tail, sizeof tail, out, limit);
+  if (last || r != result::ok) {
+    if (reset_inflate_ || r != result::ok) z_->end_inflate();
+  }
+  return r;
+}
+
+}  // namespace duplex::ws

@@ -1,0 +1,293 @@
+#include "duplex/ws/deflate.hpp"
+
+#include <gtest/gtest.h>
+
+#include "duplex/ws/connection.hpp"
+#include "support/ws_run.hpp"
+
+namespace duplex::ws {
+namespace {
+
+using namespace duplex::test;
+
+deflate_options on() {
+  deflate_options o;
+  o.enabled = true;
+  return o;
+}
+
+std::string answer(std::string_view offer, deflate_options o = on()) {
+  auto a = negotiate_deflate(offer, o);
+  return a ? a->response : "declined";
+}
+
+TEST(DeflateNegotiation, AcceptsValidOffers) {
+  EXPECT_EQ(answer("permessage-deflate"), "permessage-deflate");
+  EXPECT_EQ(answer("permessage-deflate; client_max_window_bits"), "permessage-deflate");
+  EXPECT_EQ(answer("permessage-deflate; server_no_context_takeover"),
+            "permessage-deflate; server_no_context_takeover");
+  EXPECT_EQ(answer("permessage-deflate; client_no_context_takeover"),
+            "permessage-deflate; client_no_context_takeover");
+  EXPECT_EQ(answer("permessage-deflate; server_max_window_bits=10"),
+            "permessage-deflate; server_max_window_bits=10");
+  EXPECT_EQ(answer("permessage-deflate; client_max_window_bits=9"),
+            "permessage-deflate; client_max_window_bits=9");
+  EXPECT_EQ(answer("permessage-deflate; server_max_window_bits=\"12\""),
+            "permessage-deflate; server_max_window_bits=12");
+  EXPECT_EQ(answer("PerMessage-Deflate ;  server_no_context_takeover ; client_max_window_bits=15"),
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=15");
+}
+
+TEST(DeflateNegotiation, DeclinesWhatItCannotOrMustNotAccept) {
+  for (const char* bad :
+       {"permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+        "permessage-deflate; unknown_param", "permessage-deflate; server_max_window_bits=16",
+        "permessage-deflate; server_max_window_bits=7",
+        "permessage-deflate; server_max_window_bits=010",
+        "permessage-deflate; server_max_window_bits=abc",
+        "permessage-deflate; server_max_window_bits",
+        "permessage-deflate; server_no_context_takeover=1",
+        "permessage-deflate; client_max_window_bits=0", "permessage-deflate;",
+        "permessage-deflate; server_max_window_bits=8", "x-webkit-deflate-frame", "", ",",
+        "permessage-deflate; a=\"unterminated"}) {
+    EXPECT_EQ(answer(bad), "declined") << bad;
+  }
+  EXPECT_EQ(answer("permessage-deflate", deflate_options{}), "declined");  // not enabled
+}
+
+TEST(DeflateNegotiation, FallsBackToTheNextOffer) {
+  EXPECT_EQ(answer("permessage-deflate; server_max_window_bits=8, permessage-deflate; "
+                   "server_max_window_bits=9"),
+            "permessage-deflate; server_max_window_bits=9");
+  EXPECT_EQ(answer("foo, permessage-deflate"), "permessage-deflate");
+}
+
+TEST(DeflateNegotiation, ServerPreferencesShowInTheAnswer) {
+  deflate_options o = on();
+  o.client_no_context_takeover = true;
+  o.server_max_window_bits = 11;
+  o.client_max_window_bits = 10;
+  auto a = negotiate_deflate("permessage-deflate; client_max_window_bits", o);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->response,
+            "permessage-deflate; client_no_context_takeover; server_max_window_bits=11; "
+            "client_max_window_bits=10");
+  EXPECT_TRUE(a->params.client_no_context_takeover);
+  EXPECT_EQ(a->params.server_max_window_bits, 11);
+  EXPECT_EQ(a->params.client_max_window_bits, 10);
+  // A client that did not offer client_max_window_bits is never asked for it.
+  a = negotiate_deflate("permessage-deflate", o);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->response.find("client_max_window_bits"), std::string::npos);
+}
+
+TEST(DeflateNegotiation, ClientOffersAndChecksTheAnswer) {
+  deflate_options o = on();
+  EXPECT_EQ(deflate_offer(o), "permessage-deflate; client_max_window_bits");
+  EXPECT_TRUE(accept_deflate_response("permessage-deflate", o));
+  auto p = accept_deflate_response(
+      "permessage-deflate; server_no_context_takeover; client_max_window_bits=10", o);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->server_no_context_takeover);
+  EXPECT_EQ(p->client_max_window_bits, 10);
+  for (const char* bad :
+       {"permessage-deflate; client_max_window_bits", "permessage-deflate, permessage-deflate",
+        "other-extension", "permessage-deflate; bogus"}) {
+    EXPECT_FALSE(accept_deflate_response(bad, o)) << bad;
+  }
+  o.server_no_context_takeover = true;
+  o.server_max_window_bits = 10;
+  EXPECT_EQ(deflate_offer(o),
+            "permessage-deflate; server_no_context_takeover; server_max_window_bits=10; "
+            "client_max_window_bits");
+  EXPECT_FALSE(accept_deflate_response("permessage-deflate; server_max_window_bits=10",
+                                       o));  // dropped our demand
+  EXPECT_FALSE(accept_deflate_response(
+      "permessage-deflate; server_no_context_takeover; server_max_window_bits=12", o));
+  EXPECT_TRUE(accept_deflate_response(
+      "permessage-deflate; server_no_context_takeover; server_max_window_bits=9", o));
+}
+
+std::string sample(std::size_t n) {
+  std::string s;
+  for (std::size_t i = 0; s.size() < n; ++i)
+    s += "message " + std::to_string(i % 97) + " ";
+  s.resize(n);
+  return s;
+}
+
+// Memory figures for docs/limits.md come from this test's output.
+TEST(DeflateCodec, RoundTripsWithAndWithoutContextTakeover) {
+  for (bool takeover : {true, false}) {
+    deflate_params p;
+    p.server_no_context_takeover = p.client_no_context_takeover = !takeover;
+    deflate_codec server(true, p, 6);
+    deflate_codec client(false, p, 6);
+    for (std::size_t n : {0u, 1u, 100u, 5000u, 70000u, 1u << 20}) {
+      std::string packed, plain;
+      ASSERT_TRUE(server.compress(sample(n), packed));
+      ASSERT_EQ(client.inflate(packed, true, plain, 1u << 21), deflate_codec::result::ok) << n;
+      EXPECT_EQ(plain, sample(n)) << n;
+      if (n >= 5000) {
+        EXPECT_LT(packed.size(), n / 4) << "repetitive text compresses";
+      }
+    }
+    std::printf(
+        "[ memory ] context takeover %s: sender %zu bytes, receiver %zu bytes between messages\n",
+        takeover ? "on" : "off", server.memory(), client.memory());
+    if (!takeover) {
+      EXPECT_EQ(server.memory(), 0u);
+      EXPECT_EQ(client.memory(), 0u);
+    } else {
+      EXPECT_GT(server.memory(), 0u);
+    }
+  }
+}
+
+TEST(DeflateCodec, SmallerWindowsUseLessMemory) {
+  deflate_params p;
+  p.server_max_window_bits = 9;
+  deflate_codec small(true, p, 6);
+  p.server_max_window_bits = 15;
+  deflate_codec big(true, p, 6);
+  std::string out;
+  small.compress(sample(10000), out);
+  big.compress(sample(10000), out);
+  std::printf("[ memory ] sender window 9 bits: %zu bytes, 15 bits: %zu bytes\n", small.memory(),
+              big.memory());
+  EXPECT_LT(small.memory(), big.memory());
+}
+
+TEST(DeflateCodec, LimitAppliesToTheInflatedSizeWhileInflating) {
+  deflate_params p;
+  deflate_codec tx(true, p, 6);
+  std::string bomb;
+  tx.compress(std::string(8 << 20, '\0'), bomb);  // 8 MiB of zeros in a few KiB
+  EXPECT_LT(bomb.size(), 16u * 1024);
+  for (std::size_t limit : {(8u << 20) - 1, 8u << 20}) {
+    deflate_codec rx(false, p, 6);
+    std::string out;
+    const auto r = rx.inflate(bomb, true, out, limit);
+    EXPECT_EQ(r, limit == (8u << 20) ? deflate_codec::result::ok : deflate_codec::result::too_big)
+        << limit;
+    EXPECT_LE(out.size(), limit + 1);
+  }
+  deflate_codec rx(false, p, 6);
+  std::string out;
+  EXPECT_EQ(rx.inflate(bomb, true, out, 64 * 1024), deflate_codec::result::too_big);
+  EXPECT_LE(out.size(), 64u * 1024 + 1);  // stopped right there, not after inflating it all
+}
+
+TEST(DeflateCodec, CorruptDataIsReported) {
+  deflate_codec rx(true, {}, 6);
+  std::string out;
+  EXPECT_EQ(rx.inflate("\xFF\xFF\xFF\xFF garbage", true, out, 1000),
+            deflate_codec::result::corrupt);
+}
+
+// ---- the connection with the extension on ----
+
+std::string compressed_frame(std::uint8_t first, const std::string& text, bool masked = true) {
+  deflate_codec c(false, {}, 6);
+  std::string packed;
+  c.compress(text, packed);
+  return frame(static_cast<std::uint8_t>(first | 0x40), packed, masked);
+}
+
+run_result run_deflate(const pieces& parts, limits l = {}) {
+  connection c(role::server, l);
+  c.enable_deflate({});
+  run_result res;
+  for (const auto& p : parts)
+    pump(c, p, res);
+  std::string out(c.pending_output());
+  parsed_frame f;
+  while (take_frame(out, f))
+    res.sent.push_back(f);
+  res.state = c.state();
+  return res;
+}
+
+TEST(DeflateConnection, CompressedMessageInEverySplit) {
+  const std::string text = sample(3000);
+  const std::string input = compressed_frame(fin | op_text, text) + frame(fin | op_text, "plain");
+  for (const auto& parts : all_splits(input)) {
+    const auto r = run_deflate(parts);
+    ASSERT_EQ(r.events.size(), 2u) << describe(parts);
+    EXPECT_EQ(r.events[0].data, text);
+    EXPECT_EQ(r.events[1].data, "plain");  // an uncompressed message is fine too
+  }
+}
+
+TEST(DeflateConnection, FragmentedCompressedMessage) {
+  deflate_codec c(false, {}, 6);
+  std::string packed;
+  const std::string text = sample(10000);
+  c.compress(text, packed);
+  const std::size_t third = packed.size() / 3;
+  const std::string input =
+      frame(0x40 | op_binary, packed.substr(0, third)) + frame(fin | op_ping, "p") +
+      frame(op_cont, packed.substr(third, third)) + frame(fin | op_cont, packed.substr(2 * third));
+  const auto r = run_deflate({input});
+  ASSERT_EQ(r.events.size(), 2u);
+  EXPECT_EQ(r.events[1].data, text);
+}
+
+TEST(DeflateConnection, Rsv1RulesAndBadData) {
+  struct bad {
+    std::string input;
+    std::uint16_t code;
+  };
+  for (const auto& b :
+       {bad{frame(op_text, "a") + frame(fin | 0x40 | op_cont, "b"), 1002},
+        bad{frame(fin | 0x40 | op_ping, ""), 1002}, bad{frame(fin | 0x20 | op_text, "x"), 1002},
+        bad{frame(fin | 0x40 | op_binary, "\xFF\xFF\xFF\xFFnot deflate"), 1007},
+        bad{compressed_frame(fin | op_text, "ok \xC0\xAF"), 1007}}) {
+    const auto r = run_deflate({b.input});
+    ASSERT_FALSE(r.events.empty());
+    EXPECT_EQ(r.events.back().code, b.code);
+  }
+  // Without the extension, RSV1 is a protocol error.
+  const auto r = run({compressed_frame(fin | op_text, "hello")});
+  EXPECT_EQ(r.events.back().error, make_error_code(errc::reserved_bits));
+}
+
+TEST(DeflateConnection, InflatedLimitExactlyPassesOneOverFails) {
+  limits l;
+  l.max_message_bytes = 100000;
+  auto ok = run_deflate({compressed_frame(fin | op_binary, std::string(100000, 'a'))}, l);
+  ASSERT_EQ(ok.events.size(), 1u);
+  EXPECT_EQ(ok.events[0].data.size(), 100000u);
+  auto over = run_deflate({compressed_frame(fin | op_binary, std::string(100001, 'a'))}, l);
+  ASSERT_EQ(over.events.size(), 1u);
+  EXPECT_EQ(over.events[0].code, 1009);
+}
+
+TEST(DeflateConnection, SendCompressesUnlessAskedNotTo) {
+  connection server(role::server);
+  server.enable_deflate({});
+  ASSERT_TRUE(server.send(opcode::text, sample(4000)));
+  ASSERT_TRUE(server.send(opcode::text, sample(4000), false));
+  ASSERT_TRUE(server.send(opcode::text, "tiny"));  // under min_size: sent as it is
+  std::string out(server.pending_output());
+  parsed_frame a, b, c;
+  ASSERT_TRUE(take_frame(out, a) && take_frame(out, b) && take_frame(out, c));
+  EXPECT_EQ(a.first, fin | 0x40 | op_text);
+  EXPECT_LT(a.payload.size(), 1000u);
+  EXPECT_EQ(b.first, fin | op_text);
+  EXPECT_EQ(c.first, fin | op_text);
+  // And a client with the extension reads all three.
+  connection client(role::client);
+  client.enable_deflate({});
+  std::string wire(server.pending_output());
+  client.receive(wire);
+  int n = 0;
+  while (auto ev = client.next_event()) {
+    EXPECT_EQ(ev->type, event_type::message);
+    ++n;
+  }
+  EXPECT_EQ(n, 3);
+}
+
+}  // namespace
+}  // namespace duplex::ws
