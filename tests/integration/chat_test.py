@@ -56,7 +56,8 @@ async def expect(ws, kind, timeout=5):
 
 async def user(chat, nick, room=None, since=None, origin=None):
     headers = {"Origin": origin} if origin else None
-    ws = await websockets.connect(chat.url(), extra_headers=headers, max_size=None)
+    # An unbounded queue: a client that does not read must still see (and answer) a close.
+    ws = await websockets.connect(chat.url(), extra_headers=headers, max_size=None, max_queue=None)
     await ws.send(json.dumps({"type": "hello", "nick": nick}))
     await expect(ws, "welcome")
     if room:
@@ -114,7 +115,7 @@ async def flood_and_oversize(chat):
     try:
         for _ in range(500):
             await flooder.send(json.dumps({"type": "say", "room": "lobby", "text": "spam"}))
-        await asyncio.wait_for(flooder.wait_closed(), 5)
+        await asyncio.wait_for(flooder.wait_closed(), 10)
     except websockets.ConnectionClosed:
         pass
     codes = flooder.close_code
