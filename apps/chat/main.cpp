@@ -90,7 +90,7 @@ std::string metrics_text(const chat::hub& hub, const server& srv,
 void add_routes(server& srv, chat::hub& hub, const chat::static_files& files, const settings& cfg,
                 std::map<std::uint16_t, std::uint64_t>& closes) {
   ws_behavior b;
-  b.on_upgrade = [&cfg](const http::request& req) { return check_origin(req, cfg.origins); };
+  b.on_upgrade = [&cfg](upgrade_context& up) { return check_origin(up.request, cfg.origins); };
   b.on_open = [&hub](websocket& ws) {
     auto& s = ws.emplace_data<ws_session>(ws);
     s.id = hub.attach(s);

@@ -14,6 +14,7 @@
 #include "duplex/net/send_queue.hpp"
 #include "duplex/server/server.hpp"
 #include "duplex/ws/connection.hpp"
+#include "duplex/ws/handshake.hpp"
 
 namespace duplex::detail {
 
@@ -75,6 +76,7 @@ class socket_conn final : public websocket, public net::io_handler {
   bool unsubscribe(std::string_view name);
   bool subscribed(std::string_view name) const;
   const route* current_route() const noexcept { return route_; }
+  std::string_view agreed_protocol() const noexcept { return protocol_; }
   loop_context& context() const noexcept { return ctx_; }
   int fd() const noexcept { return fd_; }
   phase current_phase() const noexcept { return phase_; }
@@ -91,6 +93,7 @@ class socket_conn final : public websocket, public net::io_handler {
   void process_http();
   void handle_plain(const http::request& req);
   void upgrade(const http::request& req, std::size_t head_size);
+  int negotiate(const route& r, const http::request& req, const ws::upgrade_request& up);
   void respond_and_close(int status, std::string_view reason);
   void dispatch(std::span<char> bytes);
   void drain_events();
@@ -124,6 +127,7 @@ class socket_conn final : public websocket, public net::io_handler {
   ws::connection ws_;
   net::send_queue queue_;
   std::vector<topic*> topics_;
+  std::string protocol_;
 };
 
 struct loop_context {

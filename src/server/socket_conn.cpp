@@ -3,6 +3,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "detail.hpp"
@@ -178,10 +179,9 @@ void socket_conn::upgrade(const http::request& req, std::size_t head_size) {
     const auto e = static_cast<ws::handshake_errc>(ec.value());
     return respond_and_close(ws::status_for(e), ec.message());
   }
-  if (r->behavior.on_upgrade) {
-    if (const int status = r->behavior.on_upgrade(req); status != 0)
-      return respond_and_close(status, "refused by the application");
-  }
+  if (const int status = negotiate(*r, req, up); status != 0)
+    return respond_and_close(status,
+                             status == 403 ? "origin not allowed" : "refused by the application");
   std::string extensions;
   if (!up.extensions.empty()) {
     if (auto agreed = ws::negotiate_deflate(up.extensions, ctx_.server.opts.deflate)) {
@@ -190,7 +190,7 @@ void socket_conn::upgrade(const http::request& req, std::size_t head_size) {
                          ctx_.server.opts.deflate.min_size);
     }
   }
-  std::string response = ws::accept_response(up.key, {}, extensions);
+  std::string response = ws::accept_response(up.key, protocol_, extensions);
   std::string leftover = http_->head.substr(head_size);
   route_ = r;
   http_.reset();
@@ -204,6 +204,41 @@ void socket_conn::upgrade(const http::request& req, std::size_t head_size) {
   }
   // RFC 6455 section 4.1: frames may follow the handshake in the same segment; keep them.
   if (!leftover.empty() && phase_ == phase::websocket) dispatch(leftover);
+}
+
+// Origin allow-list, subprotocol selection and the application's hook; 0 accepts.
+int socket_conn::negotiate(const route& r, const http::request& req,
+                           const ws::upgrade_request& up) {
+  const auto& b = r.behavior;
+  if (!b.allowed_origins.empty() && std::find(b.allowed_origins.begin(), b.allowed_origins.end(),
+                                              up.origin) == b.allowed_origins.end())
+    return 403;
+  upgrade_context ctx{req, remote_address(), {}, {}, *this};
+  for (const auto& h : req.headers) {
+    if (!http::iequals(h.name, "Sec-WebSocket-Protocol")) continue;
+    http::for_each_token(h.value, [&](std::string_view t) {
+      ctx.offered.emplace_back(t);
+      return true;
+    });
+  }
+  for (const auto& mine : b.subprotocols) {
+    if (std::find(ctx.offered.begin(), ctx.offered.end(), mine) != ctx.offered.end()) {
+      ctx.subprotocol = mine;
+      break;
+    }
+  }
+  if (b.on_upgrade) {
+    if (const int status = b.on_upgrade(ctx); status != 0) return status;
+    // RFC 6455 section 4.2.2: only a protocol the client offered may be answered.
+    if (!ctx.subprotocol.empty() &&
+        std::find(ctx.offered.begin(), ctx.offered.end(), ctx.subprotocol) == ctx.offered.end()) {
+      ctx_.server.log("upgrade hook chose subprotocol '" + ctx.subprotocol +
+                      "' that was not offered");
+      return 500;
+    }
+  }
+  protocol_ = std::move(ctx.subprotocol);
+  return 0;
 }
 
 // ---- WebSocket phase -------------------------------------------------------------------

@@ -73,6 +73,10 @@ std::string_view websocket::path() const noexcept {
   return r ? std::string_view(r->path) : std::string_view{};
 }
 
+std::string_view websocket::subprotocol() const noexcept {
+  return self(this).agreed_protocol();
+}
+
 std::string websocket::remote_address() const {
   net::address a;
   a.length = sizeof a.storage;

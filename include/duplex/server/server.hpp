@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "duplex/http/request.hpp"
 #include "duplex/http/request_parser.hpp"
@@ -51,10 +53,28 @@ struct server_options {
   std::function<void(std::string_view)> log;
 };
 
+// What an upgrade hook sees and decides, before the 101 is sent.
+struct upgrade_context {
+  const http::request& request;
+  std::string peer;                  // "127.0.0.1:40000" or "[::1]:40000"
+  std::vector<std::string> offered;  // subprotocols the client offered, in its order
+  std::string subprotocol;           // the one selected so far (may be changed to an offered one)
+  websocket& socket;                 // attach per-socket data here: socket.emplace_data<T>(...)
+
+  // The value of one cookie of the request's Cookie headers, if present.
+  std::optional<std::string_view> cookie(std::string_view name) const;
+};
+
 struct ws_behavior {
+  // Subprotocols this route speaks, preferred first: the first one the client offered is
+  // selected. No match means no Sec-WebSocket-Protocol in the answer (RFC 6455 section 4.2.2).
+  std::vector<std::string> subprotocols;
+  // Origins allowed to open this route (exact match, e.g. "https://chat.example"); empty allows
+  // any. A request whose Origin is missing or not listed is refused with 403.
+  std::vector<std::string> allowed_origins;
   // Runs once the handshake is valid, before the 101: returns 0 to accept, or the HTTP status
-  // (403 for a foreign Origin, 401...) that refuses it. The refusal is logged.
-  std::function<int(const http::request&)> on_upgrade;
+  // (401, 403...) that refuses it. The refusal is logged.
+  std::function<int(upgrade_context&)> on_upgrade;
   std::function<void(websocket&)> on_open;
   std::function<void(websocket&, std::string_view data, ws::opcode op)> on_message;
   // With ws_limits.stream_fragments, data arrives here in pieces instead of on_message.

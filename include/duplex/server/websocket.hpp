@@ -59,6 +59,8 @@ class websocket {
   void publish(std::string_view topic, std::string_view data, ws::opcode op = ws::opcode::text);
 
   std::string_view path() const noexcept;
+  // The subprotocol agreed in the handshake (empty if none).
+  std::string_view subprotocol() const noexcept;
   std::string remote_address() const;
   net::event_loop& loop() const noexcept;
 

@@ -126,8 +126,8 @@ using namespace duplex::test;
 TEST(Handshake, UpgradeHookSeesTheRequestAndMayRefuse) {
   running_server s({}, [](server& srv) {
     ws_behavior b;
-    b.on_upgrade = [](const http::request& req) {
-      const auto origin = req.find("Origin");
+    b.on_upgrade = [](upgrade_context& up) {
+      const auto origin = up.request.find("Origin");
       return origin && *origin == "http://evil.example" ? 403 : 0;
     };
     srv.ws("/", std::move(b));
