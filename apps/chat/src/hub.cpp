@@ -280,7 +280,7 @@ void hub::on_leave(client& c, const request& r) {
   leave_room(c, name, true);
 }
 
-void hub::leave_room(client& c, const std::string& name, bool tell_self) {
+void hub::leave_room(client& c, std::string name, bool tell_self) {
   c.rooms.erase(name);
   c.typed_ms.erase(name);
   auto it = rooms_.find(name);

@@ -91,7 +91,8 @@ class hub {
   void on_history(client& c, const request& r);
   void on_rooms(client& c);
   void send_join_history(client& c, room& rm, const request& r);
-  void leave_room(client& c, const std::string& name, bool tell_self);
+  // `name` by value: callers pass elements of c.rooms, which this erases.
+  void leave_room(client& c, std::string name, bool tell_self);
   bool take_token(client& c);
   room* joined_room(client& c, const request& r);
   room& room_named(const std::string& name);
