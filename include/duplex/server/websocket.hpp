@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "duplex/net/send_result.hpp"
 #include "duplex/ws/connection.hpp"
 
 namespace duplex {
@@ -13,21 +14,6 @@ namespace duplex {
 namespace net {
 class event_loop;
 }
-
-enum class send_status : std::uint8_t {
-  sent,      // the kernel took every byte
-  buffered,  // queued: the peer reads slower than we write (see buffered_amount)
-  dropped,   // not sent: the send queue is over its limit and the policy drops
-  closed,    // not sent: the connection is closing or closed
-};
-
-struct send_result {
-  send_status status = send_status::sent;
-  std::size_t buffered_amount = 0;  // bytes waiting in this socket's queue after the call
-  explicit operator bool() const noexcept {
-    return status == send_status::sent || status == send_status::buffered;
-  }
-};
 
 class websocket {
  public:

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
-#include "echo_fixture.hpp"
+#include "support/echo_fixture.hpp"
 
 namespace duplex {
 namespace {

@@ -1,7 +1,7 @@
 // Opening handshakes over real sockets: each bad request gets its status, good ones upgrade.
 #include <gtest/gtest.h>
 
-#include "echo_fixture.hpp"
+#include "support/echo_fixture.hpp"
 
 namespace duplex {
 namespace {

@@ -1,7 +1,7 @@
 // Plain HTTP beside the WebSocket routes: handlers, fallback, keep-alive, HEAD, bodies refused.
 #include <gtest/gtest.h>
 
-#include "echo_fixture.hpp"
+#include "support/echo_fixture.hpp"
 
 namespace duplex {
 namespace {

@@ -1,7 +1,7 @@
 // Server-side negotiation: subprotocols, the Origin allow-list and the upgrade hook.
 #include <gtest/gtest.h>
 
-#include "echo_fixture.hpp"
+#include "support/echo_fixture.hpp"
 
 namespace duplex {
 namespace {

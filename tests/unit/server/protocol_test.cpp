@@ -1,7 +1,7 @@
 // Protocol failures over real sockets: the exact close code, then TCP closes, others unaffected.
 #include <gtest/gtest.h>
 
-#include "echo_fixture.hpp"
+#include "support/echo_fixture.hpp"
 
 namespace duplex {
 namespace {

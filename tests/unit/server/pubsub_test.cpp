@@ -1,7 +1,7 @@
 // Topics: subscribe, unsubscribe, publish from a socket and from the server, across loops.
 #include <gtest/gtest.h>
 
-#include "echo_fixture.hpp"
+#include "support/echo_fixture.hpp"
 
 namespace duplex {
 namespace {

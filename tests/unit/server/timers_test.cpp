@@ -3,7 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "echo_fixture.hpp"
+#include "support/echo_fixture.hpp"
 
 namespace duplex {
 namespace {

@@ -1,0 +1,79 @@
+// duplex::client: a WebSocket client on an event loop, with the server's limits and events.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "duplex/net/event_loop.hpp"
+#include "duplex/net/send_result.hpp"
+#include "duplex/ws/connection.hpp"
+
+namespace duplex {
+
+struct client_options {
+  ws::limits ws_limits{};
+  ws::deflate_options deflate{};                             // offered when enabled
+  std::vector<std::string> subprotocols;                     // offered, preferred first
+  std::vector<std::pair<std::string, std::string>> headers;  // Origin, Cookie, Authorization...
+  std::chrono::milliseconds open_timeout{10'000};            // TCP connect and handshake together
+  std::chrono::milliseconds close_timeout{5'000};
+  std::size_t max_backpressure = 16 * 1024 * 1024;  // past it, the connection is dropped
+};
+
+class client;
+
+struct client_handlers {
+  std::function<void(client&)> on_open;
+  std::function<void(client&, std::string_view data, ws::opcode op)> on_message;
+  std::function<void(client&, std::string_view data)> on_ping;
+  std::function<void(client&, std::string_view data)> on_pong;
+  // After on_open, always once: the code of the close, or 1006 if TCP ended without one.
+  std::function<void(client&, std::uint16_t code, std::string_view reason)> on_close;
+  // The connection never opened: bad address, refused, timed out, or a refused handshake.
+  std::function<void(client&, std::string_view why)> on_error;
+};
+
+// Parts of a ws:// or wss:// URL.
+struct ws_url {
+  bool secure = false;
+  std::string host;  // without brackets for IPv6
+  std::uint16_t port = 80;
+  std::string target = "/";  // path and query
+  static bool parse(std::string_view url, ws_url& out);
+  std::string host_header() const;
+};
+
+class client {
+ public:
+  client(net::event_loop& loop, client_options opts, client_handlers handlers);
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  // Starts connecting (loop thread). Failures are reported through on_error.
+  void connect(std::string_view url);
+
+  send_result send(std::string_view data, ws::opcode op = ws::opcode::text);
+  send_result send(std::string_view data, ws::opcode op, bool compress);
+  send_result send_fragment(std::string_view data, ws::opcode op, bool fin);
+  bool ping(std::string_view data = {});
+  void close(std::uint16_t code = 1000, std::string_view reason = {});
+  void terminate();
+
+  bool is_open() const noexcept;
+  std::size_t buffered_amount() const noexcept;
+  std::string_view subprotocol() const noexcept;
+  std::string_view extensions() const noexcept;
+
+ private:
+  class impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace duplex

@@ -1,0 +1,447 @@
+#include "duplex/client/client.hpp"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "duplex/core/base64.hpp"
+#include "duplex/core/random.hpp"
+#include "duplex/http/response_parser.hpp"
+#include "duplex/http/token_list.hpp"
+#include "duplex/net/send_queue.hpp"
+#include "duplex/ws/handshake.hpp"
+
+namespace duplex {
+
+// ---- URL -------------------------------------------------------------------------------
+
+bool ws_url::parse(std::string_view url, ws_url& out) {
+  out = ws_url{};
+  if (url.starts_with("ws://")) {
+    url.remove_prefix(5);
+  } else if (url.starts_with("wss://")) {
+    out.secure = true;
+    out.port = 443;
+    url.remove_prefix(6);
+  } else {
+    return false;
+  }
+  const auto slash = url.find_first_of("/?");
+  std::string_view authority = url.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    out.target = std::string(url.substr(slash));
+    if (out.target.front() == '?') out.target.insert(0, "/");
+  }
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+  std::string_view port;
+  if (authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return false;
+    out.host = std::string(authority.substr(1, close - 1));
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return false;
+      port = authority.substr(close + 2);
+    }
+  } else {
+    const auto colon = authority.rfind(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return false;
+  if (!port.empty() || authority.back() == ':') {
+    if (port.empty() || port.size() > 5) return false;
+    unsigned v = 0;
+    for (char c : port) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (v == 0 || v > 65535) return false;
+    out.port = static_cast<std::uint16_t>(v);
+  }
+  for (char c : out.target)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) return false;
+  return true;
+}
+
+std::string ws_url::host_header() const {
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port != (secure ? 443 : 80)) h += ":" + std::to_string(port);
+  return h;
+}
+
+// ---- the connection --------------------------------------------------------------------
+
+class client::impl final : public net::io_handler {
+ public:
+  impl(client& owner, net::event_loop& loop, client_options opts, client_handlers h)
+      : owner_(owner),
+        loop_(loop),
+        opts_(std::move(opts)),
+        h_(std::move(h)),
+        ws_(ws::role::client, opts_.ws_limits, &rng_) {}
+  ~impl() { close_fd(); }
+
+  void connect(std::string_view url);
+  void on_io(std::uint32_t events) override;
+  send_result send(std::string_view data, ws::opcode op, bool compress);
+  send_result send_fragment(std::string_view data, ws::opcode op, bool fin);
+  bool ping(std::string_view data);
+  void close(std::uint16_t code, std::string_view reason);
+  void terminate();
+
+  enum class phase { idle, connecting, handshaking, open, draining, done };
+  phase phase_ = phase::idle;
+  std::string protocol_;
+  std::string extensions_;
+  net::send_queue queue_;
+
+ private:
+  void fail(std::string why);
+  void on_connected();
+  void on_readable();
+  void on_handshake_bytes(const char* data, std::size_t n);
+  std::string verify(const http::response& res);
+  void open_with(std::string leftover);
+  void dispatch(std::span<char> bytes);
+  void handle(const ws::event& ev);
+  void flush();
+  void after_close();
+  void arm(std::chrono::milliseconds d, void (impl::*what)());
+  void disarm();
+  void open_timed_out() { fail("timed out opening the connection"); }
+  void close_timed_out();
+  void close_fd();
+  void want_write(bool on);
+
+  client& owner_;
+  net::event_loop& loop_;
+  client_options opts_;
+  client_handlers h_;
+  core::system_random rng_;
+  ws::connection ws_;
+  int fd_ = -1;
+  bool epollout_ = false;
+  net::timer_id timer_ = 0;
+  std::string key_;
+  std::string head_;
+  http::response_parser parser_;
+};
+
+void client::impl::connect(std::string_view url) {
+  ws_url u;
+  if (!ws_url::parse(url, u)) return fail("not a ws:// or wss:// URL: " + std::string(url));
+  if (u.secure) return fail("wss:// is not supported yet");
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  // Name resolution blocks the loop; numeric hosts resolve at once.
+  if (::getaddrinfo(u.host.c_str(), std::to_string(u.port).c_str(), &hints, &res) != 0 || !res)
+    return fail("cannot resolve " + u.host);
+  fd_ = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int rc = fd_ < 0 ? -1 : ::connect(fd_, res->ai_addr, res->ai_addrlen);
+  ::freeaddrinfo(res);
+  if (fd_ < 0 || (rc != 0 && errno != EINPROGRESS))
+    return fail(std::string("connect: ") + std::strerror(errno));
+  const int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::array<std::byte, 16> raw{};
+  rng_.fill(raw);
+  key_ = core::base64_encode({reinterpret_cast<const char*>(raw.data()), raw.size()});
+  std::string extra;
+  if (!opts_.subprotocols.empty()) {
+    extra += "Sec-WebSocket-Protocol: ";
+    for (std::size_t i = 0; i < opts_.subprotocols.size(); ++i)
+      extra += (i ? ", " : "") + opts_.subprotocols[i];
+    extra += "\r\n";
+  }
+  if (opts_.deflate.enabled)
+    extra += "Sec-WebSocket-Extensions: " + ws::deflate_offer(opts_.deflate) + "\r\n";
+  for (const auto& [name, value] : opts_.headers) {
+    if (name.find_first_of("\r\n:") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos)
+      return fail("header not allowed: " + name);
+    extra += name + ": " + value + "\r\n";
+  }
+  queue_.push(ws::client_request(u.host_header(), u.target, key_, extra));
+  phase_ = phase::connecting;
+  loop_.add(fd_, EPOLLOUT, this);
+  epollout_ = true;
+  arm(opts_.open_timeout, &impl::open_timed_out);
+}
+
+void client::impl::arm(std::chrono::milliseconds d, void (impl::*what)()) {
+  disarm();
+  timer_ = loop_.add_timer(d, [this, what] {
+    timer_ = 0;
+    (this->*what)();
+  });
+}
+
+void client::impl::disarm() {
+  if (timer_ != 0) loop_.cancel_timer(timer_);
+  timer_ = 0;
+}
+
+void client::impl::close_fd() {
+  disarm();
+  if (fd_ < 0) return;
+  loop_.remove(fd_);
+  ::close(fd_);
+  fd_ = -1;
+}
+
+void client::impl::fail(std::string why) {
+  close_fd();
+  phase_ = phase::done;
+  if (h_.on_error) h_.on_error(owner_, why);
+}
+
+void client::impl::want_write(bool on) {
+  if (fd_ < 0 || epollout_ == on) return;
+  epollout_ = on;
+  loop_.modify(fd_, on ? (EPOLLIN | EPOLLOUT) : EPOLLIN, this);
+}
+
+void client::impl::on_io(std::uint32_t events) {
+  if (phase_ == phase::connecting) {
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_connected();
+    return;
+  }
+  if ((events & EPOLLOUT) && fd_ >= 0) flush();
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && fd_ >= 0) on_readable();
+}
+
+void client::impl::on_connected() {
+  int err = 0;
+  socklen_t len = sizeof err;
+  ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err != 0) return fail(std::string("connect: ") + std::strerror(err));
+  phase_ = phase::handshaking;
+  flush();
+}
+
+void client::impl::on_readable() {
+  const std::span<char> buf = loop_.receive_buffer();
+  for (int i = 0; i < 4 && fd_ >= 0; ++i) {
+    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) {
+      if (phase_ == phase::handshaking) return fail("connection closed during the handshake");
+      if (phase_ == phase::open) {
+        ws_.receive_eof();
+        while (auto ev = ws_.next_event())
+          handle(*ev);
+      }
+      close_fd();
+      phase_ = phase::done;
+      return;
+    }
+    if (phase_ == phase::handshaking) {
+      on_handshake_bytes(buf.data(), static_cast<std::size_t>(n));
+    } else if (phase_ == phase::open) {
+      dispatch({buf.data(), static_cast<std::size_t>(n)});
+    }
+    if (static_cast<std::size_t>(n) < buf.size()) return;
+  }
+}
+
+void client::impl::on_handshake_bytes(const char* data, std::size_t n) {
+  head_.append(data, n);
+  const auto st = parser_.parse(head_);
+  if (st == http::response_parser::status::incomplete) return;
+  if (st == http::response_parser::status::error)
+    return fail("malformed handshake response: " + parser_.error().message());
+  const std::string why = verify(parser_.response());
+  if (!why.empty()) return fail(why);
+  open_with(head_.substr(parser_.head_size()));
+}
+
+// RFC 6455 section 4.1: what a client MUST check before the connection is established.
+std::string client::impl::verify(const http::response& res) {
+  if (res.status != 101)
+    return "server answered " + std::to_string(res.status) + " " + std::string(res.reason);
+  const auto up = res.find("Upgrade");
+  if (!up || !http::has_token(*up, "websocket")) return "response lacks Upgrade: websocket";
+  const auto conn = res.find("Connection");
+  if (!conn || !http::has_token(*conn, "upgrade")) return "response lacks Connection: upgrade";
+  const auto accept = res.find("Sec-WebSocket-Accept");
+  if (!accept || res.count("Sec-WebSocket-Accept") != 1 || !ws::verify_accept(key_, *accept))
+    return "Sec-WebSocket-Accept does not match the key";
+  if (const auto ext = res.find("Sec-WebSocket-Extensions"); ext && !ext->empty()) {
+    auto p = opts_.deflate.enabled && res.count("Sec-WebSocket-Extensions") == 1
+                 ? ws::accept_deflate_response(*ext, opts_.deflate)
+                 : std::nullopt;
+    if (!p) return "server chose an extension that was not offered: " + std::string(*ext);
+    ws_.enable_deflate(*p, opts_.deflate.level, opts_.deflate.min_size);
+    extensions_ = std::string(*ext);
+  }
+  if (const auto proto = res.find("Sec-WebSocket-Protocol"); proto) {
+    if (res.count("Sec-WebSocket-Protocol") != 1 ||
+        std::find(opts_.subprotocols.begin(), opts_.subprotocols.end(), *proto) ==
+            opts_.subprotocols.end())
+      return "server chose a subprotocol that was not offered: " + std::string(*proto);
+    protocol_ = std::string(*proto);
+  }
+  return {};
+}
+
+void client::impl::open_with(std::string leftover) {
+  disarm();
+  std::string().swap(head_);
+  phase_ = phase::open;
+  if (h_.on_open) h_.on_open(owner_);
+  if (!leftover.empty() && phase_ == phase::open) dispatch(leftover);
+}
+
+void client::impl::dispatch(std::span<char> bytes) {
+  ws_.receive(bytes);
+  while (phase_ == phase::open) {
+    auto ev = ws_.next_event();
+    if (!ev) break;
+    handle(*ev);
+  }
+  flush();
+}
+
+void client::impl::handle(const ws::event& ev) {
+  switch (ev.type) {
+    case ws::event_type::message:
+    case ws::event_type::fragment:
+      if (h_.on_message) h_.on_message(owner_, ev.data, ev.op);
+      break;
+    case ws::event_type::ping:
+      if (h_.on_ping) h_.on_ping(owner_, ev.data);
+      break;
+    case ws::event_type::pong:
+      if (h_.on_pong) h_.on_pong(owner_, ev.data);
+      break;
+    case ws::event_type::close:
+      flush();
+      phase_ = phase::draining;
+      if (h_.on_close) h_.on_close(owner_, ev.code, ev.data);
+      after_close();
+      break;
+  }
+}
+
+// RFC 6455 section 7.1.1: the server closes TCP first; the client waits for that, but not forever.
+void client::impl::after_close() {
+  if (fd_ < 0) return;
+  arm(opts_.close_timeout, &impl::close_timed_out);
+}
+
+void client::impl::close_timed_out() {
+  if (phase_ == phase::open) {  // our close frame was never answered
+    ws_.abort(ws::errc::close_timeout);
+    while (auto ev = ws_.next_event())
+      handle(*ev);
+  }
+  close_fd();
+  phase_ = phase::done;
+}
+
+void client::impl::flush() {
+  if (fd_ < 0) return;
+  if (!ws_.pending_output().empty()) {
+    queue_.push(ws_.pending_output());
+    ws_.output_buffer().clear();
+  }
+  const auto w = queue_.flush(fd_);
+  if (w.error) {
+    queue_.clear();
+    ::shutdown(fd_, SHUT_RDWR);  // the next readiness reports the end, and on_close follows
+    return;
+  }
+  want_write(!queue_.empty());
+  if (queue_.bytes() > opts_.max_backpressure) {
+    queue_.clear();
+    ws_.abort(ws::errc::send_queue_full);
+    ::shutdown(fd_, SHUT_RDWR);
+  }
+}
+
+send_result client::impl::send(std::string_view data, ws::opcode op, bool compress) {
+  if (phase_ != phase::open || !ws_.send(op, data, compress))
+    return {send_status::closed, queue_.bytes()};
+  flush();
+  return {queue_.empty() ? send_status::sent : send_status::buffered, queue_.bytes()};
+}
+
+send_result client::impl::send_fragment(std::string_view data, ws::opcode op, bool fin) {
+  if (phase_ != phase::open || !ws_.send_fragment(op, data, fin))
+    return {send_status::closed, queue_.bytes()};
+  flush();
+  return {queue_.empty() ? send_status::sent : send_status::buffered, queue_.bytes()};
+}
+
+bool client::impl::ping(std::string_view data) {
+  if (phase_ != phase::open || !ws_.ping(data)) return false;
+  flush();
+  return true;
+}
+
+void client::impl::close(std::uint16_t code, std::string_view reason) {
+  if (phase_ != phase::open || !ws_.close(code, reason)) return;
+  flush();
+  arm(opts_.close_timeout, &impl::close_timed_out);
+}
+
+void client::impl::terminate() {
+  if (phase_ == phase::open) {
+    ws_.abort(ws::errc::connection_lost);
+    close_fd();
+    while (auto ev = ws_.next_event())
+      handle(*ev);
+  }
+  close_fd();
+  phase_ = phase::done;
+}
+
+// ---- public face -----------------------------------------------------------------------
+
+client::client(net::event_loop& loop, client_options opts, client_handlers handlers)
+    : impl_(std::make_unique<impl>(*this, loop, std::move(opts), std::move(handlers))) {}
+client::~client() = default;
+void client::connect(std::string_view url) {
+  impl_->connect(url);
+}
+send_result client::send(std::string_view data, ws::opcode op) {
+  return impl_->send(data, op, true);
+}
+send_result client::send(std::string_view data, ws::opcode op, bool compress) {
+  return impl_->send(data, op, compress);
+}
+send_result client::send_fragment(std::string_view data, ws::opcode op, bool fin) {
+  return impl_->send_fragment(data, op, fin);
+}
+bool client::ping(std::string_view data) {
+  return impl_->ping(data);
+}
+void client::close(std::uint16_t code, std::string_view reason) {
+  impl_->close(code, reason);
+}
+void client::terminate() {
+  impl_->terminate();
+}
+bool client::is_open() const noexcept {
+  return impl_->phase_ == impl::phase::open;
+}
+std::size_t client::buffered_amount() const noexcept {
+  return impl_->queue_.bytes();
+}
+std::string_view client::subprotocol() const noexcept {
+  return impl_->protocol_;
+}
+std::string_view client::extensions() const noexcept {
+  return impl_->extensions_;
+}
+
+}  // namespace duplex

@@ -1,0 +1,137 @@
+#include "duplex/http/head_parser.hpp"
+
+#include <cstring>
+
+namespace duplex::http {
+namespace {
+
+// RFC 9110 section 5.6.2: tchar.
+bool is_tchar(unsigned char c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  return c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!is_tchar(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+// RFC 9110 section 5.5: field-value is VCHAR, obs-text, SP and HTAB; CTLs (NUL, CR, LF, DEL)
+// are refused so that no header can smuggle a line break.
+bool is_field_char(unsigned char c) {
+  return c == '\t' || (c >= 0x20 && c != 0x7F);
+}
+
+bool is_ows(char c) {
+  return c == ' ' || c == '\t';
+}
+
+}  // namespace
+
+int parse_http_version(std::string_view v) noexcept {
+  if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || v[6] != '.' || v[5] < '0' || v[5] > '9' ||
+      v[7] < '0' || v[7] > '9')
+    return -1;
+  return v[5] == '1' ? v[7] - '0' : -2;
+}
+
+void head_parser::reset() noexcept {
+  scanned_ = line_start_ = head_size_ = 0;
+  have_start_line_ = false;
+  headers_.clear();
+  error_.clear();
+  clear_start();
+}
+
+head_parser::status head_parser::fail(errc e) {
+  error_ = e;
+  return status::error;
+}
+
+head_parser::span32 head_parser::at(std::string_view part, std::string_view line,
+                                    std::size_t offset) const {
+  const auto b =
+      static_cast<std::uint32_t>(offset + static_cast<std::size_t>(part.data() - line.data()));
+  return span32{b, static_cast<std::uint32_t>(b + part.size())};
+}
+
+std::vector<header> head_parser::headers_in(std::string_view buf) const {
+  std::vector<header> out;
+  out.reserve(headers_.size());
+  for (const auto& h : headers_)
+    out.push_back({view(buf, h.name), view(buf, h.value)});
+  return out;
+}
+
+head_parser::status head_parser::parse(std::string_view buf) {
+  if (error_) return status::error;
+  if (head_size_ != 0) return status::complete;
+  while (true) {
+    const void* nl = scanned_ < buf.size()
+                         ? std::memchr(buf.data() + scanned_, '\n', buf.size() - scanned_)
+                         : nullptr;
+    if (nl == nullptr) {
+      scanned_ = buf.size();
+      if (!have_start_line_ && buf.size() - line_start_ > limits_.max_target_bytes + 64)
+        return fail(errc::target_too_long);
+      if (buf.size() > limits_.max_head_bytes) return fail(errc::head_too_large);
+      return status::incomplete;
+    }
+    const std::size_t end = static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data());
+    scanned_ = end + 1;
+    if (end + 1 > limits_.max_head_bytes) {
+      return fail(have_start_line_ ? errc::head_too_large : errc::target_too_long);
+    }
+    const status s = parse_line(buf, line_start_, end);
+    line_start_ = end + 1;
+    if (s != status::incomplete) return s;
+  }
+}
+
+// [begin, end) is a line without its LF.
+head_parser::status head_parser::parse_line(std::string_view buf, std::size_t begin,
+                                            std::size_t end) {
+  // RFC 9112 section 2.2: a bare CR or LF is not a line ending we accept.
+  if (end == begin || buf[end - 1] != '\r') return fail(errc::bad_line_ending);
+  std::string_view line = buf.substr(begin, end - 1 - begin);
+  if (line.find('\r') != std::string_view::npos) return fail(errc::bad_line_ending);
+  if (!have_start_line_) {
+    // RFC 9112 section 2.2: empty lines before the start line SHOULD be ignored.
+    if (line.empty()) return status::incomplete;
+    const status s = parse_start_line(line, begin);
+    if (s == status::incomplete) have_start_line_ = true;
+    return s;
+  }
+  if (line.empty()) {
+    head_size_ = end + 1;
+    publish(buf);
+    return status::complete;
+  }
+  return parse_header_line(line, begin);
+}
+
+head_parser::status head_parser::parse_header_line(std::string_view line, std::size_t offset) {
+  // RFC 9112 section 5.2: obs-fold is rejected with 400.
+  if (is_ows(line.front())) return fail(errc::obsolete_line_folding);
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return fail(errc::bad_header_name);
+  // RFC 9112 section 5.1: no whitespace between the field name and the colon.
+  if (!is_token(line.substr(0, colon))) return fail(errc::bad_header_name);
+  std::size_t vb = colon + 1;
+  std::size_t ve = line.size();
+  while (vb < ve && is_ows(line[vb]))
+    ++vb;
+  while (ve > vb && is_ows(line[ve - 1]))
+    --ve;
+  for (std::size_t i = vb; i < ve; ++i)
+    if (!is_field_char(static_cast<unsigned char>(line[i]))) return fail(errc::bad_header_value);
+  if (headers_.size() >= limits_.max_headers) return fail(errc::too_many_headers);
+  const auto o = static_cast<std::uint32_t>(offset);
+  headers_.push_back({{o, static_cast<std::uint32_t>(o + colon)},
+                      {static_cast<std::uint32_t>(o + vb), static_cast<std::uint32_t>(o + ve)}});
+  return status::incomplete;
+}
+
+}  // namespace duplex::http

@@ -1,0 +1,281 @@
+#include "duplex/client/client.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "duplex/ws/handshake.hpp"
+#include "support/echo_fixture.hpp"
+
+namespace duplex {
+namespace {
+
+using namespace duplex::test;
+using namespace std::chrono_literals;
+
+struct outcome {
+  std::vector<std::pair<std::string, ws::opcode>> messages;
+  std::vector<std::string> pongs;
+  int close_code = 0;
+  std::string close_reason;
+  std::string error;
+  bool opened = false;
+};
+
+// Runs one client on a fresh loop until it closes, fails, or `limit` passes.
+outcome run_client(const std::string& url, client_options opts,
+                   std::function<void(client&)> on_open,
+                   std::function<void(client&, std::string_view, ws::opcode)> on_message = {},
+                   std::chrono::milliseconds limit = 5000ms) {
+  net::event_loop loop;
+  outcome out;
+  client_handlers h;
+  h.on_open = [&](client& c) {
+    out.opened = true;
+    if (on_open) on_open(c);
+  };
+  h.on_message = [&](client& c, std::string_view d, ws::opcode op) {
+    out.messages.emplace_back(std::string(d), op);
+    if (on_message) on_message(c, d, op);
+  };
+  h.on_pong = [&](client&, std::string_view d) { out.pongs.emplace_back(d); };
+  h.on_close = [&](client&, std::uint16_t code, std::string_view reason) {
+    out.close_code = code;
+    out.close_reason = reason;
+    loop.add_timer(0ms, [&] { loop.stop(); });
+  };
+  h.on_error = [&](client&, std::string_view why) {
+    out.error = why;
+    loop.add_timer(0ms, [&] { loop.stop(); });
+  };
+  client c(loop, std::move(opts), std::move(h));
+  loop.add_timer(limit, [&] { loop.stop(); });
+  c.connect(url);
+  loop.run();
+  return out;
+}
+
+std::string url(std::uint16_t port, std::string_view path = "/") {
+  return "ws://127.0.0.1:" + std::to_string(port) + std::string(path);
+}
+
+TEST(Client, EchoesEveryKindOfMessageAndClosesCleanly) {
+  echo_fixture fx;
+  running_server s({}, fx.setup());
+  const std::string big(3 << 20, 'z');
+  int step = 0;
+  auto out = run_client(
+      url(s.port()), {},
+      [&](client& c) {
+        c.send("hello");
+        c.send(std::string(70000, 'b'), ws::opcode::binary);
+        c.send(big, ws::opcode::binary);
+        c.send_fragment("frag", ws::opcode::text, false);
+        c.send_fragment("mented", ws::opcode::continuation, true);
+        c.ping("p");
+      },
+      [&](client& c, std::string_view, ws::opcode) {
+        if (++step == 4) c.close(4000, "done");
+      });
+  ASSERT_EQ(out.messages.size(), 4u) << out.error;
+  EXPECT_EQ(out.messages[0].first, "hello");
+  EXPECT_EQ(out.messages[1].first.size(), 70000u);
+  EXPECT_EQ(out.messages[1].second, ws::opcode::binary);
+  EXPECT_TRUE(out.messages[2].first == big);
+  EXPECT_EQ(out.messages[3].first, "fragmented");
+  EXPECT_EQ(out.pongs, std::vector<std::string>{"p"});
+  EXPECT_EQ(out.close_code, 4000);
+  EXPECT_TRUE(eventually([&] { return fx.closed().size() == 1; }));
+  EXPECT_EQ(fx.closed()[0].code, 4000);
+}
+
+TEST(Client, ServerInitiatedCloseAndAbruptEnd) {
+  running_server s({}, [](server& srv) {
+    ws_behavior b;
+    b.on_message = [](websocket& ws, std::string_view d, ws::opcode) {
+      if (d == "close") ws.close(4001, "as asked");
+      if (d == "drop") ws.terminate();
+    };
+    srv.ws("/", std::move(b));
+  });
+  auto a = run_client(url(s.port()), {}, [](client& c) { c.send("close"); });
+  EXPECT_EQ(a.close_code, 4001);
+  EXPECT_EQ(a.close_reason, "as asked");
+  auto b = run_client(url(s.port()), {}, [](client& c) { c.send("drop"); });
+  EXPECT_EQ(b.close_code, 1006);
+}
+
+TEST(Client, NegotiatesSubprotocolAndCompression) {
+  server_options o;
+  o.deflate.enabled = true;
+  running_server s(o, [](server& srv) {
+    ws_behavior b;
+    b.subprotocols = {"chat.v1"};
+    b.on_message = [](websocket& ws, std::string_view d, ws::opcode op) { ws.send(d, op); };
+    srv.ws("/", std::move(b));
+  });
+  client_options co;
+  co.deflate.enabled = true;
+  co.subprotocols = {"chat.v2", "chat.v1"};
+  std::string protocol, extensions;
+  const std::string text(20000, 'q');
+  auto out = run_client(
+      url(s.port()), co,
+      [&](client& c) {
+        protocol = c.subprotocol();
+        extensions = c.extensions();
+        c.send(text);
+      },
+      [](client& c, std::string_view, ws::opcode) { c.close(); });
+  EXPECT_EQ(protocol, "chat.v1");
+  EXPECT_EQ(extensions.rfind("permessage-deflate", 0), 0u);
+  ASSERT_EQ(out.messages.size(), 1u);
+  EXPECT_EQ(out.messages[0].first, text);
+  EXPECT_EQ(out.close_code, 1000);
+}
+
+// A one-shot fake server: accepts one connection, reads the request, answers `response`.
+class fake_server {
+ public:
+  explicit fake_server(std::function<std::string(const std::string& request)> answer) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 4);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this, answer] {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string req;
+      char buf[4096];
+      while (req.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        req.append(buf, static_cast<std::size_t>(n));
+      }
+      const std::string res = answer(req);
+      if (!res.empty()) ::send(c, res.data(), res.size(), MSG_NOSIGNAL);
+      std::this_thread::sleep_for(500ms);
+      ::close(c);
+    });
+  }
+  ~fake_server() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  int fd_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+std::string key_of(const std::string& req) {
+  const auto at = req.find("Sec-WebSocket-Key: ") + 19;
+  return req.substr(at, req.find("\r\n", at) - at);
+}
+
+std::string switching(const std::string& accept, const std::string& extra = "") {
+  return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Accept: " +
+         accept + "\r\n" + extra + "\r\n";
+}
+
+TEST(Client, RefusesAServerThatDoesNotFollowTheRfc) {
+  struct item {
+    const char* name;
+    std::function<std::string(const std::string&)> answer;
+    const char* expect;
+  };
+  const std::vector<item> items = {
+      {"wrong accept", [](const std::string&) { return switching("AAAAAAAAAAAAAAAAAAAAAAAAAAA="); },
+       "Accept"},
+      {"not 101",
+       [](const std::string&) {
+         return std::string("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+       },
+       "404"},
+      {"no upgrade",
+       [](const std::string& r) {
+         return "HTTP/1.1 101 Switching Protocols\r\nConnection: "
+                "Upgrade\r\nSec-WebSocket-Accept: " +
+                ws::accept_key(key_of(r)) + "\r\n\r\n";
+       },
+       "Upgrade"},
+      {"unoffered extension",
+       [](const std::string& r) {
+         return switching(ws::accept_key(key_of(r)),
+                          "Sec-WebSocket-Extensions: permessage-deflate\r\n");
+       },
+       "extension"},
+      {"unoffered protocol",
+       [](const std::string& r) {
+         return switching(ws::accept_key(key_of(r)), "Sec-WebSocket-Protocol: made.up\r\n");
+       },
+       "subprotocol"},
+      {"garbage", [](const std::string&) { return std::string("SSH-2.0-OpenSSH\r\n\r\n"); },
+       "malformed"},
+      {"silence", [](const std::string&) { return std::string(); }, "timed out"},
+  };
+  for (const auto& it : items) {
+    fake_server fake(it.answer);
+    client_options co;
+    co.open_timeout = 300ms;
+    auto out = run_client(url(fake.port()), co, nullptr);
+    EXPECT_FALSE(out.opened) << it.name;
+    EXPECT_NE(out.error.find(it.expect), std::string::npos) << it.name << ": " << out.error;
+  }
+}
+
+TEST(Client, AcceptsFramesThatArriveWithThe101) {
+  fake_server fake([](const std::string& r) {
+    return switching(ws::accept_key(key_of(r))) + std::string("\x81\x05hello\x88\x02\x03\xe8", 11);
+  });
+  auto out = run_client(url(fake.port()), {}, nullptr);
+  ASSERT_EQ(out.messages.size(), 1u) << out.error;
+  EXPECT_EQ(out.messages[0].first, "hello");
+  EXPECT_EQ(out.close_code, 1000);
+}
+
+TEST(Client, ConnectionRefusedAndBadUrls) {
+  std::uint16_t dead_port;
+  {
+    running_server s({}, [](server&) {});
+    dead_port = s.port();
+  }
+  auto refused = run_client(url(dead_port), {}, nullptr);
+  EXPECT_NE(refused.error.find("connect"), std::string::npos) << refused.error;
+  for (const char* bad : {"http://127.0.0.1/", "ws://", "ws://host:99999/", "ws://user@host/",
+                          "ws://[::1/", "ws://h/a b"}) {
+    auto out = run_client(bad, {}, nullptr);
+    EXPECT_FALSE(out.error.empty()) << bad;
+  }
+}
+
+TEST(WsUrl, Parts) {
+  ws_url u;
+  ASSERT_TRUE(ws_url::parse("ws://example.com/chat?x=1", u));
+  EXPECT_EQ(u.host, "example.com");
+  EXPECT_EQ(u.port, 80);
+  EXPECT_EQ(u.target, "/chat?x=1");
+  EXPECT_EQ(u.host_header(), "example.com");
+  ASSERT_TRUE(ws_url::parse("wss://[::1]:8443", u));
+  EXPECT_TRUE(u.secure);
+  EXPECT_EQ(u.host, "::1");
+  EXPECT_EQ(u.port, 8443);
+  EXPECT_EQ(u.target, "/");
+  EXPECT_EQ(u.host_header(), "[::1]:8443");
+  ASSERT_TRUE(ws_url::parse("ws://h:9?q", u));
+  EXPECT_EQ(u.target, "/?q");
+}
+
+}  // namespace
+}  // namespace duplex
