@@ -290,6 +290,8 @@ bool deflate_codec::compress(std::string_view in, std::string& out) {
   // Section 7.2.1: remove the 00 00 FF FF that the sync flush ends with.
   if (out.size() - start >= 4 && std::memcmp(out.data() + out.size() - 4, tail, 4) == 0)
     out.resize(out.size() - 4);
+  // A flush with no new input emits nothing; section 7.2.3.6 sends an empty message as 0x00.
+  if (out.size() == start) out += '\0';
   if (reset_deflate_) z_->end_deflate();
   return true;
 }

@@ -291,3 +291,24 @@ TEST(DeflateConnection, SendCompressesUnlessAskedNotTo) {
 
 }  // namespace
 }  // namespace duplex::ws
+
+namespace duplex::ws {
+namespace {
+
+// zlib emits nothing for a sync flush with no new input; an empty message must still be sent
+// as one 0x00 byte (RFC 7692 section 7.2.3.6), or the peer cannot inflate it.
+TEST(DeflateCodec, EmptyMessageAfterOthersStillInflates) {
+  deflate_codec tx(false, {}, 6);
+  deflate_codec rx(true, {}, 6);
+  for (const char* text : {"abc", "", "", "x", ""}) {
+    std::string packed, plain;
+    ASSERT_TRUE(tx.compress(text, packed));
+    EXPECT_FALSE(packed.empty());
+    ASSERT_EQ(rx.inflate(packed, true, plain, 100), deflate_codec::result::ok)
+        << "'" << text << "'";
+    EXPECT_EQ(plain, text);
+  }
+}
+
+}  // namespace
+}  // namespace duplex::ws
