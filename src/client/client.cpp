@@ -97,6 +97,7 @@ class client::impl final : public net::io_handler {
   void terminate();
 
   enum class phase { idle, connecting, handshaking, open, draining, done };
+  std::size_t min_compress() const noexcept { return opts_.deflate.min_size; }
   phase phase_ = phase::idle;
   std::string protocol_;
   std::string extensions_;
@@ -414,7 +415,7 @@ void client::connect(std::string_view url) {
   impl_->connect(url);
 }
 send_result client::send(std::string_view data, ws::opcode op) {
-  return impl_->send(data, op, true);
+  return impl_->send(data, op, data.size() >= impl_->min_compress());
 }
 send_result client::send(std::string_view data, ws::opcode op, bool compress) {
   return impl_->send(data, op, compress);
