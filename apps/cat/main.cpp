@@ -74,12 +74,18 @@ int main(int argc, char** argv) {
   app.add_option("-H,--header", headers, "extra request header, \"Name: value\" (repeatable)");
   app.add_option("--subprotocol", opts.subprotocols, "subprotocol to offer (repeatable)");
   app.add_flag("--no-deflate", no_deflate, "do not offer permessage-deflate");
+  bool insecure = false;
+  app.add_option("--ca", opts.tls.ca_file,
+                 "wss://: trust this PEM file instead of the system's store");
+  app.add_flag("-k,--insecure", insecure,
+               "wss://: do not verify the certificate (test certificates)");
   app.add_flag("-v,--verbose", verbose, "report what the handshake agreed, on stderr");
   app.add_option("--linger", linger_ms,
                  "after stdin ends, close once nothing arrived for this many ms")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   opts.deflate.enabled = !no_deflate;
+  opts.tls.verify = !insecure;
   for (const auto& h : headers) {
     const auto colon = h.find(':');
     if (colon == std::string::npos) {

@@ -134,6 +134,9 @@ int main(int argc, char** argv) {
   app.add_option("--db", cfg.db, "SQLite file for history")->capture_default_str();
   app.add_option("--origin", cfg.origins, "allowed page origin (repeatable; default: same origin)");
   app.add_option("--web-root", cfg.web_root, "directory of the page")->capture_default_str();
+  app.add_option("--cert", cfg.server.tls.cert_file,
+                 "PEM certificate chain: serve https:// and wss://");
+  app.add_option("--key", cfg.server.tls.key_file, "PEM private key for --cert");
   CLI11_PARSE(app, argc, argv);
   // One JSON message carries at most 4 KiB of text: frames far larger are refused with 1009.
   cfg.server.ws_limits.max_message_bytes = 16 * 1024;
@@ -149,8 +152,9 @@ int main(int argc, char** argv) {
     std::map<std::uint16_t, std::uint64_t> closes;
     add_routes(srv, hub, files, cfg, closes);
     srv.listen();
-    std::printf("duplex-chat listening on http://%s:%u/ (history in %s)\n", cfg.server.host.c_str(),
-                srv.port(), cfg.db.c_str());
+    std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",
+                cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(), srv.port(),
+                cfg.db.c_str());
     std::fflush(stdout);
     srv.run();
     store.flush();

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <memory>
 
 #include "duplex/server/server.hpp"
 #include "echo_page.hpp"
@@ -22,12 +23,25 @@ int main(int argc, char** argv) {
   app.add_option("--idle-timeout", idle_seconds, "seconds of silence before a ping (0: never)")
       ->capture_default_str();
   app.add_flag("--no-deflate", no_deflate, "refuse permessage-deflate (on by default)");
+  app.add_option("--cert", opts.tls.cert_file, "PEM certificate chain: serve wss:// and https://");
+  app.add_option("--key", opts.tls.key_file, "PEM private key for --cert");
   CLI11_PARSE(app, argc, argv);
   opts.deflate.enabled = !no_deflate;
   opts.ws_limits.max_message_bytes = max_message;
   opts.idle_timeout = std::chrono::seconds(idle_seconds);
 
-  duplex::server server(opts);
+  if (opts.tls.cert_file.empty() != opts.tls.key_file.empty()) {
+    std::fprintf(stderr, "duplex-echo: --cert and --key go together\n");
+    return 2;
+  }
+  std::unique_ptr<duplex::server> owned;
+  try {
+    owned = std::make_unique<duplex::server>(opts);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "duplex-echo: %s\n", e.what());
+    return 1;
+  }
+  duplex::server& server = *owned;
   duplex::ws_behavior echo;
   echo.on_message = [](duplex::websocket& ws, std::string_view data, duplex::ws::opcode op) {
     ws.send(data, op);
@@ -50,8 +64,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "duplex-echo: %s\n", e.what());
     return 1;
   }
-  std::printf("duplex-echo listening on ws://%s:%u/ (page at http://%s:%u/)\n", opts.host.c_str(),
-              server.port(), opts.host.c_str(), server.port());
+  const char* s = opts.tls.cert_file.empty() ? "" : "s";
+  std::printf("duplex-echo listening on ws%s://%s:%u/ (page at http%s://%s:%u/)\n", s,
+              opts.host.c_str(), server.port(), s, opts.host.c_str(), server.port());
   std::fflush(stdout);
   server.run();
   std::printf("duplex-echo stopped\n");

@@ -107,6 +107,8 @@ class client::impl final : public net::io_handler {
   void fail(std::string why);
   void on_connected();
   void on_readable();
+  void on_bytes(char* data, std::size_t n);
+  void on_plain(char* data, std::size_t n);
   void on_handshake_bytes(const char* data, std::size_t n);
   std::string verify(const http::response& res);
   void open_with(std::string leftover);
@@ -131,6 +133,9 @@ class client::impl final : public net::io_handler {
   bool epollout_ = false;
   net::timer_id timer_ = 0;
   std::string key_;
+  std::string request_;  // the upgrade request, held until TLS is up
+  std::string plain_;
+  std::unique_ptr<net::tls_session> tls_;
   std::string head_;
   http::response_parser parser_;
 };
@@ -138,7 +143,13 @@ class client::impl final : public net::io_handler {
 void client::impl::connect(std::string_view url) {
   ws_url u;
   if (!ws_url::parse(url, u)) return fail("not a ws:// or wss:// URL: " + std::string(url));
-  if (u.secure) return fail("wss:// is not supported yet");
+  if (u.secure) {
+    try {
+      tls_ = std::make_unique<net::tls_session>(net::tls_context::client(opts_.tls), false, u.host);
+    } catch (const std::exception& e) {
+      return fail(e.what());
+    }
+  }
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
@@ -170,7 +181,8 @@ void client::impl::connect(std::string_view url) {
       return fail("header not allowed: " + name);
     extra += name + ": " + value + "\r\n";
   }
-  queue_.push(ws::client_request(u.host_header(), u.target, key_, extra));
+  request_ = ws::client_request(u.host_header(), u.target, key_, extra);
+  if (!tls_) queue_.push(std::exchange(request_, {}));  // with TLS it waits for the TLS handshake
   phase_ = phase::connecting;
   loop_.add(fd_, EPOLLOUT, this);
   epollout_ = true;
@@ -225,7 +237,41 @@ void client::impl::on_connected() {
   ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
   if (err != 0) return fail(std::string("connect: ") + std::strerror(err));
   phase_ = phase::handshaking;
+  if (tls_) {
+    std::string hello;
+    tls_->start(hello);
+    queue_.push(std::move(hello));
+  }
   flush();
+}
+
+// Decrypts when TLS is on; what comes out goes to the handshake or the WebSocket.
+void client::impl::on_bytes(char* data, std::size_t n) {
+  if (!tls_) return on_plain(data, n);
+  plain_.clear();
+  std::string cipher;
+  const bool ok = tls_->receive({data, n}, plain_, cipher);
+  queue_.push(std::move(cipher));
+  if (!ok) {
+    if (phase_ == phase::handshaking) return fail(tls_->error());
+    ::shutdown(fd_, SHUT_RDWR);
+    return;
+  }
+  if (tls_->handshake_done() && !request_.empty()) {
+    std::string wire;
+    tls_->send(std::exchange(request_, {}), wire);
+    queue_.push(std::move(wire));
+  }
+  flush();
+  if (!plain_.empty()) on_plain(plain_.data(), plain_.size());
+}
+
+void client::impl::on_plain(char* data, std::size_t n) {
+  if (phase_ == phase::handshaking) {
+    on_handshake_bytes(data, n);
+  } else if (phase_ == phase::open) {
+    dispatch({data, n});
+  }
 }
 
 void client::impl::on_readable() {
@@ -245,11 +291,7 @@ void client::impl::on_readable() {
       phase_ = phase::done;
       return;
     }
-    if (phase_ == phase::handshaking) {
-      on_handshake_bytes(buf.data(), static_cast<std::size_t>(n));
-    } else if (phase_ == phase::open) {
-      dispatch({buf.data(), static_cast<std::size_t>(n)});
-    }
+    on_bytes(buf.data(), static_cast<std::size_t>(n));
     if (static_cast<std::size_t>(n) < buf.size()) return;
   }
 }
@@ -336,6 +378,12 @@ void client::impl::handle(const ws::event& ev) {
 // RFC 6455 section 7.1.1: the server closes TCP first; the client waits for that, but not forever.
 void client::impl::after_close() {
   if (fd_ < 0) return;
+  if (tls_) {  // close frames exchanged: TLS ends with close_notify, then we wait for TCP's end
+    std::string wire;
+    tls_->close_notify(wire);
+    queue_.push(std::move(wire));
+    flush();
+  }
   arm(opts_.close_timeout, &impl::close_timed_out);
 }
 
@@ -352,7 +400,13 @@ void client::impl::close_timed_out() {
 void client::impl::flush() {
   if (fd_ < 0) return;
   if (!ws_.pending_output().empty()) {
-    queue_.push(ws_.pending_output());
+    if (tls_) {
+      std::string wire;
+      if (!tls_->send(ws_.pending_output(), wire)) ::shutdown(fd_, SHUT_RDWR);
+      queue_.push(std::move(wire));
+    } else {
+      queue_.push(ws_.pending_output());
+    }
     ws_.output_buffer().clear();
   }
   const auto w = queue_.flush(fd_);

@@ -12,6 +12,7 @@
 #include "duplex/net/event_loop.hpp"
 #include "duplex/net/listener.hpp"
 #include "duplex/net/send_queue.hpp"
+#include "duplex/net/tls.hpp"
 #include "duplex/server/server.hpp"
 #include "duplex/ws/connection.hpp"
 #include "duplex/ws/handshake.hpp"
@@ -89,6 +90,9 @@ class socket_conn final : public websocket, public net::io_handler {
   void on_readable();
   void on_writable();
   void on_bytes(char* data, std::size_t n);
+  void on_plain(char* data, std::size_t n);
+  void emit(std::string_view plain);
+  void emit_wire(std::string_view bytes);
   void on_eof();
   void process_http();
   void handle_plain(const http::request& req);
@@ -128,6 +132,8 @@ class socket_conn final : public websocket, public net::io_handler {
   net::send_queue queue_;
   std::vector<topic*> topics_;
   std::string protocol_;
+  std::unique_ptr<net::tls_session> tls_;
+  bool tls_closed_ = false;
 };
 
 struct loop_context {
@@ -150,8 +156,9 @@ struct loop_context {
   std::size_t live = 0;
   std::vector<socket_conn*> graveyard;
   std::unordered_map<std::string, topic, string_hash, std::equal_to<>> topics;
-  std::string cork;     // output buffer lent to the socket whose callbacks are running
-  std::string scratch;  // output buffer lent to a socket written from elsewhere
+  std::string cork;       // output buffer lent to the socket whose callbacks are running
+  std::string scratch;    // output buffer lent to a socket written from elsewhere
+  std::string tls_plain;  // decrypted bytes of the read being handled
   bool shutting_down = false;
 };
 
@@ -169,6 +176,7 @@ struct server_state {
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> shutting_down{false};
   std::uint16_t port = 0;
+  std::shared_ptr<net::tls_context> tls;  // set when options name a certificate
 };
 
 }  // namespace duplex::detail

@@ -17,6 +17,7 @@ namespace detail {
 // ---- server_state ----------------------------------------------------------------------
 
 server_state::server_state(server_options o) : opts(std::move(o)) {
+  if (!opts.tls.cert_file.empty()) tls = net::tls_context::server(opts.tls);
   fallback = [this](const http::request& req, http_response& res) {
     if (find_ws(req.path()) != nullptr) {
       // RFC 7231 section 6.5.15: name the protocol the resource needs.

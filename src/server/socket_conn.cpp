@@ -33,7 +33,9 @@ socket_conn::socket_conn(loop_context& ctx, int fd)
       fd_(fd),
       http_(std::make_unique<http_state>(ctx.server.opts.http_limits)),
       ws_(ws::role::server, ctx.server.opts.ws_limits) {
+  // The handshake deadline covers the TLS handshake too: it starts at accept.
   deadline = after(ctx_, ctx_.server.opts.handshake_timeout);
+  if (ctx.server.tls) tls_ = std::make_unique<net::tls_session>(ctx.server.tls, true);
 }
 
 socket_conn::~socket_conn() {
@@ -68,6 +70,20 @@ void socket_conn::on_readable() {
 }
 
 void socket_conn::on_bytes(char* data, std::size_t n) {
+  if (!tls_) return on_plain(data, n);
+  std::string& plain = ctx_.tls_plain;
+  plain.clear();
+  std::string cipher;
+  const bool ok = tls_->receive({data, n}, plain, cipher);
+  emit_wire(cipher);  // handshake records and alerts
+  if (!ok) {
+    ctx_.server.log("TLS error with " + remote_address() + ": " + tls_->error());
+    return destroy();
+  }
+  if (!plain.empty()) on_plain(plain.data(), plain.size());
+}
+
+void socket_conn::on_plain(char* data, std::size_t n) {
   switch (phase_) {
     case phase::http:
       if (close_after_flush_) break;  // refused: what follows is read and dropped
@@ -321,17 +337,7 @@ void socket_conn::flush_output() {
     out.clear();
     return;
   }
-  std::size_t written = 0;
-  if (queue_.empty()) {
-    const net::write_result w = net::write_bytes(fd_, out);
-    if (w.error) {
-      out.clear();
-      write_failed();
-      return;
-    }
-    written = w.written;
-  }
-  if (written < out.size()) queue_rest(std::string_view(out).substr(written));
+  emit(out);
   out.clear();
   if (!corked_ && out.capacity() > 4096) std::string().swap(out);
   check_backpressure();
@@ -339,16 +345,30 @@ void socket_conn::flush_output() {
 
 void socket_conn::send_raw(std::string bytes) {
   if (broken_ || phase_ == phase::dead) return;
+  emit(bytes);
+}
+
+// Every plaintext byte leaves through here: encrypted first when the socket speaks TLS.
+void socket_conn::emit(std::string_view plain) {
+  if (!tls_) return emit_wire(plain);
+  std::string cipher;
+  if (!tls_->send(plain, cipher)) {
+    ctx_.server.log("TLS error with " + remote_address() + ": " + tls_->error());
+    return write_failed();
+  }
+  emit_wire(cipher);
+}
+
+// Bytes for the wire: written at once if nothing waits before them, the rest queued.
+void socket_conn::emit_wire(std::string_view bytes) {
+  if (broken_ || phase_ == phase::dead || bytes.empty()) return;
   std::size_t written = 0;
   if (queue_.empty()) {
     const net::write_result w = net::write_bytes(fd_, bytes);
     if (w.error) return write_failed();
     written = w.written;
   }
-  if (written == bytes.size()) return;
-  bytes.erase(0, written);
-  queue_.push(std::move(bytes));
-  want_write(true);
+  if (written < bytes.size()) queue_rest(bytes.substr(written));
 }
 
 void socket_conn::queue_rest(std::string_view rest) {
@@ -391,7 +411,7 @@ send_result socket_conn::send_message(std::string_view data, ws::opcode op, bool
     return result(send_status::dropped);
   const bool compressing =
       compress && ws_.compresses() && data.size() >= ctx_.server.opts.deflate.min_size;
-  if (data.size() < writev_threshold || compressing) {
+  if (data.size() < writev_threshold || compressing || tls_) {
     const bool lend = !corked_ && ws_.pending_output().empty();
     if (lend) std::swap(ws_.output_buffer(), ctx_.scratch);
     ws_.send(op, data, compressing);
@@ -457,6 +477,11 @@ bool socket_conn::deliver_shared(const net::shared_bytes& frame) {
     ws_.output_buffer().append(*frame);  // keeps order behind replies batched in this callback
     return true;
   }
+  if (tls_) {  // ciphertext is per socket: the shared frame is encrypted for this one
+    emit(*frame);
+    check_backpressure();
+    return !broken_;
+  }
   std::size_t written = 0;
   if (queue_.empty()) {
     const net::write_result w = net::write_bytes(fd_, *frame);
@@ -482,6 +507,14 @@ void socket_conn::maybe_finish() {
 }
 
 void socket_conn::finish_close() {
+  if (tls_ && !tls_closed_) {
+    // Orderly end: our close frame has gone, then TLS's close_notify, then TCP's FIN.
+    tls_closed_ = true;
+    std::string cipher;
+    tls_->close_notify(cipher);
+    emit_wire(cipher);
+    if (!queue_.empty()) return;  // maybe_finish comes back once the queue drains
+  }
   // Half-close and read until the peer's FIN: closing with unread input would send a reset
   // that can destroy our last frame or response before the peer reads it.
   ::shutdown(fd_, SHUT_WR);

@@ -1,9 +1,12 @@
 // node's ws client against duplex-echo: every message kind and close code.
 import WebSocket from 'ws';
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
 
 const port = Number(process.argv[2]);
 const deflate = process.argv[3] === 'deflate';
+const ca = process.argv[4];  // a CA file: talk wss:// and verify with it
+const scheme = ca ? 'wss' : 'ws';
 const failures = [];
 const check = (cond, what) => {
   console.log((cond ? 'ok   ' : 'FAIL ') + what);
@@ -12,7 +15,8 @@ const check = (cond, what) => {
 
 function open(path = '/') {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: deflate, maxPayload: 0 });
+    const ws = new WebSocket(`${scheme}://127.0.0.1:${port}${path}`,
+      { perMessageDeflate: deflate, maxPayload: 0, ...(ca ? { ca: readFileSync(ca) } : {}) });
     ws.binaryType = 'nodebuffer';
     ws.once('open', () => {
       const agreed = ws.extensions.includes('permessage-deflate');
@@ -66,6 +70,7 @@ async function closeCodes() {
 }
 
 async function abrupt() {
+  if (ca) return;  // the raw half-frame below speaks plain TCP
   await new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1', () => {
       s.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
@@ -101,5 +106,5 @@ async function tooBig() {
 }
 
 for (const step of [sizes, fragmentsAndPings, closeCodes, abrupt, broadcast, tooBig]) await step();
-console.log(failures.length ? `${failures.length} failure(s)` : `node ws interop (${deflate ? 'deflate' : 'no compression'}): all passed`);
+console.log(failures.length ? `${failures.length} failure(s)` : `node ws interop (${deflate ? 'deflate' : 'no compression'}, ${scheme}): all passed`);
 process.exit(failures.length ? 1 : 0);

@@ -8,7 +8,9 @@ import websockets
 
 PORT = int(sys.argv[1])
 COMPRESSION = "deflate" if len(sys.argv) > 2 and sys.argv[2] == "deflate" else None
-URL = f"ws://127.0.0.1:{PORT}/"
+CA = sys.argv[3] if len(sys.argv) > 3 else None  # a CA file: talk wss:// and verify with it
+SCHEME = "wss" if CA else "ws"
+URL = f"{SCHEME}://127.0.0.1:{PORT}/"
 SIZES = [0, 1, 125, 126, 127, 65535, 65536, 16 * 1024 * 1024]
 VALID_CLOSE_CODES = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
                      3000, 3999, 4000, 4999]
@@ -22,7 +24,11 @@ def check(cond, what):
 
 
 async def connect(path="/"):
-    ws = await websockets.connect(f"ws://127.0.0.1:{PORT}{path}", max_size=None,
+    ssl_context = None
+    if CA:
+        import ssl
+        ssl_context = ssl.create_default_context(cafile=CA)
+    ws = await websockets.connect(f"{SCHEME}://127.0.0.1:{PORT}{path}", max_size=None, ssl=ssl_context,
                                   compression=COMPRESSION, open_timeout=5, close_timeout=5)
     agreed = ws.response_headers.get("Sec-WebSocket-Extensions")
     if (agreed is not None) != (COMPRESSION is not None):
@@ -72,6 +78,8 @@ async def too_big():
 
 
 async def abrupt():
+    if CA:  # the raw-socket half-frame below speaks plain TCP
+        return
     # A raw socket that upgrades, sends half a frame and vanishes.
     reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
     writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -103,7 +111,7 @@ async def main():
     if failures:
         print(f"{len(failures)} failure(s)")
         return 1
-    print(f"python websockets interop ({COMPRESSION or 'no compression'}): all passed")
+    print(f"python websockets interop ({COMPRESSION or 'no compression'}, {SCHEME}): all passed")
     return 0
 
 

@@ -12,6 +12,7 @@
 
 #include "duplex/net/event_loop.hpp"
 #include "duplex/net/send_result.hpp"
+#include "duplex/net/tls.hpp"
 #include "duplex/ws/connection.hpp"
 
 namespace duplex {
@@ -24,6 +25,9 @@ struct client_options {
   std::chrono::milliseconds open_timeout{10'000};            // TCP connect and handshake together
   std::chrono::milliseconds close_timeout{5'000};
   std::size_t max_backpressure = 16 * 1024 * 1024;  // past it, the connection is dropped
+  // wss://: the certificate chain and host name are verified against the system's trust
+  // store, or `tls.ca_file`; `tls.verify = false` turns that off (test certificates only).
+  net::tls_options tls{};
 };
 
 class client;

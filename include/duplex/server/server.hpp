@@ -12,6 +12,7 @@
 
 #include "duplex/http/request.hpp"
 #include "duplex/http/request_parser.hpp"
+#include "duplex/net/tls.hpp"
 #include "duplex/server/http_response.hpp"
 #include "duplex/server/websocket.hpp"
 #include "duplex/ws/connection.hpp"
@@ -37,6 +38,9 @@ struct server_options {
   // permessage-deflate (RFC 7692), off unless enabled. With context takeover each compressing
   // socket holds about 300 KiB of zlib state; docs/limits.md has the measured figures.
   ws::deflate_options deflate{};
+  // TLS (wss:// and https://) when cert_file and key_file are set; the handshake timeout
+  // covers the TLS handshake, renegotiation is refused, and a close ends with close_notify.
+  net::tls_options tls{};
 
   std::chrono::milliseconds handshake_timeout{10'000};  // whole request head, from accept
   std::chrono::milliseconds idle_timeout{120'000};      // no input for this long: send a ping

@@ -1,0 +1,72 @@
+// TLS over OpenSSL without giving it the socket: ciphertext in, plaintext out and back, so the
+// loop keeps owning every read, write and timer.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+struct ssl_ctx_st;
+struct ssl_st;
+
+namespace duplex::net {
+
+struct tls_options {
+  std::string cert_file;  // server: PEM certificate chain
+  std::string key_file;   // server: PEM private key
+  std::string ca_file;    // client: trust these instead of the system's store
+  bool verify = true;     // client: check the chain and the host name (off only for tests)
+};
+
+// An SSL_CTX: one per server or client configuration. Throws std::runtime_error with
+// OpenSSL's reason when the certificate, key or CA file cannot be used.
+class tls_context {
+ public:
+  static std::shared_ptr<tls_context> server(const tls_options& o);
+  static std::shared_ptr<tls_context> client(const tls_options& o);
+  ~tls_context();
+  tls_context(const tls_context&) = delete;
+  tls_context& operator=(const tls_context&) = delete;
+  ssl_ctx_st* native() const noexcept { return ctx_; }
+  bool verifies() const noexcept { return verify_; }
+
+ private:
+  explicit tls_context(ssl_ctx_st* ctx, bool verify) : ctx_(ctx), verify_(verify) {}
+  ssl_ctx_st* ctx_;
+  bool verify_;
+};
+
+class tls_session {
+ public:
+  // `host`: for a client, the name sent as SNI and checked against the certificate.
+  tls_session(const std::shared_ptr<tls_context>& ctx, bool server, const std::string& host = {});
+  ~tls_session();
+  tls_session(const tls_session&) = delete;
+  tls_session& operator=(const tls_session&) = delete;
+
+  // Ciphertext from the peer. Decrypted bytes are appended to `plain`, and records OpenSSL
+  // wants to send (handshake, alerts) to `cipher`. False on a fatal error (see error()).
+  bool receive(std::string_view bytes, std::string& plain, std::string& cipher);
+  // Encrypts `plain` into `cipher`. Only after handshake_done().
+  bool send(std::string_view plain, std::string& cipher);
+  // Starts a client's handshake (its ClientHello goes to `cipher`).
+  void start(std::string& cipher);
+  // Our close_notify alert, to send before ending TCP.
+  void close_notify(std::string& cipher);
+
+  bool handshake_done() const noexcept { return done_; }
+  bool peer_closed() const noexcept { return peer_closed_; }
+  const std::string& error() const noexcept { return error_; }
+
+ private:
+  bool step(std::string& plain, std::string& cipher);
+  void drain(std::string& cipher);
+
+  std::shared_ptr<tls_context> ctx_;
+  ssl_st* ssl_ = nullptr;
+  bool done_ = false;
+  bool peer_closed_ = false;
+  std::string error_;
+};
+
+}  // namespace duplex::net

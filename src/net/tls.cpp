@@ -1,0 +1,177 @@
+#include "duplex/net/tls.hpp"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <stdexcept>
+
+namespace duplex::net {
+namespace {
+
+std::string openssl_error(const char* what) {
+  std::string s = what;
+  char buf[256];
+  while (const unsigned long e = ERR_get_error()) {
+    ERR_error_string_n(e, buf, sizeof buf);
+    s += ": ";
+    s += buf;
+  }
+  return s;
+}
+
+SSL_CTX* new_ctx(const SSL_METHOD* method) {
+  SSL_CTX* ctx = SSL_CTX_new(method);
+  if (ctx == nullptr) throw std::runtime_error(openssl_error("SSL_CTX_new"));
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  // Renegotiation lets a peer restart the expensive handshake at will: refused.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  return ctx;
+}
+
+}  // namespace
+
+std::shared_ptr<tls_context> tls_context::server(const tls_options& o) {
+  SSL_CTX* ctx = new_ctx(TLS_server_method());
+  if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(ctx) != 1) {
+    const std::string why =
+        openssl_error(("TLS certificate " + o.cert_file + " / key " + o.key_file).c_str());
+    SSL_CTX_free(ctx);
+    throw std::runtime_error(why);
+  }
+  return std::shared_ptr<tls_context>(new tls_context(ctx, false));
+}
+
+std::shared_ptr<tls_context> tls_context::client(const tls_options& o) {
+  SSL_CTX* ctx = new_ctx(TLS_client_method());
+  if (o.verify) {
+    const int ok = o.ca_file.empty()
+                       ? SSL_CTX_set_default_verify_paths(ctx)
+                       : SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr);
+    if (ok != 1) {
+      const std::string why = openssl_error(("TLS trust store " + o.ca_file).c_str());
+      SSL_CTX_free(ctx);
+      throw std::runtime_error(why);
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  }
+  return std::shared_ptr<tls_context>(new tls_context(ctx, o.verify));
+}
+
+tls_context::~tls_context() {
+  SSL_CTX_free(ctx_);
+}
+
+tls_session::tls_session(const std::shared_ptr<tls_context>& ctx, bool server,
+                         const std::string& host)
+    : ctx_(ctx), ssl_(SSL_new(ctx->native())) {
+  if (ssl_ == nullptr) throw std::runtime_error(openssl_error("SSL_new"));
+  // Memory BIOs: OpenSSL never touches the socket.
+  SSL_set_bio(ssl_, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+  if (server) {
+    SSL_set_accept_state(ssl_);
+    return;
+  }
+  SSL_set_connect_state(ssl_);
+  in6_addr ip{};
+  const bool literal =
+      ::inet_pton(AF_INET, host.c_str(), &ip) == 1 || ::inet_pton(AF_INET6, host.c_str(), &ip) == 1;
+  if (literal) {
+    // An address is checked against the certificate's IP entries, and is never sent as SNI
+    // (RFC 6066 section 3).
+    if (ctx->verifies()) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), host.c_str());
+  } else if (!host.empty()) {
+    // SNI. The macro SSL_set_tlsext_host_name hides a C cast; this is the call it makes.
+    SSL_ctrl(ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             const_cast<char*>(host.c_str()));
+    // The certificate must name the host we asked for (RFC 6125), checked during the handshake.
+    if (ctx->verifies()) SSL_set1_host(ssl_, host.c_str());
+  }
+}
+
+tls_session::~tls_session() {
+  SSL_free(ssl_);
+}
+
+void tls_session::drain(std::string& cipher) {
+  BIO* wbio = SSL_get_wbio(ssl_);
+  char buf[16384];
+  int n;
+  while ((n = BIO_read(wbio, buf, sizeof buf)) > 0)
+    cipher.append(buf, static_cast<std::size_t>(n));
+}
+
+void tls_session::start(std::string& cipher) {
+  SSL_do_handshake(ssl_);
+  drain(cipher);
+}
+
+bool tls_session::step(std::string& plain, std::string& cipher) {
+  if (!done_) {
+    const int rc = SSL_do_handshake(ssl_);
+    drain(cipher);
+    if (rc != 1) {
+      const int err = SSL_get_error(ssl_, rc);
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return true;
+      error_ = openssl_error("TLS handshake failed");
+      if (SSL_get_verify_result(ssl_) != X509_V_OK)
+        error_ += std::string(": ") + X509_verify_cert_error_string(SSL_get_verify_result(ssl_));
+      return false;
+    }
+    done_ = true;
+  }
+  char buf[16384];
+  while (true) {
+    const int n = SSL_read(ssl_, buf, sizeof buf);
+    if (n > 0) {
+      plain.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    drain(cipher);
+    const int err = SSL_get_error(ssl_, n);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return true;
+    if (err == SSL_ERROR_ZERO_RETURN) {
+      peer_closed_ = true;  // close_notify: the peer's orderly end of TLS
+      return true;
+    }
+    error_ = openssl_error("TLS read failed");
+    return false;
+  }
+}
+
+bool tls_session::receive(std::string_view bytes, std::string& plain, std::string& cipher) {
+  BIO* rbio = SSL_get_rbio(ssl_);
+  if (BIO_write(rbio, bytes.data(), static_cast<int>(bytes.size())) !=
+      static_cast<int>(bytes.size())) {
+    error_ = "TLS buffer write failed";
+    return false;
+  }
+  return step(plain, cipher);
+}
+
+bool tls_session::send(std::string_view plain, std::string& cipher) {
+  while (!plain.empty()) {
+    const int n = SSL_write(ssl_, plain.data(),
+                            static_cast<int>(std::min<std::size_t>(plain.size(), 1 << 30)));
+    if (n <= 0) {
+      error_ = openssl_error("TLS write failed");
+      return false;
+    }
+    plain.remove_prefix(static_cast<std::size_t>(n));
+    drain(cipher);
+  }
+  return true;
+}
+
+void tls_session::close_notify(std::string& cipher) {
+  SSL_shutdown(ssl_);
+  drain(cipher);
+}
+
+}  // namespace duplex::net

@@ -1,0 +1,129 @@
+// wss:// end to end: our client and our server over TLS, and each refusing what it must.
+#include <gtest/gtest.h>
+
+#include "duplex/client/client.hpp"
+#include "support/certs.hpp"
+#include "support/echo_fixture.hpp"
+
+namespace duplex {
+namespace {
+
+using namespace duplex::test;
+using namespace std::chrono_literals;
+
+struct result {
+  std::vector<std::string> messages;
+  int close_code = 0;
+  std::string error;
+};
+
+result talk(const std::string& url, client_options opts, std::vector<std::string> sends) {
+  net::event_loop loop;
+  result out;
+  client_handlers h;
+  h.on_open = [&](client& c) {
+    for (auto& s : sends)
+      c.send(s, s.size() > 1000 ? ws::opcode::binary : ws::opcode::text);
+  };
+  h.on_message = [&](client& c, std::string_view d, ws::opcode) {
+    out.messages.emplace_back(d);
+    if (out.messages.size() == sends.size()) c.close(1000, "done");
+  };
+  h.on_close = [&](client&, std::uint16_t code, std::string_view) {
+    out.close_code = code;
+    loop.add_timer(0ms, [&] { loop.stop(); });
+  };
+  h.on_error = [&](client&, std::string_view why) {
+    out.error = why;
+    loop.add_timer(0ms, [&] { loop.stop(); });
+  };
+  client c(loop, opts, h);
+  loop.add_timer(5000ms, [&] { loop.stop(); });
+  c.connect(url);
+  loop.run();
+  return out;
+}
+
+class Tls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(certs_.ok) << "openssl could not make a test certificate";
+    server_options o;
+    o.tls.cert_file = certs_.cert;
+    o.tls.key_file = certs_.key;
+    o.deflate.enabled = true;
+    o.handshake_timeout = 400ms;
+    o.tick = 20ms;
+    server_ = std::make_unique<running_server>(o, fx_.setup());
+  }
+  std::string url(const std::string& host) {
+    return "wss://" + host + ":" + std::to_string(server_->port()) + "/";
+  }
+  client_options trusting() {
+    client_options o;
+    o.tls.ca_file = certs_.cert;  // self-signed: it is its own authority
+    return o;
+  }
+
+  cert_files certs_{"DNS:localhost,IP:127.0.0.1"};
+  echo_fixture fx_;
+  std::unique_ptr<running_server> server_;
+};
+
+TEST_F(Tls, EchoOverWssWithVerificationByNameAndAddress) {
+  const std::string big(200000, 'b');
+  for (const char* host : {"localhost", "127.0.0.1"}) {
+    auto opts = trusting();
+    opts.deflate.enabled = true;
+    auto out = talk(url(host), opts, {"over tls", big});
+    ASSERT_EQ(out.messages.size(), 2u) << host << ": " << out.error;
+    EXPECT_EQ(out.messages[0], "over tls");
+    EXPECT_TRUE(out.messages[1] == big);
+    EXPECT_EQ(out.close_code, 1000);
+  }
+  EXPECT_TRUE(eventually([&] { return fx_.closed().size() == 2; }));
+  for (auto& c : fx_.closed())
+    EXPECT_EQ(c.code, 1000);
+}
+
+TEST_F(Tls, ClientRefusesAnUntrustedOrMisnamedCertificate) {
+  auto untrusted = talk(url("localhost"), {}, {"x"});  // the system store does not know it
+  EXPECT_NE(untrusted.error.find("TLS handshake failed"), std::string::npos) << untrusted.error;
+  cert_files other("DNS:other.example");
+  ASSERT_TRUE(other.ok);
+  server_options o;
+  o.tls.cert_file = other.cert;
+  o.tls.key_file = other.key;
+  echo_fixture fx;
+  running_server misnamed(o, fx.setup());
+  client_options trust_other;
+  trust_other.tls.ca_file = other.cert;
+  auto wrong = talk("wss://localhost:" + std::to_string(misnamed.port()) + "/", trust_other, {"x"});
+  EXPECT_NE(wrong.error.find("hostname mismatch"), std::string::npos) << wrong.error;
+  client_options insecure;
+  insecure.tls.verify = false;  // test certificates only
+  auto ok = talk("wss://localhost:" + std::to_string(misnamed.port()) + "/", insecure, {"fine"});
+  EXPECT_EQ(ok.messages, std::vector<std::string>{"fine"}) << ok.error;
+}
+
+TEST_F(Tls, ServerRefusesPlainTextAndSlowTlsHandshakes) {
+  auto plain = talk("ws://127.0.0.1:" + std::to_string(server_->port()) + "/", {}, {"x"});
+  EXPECT_FALSE(plain.error.empty());
+  EXPECT_TRUE(eventually([&] { return server_->logged("TLS error"); }));
+  test_client silent(server_->port());  // connects and never starts TLS
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(silent.wait_eof(3000));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  auto still = talk(url("localhost"), trusting(), {"still serving"});
+  EXPECT_EQ(still.messages, std::vector<std::string>{"still serving"}) << still.error;
+}
+
+TEST(TlsOptions, BadCertificateFilesAreReportedAtStart) {
+  server_options o;
+  o.tls.cert_file = "/nonexistent/cert.pem";
+  o.tls.key_file = "/nonexistent/key.pem";
+  EXPECT_THROW(server s(o), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace duplex
