@@ -28,9 +28,7 @@ constexpr entry table[] = {
 };
 
 const entry* find(errc e) {
-  for (const auto& x : table)
-    if (x.code == e) return &x;
-  return nullptr;
+  return core::find_entry(table, e);
 }
 
 const char* describe(errc e) {

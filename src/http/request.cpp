@@ -14,17 +14,26 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-std::optional<std::string_view> request::find(std::string_view name) const noexcept {
+std::optional<std::string_view> find_header(const std::vector<header>& headers,
+                                            std::string_view name) noexcept {
   for (const auto& h : headers)
     if (iequals(h.name, name)) return h.value;
   return std::nullopt;
 }
 
-std::size_t request::count(std::string_view name) const noexcept {
+std::size_t count_header(const std::vector<header>& headers, std::string_view name) noexcept {
   std::size_t n = 0;
   for (const auto& h : headers)
     if (iequals(h.name, name)) ++n;
   return n;
+}
+
+std::optional<std::string_view> request::find(std::string_view name) const noexcept {
+  return find_header(headers, name);
+}
+
+std::size_t request::count(std::string_view name) const noexcept {
+  return count_header(headers, name);
 }
 
 std::string_view request::path() const noexcept {

@@ -3,16 +3,11 @@
 namespace duplex::http {
 
 std::optional<std::string_view> response::find(std::string_view name) const noexcept {
-  for (const auto& h : headers)
-    if (iequals(h.name, name)) return h.value;
-  return std::nullopt;
+  return find_header(headers, name);
 }
 
 std::size_t response::count(std::string_view name) const noexcept {
-  std::size_t n = 0;
-  for (const auto& h : headers)
-    if (iequals(h.name, name)) ++n;
-  return n;
+  return count_header(headers, name);
 }
 
 void response_parser::clear_start() noexcept {

@@ -41,9 +41,7 @@ constexpr entry table[] = {
 };
 
 const entry* find(errc e) {
-  for (const auto& x : table)
-    if (x.code == e) return &x;
-  return nullptr;
+  return core::find_entry(table, e);
 }
 
 const char* describe(errc e) {
@@ -72,9 +70,7 @@ constexpr hs_entry hs_table[] = {
 };
 
 const hs_entry* find(handshake_errc e) {
-  for (const auto& x : hs_table)
-    if (x.code == e) return &x;
-  return nullptr;
+  return core::find_entry(hs_table, e);
 }
 
 const char* describe_hs(handshake_errc e) {

@@ -1,6 +1,7 @@
 // Helpers that turn a layer's error enum into a std::error_code category with one message table.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <system_error>
 
@@ -18,5 +19,13 @@ class enum_category final : public std::error_category {
  private:
   const char* name_;
 };
+
+// The row of a layer's error table whose `code` is `e`, or null.
+template <class Entry, std::size_t N, class Enum>
+constexpr const Entry* find_entry(const Entry (&table)[N], Enum e) noexcept {
+  for (const auto& x : table)
+    if (x.code == e) return &x;
+  return nullptr;
+}
 
 }  // namespace duplex::core

@@ -29,4 +29,9 @@ struct request {
 
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+// First value of a header in a list, and how many times it appears, ignoring case.
+std::optional<std::string_view> find_header(const std::vector<header>& headers,
+                                            std::string_view name) noexcept;
+std::size_t count_header(const std::vector<header>& headers, std::string_view name) noexcept;
+
 }  // namespace duplex::http
