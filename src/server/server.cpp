@@ -274,7 +274,8 @@ void server::run() {
   for (auto& t : threads)
     t.join();
   signals.reset();
-  state_->loops.clear();
+  // The loops stay until the server is destroyed: another thread may still post to them (a
+  // database writer finishing), and such late work is dropped, not run on a freed loop.
 }
 
 void server::shutdown() {

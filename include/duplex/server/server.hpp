@@ -120,7 +120,8 @@ class server {
 
   // Any thread: sends to every subscriber of `topic` on every loop, framed once.
   void publish(std::string_view topic, std::string_view data, ws::opcode op = ws::opcode::text);
-  // Any thread: runs fn on loop i's thread.
+  // Any thread: runs fn on loop i's thread (after listen()). Work posted once run() has
+  // returned is never run.
   void post(unsigned loop, std::function<void()> fn);
   unsigned loop_count() const noexcept;
   // Open connections (HTTP and WebSocket) over all loops.

@@ -100,6 +100,19 @@ TEST(Timers, ShutdownClosesEverySocketWith1001AndReturns) {
   EXPECT_TRUE(half_open.wait_eof(1000));
 }
 
+// A thread that finishes its work after the server stopped (the chat's history writer) may
+// still post to a loop: nothing runs, nothing crashes.
+TEST(Timers, PostingAfterRunReturnedIsHarmless) {
+  echo_fixture fx;
+  running_server s({}, fx.setup());
+  s.stop();
+  bool ran = false;
+  std::thread late([&] { EXPECT_NO_THROW(s.get().post(0, [&] { ran = true; })); });
+  late.join();
+  EXPECT_FALSE(ran);
+  s.get().publish("any", "late");  // and a late publish is dropped the same way
+}
+
 TEST(Timers, ShutdownIsBoundedWhenClientsDoNotAnswer) {
   echo_fixture fx;
   running_server s(fast(), fx.setup());
