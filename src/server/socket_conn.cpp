@@ -78,7 +78,7 @@ void socket_conn::on_bytes(char* data, std::size_t n) {
   emit_wire(cipher);  // handshake records and alerts
   if (!ok) {
     ctx_.server.log("TLS error with " + remote_address() + ": " + tls_->error());
-    return destroy();
+    return on_eof();  // an open WebSocket still gets its on_close (1006)
   }
   if (!plain.empty()) on_plain(plain.data(), plain.size());
 }

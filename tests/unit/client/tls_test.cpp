@@ -1,7 +1,10 @@
 // wss:// end to end: our client and our server over TLS, and each refusing what it must.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include "duplex/client/client.hpp"
+#include "duplex/ws/handshake.hpp"
 #include "support/certs.hpp"
 #include "support/echo_fixture.hpp"
 
@@ -123,6 +126,52 @@ TEST(TlsOptions, BadCertificateFilesAreReportedAtStart) {
   o.tls.cert_file = "/nonexistent/cert.pem";
   o.tls.key_file = "/nonexistent/key.pem";
   EXPECT_THROW(server s(o), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace duplex
+
+namespace duplex {
+namespace {
+
+using namespace duplex::test;
+using namespace std::chrono_literals;
+
+// Reads from a blocking test socket into a TLS session until `done` says enough.
+bool pump_tls(test_client& c, net::tls_session& s, std::string& plain,
+              const std::function<bool()>& done) {
+  for (int i = 0; i < 200 && !done(); ++i) {
+    pollfd p{c.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    char buf[16384];
+    const ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    std::string out;
+    if (!s.receive({buf, static_cast<std::size_t>(n)}, plain, out)) return false;
+    c.send(out);
+  }
+  return done();
+}
+
+// A TLS error on an open WebSocket (garbage where records should be) still ends in on_close.
+TEST_F(Tls, GarbageAfterTheUpgradeStillReportsTheClose) {
+  test_client raw(server_->port());
+  net::tls_options o;
+  o.verify = false;
+  net::tls_session s(net::tls_context::client(o), false, "localhost");
+  std::string hello, plain;
+  s.start(hello);
+  raw.send(hello);
+  ASSERT_TRUE(pump_tls(raw, s, plain, [&] { return s.handshake_done(); }));
+  std::string wire;
+  s.send(ws::client_request("localhost", "/", "dGhlIHNhbXBsZSBub25jZQ=="), wire);
+  raw.send(wire);
+  ASSERT_TRUE(pump_tls(raw, s, plain, [&] { return plain.find("\r\n\r\n") != std::string::npos; }));
+  EXPECT_EQ(plain.rfind("HTTP/1.1 101", 0), 0u);
+  EXPECT_TRUE(eventually([&] { return fx_.opened == 1; }));
+  raw.send(std::string(64, '\x17'));  // not a TLS record
+  EXPECT_TRUE(eventually([&] { return fx_.closed().size() == 1; }));
+  EXPECT_EQ(fx_.closed().at(0).code, 1006);
 }
 
 }  // namespace
