@@ -26,10 +26,14 @@ def check(cond, what):
         failures.append(what)
 
 
+STARTED = []  # every server this script started, so that a failing check cannot orphan one
+
+
 class Chat:
     """One duplex-chat process we started, stopped by its PID."""
 
     def __init__(self, db, port=0):
+        STARTED.append(self)
         self.proc = subprocess.Popen([BINARY, "--host", "127.0.0.1", "--port", str(port), "--db", db],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
@@ -195,13 +199,19 @@ async def restart_keeps_history(db):
 
 async def main():
     with tempfile.TemporaryDirectory() as tmp:
-        chat = Chat(os.path.join(tmp, "a.db"))
-        await spoofing_and_errors(chat)
-        await flood_and_oversize(chat)
-        await origin_check(chat)
-        http_safety(chat)
-        check(chat.stop() == 0, "SIGTERM stops the chat cleanly")
-        await restart_keeps_history(os.path.join(tmp, "b.db"))
+        try:
+            chat = Chat(os.path.join(tmp, "a.db"))
+            await spoofing_and_errors(chat)
+            await flood_and_oversize(chat)
+            await origin_check(chat)
+            http_safety(chat)
+            check(chat.stop() == 0, "SIGTERM stops the chat cleanly")
+            await restart_keeps_history(os.path.join(tmp, "b.db"))
+        finally:
+            for c in STARTED:
+                if c.proc.poll() is None:
+                    c.proc.kill()
+                    c.proc.wait()
     print(f"{len(failures)} failure(s)" if failures else "chat integration: all passed")
     return 1 if failures else 0
 
