@@ -89,15 +89,4 @@ void response_writer::finish(std::string_view body) {
   out_ += body;
 }
 
-std::string simple_response(int status, std::string_view body, std::string_view content_type,
-                            bool close) {
-  std::string out;
-  response_writer w(out, status);
-  w.header("Content-Type", content_type);
-  w.content_length(body.size());
-  if (close) w.header("Connection", "close");
-  w.finish(body);
-  return out;
-}
-
 }  // namespace duplex::http

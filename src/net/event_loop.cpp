@@ -88,7 +88,6 @@ int event_loop::wait_timeout() const noexcept {
 
 void event_loop::run() {
   thread_ = std::this_thread::get_id();
-  running_ = true;
   std::vector<epoll_event> events(max_events_);
   // Iteration order: wait, dispatch readiness in kernel order, run posted work, run due timers,
   // then the iteration-end hooks (which flush corked writes and free closed sockets).
@@ -106,7 +105,6 @@ void event_loop::run() {
       fn();
   }
   run_posted();
-  running_ = false;
 }
 
 void event_loop::stop() noexcept {

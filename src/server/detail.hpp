@@ -153,7 +153,6 @@ struct loop_context {
   net::event_loop loop;
   std::unique_ptr<net::listener> listener;
   socket_conn* head = nullptr;
-  std::size_t live = 0;
   std::vector<socket_conn*> graveyard;
   std::unordered_map<std::string, topic, string_hash, std::equal_to<>> topics;
   std::string cork;       // output buffer lent to the socket whose callbacks are running

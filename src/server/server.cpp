@@ -88,7 +88,6 @@ void loop_context::link(socket_conn* c) noexcept {
   c->next = head;
   if (head) head->prev = c;
   head = c;
-  ++live;
   server.connections.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -96,7 +95,6 @@ void loop_context::unlink(socket_conn* c) noexcept {
   if (c->prev) c->prev->next = c->next;
   if (c->next) c->next->prev = c->prev;
   if (head == c) head = c->next;
-  --live;
   server.connections.fetch_sub(1, std::memory_order_relaxed);
   // c->next stays as it was so that a sweep standing on c can still move on.
 }

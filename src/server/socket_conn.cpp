@@ -531,7 +531,7 @@ void socket_conn::on_deadline(std::uint64_t now) {
     return destroy();
   }
   if (phase_ != phase::websocket) return destroy();
-  if (ws_.state() == ws::state::closing) {
+  if (ws_.close_expected()) {
     ws_.abort(ws::errc::close_timeout);
     return drain_events();
   }

@@ -24,9 +24,4 @@ class response_writer {
   std::string& out_;
 };
 
-// A complete small response with a text body, Content-Type and Content-Length.
-std::string simple_response(int status, std::string_view body,
-                            std::string_view content_type = "text/plain; charset=utf-8",
-                            bool close = true);
-
 }  // namespace duplex::http

@@ -63,7 +63,6 @@ class event_loop {
   // Monotonic milliseconds, read once per iteration.
   std::uint64_t now_ms() const noexcept { return now_ms_; }
   bool in_loop_thread() const noexcept { return std::this_thread::get_id() == thread_.load(); }
-  bool running() const noexcept { return running_.load(); }
 
  private:
   struct timer {
@@ -85,7 +84,6 @@ class event_loop {
   std::size_t max_events_;
   std::uint64_t now_ms_ = 0;
   std::atomic<bool> stopped_{false};
-  std::atomic<bool> running_{false};
   std::atomic<std::thread::id> thread_{};
   std::mutex post_mutex_;
   std::vector<std::function<void()>> posted_;

@@ -55,8 +55,6 @@ class connection {
   // of at least `min_size` bytes are sent compressed unless a send asks otherwise.
   void enable_deflate(const deflate_params& p, int level = 6, std::size_t min_size = 32);
   bool compresses() const noexcept { return deflate_ != nullptr; }
-  // zlib memory this connection holds right now.
-  std::size_t deflate_memory() const noexcept { return deflate_ ? deflate_->memory() : 0; }
 
   // --- input ---
   // Hands bytes to the parser. They may be rewritten in place (unmasked), and events may view
@@ -101,8 +99,6 @@ class connection {
   // Nothing more will be read: the caller flushes pending_output() and ends the transport.
   bool done() const noexcept { return state_ == state::closed; }
   bool failed() const noexcept { return failed_; }
-  // Bytes held for a frame or message that is not complete yet.
-  std::size_t buffered_input() const noexcept { return msg_.size() + ctrl_.size() + hdr_have_; }
 
  private:
   enum class header_status { ok, more, error };
