@@ -14,7 +14,6 @@
 #include "duplex/core/base64.hpp"
 #include "duplex/core/random.hpp"
 #include "duplex/http/response_parser.hpp"
-#include "duplex/http/token_list.hpp"
 #include "duplex/net/send_queue.hpp"
 #include "duplex/ws/handshake.hpp"
 
@@ -307,32 +306,18 @@ void client::impl::on_handshake_bytes(const char* data, std::size_t n) {
   open_with(head_.substr(parser_.head_size()));
 }
 
-// RFC 6455 section 4.1: what a client MUST check before the connection is established.
+// The answer is checked by the ws layer; what it agreed takes effect here.
 std::string client::impl::verify(const http::response& res) {
-  if (res.status != 101)
+  std::optional<ws::deflate_params> agreed;
+  const auto ec = ws::check_response(res, key_, opts_.subprotocols, opts_.deflate, agreed);
+  if (ec == ws::handshake_errc::not_switching_protocols)
     return "server answered " + std::to_string(res.status) + " " + std::string(res.reason);
-  const auto up = res.find("Upgrade");
-  if (!up || !http::has_token(*up, "websocket")) return "response lacks Upgrade: websocket";
-  const auto conn = res.find("Connection");
-  if (!conn || !http::has_token(*conn, "upgrade")) return "response lacks Connection: upgrade";
-  const auto accept = res.find("Sec-WebSocket-Accept");
-  if (!accept || res.count("Sec-WebSocket-Accept") != 1 || !ws::verify_accept(key_, *accept))
-    return "Sec-WebSocket-Accept does not match the key";
-  if (const auto ext = res.find("Sec-WebSocket-Extensions"); ext && !ext->empty()) {
-    auto p = opts_.deflate.enabled && res.count("Sec-WebSocket-Extensions") == 1
-                 ? ws::accept_deflate_response(*ext, opts_.deflate)
-                 : std::nullopt;
-    if (!p) return "server chose an extension that was not offered: " + std::string(*ext);
-    ws_.enable_deflate(*p, opts_.deflate.level, opts_.deflate.min_size);
-    extensions_ = std::string(*ext);
+  if (ec) return ec.message();
+  if (agreed) {
+    ws_.enable_deflate(*agreed, opts_.deflate.level, opts_.deflate.min_size);
+    extensions_ = std::string(*res.find("Sec-WebSocket-Extensions"));
   }
-  if (const auto proto = res.find("Sec-WebSocket-Protocol"); proto) {
-    if (res.count("Sec-WebSocket-Protocol") != 1 ||
-        std::find(opts_.subprotocols.begin(), opts_.subprotocols.end(), *proto) ==
-            opts_.subprotocols.end())
-      return "server chose a subprotocol that was not offered: " + std::string(*proto);
-    protocol_ = std::string(*proto);
-  }
+  protocol_ = std::string(res.find("Sec-WebSocket-Protocol").value_or(""));
   return {};
 }
 

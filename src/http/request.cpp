@@ -1,5 +1,7 @@
 #include "duplex/http/request.hpp"
 
+#include "duplex/http/token_list.hpp"
+
 namespace duplex::http {
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -43,6 +45,23 @@ std::string_view request::path() const noexcept {
 std::string_view request::query() const noexcept {
   const auto q = target.find('?');
   return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+}
+
+refusal check_without_body(const request& req) noexcept {
+  // RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host.
+  if (req.version_minor >= 1 && req.count("Host") != 1)
+    return {400, "missing or repeated Host header"};
+  // Section 6.1: a transfer coding we do not read is answered with 501.
+  if (req.find("Transfer-Encoding")) return {501, "request bodies are not accepted"};
+  if (auto len = req.find("Content-Length"); len && *len != "0")
+    return {413, "request bodies are not accepted"};
+  return {};
+}
+
+bool keeps_alive(const request& req) noexcept {
+  const auto connection = req.find("Connection").value_or("");
+  return req.version_minor >= 1 ? !has_token(connection, "close")
+                                : has_token(connection, "keep-alive");
 }
 
 }  // namespace duplex::http

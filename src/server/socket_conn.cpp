@@ -7,7 +7,6 @@
 #include <cerrno>
 
 #include "detail.hpp"
-#include "duplex/http/token_list.hpp"
 #include "duplex/ws/close_code.hpp"
 #include "duplex/ws/handshake.hpp"
 
@@ -165,16 +164,9 @@ void socket_conn::respond_and_close(int status, std::string_view reason) {
 }
 
 void socket_conn::handle_plain(const http::request& req) {
-  // RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host.
-  if (req.version_minor >= 1 && req.count("Host") != 1)
-    return respond_and_close(400, "missing or repeated Host header");
-  if (req.find("Transfer-Encoding"))
-    return respond_and_close(501, "request bodies are not accepted");
-  if (auto len = req.find("Content-Length"); len && *len != "0")
-    return respond_and_close(413, "request bodies are not accepted");
-  const auto conn_hdr = req.find("Connection").value_or("");
-  const bool keep_alive = req.version_minor >= 1 ? !http::has_token(conn_hdr, "close")
-                                                 : http::has_token(conn_hdr, "keep-alive");
+  if (const auto no = http::check_without_body(req); no.status != 0)
+    return respond_and_close(no.status, no.reason);
+  const bool keep_alive = http::keeps_alive(req);
   http_response res;
   const auto& s = ctx_.server;
   if (auto it = s.http_routes.find(req.path()); it != s.http_routes.end()) {
@@ -229,14 +221,7 @@ int socket_conn::negotiate(const route& r, const http::request& req,
   if (!b.allowed_origins.empty() && std::find(b.allowed_origins.begin(), b.allowed_origins.end(),
                                               up.origin) == b.allowed_origins.end())
     return 403;
-  upgrade_context ctx{req, remote_address(), {}, {}, *this};
-  for (const auto& h : req.headers) {
-    if (!http::iequals(h.name, "Sec-WebSocket-Protocol")) continue;
-    http::for_each_token(h.value, [&](std::string_view t) {
-      ctx.offered.emplace_back(t);
-      return true;
-    });
-  }
+  upgrade_context ctx{req, remote_address(), {up.protocols.begin(), up.protocols.end()}, {}, *this};
   for (const auto& mine : b.subprotocols) {
     if (std::find(ctx.offered.begin(), ctx.offered.end(), mine) != ctx.offered.end()) {
       ctx.subprotocol = mine;

@@ -67,6 +67,10 @@ constexpr hs_entry hs_table[] = {
     {handshake_errc::unsupported_version, 426, "Sec-WebSocket-Version must be 13"},
     {handshake_errc::has_body, 400, "upgrade request must not have a body"},
     {handshake_errc::bad_accept, 400, "Sec-WebSocket-Accept does not match the key"},
+    {handshake_errc::not_switching_protocols, 400, "server did not answer 101"},
+    {handshake_errc::unexpected_extension, 400, "server chose an extension that was not offered"},
+    {handshake_errc::unexpected_subprotocol, 400,
+     "server chose a subprotocol that was not offered"},
 };
 
 const hs_entry* find(handshake_errc e) {

@@ -1,5 +1,7 @@
 #include "duplex/ws/handshake.hpp"
 
+#include <algorithm>
+
 #include "duplex/core/base64.hpp"
 #include "duplex/core/sha1.hpp"
 #include "duplex/http/response.hpp"
@@ -61,7 +63,14 @@ std::error_code validate_upgrade(const http::request& req, upgrade_request& out)
   if (!raw || raw->size() != 16) return handshake_errc::invalid_key;
   if (has_body(req)) return handshake_errc::has_body;
   out.key = *key;
-  out.protocols = req.find("Sec-WebSocket-Protocol").value_or("");
+  out.protocols.clear();
+  for (const auto& h : req.headers) {
+    if (!http::iequals(h.name, "Sec-WebSocket-Protocol")) continue;
+    http::for_each_token(h.value, [&](std::string_view t) {
+      out.protocols.push_back(t);
+      return true;
+    });
+  }
   out.extensions = req.find("Sec-WebSocket-Extensions").value_or("");
   out.origin = req.find("Origin").value_or("");
   return {};
@@ -118,6 +127,35 @@ std::string client_request(std::string_view host, std::string_view path, std::st
 
 bool verify_accept(std::string_view client_key, std::string_view accept_value) {
   return accept_key(client_key) == accept_value;
+}
+
+std::error_code check_response(const http::response& res, std::string_view client_key,
+                               const std::vector<std::string>& offered_protocols,
+                               const deflate_options& offered_deflate,
+                               std::optional<deflate_params>& agreed) {
+  agreed.reset();
+  if (res.status != 101) return handshake_errc::not_switching_protocols;
+  const auto up = res.find("Upgrade");
+  if (!up || !http::has_token(*up, "websocket")) return handshake_errc::missing_upgrade;
+  const auto conn = res.find("Connection");
+  if (!conn || !http::has_token(*conn, "upgrade"))
+    return handshake_errc::missing_connection_upgrade;
+  const auto accept = res.find("Sec-WebSocket-Accept");
+  if (!accept || res.count("Sec-WebSocket-Accept") != 1 || !verify_accept(client_key, *accept))
+    return handshake_errc::bad_accept;
+  // Section 4.1, items 5 and 6: nothing may be agreed that was not offered.
+  if (const auto ext = res.find("Sec-WebSocket-Extensions"); ext && !ext->empty()) {
+    if (offered_deflate.enabled && res.count("Sec-WebSocket-Extensions") == 1)
+      agreed = accept_deflate_response(*ext, offered_deflate);
+    if (!agreed) return handshake_errc::unexpected_extension;
+  }
+  if (const auto proto = res.find("Sec-WebSocket-Protocol")) {
+    if (res.count("Sec-WebSocket-Protocol") != 1 ||
+        std::find(offered_protocols.begin(), offered_protocols.end(), *proto) ==
+            offered_protocols.end())
+      return handshake_errc::unexpected_subprotocol;
+  }
+  return {};
 }
 
 }  // namespace duplex::ws

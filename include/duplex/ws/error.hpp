@@ -53,7 +53,11 @@ enum class handshake_errc {
   invalid_key,
   unsupported_version,
   has_body,
-  bad_accept,  // client side: Sec-WebSocket-Accept does not match
+  // Client side: what a server's answer may not do (RFC 6455 section 4.1).
+  bad_accept,
+  not_switching_protocols,
+  unexpected_extension,
+  unexpected_subprotocol,
 };
 
 const std::error_category& handshake_category() noexcept;

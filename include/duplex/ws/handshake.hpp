@@ -2,11 +2,15 @@
 // request and verification.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "duplex/http/request.hpp"
+#include "duplex/http/response_parser.hpp"
+#include "duplex/ws/deflate.hpp"
 #include "duplex/ws/error.hpp"
 
 namespace duplex::ws {
@@ -20,7 +24,8 @@ bool is_upgrade_attempt(const http::request& req) noexcept;
 
 struct upgrade_request {
   std::string_view key;
-  std::string_view protocols;   // Sec-WebSocket-Protocol, as sent (may be empty)
+  std::vector<std::string_view>
+      protocols;                // offered subprotocols, over every Sec-WebSocket-Protocol
   std::string_view extensions;  // Sec-WebSocket-Extensions, as sent (may be empty)
   std::string_view origin;
 };
@@ -41,5 +46,14 @@ std::string reject_response(handshake_errc e);
 std::string client_request(std::string_view host, std::string_view path, std::string_view key,
                            std::string_view extra_headers = {});
 bool verify_accept(std::string_view client_key, std::string_view accept_value);
+
+// RFC 6455 section 4.1: the client's checks of the server's answer. A 101 with
+// Upgrade: websocket, Connection: upgrade and the right Sec-WebSocket-Accept; at most the
+// permessage-deflate we offered (its parameters go to `agreed`) and one of the subprotocols we
+// offered.
+std::error_code check_response(const http::response& res, std::string_view client_key,
+                               const std::vector<std::string>& offered_protocols,
+                               const deflate_options& offered_deflate,
+                               std::optional<deflate_params>& agreed);
 
 }  // namespace duplex::ws

@@ -1,5 +1,7 @@
 #include "duplex/http/response.hpp"
 
+#include "duplex/http/request.hpp"
+
 #include <gtest/gtest.h>
 
 namespace duplex::http {
@@ -24,6 +26,42 @@ TEST(Response, RefusesHeaderInjection) {
   EXPECT_FALSE(w.header("Bad Name", "v"));
   EXPECT_FALSE(w.header("", "v"));
   EXPECT_EQ(out, before);
+}
+
+}  // namespace
+}  // namespace duplex::http
+
+namespace duplex::http {
+namespace {
+
+request head(std::string_view method, int minor, std::vector<header> headers) {
+  request r;
+  r.method = method;
+  r.target = "/";
+  r.version_minor = minor;
+  r.headers = std::move(headers);
+  return r;
+}
+
+TEST(RequestRules, WhatMayBeAnsweredWithoutABody) {
+  EXPECT_EQ(check_without_body(head("GET", 1, {{"Host", "a"}})).status, 0);
+  EXPECT_EQ(check_without_body(head("GET", 0, {})).status, 0);  // HTTP/1.0 has no Host rule
+  EXPECT_EQ(check_without_body(head("GET", 1, {})).status, 400);
+  EXPECT_EQ(check_without_body(head("GET", 1, {{"Host", "a"}, {"Host", "b"}})).status, 400);
+  EXPECT_EQ(
+      check_without_body(head("POST", 1, {{"Host", "a"}, {"Transfer-Encoding", "chunked"}})).status,
+      501);
+  EXPECT_EQ(check_without_body(head("POST", 1, {{"Host", "a"}, {"Content-Length", "3"}})).status,
+            413);
+  EXPECT_EQ(check_without_body(head("POST", 1, {{"Host", "a"}, {"Content-Length", "0"}})).status,
+            0);
+}
+
+TEST(RequestRules, KeepAliveByVersionAndConnection) {
+  EXPECT_TRUE(keeps_alive(head("GET", 1, {})));
+  EXPECT_FALSE(keeps_alive(head("GET", 1, {{"Connection", "Close"}})));
+  EXPECT_FALSE(keeps_alive(head("GET", 0, {})));
+  EXPECT_TRUE(keeps_alive(head("GET", 0, {{"Connection", "keep-alive"}})));
 }
 
 }  // namespace

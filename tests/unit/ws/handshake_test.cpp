@@ -161,3 +161,67 @@ TEST(Handshake, ClientRequestIsAcceptedByTheServerSide) {
 
 }  // namespace
 }  // namespace duplex::ws
+
+namespace duplex::ws {
+namespace {
+
+// The client's checks of a 101, in the ws layer.
+TEST(Handshake, ClientChecksOfTheServersAnswer) {
+  const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
+  auto parse_response = [](std::string text) {
+    auto p = std::make_unique<std::pair<std::string, http::response_parser>>(
+        std::move(text), http::response_parser{});
+    EXPECT_EQ(p->second.parse(p->first), http::response_parser::status::complete) << p->first;
+    return p;
+  };
+  auto answer = [&](std::string extra, int status = 101) {
+    return "HTTP/1.1 " + std::to_string(status) +
+           " X\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Accept: " +
+           accept_key(key) + "\r\n" + extra + "\r\n";
+  };
+  deflate_options offered;
+  offered.enabled = true;
+  const std::vector<std::string> protocols{"a", "b"};
+  struct item {
+    std::string response;
+    std::error_code expect;
+  };
+  for (const auto& it :
+       {item{answer(""), {}}, item{answer("", 200), handshake_errc::not_switching_protocols},
+        item{answer("Sec-WebSocket-Protocol: b\r\n"), {}},
+        item{answer("Sec-WebSocket-Protocol: c\r\n"), handshake_errc::unexpected_subprotocol},
+        item{answer("Sec-WebSocket-Extensions: permessage-deflate\r\n"), {}},
+        item{answer("Sec-WebSocket-Extensions: x-other\r\n"), handshake_errc::unexpected_extension},
+        item{"HTTP/1.1 101 X\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept_key(key) +
+                 "\r\n\r\n",
+             handshake_errc::missing_upgrade},
+        item{"HTTP/1.1 101 X\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: " + accept_key(key) +
+                 "\r\n\r\n",
+             handshake_errc::missing_connection_upgrade},
+        item{"HTTP/1.1 101 X\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+             "x\r\n\r\n",
+             handshake_errc::bad_accept}}) {
+    auto p = parse_response(it.response);
+    std::optional<deflate_params> agreed;
+    EXPECT_EQ(check_response(p->second.response(), key, protocols, offered, agreed), it.expect)
+        << it.response;
+  }
+  // An extension answered when none was offered is refused too.
+  auto p = parse_response(answer("Sec-WebSocket-Extensions: permessage-deflate\r\n"));
+  std::optional<deflate_params> agreed;
+  EXPECT_EQ(check_response(p->second.response(), key, protocols, deflate_options{}, agreed),
+            make_error_code(handshake_errc::unexpected_extension));
+}
+
+TEST(Handshake, OfferedSubprotocolsFromEveryHeader) {
+  auto p = parse(request_with(
+      "GET / HTTP/1.1",
+      with(with(good_headers(), "Sec-WebSocket-Protocol: a, b"), "Sec-WebSocket-Protocol: c")));
+  upgrade_request up;
+  ASSERT_FALSE(validate_upgrade(p->req(), up));
+  EXPECT_EQ(up.protocols, (std::vector<std::string_view>{"a", "b", "c"}));
+}
+
+}  // namespace
+}  // namespace duplex::ws
