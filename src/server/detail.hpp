@@ -166,6 +166,9 @@ struct server_state {
   void log(std::string_view line) const;
   const route* find_ws(std::string_view path) const noexcept;
   net::shared_bytes frame(std::string_view data, ws::opcode op) const;
+  // Frames once and delivers to every subscriber of `topic`: at once on the calling loop
+  // (skipping `except`), through post on the others.
+  void publish(std::string_view topic, std::string_view data, ws::opcode op, socket_conn* except);
 
   server_options opts;
   std::vector<std::unique_ptr<route>> ws_routes;

@@ -52,6 +52,19 @@ net::shared_bytes server_state::frame(std::string_view data, ws::opcode op) cons
   return buf;
 }
 
+void server_state::publish(std::string_view topic, std::string_view data, ws::opcode op,
+                           socket_conn* except) {
+  const auto shared = frame(data, op);
+  for (auto& ctx : loops) {
+    if (ctx->loop.in_loop_thread()) {
+      ctx->deliver(topic, shared, except);
+    } else {
+      ctx->loop.post(
+          [c = ctx.get(), t = std::string(topic), shared] { c->deliver(t, shared, nullptr); });
+    }
+  }
+}
+
 // ---- loop_context ----------------------------------------------------------------------
 
 loop_context::loop_context(server_state& s, unsigned i) : server(s), index(i) {
@@ -283,15 +296,7 @@ void server::shutdown() {
 }
 
 void server::publish(std::string_view topic, std::string_view data, ws::opcode op) {
-  const auto frame = state_->frame(data, op);
-  for (auto& ctx : state_->loops) {
-    if (ctx->loop.in_loop_thread()) {
-      ctx->deliver(topic, frame, nullptr);
-    } else {
-      ctx->loop.post(
-          [c = ctx.get(), t = std::string(topic), frame] { c->deliver(t, frame, nullptr); });
-    }
-  }
+  state_->publish(topic, data, op, nullptr);
 }
 
 void server::post(unsigned loop, std::function<void()> fn) {

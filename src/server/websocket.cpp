@@ -56,16 +56,7 @@ bool websocket::is_subscribed(std::string_view topic) const {
 
 void websocket::publish(std::string_view topic, std::string_view data, ws::opcode op) {
   auto& me = self(this);
-  auto& server = me.context().server;
-  const auto frame = server.frame(data, op);
-  for (auto& ctx : server.loops) {
-    if (ctx.get() == &me.context()) {
-      ctx->deliver(topic, frame, &me);
-    } else {
-      ctx->loop.post(
-          [c = ctx.get(), t = std::string(topic), frame] { c->deliver(t, frame, nullptr); });
-    }
-  }
+  me.context().server.publish(topic, data, op, &me);
 }
 
 std::string_view websocket::path() const noexcept {

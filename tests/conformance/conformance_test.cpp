@@ -12,6 +12,7 @@
 #include "duplex/client/client.hpp"
 #include "duplex/ws/handshake.hpp"
 #include "support/echo_fixture.hpp"
+#include "support/loopback_listener.hpp"
 
 namespace duplex::conformance {
 namespace {
@@ -178,41 +179,27 @@ INSTANTIATE_TEST_SUITE_P(Autobahn, ServerRole, ::testing::ValuesIn(cases()), cas
 class scripted_server {
  public:
   explicit scripted_server(const case_spec& c) : case_(c) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd_, 1);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
     thread_ = std::thread([this] { run(); });
   }
   ~scripted_server() {
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
+    listener_.close();
     if (thread_.joinable()) thread_.join();
   }
   std::string verdict() {
     thread_.join();
     return result_;
   }
-  std::uint16_t port = 0;
+  std::uint16_t port() const { return listener_.port(); }
 
  private:
+  const case_spec& case_;
+  loopback_listener listener_;
   void run() {
-    const int c = ::accept(fd_, nullptr, nullptr);
+    const int c = listener_.accept_one();
     if (c < 0) return;
     const int one = 1;
     ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    std::string req;
-    char buf[4096];
-    while (req.find("\r\n\r\n") == std::string::npos) {
-      const ssize_t n = ::recv(c, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      req.append(buf, static_cast<std::size_t>(n));
-    }
+    const std::string req = read_head(c);
     auto header = [&](const std::string& name) {
       const auto at = req.find(name + ": ");
       return at == std::string::npos
@@ -242,8 +229,6 @@ class scripted_server {
     ::close(c);
   }
 
-  const case_spec& case_;
-  int fd_;
   std::thread thread_;
   std::string result_;
 };
@@ -268,7 +253,7 @@ TEST_P(ClientRole, Conforms) {
     loop.add_timer(0ms, [&] { loop.stop(); });
   };
   client cl(loop, o, h);
-  cl.connect("ws://127.0.0.1:" + std::to_string(srv.port) + "/");
+  cl.connect("ws://127.0.0.1:" + std::to_string(srv.port()) + "/");
   loop.add_timer(30s, [&] { loop.stop(); });
   loop.run();
   EXPECT_EQ(srv.verdict(), "") << c.id << ": " << c.requirement;

@@ -35,8 +35,11 @@ inline void pump(ws::connection& c, std::string bytes, run_result& res) {
     res.events.push_back(record(*ev));
 }
 
-inline run_result run(const pieces& parts, ws::limits l = {}, ws::role r = ws::role::server) {
+// With `deflate`, the connection runs with permessage-deflate agreed on those parameters.
+inline run_result run(const pieces& parts, ws::limits l = {}, ws::role r = ws::role::server,
+                      const ws::deflate_params* deflate = nullptr) {
   ws::connection c(r, l);
+  if (deflate) c.enable_deflate(*deflate);
   run_result res;
   for (const auto& p : parts)
     pump(c, p, res);

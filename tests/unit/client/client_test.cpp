@@ -8,6 +8,7 @@
 
 #include "duplex/ws/handshake.hpp"
 #include "support/echo_fixture.hpp"
+#include "support/loopback_listener.hpp"
 
 namespace duplex {
 namespace {
@@ -140,41 +141,23 @@ TEST(Client, NegotiatesSubprotocolAndCompression) {
 class fake_server {
  public:
   explicit fake_server(std::function<std::string(const std::string& request)> answer) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd_, 4);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
     thread_ = std::thread([this, answer] {
-      const int c = ::accept(fd_, nullptr, nullptr);
+      const int c = listener_.accept_one();
       if (c < 0) return;
-      std::string req;
-      char buf[4096];
-      while (req.find("\r\n\r\n") == std::string::npos) {
-        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        req.append(buf, static_cast<std::size_t>(n));
-      }
-      const std::string res = answer(req);
+      const std::string res = answer(read_head(c));
       if (!res.empty()) ::send(c, res.data(), res.size(), MSG_NOSIGNAL);
       std::this_thread::sleep_for(500ms);
       ::close(c);
     });
   }
   ~fake_server() {
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
+    listener_.close();
     thread_.join();
   }
-  std::uint16_t port() const { return port_; }
+  std::uint16_t port() const { return listener_.port(); }
 
  private:
-  int fd_;
-  std::uint16_t port_ = 0;
+  loopback_listener listener_;
   std::thread thread_;
 };
 

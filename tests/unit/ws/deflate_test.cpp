@@ -195,17 +195,8 @@ std::string compressed_frame(std::uint8_t first, const std::string& text, bool m
 }
 
 run_result run_deflate(const pieces& parts, limits l = {}) {
-  connection c(role::server, l);
-  c.enable_deflate({});
-  run_result res;
-  for (const auto& p : parts)
-    pump(c, p, res);
-  std::string out(c.pending_output());
-  parsed_frame f;
-  while (take_frame(out, f))
-    res.sent.push_back(f);
-  res.state = c.state();
-  return res;
+  const deflate_params defaults;
+  return run(parts, l, role::server, &defaults);
 }
 
 TEST(DeflateConnection, CompressedMessageInEverySplit) {
