@@ -114,6 +114,8 @@ class client::impl final : public net::io_handler {
   void dispatch(std::span<char> bytes);
   void handle(const ws::event& ev);
   void flush();
+  void send_wire(std::string_view bytes);
+  void drop();
   void after_close();
   void arm(std::chrono::milliseconds d, void (impl::*what)());
   void disarm();
@@ -134,6 +136,7 @@ class client::impl final : public net::io_handler {
   std::string key_;
   std::string request_;  // the upgrade request, held until TLS is up
   std::string plain_;
+  std::string wire_;  // ciphertext of the write being made
   std::unique_ptr<net::tls_session> tls_;
   std::string head_;
   http::response_parser parser_;
@@ -385,27 +388,43 @@ void client::impl::close_timed_out() {
 void client::impl::flush() {
   if (fd_ < 0) return;
   if (!ws_.pending_output().empty()) {
-    if (tls_) {
-      std::string wire;
-      if (!tls_->send(ws_.pending_output(), wire)) ::shutdown(fd_, SHUT_RDWR);
-      queue_.push(std::move(wire));
+    if (!tls_) {
+      send_wire(ws_.pending_output());
     } else {
-      queue_.push(ws_.pending_output());
+      wire_.clear();
+      if (tls_->send(ws_.pending_output(), wire_)) {
+        send_wire(wire_);
+      } else {
+        drop();
+      }
     }
     ws_.output_buffer().clear();
   }
   const auto w = queue_.flush(fd_);
-  if (w.error) {
-    queue_.clear();
-    ::shutdown(fd_, SHUT_RDWR);  // the next readiness reports the end, and on_close follows
-    return;
-  }
+  if (w.error) return drop();
   want_write(!queue_.empty());
   if (queue_.bytes() > opts_.max_backpressure) {
-    queue_.clear();
     ws_.abort(ws::errc::send_queue_full);
-    ::shutdown(fd_, SHUT_RDWR);
+    drop();
   }
+}
+
+// Written at once when nothing waits before these bytes: only what the kernel refuses is
+// copied into the queue.
+void client::impl::send_wire(std::string_view bytes) {
+  std::size_t written = 0;
+  if (queue_.empty()) {
+    const auto w = net::write_bytes(fd_, bytes);
+    if (w.error) return drop();
+    written = w.written;
+  }
+  if (written < bytes.size()) queue_.push(bytes.substr(written));
+}
+
+// The peer is gone or hopeless: the next readiness reports the end, and on_close follows.
+void client::impl::drop() {
+  queue_.clear();
+  ::shutdown(fd_, SHUT_RDWR);
 }
 
 send_result client::impl::send(std::string_view data, ws::opcode op, bool compress) {

@@ -155,9 +155,10 @@ struct loop_context {
   socket_conn* head = nullptr;
   std::vector<socket_conn*> graveyard;
   std::unordered_map<std::string, topic, string_hash, std::equal_to<>> topics;
-  std::string cork;       // output buffer lent to the socket whose callbacks are running
-  std::string scratch;    // output buffer lent to a socket written from elsewhere
-  std::string tls_plain;  // decrypted bytes of the read being handled
+  std::string cork;        // output buffer lent to the socket whose callbacks are running
+  std::string scratch;     // output buffer lent to a socket written from elsewhere
+  std::string tls_plain;   // decrypted bytes of the read being handled
+  std::string tls_cipher;  // encrypted bytes of the write being made
   bool shutting_down = false;
 };
 

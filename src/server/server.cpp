@@ -44,11 +44,11 @@ const route* server_state::find_ws(std::string_view path) const noexcept {
 }
 
 net::shared_bytes server_state::frame(std::string_view data, ws::opcode op) const {
+  char header[ws::max_header_size];
   auto buf = std::make_shared<std::string>();
-  buf->resize(ws::max_header_size + data.size());
-  const std::size_t n = ws::write_header(buf->data(), true, op, data.size());
-  buf->replace(n, std::string::npos, data);
-  buf->resize(n + data.size());
+  buf->reserve(ws::max_header_size + data.size());
+  buf->append(header, ws::write_header(header, true, op, data.size()));
+  buf->append(data);
   return buf;
 }
 

@@ -336,7 +336,8 @@ void socket_conn::send_raw(std::string bytes) {
 // Every plaintext byte leaves through here: encrypted first when the socket speaks TLS.
 void socket_conn::emit(std::string_view plain) {
   if (!tls_) return emit_wire(plain);
-  std::string cipher;
+  std::string& cipher = ctx_.tls_cipher;  // emit never re-enters, so the loop's buffer serves
+  cipher.clear();
   if (!tls_->send(plain, cipher)) {
     ctx_.server.log("TLS error with " + remote_address() + ": " + tls_->error());
     return write_failed();

@@ -394,12 +394,15 @@ bool connection::send(opcode op, std::string_view data, bool compress) {
   if (!can_send() || sending_fragments_ || is_control(op) || op == opcode::continuation)
     return false;
   if (deflate_ && compress) {
-    std::string packed;
+    // The header needs the compressed length, so the payload is built aside first: in one
+    // buffer per thread (a loop's connections share it), not one allocation per message.
+    thread_local std::string packed;
+    packed.clear();
+    const bool ok = deflate_->compress(data, packed);
     // RFC 7692 section 7.2.1: RSV1 marks the message as compressed.
-    if (deflate_->compress(data, packed)) {
-      write_frame(op, packed, true, 0x40);
-      return true;
-    }
+    if (ok) write_frame(op, packed, true, 0x40);
+    if (packed.capacity() > keep_capacity) std::string().swap(packed);
+    if (ok) return true;
   }
   write_frame(op, data, true);
   return true;
