@@ -1,0 +1,231 @@
+// duplex-bench: a WebSocket load generator measuring any server's echo, fan-out, handshake,
+// idle-memory and large-message performance, with the server's CPU and memory read from /proc.
+#include <sys/resource.h>
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "loadgen.hpp"
+#include "proc_stats.hpp"
+
+namespace {
+
+using namespace duplex::bench;
+using clock_type = std::chrono::steady_clock;
+
+struct options {
+  config cfg;
+  double warmup = 0.5;
+  double duration = 3;
+  double hold = 1;
+  int pid = 0;
+  bool json = false;
+  bool quiet = false;
+  std::string label;
+};
+
+struct snapshot {
+  std::uint64_t messages = 0, bytes = 0, handshakes = 0;
+  std::optional<double> cpu;
+  clock_type::time_point at;
+};
+
+snapshot take(const load& l, int pid) {
+  snapshot s{l.messages(), l.bytes(), l.handshakes(), std::nullopt, clock_type::now()};
+  if (pid > 0) s.cpu = cpu_seconds(pid);
+  return s;
+}
+
+void raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+bool wait_open(const load& l, unsigned want, double seconds, bool quiet) {
+  const auto deadline = clock_type::now() + std::chrono::duration<double>(seconds);
+  while (l.open() < want) {
+    if (clock_type::now() > deadline) {
+      std::fprintf(stderr, "duplex-bench: only %u of %u sockets opened (%llu errors)\n", l.open(),
+                   want, static_cast<unsigned long long>(l.errors()));
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!quiet) std::fprintf(stderr, "  %u sockets open\n", want);
+  return true;
+}
+
+double seconds_between(const snapshot& a, const snapshot& b) {
+  return std::chrono::duration<double>(b.at - a.at).count();
+}
+
+// Sleeps through the window, printing the rate of the last second to stderr.
+void run_window(const load& l, const options& o) {
+  const auto end = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
+                                           std::chrono::duration<double>(o.duration));
+  snapshot last = take(l, 0);
+  while (clock_type::now() < end) {
+    const auto step =
+        std::min(end - clock_type::now(), clock_type::duration(std::chrono::seconds(1)));
+    std::this_thread::sleep_for(step);
+    const snapshot now = take(l, 0);
+    const double dt = seconds_between(last, now);
+    if (!o.quiet && dt > 0) {
+      const bool hs = o.cfg.mode == mode::handshake;
+      const auto count = hs ? now.handshakes - last.handshakes : now.messages - last.messages;
+      std::fprintf(stderr, "  %10.0f %s/s  %u open  %llu errors\n", static_cast<double>(count) / dt,
+                   hs ? "handshakes" : "messages", l.open(),
+                   static_cast<unsigned long long>(l.errors()));
+    }
+    last = now;
+  }
+}
+
+nlohmann::json measure(const options& o) {
+  load l(o.cfg);
+  const unsigned expected = o.cfg.connections + (o.cfg.mode == mode::fanout ? 1 : 0);
+  if (o.cfg.mode != mode::handshake && !wait_open(l, expected, 60, o.quiet))
+    throw std::runtime_error("the server did not accept every connection");
+  if (o.cfg.mode == mode::fanout) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // subscriptions settle
+    l.start_publishing();
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
+  const snapshot a = take(l, o.pid);
+  l.set_measuring(true);
+  run_window(l, o);
+  const snapshot b = take(l, o.pid);
+  l.set_measuring(false);
+  const histogram h = l.finish();
+
+  const double secs = seconds_between(a, b);
+  nlohmann::json r;
+  r["seconds"] = secs;
+  r["messages_per_sec"] = static_cast<double>(b.messages - a.messages) / secs;
+  r["mb_per_sec"] = static_cast<double>(b.bytes - a.bytes) / secs / 1e6;
+  r["handshakes_per_sec"] = static_cast<double>(b.handshakes - a.handshakes) / secs;
+  r["latency_us"] = {{"p50", static_cast<double>(h.quantile(0.5)) / 1e3},
+                     {"p99", static_cast<double>(h.quantile(0.99)) / 1e3},
+                     {"p99.9", static_cast<double>(h.quantile(0.999)) / 1e3}};
+  r["errors"] = l.errors();
+  if (a.cpu && b.cpu) {
+    const double cpu = *b.cpu - *a.cpu;
+    r["server_cpu_seconds"] = cpu;
+    const bool hs = o.cfg.mode == mode::handshake;
+    const auto count = hs ? b.handshakes - a.handshakes : b.messages - a.messages;
+    if (cpu > 0) r["per_server_cpu_second"] = static_cast<double>(count) / cpu;
+  }
+  return r;
+}
+
+nlohmann::json measure_idle(const options& o) {
+  if (o.pid <= 0) throw std::runtime_error("idle needs --pid of the server");
+  const auto before = resident_bytes(o.pid);
+  load l(o.cfg);
+  if (!wait_open(l, o.cfg.connections, 120, o.quiet))
+    throw std::runtime_error("the server did not accept every connection");
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.hold));
+  const auto after = resident_bytes(o.pid);
+  l.finish();
+  if (!before || !after) throw std::runtime_error("cannot read the server's VmRSS");
+  nlohmann::json r;
+  r["rss_before_bytes"] = *before;
+  r["rss_after_bytes"] = *after;
+  r["bytes_per_connection"] =
+      (static_cast<double>(*after) - static_cast<double>(*before)) / o.cfg.connections;
+  r["errors"] = l.errors();
+  return r;
+}
+
+void print_text(const options& o, const nlohmann::json& r) {
+  const auto& c = o.cfg;
+  std::printf("%s%s%s: %u connections, %u in flight, %zu B %s, %s\n", o.label.c_str(),
+              o.label.empty() ? "" : " ", c.path.c_str(), c.connections, c.in_flight, c.size,
+              c.binary ? "binary" : "text", c.raw ? "raw TCP" : "WebSocket");
+  if (r.contains("bytes_per_connection")) {
+    std::printf("  server memory per connection  %.0f B\n",
+                r["bytes_per_connection"].get<double>());
+    return;
+  }
+  if (c.mode == mode::handshake)
+    std::printf("  handshakes/s  %.0f\n", r["handshakes_per_sec"].get<double>());
+  else
+    std::printf(
+        "  messages/s    %.0f\n  MB/s          %.1f\n  latency       p50 %.0f us  p99 "
+        "%.0f us  p99.9 %.0f us\n",
+        r["messages_per_sec"].get<double>(), r["mb_per_sec"].get<double>(),
+        r["latency_us"]["p50"].get<double>(), r["latency_us"]["p99"].get<double>(),
+        r["latency_us"]["p99.9"].get<double>());
+  if (r.contains("server_cpu_seconds"))
+    std::printf("  server CPU    %.2f s (%.0f per CPU-second)\n",
+                r["server_cpu_seconds"].get<double>(), r.value("per_server_cpu_second", 0.0));
+  std::printf("  errors        %llu\n", r["errors"].get<unsigned long long>());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"duplex-bench: measures a WebSocket server (echo, fanout, handshake, idle, large)"};
+  options o;
+  const std::map<std::string, mode> modes{{"echo", mode::echo},
+                                          {"fanout", mode::fanout},
+                                          {"handshake", mode::handshake},
+                                          {"idle", mode::idle},
+                                          {"large", mode::large}};
+  app.add_option("mode", o.cfg.mode, "echo | fanout | handshake | idle | large")
+      ->required()
+      ->transform(CLI::CheckedTransformer(modes));
+  app.add_option("--host", o.cfg.host)->capture_default_str();
+  app.add_option("--port,-p", o.cfg.port)->capture_default_str();
+  app.add_option("--path", o.cfg.path, "request target of the upgrade")->capture_default_str();
+  auto* conns = app.add_option("--connections,-c", o.cfg.connections,
+                               "sockets (fanout: subscribers; handshake: in parallel)")
+                    ->capture_default_str();
+  app.add_option("--in-flight,-k", o.cfg.in_flight, "messages outstanding per sender")
+      ->check(CLI::Range(1u, 1u << 16))
+      ->capture_default_str();
+  auto* size = app.add_option("--size,-s", o.cfg.size, "payload bytes")->capture_default_str();
+  app.add_flag("--binary", o.cfg.binary, "binary messages (text by default)");
+  app.add_flag("--raw", o.cfg.raw, "no upgrade; accept masked frames back (a raw TCP echo)");
+  app.add_option("--threads,-t", o.cfg.threads, "load threads")->capture_default_str();
+  app.add_option("--warmup", o.warmup, "seconds before measuring")->capture_default_str();
+  app.add_option("--duration,-d", o.duration, "seconds measured")->capture_default_str();
+  app.add_option("--hold", o.hold, "idle: seconds to hold before reading memory")
+      ->capture_default_str();
+  app.add_option("--pid", o.pid, "the server's pid: its CPU time and memory are reported");
+  app.add_option("--label", o.label, "a name printed with the result");
+  app.add_flag("--json", o.json, "one JSON object on stdout");
+  app.add_flag("--quiet,-q", o.quiet, "no live progress on stderr");
+  CLI11_PARSE(app, argc, argv);
+  if (o.cfg.mode == mode::large) {
+    if (!size->count()) o.cfg.size = 1 << 20;
+    if (!conns->count()) o.cfg.connections = 1;
+    o.cfg.binary = true;
+  }
+  raise_fd_limit();
+  try {
+    nlohmann::json r = o.cfg.mode == mode::idle ? measure_idle(o) : measure(o);
+    if (o.json) {
+      r["mode"] = app.get_option("mode")->as<std::string>();
+      r["label"] = o.label;
+      r["connections"] = o.cfg.connections;
+      r["in_flight"] = o.cfg.in_flight;
+      r["size"] = o.cfg.size;
+      std::printf("%s\n", r.dump().c_str());
+    } else {
+      print_text(o, r);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "duplex-bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
