@@ -214,7 +214,8 @@ int main(int argc, char** argv) {
   try {
     nlohmann::json r = o.cfg.mode == mode::idle ? measure_idle(o) : measure(o);
     if (o.json) {
-      r["mode"] = app.get_option("mode")->as<std::string>();
+      for (const auto& [name, m] : modes)
+        if (m == o.cfg.mode) r["mode"] = name;
       r["label"] = o.label;
       r["connections"] = o.cfg.connections;
       r["in_flight"] = o.cfg.in_flight;
