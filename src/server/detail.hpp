@@ -71,6 +71,7 @@ class socket_conn final : public websocket, public net::io_handler {
   void start_close(std::uint16_t code, std::string_view reason);
   void abort_now();
   bool deliver_shared(const net::shared_bytes& frame);
+  void flush_deferred();
   std::size_t queued() const noexcept { return queue_.bytes(); }
   ws::state ws_state() const noexcept { return ws_.state(); }
   bool subscribe(std::string_view name);
@@ -126,6 +127,7 @@ class socket_conn final : public websocket, public net::io_handler {
   bool broken_ = false;
   bool close_after_flush_ = false;
   bool ping_outstanding_ = false;
+  bool deferred_ = false;  // in ctx_.deferred: shared frames wait for the iteration's end
   const route* route_ = nullptr;
   std::unique_ptr<http_state> http_;
   ws::connection ws_;
@@ -154,6 +156,7 @@ struct loop_context {
   std::unique_ptr<net::listener> listener;
   socket_conn* head = nullptr;
   std::vector<socket_conn*> graveyard;
+  std::vector<socket_conn*> deferred;  // sockets with broadcast frames to write at iteration end
   std::unordered_map<std::string, topic, string_hash, std::equal_to<>> topics;
   std::string cork;        // output buffer lent to the socket whose callbacks are running
   std::string scratch;     // output buffer lent to a socket written from elsewhere

@@ -123,6 +123,10 @@ void loop_context::sweep() {
 }
 
 void loop_context::iteration_end() {
+  // Index loop: a flush never adds to the list, but stays safe if it one day does.
+  for (std::size_t i = 0; i < deferred.size(); ++i)
+    deferred[i]->flush_deferred();
+  deferred.clear();
   for (socket_conn* c : graveyard)
     delete c;
   graveyard.clear();

@@ -72,6 +72,25 @@ TEST(PubSub, ServerPublishReachesEveryoneAcrossTwoLoops) {
   }
 }
 
+// Broadcasts made in one loop iteration are written to each subscriber at its end, together:
+// every one of them must still arrive, whole and in publish order, on every subscriber.
+TEST(PubSub, ABurstOfPublishesArrivesWholeAndInOrder) {
+  running_server s({}, room_setup());
+  auto c = join(s.port(), 4);
+  std::string burst;
+  for (int i = 0; i < 300; ++i)
+    burst += frame(fin | op_text, "pub:" + std::to_string(i));
+  c[0]->send(burst);  // one write: the server reads many publishes at once
+  for (std::size_t k = 1; k < c.size(); ++k) {
+    for (int i = 0; i < 300; ++i) {
+      auto f = c[k]->read_frame();
+      ASSERT_TRUE(f) << "subscriber " << k << " message " << i;
+      ASSERT_EQ(f->payload, std::to_string(i));
+    }
+  }
+  EXPECT_FALSE(c[0]->read_frame(200));
+}
+
 TEST(PubSub, UnsubscribedAndClosedSocketsGetNothing) {
   running_server s({}, room_setup());
   auto c = join(s.port(), 3);
