@@ -221,22 +221,30 @@ int socket_conn::negotiate(const route& r, const http::request& req,
   if (!b.allowed_origins.empty() && std::find(b.allowed_origins.begin(), b.allowed_origins.end(),
                                               up.origin) == b.allowed_origins.end())
     return 403;
-  upgrade_context ctx{req, remote_address(), {up.protocols.begin(), up.protocols.end()}, {}, *this};
+  std::string_view chosen;
   for (const auto& mine : b.subprotocols) {
-    if (std::find(ctx.offered.begin(), ctx.offered.end(), mine) != ctx.offered.end()) {
-      ctx.subprotocol = mine;
+    if (std::find(up.protocols.begin(), up.protocols.end(), mine) != up.protocols.end()) {
+      chosen = mine;
       break;
     }
   }
-  if (b.on_upgrade) {
-    if (const int status = b.on_upgrade(ctx); status != 0) return status;
-    // RFC 6455 section 4.2.2: only a protocol the client offered may be answered.
-    if (!ctx.subprotocol.empty() &&
-        std::find(ctx.offered.begin(), ctx.offered.end(), ctx.subprotocol) == ctx.offered.end()) {
-      ctx_.server.log("upgrade hook chose subprotocol '" + ctx.subprotocol +
-                      "' that was not offered");
-      return 500;
-    }
+  if (!b.on_upgrade) {
+    protocol_ = chosen;
+    return 0;
+  }
+  // Only a hook pays for the peer's address and an owned copy of the offers.
+  upgrade_context ctx{req,
+                      remote_address(),
+                      {up.protocols.begin(), up.protocols.end()},
+                      std::string(chosen),
+                      *this};
+  if (const int status = b.on_upgrade(ctx); status != 0) return status;
+  // RFC 6455 section 4.2.2: only a protocol the client offered may be answered.
+  if (!ctx.subprotocol.empty() &&
+      std::find(ctx.offered.begin(), ctx.offered.end(), ctx.subprotocol) == ctx.offered.end()) {
+    ctx_.server.log("upgrade hook chose subprotocol '" + ctx.subprotocol +
+                    "' that was not offered");
+    return 500;
   }
   protocol_ = std::move(ctx.subprotocol);
   return 0;
