@@ -52,7 +52,9 @@ void raise_fd_limit() {
 bool wait_open(const load& l, unsigned want, double seconds, bool quiet) {
   const auto deadline = clock_type::now() + std::chrono::duration<double>(seconds);
   while (l.open() < want) {
-    if (clock_type::now() > deadline) {
+    // Sockets that failed are not retried: once they account for the shortfall, stop waiting.
+    const bool hopeless = l.open() + l.errors() >= want;
+    if (hopeless || clock_type::now() > deadline) {
       std::fprintf(stderr, "duplex-bench: only %u of %u sockets opened (%llu errors)\n", l.open(),
                    want, static_cast<unsigned long long>(l.errors()));
       return false;

@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""duplex-bench against duplex-echo: every mode runs briefly and reports figures that make sense
+(traffic flowed, no errors, the server's CPU and memory were read). Loopback only, bounded.
+
+Usage: bench_test.py path/to/duplex-echo path/to/duplex-bench
+"""
+import json
+import re
+import subprocess
+import sys
+
+ECHO, BENCH = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def bench(port, pid, *args):
+    out = subprocess.run([BENCH, *args, "--port", str(port), "--pid", str(pid), "--json",
+                          "--quiet", "--warmup", "0.1", "--duration", "0.5"],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        print(out.stderr)
+        return {}
+    return json.loads(out.stdout)
+
+
+def main():
+    server = subprocess.Popen([ECHO, "--host", "127.0.0.1", "--port", "0", "--no-deflate"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(re.search(r":(\d+)/", server.stdout.readline()).group(1))
+        # First, on a fresh process: later loads leave freed memory that idle sockets reuse.
+        r = bench(port, server.pid, "idle", "-c", "500", "--hold", "0.2")
+        check(r.get("bytes_per_connection", 0) > 0 and r.get("errors") == 0,
+              "idle: the server's resident memory grew with its sockets")
+        r = bench(port, server.pid, "echo", "-c", "20", "-k", "4", "-s", "100")
+        check(r.get("messages_per_sec", 0) > 1000, "echo: messages flowed")
+        check(r.get("errors") == 0, "echo: no errors")
+        check(r.get("server_cpu_seconds", 0) > 0, "echo: the server's CPU time was read")
+        check(0 < r.get("latency_us", {}).get("p50", 0) <= r["latency_us"]["p99"],
+              "echo: latency percentiles are ordered")
+        check(abs(r.get("mb_per_sec", 0) * 1e6 / r.get("messages_per_sec", 1) - 100) < 1,
+              "echo: bytes per message match the payload size")
+
+        r = bench(port, server.pid, "echo", "--binary", "-c", "2", "-s", "70000")
+        check(r.get("messages_per_sec", 0) > 10 and r.get("errors") == 0,
+              "echo: 64-bit length frames flow")
+
+        r = bench(port, server.pid, "fanout", "--path", "/broadcast", "-c", "50", "-k", "4")
+        check(r.get("messages_per_sec", 0) > 1000 and r.get("errors") == 0,
+              "fanout: deliveries flowed")
+
+        r = bench(port, server.pid, "handshake", "-c", "4")
+        check(r.get("handshakes_per_sec", 0) > 100 and r.get("errors") == 0,
+              "handshake: connect, upgrade and close cycles completed")
+
+        r = bench(port, server.pid, "large", "-s", "262144")
+        check(r.get("mb_per_sec", 0) > 10 and r.get("errors") == 0, "large: bytes flowed")
+
+
+        bad = subprocess.run([BENCH, "echo", "--port", "1", "--quiet", "--duration", "0.2"],
+                             capture_output=True, text=True, timeout=90)
+        check(bad.returncode != 0 and "did not accept" in bad.stderr,
+              "a refused connection is reported, not measured")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        sys.exit(1)
+
+
+main()
