@@ -57,11 +57,12 @@ std::optional<double> cpu_seconds(pid_t pid) {
   return ticked_seconds(pid);
 }
 
-std::optional<std::uint64_t> resident_bytes(pid_t pid) {
+std::optional<std::uint64_t> status_bytes(pid_t pid, std::string_view field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string key;
+  const std::string wanted = std::string(field) + ":";
   while (in >> key) {
-    if (key == "VmRSS:") {
+    if (key == wanted) {
       std::uint64_t kib = 0;
       if (in >> kib) return kib * 1024;
       return std::nullopt;
