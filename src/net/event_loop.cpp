@@ -105,6 +105,8 @@ void event_loop::run() {
       fn();
   }
   run_posted();
+  // The stop is spent: a later run() runs again (tests step a loop through phases this way).
+  stopped_.store(false, std::memory_order_release);
 }
 
 void event_loop::stop() noexcept {

@@ -311,6 +311,10 @@ unsigned server::loop_count() const noexcept {
   return static_cast<unsigned>(state_->loops.size());
 }
 
+net::event_loop& server::loop(unsigned i) {
+  return state_->loops.at(i)->loop;
+}
+
 std::size_t server::connection_count() const noexcept {
   return state_->connections.load();
 }

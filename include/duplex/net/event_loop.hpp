@@ -43,7 +43,8 @@ class event_loop {
   void modify(int fd, std::uint32_t events, io_handler* h);
   void remove(int fd) noexcept;
 
-  // Runs until stop(). The thread that calls run() becomes the loop's thread.
+  // Runs until stop(); may be called again after it returns. The thread that calls run()
+  // becomes the loop's thread.
   void run();
   // Any thread: ends run() after the current iteration.
   void stop() noexcept;

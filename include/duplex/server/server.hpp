@@ -124,6 +124,9 @@ class server {
   // returned is never run.
   void post(unsigned loop, std::function<void()> fn);
   unsigned loop_count() const noexcept;
+  // Loop i itself (after listen()), for code that registers its own descriptors and timers on
+  // it from that loop's thread: a database or Redis client driven by the same epoll.
+  net::event_loop& loop(unsigned i);
   // Open connections (HTTP and WebSocket) over all loops.
   std::size_t connection_count() const noexcept;
 

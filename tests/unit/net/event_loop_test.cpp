@@ -42,6 +42,19 @@ TEST(EventLoop, TimersFireInDeadlineOrderAndCanBeCancelled) {
   EXPECT_EQ(order, (std::vector<int>{10, 30}));
 }
 
+TEST(EventLoop, RunsAgainAfterAStop) {
+  event_loop loop;
+  int phases = 0;
+  for (int i = 0; i < 3; ++i) {
+    loop.add_timer(std::chrono::milliseconds(5), [&] {
+      ++phases;
+      loop.stop();
+    });
+    loop.run();
+  }
+  EXPECT_EQ(phases, 3);
+}
+
 TEST(EventLoop, PeriodicTimerRepeatsUntilCancelled) {
   event_loop loop;
   int ticks = 0;

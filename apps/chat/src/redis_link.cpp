@@ -1,0 +1,191 @@
+#include "redis_link.hpp"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+namespace duplex::chat {
+
+redis_options parse_redis_url(const std::string& url) {
+  constexpr std::string_view scheme = "redis://";
+  if (url.compare(0, scheme.size(), scheme) != 0)
+    throw std::invalid_argument("expected redis://host[:port], got " + url);
+  std::string rest = url.substr(scheme.size());
+  if (const auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  redis_options o;
+  const auto colon = rest.rfind(':');
+  if (colon != std::string::npos) {
+    const std::string port = rest.substr(colon + 1);
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) == 0 ||
+        std::stoul(port) > 65535)
+      throw std::invalid_argument("bad port in " + url);
+    o.port = static_cast<std::uint16_t>(std::stoul(port));
+    rest.resize(colon);
+  }
+  if (rest.empty()) throw std::invalid_argument("no host in " + url);
+  o.host = rest;
+  return o;
+}
+
+redis_link::redis_link(net::event_loop& loop, redis_options opts)
+    : loop_(loop), opts_(std::move(opts)), backoff_(opts_.min_backoff) {}
+
+redis_link::~redis_link() {
+  stopping_ = true;
+  if (retry_ != 0) loop_.cancel_timer(retry_);
+  // Pending replies are answered with null from inside the free.
+  if (ac_ != nullptr) redisAsyncFree(ac_);
+}
+
+void redis_link::start() {
+  connect();
+}
+
+void redis_link::connect() {
+  ac_ = redisAsyncConnect(opts_.host.c_str(), opts_.port);
+  if (ac_ == nullptr || ac_->err) {
+    if (ac_ != nullptr) redisAsyncFree(ac_);
+    ac_ = nullptr;
+    return lost();
+  }
+  ac_->data = this;
+  fd_ = ac_->c.fd;
+  ac_->ev.data = this;
+  ac_->ev.addRead = add_read;
+  ac_->ev.delRead = del_read;
+  ac_->ev.addWrite = add_write;
+  ac_->ev.delWrite = del_write;
+  ac_->ev.cleanup = cleanup;
+  redisAsyncSetDisconnectCallback(ac_, on_disconnect);
+  // Also asks for the first writability, which tells that the connect finished.
+  redisAsyncSetConnectCallback(ac_, on_connect);
+}
+
+// Forgets the context (hiredis frees it) and tries again after a growing delay.
+void redis_link::lost() {
+  const bool was_up = connected_;
+  connected_ = false;
+  ac_ = nullptr;
+  if (stopping_) return;
+  if (was_up && on_state) on_state(false);
+  if (retry_ != 0) return;
+  retry_ = loop_.add_timer(backoff_, [this] {
+    retry_ = 0;
+    connect();
+  });
+  backoff_ = std::min(backoff_ * 2, opts_.max_backoff);
+}
+
+void redis_link::on_connect(const redisAsyncContext* ac, int status) {
+  auto* self = static_cast<redis_link*>(ac->data);
+  if (status != REDIS_OK) return self->lost();  // hiredis frees the context after this
+  self->connected_ = true;
+  self->backoff_ = self->opts_.min_backoff;
+  if (self->on_message_) self->send_subscribe();
+  if (self->on_state) self->on_state(true);
+}
+
+void redis_link::on_disconnect(const redisAsyncContext* ac, int) {
+  static_cast<redis_link*>(ac->data)->lost();
+}
+
+bool redis_link::command(const std::vector<std::string>& argv, reply_fn reply) {
+  if (!connected_ || ac_ == nullptr) return false;
+  std::vector<const char*> ptrs;
+  std::vector<std::size_t> lens;
+  for (const auto& a : argv) {
+    ptrs.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* holder = new reply_fn(std::move(reply));
+  if (redisAsyncCommandArgv(ac_, on_reply, holder, static_cast<int>(argv.size()), ptrs.data(),
+                            lens.data()) != REDIS_OK) {
+    delete holder;
+    return false;
+  }
+  return true;
+}
+
+void redis_link::on_reply(redisAsyncContext*, void* reply, void* privdata) {
+  auto* fn = static_cast<reply_fn*>(privdata);
+  if (*fn) (*fn)(static_cast<const redisReply*>(reply));
+  delete fn;
+}
+
+void redis_link::subscribe(std::vector<std::string> channels, message_fn on_message) {
+  channels_ = std::move(channels);
+  on_message_ = std::move(on_message);
+  if (connected_) send_subscribe();
+}
+
+void redis_link::send_subscribe() {
+  std::vector<const char*> ptrs{"SUBSCRIBE"};
+  std::vector<std::size_t> lens{9};
+  for (const auto& c : channels_) {
+    ptrs.push_back(c.data());
+    lens.push_back(c.size());
+  }
+  redisAsyncCommandArgv(ac_, on_pubsub, this, static_cast<int>(ptrs.size()), ptrs.data(),
+                        lens.data());
+}
+
+// One callback for the whole subscription: hiredis calls it for every message.
+void redis_link::on_pubsub(redisAsyncContext*, void* reply, void* privdata) {
+  const auto* r = static_cast<const redisReply*>(reply);
+  auto* self = static_cast<redis_link*>(privdata);
+  if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != 3) return;
+  const redisReply* kind = r->element[0];
+  if (std::string_view(kind->str, kind->len) != "message") return;
+  const redisReply* ch = r->element[1];
+  const redisReply* payload = r->element[2];
+  if (self->on_message_)
+    self->on_message_(std::string_view(ch->str, ch->len),
+                      std::string_view(payload->str, payload->len));
+}
+
+void redis_link::on_io(std::uint32_t events) {
+  // Either call may free the context (a lost connection): re-check before the next.
+  if (ac_ != nullptr && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) redisAsyncHandleWrite(ac_);
+  if (ac_ != nullptr && (events & (EPOLLIN | EPOLLERR | EPOLLHUP))) redisAsyncHandleRead(ac_);
+}
+
+void redis_link::watch(std::uint32_t events) {
+  if (events == events_ || fd_ < 0) return;
+  if (events_ == 0) {
+    loop_.add(fd_, events, this);
+  } else if (events == 0) {
+    loop_.remove(fd_);
+  } else {
+    loop_.modify(fd_, events, this);
+  }
+  events_ = events;
+}
+
+void redis_link::add_read(void* self) {
+  auto* l = static_cast<redis_link*>(self);
+  l->watch(l->events_ | EPOLLIN);
+}
+void redis_link::del_read(void* self) {
+  auto* l = static_cast<redis_link*>(self);
+  l->watch(l->events_ & ~static_cast<std::uint32_t>(EPOLLIN));
+}
+void redis_link::add_write(void* self) {
+  auto* l = static_cast<redis_link*>(self);
+  l->watch(l->events_ | EPOLLOUT);
+}
+void redis_link::del_write(void* self) {
+  auto* l = static_cast<redis_link*>(self);
+  l->watch(l->events_ & ~static_cast<std::uint32_t>(EPOLLOUT));
+}
+void redis_link::cleanup(void* self) {
+  auto* l = static_cast<redis_link*>(self);
+  l->watch(0);
+  l->fd_ = -1;
+}
+
+}  // namespace duplex::chat

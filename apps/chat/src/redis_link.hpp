@@ -1,0 +1,83 @@
+// One Redis connection driven by a duplex event loop through hiredis's async API: commands with
+// callbacks, pub/sub, and reconnection with exponential backoff when Redis goes away.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "duplex/net/event_loop.hpp"
+
+struct redisAsyncContext;
+struct redisReply;
+
+namespace duplex::chat {
+
+struct redis_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  std::chrono::milliseconds min_backoff{100};
+  std::chrono::milliseconds max_backoff{5000};
+};
+
+// Parses "redis://host:port" (port defaults to 6379); throws std::invalid_argument otherwise.
+redis_options parse_redis_url(const std::string& url);
+
+// Loop thread only. Commands sent while disconnected are refused at once (command() returns
+// false), so callers report an error instead of queueing without bound.
+class redis_link final : public net::io_handler {
+ public:
+  // `reply` is null when the connection was lost before the answer came.
+  using reply_fn = std::function<void(const redisReply* reply)>;
+  // A message on a subscribed channel: channel, payload.
+  using message_fn = std::function<void(std::string_view channel, std::string_view payload)>;
+
+  redis_link(net::event_loop& loop, redis_options opts);
+  ~redis_link();
+  redis_link(const redis_link&) = delete;
+  redis_link& operator=(const redis_link&) = delete;
+
+  // Starts connecting; reconnects by itself from then on.
+  void start();
+  bool connected() const noexcept { return connected_; }
+  bool command(const std::vector<std::string>& argv, reply_fn reply);
+  // Turns this link into a subscriber: channels are (re)subscribed on every connection.
+  void subscribe(std::vector<std::string> channels, message_fn on_message);
+
+  // Called with true on every (re)connection and false on every loss.
+  std::function<void(bool up)> on_state;
+
+  void on_io(std::uint32_t events) override;
+
+ private:
+  static void on_connect(const redisAsyncContext* ac, int status);
+  static void on_disconnect(const redisAsyncContext* ac, int status);
+  static void on_reply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void on_pubsub(redisAsyncContext* ac, void* reply, void* privdata);
+  static void add_read(void* self);
+  static void del_read(void* self);
+  static void add_write(void* self);
+  static void del_write(void* self);
+  static void cleanup(void* self);
+
+  void connect();
+  void lost();
+  void watch(std::uint32_t events);
+  void send_subscribe();
+
+  net::event_loop& loop_;
+  redis_options opts_;
+  redisAsyncContext* ac_ = nullptr;
+  int fd_ = -1;
+  std::uint32_t events_ = 0;  // what the loop watches for fd_
+  bool connected_ = false;
+  bool stopping_ = false;
+  std::chrono::milliseconds backoff_;
+  net::timer_id retry_ = 0;
+  std::vector<std::string> channels_;
+  message_fn on_message_;
+};
+
+}  // namespace duplex::chat
