@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <limits>
 
 #include "duplex/core/random.hpp"
 
@@ -115,7 +116,20 @@ std::string fold_room(std::string_view room) {
 }
 
 hub::hub(store& s, hub_limits limits, clock now)
-    : store_(s), limits_(limits), now_(now ? std::move(now) : clock(system_ms)) {}
+    : store_(s), limits_(limits), now_(now ? std::move(now) : clock(system_ms)) {
+  store_.on_message = [this](const stored_message& m) { on_store_message(m); };
+  store_.on_resync = [this] { on_resync(); };
+}
+
+hub::~hub() {
+  store_.on_message = nullptr;
+  store_.on_resync = nullptr;
+}
+
+hub::client* hub::find_client(std::uint64_t id) {
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : &it->second;
+}
 
 std::uint64_t hub::attach(session& s) {
   const std::uint64_t id = next_id_++;
@@ -213,13 +227,35 @@ void hub::on_hello(client& c, const request& r) {
   send(c, json{{"type", "welcome"}, {"nick", nick}, {"token", c.token}}.dump());
 }
 
+// A room opens once per node: until the store tells its last id, joins wait.
 hub::room& hub::room_named(const std::string& name) {
   auto it = rooms_.find(name);
   if (it != rooms_.end()) return it->second;
   room& rm = rooms_[name];
   rm.name = name;
-  rm.last_id = rm.delivered_id = store_.last_id(name);
-  return rm;
+  store_.last_id(name, [this, name](bool ok, std::int64_t id) { on_room_open(name, ok, id); });
+  return rooms_.at(name);
+}
+
+void hub::on_room_open(const std::string& name, bool ok, std::int64_t last_id) {
+  auto it = rooms_.find(name);
+  if (it == rooms_.end() || it->second.ready) return;
+  room& rm = it->second;
+  auto waiting = std::move(rm.waiting);
+  if (!ok) {
+    rooms_.erase(it);  // the next join tries again
+    for (auto [id, since] : waiting)
+      if (client* c = find_client(id)) error(*c, "store_failed", "history is unavailable", name);
+    return;
+  }
+  rm.ready = true;
+  rm.delivered_id = last_id;
+  release_acks(rm);
+  drain_held(rm);
+  for (auto [id, since] : waiting) {
+    client* c = find_client(id);
+    if (c != nullptr && !c->closing) complete_join(*c, rm, since);
+  }
 }
 
 void hub::on_join(client& c, const request& r) {
@@ -232,46 +268,84 @@ void hub::on_join(client& c, const request& r) {
   if (!rooms_.contains(name) && rooms_.size() >= limits_.max_rooms)
     return error(c, "server_full", "no more rooms on this server");
   room& rm = room_named(name);
+  if (!rm.ready) {
+    if (rm.waiting.size() >= limits_.max_members_per_room)
+      return error(c, "room_full", "the room is full");
+    rm.waiting.emplace_back(r.id, r.integer("since"));
+    return;
+  }
+  complete_join(c, rm, r.integer("since"));
+}
+
+void hub::complete_join(client& c, room& rm, std::int64_t since) {
+  const bool fresh = !c.rooms.contains(rm.name);
+  if (fresh && c.rooms.size() >= limits_.max_rooms_per_client)
+    return error(c, "too_many_rooms", "leave a room first");
   if (fresh && rm.members.size() >= limits_.max_members_per_room)
     return error(c, "room_full", "the room is full");
-  rm.members.insert(r.id);
-  c.rooms.insert(name);
+  rm.members.insert(c.id);
+  c.rooms.insert(rm.name);
   json members = json::array();
   for (auto m : rm.members)
     members.push_back(clients_.at(m).nick);
-  send(c,
-       json{{"type", "joined"}, {"room", name}, {"members", members}, {"last_id", rm.delivered_id}}
-           .dump());
-  send_join_history(c, rm, r);
+  send(
+      c,
+      json{
+          {"type", "joined"}, {"room", rm.name}, {"members", members}, {"last_id", rm.delivered_id}}
+          .dump());
   if (fresh)
     broadcast(
-        rm, json{{"type", "presence"}, {"room", name}, {"nick", c.nick}, {"event", "join"}}.dump(),
-        r.id);
+        rm,
+        json{{"type", "presence"}, {"room", rm.name}, {"nick", c.nick}, {"event", "join"}}.dump(),
+        c.id);
+  send_join_history(c, rm, since);
 }
 
 // A fresh join gets the latest messages; a resume (`since`) gets exactly the ones after it.
-// Only delivered ids are read: newer ones are still being stored and will arrive as broadcasts,
-// so nothing is sent twice.
-void hub::send_join_history(client& c, room& rm, const request& r) {
-  const std::int64_t since = r.integer("since");
-  if (since < 0) {
-    auto msgs = store_.before(rm.name, rm.delivered_id + 1, limits_.join_history);
-    send(c, json{{"type", "history"}, {"room", rm.name}, {"messages", messages_json(msgs)}}.dump());
-    return;
+// Only delivered ids are read, and what the room says while the read runs waits in
+// c.syncing, so every message reaches the client once, in id order.
+void hub::send_join_history(client& c, room& rm, std::int64_t since) {
+  const std::int64_t up_to = rm.delivered_id;
+  if (since >= 0) {
+    const bool too_many = up_to - since > static_cast<std::int64_t>(limits_.max_resume);
+    if (since > up_to || too_many)
+      return error(c, "resume_too_old", "history since that id is not available; fetch it again",
+                   rm.name);
   }
-  const std::int64_t first = store_.first_id(rm.name);
-  const bool pruned = first > 0 && since + 1 < first;
-  const bool too_many = rm.delivered_id - since > static_cast<std::int64_t>(limits_.max_resume);
-  if (since > rm.delivered_id || pruned || too_many) {
-    return error(c, "resume_too_old", "history since that id is not available; fetch it again",
-                 rm.name);
-  }
-  auto msgs = store_.range(rm.name, since, rm.delivered_id, limits_.max_resume);
-  send(c, json{{"type", "history"},
-               {"room", rm.name},
-               {"messages", messages_json(msgs)},
-               {"resume", true}}
-              .dump());
+  c.syncing[rm.name];  // starts holding the room's messages for this client
+  const std::uint64_t cid = c.id;
+  const std::string name = rm.name;
+  auto reply = [this, cid, name, since, up_to](bool ok, std::vector<stored_message> msgs) {
+    client* cl = find_client(cid);
+    if (cl == nullptr) return;
+    if (!ok) {
+      error(*cl, "store_failed", "history is unavailable", name);
+      return finish_sync(cid, name, {});
+    }
+    // The store is authoritative: a first id past since + 1 means what followed was pruned.
+    if (since >= 0 && since < up_to && (msgs.empty() || msgs.front().id != since + 1)) {
+      error(*cl, "resume_too_old", "history since that id is not available; fetch it again", name);
+      return finish_sync(cid, name, {});
+    }
+    json out{{"type", "history"}, {"room", name}, {"messages", messages_json(msgs)}};
+    if (since >= 0) out["resume"] = true;
+    finish_sync(cid, name, out.dump());
+  };
+  if (since < 0) return store_.before(name, up_to + 1, limits_.join_history, std::move(reply));
+  store_.range(name, since, up_to, limits_.max_resume, std::move(reply));
+}
+
+void hub::finish_sync(std::uint64_t client_id, const std::string& room_name,
+                      const std::string& reply) {
+  client* c = find_client(client_id);
+  if (c == nullptr) return;
+  auto it = c->syncing.find(room_name);
+  if (it == c->syncing.end()) return;
+  auto held = std::move(it->second);
+  c->syncing.erase(it);
+  if (!reply.empty()) send(*c, reply);
+  for (const auto& out : held)
+    send(*c, out);
 }
 
 void hub::on_leave(client& c, const request& r) {
@@ -283,6 +357,7 @@ void hub::on_leave(client& c, const request& r) {
 void hub::leave_room(client& c, std::string name, bool tell_self) {
   c.rooms.erase(name);
   c.typed_ms.erase(name);
+  c.syncing.erase(name);
   auto it = rooms_.find(name);
   if (it == rooms_.end()) return;
   it->second.members.erase(c.id);
@@ -309,24 +384,102 @@ void hub::on_say(client& c, const request& r) {
   if (text.empty()) return error(c, "empty_text", "say something");
   if (text.size() > limits_.max_text_bytes) return error(c, "text_too_long", "at most 4096 bytes");
   std::string ref = r.str("ref").substr(0, 64);
-  // The nick comes from the connection, never from the message.
-  stored_message m{rm->name, ++rm->last_id, c.nick, text, now_()};
+  // The nick comes from the connection, never from the message; the id from the store.
+  stored_message m{rm->name, 0, c.nick, text, now_()};
   const std::uint64_t sender = r.id;
-  store_.append(m, [this, sender, m, ref](bool ok) { on_stored(sender, m, ref, ok); });
+  store_.append(std::move(m), [this, sender, name = rm->name, ref](bool ok, std::int64_t id) {
+    on_stored(sender, name, ref, ok, id);
+  });
 }
 
-void hub::on_stored(std::uint64_t sender, const stored_message& m, const std::string& ref,
-                    bool ok) {
-  room& rm = rooms_.at(m.room);
-  rm.delivered_id = std::max(rm.delivered_id, m.id);
-  auto it = clients_.find(sender);
-  client* c = it == clients_.end() ? nullptr : &it->second;
+// The ack waits until the message itself has been broadcast here: a client always sees its
+// message before the ack, whichever of the two the store reports first.
+void hub::on_stored(std::uint64_t sender, const std::string& room_name, const std::string& ref,
+                    bool ok, std::int64_t id) {
+  client* c = find_client(sender);
   if (!ok) {
     if (c) error(*c, "store_failed", "the message could not be saved; send it again");
     return;
   }
+  auto it = rooms_.find(room_name);
+  if (it != rooms_.end() && (!it->second.ready || id > it->second.delivered_id)) {
+    it->second.acks[id] = {sender, ref};
+    return;
+  }
+  if (c) send(*c, json{{"type", "ack"}, {"ref", ref}, {"room", room_name}, {"id", id}}.dump());
+}
+
+void hub::release_acks(room& rm) {
+  while (!rm.acks.empty() && rm.acks.begin()->first <= rm.delivered_id) {
+    const auto id = rm.acks.begin()->first;
+    const pending_ack a = std::move(rm.acks.begin()->second);
+    rm.acks.erase(rm.acks.begin());
+    if (client* c = find_client(a.sender))
+      send(*c, json{{"type", "ack"}, {"ref", a.ref}, {"room", rm.name}, {"id", id}}.dump());
+  }
+}
+
+// Messages from the store, in id order per room but possibly with gaps (a lost feed): each is
+// broadcast once, in order, and a gap is filled from the store before anything after it.
+void hub::on_store_message(const stored_message& m) {
+  auto it = rooms_.find(m.room);
+  if (it == rooms_.end()) return;  // nobody here ever joined it
+  room& rm = it->second;
+  if (m.id <= rm.delivered_id && rm.ready) return;
+  if (!rm.ready || rm.filling || m.id != rm.delivered_id + 1) {
+    constexpr std::size_t max_held = 10'000;  // past this, a later fill reads them instead
+    if (rm.held.size() < max_held) rm.held.emplace(m.id, m);
+    if (rm.ready && !rm.filling) drain_held(rm);
+    return;
+  }
+  deliver(rm, m);
+  drain_held(rm);
+}
+
+void hub::deliver(room& rm, const stored_message& m) {
+  rm.delivered_id = m.id;
   broadcast(rm, message_json(m).dump());
-  if (c) send(*c, json{{"type", "ack"}, {"ref", ref}, {"room", m.room}, {"id", m.id}}.dump());
+  release_acks(rm);
+}
+
+void hub::drain_held(room& rm) {
+  while (!rm.held.empty()) {
+    auto first = rm.held.begin();
+    if (first->first <= rm.delivered_id) {
+      rm.held.erase(first);
+      continue;
+    }
+    if (first->first != rm.delivered_id + 1) return fill(rm, first->first - 1);
+    const stored_message m = std::move(first->second);
+    rm.held.erase(first);
+    deliver(rm, m);
+  }
+}
+
+// Reads (delivered_id, up_to] from the store and delivers it; up_to = max means "all there is".
+void hub::fill(room& rm, std::int64_t up_to) {
+  constexpr std::size_t chunk = 500;
+  rm.filling = true;
+  store_.range(rm.name, rm.delivered_id, up_to, chunk,
+               [this, name = rm.name, up_to](bool ok, std::vector<stored_message> msgs) {
+                 auto it = rooms_.find(name);
+                 if (it == rooms_.end()) return;
+                 room& r = it->second;
+                 r.filling = false;
+                 if (!ok) return;  // the next message or resync tries again
+                 for (const auto& m : msgs)
+                   if (m.id > r.delivered_id) deliver(r, m);
+                 if (msgs.size() == chunk) return fill(r, up_to);
+                 if (up_to != std::numeric_limits<std::int64_t>::max())
+                   r.delivered_id = std::max(r.delivered_id, up_to);
+                 release_acks(r);
+                 drain_held(r);
+               });
+}
+
+void hub::on_resync() {
+  for (auto& [name, rm] : rooms_)
+    if (rm.ready && !rm.filling) fill(rm, std::numeric_limits<std::int64_t>::max());
 }
 
 void hub::on_typing(client& c, const request& r) {
@@ -361,24 +514,36 @@ void hub::on_history(client& c, const request& r) {
   std::int64_t limit = r.integer("limit");
   if (limit <= 0 || limit > static_cast<std::int64_t>(limits_.history_page))
     limit = static_cast<std::int64_t>(limits_.history_page);
-  auto msgs = store_.before(rm->name, before, static_cast<std::size_t>(limit));
-  send(c, json{{"type", "history"},
-               {"room", rm->name},
-               {"messages", messages_json(msgs)},
-               {"before", before}}
-              .dump());
+  const std::uint64_t cid = c.id;
+  store_.before(rm->name, before, static_cast<std::size_t>(limit),
+                [this, cid, name = rm->name, before](bool ok, std::vector<stored_message> msgs) {
+                  client* cl = find_client(cid);
+                  if (cl == nullptr) return;
+                  if (!ok) return error(*cl, "store_failed", "history is unavailable", name);
+                  send(*cl, json{{"type", "history"},
+                                 {"room", name},
+                                 {"messages", messages_json(msgs)},
+                                 {"before", before}}
+                                .dump());
+                });
 }
 
 void hub::on_rooms(client& c) {
-  std::map<std::string, std::size_t> all;
-  for (auto& name : store_.rooms())
-    all[name] = 0;
-  for (auto& [name, rm] : rooms_)
-    all[name] = rm.members.size();
-  json list = json::array();
-  for (auto& [name, n] : all)
-    list.push_back({{"name", name}, {"members", n}});
-  send(c, json{{"type", "rooms"}, {"rooms", list}}.dump());
+  const std::uint64_t cid = c.id;
+  store_.rooms([this, cid](bool ok, std::vector<std::string> names) {
+    client* cl = find_client(cid);
+    if (cl == nullptr) return;
+    if (!ok) return error(*cl, "store_failed", "the room list is unavailable");
+    std::map<std::string, std::size_t> all;
+    for (auto& name : names)
+      all[name] = 0;
+    for (auto& [name, rm] : rooms_)
+      all[name] = rm.members.size();
+    json list = json::array();
+    for (auto& [name, n] : all)
+      list.push_back({{"name", name}, {"members", n}});
+    send(*cl, json{{"type", "rooms"}, {"rooms", list}}.dump());
+  });
 }
 
 void hub::send(client& c, const std::string& out, bool droppable) {
@@ -399,8 +564,20 @@ void hub::error(client& c, std::string_view code, std::string_view message,
 }
 
 void hub::broadcast(const room& rm, const std::string& out, std::uint64_t except, bool droppable) {
-  for (auto m : rm.members)
-    if (m != except) send(clients_.at(m), out, droppable);
+  constexpr std::size_t max_syncing = 1000;  // messages held for one client during its history
+  for (auto m : rm.members) {
+    if (m == except) continue;
+    client& c = clients_.at(m);
+    auto held = c.syncing.find(rm.name);
+    if (held == c.syncing.end()) {
+      send(c, out, droppable);
+    } else if (!droppable && held->second.size() < max_syncing) {
+      held->second.push_back(out);
+    } else if (!droppable && !c.closing) {
+      c.closing = true;
+      c.s->close(1013, "too far behind; reconnect");
+    }
+  }
 }
 
 }  // namespace duplex::chat

@@ -52,6 +52,9 @@ class hub {
   using clock = std::function<std::int64_t()>;  // milliseconds since the epoch
 
   explicit hub(store& s, hub_limits limits = {}, clock now = {});
+  ~hub();
+  hub(const hub&) = delete;
+  hub& operator=(const hub&) = delete;
 
   std::uint64_t attach(session& s);
   void detach(std::uint64_t client);
@@ -71,31 +74,53 @@ class hub {
     double tokens = 0;
     std::int64_t refilled_ms = 0;
     std::map<std::string, std::int64_t> typed_ms;  // last typing event per room
+    // Rooms whose join history is being read: what the room says meanwhile waits here, so
+    // that the history comes first.
+    std::map<std::string, std::vector<std::string>, std::less<>> syncing;
+  };
+  struct pending_ack {
+    std::uint64_t sender;
+    std::string ref;
   };
   struct room {
     std::string name;
     std::set<std::uint64_t> members;
-    std::int64_t last_id = 0;       // last id handed out
-    std::int64_t delivered_id = 0;  // last id stored and broadcast
+    bool ready = false;                           // delivered_id is known
+    bool filling = false;                         // a range() read is filling a gap
+    std::int64_t delivered_id = 0;                // last id broadcast on this node
+    std::map<std::int64_t, stored_message> held;  // arrived past a gap, or before ready
+    std::map<std::int64_t, pending_ack> acks;     // stored, acknowledged once broadcast here
+    std::vector<std::pair<std::uint64_t, std::int64_t>> waiting;  // joins (client, since)
   };
   struct request;
 
   void dispatch(client& c, const request& r);
   void on_hello(client& c, const request& r);
   void on_join(client& c, const request& r);
+  void on_room_open(const std::string& name, bool ok, std::int64_t last_id);
+  void complete_join(client& c, room& rm, std::int64_t since);
   void on_leave(client& c, const request& r);
   void on_say(client& c, const request& r);
-  void on_stored(std::uint64_t sender, const stored_message& m, const std::string& ref, bool ok);
+  void on_stored(std::uint64_t sender, const std::string& room_name, const std::string& ref,
+                 bool ok, std::int64_t id);
+  void on_store_message(const stored_message& m);
+  void on_resync();
+  void deliver(room& rm, const stored_message& m);
+  void drain_held(room& rm);
+  void fill(room& rm, std::int64_t up_to);
+  void release_acks(room& rm);
   void on_typing(client& c, const request& r);
   void on_private(client& c, const request& r);
   void on_history(client& c, const request& r);
   void on_rooms(client& c);
-  void send_join_history(client& c, room& rm, const request& r);
+  void send_join_history(client& c, room& rm, std::int64_t since);
+  void finish_sync(std::uint64_t client_id, const std::string& room_name, const std::string& reply);
   // `name` by value: callers pass elements of c.rooms, which this erases.
   void leave_room(client& c, std::string name, bool tell_self);
   bool take_token(client& c);
   room* joined_room(client& c, const request& r);
   room& room_named(const std::string& name);
+  client* find_client(std::uint64_t id);
   void send(client& c, const std::string& json, bool droppable = false);
   void error(client& c, std::string_view code, std::string_view message,
              std::string_view room_name = {});

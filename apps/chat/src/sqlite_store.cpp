@@ -100,10 +100,15 @@ sqlite_store::~sqlite_store() {
   sqlite3_close(write_db_);
 }
 
-std::int64_t sqlite_store::last_id(std::string_view room) {
+std::int64_t sqlite_store::read_last_id(std::string_view room) {
   statement st(read_db_, "SELECT COALESCE(MAX(id), 0) FROM messages WHERE room = ?");
   st.bind(1, room);
   return st.step() ? st.integer(0) : 0;
+}
+
+void sqlite_store::last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) {
+  auto it = last_ids_.find(room);
+  done(true, it != last_ids_.end() ? it->second : read_last_id(room));
 }
 
 std::int64_t sqlite_store::first_id(std::string_view room) {
@@ -112,33 +117,38 @@ std::int64_t sqlite_store::first_id(std::string_view room) {
   return st.step() ? st.integer(0) : 0;
 }
 
-std::vector<stored_message> sqlite_store::before(std::string_view room, std::int64_t before_id,
-                                                 std::size_t limit) {
+void sqlite_store::before(std::string_view room, std::int64_t before_id, std::size_t limit,
+                          read_done done) {
   statement st(read_db_,
                "SELECT id, nick, text, ts FROM (SELECT * FROM messages WHERE room = ? AND id < ?"
                " ORDER BY id DESC LIMIT ?) ORDER BY id");
   st.bind(1, room).bind(2, before_id).bind(3, static_cast<std::int64_t>(limit));
-  return read_rows(st, room);
+  done(true, read_rows(st, room));
 }
 
-std::vector<stored_message> sqlite_store::range(std::string_view room, std::int64_t after_id,
-                                                std::int64_t up_to, std::size_t limit) {
+void sqlite_store::range(std::string_view room, std::int64_t after_id, std::int64_t up_to,
+                         std::size_t limit, read_done done) {
   statement st(read_db_,
                "SELECT id, nick, text, ts FROM messages WHERE room = ? AND id > ? AND id <= ?"
                " ORDER BY id LIMIT ?");
   st.bind(1, room).bind(2, after_id).bind(3, up_to).bind(4, static_cast<std::int64_t>(limit));
-  return read_rows(st, room);
+  done(true, read_rows(st, room));
 }
 
-std::vector<std::string> sqlite_store::rooms() {
+void sqlite_store::rooms(std::function<void(bool, std::vector<std::string>)> done) {
   statement st(read_db_, "SELECT DISTINCT room FROM messages ORDER BY room");
   std::vector<std::string> out;
   while (st.step())
     out.push_back(st.text(0));
-  return out;
+  done(true, std::move(out));
 }
 
-void sqlite_store::append(stored_message m, std::function<void(bool)> done) {
+// Ids come from a per-room counter on the hub's thread, so they follow the order of the calls;
+// the writer commits in that order too.
+void sqlite_store::append(stored_message m, std::function<void(bool, std::int64_t)> done) {
+  auto it = last_ids_.find(m.room);
+  if (it == last_ids_.end()) it = last_ids_.emplace(m.room, read_last_id(m.room)).first;
+  m.id = ++it->second;
   {
     std::lock_guard lock(mutex_);
     queue_.push_back({std::move(m), std::move(done)});
@@ -163,8 +173,10 @@ void sqlite_store::writer_loop() {
     lock.unlock();
     const bool ok = commit(batch);
     for (auto& p : batch) {
-      if (!p.done) continue;
-      post_([done = std::move(p.done), ok] { done(ok); });
+      post_([this, m = std::move(p.msg), done = std::move(p.done), ok] {
+        if (ok && on_message) on_message(m);
+        if (done) done(ok, ok ? m.id : 0);
+      });
     }
     lock.lock();
     busy_ = false;

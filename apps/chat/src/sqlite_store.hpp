@@ -1,9 +1,10 @@
-// History in SQLite (WAL mode): reads on the caller's thread, writes batched on a writer thread
-// so that a commit never stalls the event loop.
+// History in SQLite (WAL mode) for one node: reads on the caller's thread (answered at once),
+// writes batched on a writer thread so that a commit never stalls the event loop.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -24,23 +25,25 @@ class sqlite_store final : public store {
   sqlite_store(const sqlite_store&) = delete;
   sqlite_store& operator=(const sqlite_store&) = delete;
 
-  std::int64_t last_id(std::string_view room) override;
-  std::int64_t first_id(std::string_view room) override;
-  void append(stored_message m, std::function<void(bool ok)> done) override;
-  std::vector<stored_message> before(std::string_view room, std::int64_t before_id,
-                                     std::size_t limit) override;
-  std::vector<stored_message> range(std::string_view room, std::int64_t after_id,
-                                    std::int64_t up_to, std::size_t limit) override;
-  std::vector<std::string> rooms() override;
+  void last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) override;
+  void append(stored_message m, std::function<void(bool, std::int64_t)> done) override;
+  void before(std::string_view room, std::int64_t before_id, std::size_t limit,
+              read_done done) override;
+  void range(std::string_view room, std::int64_t after_id, std::int64_t up_to, std::size_t limit,
+             read_done done) override;
+  void rooms(std::function<void(bool, std::vector<std::string>)> done) override;
 
+  // The lowest id still kept for the room (0 if none): older ones were pruned.
+  std::int64_t first_id(std::string_view room);
   // Blocks until every append made so far is committed (for tests and shutdown).
   void flush();
 
  private:
   struct pending {
     stored_message msg;
-    std::function<void(bool)> done;
+    std::function<void(bool, std::int64_t)> done;
   };
+  std::int64_t read_last_id(std::string_view room);
   void writer_loop();
   bool commit(std::deque<pending>& batch);
 
@@ -55,6 +58,7 @@ class sqlite_store final : public store {
   bool busy_ = false;
   bool stopping_ = false;
   std::thread writer_;
+  std::map<std::string, std::int64_t, std::less<>> last_ids_;  // hub thread only
 };
 
 }  // namespace duplex::chat

@@ -1,5 +1,5 @@
-// Where the chat keeps room history: one small interface, so that storage and fan-out can
-// move to Redis for several nodes without touching the chat's rules.
+// Where the chat keeps room history and how stored messages reach every node: one small
+// asynchronous interface with two backends, embedded SQLite (one node) and Redis (several).
 #pragma once
 
 #include <cstdint>
@@ -12,31 +12,41 @@ namespace duplex::chat {
 
 struct stored_message {
   std::string room;
-  std::int64_t id = 0;  // increasing per room, assigned by the hub
+  std::int64_t id = 0;  // increasing per room, assigned by the store
   std::string nick;
   std::string text;
   std::int64_t ts_ms = 0;
 };
 
+using read_done = std::function<void(bool ok, std::vector<stored_message> messages)>;
+
+// Every callback runs on the hub's thread, possibly before the call that caused it returns.
 class store {
  public:
   virtual ~store() = default;
 
-  // Highest id ever stored for the room (0 if none).
-  virtual std::int64_t last_id(std::string_view room) = 0;
-  // Lowest id still kept for the room (0 if none); older ones were pruned.
-  virtual std::int64_t first_id(std::string_view room) = 0;
-  // Stores a message; `done(ok)` runs on the hub's thread once it is durable (or failed).
-  // Completions come in the order of the calls.
-  virtual void append(stored_message m, std::function<void(bool ok)> done) = 0;
-  // Up to `limit` messages with id < before, oldest first.
-  virtual std::vector<stored_message> before(std::string_view room, std::int64_t before_id,
-                                             std::size_t limit) = 0;
-  // Messages with after_id < id <= up_to, oldest first, at most `limit`.
-  virtual std::vector<stored_message> range(std::string_view room, std::int64_t after_id,
-                                            std::int64_t up_to, std::size_t limit) = 0;
+  // Each message stored in a room by any node sharing this store, this one included, in id
+  // order per room. Ids may be skipped (a lost feed, a failed write): the hub asks range() for
+  // what lies between.
+  std::function<void(const stored_message&)> on_message;
+  // The feed of messages was lost and is back: the hub catches up with range().
+  std::function<void()> on_resync;
+
+  // The highest id stored for the room (0 if none).
+  virtual void last_id(std::string_view room,
+                       std::function<void(bool ok, std::int64_t id)> done) = 0;
+  // Gives `m` the next id of its room and stores it; done(ok, id) once it is durable. A stored
+  // message also comes back through on_message, before or after done.
+  virtual void append(stored_message m, std::function<void(bool ok, std::int64_t id)> done) = 0;
+  // Up to `limit` messages with id < before_id, oldest first.
+  virtual void before(std::string_view room, std::int64_t before_id, std::size_t limit,
+                      read_done done) = 0;
+  // Messages with after_id < id <= up_to, oldest first, at most `limit`. Authoritative: an id
+  // in the interval that is not returned does not exist (was pruned or never written).
+  virtual void range(std::string_view room, std::int64_t after_id, std::int64_t up_to,
+                     std::size_t limit, read_done done) = 0;
   // Names of rooms that have history.
-  virtual std::vector<std::string> rooms() = 0;
+  virtual void rooms(std::function<void(bool ok, std::vector<std::string> names)> done) = 0;
 };
 
 }  // namespace duplex::chat

@@ -74,7 +74,14 @@ class chat_fixture {
                                             },
                                             keep);
     hub_ = std::make_unique<hub>(*store_, limits, [this] { return now_ms; });
+    // The feed of stored messages passes through lose_from_feed, as a lost Redis subscription
+    // would lose them; the history in SQLite keeps everything.
+    store_->on_message = [this, real = store_->on_message](const stored_message& m) {
+      if (!lose_from_feed || !lose_from_feed(m)) real(m);
+    };
   }
+
+  std::function<bool(const stored_message&)> lose_from_feed;
 
   // Waits for the store's commits and runs their completions, as the loop would.
   void pump() {
@@ -108,6 +115,14 @@ class chat_fixture {
 
   hub& the_hub() { return *hub_; }
   sqlite_store& the_store() { return *store_; }
+  // The stored messages before an id, read the way the hub reads them.
+  std::vector<stored_message> stored_before(const std::string& room, std::int64_t before,
+                                            std::size_t limit) {
+    std::vector<stored_message> out;
+    store_->before(room, before, limit,
+                   [&](bool, std::vector<stored_message> got) { out = std::move(got); });
+    return out;
+  }
   std::int64_t now_ms = 1'700'000'000'000;
 
  private:

@@ -78,7 +78,7 @@ TEST(Identity, TheServerNamesTheSpeakerNeverTheMessage) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0]["nick"], "alice");
   EXPECT_EQ(got[0]["id"], 1);
-  EXPECT_EQ(fx.the_store().before("r", 100, 10).at(0).nick, "alice");
+  EXPECT_EQ(fx.stored_before("r", 100, 10).at(0).nick, "alice");
 }
 
 TEST(Rooms, PresenceOnJoinLeaveAndDisconnect) {
@@ -303,7 +303,7 @@ TEST(Typing, OthersOnlyThrottledDroppableAndNeverStored) {
   fx.send(a, {{"type", "typing"}, {"room", "x"}});
   EXPECT_EQ(fx.the_hub().counters().dropped, 1u);
   fx.pump();
-  EXPECT_TRUE(fx.the_store().before("x", 100, 100).empty());
+  EXPECT_TRUE(fx.stored_before("x", 100, 100).empty());
 }
 
 TEST(Private, ReachesOnlyItsTarget) {
@@ -335,6 +335,61 @@ TEST(Errors, KeepTheConnectionOpen) {
   fx.send(a, {{"type", "say"}, {"room", 5}, {"text", {1, 2}}});
   EXPECT_EQ(error_code(*a.s), "not_joined");
   EXPECT_EQ(a.s->close_code, 0);
+}
+
+// Index of the first message of `type` with `key` == value in what a session got, or -1.
+long index_of(const recording_session& s, const std::string& type, std::int64_t id) {
+  for (std::size_t i = 0; i < s.got.size(); ++i)
+    if (s.got[i]["type"] == type && s.got[i].value("id", std::int64_t{-1}) == id)
+      return static_cast<long>(i);
+  return -1;
+}
+
+TEST(Feed, AMessageLostFromTheFeedIsReadFromTheStoreBeforeTheNext) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  auto b = fx.named("bob");
+  fx.send(a, {{"type", "join"}, {"room", "r"}});
+  fx.send(b, {{"type", "join"}, {"room", "r"}});
+  fx.lose_from_feed = [](const stored_message& m) { return m.id == 2; };
+  for (const char* t : {"one", "two", "three"}) {
+    fx.say(a, "r", t);
+    fx.pump();
+  }
+  for (auto* s : {a.s, b.s}) {
+    const auto got = s->of("message");
+    ASSERT_EQ(got.size(), 3u);
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(got[static_cast<std::size_t>(i)]["id"], i + 1);
+    EXPECT_EQ(got[1]["text"], "two");
+  }
+  // Every ack follows its message, the filled one included.
+  for (std::int64_t id = 1; id <= 3; ++id) {
+    ASSERT_GE(index_of(*a.s, "message", id), 0);
+    EXPECT_LT(index_of(*a.s, "message", id), index_of(*a.s, "ack", id)) << "id " << id;
+  }
+}
+
+TEST(Feed, AResyncDeliversWhatTheFeedLostAtItsEnd) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  auto b = fx.named("bob");
+  fx.send(a, {{"type", "join"}, {"room", "r"}});
+  fx.send(b, {{"type", "join"}, {"room", "r"}});
+  fx.say(a, "r", "kept");
+  fx.pump();
+  fx.lose_from_feed = [](const stored_message&) { return true; };
+  fx.say(a, "r", "lost one");
+  fx.say(a, "r", "lost two");
+  fx.pump();
+  EXPECT_EQ(b.s->of("message").size(), 1u);
+  EXPECT_TRUE(a.s->of("ack").size() == 1u) << "no ack before the message is broadcast";
+  fx.lose_from_feed = nullptr;
+  fx.the_store().on_resync();
+  const auto got = b.s->of("message");
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[2]["text"], "lost two");
+  EXPECT_EQ(a.s->of("ack").size(), 3u);
 }
 
 }  // namespace
