@@ -9,6 +9,7 @@
 
 #include "duplex/server/server.hpp"
 #include "src/hub.hpp"
+#include "src/redis_store.hpp"
 #include "src/sqlite_store.hpp"
 #include "src/static_files.hpp"
 
@@ -19,6 +20,7 @@ using namespace duplex;
 struct settings {
   server_options server;
   std::string db = "./duplex-chat.db";
+  std::string redis;  // redis://host:port: history and fan-out shared with other nodes
   std::string web_root;
   std::vector<std::string> origins;
 };
@@ -132,6 +134,8 @@ int main(int argc, char** argv) {
   app.add_option("--port", cfg.server.port, "port to listen on (0: any free port)")
       ->capture_default_str();
   app.add_option("--db", cfg.db, "SQLite file for history")->capture_default_str();
+  app.add_option("--redis", cfg.redis,
+                 "redis://HOST:PORT: share rooms with other nodes through Redis instead of --db");
   app.add_option("--origin", cfg.origins, "allowed page origin (repeatable; default: same origin)");
   app.add_option("--web-root", cfg.web_root, "directory of the page")->capture_default_str();
   app.add_option("--cert", cfg.server.tls.cert_file,
@@ -145,19 +149,30 @@ int main(int argc, char** argv) {
   cfg.server.threads = 1;  // the hub lives on one loop; more nodes scale out (docs/operations.md)
   try {
     duplex::server srv(cfg.server);
-    chat::sqlite_store store(cfg.db,
-                             [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
-    chat::hub hub(store);
+    srv.listen();
+    std::unique_ptr<chat::sqlite_store> sqlite;
+    std::unique_ptr<chat::redis_store> redis;
+    chat::store* store = nullptr;
+    if (cfg.redis.empty()) {
+      sqlite = std::make_unique<chat::sqlite_store>(
+          cfg.db, [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
+      store = sqlite.get();
+    } else {
+      // Driven by the hub's own loop: registered now, before run(), then only from that loop.
+      redis = std::make_unique<chat::redis_store>(srv.loop(0), chat::parse_redis_url(cfg.redis));
+      redis->start();
+      store = redis.get();
+    }
+    chat::hub hub(*store);
     chat::static_files files(cfg.web_root);
     std::map<std::uint16_t, std::uint64_t> closes;
     add_routes(srv, hub, files, cfg, closes);
-    srv.listen();
     std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",
                 cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(), srv.port(),
-                cfg.db.c_str());
+                cfg.redis.empty() ? cfg.db.c_str() : cfg.redis.c_str());
     std::fflush(stdout);
     srv.run();
-    store.flush();
+    if (sqlite) sqlite->flush();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "duplex-chat: %s\n", e.what());
     return 1;

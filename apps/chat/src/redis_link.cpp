@@ -38,8 +38,7 @@ redis_link::redis_link(net::event_loop& loop, redis_options opts)
 redis_link::~redis_link() {
   stopping_ = true;
   if (retry_ != 0) loop_.cancel_timer(retry_);
-  // Pending replies are answered with null from inside the free.
-  if (ac_ != nullptr) redisAsyncFree(ac_);
+  if (ac_ != nullptr) redisAsyncFree(ac_);  // pending replies are dropped without a call
 }
 
 void redis_link::start() {
@@ -111,9 +110,11 @@ bool redis_link::command(const std::vector<std::string>& argv, reply_fn reply) {
   return true;
 }
 
-void redis_link::on_reply(redisAsyncContext*, void* reply, void* privdata) {
+void redis_link::on_reply(redisAsyncContext* ac, void* reply, void* privdata) {
   auto* fn = static_cast<reply_fn*>(privdata);
-  if (*fn) (*fn)(static_cast<const redisReply*>(reply));
+  // A link being destroyed calls nobody back: its owner may be half gone already.
+  const bool silent = static_cast<redis_link*>(ac->data)->stopping_;
+  if (*fn && !silent) (*fn)(static_cast<const redisReply*>(reply));
   delete fn;
 }
 
@@ -138,7 +139,7 @@ void redis_link::send_subscribe() {
 void redis_link::on_pubsub(redisAsyncContext*, void* reply, void* privdata) {
   const auto* r = static_cast<const redisReply*>(reply);
   auto* self = static_cast<redis_link*>(privdata);
-  if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != 3) return;
+  if (self->stopping_ || r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != 3) return;
   const redisReply* kind = r->element[0];
   if (std::string_view(kind->str, kind->len) != "message") return;
   const redisReply* ch = r->element[1];

@@ -29,7 +29,8 @@ redis_options parse_redis_url(const std::string& url);
 // false), so callers report an error instead of queueing without bound.
 class redis_link final : public net::io_handler {
  public:
-  // `reply` is null when the connection was lost before the answer came.
+  // `reply` is null when the connection was lost before the answer came. Replies still owed
+  // when the link is destroyed are dropped without a call.
   using reply_fn = std::function<void(const redisReply* reply)>;
   // A message on a subscribed channel: channel, payload.
   using message_fn = std::function<void(std::string_view channel, std::string_view payload)>;

@@ -1,0 +1,168 @@
+#include "redis_store.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+namespace duplex::chat {
+namespace {
+
+constexpr std::string_view feed_channel = "duplex-chat:messages";
+constexpr std::string_view rooms_key = "duplex-chat:rooms";
+
+std::string seq_key(std::string_view room) {
+  return "duplex-chat:room:" + std::string(room) + ":seq";
+}
+std::string log_key(std::string_view room) {
+  return "duplex-chat:room:" + std::string(room) + ":log";
+}
+
+// One atomic step per message, so that ids, stream order and publish order agree on every
+// node: the next id, the stream entry under that id, the room's name, and the fan-out.
+constexpr const char* append_script = R"lua(
+local id = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], id .. '-0',
+           'nick', ARGV[2], 'text', ARGV[3], 'ts', ARGV[4])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('PUBLISH', KEYS[4], cjson.encode({room = ARGV[1], id = id, nick = ARGV[2],
+                                             text = ARGV[3], ts = tonumber(ARGV[4])}))
+return id
+)lua";
+
+bool is_error(const redisReply* r) {
+  return r == nullptr || r->type == REDIS_REPLY_ERROR;
+}
+
+std::string_view text_of(const redisReply* r) {
+  return r != nullptr && r->str != nullptr ? std::string_view(r->str, r->len) : std::string_view{};
+}
+
+// A stream entry ["<id>-0", [field, value, ...]] as a message of `room`.
+bool parse_entry(const redisReply* e, const std::string& room, stored_message& out) {
+  if (e == nullptr || e->type != REDIS_REPLY_ARRAY || e->elements != 2) return false;
+  const std::string id(text_of(e->element[0]));
+  const redisReply* fields = e->element[1];
+  if (fields->type != REDIS_REPLY_ARRAY) return false;
+  out = stored_message{room, std::stoll(id.substr(0, id.find('-'))), {}, {}, 0};
+  for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
+    const auto key = text_of(fields->element[i]);
+    const auto value = text_of(fields->element[i + 1]);
+    if (key == "nick") out.nick = value;
+    if (key == "text") out.text = value;
+    if (key == "ts") out.ts_ms = std::stoll(std::string(value));
+  }
+  return true;
+}
+
+}  // namespace
+
+redis_store::redis_store(net::event_loop& loop, redis_options opts, std::int64_t keep_per_room)
+    : commands_(loop, opts), feed_(loop, opts), keep_(keep_per_room) {
+  feed_.on_state = [this](bool up) {
+    // Whatever was published while the feed was down is read back from the streams.
+    if (up && on_resync) on_resync();
+  };
+  commands_.on_state = [](bool up) {
+    std::fprintf(stderr, "duplex-chat: redis %s\n", up ? "connected" : "lost; reconnecting");
+  };
+}
+
+void redis_store::start() {
+  feed_.subscribe({std::string(feed_channel)},
+                  [this](std::string_view, std::string_view payload) { on_feed(payload); });
+  commands_.start();
+  feed_.start();
+}
+
+void redis_store::on_feed(std::string_view payload) {
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return;
+  stored_message m;
+  m.room = j.value("room", "");
+  m.id = j.value("id", std::int64_t{0});
+  m.nick = j.value("nick", "");
+  m.text = j.value("text", "");
+  m.ts_ms = j.value("ts", std::int64_t{0});
+  if (m.room.empty() || m.id <= 0) return;
+  if (on_message) on_message(m);
+}
+
+void redis_store::last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) {
+  const bool sent = commands_.command({"GET", seq_key(room)}, [done](const redisReply* r) {
+    if (is_error(r)) return done(false, 0);
+    done(true, r->type == REDIS_REPLY_STRING ? std::stoll(std::string(text_of(r))) : 0);
+  });
+  if (!sent) done(false, 0);
+}
+
+void redis_store::append(stored_message m, std::function<void(bool, std::int64_t)> done) {
+  std::vector<std::string> argv{"EVAL",
+                                append_script,
+                                "4",
+                                seq_key(m.room),
+                                log_key(m.room),
+                                std::string(rooms_key),
+                                std::string(feed_channel),
+                                m.room,
+                                m.nick,
+                                m.text,
+                                std::to_string(m.ts_ms),
+                                std::to_string(keep_)};
+  const bool sent = commands_.command(argv, [done](const redisReply* r) {
+    if (is_error(r) || r->type != REDIS_REPLY_INTEGER) return done(false, 0);
+    done(true, r->integer);
+  });
+  if (!sent) done(false, 0);
+}
+
+void redis_store::read_stream(std::vector<std::string> argv, std::string room, bool reverse,
+                              read_done done) {
+  const bool sent = commands_.command(argv, [room, reverse, done](const redisReply* r) {
+    if (is_error(r) || r->type != REDIS_REPLY_ARRAY) return done(false, {});
+    std::vector<stored_message> out;
+    for (std::size_t i = 0; i < r->elements; ++i) {
+      stored_message m;
+      if (parse_entry(r->element[i], room, m)) out.push_back(std::move(m));
+    }
+    if (reverse) std::reverse(out.begin(), out.end());
+    done(true, std::move(out));
+  });
+  if (!sent) done(false, {});
+}
+
+void redis_store::before(std::string_view room, std::int64_t before_id, std::size_t limit,
+                         read_done done) {
+  if (before_id <= 1 || limit == 0) return done(true, {});
+  read_stream({"XREVRANGE", log_key(room), std::to_string(before_id - 1) + "-0", "-", "COUNT",
+               std::to_string(limit)},
+              std::string(room), true, std::move(done));
+}
+
+void redis_store::range(std::string_view room, std::int64_t after_id, std::int64_t up_to,
+                        std::size_t limit, read_done done) {
+  if (up_to <= after_id || limit == 0) return done(true, {});
+  const std::string end = up_to == std::numeric_limits<std::int64_t>::max()
+                              ? std::string("+")
+                              : std::to_string(up_to) + "-0";
+  read_stream({"XRANGE", log_key(room), std::to_string(after_id + 1) + "-0", end, "COUNT",
+               std::to_string(limit)},
+              std::string(room), false, std::move(done));
+}
+
+void redis_store::rooms(std::function<void(bool, std::vector<std::string>)> done) {
+  const bool sent =
+      commands_.command({"SMEMBERS", std::string(rooms_key)}, [done](const redisReply* r) {
+        if (is_error(r) || r->type != REDIS_REPLY_ARRAY) return done(false, {});
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < r->elements; ++i)
+          names.emplace_back(text_of(r->element[i]));
+        std::sort(names.begin(), names.end());
+        done(true, std::move(names));
+      });
+  if (!sent) done(false, {});
+}
+
+}  // namespace duplex::chat

@@ -1,0 +1,38 @@
+// History and fan-out in Redis, shared by several duplex-chat nodes: one id sequence and one
+// stream per room, written by a Lua script that also publishes each message to every node.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "redis_link.hpp"
+#include "store.hpp"
+
+namespace duplex::chat {
+
+class redis_store final : public store {
+ public:
+  // Loop thread only, like everything else here. `keep_per_room`: older entries are trimmed.
+  redis_store(net::event_loop& loop, redis_options opts, std::int64_t keep_per_room = 10'000);
+
+  void start();
+  bool connected() const noexcept { return commands_.connected() && feed_.connected(); }
+
+  void last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) override;
+  void append(stored_message m, std::function<void(bool, std::int64_t)> done) override;
+  void before(std::string_view room, std::int64_t before_id, std::size_t limit,
+              read_done done) override;
+  void range(std::string_view room, std::int64_t after_id, std::int64_t up_to, std::size_t limit,
+             read_done done) override;
+  void rooms(std::function<void(bool, std::vector<std::string>)> done) override;
+
+ private:
+  void on_feed(std::string_view payload);
+  void read_stream(std::vector<std::string> argv, std::string room, bool reverse, read_done done);
+
+  redis_link commands_;
+  redis_link feed_;
+  std::int64_t keep_;
+};
+
+}  // namespace duplex::chat
