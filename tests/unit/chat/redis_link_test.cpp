@@ -1,12 +1,16 @@
-// redis_link against a real redis-server: commands, pub/sub, and reconnection after Redis
-// restarts, all driven by a duplex event loop.
+// redis_link and redis_store against a real redis-server: commands, pub/sub, reconnection
+// after Redis restarts, and the chat's history shared by two stores (two nodes), all driven by
+// a duplex event loop.
 #include "src/redis_link.hpp"
+#include "src/redis_store.hpp"
 
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
 #include <chrono>
 #include <functional>
+#include <limits>
+#include <map>
 
 #include "support/redis_server.hpp"
 
@@ -148,6 +152,99 @@ TEST(RedisLink, StartsWithRedisDownAndConnectsWhenItAppears) {
   EXPECT_FALSE(link.connected());
   redis.start();
   EXPECT_TRUE(run_until(loop, [&] { return link.connected(); }));
+}
+
+TEST(RedisStore, IdsAreSharedAndEveryNodeHearsEachMessageInOrder) {
+  test::redis_server redis;
+  net::event_loop loop;
+  redis_store one(loop, at(redis.port()));
+  redis_store two(loop, at(redis.port()));
+  std::vector<std::int64_t> heard_by_two;
+  two.on_message = [&](const stored_message& m) {
+    if (m.room == "lobby") heard_by_two.push_back(m.id);
+  };
+  one.start();
+  two.start();
+  ASSERT_TRUE(run_until(loop, [&] { return one.connected() && two.connected(); }));
+  run_until(
+      loop, [] { return false; }, 100ms);  // the feed's SUBSCRIBE lands
+  std::vector<std::int64_t> acked;
+  for (int i = 0; i < 10; ++i) {
+    redis_store& via = i % 2 ? two : one;
+    via.append({"lobby", 0, i % 2 ? "bob" : "alice", "m" + std::to_string(i), 1000 + i},
+               [&](bool ok, std::int64_t id) {
+                 EXPECT_TRUE(ok);
+                 acked.push_back(id);
+               });
+  }
+  ASSERT_TRUE(run_until(loop, [&] { return acked.size() == 10 && heard_by_two.size() == 10; }));
+  std::sort(acked.begin(), acked.end());
+  const std::vector<std::int64_t> want{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  EXPECT_EQ(acked, want);
+  EXPECT_EQ(heard_by_two, want);
+}
+
+TEST(RedisStore, ReadsHistoryTheWayTheHubAsks) {
+  test::redis_server redis;
+  net::event_loop loop;
+  redis_store store(loop, at(redis.port()));
+  store.start();
+  ASSERT_TRUE(run_until(loop, [&] { return store.connected(); }));
+  int stored = 0;
+  for (int i = 1; i <= 5; ++i)
+    store.append({"r", 0, "ada", "text " + std::to_string(i), 42},
+                 [&](bool, std::int64_t) { ++stored; });
+  store.append({"other", 0, "ada", "elsewhere", 42}, [&](bool, std::int64_t) { ++stored; });
+  ASSERT_TRUE(run_until(loop, [&] { return stored == 6; }));
+
+  std::map<std::string, std::string> results;  // some answers come at once, some later
+  auto texts = [&](std::string label) {
+    return [&results, label](bool ok, std::vector<stored_message> ms) {
+      std::string s = ok ? "" : "failed";
+      for (auto& m : ms)
+        s += std::to_string(m.id) + ":" + m.text + "," + m.nick + ";";
+      results[label] = s;
+    };
+  };
+  auto id = [&](std::string label) {
+    return [&results, label](bool ok, std::int64_t v) {
+      results[label] = ok ? std::to_string(v) : "failed";
+    };
+  };
+  store.before("r", 5, 2, texts("before 5"));
+  store.range("r", 1, 3, 100, texts("range 1..3"));
+  store.range("r", 3, std::numeric_limits<std::int64_t>::max(), 100, texts("after 3"));
+  store.before("r", 1, 10, texts("before 1"));
+  store.last_id("r", id("last r"));
+  store.last_id("never", id("last never"));
+  store.rooms([&](bool ok, std::vector<std::string> names) {
+    std::string s = ok ? "" : "failed";
+    for (auto& n : names)
+      s += n + ";";
+    results["rooms"] = s;
+  });
+  ASSERT_TRUE(run_until(loop, [&] { return results.size() == 7; }));
+  EXPECT_EQ(results["before 5"], "3:text 3,ada;4:text 4,ada;");
+  EXPECT_EQ(results["range 1..3"], "2:text 2,ada;3:text 3,ada;");
+  EXPECT_EQ(results["after 3"], "4:text 4,ada;5:text 5,ada;");
+  EXPECT_EQ(results["before 1"], "");
+  EXPECT_EQ(results["last r"], "5");
+  EXPECT_EQ(results["last never"], "0");
+  EXPECT_EQ(results["rooms"], "other;r;");
+}
+
+TEST(RedisStore, EveryCallFailsClearlyWhileRedisIsDown) {
+  test::redis_server redis;
+  redis.stop();
+  net::event_loop loop;
+  redis_store store(loop, at(redis.port()));
+  store.start();
+  int failed = 0;
+  store.append({"r", 0, "ada", "lost?", 1}, [&](bool ok, std::int64_t) { failed += !ok; });
+  store.range("r", 0, 10, 10, [&](bool ok, std::vector<stored_message>) { failed += !ok; });
+  store.last_id("r", [&](bool ok, std::int64_t) { failed += !ok; });
+  store.rooms([&](bool ok, std::vector<std::string>) { failed += !ok; });
+  EXPECT_EQ(failed, 4);  // at once, not after a timeout
 }
 
 }  // namespace
