@@ -20,7 +20,8 @@ using namespace duplex;
 struct settings {
   server_options server;
   std::string db = "./duplex-chat.db";
-  std::string redis;  // redis://host:port: history and fan-out shared with other nodes
+  std::string redis;         // redis://host:port: history and fan-out shared with other nodes
+  double presence_ttl = 15;  // seconds a dead node's members stay listed, at most
   std::string web_root;
   std::vector<std::string> origins;
 };
@@ -136,6 +137,10 @@ int main(int argc, char** argv) {
   app.add_option("--db", cfg.db, "SQLite file for history")->capture_default_str();
   app.add_option("--redis", cfg.redis,
                  "redis://HOST:PORT: share rooms with other nodes through Redis instead of --db");
+  app.add_option("--presence-ttl", cfg.presence_ttl,
+                 "with --redis: seconds after which a dead node's members leave the lists")
+      ->check(CLI::Range(0.3, 3600.0))
+      ->capture_default_str();
   app.add_option("--origin", cfg.origins, "allowed page origin (repeatable; default: same origin)");
   app.add_option("--web-root", cfg.web_root, "directory of the page")->capture_default_str();
   app.add_option("--cert", cfg.server.tls.cert_file,
@@ -159,7 +164,9 @@ int main(int argc, char** argv) {
       store = sqlite.get();
     } else {
       // Driven by the hub's own loop: registered now, before run(), then only from that loop.
-      redis = std::make_unique<chat::redis_store>(srv.loop(0), chat::parse_redis_url(cfg.redis));
+      const auto ttl = std::chrono::milliseconds(static_cast<long>(cfg.presence_ttl * 1000));
+      redis = std::make_unique<chat::redis_store>(srv.loop(0), chat::parse_redis_url(cfg.redis),
+                                                  10'000, ttl);
       redis->start();
       store = redis.get();
     }

@@ -76,10 +76,14 @@ class Redis(Proc):
         raise RuntimeError("redis-server did not start")
 
 
+PRESENCE_TTL = 1.5  # seconds; a dead node's members must leave the lists within this, plus a third
+
+
 class Node(Proc):
     def __init__(self, redis_port):
         super().__init__([CHAT, "--host", "127.0.0.1", "--port", "0",
-                          "--redis", f"redis://127.0.0.1:{redis_port}"])
+                          "--redis", f"redis://127.0.0.1:{redis_port}",
+                          "--presence-ttl", str(PRESENCE_TTL)])
         line = self.proc.stdout.readline()
         self.port = int(re.search(r":(\d+)/", line).group(1))
 
@@ -95,6 +99,8 @@ class Client:
         self.seen = []  # (id, text) in the order shown
         self.acks = set()
         self.errors = []
+        self.members = set()  # as the page keeps them: joined's list, then presence events
+        self.presence = []
         self.ws = None
         self.reader = None
 
@@ -115,6 +121,14 @@ class Client:
                     self.seen.append((m["id"], m["text"]))
                 elif m["type"] == "history":
                     self.seen.extend((h["id"], h["text"]) for h in m["messages"])
+                elif m["type"] == "joined":
+                    self.members = set(m["members"])
+                elif m["type"] == "presence":
+                    self.presence.append((m["nick"], m["event"]))
+                    if m["event"] == "join":
+                        self.members.add(m["nick"])
+                    else:
+                        self.members.discard(m["nick"])
                 elif m["type"] == "ack":
                     self.acks.add(m["id"])
                 elif m["type"] == "error":
@@ -152,8 +166,12 @@ async def main():
     try:
         alice, bob = Client("alice"), Client("bob")
         await alice.connect(a, "lobby")
-        await bob.connect(b, "lobby")
         await asyncio.sleep(0.3)
+        await bob.connect(b, "lobby")
+        check(await until(lambda: bob.members == {"alice", "bob"}),
+              f"presence spans nodes: bob on node B is told alice (node A) is in the room")
+        check(await until(lambda: ("bob", "join") in alice.presence),
+              "presence spans nodes: alice on node A sees bob join on node B")
         async def talk(c):
             for i in range(20):
                 await c.say(f"{c.nick}{i}")
@@ -177,10 +195,19 @@ async def main():
         os.kill(b.proc.pid, signal.SIGCONT)
         check(await until(lambda: len(bob.seen) >= 50) and bob.seen == alice.seen,
               "node B resumed: its client gets what it missed, in order")
+        # Paused past the presence ttl, B's members expired; its next refresh lists them again.
+        check(await until(lambda: "bob" in alice.members, PRESENCE_TTL * 2),
+              "node B resumed: bob is back in alice's member list")
 
-        # kill -9 node A: alice resumes on node B from the last id she saw.
+        # kill -9 node A: its members leave the lists within the ttl, and alice resumes on node B
+        # from the last id she saw.
+        t_kill = time.monotonic()
         a.kill9()
         await alice.reader
+        bound = PRESENCE_TTL * 4 / 3 + 1  # expiry, the next sweep, and a second of slack
+        left = await until(lambda: "alice" not in bob.members, bound)
+        check(left, f"node A killed: alice leaves bob's member list after "
+                    f"{time.monotonic() - t_kill:.1f} s (bound {bound:.1f} s)")
         for i in range(5):
             await bob.say(f"during-outage-{i}")
         await until(lambda: len(bob.acks) == 25)

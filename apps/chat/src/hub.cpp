@@ -119,11 +119,15 @@ hub::hub(store& s, hub_limits limits, clock now)
     : store_(s), limits_(limits), now_(now ? std::move(now) : clock(system_ms)) {
   store_.on_message = [this](const stored_message& m) { on_store_message(m); };
   store_.on_resync = [this] { on_resync(); };
+  store_.on_presence = [this](const std::string& name, const std::string& nick, bool joined) {
+    on_remote_presence(name, nick, joined);
+  };
 }
 
 hub::~hub() {
   store_.on_message = nullptr;
   store_.on_resync = nullptr;
+  store_.on_presence = nullptr;
 }
 
 hub::client* hub::find_client(std::uint64_t id) {
@@ -285,36 +289,58 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
     return error(c, "room_full", "the room is full");
   rm.members.insert(c.id);
   c.rooms.insert(rm.name);
-  json members = json::array();
-  for (auto m : rm.members)
-    members.push_back(clients_.at(m).nick);
-  send(
-      c,
-      json{
-          {"type", "joined"}, {"room", rm.name}, {"members", members}, {"last_id", rm.delivered_id}}
-          .dump());
-  if (fresh)
+  // From here the room's messages wait in c.syncing until the history has gone out; the
+  // history ends at what has been delivered so far, so nothing comes twice.
+  c.syncing[rm.name];
+  const std::int64_t up_to = rm.delivered_id;
+  if (fresh) {
     broadcast(
         rm,
         json{{"type", "presence"}, {"room", rm.name}, {"nick", c.nick}, {"event", "join"}}.dump(),
         c.id);
-  send_join_history(c, rm, since);
+    store_.set_presence(rm.name, c.nick, true);
+  }
+  const std::uint64_t cid = c.id;
+  store_.remote_members(
+      rm.name, [this, cid, name = rm.name, since, up_to](bool, std::vector<std::string> remote) {
+        client* cl = find_client(cid);
+        auto it = rooms_.find(name);
+        if (cl == nullptr || it == rooms_.end() || !cl->rooms.contains(name)) return;
+        std::set<std::string> nicks(remote.begin(), remote.end());
+        for (auto m : it->second.members)
+          nicks.insert(clients_.at(m).nick);
+        send(*cl, json{{"type", "joined"},
+                       {"room", name},
+                       {"members", json(std::vector<std::string>(nicks.begin(), nicks.end()))},
+                       {"last_id", up_to}}
+                      .dump());
+        send_join_history(*cl, name, since, up_to);
+      });
+}
+
+void hub::on_remote_presence(const std::string& room_name, const std::string& nick, bool joined) {
+  auto it = rooms_.find(room_name);
+  if (it == rooms_.end()) return;
+  broadcast(it->second, json{{"type", "presence"},
+                             {"room", room_name},
+                             {"nick", nick},
+                             {"event", joined ? "join" : "leave"}}
+                            .dump());
 }
 
 // A fresh join gets the latest messages; a resume (`since`) gets exactly the ones after it.
 // Only delivered ids are read, and what the room says while the read runs waits in
 // c.syncing, so every message reaches the client once, in id order.
-void hub::send_join_history(client& c, room& rm, std::int64_t since) {
-  const std::int64_t up_to = rm.delivered_id;
+void hub::send_join_history(client& c, const std::string& name, std::int64_t since,
+                            std::int64_t up_to) {
   if (since >= 0) {
     const bool too_many = up_to - since > static_cast<std::int64_t>(limits_.max_resume);
-    if (since > up_to || too_many)
-      return error(c, "resume_too_old", "history since that id is not available; fetch it again",
-                   rm.name);
+    if (since > up_to || too_many) {
+      error(c, "resume_too_old", "history since that id is not available; fetch it again", name);
+      return finish_sync(c.id, name, {});
+    }
   }
-  c.syncing[rm.name];  // starts holding the room's messages for this client
   const std::uint64_t cid = c.id;
-  const std::string name = rm.name;
   auto reply = [this, cid, name, since, up_to](bool ok, std::vector<stored_message> msgs) {
     client* cl = find_client(cid);
     if (cl == nullptr) return;
@@ -362,6 +388,7 @@ void hub::leave_room(client& c, std::string name, bool tell_self) {
   if (it == rooms_.end()) return;
   it->second.members.erase(c.id);
   if (tell_self) send(c, json{{"type", "left"}, {"room", name}}.dump());
+  if (!c.nick.empty()) store_.set_presence(name, c.nick, false);
   if (!c.nick.empty())
     broadcast(
         it->second,

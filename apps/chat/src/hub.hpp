@@ -113,7 +113,9 @@ class hub {
   void on_private(client& c, const request& r);
   void on_history(client& c, const request& r);
   void on_rooms(client& c);
-  void send_join_history(client& c, room& rm, std::int64_t since);
+  void send_join_history(client& c, const std::string& name, std::int64_t since,
+                         std::int64_t up_to);
+  void on_remote_presence(const std::string& room_name, const std::string& nick, bool joined);
   void finish_sync(std::uint64_t client_id, const std::string& room_name, const std::string& reply);
   // `name` by value: callers pass elements of c.rooms, which this erases.
   void leave_room(client& c, std::string name, bool tell_self);

@@ -6,11 +6,13 @@
 #include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <random>
 
 namespace duplex::chat {
 namespace {
 
 constexpr std::string_view feed_channel = "duplex-chat:messages";
+constexpr std::string_view presence_channel = "duplex-chat:presence";
 constexpr std::string_view rooms_key = "duplex-chat:rooms";
 
 std::string seq_key(std::string_view room) {
@@ -19,6 +21,50 @@ std::string seq_key(std::string_view room) {
 std::string log_key(std::string_view room) {
   return "duplex-chat:room:" + std::string(room) + ":log";
 }
+// A sorted set of "<node>:<nick>" scored by the time (ms) the entry expires.
+std::string members_key(std::string_view room) {
+  return "duplex-chat:room:" + std::string(room) + ":members";
+}
+
+std::int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string random_node_id() {
+  std::random_device rd;
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 12; ++i)
+    out += hex[rd() % 16];
+  return out;
+}
+
+// Renews this node's entries; one that had expired (the node was paused past the ttl) is
+// announced again, so other nodes list the member again.
+constexpr const char* refresh_script = R"lua(
+for i = 4, #ARGV do
+  if redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3] .. ':' .. ARGV[i]) == 1 then
+    redis.call('PUBLISH', KEYS[2], cjson.encode({room = ARGV[2], event = 'join',
+      node = ARGV[3], nick = ARGV[i]}))
+  end
+end
+return 0
+)lua";
+
+// Entries past their expiry are removed and announced once: ZREM succeeds for one caller only,
+// so however many nodes sweep the same room, each departure is published a single time.
+constexpr const char* sweep_script = R"lua(
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+for _, entry in ipairs(gone) do
+  if redis.call('ZREM', KEYS[1], entry) == 1 then
+    local sep = string.find(entry, ':', 1, true)
+    redis.call('PUBLISH', KEYS[2], cjson.encode({room = ARGV[2], event = 'leave',
+      node = string.sub(entry, 1, sep - 1), nick = string.sub(entry, sep + 1)}))
+  end
+end
+return #gone
+)lua";
 
 // One atomic step per message, so that ids, stream order and publish order agree on every
 // node: the next id, the stream entry under that id, the room's name, and the fan-out.
@@ -59,8 +105,14 @@ bool parse_entry(const redisReply* e, const std::string& room, stored_message& o
 
 }  // namespace
 
-redis_store::redis_store(net::event_loop& loop, redis_options opts, std::int64_t keep_per_room)
-    : commands_(loop, opts), feed_(loop, opts), keep_(keep_per_room) {
+redis_store::redis_store(net::event_loop& loop, redis_options opts, std::int64_t keep_per_room,
+                         std::chrono::milliseconds presence_ttl)
+    : loop_(loop),
+      commands_(loop, opts),
+      feed_(loop, opts),
+      keep_(keep_per_room),
+      ttl_(presence_ttl),
+      node_(random_node_id()) {
   feed_.on_state = [this](bool up) {
     // Whatever was published while the feed was down is read back from the streams.
     if (up && on_resync) on_resync();
@@ -70,11 +122,89 @@ redis_store::redis_store(net::event_loop& loop, redis_options opts, std::int64_t
   };
 }
 
+redis_store::~redis_store() {
+  if (refresher_ != 0) loop_.cancel_timer(refresher_);
+}
+
 void redis_store::start() {
-  feed_.subscribe({std::string(feed_channel)},
-                  [this](std::string_view, std::string_view payload) { on_feed(payload); });
+  feed_.subscribe({std::string(feed_channel), std::string(presence_channel)},
+                  [this](std::string_view channel, std::string_view payload) {
+                    if (channel == presence_channel) return on_presence_feed(payload);
+                    on_feed(payload);
+                  });
   commands_.start();
   feed_.start();
+  refresher_ = loop_.add_timer(
+      std::max(ttl_ / 3, std::chrono::milliseconds(1)), [this] { refresh_presence(); }, true);
+}
+
+void redis_store::set_presence(const std::string& room, const std::string& nick, bool present) {
+  const std::string entry = node_ + ":" + nick;
+  watched_.insert(room);
+  if (present) {
+    local_[room].insert(nick);
+    commands_.command({"ZADD", members_key(room), std::to_string(wall_ms() + ttl_.count()), entry},
+                      nullptr);
+  } else {
+    if (auto it = local_.find(room); it != local_.end()) {
+      it->second.erase(nick);
+      if (it->second.empty()) local_.erase(it);
+    }
+    commands_.command({"ZREM", members_key(room), entry}, nullptr);
+  }
+  const nlohmann::json event{
+      {"room", room}, {"nick", nick}, {"event", present ? "join" : "leave"}, {"node", node_}};
+  commands_.command({"PUBLISH", std::string(presence_channel), event.dump()}, nullptr);
+}
+
+void redis_store::remote_members(const std::string& room,
+                                 std::function<void(bool, std::vector<std::string>)> done) {
+  const std::string mine = node_ + ":";
+  const bool sent = commands_.command(
+      {"ZRANGEBYSCORE", members_key(room), std::to_string(wall_ms()), "+inf"},
+      [done, mine](const redisReply* r) {
+        if (is_error(r) || r->type != REDIS_REPLY_ARRAY) return done(false, {});
+        std::vector<std::string> nicks;
+        for (std::size_t i = 0; i < r->elements; ++i) {
+          const std::string entry(text_of(r->element[i]));
+          const auto sep = entry.find(':');
+          if (sep == std::string::npos || entry.compare(0, mine.size(), mine) == 0) continue;
+          nicks.push_back(entry.substr(sep + 1));
+        }
+        done(true, std::move(nicks));
+      });
+  if (!sent) done(false, {});
+}
+
+// Every third of the ttl: this node's entries live on, and everyone's expired ones go.
+void redis_store::refresh_presence() {
+  const std::int64_t now = wall_ms();
+  for (const auto& [room, nicks] : local_) {
+    std::vector<std::string> argv{"EVAL",
+                                  refresh_script,
+                                  "2",
+                                  members_key(room),
+                                  std::string(presence_channel),
+                                  std::to_string(now + ttl_.count()),
+                                  room,
+                                  node_};
+    argv.insert(argv.end(), nicks.begin(), nicks.end());
+    commands_.command(argv, nullptr);
+  }
+  for (const auto& room : watched_)
+    commands_.command({"EVAL", sweep_script, "2", members_key(room), std::string(presence_channel),
+                       std::to_string(now), room},
+                      nullptr);
+}
+
+void redis_store::on_presence_feed(std::string_view payload) {
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("node", "") == node_) return;
+  const std::string room = j.value("room", "");
+  const std::string nick = j.value("nick", "");
+  if (room.empty() || nick.empty()) return;
+  watched_.insert(room);
+  if (on_presence) on_presence(room, nick, j.value("event", "") == "join");
 }
 
 void redis_store::on_feed(std::string_view payload) {

@@ -2,7 +2,10 @@
 // stream per room, written by a Lua script that also publishes each message to every node.
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "redis_link.hpp"
@@ -13,7 +16,10 @@ namespace duplex::chat {
 class redis_store final : public store {
  public:
   // Loop thread only, like everything else here. `keep_per_room`: older entries are trimmed.
-  redis_store(net::event_loop& loop, redis_options opts, std::int64_t keep_per_room = 10'000);
+  // `presence_ttl`: how long a member outlives the last refresh of its node (every third of it).
+  redis_store(net::event_loop& loop, redis_options opts, std::int64_t keep_per_room = 10'000,
+              std::chrono::milliseconds presence_ttl = std::chrono::seconds(15));
+  ~redis_store() override;
 
   void start();
   bool connected() const noexcept { return commands_.connected() && feed_.connected(); }
@@ -25,14 +31,25 @@ class redis_store final : public store {
   void range(std::string_view room, std::int64_t after_id, std::int64_t up_to, std::size_t limit,
              read_done done) override;
   void rooms(std::function<void(bool, std::vector<std::string>)> done) override;
+  void set_presence(const std::string& room, const std::string& nick, bool present) override;
+  void remote_members(const std::string& room,
+                      std::function<void(bool, std::vector<std::string>)> done) override;
 
  private:
   void on_feed(std::string_view payload);
+  void on_presence_feed(std::string_view payload);
+  void refresh_presence();
   void read_stream(std::vector<std::string> argv, std::string room, bool reverse, read_done done);
 
+  net::event_loop& loop_;
   redis_link commands_;
   redis_link feed_;
   std::int64_t keep_;
+  std::chrono::milliseconds ttl_;
+  net::timer_id refresher_ = 0;
+  std::string node_;                                    // this process's id in presence entries
+  std::map<std::string, std::set<std::string>> local_;  // room -> this node's members
+  std::set<std::string> watched_;  // rooms whose expired members this node sweeps
 };
 
 }  // namespace duplex::chat

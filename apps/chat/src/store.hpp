@@ -31,6 +31,8 @@ class store {
   std::function<void(const stored_message&)> on_message;
   // The feed of messages was lost and is back: the hub catches up with range().
   std::function<void()> on_resync;
+  // Another node's member joined (true) or left (false) a room, or vanished with its node.
+  std::function<void(const std::string& room, const std::string& nick, bool joined)> on_presence;
 
   // The highest id stored for the room (0 if none).
   virtual void last_id(std::string_view room,
@@ -47,6 +49,18 @@ class store {
                      std::size_t limit, read_done done) = 0;
   // Names of rooms that have history.
   virtual void rooms(std::function<void(bool ok, std::vector<std::string> names)> done) = 0;
+
+  // Presence shared with other nodes: this node's member `nick` is in `room` or not. A node
+  // that dies stops refreshing its entries, and they expire. One node alone shares nothing.
+  virtual void set_presence(const std::string& room, const std::string& nick, bool present) {
+    (void)room, (void)nick, (void)present;
+  }
+  // Members of `room` on other nodes (this node's own are the hub's to know).
+  virtual void remote_members(const std::string& room,
+                              std::function<void(bool ok, std::vector<std::string> nicks)> done) {
+    (void)room;
+    done(true, {});
+  }
 };
 
 }  // namespace duplex::chat
