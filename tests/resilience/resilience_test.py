@@ -290,6 +290,58 @@ async def join_leave_flood(chat_port, rounds):
             return None
 
 
+async def chat_stalled_member(chat_port, senders, each):
+    """A room member never reads while others fill the room; a reading member gets everything."""
+    stalled = raw_upgrade(chat_port, "/ws")
+    stalled.sendall(masked_frame(0x1, json.dumps({"type": "hello", "nick": "stalled"}).encode()))
+    stalled.sendall(masked_frame(0x1, json.dumps({"type": "join", "room": "busy"}).encode()))
+    reader = await websockets.connect(f"ws://127.0.0.1:{chat_port}/ws", max_queue=None)
+    await reader.send(json.dumps({"type": "hello", "nick": "reader"}))
+    await reader.send(json.dumps({"type": "join", "room": "busy"}))
+    talkers = []
+    for i in range(senders):
+        ws = await websockets.connect(f"ws://127.0.0.1:{chat_port}/ws")
+        await ws.send(json.dumps({"type": "hello", "nick": f"talker{i}"}))
+        await ws.send(json.dumps({"type": "join", "room": "busy"}))
+        talkers.append(ws)
+    text = "t" * 4096
+    for _ in range(each):  # within each talker's burst allowance
+        for ws in talkers:
+            await ws.send(json.dumps({"type": "say", "room": "busy", "text": text}))
+    got = 0
+    try:
+        while got < senders * each:
+            m = json.loads(await asyncio.wait_for(reader.recv(), 10))
+            got += m["type"] == "message"
+    except asyncio.TimeoutError:
+        pass
+    for ws in talkers + [reader]:
+        await ws.close()
+    stalled.close()
+    return got
+
+
+async def chat_sizes(chat_port):
+    async with websockets.connect(f"ws://127.0.0.1:{chat_port}/ws", max_size=None) as ws:
+        await ws.send(json.dumps({"type": "hello", "nick": "sizes"}))
+        await ws.send(json.dumps({"type": "join", "room": "sizes"}))
+        answers = []
+        for n in (4096, 4097):
+            await ws.send(json.dumps({"type": "say", "room": "sizes", "text": "s" * n}))
+            while True:
+                m = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                if m["type"] in ("ack", "error"):
+                    answers.append(m.get("code", "ack"))
+                    break
+        await ws.send("x" * (16 * 1024 + 1))
+        try:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        except websockets.ConnectionClosed as e:
+            answers.append(e.rcvd.code if e.rcvd else None)
+    return answers
+
+
 async def chat_still_works(chat_port):
     async with websockets.connect(f"ws://127.0.0.1:{chat_port}/ws") as ws:
         await ws.send(json.dumps({"type": "hello", "nick": "after"}))
@@ -357,6 +409,16 @@ async def main():
         check(got == 20_000, f"the reading subscriber got {got} of 20000 broadcasts")
         await under_attack(echo, "sizes around the limit", sizes_around_limit(echo, 1 << 20),
                            48 << 20)
+        before = chat.rss()
+        got = await chat_stalled_member(chat.port, 20, 15)
+        check(got == 300, f"chat: with a member that never reads, another gets {got} of 300 "
+                          f"messages of 4 KiB")
+        grew = chat.rss() - before
+        check(grew < 64 << 20, f"chat: memory grew by {grew >> 10} KiB meanwhile (bound 65536 KiB)")
+        answers = await chat_sizes(chat.port)
+        check(answers == ["ack", "text_too_long", 1009],
+              f"chat: 4096 bytes of text pass, 4097 are refused, a 16 KiB + 1 frame closes "
+              f"with 1009 ({answers})")
         code = await join_leave_flood(chat.port, 2000)
         check(code == 1008, f"a join/leave flood on the chat is closed with 1008 (got {code})")
         rtt = await chat_still_works(chat.port)
