@@ -5,18 +5,15 @@
 Usage: bench_test.py path/to/duplex-echo path/to/duplex-bench
 """
 import json
+import os
 import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, summary  # noqa: E402
+
 ECHO, BENCH = sys.argv[1], sys.argv[2]
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
 
 
 def bench(port, pid, *args):
@@ -70,9 +67,7 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=10)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
+    return summary("duplex-bench")
 
 
-main()
+sys.exit(main())

@@ -16,14 +16,10 @@ import tempfile
 
 import websockets
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, summary  # noqa: E402
+
 BINARY = sys.argv[1]
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
 
 
 STARTED = []  # every server this script started, so that a failing check cannot orphan one
@@ -212,8 +208,7 @@ async def main():
                 if c.proc.poll() is None:
                     c.proc.kill()
                     c.proc.wait()
-    print(f"{len(failures)} failure(s)" if failures else "chat integration: all passed")
-    return 1 if failures else 0
+    return summary("chat integration")
 
 
 sys.exit(asyncio.run(main()))

@@ -20,21 +20,11 @@ import time
 
 import websockets
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, failures, free_port, summary  # noqa: E402
+
 CHAT = sys.argv[1]
-failures = []
 STARTED = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Proc:
@@ -169,7 +159,7 @@ async def main():
         await asyncio.sleep(0.3)
         await bob.connect(b, "lobby")
         check(await until(lambda: bob.members == {"alice", "bob"}),
-              f"presence spans nodes: bob on node B is told alice (node A) is in the room")
+              "presence spans nodes: bob on node B is told alice (node A) is in the room")
         check(await until(lambda: ("bob", "join") in alice.presence),
               "presence spans nodes: alice on node A sees bob join on node B")
         async def talk(c):
@@ -253,9 +243,7 @@ async def main():
         shutil.rmtree(workdir, ignore_errors=True)
     if failures:
         print("errors seen:", alice.errors, bob.errors)
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("scale-out: all passed")
+    return summary("scale-out")
 
 
-asyncio.run(main())
+sys.exit(asyncio.run(main()))

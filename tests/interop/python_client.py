@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """Debian's python3-websockets client against duplex-echo: every message kind and close code."""
 import asyncio
-import socket
+import os
 import sys
 
 import websockets
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, failures, summary  # noqa: E402
 
 PORT = int(sys.argv[1])
 COMPRESSION = "deflate" if len(sys.argv) > 2 and sys.argv[2] == "deflate" else None
@@ -14,13 +17,6 @@ URL = f"{SCHEME}://127.0.0.1:{PORT}/"
 SIZES = [0, 1, 125, 126, 127, 65535, 65536, 16 * 1024 * 1024]
 VALID_CLOSE_CODES = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
                      3000, 3999, 4000, 4999]
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 async def connect(path="/"):
@@ -108,11 +104,7 @@ async def broadcast():
 async def main():
     for step in (sizes, fragments_and_pings, close_codes, too_big, abrupt, broadcast):
         await step()
-    if failures:
-        print(f"{len(failures)} failure(s)")
-        return 1
-    print(f"python websockets interop ({COMPRESSION or 'no compression'}, {SCHEME}): all passed")
-    return 0
+    return summary(f"python websockets interop ({COMPRESSION or 'no compression'}, {SCHEME})")
 
 
 sys.exit(asyncio.run(main()))

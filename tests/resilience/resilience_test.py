@@ -26,16 +26,12 @@ import time
 
 import websockets
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, summary  # noqa: E402
+
 ECHO, CHAT, BENCH = sys.argv[1:4]
 PROBE_BOUND_S = 0.25  # worst probe round trip allowed while an attack runs
-failures = []
 STARTED = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
 
 
 def raise_fd_limit():
@@ -428,9 +424,7 @@ async def main():
     finally:
         for s in STARTED:
             s.stop()
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
+    return summary("resilience")
 
 
-asyncio.run(main())
+sys.exit(asyncio.run(main()))
