@@ -296,7 +296,9 @@ async def chat_stalled_member(chat_port, senders, each):
     await reader.send(json.dumps({"type": "join", "room": "busy"}))
     talkers = []
     for i in range(senders):
-        ws = await websockets.connect(f"ws://127.0.0.1:{chat_port}/ws")
+        # Talkers are members too: an unbounded queue lets them take in the room's messages,
+        # and see the close answer behind them, instead of stalling the close for its timeout.
+        ws = await websockets.connect(f"ws://127.0.0.1:{chat_port}/ws", max_queue=None)
         await ws.send(json.dumps({"type": "hello", "nick": f"talker{i}"}))
         await ws.send(json.dumps({"type": "join", "room": "busy"}))
         talkers.append(ws)
