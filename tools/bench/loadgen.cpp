@@ -467,35 +467,29 @@ histogram load::finish() {
   return merged;
 }
 
-std::uint64_t load::messages() const {
-  std::uint64_t sum = 0;
+// Sums one counter over the workers, each read without stopping them.
+template <class T>
+T load::sum(std::atomic<T> counters::*field) const {
+  T total = 0;
   for (auto& w : workers_)
-    sum += w->totals.messages.load(std::memory_order_relaxed);
-  return sum;
+    total += (w->totals.*field).load(std::memory_order_relaxed);
+  return total;
+}
+
+std::uint64_t load::messages() const {
+  return sum(&counters::messages);
 }
 std::uint64_t load::bytes() const {
-  std::uint64_t sum = 0;
-  for (auto& w : workers_)
-    sum += w->totals.bytes.load(std::memory_order_relaxed);
-  return sum;
+  return sum(&counters::bytes);
 }
 std::uint64_t load::handshakes() const {
-  std::uint64_t sum = 0;
-  for (auto& w : workers_)
-    sum += w->totals.handshakes.load(std::memory_order_relaxed);
-  return sum;
+  return sum(&counters::handshakes);
 }
 std::uint64_t load::errors() const {
-  std::uint64_t sum = 0;
-  for (auto& w : workers_)
-    sum += w->totals.errors.load(std::memory_order_relaxed);
-  return sum;
+  return sum(&counters::errors);
 }
 unsigned load::open() const {
-  unsigned sum = 0;
-  for (auto& w : workers_)
-    sum += w->totals.open.load(std::memory_order_relaxed);
-  return sum;
+  return sum(&counters::open);
 }
 
 }  // namespace duplex::bench

@@ -64,6 +64,9 @@ class load {
   histogram finish();
 
  private:
+  template <class T>
+  T sum(std::atomic<T> counters::*field) const;
+
   shared_state shared_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::vector<std::thread> threads_;
