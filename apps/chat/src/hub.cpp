@@ -7,7 +7,7 @@
 #include <cstring>
 #include <limits>
 
-#include "duplex/core/random.hpp"
+#include "token.hpp"
 
 namespace duplex::chat {
 
@@ -36,19 +36,6 @@ namespace {
 std::int64_t system_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-std::string random_token() {
-  core::system_random rng;
-  std::array<std::byte, 16> raw{};
-  rng.fill(raw);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (auto b : raw) {
-    out += hex[static_cast<unsigned>(b) >> 4];
-    out += hex[static_cast<unsigned>(b) & 15];
-  }
-  return out;
 }
 
 json message_json(const stored_message& m) {

@@ -6,7 +6,8 @@
 #include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <random>
+
+#include "token.hpp"
 
 namespace duplex::chat {
 namespace {
@@ -29,15 +30,6 @@ std::string members_key(std::string_view room) {
 std::int64_t wall_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-std::string random_node_id() {
-  std::random_device rd;
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 12; ++i)
-    out += hex[rd() % 16];
-  return out;
 }
 
 // Renews this node's entries; one that had expired (the node was paused past the ttl) is
@@ -112,7 +104,7 @@ redis_store::redis_store(net::event_loop& loop, redis_options opts, std::int64_t
       feed_(loop, opts),
       keep_(keep_per_room),
       ttl_(presence_ttl),
-      node_(random_node_id()) {
+      node_(random_token(6)) {
   feed_.on_state = [this](bool up) {
     // Whatever was published while the feed was down is read back from the streams.
     if (up && on_resync) on_resync();
