@@ -25,6 +25,7 @@ constexpr entry table[] = {
     {errc::target_too_long, 414, "request target too long"},
     {errc::head_too_large, 431, "request head too large"},
     {errc::too_many_headers, 431, "too many header fields"},
+    {errc::bad_content_length, 400, "malformed Content-Length"},
 };
 
 const entry* find(errc e) {
@@ -50,6 +51,10 @@ std::error_code make_error_code(errc e) noexcept {
 int status_for(errc e) noexcept {
   const entry* x = find(e);
   return x ? x->status : 400;
+}
+
+std::string_view reason_for(errc e) noexcept {
+  return describe(e);
 }
 
 }  // namespace duplex::http

@@ -47,15 +47,49 @@ std::string_view request::query() const noexcept {
   return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
 }
 
+namespace {
+
+// RFC 9110 section 8.6: Content-Length = 1*DIGIT. Leading zeros add nothing and cannot overflow.
+std::optional<std::uint64_t> parse_length(std::string_view v) noexcept {
+  if (v.empty()) return std::nullopt;
+  std::uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (n > (UINT64_MAX - d) / 10) return std::nullopt;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+}  // namespace
+
+body_framing request_body(const request& req) noexcept {
+  if (req.find("Transfer-Encoding")) return {body_kind::chunked};
+  const auto len = req.find("Content-Length");
+  if (!len) return {};
+  const auto n = parse_length(*len);
+  if (!n) return {body_kind::invalid, 0, errc::bad_content_length};
+  return {body_kind::length, *n};
+}
+
 refusal check_without_body(const request& req) noexcept {
   // RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host.
   if (req.version_minor >= 1 && req.count("Host") != 1)
     return {400, "missing or repeated Host header"};
-  // Section 6.1: a transfer coding we do not read is answered with 501.
-  if (req.find("Transfer-Encoding")) return {501, "request bodies are not accepted"};
-  if (auto len = req.find("Content-Length"); len && *len != "0")
-    return {413, "request bodies are not accepted"};
-  return {};
+  const body_framing body = request_body(req);
+  switch (body.kind) {
+    case body_kind::none:
+      return {};
+    case body_kind::length:
+      return body.length == 0 ? refusal{} : refusal{413, "request bodies are not accepted"};
+    case body_kind::chunked:
+      // Section 6.1: a transfer coding we do not read is answered with 501.
+      return {501, "request bodies are not accepted"};
+    case body_kind::invalid:
+      break;
+  }
+  return {status_for(body.error), reason_for(body.error)};
 }
 
 bool keeps_alive(const request& req) noexcept {

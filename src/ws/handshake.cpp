@@ -16,12 +16,10 @@ bool repeated(const http::request& req, std::string_view name) {
   return req.count(name) > 1;
 }
 
-// RFC 9112 section 6: a request carries a body when it has Content-Length (non-zero) or
-// Transfer-Encoding; a GET upgrade must not.
+// RFC 9112 section 6.3: a GET upgrade must not carry a body. The http layer decides, so that
+// "Content-Length: 00" is the zero it is and malformed framing is refused, as on plain requests.
 bool has_body(const http::request& req) {
-  if (req.find("Transfer-Encoding")) return true;
-  const auto len = req.find("Content-Length");
-  return len && *len != "0";
+  return !http::request_body(req).empty();
 }
 
 }  // namespace

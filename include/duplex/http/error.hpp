@@ -1,6 +1,7 @@
 // Why an HTTP request head was refused, and the status each reason answers with.
 #pragma once
 
+#include <string_view>
 #include <system_error>
 
 namespace duplex::http {
@@ -18,13 +19,15 @@ enum class errc {
   target_too_long,
   head_too_large,
   too_many_headers,
+  bad_content_length,
 };
 
 const std::error_category& http_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;
 
-// The HTTP status the server answers with for a given parse error.
+// The HTTP status the server answers with for a given parse error, and its text.
 int status_for(errc e) noexcept;
+std::string_view reason_for(errc e) noexcept;
 
 }  // namespace duplex::http
 

@@ -1,9 +1,12 @@
 // A parsed HTTP/1.1 request head: views into the buffer the parser was given.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
 #include <vector>
+
+#include "duplex/http/error.hpp"
 
 namespace duplex::http {
 
@@ -29,9 +32,31 @@ struct request {
 
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+// RFC 9112 section 6.3: how the end of a request's body is found.
+enum class body_kind : std::uint8_t {
+  none,     // neither Content-Length nor Transfer-Encoding: no body (item 7)
+  length,   // Content-Length: `length` octets, possibly 0
+  chunked,  // Transfer-Encoding ending in chunked (item 4)
+  invalid,  // the end cannot be told: answer status_for(error) and close (items 4 and 5)
+};
+struct body_framing {
+  body_kind kind = body_kind::none;
+  std::uint64_t length = 0;
+  errc error{};
+  // Whether no body bytes follow the head.
+  bool empty() const noexcept {
+    return kind == body_kind::none || (kind == body_kind::length && length == 0);
+  }
+};
+// Content-Length is 1*DIGIT (RFC 9110 section 8.6): leading zeros are digits like any other, so
+// "00" is 0; a sign, a space, any other character, an empty value or a value beyond 64 bits is
+// invalid.
+body_framing request_body(const request& req) noexcept;
+
 // Whether a request may be answered without reading a body (RFC 9112): exactly one Host in
-// HTTP/1.1, no Transfer-Encoding, no Content-Length other than 0. `status` 0 accepts;
-// otherwise it is the status to refuse with, and `reason` says why.
+// HTTP/1.1, and request_body() empty: Transfer-Encoding is answered with 501, a non-zero length
+// with 413, invalid framing with 400. `status` 0 accepts; otherwise it is the status to refuse
+// with, and `reason` says why.
 struct refusal {
   int status = 0;
   std::string_view reason;

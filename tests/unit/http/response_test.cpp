@@ -57,6 +57,33 @@ TEST(RequestRules, WhatMayBeAnsweredWithoutABody) {
             0);
 }
 
+// RFC 9110 section 8.6: Content-Length = 1*DIGIT, so leading zeros are still a number.
+TEST(RequestRules, ContentLengthWithLeadingZerosIsANumber) {
+  for (const char* zero : {"00", "000", "0000000000000000000000000000000"}) {
+    SCOPED_TRACE(zero);
+    const auto req = head("POST", 1, {{"Host", "a"}, {"Content-Length", zero}});
+    EXPECT_EQ(check_without_body(req).status, 0);
+    EXPECT_EQ(request_body(req).kind, body_kind::length);
+    EXPECT_TRUE(request_body(req).empty());
+  }
+  const auto five = request_body(head("POST", 1, {{"Content-Length", "005"}}));
+  EXPECT_EQ(five.kind, body_kind::length);
+  EXPECT_EQ(five.length, 5u);
+  EXPECT_EQ(request_body(head("POST", 1, {{"Content-Length", "18446744073709551615"}})).length,
+            UINT64_MAX);
+}
+
+TEST(RequestRules, ContentLengthThatIsNotDigitsIsRefusedWith400) {
+  for (const char* bad : {"", "+0", "-0", "+5", "-1", "5a", "0x5", "5 ", " 5", "5.0", "1e3",
+                          "18446744073709551616", "99999999999999999999999"}) {
+    SCOPED_TRACE(std::string("'") + bad + "'");
+    const auto req = head("POST", 1, {{"Host", "a"}, {"Content-Length", bad}});
+    EXPECT_EQ(request_body(req).kind, body_kind::invalid);
+    EXPECT_EQ(request_body(req).error, errc::bad_content_length);
+    EXPECT_EQ(check_without_body(req).status, 400);
+  }
+}
+
 TEST(RequestRules, KeepAliveByVersionAndConnection) {
   EXPECT_TRUE(keeps_alive(head("GET", 1, {})));
   EXPECT_FALSE(keeps_alive(head("GET", 1, {{"Connection", "Close"}})));
