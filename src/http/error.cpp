@@ -25,7 +25,9 @@ constexpr entry table[] = {
     {errc::target_too_long, 414, "request target too long"},
     {errc::head_too_large, 431, "request head too large"},
     {errc::too_many_headers, 431, "too many header fields"},
-    {errc::bad_content_length, 400, "malformed Content-Length"},
+    {errc::bad_content_length, 400, "malformed or conflicting Content-Length"},
+    {errc::length_with_transfer_encoding, 400, "both Content-Length and Transfer-Encoding"},
+    {errc::bad_transfer_encoding, 400, "Transfer-Encoding not ending in chunked, or in HTTP/1.0"},
 };
 
 const entry* find(errc e) {

@@ -105,9 +105,9 @@ head_parser::status head_parser::parse_line(std::string_view buf, std::size_t be
     return s;
   }
   if (line.empty()) {
-    head_size_ = end + 1;
-    publish(buf);
-    return status::complete;
+    const status s = publish(buf);
+    if (s == status::complete) head_size_ = end + 1;
+    return s;
   }
   return parse_header_line(line, begin);
 }

@@ -62,15 +62,67 @@ std::optional<std::uint64_t> parse_length(std::string_view v) noexcept {
   return n;
 }
 
+bool is_ows(char c) noexcept {
+  return c == ' ' || c == '\t';
+}
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
+
+// Folds one Content-Length field value into `length`; false if it is malformed or names a
+// different number than the values before it.
+bool add_lengths(std::string_view value, std::optional<std::uint64_t>& length) noexcept {
+  while (true) {
+    const auto comma = value.find(',');
+    const auto n = parse_length(trim_ows(value.substr(0, comma)));
+    if (!n || (length && *length != *n)) return false;
+    length = n;
+    if (comma == std::string_view::npos) return true;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+body_framing invalid(errc e) noexcept {
+  return {body_kind::invalid, 0, e};
+}
+
 }  // namespace
 
 body_framing request_body(const request& req) noexcept {
-  if (req.find("Transfer-Encoding")) return {body_kind::chunked};
-  const auto len = req.find("Content-Length");
-  if (!len) return {};
-  const auto n = parse_length(*len);
-  if (!n) return {body_kind::invalid, 0, errc::bad_content_length};
-  return {body_kind::length, *n};
+  std::optional<std::uint64_t> length;
+  bool has_length = false;
+  bool has_coding = false;
+  std::string_view last_coding;
+  int chunked = 0;
+  for (const auto& h : req.headers) {
+    if (iequals(h.name, "Content-Length")) {
+      has_length = true;
+      if (!add_lengths(h.value, length)) return invalid(errc::bad_content_length);
+    } else if (iequals(h.name, "Transfer-Encoding")) {
+      has_coding = true;
+      for_each_token(h.value, [&](std::string_view coding) {
+        last_coding = coding;
+        if (iequals(coding, "chunked")) ++chunked;
+        return true;
+      });
+    }
+  }
+  if (has_coding) {
+    // RFC 9112 section 6.1: a server may refuse both; it is the classic smuggling request.
+    if (has_length) return invalid(errc::length_with_transfer_encoding);
+    // Section 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing. Section 6.3 item 4: the
+    // length is unknown unless chunked is the final coding, and it is applied once at most.
+    if (req.version_minor == 0 || chunked != 1 || !iequals(last_coding, "chunked"))
+      return invalid(errc::bad_transfer_encoding);
+    return {body_kind::chunked};
+  }
+  if (!has_length) return {};
+  return {body_kind::length, *length};
 }
 
 refusal check_without_body(const request& req) noexcept {

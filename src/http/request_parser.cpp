@@ -47,11 +47,20 @@ request_parser::status request_parser::parse_start_line(std::string_view line, s
   return status::incomplete;
 }
 
-void request_parser::publish(std::string_view buf) {
+request_parser::status request_parser::publish(std::string_view buf) {
   request_.method = view(buf, method_);
   request_.target = view(buf, target_);
   request_.version_minor = version_minor_;
   request_.headers = headers_in(buf);
+  // RFC 9112 sections 6.1 and 6.3: a head whose body cannot be delimited is refused here, before
+  // any routing, so that neither a plain request nor an upgrade can be answered on a guess of
+  // where the next request starts.
+  const body_framing body = request_body(request_);
+  if (body.kind == body_kind::invalid) {
+    request_ = {};
+    return fail(body.error);
+  }
+  return status::complete;
 }
 
 }  // namespace duplex::http

@@ -40,11 +40,12 @@ response_parser::status response_parser::parse_start_line(std::string_view line,
   return status::incomplete;
 }
 
-void response_parser::publish(std::string_view buf) {
+response_parser::status response_parser::publish(std::string_view buf) {
   response_.status = status_;
   response_.version_minor = version_minor_;
   response_.reason = reason_.end > reason_.begin ? view(buf, reason_) : std::string_view{};
   response_.headers = headers_in(buf);
+  return status::complete;
 }
 
 }  // namespace duplex::http

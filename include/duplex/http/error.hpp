@@ -20,6 +20,8 @@ enum class errc {
   head_too_large,
   too_many_headers,
   bad_content_length,
+  length_with_transfer_encoding,
+  bad_transfer_encoding,
 };
 
 const std::error_category& http_category() noexcept;

@@ -49,7 +49,9 @@ class head_parser {
   std::vector<header> headers_in(std::string_view buf) const;
   // The start line without its CRLF, at `offset` in the buffer.
   virtual status parse_start_line(std::string_view line, std::size_t offset) = 0;
-  virtual void publish(std::string_view buf) = 0;
+  // Called once the blank line ending the head is seen; returns complete, or fail()'s error for
+  // a head that is well formed line by line but not as a whole.
+  virtual status publish(std::string_view buf) = 0;
   virtual void clear_start() noexcept = 0;
 
   parser_limits limits_;

@@ -50,7 +50,11 @@ struct body_framing {
 };
 // Content-Length is 1*DIGIT (RFC 9110 section 8.6): leading zeros are digits like any other, so
 // "00" is 0; a sign, a space, any other character, an empty value or a value beyond 64 bits is
-// invalid.
+// invalid. Several values, as repeated fields or as a comma list ("5, 5"), are accepted when they
+// are all the same number (the RFC allows taking them as one); differing values are invalid
+// (RFC 9112 section 6.3 item 5), as is an empty list element. With Transfer-Encoding, any
+// Content-Length, HTTP/1.0, or a final coding other than a single chunked is invalid (sections
+// 6.1 and 6.3 item 4): each is a way to make two parsers disagree on where the body ends.
 body_framing request_body(const request& req) noexcept;
 
 // Whether a request may be answered without reading a body (RFC 9112): exactly one Host in

@@ -22,7 +22,7 @@ class response_parser final : public head_parser {
 
  private:
   status parse_start_line(std::string_view line, std::size_t offset) override;
-  void publish(std::string_view buf) override;
+  status publish(std::string_view buf) override;
   void clear_start() noexcept override;
 
   int status_ = 0;

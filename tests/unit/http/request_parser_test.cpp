@@ -148,13 +148,54 @@ INSTANTIATE_TEST_SUITE_P(
                  errc::target_too_long, 414},
         bad_case{"head too large", "GET / HTTP/1.1\r\nA: " + std::string(600, 'a') + "\r\n\r\n",
                  errc::head_too_large, 431},
-        bad_case{"too many headers", many_headers(9), errc::too_many_headers, 431}),
+        bad_case{"too many headers", many_headers(9), errc::too_many_headers, 431},
+        // RFC 9112 section 6.3 item 5: refused by the parser itself, so that the server cannot
+        // route the request (or send a 101) on the first value.
+        bad_case{"two Content-Length fields",
+                 "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+                 errc::bad_content_length, 400},
+        bad_case{"Content-Length list",
+                 "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n",
+                 errc::bad_content_length, 400},
+        bad_case{"Content-Length with a sign",
+                 "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n",
+                 errc::bad_content_length, 400},
+        bad_case{"empty Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n",
+                 errc::bad_content_length, 400},
+        bad_case{"upgrade with a zero and a real length",
+                 "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                 "Content-Length: 0\r\nContent-Length: 5\r\n\r\nhello",
+                 errc::bad_content_length, 400},
+        bad_case{"Content-Length and Transfer-Encoding",
+                 "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n",
+                 errc::length_with_transfer_encoding, 400},
+        bad_case{"chunked not last",
+                 "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                 errc::bad_transfer_encoding, 400},
+        bad_case{"Transfer-Encoding in HTTP/1.0",
+                 "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+                 errc::bad_transfer_encoding, 400}),
     [](const auto& param_info) {
       std::string n = param_info.param.name;
       for (auto& c : n)
         if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
       return n;
     });
+
+TEST(RequestParser, EqualContentLengthsAndAChunkedBodyPassTheParser) {
+  request_parser p;
+  ASSERT_EQ(p.parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n"
+                    "Content-Length: 05\r\n\r\n"),
+            request_parser::status::complete);
+  EXPECT_EQ(request_body(p.request()).length, 5u);
+  request_parser q;
+  // Chunked is well framed; that the server does not read it (501) is not the parser's call.
+  ASSERT_EQ(q.parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            request_parser::status::complete);
+  EXPECT_EQ(request_body(q.request()).kind, body_kind::chunked);
+}
 
 TEST(RequestParser, ExactlyTheHeaderLimitPasses) {
   const auto o = parse_in_pieces(

@@ -74,7 +74,7 @@ TEST(RequestRules, ContentLengthWithLeadingZerosIsANumber) {
 }
 
 TEST(RequestRules, ContentLengthThatIsNotDigitsIsRefusedWith400) {
-  for (const char* bad : {"", "+0", "-0", "+5", "-1", "5a", "0x5", "5 ", " 5", "5.0", "1e3",
+  for (const char* bad : {"", "+0", "-0", "+5", "-1", "5a", "0x5", "5.0", "1e3",
                           "18446744073709551616", "99999999999999999999999"}) {
     SCOPED_TRACE(std::string("'") + bad + "'");
     const auto req = head("POST", 1, {{"Host", "a"}, {"Content-Length", bad}});
@@ -82,6 +82,75 @@ TEST(RequestRules, ContentLengthThatIsNotDigitsIsRefusedWith400) {
     EXPECT_EQ(request_body(req).error, errc::bad_content_length);
     EXPECT_EQ(check_without_body(req).status, 400);
   }
+}
+
+// RFC 9112 section 6.3 item 5: lengths that differ, whether in separate fields or in one list,
+// leave the end of the body unknown; equal ones are taken as one value.
+TEST(RequestRules, DifferingContentLengthsAreRefusedWith400) {
+  const std::vector<std::vector<header>> differing = {
+      {{"Content-Length", "5"}, {"Content-Length", "6"}},
+      {{"Content-Length", "0"}, {"Content-Length", "5"}},
+      {{"Content-Length", "5, 6"}},
+      {{"Content-Length", "0,5"}},
+      {{"Content-Length", "5, 5"}, {"Content-Length", "6"}},
+      {{"Content-Length", "5"}, {"Content-Length", "x"}},
+      {{"Content-Length", "5,"}},
+      {{"Content-Length", ",5"}},
+      {{"Content-Length", "5,,5"}},
+      {{"Content-Length", "5 5"}},
+  };
+  for (const auto& fields : differing) {
+    auto headers = fields;
+    headers.push_back({"Host", "a"});
+    SCOPED_TRACE(::testing::PrintToString(fields.size()) + " fields, first '" +
+                 std::string(fields[0].value) + "'");
+    const auto req = head("POST", 1, headers);
+    EXPECT_EQ(request_body(req).kind, body_kind::invalid);
+    EXPECT_EQ(request_body(req).error, errc::bad_content_length);
+    EXPECT_EQ(check_without_body(req).status, 400);
+  }
+}
+
+TEST(RequestRules, EqualContentLengthsAreOneValue) {
+  // The list rule (RFC 9110 section 5.6.1) allows whitespace around each element.
+  const auto list = request_body(head("POST", 1, {{"Content-Length", "5, 5,005\t, 5 "}}));
+  EXPECT_EQ(list.kind, body_kind::length);
+  EXPECT_EQ(list.length, 5u);
+  const auto fields =
+      request_body(head("POST", 1, {{"Content-Length", "0"}, {"content-length", "00"}}));
+  EXPECT_EQ(fields.kind, body_kind::length);
+  EXPECT_TRUE(fields.empty());
+  EXPECT_EQ(check_without_body(head("GET", 1, {{"Host", "a"}, {"Content-Length", "0, 0"}})).status,
+            0);
+}
+
+// RFC 9112 sections 6.1 and 6.3 item 4: every way Transfer-Encoding can leave the body's end in
+// doubt is a 400; only a well-formed chunked body gets the 501 for "we do not read bodies".
+TEST(RequestRules, TransferEncodingFraming) {
+  auto status = [](int minor, std::vector<header> headers) {
+    headers.push_back({"Host", "a"});
+    return check_without_body(head("POST", minor, std::move(headers))).status;
+  };
+  EXPECT_EQ(status(1, {{"Transfer-Encoding", "chunked"}, {"Content-Length", "5"}}), 400);
+  EXPECT_EQ(status(1, {{"Content-Length", "0"}, {"Transfer-Encoding", "chunked"}}), 400);
+  EXPECT_EQ(status(0, {{"Transfer-Encoding", "chunked"}}), 400);
+  EXPECT_EQ(status(1, {{"Transfer-Encoding", "gzip"}}), 400);
+  EXPECT_EQ(status(1, {{"Transfer-Encoding", "chunked, gzip"}}), 400);
+  EXPECT_EQ(status(1, {{"Transfer-Encoding", "chunked, chunked"}}), 400);
+  EXPECT_EQ(status(1, {{"Transfer-Encoding", "chunked"}, {"Transfer-Encoding", "chunked"}}), 400);
+  EXPECT_EQ(status(1, {{"Transfer-Encoding", ""}}), 400);
+  EXPECT_EQ(status(1, {{"Transfer-Encoding", "xchunked"}}), 400);
+  EXPECT_EQ(status(1, {{"Transfer-Encoding", "chunked"}}), 501);
+  EXPECT_EQ(status(1, {{"Transfer-Encoding", "Chunked"}}), 501);
+  EXPECT_EQ(status(1, {{"Transfer-Encoding", "gzip, chunked"}}), 501);
+  EXPECT_EQ(status(1, {{"Transfer-Encoding", "gzip"}, {"Transfer-Encoding", "chunked"}}), 501);
+  const auto both =
+      request_body(head("POST", 1, {{"Content-Length", "5"}, {"Transfer-Encoding", "chunked"}}));
+  EXPECT_EQ(both.error, errc::length_with_transfer_encoding);
+  EXPECT_EQ(request_body(head("POST", 1, {{"Transfer-Encoding", "gzip"}})).error,
+            errc::bad_transfer_encoding);
+  EXPECT_EQ(request_body(head("POST", 1, {{"Transfer-Encoding", "chunked"}})).kind,
+            body_kind::chunked);
 }
 
 TEST(RequestRules, KeepAliveByVersionAndConnection) {
