@@ -28,6 +28,7 @@ constexpr entry table[] = {
     {errc::bad_content_length, 400, "malformed or conflicting Content-Length"},
     {errc::length_with_transfer_encoding, 400, "both Content-Length and Transfer-Encoding"},
     {errc::bad_transfer_encoding, 400, "Transfer-Encoding not ending in chunked, or in HTTP/1.0"},
+    {errc::method_not_implemented, 501, "CONNECT is not supported"},
 };
 
 const entry* find(errc e) {

@@ -1,5 +1,7 @@
 #include "duplex/http/request.hpp"
 
+#include <algorithm>
+
 #include "duplex/http/token_list.hpp"
 
 namespace duplex::http {
@@ -39,12 +41,133 @@ std::size_t request::count(std::string_view name) const noexcept {
 }
 
 std::string_view request::path() const noexcept {
-  return target.substr(0, target.find('?'));
+  return split_target(target).path;
 }
 
 std::string_view request::query() const noexcept {
-  const auto q = target.find('?');
-  return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  return split_target(target).query;
+}
+
+std::string_view request::authority() const noexcept {
+  const target_parts t = split_target(target);
+  if (t.form == target_form::absolute) return t.authority;
+  return find("Host").value_or(std::string_view{});
+}
+
+namespace {
+
+bool is_alpha(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+bool is_hex(char c) noexcept {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+// RFC 3986 section 2.3 and 2.2: unreserved and sub-delims.
+bool is_unreserved_or_sub_delim(char c) noexcept {
+  if (is_alpha(c) || is_digit(c)) return true;
+  for (char x : std::string_view("-._~!$&'()*+,;="))
+    if (c == x) return true;
+  return false;
+}
+
+// RFC 3986 section 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+bool is_scheme(std::string_view s) noexcept {
+  if (s.empty() || !is_alpha(s.front())) return false;
+  for (char c : s)
+    if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.') return false;
+  return true;
+}
+
+// RFC 3986 section 3.2.2, reg-name: unreserved, sub-delims and percent-encoded octets.
+bool is_reg_name(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size() || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return false;
+      i += 2;
+    } else if (!is_unreserved_or_sub_delim(s[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// RFC 3986 section 3.2: host [":" port], without userinfo; the host is a reg-name, an IPv4
+// address (which reg-name covers) or an IP-literal in brackets. The host must not be empty.
+bool is_authority(std::string_view a, bool need_port) noexcept {
+  std::string_view host = a;
+  std::string_view rest;
+  if (!a.empty() && a.front() == '[') {
+    const auto close = a.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : a.substr(1, close - 1))
+      if (!is_unreserved_or_sub_delim(c) && c != ':') return false;
+    host = a.substr(0, close + 1);
+    rest = a.substr(close + 1);
+  } else {
+    const auto colon = a.find(':');
+    host = a.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view{} : a.substr(colon);
+    if (host.empty() || !is_reg_name(host)) return false;
+  }
+  if (rest.empty()) return !need_port;
+  if (rest.front() != ':') return false;
+  const auto port = rest.substr(1);
+  if (need_port && port.empty()) return false;
+  for (char c : port)
+    if (!is_digit(c)) return false;
+  return true;
+}
+
+// Path and query of what follows the authority (or of an origin-form target).
+void split_path(std::string_view s, target_parts& out) noexcept {
+  const auto q = s.find('?');
+  out.path = s.substr(0, q);
+  if (q != std::string_view::npos) out.query = s.substr(q + 1);
+  // RFC 9110 section 4.2.3: an empty path is "/".
+  if (out.path.empty()) out.path = "/";
+}
+
+}  // namespace
+
+target_parts split_target(std::string_view target) noexcept {
+  target_parts out;
+  if (target.empty()) return out;
+  if (target.front() == '/') {
+    out.form = target_form::origin;
+    split_path(target, out);
+    return out;
+  }
+  if (target == "*") {
+    out.form = target_form::asterisk;
+    out.path = target;
+    return out;
+  }
+  const auto colon = target.find(':');
+  if (colon == std::string_view::npos) return out;
+  const auto scheme = target.substr(0, colon);
+  if (is_scheme(scheme) && target.substr(colon + 1, 2) == "//") {
+    // RFC 9110 sections 4.2.1 and 4.2.2: http-URI = "http" "://" authority path-abempty
+    // ["?" query]. Other schemes are nothing this server can be the origin of.
+    if (!iequals(scheme, "http") && !iequals(scheme, "https")) return out;
+    const auto rest = target.substr(colon + 3);
+    const auto end = std::min(rest.find('/'), rest.find('?'));
+    const auto authority = rest.substr(0, end);
+    // Section 4.2.4: userinfo ("user@") is refused, so it can't pass for the host.
+    if (!is_authority(authority, false)) return out;
+    out.form = target_form::absolute;
+    out.scheme = scheme;
+    out.authority = authority;
+    split_path(end == std::string_view::npos ? std::string_view{} : rest.substr(end), out);
+    return out;
+  }
+  if (is_authority(target, true)) {
+    out.form = target_form::authority;
+    out.authority = target;
+  }
+  return out;
 }
 
 namespace {

@@ -41,6 +41,21 @@ request_parser::status request_parser::parse_start_line(std::string_view line, s
   const int minor = parse_http_version(version);
   if (minor == -1) return fail(errc::bad_version);
   if (minor == -2) return fail(errc::version_not_supported);
+  // RFC 9110 section 9.3.6: CONNECT asks for a tunnel, which this server does not make; 501 is
+  // the answer to a method it does not implement (section 9.1), whatever the target.
+  if (method == "CONNECT") return fail(errc::method_not_implemented);
+  switch (split_target(target).form) {
+    case target_form::origin:
+    case target_form::absolute:
+      break;
+    case target_form::asterisk:
+      // RFC 9112 section 3.2.4: "*" names the server as a whole, for OPTIONS only.
+      if (method != "OPTIONS") return fail(errc::bad_target);
+      break;
+    case target_form::authority:  // Section 3.2.3: for CONNECT only.
+    case target_form::invalid:
+      return fail(errc::bad_target);
+  }
   version_minor_ = minor;
   method_ = at(method, line, offset);
   target_ = at(target, line, offset);

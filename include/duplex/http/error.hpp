@@ -22,6 +22,7 @@ enum class errc {
   bad_content_length,
   length_with_transfer_encoding,
   bad_transfer_encoding,
+  method_not_implemented,
 };
 
 const std::error_category& http_category() noexcept;

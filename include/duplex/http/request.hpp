@@ -25,10 +25,35 @@ struct request {
   std::optional<std::string_view> find(std::string_view name) const noexcept;
   std::size_t count(std::string_view name) const noexcept;
 
-  // The target without its query string, and the query (without '?').
+  // The target's path and its query (without '?'), whatever its form (see split_target): the
+  // path of "http://h/a?q" is "/a", of "http://h" is "/", of "*" is "*". Empty for a target that
+  // is not a valid origin-, absolute- or asterisk-form.
   std::string_view path() const noexcept;
   std::string_view query() const noexcept;
+  // Host and port the request is for. RFC 9112 section 3.2.2: the authority of an absolute-form
+  // target takes precedence over the Host header, which is used otherwise; empty when neither.
+  std::string_view authority() const noexcept;
 };
+
+// RFC 9112 section 3.2: the forms a request-target takes.
+enum class target_form : std::uint8_t {
+  invalid,
+  origin,     // "/path?query" (section 3.2.1)
+  absolute,   // "http://host:port/path?query" (section 3.2.2), http and https only
+  authority,  // "host:port", for CONNECT only (section 3.2.3)
+  asterisk,   // "*", for OPTIONS only (section 3.2.4)
+};
+struct target_parts {
+  target_form form = target_form::invalid;
+  std::string_view scheme;     // absolute-form, as sent ("http" or "https" in any case)
+  std::string_view authority;  // absolute- and authority-form: host [":" port]
+  std::string_view path;       // origin- and absolute-form ("/" when empty); "*" for asterisk
+  std::string_view query;      // after '?', without it
+};
+// Splits and checks a target whose characters the parser already limited to visible ASCII. An
+// absolute-form target must name the http or https scheme, a host that is not empty (RFC 9110
+// section 4.2.1) and no userinfo (section 4.2.4); any other scheme is invalid.
+target_parts split_target(std::string_view target) noexcept;
 
 bool iequals(std::string_view a, std::string_view b) noexcept;
 

@@ -86,6 +86,64 @@ TEST(RequestParser, PathAndQueryAndLookup) {
   EXPECT_EQ(p.request().version_minor, 1);
 }
 
+// RFC 9112 section 3.2.2: a server MUST accept the absolute-form, and its authority wins over
+// Host; routing sees the same path as for the origin-form.
+TEST(RequestParser, AbsoluteFormInEverySplit) {
+  const std::string input =
+      "GET http://example.com:8080/chat?room=1 HTTP/1.1\r\nHost: other.example\r\n\r\n";
+  for (const auto& parts : test::all_splits(input)) {
+    SCOPED_TRACE(test::describe(parts));
+    const auto o = parse_in_pieces(parts);
+    ASSERT_EQ(o.status, request_parser::status::complete);
+    EXPECT_EQ(o.target, "http://example.com:8080/chat?room=1");
+  }
+  request_parser p;
+  ASSERT_EQ(p.parse(input), request_parser::status::complete);
+  EXPECT_EQ(p.request().path(), "/chat");
+  EXPECT_EQ(p.request().query(), "room=1");
+  EXPECT_EQ(p.request().authority(), "example.com:8080");
+}
+
+TEST(RequestParser, AbsoluteFormVariants) {
+  struct expect {
+    const char* target;
+    const char* path;
+    const char* query;
+    const char* authority;
+  };
+  for (const auto& e :
+       {expect{"HTTPS://Example.com", "/", "", "Example.com"},
+        expect{"http://h?x=1", "/", "x=1", "h"}, expect{"http://h:/a/b/", "/a/b/", "", "h:"},
+        expect{"http://[::1]:9000/p", "/p", "", "[::1]:9000"},
+        expect{"http://127.0.0.1/p?", "/p", "", "127.0.0.1"},
+        expect{"http://h%41/p", "/p", "", "h%41"}}) {
+    SCOPED_TRACE(e.target);
+    const std::string input = std::string("GET ") + e.target + " HTTP/1.1\r\nHost: h\r\n\r\n";
+    request_parser p;  // its request views `input`, which outlives it
+    ASSERT_EQ(p.parse(input), request_parser::status::complete);
+    EXPECT_EQ(p.request().path(), e.path);
+    EXPECT_EQ(p.request().query(), e.query);
+    EXPECT_EQ(p.request().authority(), e.authority);
+  }
+}
+
+TEST(RequestParser, OriginFormAuthorityIsTheHostHeader) {
+  request_parser p;
+  ASSERT_EQ(p.parse("GET /a HTTP/1.1\r\nHost: example.com:81\r\n\r\n"),
+            request_parser::status::complete);
+  EXPECT_EQ(p.request().authority(), "example.com:81");
+  EXPECT_EQ(p.request().path(), "/a");
+}
+
+// RFC 9112 section 3.2.4: the asterisk-form is OPTIONS's; it has no path to route.
+TEST(RequestParser, AsteriskFormForOptions) {
+  request_parser p;
+  ASSERT_EQ(p.parse("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"), request_parser::status::complete);
+  EXPECT_EQ(p.request().target, "*");
+  EXPECT_EQ(p.request().path(), "*");
+  EXPECT_EQ(p.request().query(), "");
+}
+
 TEST(RequestParser, IgnoresEmptyLinesBeforeTheRequestLine) {
   request_parser p;
   EXPECT_EQ(p.parse("\r\n\r\nGET / HTTP/1.0\r\n\r\n"), request_parser::status::complete);
@@ -132,6 +190,25 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"control in target", "GET /a\x01 HTTP/1.1\r\n\r\n", errc::bad_target, 400},
         bad_case{"non-ascii target", "GET /\xC3\xA9 HTTP/1.1\r\n\r\n", errc::bad_target, 400},
         bad_case{"extra space", "GET  / HTTP/1.1\r\n\r\n", errc::bad_target, 400},
+        // RFC 9112 section 3.2: a target is one of four forms, and two are method-specific.
+        bad_case{"relative target", "GET a/b HTTP/1.1\r\n\r\n", errc::bad_target, 400},
+        bad_case{"authority-form for GET", "GET example.com:80 HTTP/1.1\r\n\r\n", errc::bad_target,
+                 400},
+        bad_case{"asterisk-form for GET", "GET * HTTP/1.1\r\n\r\n", errc::bad_target, 400},
+        bad_case{"CONNECT", "CONNECT example.com:443 HTTP/1.1\r\n\r\n",
+                 errc::method_not_implemented, 501},
+        bad_case{"ftp scheme", "GET ftp://example.com/ HTTP/1.1\r\n\r\n", errc::bad_target, 400},
+        bad_case{"ws scheme", "GET ws://example.com/chat HTTP/1.1\r\n\r\n", errc::bad_target, 400},
+        bad_case{"userinfo", "GET http://user:pw@example.com/ HTTP/1.1\r\n\r\n", errc::bad_target,
+                 400},
+        bad_case{"empty host", "GET http:///a HTTP/1.1\r\n\r\n", errc::bad_target, 400},
+        bad_case{"empty host with port", "GET http://:80/a HTTP/1.1\r\n\r\n", errc::bad_target,
+                 400},
+        bad_case{"no slashes", "GET http:/a HTTP/1.1\r\n\r\n", errc::bad_target, 400},
+        bad_case{"port not digits", "GET http://h:8o/ HTTP/1.1\r\n\r\n", errc::bad_target, 400},
+        bad_case{"bad percent in host", "GET http://h%zz/ HTTP/1.1\r\n\r\n", errc::bad_target, 400},
+        bad_case{"fragment after host", "GET http://h#f HTTP/1.1\r\n\r\n", errc::bad_target, 400},
+        bad_case{"unclosed IP literal", "GET http://[::1/ HTTP/1.1\r\n\r\n", errc::bad_target, 400},
         bad_case{"lowercase version", "GET / http/1.1\r\n\r\n", errc::bad_version, 400},
         bad_case{"long version", "GET / HTTP/1.11\r\n\r\n", errc::bad_version, 400},
         bad_case{"HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", errc::version_not_supported, 505},

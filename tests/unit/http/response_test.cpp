@@ -153,6 +153,39 @@ TEST(RequestRules, TransferEncodingFraming) {
             body_kind::chunked);
 }
 
+TEST(RequestTarget, SplitsEachForm) {
+  const auto origin = split_target("/a/b?c=d?e");
+  EXPECT_EQ(origin.form, target_form::origin);
+  EXPECT_EQ(origin.path, "/a/b");
+  EXPECT_EQ(origin.query, "c=d?e");
+  EXPECT_TRUE(origin.authority.empty());
+  const auto absolute = split_target("https://h:1/x");
+  EXPECT_EQ(absolute.form, target_form::absolute);
+  EXPECT_EQ(absolute.scheme, "https");
+  EXPECT_EQ(absolute.authority, "h:1");
+  EXPECT_EQ(absolute.path, "/x");
+  const auto authority = split_target("example.com:443");
+  EXPECT_EQ(authority.form, target_form::authority);
+  EXPECT_EQ(authority.authority, "example.com:443");
+  EXPECT_EQ(split_target("[::1]:443").form, target_form::authority);
+  EXPECT_EQ(split_target("*").form, target_form::asterisk);
+  for (const char* bad :
+       {"", "a", "**", "example.com", "example.com:", ":443", "h:x", "mailto:a@b",
+        "file:///etc/passwd", "http//h/", "http://", "http://@h/", "http://u@h/", "http://h:1:2/",
+        "http://[]/", "http://[::1]x/", "http://h%2/", "1http://h/", "javascript://h/"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(split_target(bad).form, target_form::invalid);
+  }
+}
+
+TEST(RequestTarget, PathOfAnInvalidTargetIsEmpty) {
+  request r;
+  r.target = "example.com:443";
+  EXPECT_EQ(r.path(), "");
+  r.target = "http://h";
+  EXPECT_EQ(r.path(), "/");
+}
+
 TEST(RequestRules, KeepAliveByVersionAndConnection) {
   EXPECT_TRUE(keeps_alive(head("GET", 1, {})));
   EXPECT_FALSE(keeps_alive(head("GET", 1, {{"Connection", "Close"}})));
