@@ -73,6 +73,7 @@ head_parser::status head_parser::parse(std::string_view buf) {
                          ? std::memchr(buf.data() + scanned_, '\n', buf.size() - scanned_)
                          : nullptr;
     if (nl == nullptr) {
+      if (buf.size() > scanned_) bytes_scanned_ += buf.size() - scanned_;
       scanned_ = buf.size();
       if (!have_start_line_ && buf.size() - line_start_ > limits_.max_target_bytes + 64)
         return fail(errc::target_too_long);
@@ -80,6 +81,7 @@ head_parser::status head_parser::parse(std::string_view buf) {
       return status::incomplete;
     }
     const std::size_t end = static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data());
+    bytes_scanned_ += end + 1 - scanned_;
     scanned_ = end + 1;
     if (end + 1 > limits_.max_head_bytes) {
       return fail(have_start_line_ ? errc::head_too_large : errc::target_too_long);
@@ -93,6 +95,7 @@ head_parser::status head_parser::parse(std::string_view buf) {
 // [begin, end) is a line without its LF.
 head_parser::status head_parser::parse_line(std::string_view buf, std::size_t begin,
                                             std::size_t end) {
+  bytes_scanned_ += end + 1 - begin;
   // RFC 9112 section 2.2: a bare CR or LF is not a line ending we accept.
   if (end == begin || buf[end - 1] != '\r') return fail(errc::bad_line_ending);
   std::string_view line = buf.substr(begin, end - 1 - begin);

@@ -280,6 +280,39 @@ TEST(RequestParser, ExactlyTheHeaderLimitPasses) {
   EXPECT_EQ(o.status, request_parser::status::complete);
 }
 
+std::string big_head() {
+  std::string s = "GET /" + std::string(3000, 'p') + " HTTP/1.1\r\nHost: a\r\n";
+  for (int i = 0; i < 20; ++i)
+    s += "X-" + std::to_string(i) + ": " + std::string(100, 'v') + "\r\n";
+  return s + "X-Long: " + std::string(2000, 'l') + "\r\n\r\n";
+}
+
+// A head that arrives one byte per read is parsed in time proportional to its size: each call
+// resumes the line-end search where the last one stopped, and each line is checked once. A
+// parser that rescanned the line (or the buffer) on each call would look at ~n*n/2 bytes.
+TEST(RequestParser, OneByteAtATimeScansEachByteOnce) {
+  const std::string input = big_head();
+  ASSERT_LT(input.size(), 8 * 1024u);
+  request_parser p;
+  std::string buf;
+  request_parser::status st = request_parser::status::incomplete;
+  std::size_t calls = 0;
+  for (char c : input) {
+    buf += c;
+    st = p.parse(std::string(buf));  // a new place each time, as after a reallocation
+    ++calls;
+    if (st != request_parser::status::incomplete) break;
+  }
+  ASSERT_EQ(st, request_parser::status::complete);
+  EXPECT_EQ(calls, input.size());
+  EXPECT_EQ(p.head_size(), input.size());
+  EXPECT_LE(p.bytes_scanned(), 2 * input.size());
+  // The same count as when the head arrives whole.
+  request_parser whole;
+  ASSERT_EQ(whole.parse(input), request_parser::status::complete);
+  EXPECT_EQ(p.bytes_scanned(), whole.bytes_scanned());
+}
+
 TEST(RequestParser, ResetParsesTheNextRequest) {
   request_parser p;
   std::string buf = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
