@@ -78,4 +78,27 @@ request_parser::status request_parser::publish(std::string_view buf) {
   return status::complete;
 }
 
+void request_reader::append(std::string_view bytes) {
+  // The parser keeps offsets from the start of the head in progress, which stays the first byte
+  // of the view it is given: moving that head to the front of the buffer changes nothing for it.
+  // Only the head in progress moves, and a head moves at most once: until it completes, no
+  // head before it is left to drop.
+  if (offset_ != 0) {
+    bytes_moved_ += buf_.size() - offset_;
+    buf_.erase(0, offset_);
+    offset_ = 0;
+  }
+  buf_.append(bytes);
+}
+
+void request_reader::consume() noexcept {
+  if (parser_.head_size() == 0) return;
+  offset_ += parser_.head_size();
+  parser_.reset();
+  if (offset_ == buf_.size()) {
+    buf_.clear();  // nothing left to move
+    offset_ = 0;
+  }
+}
+
 }  // namespace duplex::http

@@ -1,5 +1,8 @@
 // Resumable HTTP/1.1 request-head parser with hard limits; never re-scans bytes it has seen.
+// request_reader adds the connection's buffer, for pipelined heads in linear time.
 #pragma once
+
+#include <string>
 
 #include "duplex/http/head_parser.hpp"
 
@@ -19,6 +22,44 @@ class request_parser final : public head_parser {
   span32 method_{}, target_{};
   int version_minor_ = 1;
   http::request request_;
+};
+
+// The bytes a connection has received, parsed as one request head after another (RFC 9112
+// section 9.3.2: a client may pipeline). Heads are parsed from a read offset that consume()
+// advances; the bytes of consumed heads are dropped at the next append(), once per read rather
+// than once per request, so a read holding n pipelined requests costs O(bytes), not O(n * bytes).
+class request_reader {
+ public:
+  using status = head_parser::status;
+  explicit request_reader(parser_limits limits = {}) : parser_(limits) {}
+
+  // Adds received bytes. The views of request() and after_head() are not valid after it.
+  void append(std::string_view bytes);
+  // Parses the head at the read offset, resuming where the previous call stopped.
+  status parse() { return parser_.parse(std::string_view(buf_).substr(offset_)); }
+  const http::request& request() const noexcept { return parser_.request(); }
+  std::error_code error() const noexcept { return parser_.error(); }
+  std::size_t head_size() const noexcept { return parser_.head_size(); }
+  // After `complete`: what follows the head, such as WebSocket frames sent with an upgrade.
+  std::string_view after_head() const noexcept {
+    return std::string_view(buf_).substr(offset_ + parser_.head_size());
+  }
+  // After `complete`: moves past the head, so that parse() reads the next one. Does nothing if
+  // no head is complete.
+  void consume() noexcept;
+  // Bytes received and not consumed.
+  std::size_t buffered() const noexcept { return buf_.size() - offset_; }
+
+  // Work counters, which tests hold to linear bounds: the parser's bytes_scanned(), and the
+  // bytes append() moved to the front of the buffer.
+  std::size_t bytes_scanned() const noexcept { return parser_.bytes_scanned(); }
+  std::size_t bytes_moved() const noexcept { return bytes_moved_; }
+
+ private:
+  std::string buf_;
+  std::size_t offset_ = 0;  // start of the head being parsed
+  std::size_t bytes_moved_ = 0;
+  request_parser parser_;
 };
 
 }  // namespace duplex::http
