@@ -296,22 +296,32 @@ bool deflate_codec::compress(std::string_view in, std::string& out) {
   return true;
 }
 
+// Appends zlib's output to `out`, counting what the string's own growth copies.
+void deflate_codec::append(std::string& out, const unsigned char* p, std::size_t n) {
+  if (out.size() + n > out.capacity()) work_.bytes_written += out.size();
+  out.append(reinterpret_cast<const char*>(p), n);
+  work_.bytes_written += n;
+}
+
 deflate_codec::result deflate_codec::inflate_some(const unsigned char* in, std::size_t n,
                                                   std::string& out, std::size_t limit) {
   z_stream& f = z_->inf;
   f.next_in = const_cast<Bytef*>(in);
   f.avail_in = static_cast<uInt>(n);
+  // zlib writes into this buffer and only what it wrote is appended to `out`: resizing `out`
+  // instead would zero-fill all the space offered on every call, whether zlib filled it or not,
+  // which made each tiny or empty fragment cost 64 KiB of writes.
+  unsigned char buf[16 * 1024];
   while (true) {
     // Never inflate more than one byte past the limit: a small bomb cannot take memory.
-    const std::size_t room =
-        std::min<std::size_t>(64 * 1024, limit + 1 - std::min(limit + 1, out.size()));
+    const std::size_t room = std::min(sizeof buf, limit + 1 - std::min(limit + 1, out.size()));
     if (room == 0) return result::too_big;
-    const std::size_t old = out.size();
-    out.resize(old + room);
-    f.next_out = reinterpret_cast<Bytef*>(out.data() + old);
+    f.next_out = buf;
     f.avail_out = static_cast<uInt>(room);
+    ++work_.zlib_calls;
     const int rc = ::inflate(&f, Z_SYNC_FLUSH);
-    out.resize(old + room - f.avail_out);
+    const std::size_t produced = room - f.avail_out;
+    if (produced != 0) append(out, buf, produced);
     if (out.size() > limit) return result::too_big;
     if (rc == Z_STREAM_END) {
       inflateReset(&f);  // a final block ends the stream; the next message starts a new one
@@ -325,8 +335,15 @@ deflate_codec::result deflate_codec::inflate_some(const unsigned char* in, std::
 
 deflate_codec::result deflate_codec::inflate(std::string_view in, bool last, std::string& out,
                                              std::size_t limit) {
+  // An empty piece that does not end the message has nothing for zlib: skipping it keeps the
+  // cost of an empty continuation frame to the frame header alone.
+  if (in.empty() && !last && out.size() <= limit) return result::ok;
   if (!ensure_inflate()) return result::corrupt;
-  auto r = inflate_some(reinterpret_cast<const unsigned char*>(in.data()), in.size(), out, limit);
+  auto r = result::ok;
+  if (!in.empty())
+    r = inflate_some(reinterpret_cast<const unsigned char*>(in.data()), in.size(), out, limit);
+  // RFC 7692 section 7.2.2: the sender removed the 00 00 FF FF that ends a sync flush; put it
+  // back so that the stream is at a block boundary for the next message.
   if (r == result::ok && last) r = inflate_some(tail, sizeof tail, out, limit);
   if (last || r != result::ok) {
     if (reset_inflate_ || r != result::ok) z_->end_inflate();

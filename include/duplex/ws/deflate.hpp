@@ -69,9 +69,17 @@ class deflate_codec {
   // Bytes of zlib state held right now (for the memory figures in docs/limits.md).
   std::size_t memory() const noexcept;
 
+  // The work inflate() has done so far, so tests can bound it per input byte without a clock.
+  struct inflate_work {
+    std::uint64_t zlib_calls = 0;     // calls into zlib's inflate()
+    std::uint64_t bytes_written = 0;  // bytes stored into `out`: appended, or copied on growth
+  };
+  const inflate_work& work() const noexcept { return work_; }
+
  private:
   struct zstate;
   result inflate_some(const unsigned char* in, std::size_t n, std::string& out, std::size_t limit);
+  void append(std::string& out, const unsigned char* p, std::size_t n);
   bool ensure_deflate();
   bool ensure_inflate();
 
@@ -80,6 +88,7 @@ class deflate_codec {
   bool reset_deflate_;  // our peer asked us not to keep context between messages
   bool reset_inflate_;  // the peer does not keep context: neither need we
   int level_;
+  inflate_work work_;
 };
 
 }  // namespace duplex::ws

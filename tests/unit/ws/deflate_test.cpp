@@ -185,6 +185,69 @@ TEST(DeflateCodec, CorruptDataIsReported) {
             deflate_codec::result::corrupt);
 }
 
+// A compressed message cut into pieces must cost what the whole message costs, plus a small
+// constant per piece: each empty piece once zero-filled 64 KiB of output space, so a peer could
+// buy 140 ms of CPU with 786 KB of empty continuation frames. Counted, not timed.
+TEST(DeflateCodec, EmptyFragmentsCostNoInflateWork) {
+  constexpr std::size_t limit = 1u << 20;
+  const std::string text = sample(5000);
+  deflate_codec tx(false, {}, 6);
+  std::string packed;
+  ASSERT_TRUE(tx.compress(text, packed));
+
+  deflate_codec whole(true, {}, 6);
+  std::string expected;
+  ASSERT_EQ(whole.inflate(packed, true, expected, limit), deflate_codec::result::ok);
+  ASSERT_EQ(expected, text);
+
+  deflate_codec rx(true, {}, 6);
+  std::string out;
+  ASSERT_EQ(rx.inflate(packed, false, out, limit), deflate_codec::result::ok);
+  int failures = 0;
+  for (int i = 0; i < 100000; ++i)
+    failures += rx.inflate({}, false, out, limit) != deflate_codec::result::ok;
+  EXPECT_EQ(failures, 0);
+  ASSERT_EQ(rx.inflate({}, true, out, limit), deflate_codec::result::ok);
+  EXPECT_EQ(out, text);
+  EXPECT_LE(rx.work().zlib_calls, whole.work().zlib_calls);
+  EXPECT_LE(rx.work().bytes_written, whole.work().bytes_written);
+  EXPECT_LE(rx.work().bytes_written, 3 * text.size());
+  EXPECT_LT(out.capacity(), 2 * text.size());  // no output space was reserved ahead of need
+
+  // The empty final piece still ended the message with 00 00 FF FF (RFC 7692 section 7.2.2):
+  // with context takeover, the next message inflates from where this one stopped.
+  packed.clear();
+  out.clear();
+  ASSERT_TRUE(tx.compress(text, packed));
+  ASSERT_EQ(rx.inflate(packed, true, out, limit), deflate_codec::result::ok);
+  EXPECT_EQ(out, text);
+}
+
+// The same bound when every compressed byte comes in its own fragment: at most one zlib call
+// per piece, and bytes written in proportion to the bytes inflated (appends and growth copies).
+TEST(DeflateCodec, OneByteFragmentsCostInProportion) {
+  constexpr std::size_t limit = 1u << 20;
+  std::string text;
+  for (unsigned x = 1; text.size() < 200000;) {  // poorly compressible: many compressed bytes
+    x = x * 1103515245 + 12345;
+    text += static_cast<char>('a' + (x >> 16) % 26);
+  }
+  deflate_codec tx(false, {}, 6);
+  std::string packed;
+  ASSERT_TRUE(tx.compress(text, packed));
+  ASSERT_GT(packed.size(), 100000u);
+  deflate_codec rx(true, {}, 6);
+  std::string out;
+  int failures = 0;
+  for (char c : packed)
+    failures += rx.inflate({&c, 1}, false, out, limit) != deflate_codec::result::ok;
+  EXPECT_EQ(failures, 0);
+  ASSERT_EQ(rx.inflate({}, true, out, limit), deflate_codec::result::ok);
+  EXPECT_EQ(out, text);
+  EXPECT_LE(rx.work().zlib_calls, packed.size() + 2);
+  EXPECT_LE(rx.work().bytes_written, 3 * text.size());
+}
+
 // ---- the connection with the extension on ----
 
 std::string compressed_frame(std::uint8_t first, const std::string& text, bool masked = true) {
@@ -222,6 +285,36 @@ TEST(DeflateConnection, FragmentedCompressedMessage) {
   const auto r = run_deflate({input});
   ASSERT_EQ(r.events.size(), 2u);
   EXPECT_EQ(r.events[1].data, text);
+}
+
+// The hardening case end to end: 100,000 empty continuation frames inside a compressed
+// message, which the codec now passes over without inflating. The message arrives whole, in
+// both delivery modes, and its empty final frame still ends it.
+TEST(DeflateConnection, EmptyContinuationFramesInACompressedMessage) {
+  deflate_codec c(false, {}, 6);
+  std::string packed;
+  const std::string text = sample(3000);
+  c.compress(text, packed);
+  std::string input = frame(0x40 | op_text, packed);
+  const std::string empty = frame(op_cont, "");
+  for (int i = 0; i < 100000; ++i)
+    input += empty;
+  input += frame(fin | op_cont, "");
+  const auto whole = run_deflate({input});
+  ASSERT_EQ(whole.events.size(), 1u);
+  EXPECT_EQ(whole.events[0].type, event_type::message);
+  EXPECT_EQ(whole.events[0].data, text);
+  limits l;
+  l.stream_fragments = true;
+  const auto streamed = run_deflate({input}, l);
+  ASSERT_FALSE(streamed.events.empty());
+  std::string joined;
+  for (const auto& e : streamed.events) {
+    EXPECT_EQ(e.type, event_type::fragment);
+    joined += e.data;
+  }
+  EXPECT_EQ(joined, text);
+  EXPECT_TRUE(streamed.events.back().last);
 }
 
 TEST(DeflateConnection, Rsv1RulesAndBadData) {
