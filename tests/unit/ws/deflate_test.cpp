@@ -248,6 +248,24 @@ TEST(DeflateCodec, OneByteFragmentsCostInProportion) {
   EXPECT_LE(rx.work().bytes_written, 3 * text.size());
 }
 
+// A message still arriving holds its inflated bytes until it ends: the limit bounds them, and
+// the buffer's growth stops there too instead of doubling past it (to 128 KiB here).
+TEST(DeflateCodec, MessageInProgressHoldsNoMoreThanTheLimit) {
+  constexpr std::size_t limit = 70000;
+  const std::string text = sample(limit);
+  deflate_codec tx(false, {}, 6);
+  std::string packed;
+  ASSERT_TRUE(tx.compress(text, packed));
+  deflate_codec rx(true, {}, 6);
+  std::string out;
+  for (std::size_t at = 0; at < packed.size(); at += 100)
+    ASSERT_EQ(rx.inflate(std::string_view(packed).substr(at, 100), false, out, limit),
+              deflate_codec::result::ok);
+  EXPECT_EQ(out, text);
+  // The allocator may round the request up a little; doubling would have given 131,072.
+  EXPECT_LE(out.capacity(), limit + 64);
+}
+
 // ---- the connection with the extension on ----
 
 std::string compressed_frame(std::uint8_t first, const std::string& text, bool masked = true) {
