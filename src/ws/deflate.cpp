@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -322,16 +323,18 @@ deflate_codec::result deflate_codec::inflate_some(const unsigned char* in, std::
   // instead would zero-fill all the space offered on every call, whether zlib filled it or not,
   // which made each tiny or empty fragment cost 64 KiB of writes.
   unsigned char buf[16 * 1024];
+  // Never inflate more than one byte past the limit (the byte that shows it was passed): a
+  // small bomb cannot take memory. The largest limit cannot be passed, and must not wrap to 0.
+  const std::size_t cap = limit == SIZE_MAX ? limit : limit + 1;
   while (true) {
-    // Never inflate more than one byte past the limit: a small bomb cannot take memory.
-    const std::size_t room = std::min(sizeof buf, limit + 1 - std::min(limit + 1, out.size()));
+    const std::size_t room = std::min(sizeof buf, cap - std::min(cap, out.size()));
     if (room == 0) return result::too_big;
     f.next_out = buf;
     f.avail_out = static_cast<uInt>(room);
     ++work_.zlib_calls;
     const int rc = ::inflate(&f, Z_SYNC_FLUSH);
     const std::size_t produced = room - f.avail_out;
-    if (produced != 0) append(out, buf, produced, limit + 1);
+    if (produced != 0) append(out, buf, produced, cap);
     if (out.size() > limit) return result::too_big;
     if (rc == Z_STREAM_END) {
       inflateReset(&f);  // a final block ends the stream; the next message starts a new one

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include "duplex/ws/connection.hpp"
 #include "support/ws_run.hpp"
 
@@ -176,6 +178,24 @@ TEST(DeflateCodec, LimitAppliesToTheInflatedSizeWhileInflating) {
   std::string out;
   EXPECT_EQ(rx.inflate(bomb, true, out, 64 * 1024), deflate_codec::result::too_big);
   EXPECT_LE(out.size(), 64u * 1024 + 1);  // stopped right there, not after inflating it all
+}
+
+// The largest limit means no limit, for a caller that sets max_message_bytes to SIZE_MAX:
+// "one byte past the limit" must not wrap around to a limit of zero.
+TEST(DeflateCodec, LargestLimitIsNoLimit) {
+  deflate_codec tx(false, {}, 6);
+  deflate_codec rx(true, {}, 6);
+  std::string packed, out;
+  ASSERT_TRUE(tx.compress(sample(5000), packed));
+  EXPECT_EQ(rx.inflate(packed, true, out, SIZE_MAX), deflate_codec::result::ok);
+  EXPECT_EQ(out, sample(5000));
+  limits l;
+  l.max_message_bytes = SIZE_MAX;
+  const std::string input = frame(fin | 0x40 | op_text, packed);
+  const deflate_params defaults;
+  const auto r = duplex::test::run({input}, l, role::server, &defaults);
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_EQ(r.events[0].data, sample(5000));
 }
 
 TEST(DeflateCodec, CorruptDataIsReported) {
