@@ -15,6 +15,7 @@ namespace duplex::ws {
 namespace {
 
 constexpr unsigned char tail[4] = {0x00, 0x00, 0xFF, 0xFF};
+constexpr std::size_t zlib_slice = std::size_t{1} << 30;  // well inside zlib's uInt counts
 
 bool is_tchar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||
@@ -276,18 +277,25 @@ bool deflate_codec::ensure_inflate() {
 bool deflate_codec::compress(std::string_view in, std::string& out) {
   if (!ensure_deflate()) return false;
   z_stream& d = z_->def;
-  d.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  d.avail_in = static_cast<uInt>(in.size());
   const std::size_t start = out.size();
+  // zlib counts bytes in uInt: a larger message goes in slices, flushed after the last one.
+  std::size_t at = 0;
   do {
-    const std::size_t old = out.size();
-    const std::size_t room = std::max<std::size_t>(in.size() / 2 + 64, 1024);
-    out.resize(old + room);
-    d.next_out = reinterpret_cast<Bytef*>(out.data() + old);
-    d.avail_out = static_cast<uInt>(room);
-    deflate(&d, Z_SYNC_FLUSH);
-    out.resize(old + room - d.avail_out);
-  } while (d.avail_out == 0 || d.avail_in != 0);
+    const std::size_t n = std::min(in.size() - at, zlib_slice);
+    d.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + at));
+    d.avail_in = static_cast<uInt>(n);
+    at += n;
+    const int flush = at == in.size() ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+    do {
+      const std::size_t old = out.size();
+      const std::size_t room = std::min(std::max<std::size_t>(n / 2 + 64, 1024), zlib_slice);
+      out.resize(old + room);
+      d.next_out = reinterpret_cast<Bytef*>(out.data() + old);
+      d.avail_out = static_cast<uInt>(room);
+      deflate(&d, flush);
+      out.resize(old + room - d.avail_out);
+    } while (d.avail_out == 0 || d.avail_in != 0);
+  } while (at != in.size());
   // Section 7.2.1: remove the 00 00 FF FF that the sync flush ends with.
   if (out.size() - start >= 4 && std::memcmp(out.data() + out.size() - 4, tail, 4) == 0)
     out.resize(out.size() - 4);
@@ -353,8 +361,11 @@ deflate_codec::result deflate_codec::inflate(std::string_view in, bool last, std
   if (in.empty() && !last && out.size() <= limit) return result::ok;
   if (!ensure_inflate()) return result::corrupt;
   auto r = result::ok;
-  if (!in.empty())
-    r = inflate_some(reinterpret_cast<const unsigned char*>(in.data()), in.size(), out, limit);
+  // zlib counts bytes in uInt: a larger piece goes in slices.
+  for (std::size_t at = 0; at < in.size() && r == result::ok; at += zlib_slice) {
+    const std::size_t n = std::min(in.size() - at, zlib_slice);
+    r = inflate_some(reinterpret_cast<const unsigned char*>(in.data() + at), n, out, limit);
+  }
   // RFC 7692 section 7.2.2: the sender removed the 00 00 FF FF that ends a sync flush; put it
   // back so that the stream is at a block boundary for the next message.
   if (r == result::ok && last) r = inflate_some(tail, sizeof tail, out, limit);
