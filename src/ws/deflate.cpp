@@ -235,6 +235,7 @@ struct deflate_codec::zstate {
 deflate_codec::deflate_codec(bool server, const deflate_params& p, int level)
     : z_(std::make_unique<zstate>()),
       deflate_bits_(server ? p.server_max_window_bits : p.client_max_window_bits),
+      inflate_bits_(server ? p.client_max_window_bits : p.server_max_window_bits),
       reset_deflate_(server ? p.server_no_context_takeover : p.client_no_context_takeover),
       reset_inflate_(server ? p.client_no_context_takeover : p.server_no_context_takeover),
       level_(level) {}
@@ -268,8 +269,12 @@ bool deflate_codec::ensure_inflate() {
   z_->inf.zalloc = zstate::alloc;
   z_->inf.zfree = zstate::release;
   z_->inf.opaque = z_.get();
-  // A 15-bit window reads any stream whose window is 15 bits or less.
-  if (inflateInit2(&z_->inf, -15) != Z_OK) return false;
+  // The window the peer agreed to compress with is all the history its data may refer to, and
+  // zlib allocates exactly that: 512 bytes for 9 bits instead of 32 KiB, for as long as the
+  // context is kept. Data reaching further back is corrupt (RFC 7692 section 7.1.2). A value
+  // zlib would not take (a hand-built deflate_params) reads with the largest window instead.
+  const int bits = inflate_bits_ >= 8 && inflate_bits_ <= 15 ? inflate_bits_ : 15;
+  if (inflateInit2(&z_->inf, -bits) != Z_OK) return false;
   z_->inf_ready = true;
   return true;
 }

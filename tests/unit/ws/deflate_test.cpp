@@ -160,6 +160,56 @@ TEST(DeflateCodec, SmallerWindowsUseLessMemory) {
   EXPECT_LT(small.memory(), big.memory());
 }
 
+// The receiving side keeps only the window the peer agreed to compress with, so a server that
+// asks for client_max_window_bits=9 holds a fraction of the memory per connection between
+// messages. Memory figures for docs/limits.md come from this test's output.
+TEST(DeflateCodec, ReceiverKeepsOnlyTheAgreedWindow) {
+  const std::string text = sample(20000);
+  std::size_t held[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    deflate_params p;
+    p.client_max_window_bits = i == 0 ? 9 : 15;
+    deflate_codec client(false, p, 6);
+    deflate_codec server(true, p, 6);
+    std::string packed, plain;
+    ASSERT_TRUE(client.compress(text, packed));
+    ASSERT_EQ(server.inflate(packed, true, plain, 1u << 20), deflate_codec::result::ok);
+    EXPECT_EQ(plain, text);
+    held[i] = server.memory();
+  }
+  std::printf("[ memory ] receiver window 9 bits: %zu bytes, 15 bits: %zu bytes\n", held[0],
+              held[1]);
+  EXPECT_LT(held[0] + 30000, held[1]);
+}
+
+// A peer that agreed to a 9-bit window but refers further back than 512 bytes, into an earlier
+// message, sends data that cannot be read with the window we kept. (Within one call zlib may
+// still resolve such a reference from the output it is writing: the check is at the window.)
+TEST(DeflateCodec, DataBeyondTheAgreedWindowIsCorrupt) {
+  std::string block;
+  for (unsigned x = 3; block.size() < 300;) {
+    x = x * 1103515245 + 12345;
+    block += static_cast<char>(x >> 16);
+  }
+  deflate_codec wide_sender(false, {}, 6);
+  std::string first, second;
+  ASSERT_TRUE(wide_sender.compress(block + sample(2000), first));
+  ASSERT_TRUE(wide_sender.compress(block, second));  // a reference 2,300 bytes back
+  ASSERT_LT(second.size(), 100u);
+  deflate_params narrow;
+  narrow.client_max_window_bits = 9;
+  deflate_codec rx(true, narrow, 6);
+  deflate_codec wide_rx(true, {}, 6);
+  std::string out;
+  ASSERT_EQ(rx.inflate(first, true, out, 1u << 20), deflate_codec::result::ok);
+  ASSERT_EQ(wide_rx.inflate(first, true, out, 1u << 20), deflate_codec::result::ok);
+  out.clear();
+  EXPECT_EQ(rx.inflate(second, true, out, 1u << 20), deflate_codec::result::corrupt);
+  out.clear();
+  EXPECT_EQ(wide_rx.inflate(second, true, out, 1u << 20), deflate_codec::result::ok);
+  EXPECT_EQ(out, block);
+}
+
 TEST(DeflateCodec, LimitAppliesToTheInflatedSizeWhileInflating) {
   deflate_params p;
   deflate_codec tx(true, p, 6);
