@@ -1,4 +1,5 @@
-// A parsed HTTP/1.1 request head: views into the buffer the parser was given.
+// A parsed HTTP/1.1 request head (views into the buffer the parser was given), and the RFC 9112
+// rules read from it: target forms, body framing, Host and keep-alive.
 #pragma once
 
 #include <cstdint>
