@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <system_error>
 
 namespace duplex::net {
@@ -42,6 +43,17 @@ class event_loop::waker final : public io_handler {
  private:
   int fd_;
 };
+
+// One piece of work that throws must not take every other connection of the loop down with it:
+// the loop is the last place an exception can be stopped before std::terminate.
+template <class F>
+void event_loop::guarded(F&& f) noexcept {
+  try {
+    f();
+  } catch (...) {
+    report_exception(std::current_exception());
+  }
+}
 
 event_loop::event_loop(loop_options opts)
     : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
@@ -96,13 +108,14 @@ void event_loop::run() {
         ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), wait_timeout());
     if (n < 0 && errno != EINTR) throw_errno("epoll_wait");
     update_clock();
-    for (int i = 0; i < n; ++i)
-      static_cast<io_handler*>(events[static_cast<std::size_t>(i)].data.ptr)
-          ->on_io(events[static_cast<std::size_t>(i)].events);
+    for (int i = 0; i < n; ++i) {
+      const epoll_event& ev = events[static_cast<std::size_t>(i)];
+      guarded([&] { static_cast<io_handler*>(ev.data.ptr)->on_io(ev.events); });
+    }
     run_posted();
     run_timers();
     for (auto& fn : iteration_end_)
-      fn();
+      guarded(fn);
   }
   run_posted();
   // The stop is spent: a later run() runs again (tests step a loop through phases this way).
@@ -132,7 +145,7 @@ void event_loop::run_posted() {
     batch.swap(posted_);
   }
   for (auto& fn : batch)
-    fn();
+    guarded(fn);
 }
 
 timer_id event_loop::add_timer(std::chrono::milliseconds delay, std::function<void()> fn,
@@ -167,18 +180,39 @@ void event_loop::run_timers() {
     if (it->second.period == 0) {
       auto fn = std::move(it->second.fn);
       timers_.erase(it);
-      fn();
+      guarded(fn);
       continue;
     }
     it->second.due = now_ms_ + it->second.period;
     due_.emplace(it->second.due, id);
     auto fn = it->second.fn;  // the callback may cancel its own timer
-    fn();
+    guarded(fn);
   }
 }
 
 void event_loop::on_iteration_end(std::function<void()> fn) {
   iteration_end_.push_back(std::move(fn));
+}
+
+void event_loop::on_exception(std::function<void(std::string_view)> fn) {
+  on_exception_ = std::move(fn);
+}
+
+void event_loop::report_exception(std::exception_ptr e) noexcept {
+  exceptions_.fetch_add(1, std::memory_order_relaxed);
+  // `e` keeps the exception object, and so the text what() points into, alive.
+  const char* what = "an exception of unknown type";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    what = ex.what();
+  } catch (...) {
+  }
+  try {
+    if (on_exception_) return on_exception_(what);
+  } catch (...) {
+  }
+  std::fprintf(stderr, "duplex: exception on the event loop: %s\n", what);
 }
 
 }  // namespace duplex::net

@@ -4,11 +4,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -59,6 +61,18 @@ class event_loop {
   // Loop thread only: fn runs at the end of every iteration, after I/O, posts and timers.
   void on_iteration_end(std::function<void()> fn);
 
+  // An exception that escapes a readiness handler, posted work, a timer or an iteration-end
+  // hook does not end the loop: it is counted and handed to this function (by default a line
+  // on stderr), and the loop goes on with the next piece of work. Set it before run().
+  void on_exception(std::function<void(std::string_view what)> fn);
+  // Loop thread only: reports an exception caught by code the loop calls into but which cannot
+  // let it propagate (a C library's callback, say), exactly as if it had escaped to the loop.
+  void report_exception(std::exception_ptr e) noexcept;
+  // Exceptions reported so far; any thread.
+  std::uint64_t exception_count() const noexcept {
+    return exceptions_.load(std::memory_order_relaxed);
+  }
+
   // The loop's receive buffer; valid for one read-and-parse step on the loop's thread.
   std::span<char> receive_buffer() noexcept { return {buffer_.get(), buffer_size_}; }
   // Monotonic milliseconds, read once per iteration.
@@ -73,6 +87,8 @@ class event_loop {
   };
   class waker;
 
+  template <class F>
+  void guarded(F&& f) noexcept;
   int wait_timeout() const noexcept;
   void run_posted();
   void run_timers();
@@ -92,6 +108,8 @@ class event_loop {
   std::unordered_map<timer_id, timer> timers_;
   timer_id next_timer_ = 1;
   std::vector<std::function<void()>> iteration_end_;
+  std::function<void(std::string_view)> on_exception_;
+  std::atomic<std::uint64_t> exceptions_{0};
 };
 
 }  // namespace duplex::net

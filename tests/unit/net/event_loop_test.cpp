@@ -2,8 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace duplex::net {
 namespace {
@@ -95,6 +103,57 @@ TEST(EventLoop, StopFromAnotherThreadWakesABlockedWait) {
   loop.stop();
   runner.join();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+// Readable once, and throws from its handler.
+class throwing_handler final : public io_handler {
+ public:
+  throwing_handler() : fd_(::eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+  ~throwing_handler() { ::close(fd_); }
+  int fd() const { return fd_; }
+  void on_io(std::uint32_t) override {
+    std::uint64_t v;
+    [[maybe_unused]] auto n = ::read(fd_, &v, sizeof v);
+    throw std::runtime_error("handler");
+  }
+
+ private:
+  int fd_;
+};
+
+TEST(EventLoop, AnExceptionFromAnyKindOfWorkIsReportedAndTheLoopGoesOn) {
+  event_loop loop;
+  std::vector<std::string> seen;
+  loop.on_exception([&](std::string_view what) { seen.emplace_back(what); });
+  throwing_handler h;
+  loop.add(h.fd(), EPOLLIN, &h);
+  loop.post([] { throw std::runtime_error("posted"); });
+  bool after_posted = false;
+  loop.post([&] { after_posted = true; });  // the rest of the batch still runs
+  loop.add_timer(std::chrono::milliseconds(1), [] { throw std::logic_error("timer"); });
+  int periodic = 0;
+  loop.add_timer(
+      std::chrono::milliseconds(1),
+      [&] {
+        if (++periodic <= 2) throw 42;  // not even a std::exception
+      },
+      true);
+  bool ended = false;
+  loop.on_iteration_end([&] {
+    if (ended) return;
+    ended = true;
+    throw std::runtime_error("iteration end");
+  });
+  loop.add_timer(std::chrono::milliseconds(30), [&] { loop.stop(); });
+  loop.run();
+  loop.remove(h.fd());
+  EXPECT_TRUE(after_posted);
+  EXPECT_GE(periodic, 3) << "a periodic timer that threw keeps its period";
+  EXPECT_EQ(loop.exception_count(), 6u);
+  const std::vector<std::string> expected{"handler", "posted", "timer", "iteration end"};
+  for (const auto& e : expected)
+    EXPECT_NE(std::find(seen.begin(), seen.end(), e), seen.end()) << e;
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "an exception of unknown type"), 2);
 }
 
 }  // namespace
