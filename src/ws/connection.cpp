@@ -62,6 +62,7 @@ void connection::receive_eof() noexcept {
 void connection::abort(errc why) noexcept {
   if (state_ == state::closed) return;
   state_ = state::closed;
+  std::string().swap(held_);
   failed_ = true;
   pending_close_ = true;
   pending_event_ = close_event(close_code_for(why), {}, why);
@@ -339,6 +340,7 @@ std::optional<event> connection::on_close_frame(std::string_view payload) {
     close_sent_ = true;
   }
   state_ = state::closed;
+  std::string().swap(held_);
   return close_event(code, reason);
 }
 
@@ -351,6 +353,7 @@ event connection::fail(errc why) {
     close_sent_ = true;
   }
   state_ = state::closed;
+  std::string().swap(held_);
   failed_ = true;
   in_ = in_end_;
   in_payload_ = false;
@@ -358,19 +361,24 @@ event connection::fail(errc why) {
 }
 
 void connection::write_frame(opcode op, std::string_view data, bool fin, std::uint8_t rsv) {
+  write_frame_to(out_, op, data, fin, rsv);
+}
+
+void connection::write_frame_to(std::string& to, opcode op, std::string_view data, bool fin,
+                                std::uint8_t rsv) {
   char header[max_header_size];
   if (role_ == role::server) {
-    out_.append(header, write_header(header, fin, op, data.size(), nullptr, rsv));
-    out_.append(data);
+    to.append(header, write_header(header, fin, op, data.size(), nullptr, rsv));
+    to.append(data);
     return;
   }
   // Section 5.3: every client frame carries a fresh, unpredictable mask.
   mask_key key;
   (rng_ ? *rng_ : fallback_random()).fill(std::as_writable_bytes(std::span(key)));
-  out_.append(header, write_header(header, fin, op, data.size(), &key, rsv));
-  const std::size_t at = out_.size();
-  out_.append(data);
-  apply_mask(out_.data() + at, data.size(), key, 0);
+  to.append(header, write_header(header, fin, op, data.size(), &key, rsv));
+  const std::size_t at = to.size();
+  to.append(data);
+  apply_mask(to.data() + at, data.size(), key, 0);
 }
 
 void connection::write_close(std::uint16_t code, std::string_view reason) {
@@ -391,8 +399,10 @@ bool connection::send(opcode op, std::string_view data) {
 }
 
 bool connection::send(opcode op, std::string_view data, bool compress) {
-  if (!can_send() || sending_fragments_ || is_control(op) || op == opcode::continuation)
-    return false;
+  if (!can_send() || is_control(op) || op == opcode::continuation) return false;
+  // Section 5.4: no other data frame may come between the fragments of a message, so a whole
+  // message sent meanwhile waits for the last fragment (control frames may interleave).
+  std::string& to = sending_fragments_ ? held_ : out_;
   if (deflate_ && compress) {
     // The header needs the compressed length, so the payload is built aside first: in one
     // buffer per thread (a loop's connections share it), not one allocation per message.
@@ -400,11 +410,17 @@ bool connection::send(opcode op, std::string_view data, bool compress) {
     packed.clear();
     const bool ok = deflate_->compress(data, packed);
     // RFC 7692 section 7.2.1: RSV1 marks the message as compressed.
-    if (ok) write_frame(op, packed, true, 0x40);
+    if (ok) write_frame_to(to, op, packed, true, 0x40);
     if (packed.capacity() > keep_capacity) std::string().swap(packed);
     if (ok) return true;
   }
-  write_frame(op, data, true);
+  write_frame_to(to, op, data, true, 0);
+  return true;
+}
+
+bool connection::insert_frame(std::string_view frame) {
+  if (!can_send()) return false;
+  (sending_fragments_ ? held_ : out_).append(frame);
   return true;
 }
 
@@ -413,6 +429,10 @@ bool connection::send_fragment(opcode op, std::string_view data, bool fin) {
   if (!sending_fragments_ && op == opcode::continuation) return false;
   write_frame(sending_fragments_ ? opcode::continuation : op, data, fin);
   sending_fragments_ = !fin;
+  if (fin && !held_.empty()) {
+    out_.append(held_);
+    std::string().swap(held_);
+  }
   return true;
 }
 
@@ -436,6 +456,7 @@ bool connection::close(std::uint16_t code, std::string_view reason) {
   write_close(code, reason);
   close_sent_ = true;
   state_ = state::closing;
+  std::string().swap(held_);  // nothing more is sent after a close frame
   return true;
 }
 

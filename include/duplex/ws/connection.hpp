@@ -81,8 +81,17 @@ class connection {
   // Starts the close handshake. `code` 1005 sends a close frame with no code at all.
   bool close(std::uint16_t code = 1000, std::string_view reason = {});
   // Server role only: writes the header of a whole unmasked data frame into `out`, for a caller
-  // that writes header and payload itself (writev). Returns the header size, or 0 if not allowed.
+  // that writes header and payload itself (writev). Returns the header size, or 0 if not allowed
+  // now (closing, or a fragmented message is being sent: see frame_insertable()).
   std::size_t frame_header(char* out, opcode op, std::size_t size) noexcept;
+  // A whole data frame built elsewhere (a broadcast framed once for many sockets) may go to the
+  // wire now. RFC 6455 section 5.4: not between the fragments of a message we are sending.
+  bool frame_insertable() const noexcept { return can_send() && !sending_fragments_; }
+  // Adds such a frame to the output, or, while a fragmented message is being sent, holds it (as
+  // send() holds whole messages) until that message's last fragment has been written.
+  bool insert_frame(std::string_view frame);
+  // Bytes of whole messages held behind a fragmented message still being sent.
+  std::size_t held_bytes() const noexcept { return held_.size(); }
 
   // --- output ---
   std::string_view pending_output() const noexcept { return out_; }
@@ -115,6 +124,8 @@ class connection {
   void end_message() noexcept;
   void release_delivered() noexcept;
   void write_frame(opcode op, std::string_view data, bool fin, std::uint8_t rsv = 0);
+  void write_frame_to(std::string& to, opcode op, std::string_view data, bool fin,
+                      std::uint8_t rsv);
   void write_close(std::uint16_t code, std::string_view reason);
 
   // Input being parsed.
@@ -152,6 +163,7 @@ class connection {
   std::string msg_;
   std::string ctrl_;
   std::string out_;
+  std::string held_;  // whole messages sent while a fragmented one is in progress
   std::unique_ptr<deflate_codec> deflate_;
   std::size_t deflate_min_ = 32;
 };

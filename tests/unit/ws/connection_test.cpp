@@ -228,22 +228,57 @@ TEST(Connection, SendingFramesTheServerSide) {
   EXPECT_TRUE(c.send_text("hi"));
   EXPECT_TRUE(c.send_binary(std::string(300, 'b')));
   EXPECT_TRUE(c.send_fragment(opcode::text, "a", false));
-  EXPECT_FALSE(c.send_text("not while a fragmented message is open"));
+  // RFC 6455 section 5.4: a whole message sent now waits for the fragmented one to end.
+  EXPECT_TRUE(c.send_text("held while a fragmented message is open"));
+  EXPECT_GT(c.held_bytes(), 0u);
+  EXPECT_FALSE(c.frame_insertable());
   EXPECT_TRUE(c.ping("p"));  // control frames may interleave
   EXPECT_TRUE(c.send_fragment(opcode::continuation, "b", true));
+  EXPECT_EQ(c.held_bytes(), 0u);
+  EXPECT_TRUE(c.frame_insertable());
   std::string out(c.pending_output());
   parsed_frame f;
   std::vector<parsed_frame> frames;
   while (take_frame(out, f))
     frames.push_back(f);
-  ASSERT_EQ(frames.size(), 5u);
+  ASSERT_EQ(frames.size(), 6u);
   EXPECT_EQ(frames[0].first, fin | op_text);
   EXPECT_EQ(frames[0].payload, "hi");
   EXPECT_EQ(frames[1].payload.size(), 300u);
   EXPECT_EQ(frames[2].first, op_text);
   EXPECT_EQ(frames[3].first, fin | op_ping);
   EXPECT_EQ(frames[4].first, fin | op_cont);
+  EXPECT_EQ(frames[5].first, fin | op_text);
+  EXPECT_EQ(frames[5].payload, "held while a fragmented message is open");
   EXPECT_TRUE(out.empty());
+}
+
+TEST(Connection, AFrameBuiltElsewhereNeverLandsInsideAFragmentedMessage) {
+  connection c(role::server);
+  const std::string shared = "\x81\x05hello";  // a whole text frame, framed once for many
+  EXPECT_TRUE(c.insert_frame(shared));
+  EXPECT_TRUE(c.send_fragment(opcode::binary, "1", false));
+  EXPECT_TRUE(c.insert_frame(shared));
+  EXPECT_TRUE(c.send_fragment(opcode::continuation, "2", false));
+  char header[max_header_size];
+  EXPECT_EQ(c.frame_header(header, opcode::binary, 100000), 0u);  // no writev around it
+  EXPECT_TRUE(c.send_fragment(opcode::continuation, "3", true));
+  std::string out(c.pending_output());
+  parsed_frame f;
+  std::vector<std::uint8_t> firsts;
+  while (take_frame(out, f))
+    firsts.push_back(f.first);
+  EXPECT_EQ(firsts, (std::vector<std::uint8_t>{fin | op_text, op_binary, op_cont, fin | op_cont,
+                                               fin | op_text}));
+}
+
+TEST(Connection, HeldMessagesAreDroppedByAClose) {
+  connection c(role::server);
+  EXPECT_TRUE(c.send_fragment(opcode::text, "a", false));
+  EXPECT_TRUE(c.send_text("held"));
+  EXPECT_TRUE(c.close(1000));
+  EXPECT_EQ(c.held_bytes(), 0u);
+  EXPECT_FALSE(c.insert_frame("\x81\x00"));
 }
 
 TEST(Connection, ClientFramesAreMaskedAndTheServerReadsThem) {
