@@ -49,9 +49,8 @@ enum class phase : std::uint8_t {
 
 // Bytes held only while a request head is being read, freed once the socket upgrades.
 struct http_state {
-  explicit http_state(const http::parser_limits& l) : parser(l) {}
-  std::string head;
-  http::request_parser parser;
+  explicit http_state(const http::parser_limits& l) : reader(l) {}
+  http::request_reader reader;
 };
 
 class socket_conn final : public websocket, public net::io_handler {
@@ -72,7 +71,7 @@ class socket_conn final : public websocket, public net::io_handler {
   void abort_now();
   bool deliver_shared(const net::shared_bytes& frame);
   void flush_deferred();
-  std::size_t queued() const noexcept { return queue_.bytes(); }
+  std::size_t queued() const noexcept { return queue_.bytes() + ws_.held_bytes(); }
   ws::state ws_state() const noexcept { return ws_.state(); }
   bool subscribe(std::string_view name);
   bool unsubscribe(std::string_view name);
@@ -96,14 +95,21 @@ class socket_conn final : public websocket, public net::io_handler {
   void emit_wire(std::string_view bytes);
   void on_eof();
   void process_http();
+  refusal filter(const http::request& req);
   void handle_plain(const http::request& req);
-  void upgrade(const http::request& req, std::size_t head_size);
+  void upgrade(const http::request& req);
   int negotiate(const route& r, const http::request& req, const ws::upgrade_request& up);
   void respond_and_close(int status, std::string_view reason);
   void dispatch(std::span<char> bytes);
   void drain_events();
   void handle_event(const ws::event& ev);
   void handle_close(const ws::event& ev);
+  void report_close(const ws::event& ev);
+  void report_final_close() noexcept;
+  template <class F>
+  bool call_app(F&& f) noexcept;
+  void on_app_exception() noexcept;
+  void fail_internal() noexcept;
   void begin_cork() noexcept;
   void end_cork();
   void flush_output();
@@ -127,7 +133,8 @@ class socket_conn final : public websocket, public net::io_handler {
   bool broken_ = false;
   bool close_after_flush_ = false;
   bool ping_outstanding_ = false;
-  bool deferred_ = false;  // in ctx_.deferred: shared frames wait for the iteration's end
+  bool deferred_ = false;        // in ctx_.deferred: shared frames wait for the iteration's end
+  bool close_reported_ = false;  // on_close has run (it runs once for every upgraded socket)
   const route* route_ = nullptr;
   std::unique_ptr<http_state> http_;
   ws::connection ws_;

@@ -18,15 +18,7 @@ namespace detail {
 
 server_state::server_state(server_options o) : opts(std::move(o)) {
   if (!opts.tls.cert_file.empty()) tls = net::tls_context::server(opts.tls);
-  fallback = [this](const http::request& req, http_response& res) {
-    if (find_ws(req.path()) != nullptr) {
-      // RFC 7231 section 6.5.15: name the protocol the resource needs.
-      res.status(426).header("Upgrade", "websocket").header("Sec-WebSocket-Version", "13");
-      res.body("this endpoint speaks WebSocket\n");
-      return;
-    }
-    res.status(404).body("not found\n");
-  };
+  fallback = [](const http::request&, http_response& res) { res.status(404).body("not found\n"); };
 }
 
 void server_state::log(std::string_view line) const {
@@ -73,6 +65,10 @@ loop_context::loop_context(server_state& s, unsigned i) : server(s), index(i) {
   const auto tick = std::max<std::int64_t>(s.opts.tick.count(), 1);
   loop.add_timer(
       std::chrono::milliseconds(tick), [this] { sweep(); }, true);
+  loop.on_exception([this](std::string_view what) {
+    if (server.opts.on_exception) return server.opts.on_exception(what);
+    server.log("exception on loop " + std::to_string(index) + ": " + std::string(what));
+  });
   loop.on_iteration_end([this] { iteration_end(); });
 }
 
@@ -317,6 +313,13 @@ net::event_loop& server::loop(unsigned i) {
 
 std::size_t server::connection_count() const noexcept {
   return state_->connections.load();
+}
+
+std::uint64_t server::exception_count() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& ctx : state_->loops)
+    n += ctx->loop.exception_count();
+  return n;
 }
 
 }  // namespace duplex

@@ -22,7 +22,7 @@ std::uint64_t after(const loop_context& ctx, std::chrono::milliseconds d) {
 
 bool is_transport_error(std::error_code ec) {
   return ec == ws::errc::connection_lost || ec == ws::errc::close_timeout ||
-         ec == ws::errc::send_queue_full;
+         ec == ws::errc::send_queue_full || ec == ws::errc::internal_error;
 }
 
 }  // namespace
@@ -45,9 +45,46 @@ socket_conn::~socket_conn() {
 
 void socket_conn::on_io(std::uint32_t events) {
   if (phase_ == phase::dead) return;
-  if (events & EPOLLOUT) on_writable();
-  if (phase_ != phase::dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) on_readable();
-  if (phase_ != phase::dead) maybe_finish();
+  try {
+    if (events & EPOLLOUT) on_writable();
+    if (phase_ != phase::dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) on_readable();
+    if (phase_ != phase::dead) maybe_finish();
+  } catch (...) {
+    // The glue itself failed (no memory, an epoll_ctl refused): this socket's state cannot be
+    // trusted any more, the loop's other sockets can.
+    ctx_.loop.report_exception(std::current_exception());
+    fail_internal();
+  }
+}
+
+// Application callbacks run through here: one that throws is reported like any exception on
+// the loop, and its socket is closed with 1011 instead of the process ending.
+template <class F>
+bool socket_conn::call_app(F&& f) noexcept {
+  try {
+    f();
+    return true;
+  } catch (...) {
+    ctx_.loop.report_exception(std::current_exception());
+    on_app_exception();
+    return false;
+  }
+}
+
+void socket_conn::on_app_exception() noexcept {
+  try {
+    if (phase_ == phase::websocket && ws_.can_send())
+      start_close(ws::close_code::internal_error, "internal error");
+  } catch (...) {
+    fail_internal();
+  }
+}
+
+void socket_conn::fail_internal() noexcept {
+  if (phase_ == phase::dead) return;
+  if (phase_ == phase::websocket && !close_reported_) ws_.abort(ws::errc::internal_error);
+  broken_ = true;
+  destroy();
 }
 
 void socket_conn::on_readable() {
@@ -80,13 +117,16 @@ void socket_conn::on_bytes(char* data, std::size_t n) {
     return on_eof();  // an open WebSocket still gets its on_close (1006)
   }
   if (!plain.empty()) on_plain(plain.data(), plain.size());
+  // The peer's close_notify: it sends nothing more, as a FIN would say (a TLS stack that does
+  // not also close TCP would otherwise keep the socket, and its on_close, waiting).
+  if (tls_->peer_closed() && phase_ != phase::dead) on_eof();
 }
 
 void socket_conn::on_plain(char* data, std::size_t n) {
   switch (phase_) {
     case phase::http:
       if (close_after_flush_) break;  // refused: what follows is read and dropped
-      http_->head.append(data, n);
+      http_->reader.append({data, n});
       process_http();
       break;
     case phase::websocket:
@@ -123,7 +163,7 @@ void socket_conn::on_writable() {
   if (phase_ == phase::websocket && before > mark && queue_.bytes() <= mark && ws_.can_send() &&
       route_->behavior.on_drain) {
     begin_cork();
-    route_->behavior.on_drain(*this);
+    call_app([&] { route_->behavior.on_drain(*this); });
     end_cork();
   }
 }
@@ -132,16 +172,17 @@ void socket_conn::on_writable() {
 
 void socket_conn::process_http() {
   while (phase_ == phase::http && !close_after_flush_) {
-    const auto st = http_->parser.parse(http_->head);
-    if (st == http::request_parser::status::incomplete) return;
-    if (st == http::request_parser::status::error) {
-      const auto ec = http_->parser.error();
+    const auto st = http_->reader.parse();
+    if (st == http::request_reader::status::incomplete) return;
+    if (st == http::request_reader::status::error) {
+      const auto ec = http_->reader.error();
       respond_and_close(http::status_for(static_cast<http::errc>(ec.value())), ec.message());
       return;
     }
-    const http::request& req = http_->parser.request();
+    const http::request& req = http_->reader.request();
+    if (const auto no = filter(req); no.status != 0) return respond_and_close(no.status, no.reason);
     if (ws::is_upgrade_attempt(req)) {
-      upgrade(req, http_->parser.head_size());
+      upgrade(req);
       return;
     }
     handle_plain(req);
@@ -151,8 +192,21 @@ void socket_conn::process_http() {
       ctx_.server.log("closing " + remote_address() + ": unread HTTP responses over the limit");
       return destroy();
     }
-    http_->head.erase(0, http_->parser.head_size());
-    http_->parser.reset();
+    // The next pipelined head is parsed from where this one ends: the reader drops consumed
+    // bytes once per read, not once per request, which made a pipelined read quadratic.
+    http_->reader.consume();
+  }
+}
+
+// The application's filter sees every request head before any route does.
+refusal socket_conn::filter(const http::request& req) {
+  const auto& f = ctx_.server.opts.request_filter;
+  if (!f) return {};
+  try {
+    return f(req);
+  } catch (...) {
+    ctx_.loop.report_exception(std::current_exception());
+    return {500, "the request filter failed"};
   }
 }
 
@@ -161,6 +215,8 @@ void socket_conn::respond_and_close(int status, std::string_view reason) {
                   std::string(reason));
   send_raw(ws::reject_response(status, reason));
   close_after_flush_ = true;
+  // A peer that does not read its answer holds the socket no longer than a close would.
+  deadline = after(ctx_, ctx_.server.opts.close_timeout);
 }
 
 void socket_conn::handle_plain(const http::request& req) {
@@ -169,17 +225,33 @@ void socket_conn::handle_plain(const http::request& req) {
   const bool keep_alive = http::keeps_alive(req);
   http_response res;
   const auto& s = ctx_.server;
-  if (auto it = s.http_routes.find(req.path()); it != s.http_routes.end()) {
-    it->second(req, res);
-  } else {
-    s.fallback(req, res);
+  bool ok = true;
+  try {
+    if (auto it = s.http_routes.find(req.path()); it != s.http_routes.end()) {
+      it->second(req, res);
+    } else if (s.find_ws(req.path()) != nullptr) {
+      // RFC 9110 section 15.5.22: name the protocol the resource needs. Before the fallback,
+      // so that an application's catch-all (a file server) does not answer 404 here.
+      res.status(426).header("Upgrade", "websocket").header("Sec-WebSocket-Version", "13");
+      res.body("this endpoint speaks WebSocket\n");
+    } else {
+      s.fallback(req, res);
+    }
+  } catch (...) {
+    ctx_.loop.report_exception(std::current_exception());
+    ok = false;
   }
+  if (!ok) return respond_and_close(500, "the request handler failed");
   send_raw(res.serialize(keep_alive, req.method == "HEAD"));
-  if (!keep_alive || res.wants_close()) close_after_flush_ = true;
+  if (!keep_alive || res.wants_close()) {
+    close_after_flush_ = true;
+    deadline = after(ctx_, s.opts.close_timeout);
+    return;
+  }
   deadline = after(ctx_, s.opts.handshake_timeout);
 }
 
-void socket_conn::upgrade(const http::request& req, std::size_t head_size) {
+void socket_conn::upgrade(const http::request& req) {
   const route* r = ctx_.server.find_ws(req.path());
   if (r == nullptr) return respond_and_close(404, "no WebSocket endpoint at this path");
   ws::upgrade_request up;
@@ -199,7 +271,7 @@ void socket_conn::upgrade(const http::request& req, std::size_t head_size) {
     }
   }
   std::string response = ws::accept_response(up.key, protocol_, extensions);
-  std::string leftover = http_->head.substr(head_size);
+  std::string leftover(http_->reader.after_head());
   route_ = r;
   http_.reset();
   phase_ = phase::websocket;
@@ -207,7 +279,7 @@ void socket_conn::upgrade(const http::request& req, std::size_t head_size) {
   send_raw(std::move(response));
   if (route_->behavior.on_open) {
     begin_cork();
-    route_->behavior.on_open(*this);
+    call_app([&] { route_->behavior.on_open(*this); });
     end_cork();
   }
   // RFC 6455 section 4.1: frames may follow the handshake in the same segment; keep them.
@@ -238,7 +310,13 @@ int socket_conn::negotiate(const route& r, const http::request& req,
                       {up.protocols.begin(), up.protocols.end()},
                       std::string(chosen),
                       *this};
-  if (const int status = b.on_upgrade(ctx); status != 0) return status;
+  int status = 500;
+  try {
+    status = b.on_upgrade(ctx);
+  } catch (...) {
+    ctx_.loop.report_exception(std::current_exception());
+  }
+  if (status != 0) return status;
   // RFC 6455 section 4.2.2: only a protocol the client offered may be answered.
   if (!ctx.subprotocol.empty() &&
       std::find(ctx.offered.begin(), ctx.offered.end(), ctx.subprotocol) == ctx.offered.end()) {
@@ -271,16 +349,16 @@ void socket_conn::handle_event(const ws::event& ev) {
   const ws_behavior& b = route_->behavior;
   switch (ev.type) {
     case ws::event_type::message:
-      if (b.on_message) b.on_message(*this, ev.data, ev.op);
+      if (b.on_message) call_app([&] { b.on_message(*this, ev.data, ev.op); });
       break;
     case ws::event_type::fragment:
-      if (b.on_fragment) b.on_fragment(*this, ev.data, ev.op, ev.last);
+      if (b.on_fragment) call_app([&] { b.on_fragment(*this, ev.data, ev.op, ev.last); });
       break;
     case ws::event_type::ping:
-      if (b.on_ping) b.on_ping(*this, ev.data);
+      if (b.on_ping) call_app([&] { b.on_ping(*this, ev.data); });
       break;
     case ws::event_type::pong:
-      if (b.on_pong) b.on_pong(*this, ev.data);
+      if (b.on_pong) call_app([&] { b.on_pong(*this, ev.data); });
       break;
     case ws::event_type::close:
       handle_close(ev);
@@ -289,20 +367,55 @@ void socket_conn::handle_event(const ws::event& ev) {
 }
 
 void socket_conn::handle_close(const ws::event& ev) {
+  report_close(ev);
+  if (is_transport_error(ev.error) || broken_) {
+    destroy();
+    return;
+  }
+  // RFC 6455 section 7.1.1: after the close handshake the server closes TCP first. The close
+  // timer bounds the whole of it: a peer that stops reading cannot hold the socket and its
+  // queue any longer than that (not until the idle timeout, nor forever without one).
+  close_after_flush_ = true;
+  deadline = after(ctx_, ctx_.server.opts.close_timeout);
+  maybe_finish();
+  if (phase_ == phase::websocket && deadline == 0) destroy();
+}
+
+// on_close, exactly once per upgraded socket, whichever path ends it.
+void socket_conn::report_close(const ws::event& ev) {
+  if (close_reported_) return;
+  close_reported_ = true;
   if (ev.error && ev.error != ws::errc::connection_lost) {
     ctx_.server.log("closing " + remote_address() + " with " + std::to_string(ev.code) + ": " +
                     ev.error.message());
   }
   unsubscribe_all();
   flush_output();  // the close reply goes out before on_close may free anything
-  if (route_->behavior.on_close) route_->behavior.on_close(*this, ev.code, ev.data);
-  if (is_transport_error(ev.error) || broken_) {
-    destroy();
-    return;
+  if (route_->behavior.on_close)
+    call_app([&] { route_->behavior.on_close(*this, ev.code, ev.data); });
+}
+
+// A socket destroyed before its close was reported (a timer found it first, the glue failed):
+// the close the protocol layer holds, or 1006, reaches the application now.
+void socket_conn::report_final_close() noexcept {
+  try {
+    ws_.abort(ws::errc::connection_lost);  // a close already pending keeps its own code
+    while (auto ev = ws_.next_event()) {
+      if (ev->type == ws::event_type::close) return report_close(*ev);
+    }
+  } catch (...) {
+    ctx_.loop.report_exception(std::current_exception());
   }
-  // RFC 6455 section 7.1.1: after the close handshake the server closes TCP first.
-  close_after_flush_ = true;
-  maybe_finish();
+  if (close_reported_) return;
+  ws::event lost;
+  lost.type = ws::event_type::close;
+  lost.code = ws::close_code::abnormal;
+  lost.error = ws::errc::connection_lost;
+  try {
+    report_close(lost);
+  } catch (...) {
+    ctx_.loop.report_exception(std::current_exception());
+  }
 }
 
 // ---- output ----------------------------------------------------------------------------
@@ -380,7 +493,7 @@ void socket_conn::write_failed() {
 }
 
 bool socket_conn::over_limit(std::size_t extra) const noexcept {
-  return queue_.bytes() + extra > ctx_.server.opts.max_backpressure;
+  return queued() + extra > ctx_.server.opts.max_backpressure;
 }
 
 void socket_conn::check_backpressure() {
@@ -405,7 +518,9 @@ send_result socket_conn::send_message(std::string_view data, ws::opcode op, bool
     return result(send_status::dropped);
   const bool compressing =
       compress && ws_.compresses() && data.size() >= ctx_.server.opts.deflate.min_size;
-  if (data.size() < writev_threshold || compressing || tls_) {
+  // Between the fragments of a message of ours, ws_ holds whole messages back (RFC 6455
+  // section 5.4), so the writev shortcut, which goes around it, is closed then.
+  if (data.size() < writev_threshold || compressing || tls_ || !ws_.frame_insertable()) {
     const bool lend = !corked_ && ws_.pending_output().empty();
     if (lend) std::swap(ws_.output_buffer(), ctx_.scratch);
     ws_.send(op, data, compressing);
@@ -433,7 +548,7 @@ send_result socket_conn::send_message(std::string_view data, ws::opcode op, bool
     check_backpressure();
   }
   if (broken_) return result(send_status::closed);
-  return result(queue_.empty() ? send_status::sent : send_status::buffered);
+  return result(queued() == 0 ? send_status::sent : send_status::buffered);
 }
 
 send_result socket_conn::send_piece(std::string_view data, ws::opcode op, bool fin) {
@@ -441,7 +556,7 @@ send_result socket_conn::send_piece(std::string_view data, ws::opcode op, bool f
   if (!ws_.send_fragment(op, data, fin)) return result(send_status::closed);
   if (!corked_) flush_output();
   if (broken_) return result(send_status::closed);
-  return result(queue_.empty() ? send_status::sent : send_status::buffered);
+  return result(queued() == 0 ? send_status::sent : send_status::buffered);
 }
 
 bool socket_conn::send_ping(std::string_view data) {
@@ -467,9 +582,12 @@ bool socket_conn::deliver_shared(const net::shared_bytes& frame) {
   if (ctx_.server.opts.policy == backpressure_policy::drop && !queue_.empty() &&
       over_limit(frame->size()))
     return false;
-  if (corked_ || !ws_.pending_output().empty()) {
-    ws_.output_buffer().append(*frame);  // keeps order behind replies batched in this callback
-    return true;
+  if (corked_ || !ws_.pending_output().empty() || !ws_.frame_insertable()) {
+    // Keeps order behind replies batched in this callback; ws_ holds it back if a fragmented
+    // message of ours is under way (RFC 6455 section 5.4).
+    ws_.insert_frame(*frame);
+    check_backpressure();
+    return !broken_;
   }
   if (tls_) {  // ciphertext is per socket: the shared frame is encrypted for this one
     emit(*frame);
@@ -560,6 +678,11 @@ void socket_conn::force_close() {
 
 void socket_conn::destroy() {
   if (phase_ == phase::dead) return;
+  if (phase_ == phase::websocket && !close_reported_) {
+    broken_ = true;  // nothing more goes out: the socket is being torn down
+    report_final_close();
+    if (phase_ == phase::dead) return;  // on_close ended it already
+  }
   unsubscribe_all();
   ctx_.loop.remove(fd_);
   ::close(fd_);

@@ -38,6 +38,7 @@ constexpr entry table[] = {
     {errc::idle_timeout, close_code::going_away, "idle timeout"},
     {errc::send_queue_full, close_code::policy_violation, "send queue full"},
     {errc::server_shutdown, close_code::going_away, "server shutting down"},
+    {errc::internal_error, close_code::internal_error, "internal error"},
 };
 
 const entry* find(errc e) {

@@ -28,6 +28,12 @@ enum class backpressure_policy : std::uint8_t {
   drop,   // a send that would pass the limit is dropped and reported as such
 };
 
+// A request refused before routing: the status (0: not refused) and the text of the answer.
+struct refusal {
+  int status = 0;
+  std::string reason;
+};
+
 struct server_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  // 0: any free port; see server::port()
@@ -52,9 +58,20 @@ struct server_options {
   backpressure_policy policy = backpressure_policy::close;
   std::size_t drain_watermark = 64 * 1024;  // on_drain fires when the queue falls to this
 
+  // Runs for every request head, plain or upgrade, before any route: a refusal is answered
+  // with its status and reason, and the connection is closed. For rules that hold for the
+  // whole server, such as the Host names it answers to (DNS rebinding).
+  using filter_fn = std::function<refusal(const http::request&)>;
+  filter_fn request_filter;
+
   bool handle_signals = true;  // SIGINT/SIGTERM: close every socket with 1001, then return
   // One line per refused request, failed connection or shutdown; default writes to stderr.
   std::function<void(std::string_view)> log;
+  // An exception thrown by a callback (a route's handler, a posted function, a timer) does not
+  // end run(): it is counted (server::exception_count), passed here (default: to `log`), and
+  // the socket whose callback threw is closed, with 1011 for a WebSocket and with 500 for a
+  // plain request or an upgrade hook.
+  std::function<void(std::string_view what)> on_exception;
 };
 
 // What an upgrade hook sees and decides, before the 101 is sent.
@@ -106,7 +123,8 @@ class server {
   // Routes match the request path exactly (query string ignored). Set before listen().
   server& ws(std::string path, ws_behavior behavior);
   server& http(std::string path, http_handler handler);
-  // For requests no route takes; the default answers 404 (426 on a WebSocket-only path).
+  // For requests no route takes; the default answers 404. A plain GET on a WebSocket route is
+  // answered 426 (Upgrade: websocket) before any fallback sees it.
   server& fallback(http_handler handler);
 
   // Binds every loop's listener; throws std::system_error on failure.
@@ -129,6 +147,8 @@ class server {
   net::event_loop& loop(unsigned i);
   // Open connections (HTTP and WebSocket) over all loops.
   std::size_t connection_count() const noexcept;
+  // Exceptions that callbacks let escape, over all loops, since listen().
+  std::uint64_t exception_count() const noexcept;
 
  private:
   std::unique_ptr<detail::server_state> state_;

@@ -33,6 +33,7 @@ enum class errc {
   idle_timeout,     // nothing received for too long, not even a pong
   send_queue_full,  // the peer does not read what we send
   server_shutdown,
+  internal_error,  // the application or the glue failed (an exception) while handling it
 };
 
 const std::error_category& ws_category() noexcept;
