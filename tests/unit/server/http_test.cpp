@@ -74,5 +74,68 @@ TEST(Http, RequestBodiesAndMissingHostAreRefused) {
   EXPECT_EQ(c.read_status(), 400);
 }
 
+// RFC 9112 section 6.3 item 5: differing Content-Length values are refused with 400 and the
+// connection closed, on a plain request and on an upgrade (where a 101 would read the "body"
+// as WebSocket frames).
+TEST(Http, DifferingContentLengthsAre400AndClose) {
+  running_server s({}, http_setup());
+  for (const char* lengths :
+       {"Content-Length: 0\r\nContent-Length: 5\r\n", "Content-Length: 0, 5\r\n",
+        "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n"}) {
+    SCOPED_TRACE(lengths);
+    test_client a(s.port());
+    a.send(std::string("GET /hello HTTP/1.1\r\nHost: a\r\n") + lengths + "\r\nhello");
+    EXPECT_EQ(a.read_status(), 400);
+    EXPECT_TRUE(a.wait_eof());
+    test_client b(s.port());
+    b.send(std::string(
+               "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n") +
+           lengths + "\r\nhello");
+    EXPECT_EQ(b.read_status(), 400);
+    EXPECT_TRUE(b.wait_eof());
+  }
+}
+
+TEST(Http, ZeroPaddedContentLengthIsZero) {
+  running_server s({}, http_setup());
+  test_client a(s.port());
+  a.send("GET /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 00\r\n\r\n");
+  EXPECT_EQ(a.read_status(), 200);
+  test_client b(s.port());
+  b.send(
+      "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+      "Content-Length: 000\r\n\r\n");
+  EXPECT_EQ(b.read_status(), 101);
+}
+
+TEST(Http, AbsoluteFormIsRoutedByItsPath) {
+  running_server s({}, http_setup());
+  test_client a(s.port());
+  a.send("GET http://a:1/hello?z=3 HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_EQ(a.read_status(), 200);
+  EXPECT_NE(a.last_head().find("hello z=3\n"), std::string::npos);
+  test_client b(s.port());
+  b.send("GET a:80 HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(b.read_status(), 400);
+  test_client c(s.port());
+  c.send("CONNECT a:80 HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(c.read_status(), 501);
+}
+
+TEST(Http, ManyPipelinedRequestsInOneWrite) {
+  running_server s({}, http_setup());
+  test_client c(s.port());
+  std::string all;
+  for (int i = 0; i < 2000; ++i)
+    all += "GET /hello?n=" + std::to_string(i) + " HTTP/1.1\r\nHost: a\r\n\r\n";
+  c.send(all);
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_EQ(c.read_status(), 200) << i;
+    ASSERT_NE(c.last_head().find("hello n=" + std::to_string(i) + "\n"), std::string::npos) << i;
+  }
+}
+
 }  // namespace
 }  // namespace duplex

@@ -43,6 +43,24 @@ std::vector<std::string> with(std::vector<std::string> h, std::string extra) {
   return h;
 }
 
+// RFC 9110 section 8.6: Content-Length is 1*DIGIT, so "00" is a zero: no body.
+TEST(Handshake, ZeroPaddedContentLengthIsNoBody) {
+  auto p = parse(request_with("GET / HTTP/1.1", with(good_headers(), "Content-Length: 00")));
+  upgrade_request up;
+  EXPECT_FALSE(validate_upgrade(p->req(), up));
+}
+
+// The parser refuses differing lengths; a request built by hand must not get through on the
+// first value either (RFC 9112 section 6.3 item 5).
+TEST(Handshake, DifferingContentLengthsAreRefused) {
+  auto p = parse(request_with("GET / HTTP/1.1", good_headers()));
+  http::request req = p->req();
+  req.headers.push_back({"Content-Length", "0"});
+  req.headers.push_back({"Content-Length", "5"});
+  upgrade_request up;
+  EXPECT_EQ(validate_upgrade(req, up), make_error_code(handshake_errc::has_body));
+}
+
 TEST(Handshake, AcceptKeyFromRfc6455) {
   EXPECT_EQ(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
   EXPECT_TRUE(verify_accept("dGhlIHNhbXBsZSBub25jZQ==", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
