@@ -63,7 +63,9 @@ class deflate_codec {
   // Returns false if we may not compress (the agreed window is below what zlib supports).
   bool compress(std::string_view in, std::string& out);
   // Inflates a piece of a compressed message, appending to `out`, which may not grow past
-  // `limit` bytes. `last` marks the end of the message.
+  // `limit` bytes (too_big once it would: at most one byte past it is ever written, and the
+  // buffer's capacity stops there too). `last` marks the end of the message. The work is in
+  // proportion to the bytes given and produced; an empty piece that is not the last costs none.
   result inflate(std::string_view in, bool last, std::string& out, std::size_t limit);
 
   // Bytes of zlib state held right now (for the memory figures in docs/limits.md).
