@@ -97,6 +97,7 @@ class client::impl final : public net::io_handler {
 
   enum class phase { idle, connecting, handshaking, open, draining, done };
   std::size_t min_compress() const noexcept { return opts_.deflate.min_size; }
+  std::size_t buffered() const noexcept { return queue_.bytes() + ws_.held_bytes(); }
   phase phase_ = phase::idle;
   std::string protocol_;
   std::string extensions_;
@@ -106,6 +107,9 @@ class client::impl final : public net::io_handler {
   void fail(std::string why);
   void on_connected();
   void on_readable();
+  void on_eof();
+  template <class F>
+  void call_app(F&& f);
   void on_bytes(char* data, std::size_t n);
   void on_plain(char* data, std::size_t n);
   void on_handshake_bytes(const char* data, std::size_t n);
@@ -215,7 +219,19 @@ void client::impl::close_fd() {
 void client::impl::fail(std::string why) {
   close_fd();
   phase_ = phase::done;
-  if (h_.on_error) h_.on_error(owner_, why);
+  if (h_.on_error) call_app([&] { h_.on_error(owner_, why); });
+}
+
+// A handler that throws is reported to the loop (counted, logged) and closes this connection
+// with 1011; it does not unwind through the loop or leave the connection half handled.
+template <class F>
+void client::impl::call_app(F&& f) {
+  try {
+    f();
+  } catch (...) {
+    loop_.report_exception(std::current_exception());
+    if (phase_ == phase::open && ws_.can_send()) close(1011, "internal error");
+  }
 }
 
 void client::impl::want_write(bool on) {
@@ -266,6 +282,8 @@ void client::impl::on_bytes(char* data, std::size_t n) {
   }
   flush();
   if (!plain_.empty()) on_plain(plain_.data(), plain_.size());
+  // The server's close_notify: it sends nothing more, as a FIN would say.
+  if (tls_->peer_closed() && fd_ >= 0) on_eof();
 }
 
 void client::impl::on_plain(char* data, std::size_t n) {
@@ -282,20 +300,21 @@ void client::impl::on_readable() {
     const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n <= 0) {
-      if (phase_ == phase::handshaking) return fail("connection closed during the handshake");
-      if (phase_ == phase::open) {
-        ws_.receive_eof();
-        while (auto ev = ws_.next_event())
-          handle(*ev);
-      }
-      close_fd();
-      phase_ = phase::done;
-      return;
-    }
+    if (n <= 0) return on_eof();
     on_bytes(buf.data(), static_cast<std::size_t>(n));
     if (static_cast<std::size_t>(n) < buf.size()) return;
   }
+}
+
+void client::impl::on_eof() {
+  if (phase_ == phase::handshaking) return fail("connection closed during the handshake");
+  if (phase_ == phase::open) {
+    ws_.receive_eof();
+    while (auto ev = ws_.next_event())
+      handle(*ev);
+  }
+  close_fd();
+  phase_ = phase::done;
 }
 
 void client::impl::on_handshake_bytes(const char* data, std::size_t n) {
@@ -328,7 +347,7 @@ void client::impl::open_with(std::string leftover) {
   disarm();
   std::string().swap(head_);
   phase_ = phase::open;
-  if (h_.on_open) h_.on_open(owner_);
+  if (h_.on_open) call_app([&] { h_.on_open(owner_); });
   if (!leftover.empty() && phase_ == phase::open) dispatch(leftover);
 }
 
@@ -346,18 +365,18 @@ void client::impl::handle(const ws::event& ev) {
   switch (ev.type) {
     case ws::event_type::message:
     case ws::event_type::fragment:
-      if (h_.on_message) h_.on_message(owner_, ev.data, ev.op);
+      if (h_.on_message) call_app([&] { h_.on_message(owner_, ev.data, ev.op); });
       break;
     case ws::event_type::ping:
-      if (h_.on_ping) h_.on_ping(owner_, ev.data);
+      if (h_.on_ping) call_app([&] { h_.on_ping(owner_, ev.data); });
       break;
     case ws::event_type::pong:
-      if (h_.on_pong) h_.on_pong(owner_, ev.data);
+      if (h_.on_pong) call_app([&] { h_.on_pong(owner_, ev.data); });
       break;
     case ws::event_type::close:
       flush();
       phase_ = phase::draining;
-      if (h_.on_close) h_.on_close(owner_, ev.code, ev.data);
+      if (h_.on_close) call_app([&] { h_.on_close(owner_, ev.code, ev.data); });
       after_close();
       break;
   }
@@ -494,7 +513,7 @@ bool client::is_open() const noexcept {
   return impl_->phase_ == impl::phase::open;
 }
 std::size_t client::buffered_amount() const noexcept {
-  return impl_->queue_.bytes();
+  return impl_->buffered();
 }
 std::string_view client::subprotocol() const noexcept {
   return impl_->protocol_;

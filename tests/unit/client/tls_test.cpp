@@ -174,5 +174,30 @@ TEST_F(Tls, GarbageAfterTheUpgradeStillReportsTheClose) {
   EXPECT_EQ(fx_.closed().at(0).code, 1006);
 }
 
+// A peer's close_notify on an open WebSocket ends it (1006), even with TCP left open and no
+// idle timeout to come: without it the socket and its on_close would wait for a FIN forever.
+TEST_F(Tls, ClosingTlsWithoutTcpEndsTheWebSocket) {
+  test_client raw(server_->port());
+  net::tls_options o;
+  o.verify = false;
+  net::tls_session s(net::tls_context::client(o), false, "localhost");
+  std::string hello, plain;
+  s.start(hello);
+  raw.send(hello);
+  ASSERT_TRUE(pump_tls(raw, s, plain, [&] { return s.handshake_done(); }));
+  std::string wire;
+  s.send(ws::client_request("localhost", "/", "dGhlIHNhbXBsZSBub25jZQ=="), wire);
+  raw.send(wire);
+  ASSERT_TRUE(pump_tls(raw, s, plain, [&] { return plain.find("\r\n\r\n") != std::string::npos; }));
+  EXPECT_TRUE(eventually([&] { return fx_.opened == 1; }));
+  std::string notify;
+  s.close_notify(notify);
+  raw.send(notify);  // and TCP stays open
+  EXPECT_TRUE(eventually([&] { return fx_.closed().size() == 1; }, 2000));
+  ASSERT_EQ(fx_.closed().size(), 1u);
+  EXPECT_EQ(fx_.closed().at(0).code, 1006);
+  EXPECT_TRUE(raw.wait_eof(2000));
+}
+
 }  // namespace
 }  // namespace duplex
