@@ -8,6 +8,7 @@
 #include <map>
 
 #include "duplex/server/server.hpp"
+#include "src/host_policy.hpp"
 #include "src/hub.hpp"
 #include "src/redis_store.hpp"
 #include "src/sqlite_store.hpp"
@@ -24,6 +25,8 @@ struct settings {
   double presence_ttl = 15;  // seconds a dead node's members stay listed, at most
   std::string web_root;
   std::vector<std::string> origins;
+  std::vector<std::string> allowed_hosts;  // Host names answered besides IP literals and localhost
+  std::vector<std::string> public_urls;
 };
 
 std::string exe_dir() {
@@ -58,8 +61,23 @@ int check_origin(const http::request& req, const std::vector<std::string>& allow
   if (!origin) return 0;
   if (!allowed.empty())
     return std::find(allowed.begin(), allowed.end(), *origin) != allowed.end() ? 0 : 403;
-  const std::string host(req.find("Host").value_or(""));
+  const std::string host(req.authority());
   return *origin == "http://" + host || *origin == "https://" + host ? 0 : 403;
+}
+
+// Every request but /healthz (which load balancers ask by any name) must name this server.
+server_options::filter_fn host_filter(std::shared_ptr<const chat::host_policy> policy) {
+  return [policy](const http::request& req) -> refusal {
+    if (req.path() == "/healthz" || policy->allows(req.authority())) return {};
+    return {403, "this chat does not answer to the host name '" + std::string(req.authority()) +
+                     "'; start it with --allowed-host NAME or --public-url URL to allow it"};
+  };
+}
+
+// Close codes as metric labels: the peer chooses them, so all but the known ones share one.
+std::string close_label(std::uint16_t code) {
+  const bool known = (code >= 1000 && code <= 1015) || code == 4000;
+  return known ? std::to_string(code) : "other";
 }
 
 std::string metrics_text(const chat::hub& hub, const server& srv,
@@ -81,12 +99,18 @@ std::string metrics_text(const chat::hub& hub, const server& srv,
   metric("duplex_chat_dropped_total", "Messages dropped for slow readers.", c.dropped);
   metric("duplex_chat_rate_limited_total", "Requests refused by the rate limit.", c.rate_limited);
   metric("duplex_chat_errors_total", "Error replies sent.", c.errors);
+  metric("duplex_chat_rooms", "Rooms held in memory (each with a member here).", hub.rooms());
+  metric("duplex_chat_exceptions_total",
+         "Exceptions caught on the event loop (each closed its connection with 1011 or 500).",
+         srv.exception_count());
   out +=
       "# HELP duplex_chat_closes_total WebSocket closes by code.\n# TYPE duplex_chat_closes_total "
       "counter\n";
+  std::map<std::string, std::uint64_t> by_label;
   for (auto [code, n] : closes)
-    out += "duplex_chat_closes_total{code=\"" + std::to_string(code) + "\"} " + std::to_string(n) +
-           "\n";
+    by_label[close_label(code)] += n;
+  for (const auto& [label, n] : by_label)
+    out += "duplex_chat_closes_total{code=\"" + label + "\"} " + std::to_string(n) + "\n";
   return out;
 }
 
@@ -98,22 +122,15 @@ void add_routes(server& srv, chat::hub& hub, const chat::static_files& files, co
     auto& s = ws.emplace_data<ws_session>(ws);
     s.id = hub.attach(s);
   };
+  // An exception here is the library's to catch: it logs it, counts it in
+  // duplex_chat_exceptions_total and closes this connection with 1011, and no other.
   b.on_message = [&hub](websocket& ws, std::string_view data, ws::opcode op) {
-    if (op != ws::opcode::text) {
-      ws.send(R"({"type":"error","code":"text_only","message":"send JSON as text"})");
-      return;
-    }
-    // One connection's failure must not unwind through the event loop and end every other.
-    try {
-      hub.receive(ws.data<ws_session>()->id, data);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "duplex-chat: internal error for %s: %s\n", ws.remote_address().c_str(),
-                   e.what());
-      ws.close(1011, "internal error");
-    }
+    const auto id = ws.data<ws_session>()->id;
+    if (op != ws::opcode::text) return hub.receive_binary(id);
+    hub.receive(id, data);
   };
   b.on_close = [&hub, &closes](websocket& ws, std::uint16_t code, std::string_view) {
-    ++closes[code];
+    ++closes[(code >= 1000 && code <= 1015) || code == 4000 ? code : 0];
     if (auto* s = ws.data<ws_session>()) hub.detach(s->id);
   };
   srv.ws("/ws", std::move(b));
@@ -142,6 +159,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.3, 3600.0))
       ->capture_default_str();
   app.add_option("--origin", cfg.origins, "allowed page origin (repeatable; default: same origin)");
+  app.add_option(
+      "--allowed-host", cfg.allowed_hosts,
+      "a host name the chat answers to, besides IP addresses and localhost (repeatable)");
+  app.add_option("--public-url", cfg.public_urls,
+                 "the URL people open, e.g. https://chat.example.com: its host is allowed")
+      ->check([](const std::string& url) {
+        return chat::host_of_url(url).empty() ? "expected http://HOST[:PORT] or https://..." : "";
+      });
   app.add_option("--web-root", cfg.web_root, "directory of the page")->capture_default_str();
   app.add_option("--cert", cfg.server.tls.cert_file,
                  "PEM certificate chain: serve https:// and wss://");
@@ -152,6 +177,11 @@ int main(int argc, char** argv) {
   cfg.server.max_backpressure = 1024 * 1024;
   cfg.server.idle_timeout = std::chrono::seconds(60);
   cfg.server.threads = 1;  // the hub lives on one loop; more nodes scale out (docs/operations.md)
+  auto names = cfg.allowed_hosts;
+  for (const auto& url : cfg.public_urls)
+    names.push_back(chat::host_of_url(url));
+  cfg.server.request_filter =
+      host_filter(std::make_shared<chat::host_policy>(cfg.server.host, names));
   try {
     duplex::server srv(cfg.server);
     srv.listen();

@@ -28,9 +28,9 @@ STARTED = []  # every server this script started, so that a failing check cannot
 class Chat:
     """One duplex-chat process we started, stopped by its PID."""
 
-    def __init__(self, db, port=0):
+    def __init__(self, db, port=0, extra=()):
         STARTED.append(self)
-        self.proc = subprocess.Popen([BINARY, "--host", "127.0.0.1", "--port", str(port), "--db", db],
+        self.proc = subprocess.Popen([BINARY, "--host", "127.0.0.1", "--port", str(port), "--db", db, *extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         self.port = int(re.search(r":(\d+)/", line).group(1))
@@ -146,27 +146,69 @@ async def origin_check(chat):
 
 def http_safety(chat):
     p = chat.port
-    check(status_of(raw_http(p, "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")) == 200, "/healthz answers 200")
-    metrics = raw_http(p, "GET /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    check(status_of(raw_http(p, "GET /healthz HTTP/1.1\r\nHost: lb.internal\r\nConnection: close\r\n\r\n")) == 200,
+          "/healthz answers 200 to any host name (load balancers)")
+    metrics = raw_http(p, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     check("duplex_chat_messages_in_total" in metrics and 'duplex_chat_closes_total{code="1008"}' in metrics,
           "/metrics has message counters and closes by code")
     for evil in ["/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/..%2f..%2fetc%2fpasswd", "/%5c..%5cetc/passwd",
                  "/.git/config", "/index.html%00"]:
-        r = raw_http(p, f"GET {evil} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        r = raw_http(p, f"GET {evil} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         check(status_of(r) in (400, 404) and "root:" not in r, f"{evil} is refused ({status_of(r)})")
-    index = raw_http(p, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    index = raw_http(p, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     check(status_of(index) == 200 and "<!doctype html>" in index, "the page is served at /")
     etag = re.search(r"ETag: (\S+)", index).group(1)
-    r = raw_http(p, f"GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: {etag}\r\nConnection: close\r\n\r\n")
+    r = raw_http(p, f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: {etag}\r\nConnection: close\r\n\r\n")
     check(status_of(r) == 304, "a matching ETag gets 304")
-    head = raw_http(p, "HEAD /app.js HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    head = raw_http(p, "HEAD /app.js HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     check(status_of(head) == 200 and head.endswith("\r\n\r\n") and "text/javascript" in head, "HEAD has headers and no body")
-    r = raw_http(p, "DELETE / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    r = raw_http(p, "DELETE / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     check(status_of(r) == 405 and "Allow: GET, HEAD" in r, "other methods get 405 with Allow")
-    r = raw_http(p, "GET /" + "a" * 2000 + " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    r = raw_http(p, "GET /" + "a" * 2000 + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     check(status_of(r) == 414, "a long path gets 414")
-    r = raw_http(p, "GET //evil.example/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    r = raw_http(p, "GET //evil.example/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     check(status_of(r) in (400, 404) and "Location:" not in r, "no redirect anywhere (no open redirect)")
+
+
+async def one_message_cannot_crash_it(chat):
+    alice = await user(chat, "crash-probe", "probe")
+    ref = "a" * 63 + "\u00e9"  # a cut at 64 bytes would split the character
+    await alice.send(json.dumps({"type": "say", "room": "probe", "text": "hi", "ref": ref}))
+    check((await expect(alice, "ack"))["ref"] == ref, "a ref of 63 bytes and a two-byte character comes back whole")
+    await alice.send(json.dumps({"type": "say", "room": "probe", "text": "hi", "ref": "\u00e9" * 65}))
+    check((await expect(alice, "error"))["code"] == "invalid_ref", "a ref over 64 characters is refused")
+    check(chat.proc.poll() is None, "the server is still running")
+    await alice.close()
+    binary = await user(chat, "binary-flood")
+    try:
+        for _ in range(200):
+            await binary.send(b"\x00" * 10)
+        await asyncio.wait_for(binary.wait_closed(), 10)
+    except websockets.ConnectionClosed:
+        pass
+    check(binary.close_code == 1008, f"binary frames count against the rate limit (closed {binary.close_code})")
+
+
+def dns_rebinding(chat):
+    p = chat.port
+    r = raw_http(p, "GET / HTTP/1.1\r\nHost: rebind.evil.example\r\nConnection: close\r\n\r\n")
+    check(status_of(r) == 403 and "--allowed-host" in r, f"a page under a foreign host name is refused ({status_of(r)})")
+    upgrade = ("GET /ws HTTP/1.1\r\nHost: rebind.evil.example:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+               "Origin: http://rebind.evil.example:{}\r\n\r\n").format(p, p)
+    check(status_of(raw_http(p, upgrade)) == 403, "a WebSocket under a foreign host name is refused")
+    for host in (f"localhost:{p}", f"127.0.0.1:{p}", f"[::1]:{p}"):
+        r = raw_http(p, f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+        check(status_of(r) == 200, f"Host {host} is answered ({status_of(r)})")
+    r = raw_http(p, "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    check(status_of(r) == 426 and "Upgrade: websocket" in r, f"a plain GET on /ws gets 426 ({status_of(r)})")
+
+
+def allowed_host(db):
+    chat = Chat(db, extra=["--allowed-host", "chat.example.com"])
+    r = raw_http(chat.port, "GET / HTTP/1.1\r\nHost: chat.example.com\r\nConnection: close\r\n\r\n")
+    check(status_of(r) == 200, f"--allowed-host names a host the chat answers to ({status_of(r)})")
+    check(chat.stop() == 0, "SIGTERM stops the chat cleanly")
 
 
 async def restart_keeps_history(db):
@@ -201,7 +243,10 @@ async def main():
             await flood_and_oversize(chat)
             await origin_check(chat)
             http_safety(chat)
+            await one_message_cannot_crash_it(chat)
+            dns_rebinding(chat)
             check(chat.stop() == 0, "SIGTERM stops the chat cleanly")
+            allowed_host(os.path.join(tmp, "c.db"))
             await restart_keeps_history(os.path.join(tmp, "b.db"))
         finally:
             for c in STARTED:

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "token.hpp"
+#include "wire.hpp"
 
 namespace duplex::chat {
 
@@ -17,10 +18,7 @@ struct hub::request {
   std::uint64_t id;
   json body;
   std::string type;
-  std::string str(const char* key) const {
-    auto it = body.find(key);
-    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
-  }
+  std::string str(const char* key) const { return text_field(body, key); }
   bool has(const char* key) const { return body.contains(key); }
   // A non-negative integer field, or -1 when absent or of another kind.
   std::int64_t integer(const char* key) const {
@@ -145,6 +143,15 @@ void hub::detach(std::uint64_t id) {
   clients_.erase(it);
 }
 
+void hub::receive_binary(std::uint64_t id) {
+  client* c = find_client(id);
+  if (c == nullptr || c->closing) return;
+  ++counters_.messages_in;
+  // Every frame counts against the bucket, so answering this one cannot be used as a flood.
+  if (!take_token(*c)) return;
+  error(*c, "text_only", "send JSON as text");
+}
+
 void hub::receive(std::uint64_t id, std::string_view text) {
   auto it = clients_.find(id);
   if (it == clients_.end()) return;
@@ -200,8 +207,8 @@ void hub::on_hello(client& c, const request& r) {
   const std::string nick = r.str("nick");
   if (!valid_nick(nick)) return error(c, "invalid_nick", "1 to 32 printable characters");
   const std::string key = fold_nick(nick);
-  if (auto owner = nicks_.find(key); owner != nicks_.end()) {
-    client& old = clients_.at(owner->second);
+  if (auto owner = nicks_.find(key); owner != nicks_.end() && find_client(owner->second)) {
+    client& old = *find_client(owner->second);
     // The token from an earlier welcome proves this is the same user reconnecting before the
     // server noticed the old connection was gone: the new connection takes the name over.
     if (old.token.empty() || r.str("token") != old.token)
@@ -215,38 +222,72 @@ void hub::on_hello(client& c, const request& r) {
   nicks_[key] = r.id;
   c.nick = nick;
   c.token = random_token();
-  send(c, json{{"type", "welcome"}, {"nick", nick}, {"token", c.token}}.dump());
+  send(c, to_wire(json{{"type", "welcome"}, {"nick", nick}, {"token", c.token}}));
 }
 
-// A room opens once per node: until the store tells its last id, joins wait.
-hub::room& hub::room_named(const std::string& name) {
-  auto it = rooms_.find(name);
-  if (it != rooms_.end()) return it->second;
+// A room opens once per node: until the store tells its last id, joins wait. Null when the
+// store refused at once (it is unreachable).
+hub::room* hub::room_named(const std::string& name) {
+  if (auto it = rooms_.find(name); it != rooms_.end()) return &it->second;
   room& rm = rooms_[name];
   rm.name = name;
-  store_.last_id(name, [this, name](bool ok, std::int64_t id) { on_room_open(name, ok, id); });
-  return rooms_.at(name);
+  rm.serial = next_room_serial_++;
+  // The store may answer from inside this call: the room is complete before it asks, and
+  // on_room_open neither erases nor releases it from under this frame meanwhile.
+  opening_ = true;
+  open_failed_ = false;
+  store_.last_id(name, [this, name, serial = rm.serial](bool ok, std::int64_t id) {
+    on_room_open(name, serial, ok, id);
+  });
+  opening_ = false;
+  if (open_failed_) {
+    rooms_.erase(name);
+    return nullptr;
+  }
+  return &rooms_.find(name)->second;
 }
 
-void hub::on_room_open(const std::string& name, bool ok, std::int64_t last_id) {
+hub::room* hub::live_room(const std::string& name, std::uint64_t serial) {
   auto it = rooms_.find(name);
-  if (it == rooms_.end() || it->second.ready) return;
-  room& rm = it->second;
-  auto waiting = std::move(rm.waiting);
+  return it != rooms_.end() && it->second.serial == serial ? &it->second : nullptr;
+}
+
+void hub::on_room_open(const std::string& name, std::uint64_t serial, bool ok,
+                       std::int64_t last_id) {
+  room* rm = live_room(name, serial);
+  if (rm == nullptr || rm->ready) return;
+  if (!ok && opening_) {
+    open_failed_ = true;  // room_named erases it once the store's call has returned
+    return;
+  }
+  auto waiting = std::move(rm->waiting);
   if (!ok) {
-    rooms_.erase(it);  // the next join tries again
+    rooms_.erase(name);  // the next join tries again
     for (auto [id, since] : waiting)
       if (client* c = find_client(id)) error(*c, "store_failed", "history is unavailable", name);
     return;
   }
-  rm.ready = true;
-  rm.delivered_id = last_id;
-  release_acks(rm);
-  drain_held(rm);
+  rm->ready = true;
+  rm->delivered_id = last_id;
+  release_acks(*rm);
+  drain_held(*rm);
   for (auto [id, since] : waiting) {
     client* c = find_client(id);
-    if (c != nullptr && !c->closing) complete_join(*c, rm, since);
+    if (c != nullptr && !c->closing) complete_join(*c, *rm, since);
   }
+  if (!opening_) release_if_unused(name);  // every joiner may have gone meanwhile
+}
+
+// A room lives in memory while someone here is in it or something of it is under way; its
+// history stays in the store. So a table of rooms that clients can fill empties again.
+void hub::release_if_unused(const std::string& name) {
+  auto it = rooms_.find(name);
+  if (it == rooms_.end()) return;
+  const room& rm = it->second;
+  if (!rm.ready || !rm.members.empty() || !rm.waiting.empty() || rm.filling || rm.appending != 0 ||
+      !rm.acks.empty())
+    return;
+  rooms_.erase(it);
 }
 
 void hub::on_join(client& c, const request& r) {
@@ -258,22 +299,25 @@ void hub::on_join(client& c, const request& r) {
     return error(c, "too_many_rooms", "leave a room first");
   if (!rooms_.contains(name) && rooms_.size() >= limits_.max_rooms)
     return error(c, "server_full", "no more rooms on this server");
-  room& rm = room_named(name);
+  room* opened = room_named(name);
+  if (opened == nullptr) return error(c, "store_failed", "history is unavailable", name);
+  room& rm = *opened;
   if (!rm.ready) {
     if (rm.waiting.size() >= limits_.max_members_per_room)
-      return error(c, "room_full", "the room is full");
+      return error(c, "room_full", "the room is full", name);
     rm.waiting.emplace_back(r.id, r.integer("since"));
     return;
   }
   complete_join(c, rm, r.integer("since"));
+  release_if_unused(name);  // a refused join leaves the room as empty as it found it
 }
 
 void hub::complete_join(client& c, room& rm, std::int64_t since) {
   const bool fresh = !c.rooms.contains(rm.name);
   if (fresh && c.rooms.size() >= limits_.max_rooms_per_client)
-    return error(c, "too_many_rooms", "leave a room first");
+    return error(c, "too_many_rooms", "leave a room first", rm.name);
   if (fresh && rm.members.size() >= limits_.max_members_per_room)
-    return error(c, "room_full", "the room is full");
+    return error(c, "room_full", "the room is full", rm.name);
   rm.members.insert(c.id);
   c.rooms.insert(rm.name);
   // From here the room's messages wait in c.syncing until the history has gone out; the
@@ -283,36 +327,34 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
   if (fresh) {
     broadcast(
         rm,
-        json{{"type", "presence"}, {"room", rm.name}, {"nick", c.nick}, {"event", "join"}}.dump(),
+        to_wire(json{{"type", "presence"}, {"room", rm.name}, {"nick", c.nick}, {"event", "join"}}),
         c.id);
     store_.set_presence(rm.name, c.nick, true);
   }
   const std::uint64_t cid = c.id;
-  store_.remote_members(
-      rm.name, [this, cid, name = rm.name, since, up_to](bool, std::vector<std::string> remote) {
-        client* cl = find_client(cid);
-        auto it = rooms_.find(name);
-        if (cl == nullptr || it == rooms_.end() || !cl->rooms.contains(name)) return;
-        std::set<std::string> nicks(remote.begin(), remote.end());
-        for (auto m : it->second.members)
-          nicks.insert(clients_.at(m).nick);
-        send(*cl, json{{"type", "joined"},
-                       {"room", name},
-                       {"members", json(std::vector<std::string>(nicks.begin(), nicks.end()))},
-                       {"last_id", up_to}}
-                      .dump());
-        send_join_history(*cl, name, since, up_to);
-      });
+  store_.remote_members(rm.name, [this, cid, name = rm.name, since, up_to](
+                                     bool, std::vector<std::string> remote) {
+    client* cl = find_client(cid);
+    auto it = rooms_.find(name);
+    if (cl == nullptr || it == rooms_.end() || !cl->rooms.contains(name)) return;
+    std::set<std::string> nicks(remote.begin(), remote.end());
+    for (auto m : it->second.members)
+      if (const client* member = find_client(m)) nicks.insert(member->nick);
+    send(*cl, to_wire(json{{"type", "joined"},
+                           {"room", name},
+                           {"members", json(std::vector<std::string>(nicks.begin(), nicks.end()))},
+                           {"last_id", up_to}}));
+    send_join_history(*cl, name, since, up_to);
+  });
 }
 
 void hub::on_remote_presence(const std::string& room_name, const std::string& nick, bool joined) {
   auto it = rooms_.find(room_name);
   if (it == rooms_.end()) return;
-  broadcast(it->second, json{{"type", "presence"},
-                             {"room", room_name},
-                             {"nick", nick},
-                             {"event", joined ? "join" : "leave"}}
-                            .dump());
+  broadcast(it->second, to_wire(json{{"type", "presence"},
+                                     {"room", room_name},
+                                     {"nick", nick},
+                                     {"event", joined ? "join" : "leave"}}));
 }
 
 // A fresh join gets the latest messages; a resume (`since`) gets exactly the ones after it.
@@ -342,7 +384,7 @@ void hub::send_join_history(client& c, const std::string& name, std::int64_t sin
     }
     json out{{"type", "history"}, {"room", name}, {"messages", messages_json(msgs)}};
     if (since >= 0) out["resume"] = true;
-    finish_sync(cid, name, out.dump());
+    finish_sync(cid, name, to_wire(out));
   };
   if (since < 0) return store_.before(name, up_to + 1, limits_.join_history, std::move(reply));
   store_.range(name, since, up_to, limits_.max_resume, std::move(reply));
@@ -374,12 +416,13 @@ void hub::leave_room(client& c, std::string name, bool tell_self) {
   auto it = rooms_.find(name);
   if (it == rooms_.end()) return;
   it->second.members.erase(c.id);
-  if (tell_self) send(c, json{{"type", "left"}, {"room", name}}.dump());
+  if (tell_self) send(c, to_wire(json{{"type", "left"}, {"room", name}}));
   if (!c.nick.empty()) store_.set_presence(name, c.nick, false);
   if (!c.nick.empty())
     broadcast(
         it->second,
-        json{{"type", "presence"}, {"room", name}, {"nick", c.nick}, {"event", "leave"}}.dump());
+        to_wire(json{{"type", "presence"}, {"room", name}, {"nick", c.nick}, {"event", "leave"}}));
+  release_if_unused(name);
 }
 
 hub::room* hub::joined_room(client& c, const request& r) {
@@ -388,7 +431,8 @@ hub::room* hub::joined_room(client& c, const request& r) {
     error(c, "not_joined", "join the room first");
     return nullptr;
   }
-  return &rooms_.at(name);
+  auto it = rooms_.find(name);
+  return it != rooms_.end() ? &it->second : nullptr;
 }
 
 void hub::on_say(client& c, const request& r) {
@@ -397,12 +441,20 @@ void hub::on_say(client& c, const request& r) {
   const std::string text = r.str("text");
   if (text.empty()) return error(c, "empty_text", "say something");
   if (text.size() > limits_.max_text_bytes) return error(c, "text_too_long", "at most 4096 bytes");
-  std::string ref = r.str("ref").substr(0, 64);
+  // Refused rather than cut: a cut could split a character, and a client could no longer
+  // recognise its own ref in the ack.
+  std::string ref = r.str("ref");
+  if (code_points(ref) > limits_.max_ref_chars)
+    return error(c, "invalid_ref", "ref is at most 64 characters", rm->name);
   // The nick comes from the connection, never from the message; the id from the store.
   stored_message m{rm->name, 0, c.nick, text, now_()};
   const std::uint64_t sender = r.id;
-  store_.append(std::move(m), [this, sender, name = rm->name, ref](bool ok, std::int64_t id) {
+  ++rm->appending;
+  store_.append(std::move(m), [this, sender, name = rm->name, serial = rm->serial,
+                               ref = std::move(ref)](bool ok, std::int64_t id) {
+    if (room* live = live_room(name, serial)) --live->appending;
     on_stored(sender, name, ref, ok, id);
+    release_if_unused(name);
   });
 }
 
@@ -420,7 +472,7 @@ void hub::on_stored(std::uint64_t sender, const std::string& room_name, const st
     it->second.acks[id] = {sender, ref};
     return;
   }
-  if (c) send(*c, json{{"type", "ack"}, {"ref", ref}, {"room", room_name}, {"id", id}}.dump());
+  if (c) send(*c, to_wire(json{{"type", "ack"}, {"ref", ref}, {"room", room_name}, {"id", id}}));
 }
 
 void hub::release_acks(room& rm) {
@@ -429,7 +481,7 @@ void hub::release_acks(room& rm) {
     const pending_ack a = std::move(rm.acks.begin()->second);
     rm.acks.erase(rm.acks.begin());
     if (client* c = find_client(a.sender))
-      send(*c, json{{"type", "ack"}, {"ref", a.ref}, {"room", rm.name}, {"id", id}}.dump());
+      send(*c, to_wire(json{{"type", "ack"}, {"ref", a.ref}, {"room", rm.name}, {"id", id}}));
   }
 }
 
@@ -452,7 +504,7 @@ void hub::on_store_message(const stored_message& m) {
 
 void hub::deliver(room& rm, const stored_message& m) {
   rm.delivered_id = m.id;
-  broadcast(rm, message_json(m).dump());
+  broadcast(rm, to_wire(message_json(m)));
   release_acks(rm);
 }
 
@@ -474,21 +526,23 @@ void hub::drain_held(room& rm) {
 void hub::fill(room& rm, std::int64_t up_to) {
   constexpr std::size_t chunk = 500;
   rm.filling = true;
-  store_.range(rm.name, rm.delivered_id, up_to, chunk,
-               [this, name = rm.name, up_to](bool ok, std::vector<stored_message> msgs) {
-                 auto it = rooms_.find(name);
-                 if (it == rooms_.end()) return;
-                 room& r = it->second;
-                 r.filling = false;
-                 if (!ok) return;  // the next message or resync tries again
-                 for (const auto& m : msgs)
-                   if (m.id > r.delivered_id) deliver(r, m);
-                 if (msgs.size() == chunk) return fill(r, up_to);
-                 if (up_to != std::numeric_limits<std::int64_t>::max())
-                   r.delivered_id = std::max(r.delivered_id, up_to);
-                 release_acks(r);
-                 drain_held(r);
-               });
+  store_.range(
+      rm.name, rm.delivered_id, up_to, chunk,
+      [this, name = rm.name, serial = rm.serial, up_to](bool ok, std::vector<stored_message> msgs) {
+        room* live = live_room(name, serial);
+        if (live == nullptr) return;
+        room& r = *live;
+        r.filling = false;
+        if (!ok) return release_if_unused(name);  // the next message or resync retries
+        for (const auto& m : msgs)
+          if (m.id > r.delivered_id) deliver(r, m);
+        if (msgs.size() == chunk) return fill(r, up_to);
+        if (up_to != std::numeric_limits<std::int64_t>::max())
+          r.delivered_id = std::max(r.delivered_id, up_to);
+        release_acks(r);
+        drain_held(r);
+        release_if_unused(name);
+      });
 }
 
 void hub::on_resync() {
@@ -503,7 +557,8 @@ void hub::on_typing(client& c, const request& r) {
   auto& last = c.typed_ms[rm->name];
   if (last != 0 && now - last < limits_.typing_interval_ms) return;  // throttled, silently
   last = now;
-  broadcast(*rm, json{{"type", "typing"}, {"room", rm->name}, {"nick", c.nick}}.dump(), r.id, true);
+  broadcast(*rm, to_wire(json{{"type", "typing"}, {"room", rm->name}, {"nick", c.nick}}), r.id,
+            true);
 }
 
 void hub::on_private(client& c, const request& r) {
@@ -511,11 +566,11 @@ void hub::on_private(client& c, const request& r) {
   if (text.empty() || text.size() > limits_.max_text_bytes)
     return error(c, "invalid_text", "1 to 4096 bytes");
   auto target = nicks_.find(fold_nick(r.str("to")));
-  if (target == nicks_.end()) return error(c, "no_such_user", "nobody by that name is online");
-  client& t = clients_.at(target->second);
-  const std::string out =
-      json{{"type", "private"}, {"from", c.nick}, {"to", t.nick}, {"text", text}, {"ts", now_()}}
-          .dump();
+  client* to = target != nicks_.end() ? find_client(target->second) : nullptr;
+  if (to == nullptr) return error(c, "no_such_user", "nobody by that name is online");
+  client& t = *to;
+  const std::string out = to_wire(
+      json{{"type", "private"}, {"from", c.nick}, {"to", t.nick}, {"text", text}, {"ts", now_()}});
   send(t, out);
   if (&t != &c) send(c, out);
 }
@@ -534,11 +589,10 @@ void hub::on_history(client& c, const request& r) {
                   client* cl = find_client(cid);
                   if (cl == nullptr) return;
                   if (!ok) return error(*cl, "store_failed", "history is unavailable", name);
-                  send(*cl, json{{"type", "history"},
-                                 {"room", name},
-                                 {"messages", messages_json(msgs)},
-                                 {"before", before}}
-                                .dump());
+                  send(*cl, to_wire(json{{"type", "history"},
+                                         {"room", name},
+                                         {"messages", messages_json(msgs)},
+                                         {"before", before}}));
                 });
 }
 
@@ -556,7 +610,7 @@ void hub::on_rooms(client& c) {
     json list = json::array();
     for (auto& [name, n] : all)
       list.push_back({{"name", name}, {"members", n}});
-    send(*cl, json{{"type", "rooms"}, {"rooms", list}}.dump());
+    send(*cl, to_wire(json{{"type", "rooms"}, {"rooms", list}}));
   });
 }
 
@@ -574,14 +628,16 @@ void hub::error(client& c, std::string_view code, std::string_view message,
   ++counters_.errors;
   json j{{"type", "error"}, {"code", code}, {"message", message}};
   if (!room_name.empty()) j["room"] = room_name;
-  send(c, j.dump());
+  send(c, to_wire(j));
 }
 
 void hub::broadcast(const room& rm, const std::string& out, std::uint64_t except, bool droppable) {
   constexpr std::size_t max_syncing = 1000;  // messages held for one client during its history
   for (auto m : rm.members) {
     if (m == except) continue;
-    client& c = clients_.at(m);
+    client* member = find_client(m);
+    if (member == nullptr) continue;
+    client& c = *member;
     auto held = c.syncing.find(rm.name);
     if (held == c.syncing.end()) {
       send(c, out, droppable);

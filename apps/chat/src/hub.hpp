@@ -32,6 +32,7 @@ struct hub_limits {
   std::size_t history_page = 100;  // most messages per history request
   std::size_t join_history = 50;   // sent with a fresh join
   std::size_t max_resume = 500;    // more missed than this: "resume_too_old"
+  std::size_t max_ref_chars = 64;  // a say's ref, in characters
   double rate_per_second = 5;      // token bucket refill
   double burst = 20;               // token bucket size; a debt of `burst` closes (1008)
   std::int64_t typing_interval_ms = 2000;
@@ -59,9 +60,13 @@ class hub {
   std::uint64_t attach(session& s);
   void detach(std::uint64_t client);
   void receive(std::uint64_t client, std::string_view text);
+  // A binary frame: refused with "text_only", at the cost of a request of the rate limit.
+  void receive_binary(std::uint64_t client);
 
   const hub_counters& counters() const noexcept { return counters_; }
   std::size_t clients() const noexcept { return clients_.size(); }
+  // Rooms held in memory: each has a member here or work under way.
+  std::size_t rooms() const noexcept { return rooms_.size(); }
 
  private:
   struct client {
@@ -84,6 +89,8 @@ class hub {
   };
   struct room {
     std::string name;
+    std::uint64_t serial = 0;   // tells a store answer for an earlier room of the same name
+    std::size_t appending = 0;  // appends handed to the store whose answer has not come yet
     std::set<std::uint64_t> members;
     bool ready = false;                           // delivered_id is known
     bool filling = false;                         // a range() read is filling a gap
@@ -97,7 +104,9 @@ class hub {
   void dispatch(client& c, const request& r);
   void on_hello(client& c, const request& r);
   void on_join(client& c, const request& r);
-  void on_room_open(const std::string& name, bool ok, std::int64_t last_id);
+  void on_room_open(const std::string& name, std::uint64_t serial, bool ok, std::int64_t last_id);
+  room* live_room(const std::string& name, std::uint64_t serial);
+  void release_if_unused(const std::string& name);
   void complete_join(client& c, room& rm, std::int64_t since);
   void on_leave(client& c, const request& r);
   void on_say(client& c, const request& r);
@@ -121,7 +130,7 @@ class hub {
   void leave_room(client& c, std::string name, bool tell_self);
   bool take_token(client& c);
   room* joined_room(client& c, const request& r);
-  room& room_named(const std::string& name);
+  room* room_named(const std::string& name);
   client* find_client(std::uint64_t id);
   void send(client& c, const std::string& json, bool droppable = false);
   void error(client& c, std::string_view code, std::string_view message,
@@ -133,6 +142,9 @@ class hub {
   hub_limits limits_;
   clock now_;
   std::uint64_t next_id_ = 1;
+  std::uint64_t next_room_serial_ = 1;
+  bool opening_ = false;      // inside room_named's call to the store
+  bool open_failed_ = false;  // ... which answered at once that it failed
   std::unordered_map<std::uint64_t, client> clients_;
   std::map<std::string, room> rooms_;
   std::unordered_map<std::string, std::uint64_t> nicks_;  // folded nick -> client

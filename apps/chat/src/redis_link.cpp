@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <stdexcept>
 
 namespace duplex::chat {
@@ -80,17 +81,31 @@ void redis_link::lost() {
   backoff_ = std::min(backoff_ * 2, opts_.max_backoff);
 }
 
+// hiredis is C: an exception must not unwind through its frames. Each of its callbacks into
+// our code stops one here and reports it to the loop, as if it had reached the loop itself.
+template <class F>
+void redis_link::guard(F&& f) noexcept {
+  try {
+    f();
+  } catch (...) {
+    loop_.report_exception(std::current_exception());
+  }
+}
+
 void redis_link::on_connect(const redisAsyncContext* ac, int status) {
   auto* self = static_cast<redis_link*>(ac->data);
-  if (status != REDIS_OK) return self->lost();  // hiredis frees the context after this
-  self->connected_ = true;
-  self->backoff_ = self->opts_.min_backoff;
-  if (self->on_message_) self->send_subscribe();
-  if (self->on_state) self->on_state(true);
+  self->guard([&] {
+    if (status != REDIS_OK) return self->lost();  // hiredis frees the context after this
+    self->connected_ = true;
+    self->backoff_ = self->opts_.min_backoff;
+    if (self->on_message_) self->send_subscribe();
+    if (self->on_state) self->on_state(true);
+  });
 }
 
 void redis_link::on_disconnect(const redisAsyncContext* ac, int) {
-  static_cast<redis_link*>(ac->data)->lost();
+  auto* self = static_cast<redis_link*>(ac->data);
+  self->guard([&] { self->lost(); });
 }
 
 bool redis_link::command(const std::vector<std::string>& argv, reply_fn reply) {
@@ -111,11 +126,10 @@ bool redis_link::command(const std::vector<std::string>& argv, reply_fn reply) {
 }
 
 void redis_link::on_reply(redisAsyncContext* ac, void* reply, void* privdata) {
-  auto* fn = static_cast<reply_fn*>(privdata);
+  std::unique_ptr<reply_fn> fn(static_cast<reply_fn*>(privdata));
+  auto* self = static_cast<redis_link*>(ac->data);
   // A link being destroyed calls nobody back: its owner may be half gone already.
-  const bool silent = static_cast<redis_link*>(ac->data)->stopping_;
-  if (*fn && !silent) (*fn)(static_cast<const redisReply*>(reply));
-  delete fn;
+  if (*fn && !self->stopping_) self->guard([&] { (*fn)(static_cast<const redisReply*>(reply)); });
 }
 
 void redis_link::subscribe(std::vector<std::string> channels, message_fn on_message) {
@@ -145,8 +159,10 @@ void redis_link::on_pubsub(redisAsyncContext*, void* reply, void* privdata) {
   const redisReply* ch = r->element[1];
   const redisReply* payload = r->element[2];
   if (self->on_message_)
-    self->on_message_(std::string_view(ch->str, ch->len),
-                      std::string_view(payload->str, payload->len));
+    self->guard([&] {
+      self->on_message_(std::string_view(ch->str, ch->len),
+                        std::string_view(payload->str, payload->len));
+    });
 }
 
 void redis_link::on_io(std::uint32_t events) {
@@ -167,25 +183,26 @@ void redis_link::watch(std::uint32_t events) {
   events_ = events;
 }
 
+// hiredis calls these from inside its own functions: epoll_ctl failing must not throw there.
 void redis_link::add_read(void* self) {
   auto* l = static_cast<redis_link*>(self);
-  l->watch(l->events_ | EPOLLIN);
+  l->guard([l] { l->watch(l->events_ | EPOLLIN); });
 }
 void redis_link::del_read(void* self) {
   auto* l = static_cast<redis_link*>(self);
-  l->watch(l->events_ & ~static_cast<std::uint32_t>(EPOLLIN));
+  l->guard([l] { l->watch(l->events_ & ~static_cast<std::uint32_t>(EPOLLIN)); });
 }
 void redis_link::add_write(void* self) {
   auto* l = static_cast<redis_link*>(self);
-  l->watch(l->events_ | EPOLLOUT);
+  l->guard([l] { l->watch(l->events_ | EPOLLOUT); });
 }
 void redis_link::del_write(void* self) {
   auto* l = static_cast<redis_link*>(self);
-  l->watch(l->events_ & ~static_cast<std::uint32_t>(EPOLLOUT));
+  l->guard([l] { l->watch(l->events_ & ~static_cast<std::uint32_t>(EPOLLOUT)); });
 }
 void redis_link::cleanup(void* self) {
   auto* l = static_cast<redis_link*>(self);
-  l->watch(0);
+  l->guard([l] { l->watch(0); });
   l->fd_ = -1;
 }
 

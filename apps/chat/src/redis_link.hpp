@@ -53,6 +53,8 @@ class redis_link final : public net::io_handler {
   void on_io(std::uint32_t events) override;
 
  private:
+  template <class F>
+  void guard(F&& f) noexcept;
   static void on_connect(const redisAsyncContext* ac, int status);
   static void on_disconnect(const redisAsyncContext* ac, int status);
   static void on_reply(redisAsyncContext* ac, void* reply, void* privdata);

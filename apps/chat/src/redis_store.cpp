@@ -3,11 +3,13 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "token.hpp"
+#include "wire.hpp"
 
 namespace duplex::chat {
 namespace {
@@ -70,6 +72,13 @@ redis.call('PUBLISH', KEYS[4], cjson.encode({room = ARGV[1], id = id, nick = ARG
 return id
 )lua";
 
+// A number Redis sent as text; 0 for anything else (no std::stoll: nothing here may throw).
+std::int64_t to_int(std::string_view s) {
+  std::int64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
 bool is_error(const redisReply* r) {
   return r == nullptr || r->type == REDIS_REPLY_ERROR;
 }
@@ -81,16 +90,16 @@ std::string_view text_of(const redisReply* r) {
 // A stream entry ["<id>-0", [field, value, ...]] as a message of `room`.
 bool parse_entry(const redisReply* e, const std::string& room, stored_message& out) {
   if (e == nullptr || e->type != REDIS_REPLY_ARRAY || e->elements != 2) return false;
-  const std::string id(text_of(e->element[0]));
+  const std::string_view id = text_of(e->element[0]);
   const redisReply* fields = e->element[1];
-  if (fields->type != REDIS_REPLY_ARRAY) return false;
-  out = stored_message{room, std::stoll(id.substr(0, id.find('-'))), {}, {}, 0};
+  if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY) return false;
+  out = stored_message{room, to_int(id.substr(0, id.find('-'))), {}, {}, 0};
   for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
     const auto key = text_of(fields->element[i]);
     const auto value = text_of(fields->element[i + 1]);
     if (key == "nick") out.nick = value;
     if (key == "text") out.text = value;
-    if (key == "ts") out.ts_ms = std::stoll(std::string(value));
+    if (key == "ts") out.ts_ms = to_int(value);
   }
   return true;
 }
@@ -146,7 +155,7 @@ void redis_store::set_presence(const std::string& room, const std::string& nick,
   }
   const nlohmann::json event{
       {"room", room}, {"nick", nick}, {"event", present ? "join" : "leave"}, {"node", node_}};
-  commands_.command({"PUBLISH", std::string(presence_channel), event.dump()}, nullptr);
+  commands_.command({"PUBLISH", std::string(presence_channel), to_wire(event)}, nullptr);
 }
 
 void redis_store::remote_members(const std::string& room,
@@ -191,23 +200,23 @@ void redis_store::refresh_presence() {
 
 void redis_store::on_presence_feed(std::string_view payload) {
   const auto j = nlohmann::json::parse(payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("node", "") == node_) return;
-  const std::string room = j.value("room", "");
-  const std::string nick = j.value("nick", "");
+  if (j.is_discarded() || !j.is_object() || text_field(j, "node") == node_) return;
+  const std::string room = text_field(j, "room");
+  const std::string nick = text_field(j, "nick");
   if (room.empty() || nick.empty()) return;
   watched_.insert(room);
-  if (on_presence) on_presence(room, nick, j.value("event", "") == "join");
+  if (on_presence) on_presence(room, nick, text_field(j, "event") == "join");
 }
 
 void redis_store::on_feed(std::string_view payload) {
   const auto j = nlohmann::json::parse(payload, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return;
   stored_message m;
-  m.room = j.value("room", "");
-  m.id = j.value("id", std::int64_t{0});
-  m.nick = j.value("nick", "");
-  m.text = j.value("text", "");
-  m.ts_ms = j.value("ts", std::int64_t{0});
+  m.room = text_field(j, "room");
+  m.id = int_field(j, "id");
+  m.nick = text_field(j, "nick");
+  m.text = text_field(j, "text");
+  m.ts_ms = int_field(j, "ts");
   if (m.room.empty() || m.id <= 0) return;
   if (on_message) on_message(m);
 }
@@ -215,7 +224,7 @@ void redis_store::on_feed(std::string_view payload) {
 void redis_store::last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) {
   const bool sent = commands_.command({"GET", seq_key(room)}, [done](const redisReply* r) {
     if (is_error(r)) return done(false, 0);
-    done(true, r->type == REDIS_REPLY_STRING ? std::stoll(std::string(text_of(r))) : 0);
+    done(true, r->type == REDIS_REPLY_STRING ? to_int(text_of(r)) : 0);
   });
   if (!sent) done(false, 0);
 }

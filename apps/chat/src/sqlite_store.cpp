@@ -106,9 +106,26 @@ std::int64_t sqlite_store::read_last_id(std::string_view room) {
   return st.step() ? st.integer(0) : 0;
 }
 
+// Reads run on the hub's loop: a failing one (a locked or damaged file) answers `false`, and
+// the answer is given outside the try, so that what the caller does with it is not mistaken
+// for a failure of the store.
+template <class T, class Read>
+std::pair<bool, T> sqlite_store::attempt(Read&& read) noexcept {
+  try {
+    return {true, read()};
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "duplex-chat: history read failed: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "duplex-chat: history read failed\n");
+  }
+  return {false, T{}};
+}
+
 void sqlite_store::last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) {
   auto it = last_ids_.find(room);
-  done(true, it != last_ids_.end() ? it->second : read_last_id(room));
+  if (it != last_ids_.end()) return done(true, it->second);
+  auto [ok, id] = attempt<std::int64_t>([&] { return read_last_id(room); });
+  done(ok, id);
 }
 
 std::int64_t sqlite_store::first_id(std::string_view room) {
@@ -119,35 +136,61 @@ std::int64_t sqlite_store::first_id(std::string_view room) {
 
 void sqlite_store::before(std::string_view room, std::int64_t before_id, std::size_t limit,
                           read_done done) {
-  statement st(read_db_,
-               "SELECT id, nick, text, ts FROM (SELECT * FROM messages WHERE room = ? AND id < ?"
-               " ORDER BY id DESC LIMIT ?) ORDER BY id");
-  st.bind(1, room).bind(2, before_id).bind(3, static_cast<std::int64_t>(limit));
-  done(true, read_rows(st, room));
+  auto [ok, rows] = attempt<std::vector<stored_message>>([&] {
+    statement st(read_db_,
+                 "SELECT id, nick, text, ts FROM (SELECT * FROM messages WHERE room = ? AND id < ?"
+                 " ORDER BY id DESC LIMIT ?) ORDER BY id");
+    st.bind(1, room).bind(2, before_id).bind(3, static_cast<std::int64_t>(limit));
+    return read_rows(st, room);
+  });
+  done(ok, std::move(rows));
 }
 
 void sqlite_store::range(std::string_view room, std::int64_t after_id, std::int64_t up_to,
                          std::size_t limit, read_done done) {
-  statement st(read_db_,
-               "SELECT id, nick, text, ts FROM messages WHERE room = ? AND id > ? AND id <= ?"
-               " ORDER BY id LIMIT ?");
-  st.bind(1, room).bind(2, after_id).bind(3, up_to).bind(4, static_cast<std::int64_t>(limit));
-  done(true, read_rows(st, room));
+  auto [ok, rows] = attempt<std::vector<stored_message>>([&] {
+    statement st(read_db_,
+                 "SELECT id, nick, text, ts FROM messages WHERE room = ? AND id > ? AND id <= ?"
+                 " ORDER BY id LIMIT ?");
+    st.bind(1, room).bind(2, after_id).bind(3, up_to).bind(4, static_cast<std::int64_t>(limit));
+    return read_rows(st, room);
+  });
+  done(ok, std::move(rows));
 }
 
 void sqlite_store::rooms(std::function<void(bool, std::vector<std::string>)> done) {
-  statement st(read_db_, "SELECT DISTINCT room FROM messages ORDER BY room");
-  std::vector<std::string> out;
-  while (st.step())
-    out.push_back(st.text(0));
-  done(true, std::move(out));
+  auto [ok, names] = attempt<std::vector<std::string>>([&] {
+    // A list for people to read: the first ones by name, not every room ever made.
+    statement st(read_db_, "SELECT DISTINCT room FROM messages ORDER BY room LIMIT ?");
+    st.bind(1, static_cast<std::int64_t>(max_listed_rooms));
+    std::vector<std::string> out;
+    while (st.step())
+      out.push_back(st.text(0));
+    return out;
+  });
+  done(ok, std::move(names));
 }
 
 // Ids come from a per-room counter on the hub's thread, so they follow the order of the calls;
 // the writer commits in that order too.
 void sqlite_store::append(stored_message m, std::function<void(bool, std::int64_t)> done) {
+  bool full = false;
+  {
+    std::lock_guard lock(mutex_);
+    full = queue_.size() >= max_queued;
+    // The cache of next ids may be dropped whenever nothing is waiting to be written: the
+    // table then holds every id given out. So it holds the rooms of recent writes, not all.
+    if (!full && queue_.empty() && !busy_ && last_ids_.size() >= max_cached_rooms)
+      last_ids_.clear();
+  }
+  // A disk slower than the writers: refused now, rather than queued without end.
+  if (full) return done(false, 0);
   auto it = last_ids_.find(m.room);
-  if (it == last_ids_.end()) it = last_ids_.emplace(m.room, read_last_id(m.room)).first;
+  if (it == last_ids_.end()) {
+    auto [ok, last] = attempt<std::int64_t>([&] { return read_last_id(m.room); });
+    if (!ok) return done(false, 0);
+    it = last_ids_.emplace(m.room, last).first;
+  }
   m.id = ++it->second;
   {
     std::lock_guard lock(mutex_);

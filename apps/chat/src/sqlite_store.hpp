@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "store.hpp"
 
@@ -33,6 +34,10 @@ class sqlite_store final : public store {
              read_done done) override;
   void rooms(std::function<void(bool, std::vector<std::string>)> done) override;
 
+  static constexpr std::size_t max_queued = 10'000;        // appends waiting for the writer
+  static constexpr std::size_t max_cached_rooms = 10'000;  // next ids kept in memory
+  static constexpr std::size_t max_listed_rooms = 1'000;   // names rooms() returns
+
   // The lowest id still kept for the room (0 if none): older ones were pruned.
   std::int64_t first_id(std::string_view room);
   // Blocks until every append made so far is committed (for tests and shutdown).
@@ -44,6 +49,8 @@ class sqlite_store final : public store {
     std::function<void(bool, std::int64_t)> done;
   };
   std::int64_t read_last_id(std::string_view room);
+  template <class T, class Read>
+  std::pair<bool, T> attempt(Read&& read) noexcept;
   void writer_loop();
   bool commit(std::deque<pending>& batch);
 

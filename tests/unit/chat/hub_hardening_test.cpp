@@ -1,0 +1,154 @@
+// What no chat client can do to the hub: crash it through a field it sends, fill its tables for
+// good, or flood it with frames the hub only answers.
+#include <gtest/gtest.h>
+
+#include "chat_support.hpp"
+#include "src/wire.hpp"
+
+namespace duplex::chat::test {
+namespace {
+
+std::string error_code(const recording_session& s) {
+  const auto errors = s.of("error");
+  return errors.empty() ? "" : errors.back()["code"].get<std::string>();
+}
+
+json say_with_ref(const std::string& ref) {
+  return {{"type", "say"}, {"room", "r"}, {"text", "hi"}, {"ref", ref}};
+}
+
+TEST(Ref, SixtyThreeBytesThenATwoByteCharacterIsAcknowledgedWhole) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  fx.send(a, {{"type", "join"}, {"room", "r"}});
+  const std::string ref = std::string(63, 'a') + "\xC3\xA9";  // a cut at 64 bytes splits é
+  fx.send(a, say_with_ref(ref));
+  fx.pump();  // the ack is built in the store's completion, on the loop
+  const auto acks = a.s->of("ack");
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0]["ref"], ref);
+}
+
+TEST(Ref, SixtyFourCharactersOfAnyWidthComeBackWhole) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  fx.send(a, {{"type", "join"}, {"room", "r"}});
+  std::string ref;
+  for (int i = 0; i < 64; ++i)
+    ref += "\xF0\x9F\x98\x80";  // U+1F600, four bytes each
+  fx.send(a, say_with_ref(ref));
+  fx.pump();
+  const auto acks = a.s->of("ack");
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0]["ref"], ref);
+}
+
+TEST(Ref, OverSixtyFourCharactersIsRefusedAndNothingIsStored) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  fx.send(a, {{"type", "join"}, {"room", "r"}});
+  std::string ref;
+  for (int i = 0; i < 65; ++i)
+    ref += "\xC3\xA9";
+  fx.send(a, say_with_ref(ref));
+  fx.pump();
+  EXPECT_EQ(error_code(*a.s), "invalid_ref");
+  EXPECT_TRUE(a.s->of("message").empty());
+  EXPECT_TRUE(fx.stored_before("r", 100, 10).empty());
+}
+
+TEST(Wire, InvalidUtf8IsReplacedNeverThrown) {
+  const std::string out = to_wire(json{{"ref", std::string("ab\xC3", 3)}});
+  EXPECT_EQ(json::parse(out)["ref"], "ab\xEF\xBF\xBD");
+  EXPECT_EQ(code_points("a\xC3\xA9\xF0\x9F\x98\x80"), 3u);
+}
+
+TEST(Rooms, AreFreedWhenTheirLastMemberLeavesOrDisconnects) {
+  hub_limits l = relaxed();
+  l.max_rooms = 3;
+  chat_fixture fx(l);
+  auto a = fx.named("alice");
+  for (int i = 0; i < 20; ++i) {  // more rooms than the node holds, one after another
+    const std::string room = "room" + std::to_string(i);
+    fx.send(a, {{"type", "join"}, {"room", room}});
+    ASSERT_EQ(a.s->last()["type"], "history") << i << ": " << a.s->last().dump();
+    fx.send(a, {{"type", "leave"}, {"room", room}});
+  }
+  EXPECT_EQ(fx.the_hub().rooms(), 0u);
+  for (int i = 0; i < 3; ++i)
+    fx.send(a, {{"type", "join"}, {"room", "held" + std::to_string(i)}});
+  EXPECT_EQ(fx.the_hub().rooms(), 3u);
+  auto b = fx.named("bob");
+  fx.send(b, {{"type", "join"}, {"room", "another"}});
+  EXPECT_EQ(error_code(*b.s), "server_full");
+  fx.the_hub().detach(a.id);
+  EXPECT_EQ(fx.the_hub().rooms(), 0u);
+  fx.send(b, {{"type", "join"}, {"room", "another"}});
+  EXPECT_EQ(b.s->last()["type"], "history");
+}
+
+TEST(Rooms, ARoomWithAMessageStillBeingStoredStaysUntilItIsAcknowledged) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  auto b = fx.named("bob");
+  fx.send(a, {{"type", "join"}, {"room", "r"}});
+  fx.send(a, {{"type", "say"}, {"room", "r"}, {"text", "last words"}, {"ref", "x"}});
+  fx.send(a, {{"type", "leave"}, {"room", "r"}});
+  EXPECT_EQ(fx.the_hub().rooms(), 1u);            // the append is still out
+  fx.send(b, {{"type", "join"}, {"room", "r"}});  // joins the same room, not a fresh copy
+  fx.pump();
+  ASSERT_EQ(a.s->of("ack").size(), 1u);
+  const auto got = b.s->of("message");
+  ASSERT_EQ(got.size(), 1u) << "a joiner must not miss a message stored as it came";
+  EXPECT_EQ(got[0]["text"], "last words");
+  fx.send(b, {{"type", "leave"}, {"room", "r"}});
+  EXPECT_EQ(fx.the_hub().rooms(), 0u);
+  EXPECT_EQ(fx.stored_before("r", 100, 10).size(), 1u);  // history stays in the store
+}
+
+TEST(RateLimit, BinaryFramesCountAgainstTheBucket) {
+  chat_fixture fx(hub_limits{});  // the real limits: burst 20, then 5 per second
+  auto a = fx.named("alice");
+  for (int i = 0; i < 100 && a.s->close_code == 0; ++i)
+    fx.the_hub().receive_binary(a.id);
+  EXPECT_EQ(a.s->close_code, 1008);
+  int text_only = 0;
+  for (const auto& e : a.s->of("error"))
+    text_only += e["code"] == "text_only";
+  EXPECT_EQ(text_only, 19);  // the burst, less the hello
+}
+
+// A store that is down refuses every call at once, from inside it (as the Redis store does
+// while its connection is lost).
+struct down_store final : store {
+  void last_id(std::string_view, std::function<void(bool, std::int64_t)> done) override {
+    done(false, 0);
+  }
+  void append(stored_message, std::function<void(bool, std::int64_t)> done) override {
+    done(false, 0);
+  }
+  void before(std::string_view, std::int64_t, std::size_t, read_done done) override {
+    done(false, {});
+  }
+  void range(std::string_view, std::int64_t, std::int64_t, std::size_t, read_done done) override {
+    done(false, {});
+  }
+  void rooms(std::function<void(bool, std::vector<std::string>)> done) override { done(false, {}); }
+};
+
+TEST(StoreDown, AJoinIsRefusedWithStoreFailedAndTheRoomIsNotKept) {
+  down_store st;
+  hub h(st, relaxed(), [] { return std::int64_t{0}; });
+  recording_session s;
+  const auto id = h.attach(s);
+  h.receive(id, R"({"type":"hello","nick":"alice"})");
+  h.receive(id, R"({"type":"join","room":"r"})");
+  ASSERT_FALSE(s.of("error").empty());
+  EXPECT_EQ(s.of("error").back()["code"], "store_failed");
+  EXPECT_EQ(h.rooms(), 0u);
+  h.receive(id, R"({"type":"rooms"})");
+  EXPECT_EQ(s.of("error").back()["code"], "store_failed");
+}
+
+}  // namespace
+}  // namespace duplex::chat::test
