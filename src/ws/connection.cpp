@@ -204,9 +204,11 @@ std::optional<errc> connection::check_data_frame(std::uint8_t op, std::uint64_t 
   if (++fragments_ > limits_.max_fragments) return errc::too_many_fragments;
   // A compressed message is held to the limit on its inflated size, while it inflates; its
   // compressed size may exceed that only by what incompressible data costs (stored blocks).
-  const std::uint64_t limit =
-      msg_compressed_ ? limits_.max_message_bytes + limits_.max_message_bytes / 256 + 1024
-                      : limits_.max_message_bytes;
+  const std::uint64_t max = limits_.max_message_bytes;
+  const std::uint64_t slack = max / 256 + 1024;
+  const std::uint64_t limit = !msg_compressed_           ? max
+                              : max > UINT64_MAX - slack ? UINT64_MAX
+                                                         : max + slack;
   if (!limits_.stream_fragments && len > limit - std::min(limit, msg_size_))
     return errc::message_too_big;
   msg_size_ += len;
@@ -244,7 +246,7 @@ std::optional<event> connection::on_data(char* chunk, std::size_t n) {
     end_message();
     return ev;
   }
-  msg_.append(chunk, n);
+  append_message(chunk, n);
   if (!msg_done) return std::nullopt;
   ev.data = msg_;
   release_msg_ = true;
@@ -286,6 +288,23 @@ std::optional<event> connection::on_compressed(char* chunk, std::size_t n) {
   }
   if (msg_done) end_message();
   return ev;
+}
+
+// Doubling alone could leave a message of the limit in a buffer of twice the limit; growth
+// stops at the limit (the frame check has already refused anything that would pass it). Not
+// reserved from a frame's declared length: a header claiming 16 MiB, then one byte, would buy
+// 16 MiB.
+void connection::append_message(const char* chunk, std::size_t n) {
+  const std::size_t need = msg_.size() + n;
+  if (need > msg_.capacity() && !limits_.stream_fragments) {
+    const std::size_t cap = std::max<std::size_t>(need, limits_.max_message_bytes);
+    // A fresh string: reserve() on the old one would round up to twice its capacity again.
+    std::string bigger;
+    bigger.reserve(std::min(std::max(need, 2 * msg_.capacity()), cap));
+    bigger.append(msg_);
+    msg_.swap(bigger);
+  }
+  msg_.append(chunk, n);
 }
 
 void connection::end_message() noexcept {

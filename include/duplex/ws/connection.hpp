@@ -108,6 +108,9 @@ class connection {
   // Nothing more will be read: the caller flushes pending_output() and ends the transport.
   bool done() const noexcept { return state_ == state::closed; }
   bool failed() const noexcept { return failed_; }
+  // Memory held for a message being gathered from its frames (or inflated): at most about the
+  // message limit, however the peer splits it.
+  std::size_t buffered_message_bytes() const noexcept { return msg_.capacity(); }
 
  private:
   enum class header_status { ok, more, error };
@@ -121,6 +124,7 @@ class connection {
   std::optional<event> on_control(char* chunk, std::size_t n);
   std::optional<event> on_close_frame(std::string_view payload);
   event fail(errc why);
+  void append_message(const char* chunk, std::size_t n);
   void end_message() noexcept;
   void release_delivered() noexcept;
   void write_frame(opcode op, std::string_view data, bool fin, std::uint8_t rsv = 0);

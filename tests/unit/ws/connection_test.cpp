@@ -272,6 +272,21 @@ TEST(Connection, AFrameBuiltElsewhereNeverLandsInsideAFragmentedMessage) {
                                                fin | op_text}));
 }
 
+TEST(Connection, AFragmentedMessageHoldsNoMoreThanItsLimit) {
+  limits l;
+  l.max_message_bytes = 100'000;
+  connection c(role::server, l);
+  std::string wire = frame(op_binary, std::string(1, 'a'));
+  for (int i = 0; i < 9; ++i)
+    wire += frame(op_cont, std::string(11'000, 'b'));
+  wire += frame(fin | op_cont, std::string(999, 'c'));  // exactly the limit in all
+  c.receive(wire);
+  auto ev = c.next_event();
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->data.size(), 100'000u);
+  EXPECT_LE(c.buffered_message_bytes(), 100'000u + 64);  // doubling alone reaches ~176,000
+}
+
 TEST(Connection, HeldMessagesAreDroppedByAClose) {
   connection c(role::server);
   EXPECT_TRUE(c.send_fragment(opcode::text, "a", false));
