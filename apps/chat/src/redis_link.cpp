@@ -109,7 +109,7 @@ void redis_link::on_disconnect(const redisAsyncContext* ac, int) {
 }
 
 bool redis_link::command(const std::vector<std::string>& argv, reply_fn reply) {
-  if (!connected_ || ac_ == nullptr) return false;
+  if (!connected_ || ac_ == nullptr || in_flight_ >= max_in_flight) return false;
   std::vector<const char*> ptrs;
   std::vector<std::size_t> lens;
   for (const auto& a : argv) {
@@ -122,12 +122,14 @@ bool redis_link::command(const std::vector<std::string>& argv, reply_fn reply) {
     delete holder;
     return false;
   }
+  ++in_flight_;
   return true;
 }
 
 void redis_link::on_reply(redisAsyncContext* ac, void* reply, void* privdata) {
   std::unique_ptr<reply_fn> fn(static_cast<reply_fn*>(privdata));
   auto* self = static_cast<redis_link*>(ac->data);
+  --self->in_flight_;
   // A link being destroyed calls nobody back: its owner may be half gone already.
   if (*fn && !self->stopping_) self->guard([&] { (*fn)(static_cast<const redisReply*>(reply)); });
 }

@@ -25,8 +25,9 @@ struct redis_options {
 // Parses "redis://host:port" (port defaults to 6379); throws std::invalid_argument otherwise.
 redis_options parse_redis_url(const std::string& url);
 
-// Loop thread only. Commands sent while disconnected are refused at once (command() returns
-// false), so callers report an error instead of queueing without bound.
+// Loop thread only. Commands sent while disconnected, or while max_in_flight answers are still
+// owed (a Redis too slow for the load), are refused at once (command() returns false), so
+// callers report an error instead of queueing without bound.
 class redis_link final : public net::io_handler {
  public:
   // `reply` is null when the connection was lost before the answer came. Replies still owed
@@ -43,6 +44,8 @@ class redis_link final : public net::io_handler {
   // Starts connecting; reconnects by itself from then on.
   void start();
   bool connected() const noexcept { return connected_; }
+  static constexpr std::size_t max_in_flight = 100'000;
+  std::size_t in_flight() const noexcept { return in_flight_; }
   bool command(const std::vector<std::string>& argv, reply_fn reply);
   // Turns this link into a subscriber: channels are (re)subscribed on every connection.
   void subscribe(std::vector<std::string> channels, message_fn on_message);
@@ -77,6 +80,7 @@ class redis_link final : public net::io_handler {
   std::uint32_t events_ = 0;  // what the loop watches for fd_
   bool connected_ = false;
   bool stopping_ = false;
+  std::size_t in_flight_ = 0;  // commands whose reply callback has not run yet
   std::chrono::milliseconds backoff_;
   net::timer_id retry_ = 0;
   std::vector<std::string> channels_;

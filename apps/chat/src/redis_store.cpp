@@ -48,6 +48,7 @@ return 0
 
 // Entries past their expiry are removed and announced once: ZREM succeeds for one caller only,
 // so however many nodes sweep the same room, each departure is published a single time.
+// Returns the entries left, so that a node stops sweeping a room nobody is in.
 constexpr const char* sweep_script = R"lua(
 local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 for _, entry in ipairs(gone) do
@@ -57,7 +58,7 @@ for _, entry in ipairs(gone) do
       node = string.sub(entry, 1, sep - 1), nick = string.sub(entry, sep + 1)}))
   end
 end
-return #gone
+return redis.call('ZCARD', KEYS[1])
 )lua";
 
 // One atomic step per message, so that ids, stream order and publish order agree on every
@@ -195,7 +196,13 @@ void redis_store::refresh_presence() {
   for (const auto& room : watched_)
     commands_.command({"EVAL", sweep_script, "2", members_key(room), std::string(presence_channel),
                        std::to_string(now), room},
-                      nullptr);
+                      [this, room](const redisReply* r) {
+                        // Empty everywhere and nobody here: the set of swept rooms shrinks
+                        // again, or it would hold every room ever named, swept forever.
+                        if (!is_error(r) && r->type == REDIS_REPLY_INTEGER && r->integer == 0 &&
+                            !local_.contains(room))
+                          watched_.erase(room);
+                      });
 }
 
 void redis_store::on_presence_feed(std::string_view payload) {
@@ -291,6 +298,7 @@ void redis_store::rooms(std::function<void(bool, std::vector<std::string>)> done
         for (std::size_t i = 0; i < r->elements; ++i)
           names.emplace_back(text_of(r->element[i]));
         std::sort(names.begin(), names.end());
+        if (names.size() > max_listed_rooms) names.resize(max_listed_rooms);  // a list to read
         done(true, std::move(names));
       });
   if (!sent) done(false, {});

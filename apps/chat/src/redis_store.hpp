@@ -35,6 +35,10 @@ class redis_store final : public store {
   void remote_members(const std::string& room,
                       std::function<void(bool, std::vector<std::string>)> done) override;
 
+  // Rooms whose presence this node sweeps: those with a member anywhere that it heard of.
+  std::size_t watched_rooms() const noexcept { return watched_.size(); }
+  static constexpr std::size_t max_listed_rooms = 1'000;  // names rooms() returns
+
  private:
   void on_feed(std::string_view payload);
   void on_presence_feed(std::string_view payload);

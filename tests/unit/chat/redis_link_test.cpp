@@ -247,5 +247,39 @@ TEST(RedisStore, EveryCallFailsClearlyWhileRedisIsDown) {
   EXPECT_EQ(failed, 4);  // at once, not after a timeout
 }
 
+TEST(RedisStore, StopsSweepingRoomsNobodyIsIn) {
+  test::redis_server redis;
+  net::event_loop loop;
+  redis_store store(loop, at(redis.port()), 10'000, 150ms);  // sweeps every 50 ms
+  store.start();
+  ASSERT_TRUE(run_until(loop, [&] { return store.connected(); }));
+  for (int i = 0; i < 50; ++i) {  // a client walking through rooms: join, leave
+    store.set_presence("room" + std::to_string(i), "ada", true);
+    store.set_presence("room" + std::to_string(i), "ada", false);
+  }
+  store.set_presence("kept", "bob", true);
+  EXPECT_EQ(store.watched_rooms(), 51u);
+  EXPECT_TRUE(run_until(
+      loop, [&] { return store.watched_rooms() == 1; }, 2000ms))
+      << store.watched_rooms() << " rooms still swept";
+}
+
+TEST(RedisLink, RefusesCommandsPastTheAnswersItIsOwed) {
+  test::redis_server redis;
+  net::event_loop loop;
+  redis_link link(loop, at(redis.port()));
+  link.start();
+  ASSERT_TRUE(run_until(loop, [&] { return link.connected(); }));
+  std::size_t answered = 0;
+  // Issued without running the loop: none is answered yet, as with a Redis that stalls.
+  for (std::size_t i = 0; i < redis_link::max_in_flight; ++i)
+    ASSERT_TRUE(link.command({"PING"}, [&](const redisReply*) { ++answered; }));
+  EXPECT_FALSE(link.command({"PING"}, nullptr));
+  EXPECT_TRUE(run_until(
+      loop, [&] { return answered == redis_link::max_in_flight; }, 10000ms));
+  EXPECT_EQ(link.in_flight(), 0u);
+  EXPECT_TRUE(link.command({"PING"}, nullptr));
+}
+
 }  // namespace
 }  // namespace duplex::chat
