@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -146,7 +147,10 @@ class fake_server {
       if (c < 0) return;
       const std::string res = answer(read_head(c));
       if (!res.empty()) ::send(c, res.data(), res.size(), MSG_NOSIGNAL);
-      std::this_thread::sleep_for(500ms);
+      // Holds the connection until the client has given up on it (its FIN), not a fixed time.
+      char buf[4096];
+      for (pollfd p{c, POLLIN, 0}; ::poll(&p, 1, 2000) > 0;)
+        if (::recv(c, buf, sizeof buf, 0) <= 0) break;
       ::close(c);
     });
   }
