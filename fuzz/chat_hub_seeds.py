@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+# Writes the hand-made seeds of the chat_hub fuzzer: one scenario of the chat per file, spelled
+# in the input layout that fuzz/chat_hub.cpp decodes (keep the two in step).
+import os
+import sys
+
+# Store modes (fake_store::mode_bits).
+READS_AT_ONCE, APPENDS_AT_ONCE, DOWN, SNAPSHOT, MEMBERS_QUEUED, FEED_WITH_DONE = 1, 2, 4, 8, 16, 32
+SQLITE = READS_AT_ONCE  # reads answer inside the call, appends come back later
+# Profiles (first byte): small tables, real rate limit.
+TIGHT, RATE = 1, 2
+
+# Indexes into the fuzzer's tables.
+ROOMS = {"r0": 0, "r1": 1, "R0": 2, "r2": 3, "a-b_c": 4, "": 5, "no room": 6, "e-acute": 7,
+         "long": 8}
+NICKS = {"ann": 0, "Ann": 1, "bob": 2, "cy": 3, "dee": 4, " ann": 5, "ann ": 6, "zwsp": 7,
+         "rlo": 8, "": 9, "long": 10, "32e": 11, "newline": 12, "fffd": 13}
+TEXTS = {"": 0, "max": 1, "over": 2, "emoji": 3, "odd": 4, "fuzz": 5, "hi": 7}
+REFS = {None: 0, "max": 1, "over": 2, "max-e": 3, "over-e": 4, "cut": 5, "max-emoji": 6,
+        "cut3": 7, "odd": 8, "fuzz": 9, "lone": 10, "m": 11}
+TYPE = 3  # the request's own type (selector >= 3)
+
+
+class seed:
+    def __init__(self, profile=0, mode=SQLITE):
+        self.b = bytearray([profile, mode])
+
+    def op(self, code, slot=0, *args):
+        self.b += bytes([code, slot, *args])
+        return self
+
+    def attach(self, s):
+        return self.op(0, s)
+
+    def detach(self, s):
+        return self.op(1, s)
+
+    def hello(self, s, nick="ann", token_of=None, odd_type=None):
+        t = 200 if token_of is None else token_of  # a slot below 128: its welcome token
+        kind = [TYPE] if odd_type is None else [odd_type, 0] if odd_type == 1 else [odd_type]
+        return self.op(2, s, *kind, NICKS[nick], t, 0)
+
+    def join(self, s, room="r0", since=None):
+        # since: None, or (slot whose view to start from, selector): 8 = its last id,
+        # 3 = one less, 4 = one more, 6 = far ahead, 1 = zero.
+        if since is None:
+            return self.op(3, s, TYPE, ROOMS[room], 0, 0)
+        return self.op(3, s, TYPE, ROOMS[room], 1, since[0], since[1], 0)
+
+    def leave(self, s, room="r0"):
+        return self.op(4, s, TYPE, ROOMS[room], 0)
+
+    def say(self, s, room="r0", text="hi", ref="m", fuzz=b""):
+        out = [TYPE, ROOMS[room], TEXTS[text]]
+        if text == "fuzz":
+            out += [len(fuzz), *fuzz]
+        if text == "odd":
+            out += [6]
+        out += [REFS[ref]]
+        if ref == "m":
+            out += [7]
+        if ref == "odd":
+            out += [5]
+        if ref == "fuzz":
+            out += [len(fuzz), *fuzz]
+        return self.op(5, s, *out, 1)
+
+    def private(self, s, to_slot, text="hi"):
+        return self.op(6, s, TYPE, to_slot, TEXTS[text], 0)
+
+    def history(self, s, room="r0", before=None, limit=None):
+        b = (1 if before is not None else 0) | (2 if limit is not None else 0)
+        out = [TYPE, ROOMS[room], b]
+        if before is not None:
+            out += [before[0], before[1]]
+        if limit is not None:
+            out += [limit + 1]
+        return self.op(7, s, *out, 0)
+
+    def typing(self, s, room="r0"):
+        return self.op(8, s, TYPE, ROOMS[room], 0)
+
+    def rooms(self, s):
+        return self.op(9, s, TYPE, 0)
+
+    def raw(self, s, text):
+        assert len(text) <= 200
+        return self.op(10, s, len(text), *text)
+
+    def binary(self, s):
+        return self.op(11, s)
+
+    def clock(self, step):  # 0: 1 ms, 2: 200 ms, 4: 2 s, 6: 1 min, 7: 1 h
+        return self.op(12, 0, step)
+
+    def complete(self, index=0, how=3):  # how: see fake_store::run (0 fails, 3 succeeds)
+        return self.op(13, 0, index, how)
+
+    def pump(self):
+        return self.op(14)
+
+    def feed(self, room=0, lose=False):
+        return self.op(15, 0, room, 0 if lose else 1)
+
+    def remote(self, room=0, skip=False, nick_ann=False):
+        return self.op(16, 0, room | (0x60 if skip else 0) | (0x80 if nick_ann else 0))
+
+    def resync(self, lose_queued=False):
+        return self.op(17, 0, 1 if lose_queued else 0)
+
+    def mode(self, m):
+        return self.op(18, 0, m)
+
+    def prune(self, room=0, keep=1):
+        return self.op(19, 0, room | ((keep - 1) << 4))
+
+    def presence(self, room=0, joined=True, zed=True):
+        return self.op(20, 0, room | (0x10 if zed else 0) | (0x20 if joined else 0))
+
+    def refuse_droppable(self, s):
+        return self.op(21, s)
+
+    def stale(self, pick=0):
+        return self.op(22, 0, pick)
+
+
+def seeds():
+    out = {}
+    s = seed()
+    out["basic"] = s.hello(0).join(0).say(0).pump().history(0).rooms(0).leave(0)
+    s = seed()
+    out["two_clients"] = (s.hello(0).hello(1, "bob").join(0).join(1).say(0).typing(1)
+                          .private(0, 1).pump().say(1, ref="max").pump().detach(1).rooms(0))
+    s = seed(mode=0)
+    out["all_queued"] = (s.hello(0).hello(1, "bob").join(0).join(1).complete(1).complete(0)
+                         .complete(0).complete(0).say(0).say(1).complete(1).feed().complete(0)
+                         .feed().pump())
+    s = seed()
+    out["resume"] = (s.hello(0).hello(1, "bob").join(0).join(1).say(0).say(0).say(0).pump()
+                     .detach(1).say(0).pump().hello(1, "bob").join(1, since=(1, 8)).pump())
+    s = seed(profile=TIGHT)
+    out["resume_too_old"] = (s.hello(0).join(0).say(0).say(0).say(0).say(0).say(0).say(0)
+                             .pump().hello(1, "bob").join(1, since=(1, 1)).join(1, since=(0, 6)))
+    s = seed()
+    out["feed_lost_resync"] = (s.hello(0).join(0).say(0).say(0).say(0).complete(0).feed(lose=True)
+                               .complete(0).complete(0).feed().feed().resync())
+    s = seed()
+    out["remote_gaps"] = (s.hello(0).join(0).remote().remote(skip=True).remote().feed()
+                          .feed(lose=True).feed().remote().feed())
+    s = seed()
+    out["takeover"] = (s.hello(0).join(0).join(0, "r1").hello(1, "ann", token_of=0).say(0)
+                       .join(1).say(1).pump().detach(0))
+    s = seed()
+    out["wrong_token"] = s.hello(0).hello(1, "Ann").hello(1, "ann", token_of=1).hello(1, "bob")
+    s = seed(profile=RATE)
+    for _ in range(45):
+        s.rooms(0)
+    out["flood"] = s.rooms(0).binary(0).detach(0)
+    s = seed(profile=RATE)
+    s.hello(0)
+    for _ in range(25):
+        s.binary(0)
+    out["binary_flood"] = s.clock(7).binary(0)
+    s = seed(mode=DOWN)
+    out["store_down"] = s.hello(0).join(0).rooms(0).mode(SQLITE).join(0).mode(DOWN).say(0).history(0)
+    s = seed(profile=TIGHT)
+    out["tight_limits"] = (s.hello(0).hello(1, "bob").hello(2, "cy").join(0).join(0, "r1")
+                           .join(0, "r2").join(1).join(2).join(1, "r2").join(1, "a-b_c")
+                           .say(0, text="max").say(0, text="over").say(0, ref="max")
+                           .say(0, ref="over").pump())
+    s = seed()
+    out["prune"] = (s.hello(0).join(0).say(0).say(0).say(0).pump().prune(0, 1)
+                    .hello(1, "bob").join(1, since=(0, 1)).history(1, before=(0, 1)))
+    s = seed()
+    out["remote_presence"] = (s.presence().hello(0).join(0).presence().presence(joined=False)
+                              .mode(MEMBERS_QUEUED | READS_AT_ONCE).join(0, "r1")
+                              .presence(1).complete())
+    s = seed()
+    out["raw_text"] = (s.hello(0).raw(0, b"not json").raw(0, b"[1,2]").raw(0, b"\xff\xfe{}")
+                       .raw(0, b'{"type":"say","room":"r0","text":"x"}')
+                       .raw(0, b'{"type":"join","room":"r0","since":1e400}'))
+    s = seed()
+    s.hello(0).join(0)
+    for ref in REFS:
+        s.say(0, ref=ref, fuzz=b"\xc3\xa9\xc3")
+    out["refs"] = s.pump()
+    s = seed()
+    s.hello(0).join(0)
+    for text in TEXTS:
+        s.say(0, text=text, fuzz=b"\xf0\x9f\x98")
+    out["texts"] = s.pump()
+    s = seed(mode=SNAPSHOT)
+    out["snapshot"] = (s.hello(0).join(0).remote().complete().remote().feed().feed().complete()
+                       .complete().say(0).complete().feed())
+    s = seed()
+    out["append_outcomes"] = (s.hello(0).join(0).say(0).say(0).say(0).say(0)
+                              .complete(0, 0).complete(0, 1).complete(0, 2).complete(0, 0x83)
+                              .feed().feed().feed().pump())
+    s = seed()
+    out["typing_dropped"] = (s.hello(0).hello(1, "bob").join(0).join(1).refuse_droppable(1)
+                             .typing(0).clock(4).typing(0).refuse_droppable(1).typing(0)
+                             .clock(4).typing(0))
+    s = seed()
+    out["history_pages"] = (s.hello(0).join(0).say(0).say(0).say(0).pump()
+                            .history(0, before=(0, 8), limit=2).history(0, limit=0)
+                            .history(0, limit=6).history(0, before=(0, 6)))
+    s = seed()
+    out["stale_ids"] = s.hello(0).detach(0).stale(0).stale(1).hello(0).stale(0)
+    s = seed()
+    out["nicks"] = (s.hello(0, " ann").hello(0, "ann ").hello(0, "zwsp").hello(0, "rlo")
+                    .hello(0, "").hello(0, "long").hello(0, "newline").hello(0, "fffd")
+                    .hello(0, "32e").hello(0, "dee"))
+    s = seed()
+    out["hello_first"] = s.join(0).say(0).rooms(0).hello(0, odd_type=1).hello(0, odd_type=2)
+    s = seed()
+    out["rooms_validated"] = (s.hello(0).join(0, "").join(0, "no room").join(0, "e-acute")
+                              .join(0, "long").join(0, "R0").leave(0, "r0").leave(0, "r1"))
+    s = seed(mode=0)
+    out["leave_while_opening"] = (s.hello(0).join(0).leave(0).detach(0).complete().hello(1)
+                                  .join(1).complete().complete().complete())
+    s = seed(mode=APPENDS_AT_ONCE | READS_AT_ONCE | FEED_WITH_DONE)
+    out["at_once"] = s.hello(0).hello(1, "bob").join(0).join(1).say(0).say(1).rooms(1)
+    s = seed()
+    out["rejoin"] = (s.hello(0).join(0).say(0).pump().join(0).join(0, since=(0, 8))
+                     .join(0, since=(0, 4)).say(0).pump())
+    s = seed(mode=0)
+    out["fill_fails"] = (s.hello(0).join(0).complete().complete().complete().remote().remote()
+                         .feed(lose=True).feed().complete(0, 0).remote().feed().pump())
+    s = seed(mode=0)
+    out["history_fails"] = (s.hello(0).join(0).complete().complete().complete(0, 0)
+                            .history(0).rooms(0).complete(0, 0).complete(0, 0))
+    s = seed()
+    out["detach_in_flight"] = (s.hello(0).hello(1, "bob").join(0).join(1).say(0).say(1)
+                               .mode(0).history(0).rooms(1).detach(0).detach(1).pump())
+    return out
+
+
+def main():
+    target = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__),
+                                                                "corpus", "chat_hub")
+    os.makedirs(target, exist_ok=True)
+    for name, s in seeds().items():
+        with open(os.path.join(target, "seed_" + name), "wb") as f:
+            f.write(bytes(s.b))
+
+
+if __name__ == "__main__":
+    main()
