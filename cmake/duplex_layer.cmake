@@ -1,9 +1,27 @@
-# Declares one layer of the library: a static library whose public headers live in
-# include/duplex/<layer>/ and which links only to the layers it names.
+# Declares one layer of the library: a library whose public headers live in include/duplex/<layer>/
+# and which links only to the layers it names. Exported as duplex::<layer> (duplex::ws, ...).
 function(duplex_layer name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;PRIVATE_DEPENDS" ${ARGN})
-  add_library(${name} STATIC ${ARG_SOURCES})
-  add_library(duplex::${name} ALIAS ${name})
-  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/include)
-  target_link_libraries(${name} PUBLIC ${ARG_DEPENDS} PRIVATE duplex_warnings ${ARG_PRIVATE_DEPENDS})
+  if(DUPLEX_SHARED)
+    add_library(${name} SHARED ${ARG_SOURCES})
+  else()
+    add_library(${name} STATIC ${ARG_SOURCES})
+  endif()
+  string(REPLACE "duplex_" "" short ${name})
+  add_library(duplex::${short} ALIAS ${name})
+  set_target_properties(${name} PROPERTIES
+    EXPORT_NAME ${short}
+    # A static layer may still end up inside a consumer's shared library.
+    POSITION_INDEPENDENT_CODE ON
+    VERSION ${PROJECT_VERSION}
+    # 0.x: every minor version may break the ABI.
+    SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+  target_compile_features(${name} PUBLIC cxx_std_20)
+  target_include_directories(${name} PUBLIC
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+    $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_link_libraries(${name} PUBLIC ${ARG_DEPENDS}
+                        PRIVATE $<BUILD_INTERFACE:duplex_warnings> ${ARG_PRIVATE_DEPENDS})
+  set_property(GLOBAL APPEND PROPERTY DUPLEX_LAYERS ${name})
 endfunction()
