@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "../net/io_calls.hpp"
 #include "duplex/core/base64.hpp"
 #include "duplex/core/random.hpp"
 #include "duplex/http/response_parser.hpp"
@@ -297,7 +298,7 @@ void client::impl::on_plain(char* data, std::size_t n) {
 void client::impl::on_readable() {
   const std::span<char> buf = loop_.receive_buffer();
   for (int i = 0; i < 4 && fd_ >= 0; ++i) {
-    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    const ssize_t n = net::sys::recv(fd_, buf.data(), buf.size(), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n <= 0) return on_eof();

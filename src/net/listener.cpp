@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <system_error>
 
+#include "io_calls.hpp"
+
 namespace duplex::net {
 namespace {
 
@@ -56,7 +58,7 @@ void listener::shed_one() noexcept {
   // Out of descriptors: the pending connection would wake epoll forever. Free the reserve,
   // accept the connection, close it at once (the peer sees a reset), take the reserve back.
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
-  const int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  const int fd = sys::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd >= 0) ::close(fd);
   reserve_fd_ = open_reserve();
   ++dropped_;
@@ -68,8 +70,8 @@ void listener::on_io(std::uint32_t) {
   for (int i = 0; i < 256 && fd_ >= 0; ++i) {
     address peer;
     peer.length = sizeof peer.storage;
-    const int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer.storage), &peer.length,
-                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd = sys::accept4(fd_, reinterpret_cast<sockaddr*>(&peer.storage), &peer.length,
+                                SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE) {

@@ -5,14 +5,19 @@
 
 #include <cerrno>
 
+#include "io_calls.hpp"
+
 namespace duplex::net {
+
+// The glue's table of calls (io_calls.hpp) lives with its writes.
+constinit io_calls io;
 
 write_result write_vector(int fd, const iovec* iov, std::size_t count) noexcept {
   msghdr msg{};
   msg.msg_iov = const_cast<iovec*>(iov);
   msg.msg_iovlen = count;
   while (true) {
-    const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n = sys::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) return {static_cast<std::size_t>(n), false, 0};
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return {0, true, 0};

@@ -7,6 +7,8 @@
 
 #include <stdexcept>
 
+#include "io_calls.hpp"
+
 namespace duplex::net {
 namespace {
 
@@ -146,6 +148,10 @@ bool tls_session::step(std::string& plain, std::string& cipher) {
 }
 
 bool tls_session::receive(std::string_view bytes, std::string& plain, std::string& cipher) {
+  if (sys::tls_fault(done_ ? tls_step::receive : tls_step::handshake)) {
+    error_ = done_ ? "TLS read failed: injected fault" : "TLS handshake failed: injected fault";
+    return false;
+  }
   BIO* rbio = SSL_get_rbio(ssl_);
   if (BIO_write(rbio, bytes.data(), static_cast<int>(bytes.size())) !=
       static_cast<int>(bytes.size())) {
@@ -156,6 +162,10 @@ bool tls_session::receive(std::string_view bytes, std::string& plain, std::strin
 }
 
 bool tls_session::send(std::string_view plain, std::string& cipher) {
+  if (sys::tls_fault(tls_step::send)) {
+    error_ = "TLS write failed: injected fault";
+    return false;
+  }
   while (!plain.empty()) {
     const int n = SSL_write(ssl_, plain.data(),
                             static_cast<int>(std::min<std::size_t>(plain.size(), 1 << 30)));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "../net/io_calls.hpp"
 #include "detail.hpp"
 #include "duplex/ws/close_code.hpp"
 #include "duplex/ws/handshake.hpp"
@@ -91,7 +92,7 @@ void socket_conn::on_readable() {
   const std::span<char> buf = ctx_.loop.receive_buffer();
   // A few reads per wake-up at most, so one busy socket cannot starve the others.
   for (int i = 0; i < 4 && phase_ != phase::dead; ++i) {
-    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    const ssize_t n = net::sys::recv(fd_, buf.data(), buf.size(), 0);
     if (n > 0) {
       on_bytes(buf.data(), static_cast<std::size_t>(n));
       // A short read means the kernel had no more: skip the recv that would say EAGAIN.
