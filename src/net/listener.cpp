@@ -54,15 +54,19 @@ void listener::close() noexcept {
   fd_ = -1;
 }
 
-void listener::shed_one() noexcept {
+bool listener::shed_one() noexcept {
   // Out of descriptors: the pending connection would wake epoll forever. Free the reserve,
   // accept the connection, close it at once (the peer sees a reset), take the reserve back.
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
   const int fd = sys::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd >= 0) ::close(fd);
   reserve_fd_ = open_reserve();
+  // Linux takes the descriptor before it looks at the queue, so EMFILE comes with nothing
+  // pending too: then nothing was dropped, and asking again would only say EMFILE again.
+  if (fd < 0) return false;
   ++dropped_;
   std::fprintf(stderr, "duplex: out of file descriptors, dropped a connection\n");
+  return true;
 }
 
 void listener::on_io(std::uint32_t) {
@@ -75,7 +79,7 @@ void listener::on_io(std::uint32_t) {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE) {
-        shed_one();
+        if (!shed_one()) return;
         continue;
       }
       return;  // EAGAIN, or an error the next readiness will report again

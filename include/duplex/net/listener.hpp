@@ -28,7 +28,8 @@ class listener final : public io_handler {
   void on_io(std::uint32_t events) override;
 
  private:
-  void shed_one() noexcept;
+  // Accepts and closes one pending connection; false if none was pending.
+  bool shed_one() noexcept;
 
   event_loop& loop_;
   int fd_ = -1;

@@ -1,0 +1,104 @@
+// The listener at EMFILE: Linux reports it before looking at the queue, so it comes with no
+// connection pending as well, and must not be counted (or logged) as a dropped connection.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <vector>
+
+#include "duplex/net/listener.hpp"
+#include "fail_count.hpp"
+
+namespace duplex::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+int connect_to(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Found by the glue walk: the second accept4 of a wake-up (the one that would say EAGAIN) fails
+// with EMFILE. The connection was accepted; nothing was dropped.
+TEST(ListenerFaults, EmfileWithNothingPendingDropsNothing) {
+  event_loop loop;
+  std::vector<int> accepted;
+  listener l(loop, address::resolve("127.0.0.1", 0), false,
+             [&](int fd, const address&) { accepted.push_back(fd); });
+  test::fault_plan plan;
+  plan.calls = test::call_accept4;
+  plan.nth = 2;
+  plan.accept_errno = EMFILE;
+  test::fail_count fc(plan);
+  const int client = connect_to(l.port());
+  ASSERT_GE(client, 0);
+  loop.add_timer(50ms, [&] { loop.stop(); });
+  loop.run();
+  EXPECT_TRUE(fc.fired());
+  EXPECT_EQ(accepted.size(), 1u);
+  EXPECT_EQ(l.dropped_for_fd_limit(), 0u);
+  for (int fd : accepted)
+    ::close(fd);
+  ::close(client);
+}
+
+std::atomic<int> accept_calls{0};
+
+int counting_accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
+  ++accept_calls;
+  return ::accept4(fd, addr, len, flags);
+}
+
+// Real exhaustion: one connection arrives when no descriptor is left. It is dropped, once, and
+// the wake-up ends there instead of asking the kernel 256 times and counting 256 drops.
+TEST(ListenerFaults, OneConnectionAtTheLimitIsOneDrop) {
+#ifdef DUPLEX_SANITIZED
+  GTEST_SKIP() << "needs all file descriptors, which the sanitizer runtime also uses";
+#endif
+  rlimit old{};
+  ::getrlimit(RLIMIT_NOFILE, &old);
+  event_loop loop;
+  std::vector<int> accepted;
+  listener l(loop, address::resolve("127.0.0.1", 0), false,
+             [&](int fd, const address&) { accepted.push_back(fd); });
+  accept_calls = 0;
+  io.accept4.store(&counting_accept4);
+  rlimit low = old;
+  low.rlim_cur = 64;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> filler;
+  for (int fd; (fd = ::dup(0)) >= 0;)
+    filler.push_back(fd);
+  ::close(filler.back());  // room for the client's socket, none for the accepted end
+  filler.pop_back();
+  const int client = connect_to(l.port());
+  loop.add_timer(50ms, [&] { loop.stop(); });
+  loop.run();
+  for (int fd : filler)
+    ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &old);
+  io.restore();
+  ASSERT_GE(client, 0);
+  EXPECT_EQ(l.dropped_for_fd_limit(), 1u);
+  EXPECT_TRUE(accepted.empty());
+  // EMFILE, the shedding accept, EMFILE again, a shedding accept that finds nothing.
+  EXPECT_LE(accept_calls.load(), 4);
+  ::close(client);
+}
+
+}  // namespace
+}  // namespace duplex::net
