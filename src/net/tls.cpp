@@ -110,6 +110,7 @@ void tls_session::drain(std::string& cipher) {
 }
 
 void tls_session::start(std::string& cipher) {
+  ERR_clear_error();
   SSL_do_handshake(ssl_);
   drain(cipher);
 }
@@ -124,7 +125,7 @@ bool tls_session::step(std::string& plain, std::string& cipher) {
       error_ = openssl_error("TLS handshake failed");
       if (SSL_get_verify_result(ssl_) != X509_V_OK)
         error_ += std::string(": ") + X509_verify_cert_error_string(SSL_get_verify_result(ssl_));
-      return false;
+      return fatal();
     }
     done_ = true;
   }
@@ -143,35 +144,49 @@ bool tls_session::step(std::string& plain, std::string& cipher) {
       return true;
     }
     error_ = openssl_error("TLS read failed");
-    return false;
+    return fatal();
   }
 }
 
+// OpenSSL forbids going on after a fatal error (SSL_shutdown included), so the session
+// refuses every later step itself instead of trusting each caller to stop.
+bool tls_session::fatal() noexcept {
+  failed_ = true;
+  return false;
+}
+
 bool tls_session::receive(std::string_view bytes, std::string& plain, std::string& cipher) {
+  if (failed_) return false;
   if (sys::tls_fault(done_ ? tls_step::receive : tls_step::handshake)) {
     error_ = done_ ? "TLS read failed: injected fault" : "TLS handshake failed: injected fault";
-    return false;
+    return fatal();
   }
+  // SSL_get_error reads the thread's whole error queue first: an entry left there by anything
+  // else on this thread (another session, the application's own OpenSSL calls) would make an
+  // ordinary "want more bytes" look like this session's fatal error.
+  ERR_clear_error();
   BIO* rbio = SSL_get_rbio(ssl_);
   if (BIO_write(rbio, bytes.data(), static_cast<int>(bytes.size())) !=
       static_cast<int>(bytes.size())) {
     error_ = "TLS buffer write failed";
-    return false;
+    return fatal();
   }
   return step(plain, cipher);
 }
 
 bool tls_session::send(std::string_view plain, std::string& cipher) {
+  if (failed_) return false;
   if (sys::tls_fault(tls_step::send)) {
     error_ = "TLS write failed: injected fault";
-    return false;
+    return fatal();
   }
+  ERR_clear_error();  // as in receive
   while (!plain.empty()) {
     const int n = SSL_write(ssl_, plain.data(),
                             static_cast<int>(std::min<std::size_t>(plain.size(), 1 << 30)));
     if (n <= 0) {
       error_ = openssl_error("TLS write failed");
-      return false;
+      return fatal();
     }
     plain.remove_prefix(static_cast<std::size_t>(n));
     drain(cipher);
@@ -180,7 +195,10 @@ bool tls_session::send(std::string_view plain, std::string& cipher) {
 }
 
 void tls_session::close_notify(std::string& cipher) {
-  SSL_shutdown(ssl_);
+  // After a fatal alert there is no orderly end to announce (RFC 8446 section 6.2).
+  if (failed_) return;
+  ERR_clear_error();
+  if (SSL_shutdown(ssl_) < 0) ERR_clear_error();  // and leaves nothing behind on the thread
   drain(cipher);
 }
 

@@ -45,7 +45,8 @@ class tls_session {
   tls_session& operator=(const tls_session&) = delete;
 
   // Ciphertext from the peer. Decrypted bytes are appended to `plain`, and records OpenSSL
-  // wants to send (handshake, alerts) to `cipher`. False on a fatal error (see error()).
+  // wants to send (handshake, alerts) to `cipher`. False on a fatal error (see error()); after
+  // one, receive and send fail at once and close_notify writes nothing.
   bool receive(std::string_view bytes, std::string& plain, std::string& cipher);
   // Encrypts `plain` into `cipher`. Only after handshake_done().
   bool send(std::string_view plain, std::string& cipher);
@@ -61,11 +62,13 @@ class tls_session {
  private:
   bool step(std::string& plain, std::string& cipher);
   void drain(std::string& cipher);
+  bool fatal() noexcept;
 
   std::shared_ptr<tls_context> ctx_;
   ssl_st* ssl_ = nullptr;
   bool done_ = false;
   bool peer_closed_ = false;
+  bool failed_ = false;
   std::string error_;
 };
 
