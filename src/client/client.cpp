@@ -278,7 +278,7 @@ void client::impl::on_bytes(char* data, std::size_t n) {
   }
   if (tls_->handshake_done() && !request_.empty()) {
     std::string wire;
-    tls_->send(std::exchange(request_, {}), wire);
+    if (!tls_->send(std::exchange(request_, {}), wire)) return fail(tls_->error());
     queue_.push(std::move(wire));
   }
   flush();
