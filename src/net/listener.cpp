@@ -42,6 +42,17 @@ listener::listener(event_loop& loop, const address& bind_to, bool reuse_port, ac
   loop_.add(fd_, EPOLLIN, this);
 }
 
+bool listener::in_use(const address& a) {
+  const int fd = ::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT is no owner
+  const bool taken = ::bind(fd, reinterpret_cast<const sockaddr*>(&a.storage), a.length) != 0 &&
+                     errno == EADDRINUSE;
+  ::close(fd);
+  return taken;
+}
+
 listener::~listener() {
   close();
   if (reserve_fd_ >= 0) ::close(reserve_fd_);

@@ -188,6 +188,7 @@ struct server_state {
   std::vector<std::unique_ptr<loop_context>> loops;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> shutting_down{false};
+  std::atomic<bool> running{false};  // run() is between starting the loops and joining them
   std::uint16_t port = 0;
   std::shared_ptr<net::tls_context> tls;  // set when options name a certificate
 };

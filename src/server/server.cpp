@@ -5,7 +5,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
 
 #include "detail.hpp"
@@ -255,6 +259,10 @@ void server::listen() {
   if (!state_->loops.empty()) return;
   const unsigned n = std::max(1u, state_->opts.threads);
   auto addr = net::address::resolve(state_->opts.host, state_->opts.port);
+  if (n > 1 && !state_->opts.share_port && addr.port() != 0 && net::listener::in_use(addr))
+    throw std::system_error(EADDRINUSE, std::generic_category(),
+                            "listen " + addr.to_string() +
+                                ": another process listens there (server_options::share_port)");
   for (unsigned i = 0; i < n; ++i) {
     auto ctx = std::make_unique<detail::loop_context>(*state_, i);
     auto* c = ctx.get();
@@ -278,12 +286,14 @@ void server::run() {
   std::unique_ptr<detail::signal_watch> signals;
   if (state_->opts.handle_signals)
     signals = std::make_unique<detail::signal_watch>(state_->loops[0]->loop, *this);
+  state_->running = true;
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < state_->loops.size(); ++i)
     threads.emplace_back([ctx = state_->loops[i].get()] { ctx->loop.run(); });
   state_->loops[0]->loop.run();
   for (auto& t : threads)
     t.join();
+  state_->running = false;
   signals.reset();
   // The loops stay until the server is destroyed: another thread may still post to them (a
   // database writer finishing), and such late work is dropped, not run on a freed loop.
@@ -299,8 +309,41 @@ void server::publish(std::string_view topic, std::string_view data, ws::opcode o
   state_->publish(topic, data, op, nullptr);
 }
 
+namespace {
+
+[[noreturn]] void no_loop(const char* call, unsigned i, std::size_t loops) {
+  throw std::logic_error(std::string("duplex::server::") + call + "(" + std::to_string(i) + "): " +
+                         (loops == 0 ? "call listen() (or run()) first"
+                                     : "the server has " + std::to_string(loops) + " loops"));
+}
+
+}  // namespace
+
 void server::post(unsigned loop, std::function<void()> fn) {
-  state_->loops.at(loop)->loop.post(std::move(fn));
+  if (loop >= state_->loops.size()) no_loop("post", loop, state_->loops.size());
+  state_->loops[loop]->loop.post(std::move(fn));
+}
+
+void server::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+  listen();
+  auto& l = state_->loops[0]->loop;
+  // Straight onto the loop from its own thread, or before it runs; through post otherwise.
+  if (l.in_loop_thread() || !state_->running.load()) {
+    l.add_timer(delay, std::move(fn));
+    return;
+  }
+  l.post([&l, delay, fn = std::move(fn)]() mutable { l.add_timer(delay, std::move(fn)); });
+}
+
+void server::every(std::chrono::milliseconds interval, std::function<void()> fn) {
+  listen();
+  auto& l = state_->loops[0]->loop;
+  if (l.in_loop_thread() || !state_->running.load()) {
+    l.add_timer(interval, std::move(fn), true);
+    return;
+  }
+  l.post(
+      [&l, interval, fn = std::move(fn)]() mutable { l.add_timer(interval, std::move(fn), true); });
 }
 
 unsigned server::loop_count() const noexcept {
@@ -308,7 +351,8 @@ unsigned server::loop_count() const noexcept {
 }
 
 net::event_loop& server::loop(unsigned i) {
-  return state_->loops.at(i)->loop;
+  if (i >= state_->loops.size()) no_loop("loop", i, state_->loops.size());
+  return state_->loops[i]->loop;
 }
 
 std::size_t server::connection_count() const noexcept {

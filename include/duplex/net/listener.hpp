@@ -20,6 +20,11 @@ class listener final : public io_handler {
   listener(const listener&) = delete;
   listener& operator=(const listener&) = delete;
 
+  // Whether some socket listens on the address already. Every listener of a process that
+  // shares a port through SO_REUSEPORT must set it, so a probe without it fails when any does:
+  // a second process asks this before joining a port and splitting its traffic unseen.
+  static bool in_use(const address& a);
+
   std::uint16_t port() const noexcept { return port_; }
   void close() noexcept;
   // Accepted connections dropped because the process had no file descriptor left.

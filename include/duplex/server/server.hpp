@@ -38,6 +38,10 @@ struct server_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  // 0: any free port; see server::port()
   unsigned threads = 1;    // event loops, each with its own SO_REUSEPORT listener
+  // With threads > 1 the loops share the port through SO_REUSEPORT, which another process of
+  // the same user could join, splitting the traffic without a word. Unless this is true,
+  // listen() refuses a port that something listens on already.
+  bool share_port = false;
 
   http::parser_limits http_limits{};
   ws::limits ws_limits{};
@@ -138,12 +142,18 @@ class server {
 
   // Any thread: sends to every subscriber of `topic` on every loop, framed once.
   void publish(std::string_view topic, std::string_view data, ws::opcode op = ws::opcode::text);
-  // Any thread: runs fn on loop i's thread (after listen()). Work posted once run() has
-  // returned is never run.
+  // Any thread: runs fn on loop i's thread. Work posted once run() has returned is never run.
+  // Before listen(), or with no such loop, it throws std::logic_error saying so.
   void post(unsigned loop, std::function<void()> fn);
+  // Timers on loop 0 (which the hub of an application usually lives on), from any thread and
+  // at any time after construction: before listen() they bind it first. `after` runs fn once,
+  // `every` each interval until run() returns; fn runs on loop 0's thread.
+  void after(std::chrono::milliseconds delay, std::function<void()> fn);
+  void every(std::chrono::milliseconds interval, std::function<void()> fn);
   unsigned loop_count() const noexcept;
-  // Loop i itself (after listen()), for code that registers its own descriptors and timers on
-  // it from that loop's thread: a database or Redis client driven by the same epoll.
+  // Loop i itself (after listen(); std::logic_error otherwise), for code that registers its own
+  // descriptors and timers on it from that loop's thread: a database or Redis client driven by
+  // the same epoll.
   net::event_loop& loop(unsigned i);
   // Open connections (HTTP and WebSocket) over all loops.
   std::size_t connection_count() const noexcept;
