@@ -2,6 +2,8 @@
 // good, or flood it with frames the hub only answers.
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include "chat_support.hpp"
 #include "src/wire.hpp"
 
@@ -148,6 +150,60 @@ TEST(StoreDown, AJoinIsRefusedWithStoreFailedAndTheRoomIsNotKept) {
   EXPECT_EQ(h.rooms(), 0u);
   h.receive(id, R"({"type":"rooms"})");
   EXPECT_EQ(s.of("error").back()["code"], "store_failed");
+}
+
+// A database from before the room table: its rooms are listed once it is opened, new rooms are
+// added as they get history, and a listing is one page of names read in index order (not a
+// DISTINCT over every stored message, on the loop, per request).
+TEST(StoreRooms, ListedFromTheirOwnTableAndMigrated) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("duplex-rooms-" + std::to_string(::getpid()) + ".db");
+  std::filesystem::remove(path);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE messages (room TEXT NOT NULL, id INTEGER NOT NULL,"
+                           " nick TEXT NOT NULL, text TEXT NOT NULL, ts INTEGER NOT NULL,"
+                           " PRIMARY KEY (room, id)) WITHOUT ROWID;"
+                           "INSERT INTO messages VALUES ('old-b', 1, 'n', 't', 0), "
+                           "('old-a', 1, 'n', 't', 0), ('old-a', 2, 'n', 't', 0);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  std::vector<std::function<void()>> posted;
+  {
+    sqlite_store store(path.string(), [&](std::function<void()> fn) { posted.push_back(fn); });
+    bool stored = false;
+    store.append({"new", 0, "n", "t", 0}, [&](bool ok, std::int64_t) { stored = ok; });
+    store.flush();
+    for (auto& fn : posted)
+      fn();
+    EXPECT_TRUE(stored);
+    std::vector<std::string> names;
+    store.rooms([&](bool ok, std::vector<std::string> got) {
+      EXPECT_TRUE(ok);
+      names = std::move(got);
+    });
+    EXPECT_EQ(names, (std::vector<std::string>{"new", "old-a", "old-b"}));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* plan = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT name FROM rooms ORDER BY name LIMIT 9", -1,
+                         &plan, nullptr),
+      SQLITE_OK);
+  std::string steps;
+  while (sqlite3_step(plan) == SQLITE_ROW)
+    steps += reinterpret_cast<const char*>(sqlite3_column_text(plan, 3)) + std::string(";");
+  sqlite3_finalize(plan);
+  sqlite3_close(db);
+  EXPECT_EQ(steps.find("messages"), std::string::npos) << steps;
+  EXPECT_EQ(steps.find("TEMP B-TREE"), std::string::npos) << steps;  // no sort of all names
+  for (const char* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(path.string() + suffix);
 }
 
 }  // namespace
