@@ -213,7 +213,7 @@ void client::impl::close_fd() {
   disarm();
   if (fd_ < 0) return;
   loop_.remove(fd_);
-  ::close(fd_);
+  net::close_socket(fd_);
   fd_ = -1;
 }
 

@@ -1,7 +1,10 @@
 #include "duplex/net/send_queue.hpp"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -99,6 +102,15 @@ write_result send_queue::flush(int fd) noexcept {
     consume(w.written);
   }
   return total;
+}
+
+void close_socket(int fd) noexcept {
+  int unsent = 0;
+  if (::ioctl(fd, SIOCOUTQNSD, &unsent) == 0 && unsent > 0) {
+    const linger abort_on_close{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+  }
+  ::close(fd);
 }
 
 }  // namespace duplex::net

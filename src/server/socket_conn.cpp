@@ -686,7 +686,7 @@ void socket_conn::destroy() {
   }
   unsubscribe_all();
   ctx_.loop.remove(fd_);
-  ::close(fd_);
+  net::close_socket(fd_);
   fd_ = -1;
   phase_ = phase::dead;
   http_.reset();

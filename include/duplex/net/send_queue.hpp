@@ -23,6 +23,11 @@ struct write_result {
 write_result write_vector(int fd, const iovec* iov, std::size_t count) noexcept;
 write_result write_bytes(int fd, std::string_view bytes) noexcept;
 
+// Closes a connected socket. Bytes the kernel still holds unsent (a peer that stopped reading)
+// are dropped with a reset instead of a FIN queued behind them: after close() the kernel would
+// keep them, megabytes per socket, as an orphan for minutes, outside every limit of ours.
+void close_socket(int fd) noexcept;
+
 class send_queue {
  public:
   bool empty() const noexcept { return bytes_ == 0; }
