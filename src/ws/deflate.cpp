@@ -330,6 +330,9 @@ void deflate_codec::append(std::string& out, const unsigned char* p, std::size_t
 deflate_codec::result deflate_codec::inflate_some(const unsigned char* in, std::size_t n,
                                                   std::string& out, std::size_t limit) {
   z_stream& f = z_->inf;
+  // RFC 7692 section 7.2.3.4: after a block with BFINAL the message is over; bytes after it
+  // would start a second stream inside one message.
+  if (stream_ended_ && n != 0) return result::corrupt;
   f.next_in = const_cast<Bytef*>(in);
   f.avail_in = static_cast<uInt>(n);
   // zlib writes into this buffer and only what it wrote is appended to `out`: resizing `out`
@@ -351,6 +354,9 @@ deflate_codec::result deflate_codec::inflate_some(const unsigned char* in, std::
     if (out.size() > limit) return result::too_big;
     if (rc == Z_STREAM_END) {
       inflateReset(&f);  // a final block ends the stream; the next message starts a new one
+      stream_ended_ = true;
+      if (f.avail_in != 0) return result::corrupt;
+      return result::ok;
     } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
       return result::corrupt;
     }
@@ -373,8 +379,11 @@ deflate_codec::result deflate_codec::inflate(std::string_view in, bool last, std
   }
   // RFC 7692 section 7.2.2: the sender removed the 00 00 FF FF that ends a sync flush; put it
   // back so that the stream is at a block boundary for the next message.
-  if (r == result::ok && last) r = inflate_some(tail, sizeof tail, out, limit);
+  // A stream that ended with BFINAL has no sync flush to complete: the tail would be read as
+  // the start of a new stream, and fail.
+  if (r == result::ok && last && !stream_ended_) r = inflate_some(tail, sizeof tail, out, limit);
   if (last || r != result::ok) {
+    stream_ended_ = false;
     if (reset_inflate_ || r != result::ok) z_->end_inflate();
   }
   return r;

@@ -87,9 +87,10 @@ class deflate_codec {
 
   std::unique_ptr<zstate> z_;
   int deflate_bits_;
-  int inflate_bits_;    // the window the peer compresses with
-  bool reset_deflate_;  // our peer asked us not to keep context between messages
-  bool reset_inflate_;  // the peer does not keep context: neither need we
+  int inflate_bits_;           // the window the peer compresses with
+  bool reset_deflate_;         // our peer asked us not to keep context between messages
+  bool reset_inflate_;         // the peer does not keep context: neither need we
+  bool stream_ended_ = false;  // this message's data ended its deflate stream (BFINAL)
   int level_;
   inflate_work work_;
 };

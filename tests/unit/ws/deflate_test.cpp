@@ -1,6 +1,7 @@
 #include "duplex/ws/deflate.hpp"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cstdint>
 
@@ -208,6 +209,43 @@ TEST(DeflateCodec, DataBeyondTheAgreedWindowIsCorrupt) {
   out.clear();
   EXPECT_EQ(wide_rx.inflate(second, true, out, 1u << 20), deflate_codec::result::ok);
   EXPECT_EQ(out, block);
+}
+
+// RFC 7692 section 7.2.3.4: a sender may end a message's data with a final block (BFINAL); the
+// next message is then a new stream. Found by an attack run: the second message got 1007.
+TEST(DeflateCodec, AMessageThatEndsItsStreamIsFollowedByAFreshOne) {
+  auto raw_deflate = [](const std::string& text, int flush) {
+    z_stream z{};
+    EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    std::string out(text.size() + 64, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    z.avail_in = static_cast<uInt>(text.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    deflate(&z, flush);
+    out.resize(out.size() - z.avail_out);
+    deflateEnd(&z);
+    if (flush == Z_SYNC_FLUSH) out.resize(out.size() - 4);  // section 7.2.1
+    return out;
+  };
+  const std::string ended = raw_deflate("hello hello hello hello", Z_FINISH);
+  const std::string fresh = raw_deflate("second message, second stream", Z_SYNC_FLUSH);
+  deflate_codec rx(true, {}, 6);
+  std::string out;
+  ASSERT_EQ(rx.inflate(ended, true, out, 1u << 20), deflate_codec::result::ok);
+  EXPECT_EQ(out, "hello hello hello hello");
+  out.clear();
+  ASSERT_EQ(rx.inflate(fresh, true, out, 1u << 20), deflate_codec::result::ok);
+  EXPECT_EQ(out, "second message, second stream");
+  // The final block split across pieces, then an empty last piece.
+  out.clear();
+  ASSERT_EQ(rx.inflate(ended.substr(0, 3), false, out, 1u << 20), deflate_codec::result::ok);
+  ASSERT_EQ(rx.inflate(ended.substr(3), false, out, 1u << 20), deflate_codec::result::ok);
+  ASSERT_EQ(rx.inflate({}, true, out, 1u << 20), deflate_codec::result::ok);
+  EXPECT_EQ(out, "hello hello hello hello");
+  // Bytes after the final block, in the same message, are not a message.
+  out.clear();
+  EXPECT_EQ(rx.inflate(ended + "\x01\x02", true, out, 1u << 20), deflate_codec::result::corrupt);
 }
 
 TEST(DeflateCodec, LimitAppliesToTheInflatedSizeWhileInflating) {
