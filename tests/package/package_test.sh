@@ -16,6 +16,8 @@ cmake -S "$src/examples" -B "$work/examples" -DCMAKE_PREFIX_PATH="$work/prefix" 
       -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build "$work/examples" -j2 > /dev/null
 "$work/examples/roundtrip"
+"$work/examples/ticker" --self-test
+"$work/examples/auth" --self-test
 
 echo "--- pkg-config"
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"

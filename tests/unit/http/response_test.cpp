@@ -17,6 +17,18 @@ TEST(Response, WritesStatusHeadersAndBody) {
             "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc");
 }
 
+TEST(Response, ReasonPhrasesForCommonRefusalsAndNoneMadeUp) {
+  EXPECT_EQ(reason_phrase(401), "Unauthorized");
+  EXPECT_EQ(reason_phrase(421), "Misdirected Request");
+  EXPECT_EQ(reason_phrase(502), "Bad Gateway");
+  EXPECT_EQ(reason_phrase(299), "");  // RFC 9112 section 4: empty, not "Unknown"
+  std::string out;
+  response_writer w(out, 299);
+  w.content_length(0);
+  w.finish("");
+  EXPECT_EQ(out.rfind("HTTP/1.1 299 \r\n", 0), 0u) << out;
+}
+
 TEST(Response, RefusesHeaderInjection) {
   std::string out;
   response_writer w(out, 200);
