@@ -176,6 +176,10 @@ class fake_session final : public chat::session {
   std::map<std::string, std::int64_t> seen;
   std::set<std::pair<std::string, std::int64_t>> delivered;  // (room, id) shown to the client
   std::map<std::string, std::uint64_t> lefts;                // `left` replies per room
+  std::map<std::string, bool> joined;  // between `joined` and `left`: the room's events come
+  // Per room: the id up to which the client has every stored message, since its join history
+  // (absent when an error left that unknown).
+  std::map<std::string, std::int64_t> complete_to;
 };
 
 // One say the store was asked to append.
@@ -614,9 +618,21 @@ void harness::on_send(fake_session& s, std::string_view text, bool droppable) {
   if (type == "welcome") {
     s.nick = string_field(j, "nick");
     s.token = string_field(j, "token");
+  } else if (type == "joined") {
+    CHAT_CHECK(room_of().is_string(), line);
+    s.joined[room_of()] = true;
   } else if (type == "left") {
     CHAT_CHECK(room_of().is_string(), line);
     ++s.lefts[room_of()];
+    s.joined[room_of()] = false;
+  } else if (type == "error") {
+    const std::string code = string_field(j, "code");
+    // The client is told its view of the room has a hole: it must join again.
+    if (code == "resume_too_old" || code == "store_failed")
+      s.complete_to.erase(string_field(j, "room"));
+  } else if ((type == "presence" || type == "typing") && s.closed == 0) {
+    CHAT_CHECK(room_of().is_string(), line);
+    CHAT_CHECK_UNLESS("stale-history", s.joined[room_of()], "before joined or after left: " + line);
   } else if (type == "message") {
     CHAT_CHECK(room_of().is_string() && id_of(j) > 0, line);
     const std::string room = room_of();
@@ -626,13 +642,34 @@ void harness::on_send(fake_session& s, std::string_view text, bool droppable) {
                       "out of order or twice (seen " + std::to_string(s.seen[room]) + "): " + line);
     s.seen[room] = std::max(s.seen[room], id);
     s.delivered.insert({room, id});
+    if (s.closed == 0) {  // a client closed for being too far behind misses messages
+      CHAT_CHECK_UNLESS("stale-history", s.joined[room], "before joined or after left: " + line);
+      // Nothing stored between what the client has and this message was skipped.
+      auto known = s.complete_to.find(room);
+      auto log = store_.logs.find(room);
+      if (known != s.complete_to.end() && log != store_.logs.end()) {
+        auto missed = log->second.msgs.upper_bound(known->second);
+        CHAT_CHECK_UNLESS("gap", missed == log->second.msgs.end() || missed->first >= id,
+                          "#" + std::to_string(missed->first) + " was skipped: " + line);
+      }
+      s.complete_to[room] = id;
+    }
   } else if (type == "history" && !j.contains("before")) {  // a join's, not a page asked for
     CHAT_CHECK(room_of().is_string() && j.contains("messages") && j["messages"].is_array(), line);
     const std::string room = room_of();
+    std::int64_t last = 0;
     for (const auto& m : j["messages"]) {
-      CHAT_CHECK(id_of(m) > 0, line);
-      s.seen[room] = std::max(s.seen[room], id_of(m));
-      s.delivered.insert({room, id_of(m)});
+      CHAT_CHECK(id_of(m) > last, line);
+      last = id_of(m);
+      s.seen[room] = std::max(s.seen[room], last);
+      s.delivered.insert({room, last});
+    }
+    // A fresh join's history ends at the newest message up to where live messages begin; an
+    // empty resume leaves the client where its `since` was, which is not known here.
+    if (last == 0 && j.contains("resume")) {
+      s.complete_to.erase(room);
+    } else {
+      s.complete_to[room] = last;
     }
   } else if (type == "ack") {
     CHAT_CHECK(room_of().is_string() && id_of(j) > 0 && j.contains("ref") && j["ref"].is_string(),
