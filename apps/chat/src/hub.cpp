@@ -269,12 +269,16 @@ void hub::on_room_open(const std::string& name, std::uint64_t serial, bool ok,
   }
   rm->ready = true;
   rm->delivered_id = last_id;
+  // Filling a gap may answer (and finish) at once; the room has no member yet, so it must be
+  // kept until the waiting joins are in.
+  ++rm->pins;
   release_acks(*rm);
   drain_held(*rm);
   for (auto [id, since] : waiting) {
     client* c = find_client(id);
     if (c != nullptr && !c->closing) complete_join(*c, *rm, since);
   }
+  --rm->pins;
   if (!opening_) release_if_unused(name);  // every joiner may have gone meanwhile
 }
 
@@ -285,7 +289,7 @@ void hub::release_if_unused(const std::string& name) {
   if (it == rooms_.end()) return;
   const room& rm = it->second;
   if (!rm.ready || !rm.members.empty() || !rm.waiting.empty() || rm.filling || rm.appending != 0 ||
-      !rm.acks.empty())
+      !rm.acks.empty() || rm.pins != 0)
     return;
   rooms_.erase(it);
 }
@@ -321,8 +325,12 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
   rm.members.insert(c.id);
   c.rooms.insert(rm.name);
   // From here the room's messages wait in c.syncing until the history has gone out; the
-  // history ends at what has been delivered so far, so nothing comes twice.
-  c.syncing[rm.name];
+  // history ends at what has been delivered so far, so nothing comes twice (what an earlier
+  // join of the room held is at most up_to, so in this history).
+  auto& sy = c.syncing[rm.name];
+  sy.serial = ++c.joins;
+  sy.held.clear();
+  const std::uint64_t serial = sy.serial;
   const std::int64_t up_to = rm.delivered_id;
   if (fresh) {
     broadcast(
@@ -332,19 +340,21 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
     store_.set_presence(rm.name, c.nick, true);
   }
   const std::uint64_t cid = c.id;
-  store_.remote_members(rm.name, [this, cid, name = rm.name, since, up_to](
+  store_.remote_members(rm.name, [this, cid, name = rm.name, serial, since, up_to](
                                      bool, std::vector<std::string> remote) {
     client* cl = find_client(cid);
-    auto it = rooms_.find(name);
-    if (cl == nullptr || it == rooms_.end() || !cl->rooms.contains(name)) return;
+    if (cl == nullptr) return;
+    auto mine = cl->syncing.find(name);
+    if (mine == cl->syncing.end() || mine->second.serial != serial) return;  // not this join's
     std::set<std::string> nicks(remote.begin(), remote.end());
-    for (auto m : it->second.members)
-      if (const client* member = find_client(m)) nicks.insert(member->nick);
+    if (auto it = rooms_.find(name); it != rooms_.end())
+      for (auto m : it->second.members)
+        if (const client* member = find_client(m)) nicks.insert(member->nick);
     send(*cl, to_wire(json{{"type", "joined"},
                            {"room", name},
                            {"members", json(std::vector<std::string>(nicks.begin(), nicks.end()))},
                            {"last_id", up_to}}));
-    send_join_history(*cl, name, since, up_to);
+    send_join_history(*cl, name, serial, since, up_to);
   });
 }
 
@@ -360,43 +370,43 @@ void hub::on_remote_presence(const std::string& room_name, const std::string& ni
 // A fresh join gets the latest messages; a resume (`since`) gets exactly the ones after it.
 // Only delivered ids are read, and what the room says while the read runs waits in
 // c.syncing, so every message reaches the client once, in id order.
-void hub::send_join_history(client& c, const std::string& name, std::int64_t since,
-                            std::int64_t up_to) {
+void hub::send_join_history(client& c, const std::string& name, std::uint64_t serial,
+                            std::int64_t since, std::int64_t up_to) {
   if (since >= 0) {
     const bool too_many = up_to - since > static_cast<std::int64_t>(limits_.max_resume);
     if (since > up_to || too_many) {
       error(c, "resume_too_old", "history since that id is not available; fetch it again", name);
-      return finish_sync(c.id, name, {});
+      return finish_sync(c.id, name, serial, {});
     }
   }
   const std::uint64_t cid = c.id;
-  auto reply = [this, cid, name, since, up_to](bool ok, std::vector<stored_message> msgs) {
+  auto reply = [this, cid, name, serial, since, up_to](bool ok, std::vector<stored_message> msgs) {
     client* cl = find_client(cid);
     if (cl == nullptr) return;
     if (!ok) {
       error(*cl, "store_failed", "history is unavailable", name);
-      return finish_sync(cid, name, {});
+      return finish_sync(cid, name, serial, {});
     }
     // The store is authoritative: a first id past since + 1 means what followed was pruned.
     if (since >= 0 && since < up_to && (msgs.empty() || msgs.front().id != since + 1)) {
       error(*cl, "resume_too_old", "history since that id is not available; fetch it again", name);
-      return finish_sync(cid, name, {});
+      return finish_sync(cid, name, serial, {});
     }
     json out{{"type", "history"}, {"room", name}, {"messages", messages_json(msgs)}};
     if (since >= 0) out["resume"] = true;
-    finish_sync(cid, name, to_wire(out));
+    finish_sync(cid, name, serial, to_wire(out));
   };
   if (since < 0) return store_.before(name, up_to + 1, limits_.join_history, std::move(reply));
   store_.range(name, since, up_to, limits_.max_resume, std::move(reply));
 }
 
-void hub::finish_sync(std::uint64_t client_id, const std::string& room_name,
+void hub::finish_sync(std::uint64_t client_id, const std::string& room_name, std::uint64_t serial,
                       const std::string& reply) {
   client* c = find_client(client_id);
   if (c == nullptr) return;
   auto it = c->syncing.find(room_name);
-  if (it == c->syncing.end()) return;
-  auto held = std::move(it->second);
+  if (it == c->syncing.end() || it->second.serial != serial) return;
+  auto held = std::move(it->second.held);
   c->syncing.erase(it);
   if (!reply.empty()) send(*c, reply);
   for (const auto& out : held)
@@ -546,8 +556,13 @@ void hub::fill(room& rm, std::int64_t up_to) {
 }
 
 void hub::on_resync() {
-  for (auto& [name, rm] : rooms_)
-    if (rm.ready && !rm.filling) fill(rm, std::numeric_limits<std::int64_t>::max());
+  // A fill may finish at once and free its room: walk a copy, not the table.
+  std::vector<std::pair<std::string, std::uint64_t>> open;
+  for (const auto& [name, rm] : rooms_)
+    if (rm.ready && !rm.filling) open.emplace_back(name, rm.serial);
+  for (const auto& [name, serial] : open)
+    if (room* rm = live_room(name, serial); rm != nullptr && !rm->filling)
+      fill(*rm, std::numeric_limits<std::int64_t>::max());
 }
 
 void hub::on_typing(client& c, const request& r) {
@@ -641,8 +656,8 @@ void hub::broadcast(const room& rm, const std::string& out, std::uint64_t except
     auto held = c.syncing.find(rm.name);
     if (held == c.syncing.end()) {
       send(c, out, droppable);
-    } else if (!droppable && held->second.size() < max_syncing) {
-      held->second.push_back(out);
+    } else if (!droppable && held->second.held.size() < max_syncing) {
+      held->second.held.push_back(out);
     } else if (!droppable && !c.closing) {
       c.closing = true;
       c.s->close(1013, "too far behind; reconnect");

@@ -80,8 +80,14 @@ class hub {
     std::int64_t refilled_ms = 0;
     std::map<std::string, std::int64_t> typed_ms;  // last typing event per room
     // Rooms whose join history is being read: what the room says meanwhile waits here, so
-    // that the history comes first.
-    std::map<std::string, std::vector<std::string>, std::less<>> syncing;
+    // that the history comes first. `serial` tells the store's answers for an earlier join of
+    // the same room (a leave and a join again before they came) from this one's.
+    struct sync {
+      std::uint64_t serial = 0;
+      std::vector<std::string> held;
+    };
+    std::map<std::string, sync, std::less<>> syncing;
+    std::uint64_t joins = 0;
   };
   struct pending_ack {
     std::uint64_t sender;
@@ -91,6 +97,7 @@ class hub {
     std::string name;
     std::uint64_t serial = 0;   // tells a store answer for an earlier room of the same name
     std::size_t appending = 0;  // appends handed to the store whose answer has not come yet
+    std::size_t pins = 0;       // frames of the hub holding a reference to it: not freed
     std::set<std::uint64_t> members;
     bool ready = false;                           // delivered_id is known
     bool filling = false;                         // a range() read is filling a gap
@@ -122,10 +129,11 @@ class hub {
   void on_private(client& c, const request& r);
   void on_history(client& c, const request& r);
   void on_rooms(client& c);
-  void send_join_history(client& c, const std::string& name, std::int64_t since,
-                         std::int64_t up_to);
+  void send_join_history(client& c, const std::string& name, std::uint64_t serial,
+                         std::int64_t since, std::int64_t up_to);
   void on_remote_presence(const std::string& room_name, const std::string& nick, bool joined);
-  void finish_sync(std::uint64_t client_id, const std::string& room_name, const std::string& reply);
+  void finish_sync(std::uint64_t client_id, const std::string& room_name, std::uint64_t serial,
+                   const std::string& reply);
   // `name` by value: callers pass elements of c.rooms, which this erases.
   void leave_room(client& c, std::string name, bool tell_self);
   bool take_token(client& c);

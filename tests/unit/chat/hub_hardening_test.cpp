@@ -206,5 +206,87 @@ TEST(StoreRooms, ListedFromTheirOwnTableAndMigrated) {
     std::filesystem::remove(path.string() + suffix);
 }
 
+// A store whose answers wait until the test gives them, or refuse at once (found by review).
+struct late_store final : store {
+  std::function<void(bool, std::int64_t)> owed_last_id;
+  std::vector<std::function<void(bool, std::vector<std::string>)>> owed_members;
+  bool members_later = false;
+  void last_id(std::string_view, std::function<void(bool, std::int64_t)> done) override {
+    owed_last_id = std::move(done);
+  }
+  void append(stored_message, std::function<void(bool, std::int64_t)> done) override {
+    done(false, 0);
+  }
+  void before(std::string_view, std::int64_t, std::size_t, read_done done) override {
+    done(true, {});
+  }
+  void range(std::string_view, std::int64_t, std::int64_t, std::size_t, read_done done) override {
+    done(false, {});  // as a Redis store does when it refuses a command at once
+  }
+  void rooms(std::function<void(bool, std::vector<std::string>)> done) override { done(true, {}); }
+  void remote_members(const std::string&,
+                      std::function<void(bool, std::vector<std::string>)> done) override {
+    if (members_later) return owed_members.push_back(std::move(done));
+    done(true, {});
+  }
+};
+
+// The room opens past a gap (id 11 was a failed write elsewhere), the gap's read fails at once,
+// and the room, with no member yet, must still be there for the join that waited.
+TEST(Rooms, AGapReadThatFailsAtOnceDoesNotFreeARoomAJoinWaitsFor) {
+  late_store st;
+  hub h(st, relaxed(), [] { return std::int64_t{0}; });
+  recording_session s;
+  const auto id = h.attach(s);
+  h.receive(id, R"({"type":"hello","nick":"alice"})");
+  h.receive(id, R"({"type":"join","room":"r"})");
+  ASSERT_TRUE(st.owed_last_id);
+  st.on_message(stored_message{"r", 12, "bob", "hi", 0});
+  st.owed_last_id(true, 10);
+  EXPECT_EQ(s.of("joined").size(), 1u);
+  EXPECT_EQ(h.rooms(), 1u);
+}
+
+// A resync whose fills finish at once frees rooms while the hub walks them.
+TEST(Rooms, AResyncThatFreesRoomsAsItGoes) {
+  chat_fixture fx;
+  fx.lose_from_feed = [](const stored_message&) { return true; };
+  auto a = fx.named("alice");
+  for (const char* room : {"r", "s", "t"}) {
+    fx.send(a, {{"type", "join"}, {"room", room}});
+    fx.say(a, room, "hi");
+  }
+  fx.pump();  // stored; the acks wait for the messages to be broadcast here
+  for (const char* room : {"r", "s", "t"})
+    fx.send(a, {{"type", "leave"}, {"room", room}});
+  ASSERT_EQ(fx.the_hub().rooms(), 3u);  // kept for their acks
+  fx.lose_from_feed = nullptr;
+  fx.the_store().on_resync();
+  EXPECT_EQ(fx.the_hub().rooms(), 0u);
+  EXPECT_EQ(a.s->of("ack").size(), 3u);
+}
+
+// Join, leave and join again before the first join's answers came: they belong to the first
+// join and must not take the second one's history away.
+TEST(Rooms, AnswersForAnEarlierJoinOfTheSameRoomAreIgnored) {
+  late_store st;
+  st.members_later = true;
+  hub h(st, relaxed(), [] { return std::int64_t{0}; });
+  recording_session s;
+  const auto id = h.attach(s);
+  h.receive(id, R"({"type":"hello","nick":"alice"})");
+  h.receive(id, R"({"type":"join","room":"r"})");
+  st.owed_last_id(true, 0);
+  h.receive(id, R"({"type":"leave","room":"r"})");
+  h.receive(id, R"({"type":"join","room":"r"})");
+  if (st.owed_last_id) st.owed_last_id(true, 0);
+  ASSERT_EQ(st.owed_members.size(), 2u);
+  st.owed_members[0](true, {});
+  st.owed_members[1](true, {});
+  EXPECT_EQ(s.of("joined").size(), 1u);
+  ASSERT_EQ(s.of("history").size(), 1u);
+  EXPECT_EQ(s.last()["type"], "history");
+}
+
 }  // namespace
 }  // namespace duplex::chat::test
