@@ -59,7 +59,7 @@ class socket_conn final : public websocket, public net::io_handler {
   ~socket_conn();
 
   void on_io(std::uint32_t events) override;
-  void on_deadline(std::uint64_t now);
+  void on_deadline(std::uint64_t now) noexcept;
   void begin_shutdown();
   void force_close();
 
@@ -120,6 +120,7 @@ class socket_conn final : public websocket, public net::io_handler {
   void check_backpressure();
   void want_write(bool on);
   void maybe_finish();
+  void expire(std::uint64_t now);
   void finish_close();
   void destroy();
   void unsubscribe_all();
@@ -135,6 +136,8 @@ class socket_conn final : public websocket, public net::io_handler {
   bool ping_outstanding_ = false;
   bool deferred_ = false;        // in ctx_.deferred: shared frames wait for the iteration's end
   bool close_reported_ = false;  // on_close has run (it runs once for every upgraded socket)
+  bool aborting_ = false;        // ended by a timer or a limit: close with a reset if bytes wait
+  bool peer_done_ = false;       // the peer half-closed while answers were still queued
   const route* route_ = nullptr;
   std::unique_ptr<http_state> http_;
   ws::connection ws_;
@@ -188,7 +191,6 @@ struct server_state {
   std::vector<std::unique_ptr<loop_context>> loops;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> shutting_down{false};
-  std::atomic<bool> running{false};  // run() is between starting the loops and joining them
   std::uint16_t port = 0;
   std::shared_ptr<net::tls_context> tls;  // set when options name a certificate
 };

@@ -286,14 +286,12 @@ void server::run() {
   std::unique_ptr<detail::signal_watch> signals;
   if (state_->opts.handle_signals)
     signals = std::make_unique<detail::signal_watch>(state_->loops[0]->loop, *this);
-  state_->running = true;
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < state_->loops.size(); ++i)
     threads.emplace_back([ctx = state_->loops[i].get()] { ctx->loop.run(); });
   state_->loops[0]->loop.run();
   for (auto& t : threads)
     t.join();
-  state_->running = false;
   signals.reset();
   // The loops stay until the server is destroyed: another thread may still post to them (a
   // database writer finishing), and such late work is dropped, not run on a freed loop.
@@ -324,11 +322,12 @@ void server::post(unsigned loop, std::function<void()> fn) {
   state_->loops[loop]->loop.post(std::move(fn));
 }
 
+// Straight onto the loop from its own thread; through post from any other, before run() too
+// (the timer is then counted from the loop's first iteration, not from this call).
 void server::after(std::chrono::milliseconds delay, std::function<void()> fn) {
-  listen();
+  if (state_->loops.empty()) listen();
   auto& l = state_->loops[0]->loop;
-  // Straight onto the loop from its own thread, or before it runs; through post otherwise.
-  if (l.in_loop_thread() || !state_->running.load()) {
+  if (l.in_loop_thread()) {
     l.add_timer(delay, std::move(fn));
     return;
   }
@@ -336,9 +335,9 @@ void server::after(std::chrono::milliseconds delay, std::function<void()> fn) {
 }
 
 void server::every(std::chrono::milliseconds interval, std::function<void()> fn) {
-  listen();
+  if (state_->loops.empty()) listen();
   auto& l = state_->loops[0]->loop;
-  if (l.in_loop_thread() || !state_->running.load()) {
+  if (l.in_loop_thread()) {
     l.add_timer(interval, std::move(fn), true);
     return;
   }

@@ -21,6 +21,12 @@ std::uint64_t after(const loop_context& ctx, std::chrono::milliseconds d) {
   return d.count() <= 0 ? 0 : ctx.loop.now_ms() + static_cast<std::uint64_t>(d.count());
 }
 
+// The closing phase always ends: a close_timeout of 0 means at the next tick, never "no limit"
+// (as 0 means for the idle and handshake timeouts).
+std::uint64_t closing_deadline(const loop_context& ctx) {
+  return after(ctx, std::max(ctx.server.opts.close_timeout, std::chrono::milliseconds(1)));
+}
+
 bool is_transport_error(std::error_code ec) {
   return ec == ws::errc::connection_lost || ec == ws::errc::close_timeout ||
          ec == ws::errc::send_queue_full || ec == ws::errc::internal_error;
@@ -143,6 +149,17 @@ void socket_conn::on_plain(char* data, std::size_t n) {
 }
 
 void socket_conn::on_eof() {
+  if (phase_ == phase::http && !queue_.empty() && !broken_) {
+    // RFC 9112 section 9.6: a client may half-close once its requests are sent and still read
+    // the answers. They go out first, within the close timer; reading stops (nothing follows
+    // a FIN, and a level-triggered EPOLLIN would report it again and again).
+    peer_done_ = true;
+    close_after_flush_ = true;
+    deadline = closing_deadline(ctx_);
+    ctx_.loop.modify(fd_, EPOLLOUT, this);
+    epollout_ = true;
+    return;
+  }
   if (phase_ == phase::websocket) {
     // Also delivers a close the glue queued earlier (a full queue, a failed write), whose
     // on_close was deferred to this readiness.
@@ -191,6 +208,7 @@ void socket_conn::process_http() {
     // A client that pipelines requests and never reads the answers gets no unbounded queue.
     if (queue_.bytes() > ctx_.server.opts.max_backpressure) {
       ctx_.server.log("closing " + remote_address() + ": unread HTTP responses over the limit");
+      aborting_ = true;
       return destroy();
     }
     // The next pipelined head is parsed from where this one ends: the reader drops consumed
@@ -217,7 +235,7 @@ void socket_conn::respond_and_close(int status, std::string_view reason) {
   send_raw(ws::reject_response(status, reason));
   close_after_flush_ = true;
   // A peer that does not read its answer holds the socket no longer than a close would.
-  deadline = after(ctx_, ctx_.server.opts.close_timeout);
+  deadline = closing_deadline(ctx_);
 }
 
 void socket_conn::handle_plain(const http::request& req) {
@@ -246,7 +264,7 @@ void socket_conn::handle_plain(const http::request& req) {
   send_raw(res.serialize(keep_alive, req.method == "HEAD"));
   if (!keep_alive || res.wants_close()) {
     close_after_flush_ = true;
-    deadline = after(ctx_, s.opts.close_timeout);
+    deadline = closing_deadline(ctx_);
     return;
   }
   deadline = after(ctx_, s.opts.handshake_timeout);
@@ -377,9 +395,8 @@ void socket_conn::handle_close(const ws::event& ev) {
   // timer bounds the whole of it: a peer that stops reading cannot hold the socket and its
   // queue any longer than that (not until the idle timeout, nor forever without one).
   close_after_flush_ = true;
-  deadline = after(ctx_, ctx_.server.opts.close_timeout);
+  deadline = closing_deadline(ctx_);
   maybe_finish();
-  if (phase_ == phase::websocket && deadline == 0) destroy();
 }
 
 // on_close, exactly once per upgraded socket, whichever path ends it.
@@ -387,8 +404,12 @@ void socket_conn::report_close(const ws::event& ev) {
   if (close_reported_) return;
   close_reported_ = true;
   if (ev.error && ev.error != ws::errc::connection_lost) {
-    ctx_.server.log("closing " + remote_address() + " with " + std::to_string(ev.code) + ": " +
-                    ev.error.message());
+    try {  // the application's log must not cost the application its on_close
+      ctx_.server.log("closing " + remote_address() + " with " + std::to_string(ev.code) + ": " +
+                      ev.error.message());
+    } catch (...) {
+      ctx_.loop.report_exception(std::current_exception());
+    }
   }
   unsubscribe_all();
   flush_output();  // the close reply goes out before on_close may free anything
@@ -509,12 +530,13 @@ void socket_conn::check_backpressure() {
 void socket_conn::want_write(bool on) {
   if (epollout_ == on || phase_ == phase::dead) return;
   epollout_ = on;
-  ctx_.loop.modify(fd_, on ? (EPOLLIN | EPOLLOUT) : EPOLLIN, this);
+  const std::uint32_t in = peer_done_ ? 0u : static_cast<std::uint32_t>(EPOLLIN);
+  ctx_.loop.modify(fd_, on ? (in | EPOLLOUT) : in, this);
 }
 
 send_result socket_conn::send_message(std::string_view data, ws::opcode op, bool compress) {
   if (phase_ != phase::websocket || broken_ || !ws_.can_send()) return result(send_status::closed);
-  if (ctx_.server.opts.policy == backpressure_policy::drop && !queue_.empty() &&
+  if (ctx_.server.opts.policy == backpressure_policy::drop && queued() != 0 &&
       over_limit(data.size() + ws::max_header_size))
     return result(send_status::dropped);
   const bool compressing =
@@ -529,6 +551,8 @@ send_result socket_conn::send_message(std::string_view data, ws::opcode op, bool
       flush_output();
       std::swap(ws_.output_buffer(), ctx_.scratch);
     }
+    // Held behind a fragmented message, it is in no queue yet, but counts toward the limit.
+    if (!ws_.frame_insertable()) check_backpressure();
   } else {
     flush_output();
     char header[ws::max_header_size];
@@ -568,7 +592,7 @@ bool socket_conn::send_ping(std::string_view data) {
 
 void socket_conn::start_close(std::uint16_t code, std::string_view reason) {
   if (phase_ != phase::websocket || !ws_.close(code, reason)) return;
-  deadline = after(ctx_, ctx_.server.opts.close_timeout);
+  deadline = closing_deadline(ctx_);
   if (!corked_) flush_output();
 }
 
@@ -580,7 +604,7 @@ void socket_conn::abort_now() {
 
 bool socket_conn::deliver_shared(const net::shared_bytes& frame) {
   if (phase_ != phase::websocket || broken_ || !ws_.can_send()) return false;
-  if (ctx_.server.opts.policy == backpressure_policy::drop && !queue_.empty() &&
+  if (ctx_.server.opts.policy == backpressure_policy::drop && queued() != 0 &&
       over_limit(frame->size()))
     return false;
   if (corked_ || !ws_.pending_output().empty() || !ws_.frame_insertable()) {
@@ -636,12 +660,23 @@ void socket_conn::finish_close() {
   ::shutdown(fd_, SHUT_WR);
   phase_ = phase::draining;
   http_.reset();
-  deadline = after(ctx_, ctx_.server.opts.close_timeout);
-  if (deadline == 0) destroy();
+  deadline = closing_deadline(ctx_);
+  if (peer_done_) destroy();  // its FIN came already: nothing more to wait for
 }
 
-void socket_conn::on_deadline(std::uint64_t now) {
+void socket_conn::on_deadline(std::uint64_t now) noexcept {
+  try {
+    expire(now);
+  } catch (...) {
+    // One socket's failure must not stop the sweep for every socket after it.
+    ctx_.loop.report_exception(std::current_exception());
+    fail_internal();
+  }
+}
+
+void socket_conn::expire(std::uint64_t now) {
   const auto& o = ctx_.server.opts;
+  aborting_ = true;  // whatever this timer ends, it ends by giving up
   if (phase_ == phase::http) {
     ctx_.server.log("handshake timeout for " + remote_address());
     return destroy();
@@ -653,6 +688,7 @@ void socket_conn::on_deadline(std::uint64_t now) {
   }
   if (ws_.done()) return destroy();
   if (!ping_outstanding_) {
+    aborting_ = false;  // only a ping: the socket lives on
     ping_outstanding_ = true;
     deadline =
         o.pong_timeout.count() > 0 ? now + static_cast<std::uint64_t>(o.pong_timeout.count()) : 0;
@@ -670,6 +706,7 @@ void socket_conn::begin_shutdown() {
 }
 
 void socket_conn::force_close() {
+  aborting_ = true;
   if (phase_ == phase::websocket && !ws_.done()) {
     ws_.abort(ws::errc::close_timeout);
     drain_events();
@@ -686,7 +723,14 @@ void socket_conn::destroy() {
   }
   unsubscribe_all();
   ctx_.loop.remove(fd_);
-  net::close_socket(fd_);
+  // Given up on (a timeout, a full queue, a failure): bytes the peer never took are dropped
+  // with a reset. Otherwise a plain close, so that a peer that half-closed (it may still be
+  // reading) gets everything and a FIN.
+  if (broken_ || aborting_) {
+    net::close_socket(fd_);
+  } else {
+    ::close(fd_);
+  }
   fd_ = -1;
   phase_ = phase::dead;
   http_.reset();

@@ -131,7 +131,8 @@ class server {
   // answered 426 (Upgrade: websocket) before any fallback sees it.
   server& fallback(http_handler handler);
 
-  // Binds every loop's listener; throws std::system_error on failure.
+  // Binds every loop's listener; throws std::system_error on failure. From the thread that owns
+  // the server, before run(); calling it again does nothing.
   void listen();
   std::uint16_t port() const noexcept;
   // Listens if needed, then runs every loop until shutdown() (or a signal) completes.
@@ -145,9 +146,10 @@ class server {
   // Any thread: runs fn on loop i's thread. Work posted once run() has returned is never run.
   // Before listen(), or with no such loop, it throws std::logic_error saying so.
   void post(unsigned loop, std::function<void()> fn);
-  // Timers on loop 0 (which the hub of an application usually lives on), from any thread and
-  // at any time after construction: before listen() they bind it first. `after` runs fn once,
-  // `every` each interval until run() returns; fn runs on loop 0's thread.
+  // Timers on loop 0 (which the hub of an application usually lives on), from any thread once
+  // the server listens; before listen(), from the thread that owns the server (they call
+  // listen() then). `after` runs fn once, `every` each interval until run() returns; fn runs
+  // on loop 0's thread, and the delay counts from the loop's next iteration.
   void after(std::chrono::milliseconds delay, std::function<void()> fn);
   void every(std::chrono::milliseconds interval, std::function<void()> fn);
   unsigned loop_count() const noexcept;

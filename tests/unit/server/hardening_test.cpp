@@ -322,6 +322,86 @@ TEST(Hardening, APeerDroppedWithUnsentBytesGetsAResetNotAnOrphan) {
   EXPECT_LT(got, 4u * 1024 * 1024);
 }
 
+// RFC 9112 section 9.6: a client may half-close once its request is sent and read the answer
+// afterwards, slowly: it gets all of it and a FIN, not a reset (found by review).
+TEST(Hardening, AClientThatHalfClosesStillGetsItsWholeAnswer) {
+  const std::string big(12 << 20, 'z');  // more than the kernel takes at once
+  running_server s({}, [&](server& srv) {
+    srv.http("/big", [&](const http::request&, http_response& res) { res.body(big); });
+  });
+  test_client c(s.port());
+  c.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.shutdown_write();
+  std::this_thread::sleep_for(100ms);  // the server meets the FIN with answers still queued
+  std::size_t got = 0;
+  int err = 0;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+    if (n > 0) {
+      got += static_cast<std::size_t>(n);
+      continue;
+    }
+    err = n < 0 ? errno : 0;
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  EXPECT_EQ(err, 0) << "after " << got << " bytes";
+  EXPECT_GT(got, big.size());  // the head and the whole body
+  EXPECT_TRUE(eventually([&] { return s.get().connection_count() == 0; }));
+}
+
+// Messages held behind a fragmented message count toward the send-queue limit (found by
+// review: 1000 sends of 1 KiB were all held, with a 64 KiB limit).
+TEST(Hardening, MessagesHeldBehindAFragmentedOneAreBoundedByTheQueueLimit) {
+  std::vector<send_result> results;
+  server_options o;
+  o.max_backpressure = 64 * 1024;
+  o.policy = backpressure_policy::drop;
+  running_server s(o, [&](server& srv) {
+    ws_behavior b;
+    b.on_message = [&](websocket& ws, std::string_view, ws::opcode) {
+      ws.send_fragment("start", ws::opcode::text, false);
+      for (int i = 0; i < 1000; ++i)
+        results.push_back(ws.send(std::string(1024, 'h')));
+    };
+    srv.ws("/", std::move(b));
+  });
+  test_client c(s.port());
+  ASSERT_EQ(c.upgrade(), 101);
+  c.send_text("go");
+  ASSERT_TRUE(eventually([&] { return s.get().exception_count() == 0 && results.size() == 1000; }));
+  std::size_t dropped = 0, most = 0;
+  for (const auto& r : results) {
+    dropped += r.status == send_status::dropped;
+    most = std::max(most, r.buffered_amount);
+  }
+  EXPECT_GT(dropped, 900u);
+  EXPECT_LE(most, o.max_backpressure + 2048);
+}
+
+// A close timeout of 0 is "at once", never "no limit": a refused request whose answer is not
+// read still goes (found by review).
+TEST(Hardening, ACloseTimeoutOfZeroStillEndsTheClosing) {
+  server_options o;
+  o.close_timeout = 0ms;
+  o.handshake_timeout = 0ms;
+  o.tick = 10ms;
+  running_server s(o, [](server& srv) {
+    srv.http("/page",
+             [](const http::request&, http_response& res) { res.body(std::string(4096, 'p')); });
+  });
+  test_client c(s.port());
+  c.set_receive_buffer(4096);
+  std::string pipeline;
+  for (int i = 0; i < 1000; ++i)
+    pipeline += "GET /page HTTP/1.1\r\nHost: x\r\n\r\n";
+  pipeline += "GET /page HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+  c.send(pipeline);
+  ASSERT_TRUE(eventually([&] { return s.get().connection_count() == 1; }));
+  EXPECT_TRUE(eventually([&] { return s.get().connection_count() == 0; }, 2000));
+}
+
 // ---- routing ------------------------------------------------------------------------------
 
 TEST(Hardening, APlainGetOnAWebSocketPathIs426EvenWithAFallback) {
