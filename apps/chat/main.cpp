@@ -99,7 +99,8 @@ std::string metrics_text(const chat::hub& hub, const server& srv,
   metric("duplex_chat_dropped_total", "Messages dropped for slow readers.", c.dropped);
   metric("duplex_chat_rate_limited_total", "Requests refused by the rate limit.", c.rate_limited);
   metric("duplex_chat_errors_total", "Error replies sent.", c.errors);
-  metric("duplex_chat_rooms", "Rooms held in memory (each with a member here).", hub.rooms());
+  metric("duplex_chat_rooms", "Rooms held in memory (with a member here or store work under way).",
+         hub.rooms());
   metric("duplex_chat_exceptions_total",
          "Exceptions caught on the event loop (each closed its connection with 1011 or 500).",
          srv.exception_count());

@@ -506,10 +506,13 @@ void hub::on_store_message(const stored_message& m) {
     constexpr std::size_t max_held = 10'000;  // past this, a later fill reads them instead
     if (rm.held.size() < max_held) rm.held.emplace(m.id, m);
     if (rm.ready && !rm.filling) drain_held(rm);
-    return;
+    return release_if_unused(m.room);
   }
   deliver(rm, m);
   drain_held(rm);
+  // Its members may all have gone while the message was stored: the room was kept for its
+  // ack, which this delivery released.
+  release_if_unused(m.room);
 }
 
 void hub::deliver(room& rm, const stored_message& m) {
