@@ -482,7 +482,17 @@ void hub::on_stored(std::uint64_t sender, const std::string& room_name, const st
     it->second.acks[id] = {sender, ref};
     return;
   }
-  if (c) send(*c, to_wire(json{{"type", "ack"}, {"ref", ref}, {"room", room_name}, {"id", id}}));
+  if (c) send_ack(*c, room_name, ref, id);
+}
+
+// After the message itself: if the sender is still reading its join history, the message waits
+// among the room's held messages, and the ack waits behind it.
+void hub::send_ack(client& c, const std::string& room_name, const std::string& ref,
+                   std::int64_t id) {
+  std::string out = to_wire(json{{"type", "ack"}, {"ref", ref}, {"room", room_name}, {"id", id}});
+  if (auto held = c.syncing.find(room_name); held != c.syncing.end())
+    return held->second.held.push_back(std::move(out));
+  send(c, out);
 }
 
 void hub::release_acks(room& rm) {
@@ -490,8 +500,7 @@ void hub::release_acks(room& rm) {
     const auto id = rm.acks.begin()->first;
     const pending_ack a = std::move(rm.acks.begin()->second);
     rm.acks.erase(rm.acks.begin());
-    if (client* c = find_client(a.sender))
-      send(*c, to_wire(json{{"type", "ack"}, {"ref", a.ref}, {"room", rm.name}, {"id", id}}));
+    if (client* c = find_client(a.sender)) send_ack(*c, rm.name, a.ref, id);
   }
 }
 

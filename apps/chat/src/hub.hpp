@@ -125,6 +125,7 @@ class hub {
   void drain_held(room& rm);
   void fill(room& rm, std::int64_t up_to);
   void release_acks(room& rm);
+  void send_ack(client& c, const std::string& room_name, const std::string& ref, std::int64_t id);
   void on_typing(client& c, const request& r);
   void on_private(client& c, const request& r);
   void on_history(client& c, const request& r);
