@@ -329,7 +329,7 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
   // join of the room held is at most up_to, so in this history).
   auto& sy = c.syncing[rm.name];
   sy.serial = ++c.joins;
-  sy.held.clear();
+  sy.held.clear();  // acks stay: their messages are in this history
   const std::uint64_t serial = sy.serial;
   const std::int64_t up_to = rm.delivered_id;
   if (fresh) {
@@ -407,9 +407,12 @@ void hub::finish_sync(std::uint64_t client_id, const std::string& room_name, std
   auto it = c->syncing.find(room_name);
   if (it == c->syncing.end() || it->second.serial != serial) return;
   auto held = std::move(it->second.held);
+  auto acks = std::move(it->second.acks);
   c->syncing.erase(it);
   if (!reply.empty()) send(*c, reply);
   for (const auto& out : held)
+    send(*c, out);
+  for (const auto& out : acks)
     send(*c, out);
 }
 
@@ -422,7 +425,13 @@ void hub::on_leave(client& c, const request& r) {
 void hub::leave_room(client& c, std::string name, bool tell_self) {
   c.rooms.erase(name);
   c.typed_ms.erase(name);
-  c.syncing.erase(name);
+  if (auto sy = c.syncing.find(name); sy != c.syncing.end()) {
+    // Its messages are no longer this client's to see, but what it said was stored.
+    auto acks = std::move(sy->second.acks);
+    c.syncing.erase(sy);
+    for (const auto& out : acks)
+      send(c, out);
+  }
   auto it = rooms_.find(name);
   if (it == rooms_.end()) return;
   it->second.members.erase(c.id);
@@ -491,7 +500,7 @@ void hub::send_ack(client& c, const std::string& room_name, const std::string& r
                    std::int64_t id) {
   std::string out = to_wire(json{{"type", "ack"}, {"ref", ref}, {"room", room_name}, {"id", id}});
   if (auto held = c.syncing.find(room_name); held != c.syncing.end())
-    return held->second.held.push_back(std::move(out));
+    return held->second.acks.push_back(std::move(out));
   send(c, out);
 }
 

@@ -85,6 +85,7 @@ class hub {
     struct sync {
       std::uint64_t serial = 0;
       std::vector<std::string> held;
+      std::vector<std::string> acks;  // after the history and the held messages
     };
     std::map<std::string, sync, std::less<>> syncing;
     std::uint64_t joins = 0;
