@@ -425,13 +425,9 @@ void hub::on_leave(client& c, const request& r) {
 void hub::leave_room(client& c, std::string name, bool tell_self) {
   c.rooms.erase(name);
   c.typed_ms.erase(name);
-  if (auto sy = c.syncing.find(name); sy != c.syncing.end()) {
-    // Its messages are no longer this client's to see, but what it said was stored.
-    auto acks = std::move(sy->second.acks);
-    c.syncing.erase(sy);
-    for (const auto& out : acks)
-      send(c, out);
-  }
+  // With the messages it no longer sees go the acks that were to follow them: a client that
+  // missed an ack finds its text in the history when it joins again (docs/chat-protocol.md).
+  c.syncing.erase(name);
   auto it = rooms_.find(name);
   if (it == rooms_.end()) return;
   it->second.members.erase(c.id);
