@@ -425,13 +425,20 @@ void hub::on_leave(client& c, const request& r) {
 void hub::leave_room(client& c, std::string name, bool tell_self) {
   c.rooms.erase(name);
   c.typed_ms.erase(name);
-  // With the messages it no longer sees go the acks that were to follow them: a client that
-  // missed an ack finds its text in the history when it joins again (docs/chat-protocol.md).
-  c.syncing.erase(name);
+  // Acks that waited behind messages it will no longer see: what it said was stored, so they
+  // still go, after `left` (an ack never comes before its message while the client is in the
+  // room). A connection going away gets nothing more.
+  std::vector<std::string> acks;
+  if (auto sy = c.syncing.find(name); sy != c.syncing.end()) {
+    acks = std::move(sy->second.acks);
+    c.syncing.erase(sy);
+  }
   auto it = rooms_.find(name);
+  if (tell_self) send(c, to_wire(json{{"type", "left"}, {"room", name}}));
+  for (const auto& out : acks)
+    if (tell_self) send(c, out);
   if (it == rooms_.end()) return;
   it->second.members.erase(c.id);
-  if (tell_self) send(c, to_wire(json{{"type", "left"}, {"room", name}}));
   if (!c.nick.empty()) store_.set_presence(name, c.nick, false);
   if (!c.nick.empty())
     broadcast(
