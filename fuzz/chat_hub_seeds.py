@@ -7,8 +7,8 @@ import sys
 # Store modes (fake_store::mode_bits).
 READS_AT_ONCE, APPENDS_AT_ONCE, DOWN, SNAPSHOT, MEMBERS_QUEUED, FEED_WITH_DONE = 1, 2, 4, 8, 16, 32
 SQLITE = READS_AT_ONCE  # reads answer inside the call, appends come back later
-# Profiles (first byte): small tables, real rate limit.
-TIGHT, RATE = 1, 2
+# Profiles (first byte): small tables, real rate limit, one flood allowed.
+TIGHT, RATE, FLOODS = 1, 2, 4
 
 # Indexes into the fuzzer's tables.
 ROOMS = {"r0": 0, "r1": 1, "R0": 2, "r2": 3, "a-b_c": 4, "": 5, "no room": 6, "e-acute": 7,
@@ -104,6 +104,9 @@ class seed:
 
     def remote(self, room=0, skip=False, nick_ann=False):
         return self.op(16, 0, room | (0x60 if skip else 0) | (0x80 if nick_ann else 0))
+
+    def flood(self, room=0):  # 1001 messages from other nodes, published at once
+        return self.op(16, 0, room | 0x40)
 
     def resync(self, lose_queued=False):
         return self.op(17, 0, 1 if lose_queued else 0)
@@ -232,15 +235,65 @@ def seeds():
     s = seed()
     out["detach_in_flight"] = (s.hello(0).hello(1, "bob").join(0).join(1).say(0).say(1)
                                .mode(0).history(0).rooms(1).detach(0).detach(1).pump())
+    s = seed(profile=FLOODS, mode=MEMBERS_QUEUED | READS_AT_ONCE)
+    out["too_far_behind"] = (s.hello(0).hello(1, "bob").join(1).complete().join(0).flood()
+                             .say(0).rooms(0).complete().say(1).pump())
+    # Findings of this fuzzer, fixed: they stay as regressions.
+    s = seed(mode=SNAPSHOT)  # a room opens past a gap whose fill answers at once, or fails at once
+    out["regression_open_past_gap"] = (s.hello(0).join(0).remote().remote().feed(lose=True).feed()
+                                       .mode(SQLITE).complete(0))
+    s = seed(mode=SNAPSHOT)
+    out["regression_open_past_gap_down"] = (s.hello(0).join(0).remote().remote()
+                                            .feed(lose=True).feed().mode(DOWN).complete(0))
+    s = seed(mode=MEMBERS_QUEUED | READS_AT_ONCE)  # join, leave, join: the first answer is stale
+    out["regression_stale_join_answer"] = (s.hello(1, "bob").join(1).complete(0).hello(0).join(0)
+                                           .leave(0).remote().feed().join(0).complete(0)
+                                           .complete(0).remote().feed())
+    s = seed(mode=0)  # two joins' histories answered in the other order
+    out["regression_joins_answered_swapped"] = (s.hello(0).join(0).complete().remote().feed()
+                                                .join(0).complete(1))
+    s = seed(mode=MEMBERS_QUEUED)  # the ack of a say made while the join history is read
+    out["regression_ack_after_held_message"] = (s.hello(0).join(0).complete(0).say(0).complete(0)
+                                                .complete(0, 0x83))
+    s = seed()  # acknowledged before published, then the sender leaves
+    out["regression_room_freed_after_ack"] = (s.hello(0).join(0).say(0).complete(0, 3).leave(0)
+                                              .feed())
+    return out
+
+
+# Inputs that break a rule of the hub as it stands (each is a finding of the fuzzer): they join
+# the corpus once the hub is fixed, not before, or the replay test would fail.
+def findings():
+    out = {}
+    # An ack waiting behind its message among the held ones is dropped when the sender joins
+    # the room again before its join history came (answers in call order: last_id,
+    # remote_members, the append published then done as SQLite does, the first join's history).
+    s = seed(mode=MEMBERS_QUEUED)
+    out["ack_dropped_by_rejoin"] = (s.hello(0).join(0).complete(0).say(0).complete(0)
+                                    .complete(0, 0x83).join(0).complete(0).complete(0)
+                                    .complete(0))
+    # A failed write leaves a gap, the fill for it fails, nothing retries: the message after the
+    # gap, and its ack, never come.
+    s = seed(mode=0)
+    out["fill_never_retried"] = (s.hello(0).join(0).complete().complete().say(0).say(0)
+                                 .complete(0, 1).complete(0, 3).feed().complete(0, 0))
     return out
 
 
 def main():
-    target = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__),
-                                                                "corpus", "chat_hub")
+    # chat_hub_seeds.py [DIR]: the seeds, into the corpus by default.
+    # chat_hub_seeds.py --findings DIR: the findings' inputs.
+    args = sys.argv[1:]
+    which = seeds
+    prefix = "seed_"
+    if args and args[0] == "--findings":
+        which, prefix, args = findings, "finding_", args[1:]
+        if not args:
+            sys.exit("--findings needs a directory")
+    target = args[0] if args else os.path.join(os.path.dirname(__file__), "corpus", "chat_hub")
     os.makedirs(target, exist_ok=True)
-    for name, s in seeds().items():
-        with open(os.path.join(target, "seed_" + name), "wb") as f:
+    for name, s in which().items():
+        with open(os.path.join(target, prefix + name), "wb") as f:
             f.write(bytes(s.b))
 
 
