@@ -322,6 +322,10 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
     return error(c, "too_many_rooms", "leave a room first", rm.name);
   if (fresh && rm.members.size() >= limits_.max_members_per_room)
     return error(c, "room_full", "the room is full", rm.name);
+  // Joined again while the first join's history is still being read: that answer finishes
+  // this join too. A second read would end at a later id and, without `since`, could leave out
+  // messages held meanwhile.
+  if (!fresh && c.syncing.contains(rm.name)) return;
   rm.members.insert(c.id);
   c.rooms.insert(rm.name);
   // From here the room's messages wait in c.syncing until the history has gone out; the

@@ -119,8 +119,10 @@ redis_store::redis_store(net::event_loop& loop, redis_options opts, std::int64_t
     // Whatever was published while the feed was down is read back from the streams.
     if (up && on_resync) on_resync();
   };
-  commands_.on_state = [](bool up) {
+  commands_.on_state = [this](bool up) {
     std::fprintf(stderr, "duplex-chat: redis %s\n", up ? "connected" : "lost; reconnecting");
+    // Reads that failed while it was down (a gap being filled) are retried by a resync.
+    if (up && on_resync) on_resync();
   };
 }
 

@@ -29,7 +29,8 @@ class store {
   // order per room. Ids may be skipped (a lost feed, a failed write): the hub asks range() for
   // what lies between.
   std::function<void(const stored_message&)> on_message;
-  // The feed of messages was lost and is back: the hub catches up with range().
+  // The feed of messages, or the store itself, was lost and is back: the hub catches up with
+  // range() (a gap it could not read meanwhile included).
   std::function<void()> on_resync;
   // Another node's member joined (true) or left (false) a room, or vanished with its node.
   std::function<void(const std::string& room, const std::string& nick, bool joined)> on_presence;
