@@ -50,7 +50,10 @@ class reader {
   std::uint8_t byte() { return p_ == end_ ? 0 : *p_++; }
   std::size_t below(std::size_t n) { return byte() % n; }
   std::string bytes(std::size_t max) {
-    const std::size_t n = std::min(below(max + 1), static_cast<std::size_t>(end_ - p_));
+    // Two statements: the length byte must be taken before what is left is measured (the
+    // order of a call's arguments is unspecified, and GCC measured first: one byte too many).
+    const std::size_t wanted = below(max + 1);
+    const std::size_t n = std::min(wanted, static_cast<std::size_t>(end_ - p_));
     std::string out(reinterpret_cast<const char*>(p_), n);
     p_ += n;
     return out;
