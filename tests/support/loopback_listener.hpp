@@ -43,6 +43,20 @@ class loopback_listener {
   std::uint16_t port_ = 0;
 };
 
+// A blocking TCP connection to 127.0.0.1:port, or -1 if it was refused.
+inline int connect_loopback(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 // Reads from `fd` until a blank line ends an HTTP head (or the peer stops sending).
 inline std::string read_head(int fd) {
   std::string head;

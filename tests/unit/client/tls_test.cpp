@@ -153,21 +153,31 @@ bool pump_tls(test_client& c, net::tls_session& s, std::string& plain,
   return done();
 }
 
-// A TLS error on an open WebSocket (garbage where records should be) still ends in on_close.
-TEST_F(Tls, GarbageAfterTheUpgradeStillReportsTheClose) {
-  test_client raw(server_->port());
+net::tls_options unverified() {
   net::tls_options o;
-  o.verify = false;
-  net::tls_session s(net::tls_context::client(o), false, "localhost");
+  o.verify = false;  // the test certificate
+  return o;
+}
+
+// The TLS handshake, then a WebSocket upgrade through it: true once the 101 has come.
+bool upgrade_over_tls(test_client& raw, net::tls_session& s) {
   std::string hello, plain;
   s.start(hello);
   raw.send(hello);
-  ASSERT_TRUE(pump_tls(raw, s, plain, [&] { return s.handshake_done(); }));
+  if (!pump_tls(raw, s, plain, [&] { return s.handshake_done(); })) return false;
   std::string wire;
   s.send(ws::client_request("localhost", "/", "dGhlIHNhbXBsZSBub25jZQ=="), wire);
   raw.send(wire);
-  ASSERT_TRUE(pump_tls(raw, s, plain, [&] { return plain.find("\r\n\r\n") != std::string::npos; }));
-  EXPECT_EQ(plain.rfind("HTTP/1.1 101", 0), 0u);
+  if (!pump_tls(raw, s, plain, [&] { return plain.find("\r\n\r\n") != std::string::npos; }))
+    return false;
+  return plain.rfind("HTTP/1.1 101", 0) == 0;
+}
+
+// A TLS error on an open WebSocket (garbage where records should be) still ends in on_close.
+TEST_F(Tls, GarbageAfterTheUpgradeStillReportsTheClose) {
+  test_client raw(server_->port());
+  net::tls_session s(net::tls_context::client(unverified()), false, "localhost");
+  ASSERT_TRUE(upgrade_over_tls(raw, s));
   EXPECT_TRUE(eventually([&] { return fx_.opened == 1; }));
   raw.send(std::string(64, '\x17'));  // not a TLS record
   EXPECT_TRUE(eventually([&] { return fx_.closed().size() == 1; }));
@@ -178,17 +188,8 @@ TEST_F(Tls, GarbageAfterTheUpgradeStillReportsTheClose) {
 // idle timeout to come: without it the socket and its on_close would wait for a FIN forever.
 TEST_F(Tls, ClosingTlsWithoutTcpEndsTheWebSocket) {
   test_client raw(server_->port());
-  net::tls_options o;
-  o.verify = false;
-  net::tls_session s(net::tls_context::client(o), false, "localhost");
-  std::string hello, plain;
-  s.start(hello);
-  raw.send(hello);
-  ASSERT_TRUE(pump_tls(raw, s, plain, [&] { return s.handshake_done(); }));
-  std::string wire;
-  s.send(ws::client_request("localhost", "/", "dGhlIHNhbXBsZSBub25jZQ=="), wire);
-  raw.send(wire);
-  ASSERT_TRUE(pump_tls(raw, s, plain, [&] { return plain.find("\r\n\r\n") != std::string::npos; }));
+  net::tls_session s(net::tls_context::client(unverified()), false, "localhost");
+  ASSERT_TRUE(upgrade_over_tls(raw, s));
   EXPECT_TRUE(eventually([&] { return fx_.opened == 1; }));
   std::string notify;
   s.close_notify(notify);

@@ -24,6 +24,7 @@
 #include "fail_count.hpp"
 #include "support/certs.hpp"
 #include "support/frames.hpp"
+#include "support/loopback_listener.hpp"
 #include "support/test_client.hpp"
 
 namespace duplex {
@@ -182,13 +183,8 @@ server_options options(const cert_files* certs) {
 class peer {
  public:
   peer(std::uint16_t port, const std::shared_ptr<net::tls_context>& tls) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-      throw std::runtime_error("connect failed");
+    fd_ = test::connect_loopback(port);
+    if (fd_ < 0) throw std::runtime_error("connect failed");
     const int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (!tls) return;

@@ -13,24 +13,12 @@
 
 #include "duplex/net/listener.hpp"
 #include "fail_count.hpp"
+#include "support/loopback_listener.hpp"
 
 namespace duplex::net {
 namespace {
 
 using namespace std::chrono_literals;
-
-int connect_to(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // Found by the glue walk: the second accept4 of a wake-up (the one that would say EAGAIN) fails
 // with EMFILE. The connection was accepted; nothing was dropped.
@@ -44,7 +32,7 @@ TEST(ListenerFaults, EmfileWithNothingPendingDropsNothing) {
   plan.nth = 2;
   plan.accept_errno = EMFILE;
   test::fail_count fc(plan);
-  const int client = connect_to(l.port());
+  const int client = test::connect_loopback(l.port());
   ASSERT_GE(client, 0);
   loop.add_timer(50ms, [&] { loop.stop(); });
   loop.run();
@@ -85,7 +73,7 @@ TEST(ListenerFaults, OneConnectionAtTheLimitIsOneDrop) {
     filler.push_back(fd);
   ::close(filler.back());  // room for the client's socket, none for the accepted end
   filler.pop_back();
-  const int client = connect_to(l.port());
+  const int client = test::connect_loopback(l.port());
   loop.add_timer(50ms, [&] { loop.stop(); });
   loop.run();
   for (int fd : filler)

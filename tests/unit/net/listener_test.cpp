@@ -1,4 +1,5 @@
 #include "duplex/net/listener.hpp"
+#include "support/loopback_listener.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -13,19 +14,6 @@
 namespace duplex::net {
 namespace {
 
-int connect_to(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 TEST(Listener, AcceptsOnAnEphemeralPort) {
   event_loop loop;
   std::vector<int> accepted;
@@ -37,7 +25,7 @@ TEST(Listener, AcceptsOnAnEphemeralPort) {
   ASSERT_NE(l.port(), 0);
   std::vector<int> clients;
   for (int i = 0; i < 3; ++i)
-    clients.push_back(connect_to(l.port()));
+    clients.push_back(test::connect_loopback(l.port()));
   loop.run();
   EXPECT_EQ(accepted.size(), 3u);
   for (int fd : accepted)
@@ -68,7 +56,7 @@ TEST(Listener, SurvivesRunningOutOfFileDescriptors) {
     filler.push_back(fd);
   ::close(filler.back());  // room for exactly one client socket, none for the accepted end
   filler.pop_back();
-  const int first = connect_to(l.port());
+  const int first = test::connect_loopback(l.port());
   ASSERT_GE(first, 0);
   int second = -1;
   std::uint64_t dropped_while_full = 0;
@@ -78,7 +66,7 @@ TEST(Listener, SurvivesRunningOutOfFileDescriptors) {
       ::close(fd);
     filler.clear();
     ::setrlimit(RLIMIT_NOFILE, &old);
-    second = connect_to(l.port());
+    second = test::connect_loopback(l.port());
   });
   loop.add_timer(std::chrono::milliseconds(300), [&] { loop.stop(); });
   loop.run();

@@ -282,6 +282,29 @@ TEST(Hardening, ARefusedRequestWhoseAnswersAreNotReadIsDroppedAfterTheCloseTimeo
   EXPECT_TRUE(eventually([&] { return s.get().connection_count() == 0; }, 3000));
 }
 
+// How a stream read to its end ended: the bytes it gave, and errno (0: a clean FIN).
+struct stream_end {
+  std::size_t bytes = 0;
+  int error = 0;
+};
+
+stream_end read_to_end(int fd) {
+  stream_end out;
+  char buf[65536];
+  for (int waits = 0; waits < 10'000;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      out.bytes += static_cast<std::size_t>(n);
+      continue;
+    }
+    out.error = n < 0 ? errno : 0;
+    if (n == 0 || (errno != EAGAIN && errno != EINTR)) break;
+    ++waits;
+    std::this_thread::sleep_for(1ms);
+  }
+  return out;
+}
+
 // A peer dropped with bytes it never took gets a reset: the kernel does not keep those bytes,
 // megabytes per socket, as an orphan after the close (an attack run held 384 MiB of kernel
 // memory with 100 sockets and 32 KB of upload).
@@ -302,24 +325,9 @@ TEST(Hardening, APeerDroppedWithUnsentBytesGetsAResetNotAnOrphan) {
   ASSERT_EQ(c.upgrade(), 101);
   c.send_text("flood me");
   ASSERT_TRUE(eventually([&] { return s.get().connection_count() == 0; }));
-  std::size_t got = 0;
-  int err = 0;
-  char buf[65536];
-  for (int i = 0; i < 10000; ++i) {
-    const ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
-    if (n > 0) {
-      got += static_cast<std::size_t>(n);
-      continue;
-    }
-    err = n < 0 ? errno : 0;
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      std::this_thread::sleep_for(1ms);
-      continue;
-    }
-    break;
-  }
-  EXPECT_EQ(err, ECONNRESET) << "read " << got << " bytes, then a clean end of stream";
-  EXPECT_LT(got, 4u * 1024 * 1024);
+  const stream_end end = read_to_end(c.fd());
+  EXPECT_EQ(end.error, ECONNRESET) << "read " << end.bytes << " bytes, then a clean end";
+  EXPECT_LT(end.bytes, 4u * 1024 * 1024);
 }
 
 // RFC 9112 section 9.6: a client may half-close once its request is sent and read the answer
@@ -333,21 +341,9 @@ TEST(Hardening, AClientThatHalfClosesStillGetsItsWholeAnswer) {
   c.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
   c.shutdown_write();
   std::this_thread::sleep_for(100ms);  // the server meets the FIN with answers still queued
-  std::size_t got = 0;
-  int err = 0;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
-    if (n > 0) {
-      got += static_cast<std::size_t>(n);
-      continue;
-    }
-    err = n < 0 ? errno : 0;
-    if (n < 0 && errno == EINTR) continue;
-    break;
-  }
-  EXPECT_EQ(err, 0) << "after " << got << " bytes";
-  EXPECT_GT(got, big.size());  // the head and the whole body
+  const stream_end end = read_to_end(c.fd());
+  EXPECT_EQ(end.error, 0) << "after " << end.bytes << " bytes";
+  EXPECT_GT(end.bytes, big.size());  // the head and the whole body
   EXPECT_TRUE(eventually([&] { return s.get().connection_count() == 0; }));
 }
 
