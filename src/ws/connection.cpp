@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "capped_append.hpp"
 #include "duplex/ws/close_code.hpp"
 
 namespace duplex::ws {
@@ -62,7 +63,7 @@ void connection::receive_eof() noexcept {
 void connection::abort(errc why) noexcept {
   if (state_ == state::closed) return;
   state_ = state::closed;
-  std::string().swap(held_);
+  free_held();
   failed_ = true;
   pending_close_ = true;
   pending_event_ = close_event(close_code_for(why), {}, why);
@@ -246,7 +247,9 @@ std::optional<event> connection::on_data(char* chunk, std::size_t n) {
     end_message();
     return ev;
   }
-  append_message(chunk, n);
+  // Not reserved from the frame's declared length: a header claiming 16 MiB, then one byte,
+  // would buy 16 MiB.
+  detail::append_capped(msg_, {chunk, n}, limits_.max_message_bytes);
   if (!msg_done) return std::nullopt;
   ev.data = msg_;
   release_msg_ = true;
@@ -290,21 +293,10 @@ std::optional<event> connection::on_compressed(char* chunk, std::size_t n) {
   return ev;
 }
 
-// Doubling alone could leave a message of the limit in a buffer of twice the limit; growth
-// stops at the limit (the frame check has already refused anything that would pass it). Not
-// reserved from a frame's declared length: a header claiming 16 MiB, then one byte, would buy
-// 16 MiB.
-void connection::append_message(const char* chunk, std::size_t n) {
-  const std::size_t need = msg_.size() + n;
-  if (need > msg_.capacity() && !limits_.stream_fragments) {
-    const std::size_t cap = std::max<std::size_t>(need, limits_.max_message_bytes);
-    // A fresh string: reserve() on the old one would round up to twice its capacity again.
-    std::string bigger;
-    bigger.reserve(std::min(std::max(need, 2 * msg_.capacity()), cap));
-    bigger.append(msg_);
-    msg_.swap(bigger);
-  }
-  msg_.append(chunk, n);
+// Held messages are written out after the last fragment, or never once the connection closes;
+// either way their buffer goes.
+void connection::free_held() noexcept {
+  std::string().swap(held_);
 }
 
 void connection::end_message() noexcept {
@@ -359,7 +351,7 @@ std::optional<event> connection::on_close_frame(std::string_view payload) {
     close_sent_ = true;
   }
   state_ = state::closed;
-  std::string().swap(held_);
+  free_held();
   return close_event(code, reason);
 }
 
@@ -372,7 +364,7 @@ event connection::fail(errc why) {
     close_sent_ = true;
   }
   state_ = state::closed;
-  std::string().swap(held_);
+  free_held();
   failed_ = true;
   in_ = in_end_;
   in_payload_ = false;
@@ -450,7 +442,7 @@ bool connection::send_fragment(opcode op, std::string_view data, bool fin) {
   sending_fragments_ = !fin;
   if (fin && !held_.empty()) {
     out_.append(held_);
-    std::string().swap(held_);
+    free_held();
   }
   return true;
 }
@@ -475,7 +467,7 @@ bool connection::close(std::uint16_t code, std::string_view reason) {
   write_close(code, reason);
   close_sent_ = true;
   state_ = state::closing;
-  std::string().swap(held_);  // nothing more is sent after a close frame
+  free_held();  // nothing more is sent after a close frame
   return true;
 }
 

@@ -1,5 +1,7 @@
 #include "duplex/ws/deflate.hpp"
 
+#include "capped_append.hpp"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -310,23 +312,6 @@ bool deflate_codec::compress(std::string_view in, std::string& out) {
   return true;
 }
 
-// Appends zlib's output to `out`. Growth is geometric, so copies stay in proportion to the
-// bytes appended, but stops at `cap` (the limit plus the one byte that proves it was passed):
-// a message in progress never holds more than that, where doubling could hold nearly twice it.
-void deflate_codec::append(std::string& out, const unsigned char* p, std::size_t n,
-                           std::size_t cap) {
-  const std::size_t need = out.size() + n;
-  if (need > out.capacity()) {
-    std::string bigger;
-    bigger.reserve(std::max(need, std::min(cap, 2 * out.capacity())));
-    bigger.append(out);
-    work_.bytes_written += out.size();
-    out.swap(bigger);
-  }
-  out.append(reinterpret_cast<const char*>(p), n);
-  work_.bytes_written += n;
-}
-
 deflate_codec::result deflate_codec::inflate_some(const unsigned char* in, std::size_t n,
                                                   std::string& out, std::size_t limit) {
   z_stream& f = z_->inf;
@@ -350,7 +335,9 @@ deflate_codec::result deflate_codec::inflate_some(const unsigned char* in, std::
     ++work_.zlib_calls;
     const int rc = ::inflate(&f, Z_SYNC_FLUSH);
     const std::size_t produced = room - f.avail_out;
-    if (produced != 0) append(out, buf, produced, cap);
+    if (produced != 0)
+      work_.bytes_written +=
+          detail::append_capped(out, {reinterpret_cast<const char*>(buf), produced}, cap);
     if (out.size() > limit) return result::too_big;
     if (rc == Z_STREAM_END) {
       inflateReset(&f);  // a final block ends the stream; the next message starts a new one

@@ -124,7 +124,7 @@ class connection {
   std::optional<event> on_control(char* chunk, std::size_t n);
   std::optional<event> on_close_frame(std::string_view payload);
   event fail(errc why);
-  void append_message(const char* chunk, std::size_t n);
+  void free_held() noexcept;
   void end_message() noexcept;
   void release_delivered() noexcept;
   void write_frame(opcode op, std::string_view data, bool fin, std::uint8_t rsv = 0);

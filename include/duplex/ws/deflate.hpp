@@ -81,7 +81,6 @@ class deflate_codec {
  private:
   struct zstate;
   result inflate_some(const unsigned char* in, std::size_t n, std::string& out, std::size_t limit);
-  void append(std::string& out, const unsigned char* p, std::size_t n, std::size_t cap);
   bool ensure_deflate();
   bool ensure_inflate();
 
