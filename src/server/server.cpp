@@ -322,27 +322,26 @@ void server::post(unsigned loop, std::function<void()> fn) {
   state_->loops[loop]->loop.post(std::move(fn));
 }
 
-// Straight onto the loop from its own thread; through post from any other, before run() too
-// (the timer is then counted from the loop's first iteration, not from this call).
 void server::after(std::chrono::milliseconds delay, std::function<void()> fn) {
-  if (state_->loops.empty()) listen();
-  auto& l = state_->loops[0]->loop;
-  if (l.in_loop_thread()) {
-    l.add_timer(delay, std::move(fn));
-    return;
-  }
-  l.post([&l, delay, fn = std::move(fn)]() mutable { l.add_timer(delay, std::move(fn)); });
+  add_timer(delay, std::move(fn), false);
 }
 
 void server::every(std::chrono::milliseconds interval, std::function<void()> fn) {
+  add_timer(interval, std::move(fn), true);
+}
+
+// Straight onto loop 0 from its own thread; through post from any other, before run() too
+// (the timer is then counted from the loop's first iteration, not from this call).
+void server::add_timer(std::chrono::milliseconds delay, std::function<void()> fn, bool repeat) {
   if (state_->loops.empty()) listen();
   auto& l = state_->loops[0]->loop;
   if (l.in_loop_thread()) {
-    l.add_timer(interval, std::move(fn), true);
+    l.add_timer(delay, std::move(fn), repeat);
     return;
   }
-  l.post(
-      [&l, interval, fn = std::move(fn)]() mutable { l.add_timer(interval, std::move(fn), true); });
+  l.post([&l, delay, repeat, fn = std::move(fn)]() mutable {
+    l.add_timer(delay, std::move(fn), repeat);
+  });
 }
 
 unsigned server::loop_count() const noexcept {

@@ -163,6 +163,7 @@ class server {
   std::uint64_t exception_count() const noexcept;
 
  private:
+  void add_timer(std::chrono::milliseconds delay, std::function<void()> fn, bool repeat);
   std::unique_ptr<detail::server_state> state_;
 };
 
