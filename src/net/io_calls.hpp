@@ -44,8 +44,7 @@ struct io_calls {
 
 static_assert(std::atomic<io_calls::recv_fn>::is_always_lock_free);
 
-// One table for the process, defined in send_queue.cpp: one definition, whether the layers are
-// static or shared. Constant-initialized, so usable before main and from any thread.
+// One table for the process (io_calls.cpp), whether the layers are static or shared.
 extern io_calls io;
 
 // What the glue calls instead of the system's functions of the same names.

@@ -12,9 +12,6 @@
 
 namespace duplex::net {
 
-// The glue's table of calls (io_calls.hpp) lives with its writes.
-constinit io_calls io;
-
 write_result write_vector(int fd, const iovec* iov, std::size_t count) noexcept {
   msghdr msg{};
   msg.msg_iov = const_cast<iovec*>(iov);
