@@ -329,12 +329,9 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
   rm.members.insert(c.id);
   c.rooms.insert(rm.name);
   // From here the room's messages wait in c.syncing until the history has gone out; the
-  // history ends at what has been delivered so far, so nothing comes twice (what an earlier
-  // join of the room held is at most up_to, so in this history).
-  auto& sy = c.syncing[rm.name];
-  sy.serial = ++c.joins;
-  sy.held.clear();  // acks stay: their messages are in this history
-  const std::uint64_t serial = sy.serial;
+  // history ends at what has been delivered so far, so nothing comes twice.
+  const std::uint64_t serial = ++c.joins;
+  c.syncing[rm.name].serial = serial;
   const std::int64_t up_to = rm.delivered_id;
   if (fresh) {
     broadcast(
@@ -437,10 +434,12 @@ void hub::leave_room(client& c, std::string name, bool tell_self) {
     acks = std::move(sy->second.acks);
     c.syncing.erase(sy);
   }
+  if (tell_self) {
+    send(c, to_wire(json{{"type", "left"}, {"room", name}}));
+    for (const auto& out : acks)
+      send(c, out);
+  }
   auto it = rooms_.find(name);
-  if (tell_self) send(c, to_wire(json{{"type", "left"}, {"room", name}}));
-  for (const auto& out : acks)
-    if (tell_self) send(c, out);
   if (it == rooms_.end()) return;
   it->second.members.erase(c.id);
   if (!c.nick.empty()) store_.set_presence(name, c.nick, false);
