@@ -293,10 +293,16 @@ std::optional<event> connection::on_compressed(char* chunk, std::size_t n) {
   return ev;
 }
 
+// Allocated only while something is held: an idle connection pays a pointer, not a string.
+std::string& connection::held() {
+  if (!held_) held_ = std::make_unique<std::string>();
+  return *held_;
+}
+
 // Held messages are written out after the last fragment, or never once the connection closes;
 // either way their buffer goes.
 void connection::free_held() noexcept {
-  std::string().swap(held_);
+  held_.reset();
 }
 
 void connection::end_message() noexcept {
@@ -413,7 +419,7 @@ bool connection::send(opcode op, std::string_view data, bool compress) {
   if (!can_send() || is_control(op) || op == opcode::continuation) return false;
   // Section 5.4: no other data frame may come between the fragments of a message, so a whole
   // message sent meanwhile waits for the last fragment (control frames may interleave).
-  std::string& to = sending_fragments_ ? held_ : out_;
+  std::string& to = sending_fragments_ ? held() : out_;
   if (deflate_ && compress) {
     // The header needs the compressed length, so the payload is built aside first: in one
     // buffer per thread (a loop's connections share it), not one allocation per message.
@@ -431,7 +437,7 @@ bool connection::send(opcode op, std::string_view data, bool compress) {
 
 bool connection::insert_frame(std::string_view frame) {
   if (!can_send()) return false;
-  (sending_fragments_ ? held_ : out_).append(frame);
+  (sending_fragments_ ? held() : out_).append(frame);
   return true;
 }
 
@@ -440,8 +446,8 @@ bool connection::send_fragment(opcode op, std::string_view data, bool fin) {
   if (!sending_fragments_ && op == opcode::continuation) return false;
   write_frame(sending_fragments_ ? opcode::continuation : op, data, fin);
   sending_fragments_ = !fin;
-  if (fin && !held_.empty()) {
-    out_.append(held_);
+  if (fin && held_) {
+    out_.append(*held_);
     free_held();
   }
   return true;

@@ -91,7 +91,7 @@ class connection {
   // send() holds whole messages) until that message's last fragment has been written.
   bool insert_frame(std::string_view frame);
   // Bytes of whole messages held behind a fragmented message still being sent.
-  std::size_t held_bytes() const noexcept { return held_.size(); }
+  std::size_t held_bytes() const noexcept { return held_ ? held_->size() : 0; }
 
   // --- output ---
   std::string_view pending_output() const noexcept { return out_; }
@@ -124,6 +124,7 @@ class connection {
   std::optional<event> on_control(char* chunk, std::size_t n);
   std::optional<event> on_close_frame(std::string_view payload);
   event fail(errc why);
+  std::string& held();
   void free_held() noexcept;
   void end_message() noexcept;
   void release_delivered() noexcept;
@@ -167,7 +168,8 @@ class connection {
   std::string msg_;
   std::string ctrl_;
   std::string out_;
-  std::string held_;  // whole messages sent while a fragmented one is in progress
+  // Whole messages sent while a fragmented one is in progress; null when there are none.
+  std::unique_ptr<std::string> held_;
   std::unique_ptr<deflate_codec> deflate_;
   std::size_t deflate_min_ = 32;
 };
