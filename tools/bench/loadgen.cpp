@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "duplex/ws/frame.hpp"
+#include "tls_link.hpp"
 
 namespace duplex::bench {
 namespace {
@@ -82,10 +83,11 @@ header parse_header(const std::uint8_t* p, std::size_t n) noexcept {
   return h;
 }
 
-enum class phase : std::uint8_t { idle, connecting, upgrading, open, closing };
+enum class phase : std::uint8_t { idle, connecting, securing, upgrading, open, closing };
 
 struct conn {
   int fd = -1;
+  ssl_st* ssl = nullptr;  // with --tls, once connected
   phase ph = phase::idle;
   bool sender = false;
   bool writable_armed = false;
@@ -101,23 +103,35 @@ struct conn {
   std::string head;  // the handshake response, until its blank line
 };
 
+// The socket calls, through TLS when the socket has a session.
+ssize_t io_recv(conn& c, char* buf, std::size_t len) {
+  return c.ssl ? tls_recv(c.ssl, buf, len) : recv(c.fd, buf, len, 0);
+}
+
+ssize_t io_send(conn& c, const char* buf, std::size_t len) {
+  return c.ssl ? tls_send(c.ssl, buf, len) : send(c.fd, buf, len, MSG_NOSIGNAL);
+}
+
 }  // namespace
 
 class worker {
  public:
   worker(const config& cfg, shared_state& shared, const sockaddr_storage& addr, socklen_t len,
-         unsigned sockets, bool publisher);
+         unsigned sockets, bool publisher, const tls_client* tls);
   ~worker();
   void run();
 
   counters totals;
   histogram latency;
+  std::string tls_info;  // what the first TLS handshake settled on
 
  private:
   void start(std::size_t i);
   void drop(std::size_t i, bool failed);
   void on_event(std::size_t i, std::uint32_t events);
   void on_connected(std::size_t i);
+  void secure(std::size_t i);
+  void upgrade(std::size_t i);
   void on_readable(std::size_t i);
   void on_upgrade_bytes(std::size_t i, const char* p, std::size_t n);
   void on_open(std::size_t i);
@@ -133,6 +147,7 @@ class worker {
   shared_state& shared_;
   sockaddr_storage addr_;
   socklen_t addr_len_;
+  const tls_client* tls_;
   int epoll_ = -1;
   std::vector<conn> conns_;
   std::vector<std::uint64_t> stamps_;  // in_flight send times per sender, as a ring
@@ -154,8 +169,8 @@ constexpr unsigned connect_window = 256;  // connects in progress per worker
 }
 
 worker::worker(const config& cfg, shared_state& shared, const sockaddr_storage& addr, socklen_t len,
-               unsigned sockets, bool publisher)
-    : cfg_(cfg), shared_(shared), addr_(addr), addr_len_(len), rx_(256 * 1024) {
+               unsigned sockets, bool publisher, const tls_client* tls)
+    : cfg_(cfg), shared_(shared), addr_(addr), addr_len_(len), tls_(tls), rx_(256 * 1024) {
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_ < 0) throw std::runtime_error("epoll_create1 failed");
   const std::string payload(cfg.size, cfg.binary ? '\xA5' : 'x');
@@ -181,8 +196,10 @@ worker::worker(const config& cfg, shared_state& shared, const sockaddr_storage& 
 }
 
 worker::~worker() {
-  for (auto& c : conns_)
+  for (auto& c : conns_) {
+    if (c.ssl) tls_free(c.ssl);
     if (c.fd >= 0) close(c.fd);
+  }
   if (epoll_ >= 0) close(epoll_);
 }
 
@@ -239,10 +256,13 @@ void worker::start(std::size_t i) {
 // Closes socket i. A handshake-mode slot starts over; elsewhere a lost socket is an error.
 void worker::drop(std::size_t i, bool failed) {
   conn& c = conns_[i];
-  if (c.ph == phase::connecting || c.ph == phase::upgrading) --connecting_;
+  if (c.ph == phase::connecting || c.ph == phase::securing || c.ph == phase::upgrading)
+    --connecting_;
   if (c.ph == phase::open || c.ph == phase::closing)
     totals.open.fetch_sub(1, std::memory_order_relaxed);
   if (failed) totals.errors.fetch_add(1, std::memory_order_relaxed);
+  if (c.ssl) tls_free(c.ssl);
+  c.ssl = nullptr;
   if (c.fd >= 0) close(c.fd);  // close() also removes it from the epoll set
   c.fd = -1;
   c.ph = phase::idle;
@@ -257,6 +277,7 @@ void worker::on_event(std::size_t i, std::uint32_t events) {
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_connected(i);
     return;
   }
+  if (c.ph == phase::securing) return secure(i);
   if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(i);
   if (c.fd >= 0 && (events & EPOLLOUT)) flush(i);
 }
@@ -272,25 +293,55 @@ void worker::on_connected(std::size_t i) {
     --connecting_;
     return on_open(i);
   }
+  if (!tls_) return upgrade(i);
+  c.ssl = tls_->attach(c.fd);
+  if (!c.ssl) return drop(i, true);
+  c.ph = phase::securing;
+  secure(i);
+}
+
+void worker::secure(std::size_t i) {
+  conn& c = conns_[i];
+  switch (tls_handshake(c.ssl)) {
+    case tls_progress::done:
+      if (tls_info.empty()) tls_info = tls_describe(c.ssl);
+      return upgrade(i);
+    case tls_progress::want_read:
+      return arm_writable(i, false);
+    case tls_progress::want_write:
+      return arm_writable(i, true);
+    case tls_progress::failed:
+      return drop(i, true);
+  }
+}
+
+void worker::upgrade(std::size_t i) {
+  conn& c = conns_[i];
+  arm_writable(i, false);
   c.ph = phase::upgrading;
-  if (send(c.fd, upgrade_.data(), upgrade_.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(upgrade_.size()))
+  if (io_send(c, upgrade_.data(), upgrade_.size()) != static_cast<ssize_t>(upgrade_.size()))
     drop(i, true);
 }
 
+// Over TLS, OpenSSL may hold plaintext the socket no longer signals: it is read before leaving.
 void worker::on_readable(std::size_t i) {
   conn& c = conns_[i];
-  const ssize_t n = recv(c.fd, rx_.data(), rx_.size(), 0);
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (n <= 0) {
-    const bool expected = c.ph == phase::closing;
-    if (expected) totals.handshakes.fetch_add(1, std::memory_order_relaxed);
-    return drop(i, !expected);
-  }
-  const auto size = static_cast<std::size_t>(n);
-  if (c.ph == phase::upgrading) return on_upgrade_bytes(i, rx_.data(), size);
-  on_frames(i, reinterpret_cast<const std::uint8_t*>(rx_.data()), size);
-  if (c.fd >= 0) flush(i);
+  do {
+    const ssize_t n = io_recv(c, rx_.data(), rx_.size());
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+      const bool expected = c.ph == phase::closing;
+      if (expected) totals.handshakes.fetch_add(1, std::memory_order_relaxed);
+      return drop(i, !expected);
+    }
+    const auto size = static_cast<std::size_t>(n);
+    if (c.ph == phase::upgrading) {
+      on_upgrade_bytes(i, rx_.data(), size);
+    } else {
+      on_frames(i, reinterpret_cast<const std::uint8_t*>(rx_.data()), size);
+      if (c.fd >= 0) flush(i);
+    }
+  } while (c.fd >= 0 && c.ssl && tls_pending(c.ssl));
 }
 
 void worker::on_upgrade_bytes(std::size_t i, const char* p, std::size_t n) {
@@ -317,8 +368,7 @@ void worker::on_open(std::size_t i) {
   totals.open.fetch_add(1, std::memory_order_relaxed);
   if (cfg_.mode == mode::handshake) {
     c.ph = phase::closing;
-    if (send(c.fd, close_.data(), close_.size(), MSG_NOSIGNAL) !=
-        static_cast<ssize_t>(close_.size()))
+    if (io_send(c, close_.data(), close_.size()) != static_cast<ssize_t>(close_.size()))
       drop(i, true);
     return;
   }
@@ -419,7 +469,7 @@ void worker::flush(std::size_t i) {
     const std::size_t off = c.sent % batch_.size();
     const std::size_t len =
         static_cast<std::size_t>(std::min<std::uint64_t>(c.want - c.sent, batch_.size() - off));
-    const ssize_t n = send(c.fd, batch_.data() + off, len, MSG_NOSIGNAL);
+    const ssize_t n = io_send(c, batch_.data() + off, len);
     if (n > 0) {
       c.sent += static_cast<std::uint64_t>(n);
       continue;
@@ -443,11 +493,13 @@ void worker::arm_writable(std::size_t i, bool on) {
 load::load(const config& cfg) {
   socklen_t len = 0;
   const sockaddr_storage addr = resolve(cfg, len);
+  if (cfg.tls) tls_ = std::make_unique<tls_client>();
   const unsigned threads = std::max(1u, cfg.threads);
   for (unsigned t = 0; t < threads; ++t) {
     const unsigned share = cfg.connections / threads + (t < cfg.connections % threads ? 1 : 0);
     const bool publisher = cfg.mode == mode::fanout && t == 0;
-    workers_.push_back(std::make_unique<worker>(cfg, shared_, addr, len, share, publisher));
+    workers_.push_back(
+        std::make_unique<worker>(cfg, shared_, addr, len, share, publisher, tls_.get()));
   }
   for (auto& w : workers_)
     threads_.emplace_back([&w] { w->run(); });
@@ -465,6 +517,13 @@ histogram load::finish() {
   for (auto& w : workers_)
     merged.merge(w->latency);
   return merged;
+}
+
+// Read after finish(): the workers no longer write it.
+std::string load::tls_description() const {
+  for (auto& w : workers_)
+    if (!w->tls_info.empty()) return w->tls_info;
+  return {};
 }
 
 // Sums one counter over the workers, each read without stopping them.

@@ -24,6 +24,7 @@ struct config {
   std::size_t size = 20;       // payload bytes
   bool binary = false;
   bool raw = false;  // no handshake, and masked frames accepted back (a raw TCP echo)
+  bool tls = false;  // wss: TLS on every socket, the server's certificate not verified
   unsigned threads = 1;
 };
 
@@ -43,6 +44,7 @@ struct shared_state {
 };
 
 class worker;
+class tls_client;
 
 // Starts `cfg.threads` workers that split the sockets between them.
 class load {
@@ -62,11 +64,14 @@ class load {
   unsigned open() const;
   // Stops and joins the workers; returns the merged latency histogram of the measured window.
   histogram finish();
+  // Protocol and cipher of the first TLS handshake ("" without --tls); valid after finish().
+  std::string tls_description() const;
 
  private:
   template <class T>
   T sum(std::atomic<T> counters::*field) const;
 
+  std::unique_ptr<tls_client> tls_;  // declared before the workers, which use it
   shared_state shared_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::vector<std::thread> threads_;

@@ -110,6 +110,7 @@ nlohmann::json measure(const options& o) {
 
   const double secs = seconds_between(a, b);
   nlohmann::json r;
+  if (o.cfg.tls) r["tls"] = l.tls_description();
   r["seconds"] = secs;
   r["messages_per_sec"] = static_cast<double>(b.messages - a.messages) / secs;
   r["mb_per_sec"] = static_cast<double>(b.bytes - a.bytes) / secs / 1e6;
@@ -143,10 +144,11 @@ nlohmann::json measure_idle(const options& o) {
   l.finish();
   if (!anon_before || !anon_after || !rss_before || !rss_after)
     throw std::runtime_error("cannot read the server's memory from /proc");
+  nlohmann::json r;
+  if (o.cfg.tls) r["tls"] = l.tls_description();
   const auto per = [&](std::uint64_t a, std::uint64_t b) {
     return (static_cast<double>(b) - static_cast<double>(a)) / o.cfg.connections;
   };
-  nlohmann::json r;
   r["bytes_per_connection"] = per(*anon_before, *anon_after);
   r["rss_bytes_per_connection"] = per(*rss_before, *rss_after);
   r["rss_anon_before_bytes"] = *anon_before;
@@ -159,7 +161,11 @@ void print_text(const options& o, const nlohmann::json& r) {
   const auto& c = o.cfg;
   std::printf("%s%s%s: %u connections, %u in flight, %zu B %s, %s\n", o.label.c_str(),
               o.label.empty() ? "" : " ", c.path.c_str(), c.connections, c.in_flight, c.size,
-              c.binary ? "binary" : "text", c.raw ? "raw TCP" : "WebSocket");
+              c.binary ? "binary" : "text",
+              c.raw   ? "raw TCP"
+              : c.tls ? "WebSocket over TLS"
+                      : "WebSocket");
+  if (r.contains("tls")) std::printf("  TLS           %s\n", r["tls"].get<std::string>().c_str());
   if (r.contains("bytes_per_connection")) {
     std::printf("  server memory per connection  %.0f B anonymous, %.0f B resident\n",
                 r["bytes_per_connection"].get<double>(),
@@ -205,7 +211,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   auto* size = app.add_option("--size,-s", o.cfg.size, "payload bytes")->capture_default_str();
   app.add_flag("--binary", o.cfg.binary, "binary messages (text by default)");
-  app.add_flag("--raw", o.cfg.raw, "no upgrade; accept masked frames back (a raw TCP echo)");
+  auto* raw =
+      app.add_flag("--raw", o.cfg.raw, "no upgrade; accept masked frames back (a raw TCP echo)");
+  app.add_flag("--tls", o.cfg.tls, "wss: TLS on every socket (the certificate is not verified)")
+      ->excludes(raw);
   app.add_option("--threads,-t", o.cfg.threads, "load threads")->capture_default_str();
   app.add_option("--warmup", o.warmup, "seconds before measuring")->capture_default_str();
   app.add_option("--duration,-d", o.duration, "seconds measured")->capture_default_str();
