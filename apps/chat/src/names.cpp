@@ -87,8 +87,8 @@ constexpr std::array<wording, 20> words{{
      "The name contains an invisible formatting character (a zero-width space or joiner, a "
      "direction mark or a byte-order mark)."},
     {"name_invisible",
-     "The name contains a character that shows nothing (a Hangul filler or a variation "
-     "selector)."},
+     "The name contains a character that shows nothing (a Hangul filler, a variation "
+     "selector or a blank Braille pattern)."},
     {"name_unassigned", "The name contains a code point that is not a character (yet)."},
     {"name_private_use",
      "The name contains a private-use character, which every device draws differently."},

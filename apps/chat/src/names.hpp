@@ -15,17 +15,16 @@ enum class reason : std::uint8_t {
   too_long,       // over the limits in code points or bytes
   invalid_utf8,   // not UTF-8 (overlong forms, surrogates and stray bytes included)
   control,        // a control character or a line/paragraph separator
-  format,         // an invisible format character (Cf): zero-width space/joiners, BOM, bidi marks
-  invisible,      // another default-ignorable code point: Hangul fillers, variation selectors
+  format,         // a format character (Cf): zero-width space/joiners, BOM, bidi marks
+  invisible,      // drawn as nothing: Hangul fillers, variation selectors, blank Braille
   unassigned,     // not a character in ICU's Unicode version, or a noncharacter
   private_use,    // private use: drawn differently by every device
   space,          // a space in a sign-in name
   symbol,         // punctuation or a symbol in a sign-in name (only `.`, `_`, `-` are allowed)
-  compatibility,  // a compatibility form in a sign-in name (ligature, superscript, circled letter)
-  disallowed,  // another code point PRECIS disallows (old Hangul jamo, tatweel, titlecase digraph)
-  context,     // used out of its context: a leading combining mark, a middle dot not between
-               // two `l`, mixed Arabic digit styles, RFC 5892's other contextual rules
-  bidi,        // a right-to-left sign-in name that breaks RFC 5893's Bidi Rule
+  compatibility,  // a compatibility form in a sign-in name (ligature, superscript, ①)
+  disallowed,     // other code points PRECIS refuses: old Hangul jamo, tatweel, U+FFFD...
+  context,        // out of context: a leading combining mark, a middle dot not in `l·l`...
+  bidi,           // a right-to-left sign-in name that breaks RFC 5893's Bidi Rule
   mixed_script,   // scripts mixed as look-alikes are (Latin with Cyrillic...), per TR #39
   mixed_numbers,  // digits of different number systems
   stacked_marks,  // a combining mark repeated, or a dot over a letter that has one (TR #39)

@@ -61,6 +61,13 @@ bool old_hangul_jamo(UChar32 c) {
   return type == U_HST_LEADING_JAMO || type == U_HST_VOWEL_JAMO || type == U_HST_TRAILING_JAMO;
 }
 
+// Symbols and marks that fonts draw as nothing, yet Unicode does not call default-ignorable:
+// the blank Braille pattern (the usual way to make a name that looks empty), the null notehead,
+// the Khitan filler, and the object replacement character, which many fonts leave blank.
+bool drawn_blank(UChar32 c) {
+  return c == 0x2800 || c == 0x1D159 || c == 0x16FE4 || c == 0xFFFC;
+}
+
 // The reasons every class shares: what is never a visible character of its own.
 reason never_valid(UChar32 c) {
   const auto gc = U_GET_GC_MASK(c);
@@ -70,6 +77,8 @@ reason never_valid(UChar32 c) {
   if (gc & (U_GC_CC_MASK | U_GC_ZL_MASK | U_GC_ZP_MASK)) return reason::control;
   if (gc & U_GC_CF_MASK) return reason::format;  // ZWJ and ZWNJ too: their contexts are not kept
   if (u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) return reason::invisible;
+  if (drawn_blank(c)) return reason::invisible;
+  if (c == 0xFFFD) return reason::disallowed;  // the mark of text that failed to decode
   if (old_hangul_jamo(c)) return reason::disallowed;
   return reason::ok;
 }

@@ -166,6 +166,12 @@ TEST(Names, NicknamesRefused) {
                             {" \u3164 ", reason::invisible, 0x3164},
                             {"\uFFA0", reason::invisible, 0xFFA0},
                             {"\u2764\uFE0F", reason::invisible, 0xFE0F},  // a variation selector
+                            {"\u2800", reason::invisible, 0x2800},        // blank Braille pattern
+                            {"x\u2800y", reason::invisible, 0x2800},
+                            {"\U0001D159", reason::invisible, 0x1D159},  // null notehead
+                            {"\U00016FE4", reason::invisible, 0x16FE4},  // Khitan filler
+                            {"a\uFFFC", reason::invisible, 0xFFFC},
+                            {"alice\uFFFD", reason::disallowed, 0xFFFD},
                             {"Al\u200Bice", reason::format, 0x200B},
                             {"x\u200Dy", reason::format, 0x200D},
                             {"tab\there", reason::control, U'\t'},
@@ -219,6 +225,16 @@ TEST(Names, AKeysSkeletonMayDifferFromItsDisplays) {
   const checked upper = nickname("ALICE", {}), lower = nickname("alice", {});
   EXPECT_EQ(upper.key, lower.key);
   EXPECT_NE(upper.skeleton, lower.skeleton);
+}
+
+TEST(Names, DottedCapitalIFoldsToAKeyThatIsNotAName) {
+  // Full folding turns U+0130 into i + U+0307; as typed, that pair is refused (TR #39's
+  // hidden-overlay check: a dot over a dotted letter), so nobody can claim the key directly.
+  const checked r = username("\u0130stanbul", {});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r.key, "i\u0307stanbul");
+  EXPECT_EQ(username(r.key, {}).why, reason::stacked_marks);
+  EXPECT_NE(r.key, username("istanbul", {}).key);
 }
 
 TEST(Names, LimitsCountCodePointsAndBytesOfTheCanonicalForm) {
