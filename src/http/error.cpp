@@ -29,6 +29,7 @@ constexpr entry table[] = {
     {errc::length_with_transfer_encoding, 400, "both Content-Length and Transfer-Encoding"},
     {errc::bad_transfer_encoding, 400, "Transfer-Encoding not ending in chunked, or in HTTP/1.0"},
     {errc::method_not_implemented, 501, "CONNECT is not supported"},
+    {errc::unsupported_transfer_coding, 501, "transfer coding other than chunked"},
 };
 
 const entry* find(errc e) {

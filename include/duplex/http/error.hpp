@@ -1,4 +1,4 @@
-// Why an HTTP request head was refused, and the status each reason answers with.
+// Why an HTTP request head or body was refused, and the status each reason answers with.
 #pragma once
 
 #include <string_view>
@@ -23,6 +23,7 @@ enum class errc {
   length_with_transfer_encoding,
   bad_transfer_encoding,
   method_not_implemented,
+  unsupported_transfer_coding,
 };
 
 const std::error_category& http_category() noexcept;
