@@ -24,6 +24,16 @@ enum class errc {
   bad_transfer_encoding,
   method_not_implemented,
   unsupported_transfer_coding,
+  // The body (body_decoder) and its Expect field (decide_expect).
+  body_too_large,
+  bad_chunk_size,
+  chunk_size_overflow,
+  bad_chunk_extension,
+  chunk_extension_too_long,
+  bad_chunk_end,
+  trailer_too_large,
+  body_truncated,
+  expectation_failed,
 };
 
 const std::error_category& http_category() noexcept;
