@@ -52,7 +52,6 @@ body_decoder::status body_decoder::start(const body_framing& framing,
   trailer_buf_.clear();
   line_start_ = 0;
   trailer_at_.clear();
-  trailers_.clear();
   error_.clear();
   switch (framing.kind) {
     case body_kind::none:
@@ -89,6 +88,17 @@ body_decoder::step body_decoder::fail(errc e, std::size_t consumed) {
   phase_ = phase::failed;
   error_ = e;
   return {status::error, consumed, {}};
+}
+
+std::vector<header> body_decoder::trailers() const {
+  std::vector<header> out;
+  if (phase_ != phase::done) return out;
+  const std::string_view fields = trailer_buf_;
+  out.reserve(trailer_at_.size());
+  for (const auto& f : trailer_at_)
+    out.push_back({fields.substr(f.name_begin, f.name_end - f.name_begin),
+                   fields.substr(f.value_begin, f.value_end - f.value_begin)});
+  return out;
 }
 
 body_decoder::status body_decoder::finish() {
@@ -275,13 +285,6 @@ errc body_decoder::end_of_trailer_line() {
   const std::string_view line = all.substr(line_start_, lf - 1 - line_start_);
   if (line.find('\r') != std::string_view::npos) return errc::bad_line_ending;
   if (line.empty()) {
-    trailer_buf_.resize(line_start_);
-    trailers_.reserve(trailer_at_.size());
-    for (const auto& f : trailer_at_) {
-      const std::string_view fields = trailer_buf_;
-      trailers_.push_back({fields.substr(f.name_begin, f.name_end - f.name_begin),
-                           fields.substr(f.value_begin, f.value_end - f.value_begin)});
-    }
     phase_ = phase::done;
     return errc{};
   }

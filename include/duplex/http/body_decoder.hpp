@@ -62,8 +62,9 @@ class body_decoder {
   // Body bytes delivered so far; never more than the limit given to start().
   std::uint64_t received() const noexcept { return received_; }
   // After `complete` of a chunked body: its trailer fields, checked like header fields and not
-  // merged into them (RFC 9110 section 6.5.1). Views into the decoder, valid until start().
-  const std::vector<header>& trailers() const noexcept { return trailers_; }
+  // merged into them (RFC 9110 section 6.5.1). Views into the decoder, valid until start() or
+  // until the decoder is moved or destroyed.
+  std::vector<header> trailers() const;
 
  private:
   enum class phase : std::uint8_t {
@@ -116,7 +117,6 @@ class body_decoder {
   std::string trailer_buf_;  // trailer fields so far and the line in progress
   std::size_t line_start_ = 0;
   std::vector<field_at> trailer_at_;
-  std::vector<header> trailers_;
   std::error_code error_;
 };
 

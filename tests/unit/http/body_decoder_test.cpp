@@ -329,6 +329,13 @@ TEST(BodyDecoder, StartForgetsTheLastBody) {
   d.start(chunked(), 1024);
   ASSERT_EQ(d.decode("0\r\nA: 1\r\n\r\n").state, body_decoder::status::complete);
   ASSERT_EQ(d.trailers().size(), 1u);
+  // A copy keeps its own trailers, not views into the original.
+  body_decoder copy = d;
+  d.start(chunked(), 1024);
+  ASSERT_EQ(d.decode("0\r\nBB: 22\r\n\r\n").state, body_decoder::status::complete);
+  ASSERT_EQ(copy.trailers().size(), 1u);
+  EXPECT_EQ(copy.trailers()[0].name, "A");
+  EXPECT_EQ(copy.trailers()[0].value, "1");
   d.start(length(2), 1024);
   EXPECT_TRUE(d.trailers().empty());
   EXPECT_EQ(d.received(), 0u);
@@ -361,6 +368,12 @@ TEST(BodyDecoder, StartReadsTheFramingOfAHead) {
   req.headers = {{"Host", "a"}, {"Transfer-Encoding", "gzip, chunked"}};
   EXPECT_EQ(d.start(req, 10), body_decoder::status::error);
   EXPECT_EQ(status_for(static_cast<errc>(d.error().value())), 501);
+  req.headers = {{"Content-Length", "3"}, {"Transfer-Encoding", "chunked"}};
+  EXPECT_EQ(d.start(req, 10), body_decoder::status::error);
+  EXPECT_EQ(d.error(), errc::length_with_transfer_encoding);  // RFC 9112 section 6.1
+  req.headers = {{"Transfer-Encoding", "chunked, gzip"}};
+  EXPECT_EQ(d.start(req, 10), body_decoder::status::error);
+  EXPECT_EQ(d.error(), errc::bad_transfer_encoding);  // section 6.3 item 4: 400, not 501
   req.headers = {{"Content-Length", "3"}, {"Content-Length", "4"}};
   EXPECT_EQ(d.start(req, 10), body_decoder::status::error);
   EXPECT_EQ(d.error(), errc::bad_content_length);
