@@ -29,6 +29,16 @@ constexpr entry table[] = {
     {errc::length_with_transfer_encoding, 400, "both Content-Length and Transfer-Encoding"},
     {errc::bad_transfer_encoding, 400, "Transfer-Encoding not ending in chunked, or in HTTP/1.0"},
     {errc::method_not_implemented, 501, "CONNECT is not supported"},
+    {errc::unsupported_transfer_coding, 501, "transfer coding other than chunked"},
+    {errc::body_too_large, 413, "request body larger than the limit"},
+    {errc::bad_chunk_size, 400, "malformed chunk size"},
+    {errc::chunk_size_overflow, 400, "chunk size longer than 16 hex digits"},
+    {errc::bad_chunk_extension, 400, "malformed chunk extension"},
+    {errc::chunk_extension_too_long, 413, "chunk extensions longer than the limit"},
+    {errc::bad_chunk_end, 400, "chunk data not followed by CRLF"},
+    {errc::trailer_too_large, 431, "trailer section larger than the limit"},
+    {errc::body_truncated, 400, "connection ended inside the request body"},
+    {errc::expectation_failed, 417, "Expect other than 100-continue"},
 };
 
 const entry* find(errc e) {

@@ -2,34 +2,9 @@
 
 #include <cstring>
 
+#include "field_line.hpp"
+
 namespace duplex::http {
-namespace {
-
-// RFC 9110 section 5.6.2: tchar.
-bool is_tchar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (!is_tchar(static_cast<unsigned char>(c))) return false;
-  return true;
-}
-
-// RFC 9110 section 5.5: field-value is VCHAR, obs-text, SP and HTAB; CTLs (NUL, CR, LF, DEL)
-// are refused so that no header can smuggle a line break.
-bool is_field_char(unsigned char c) {
-  return c == '\t' || (c >= 0x20 && c != 0x7F);
-}
-
-bool is_ows(char c) {
-  return c == ' ' || c == '\t';
-}
-
-}  // namespace
-
 int parse_http_version(std::string_view v) noexcept {
   if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || v[6] != '.' || v[5] < '0' || v[5] > '9' ||
       v[7] < '0' || v[7] > '9')
@@ -116,24 +91,13 @@ head_parser::status head_parser::parse_line(std::string_view buf, std::size_t be
 }
 
 head_parser::status head_parser::parse_header_line(std::string_view line, std::size_t offset) {
-  // RFC 9112 section 5.2: obs-fold is rejected with 400.
-  if (is_ows(line.front())) return fail(errc::obsolete_line_folding);
-  const auto colon = line.find(':');
-  if (colon == std::string_view::npos) return fail(errc::bad_header_name);
-  // RFC 9112 section 5.1: no whitespace between the field name and the colon.
-  if (!is_token(line.substr(0, colon))) return fail(errc::bad_header_name);
-  std::size_t vb = colon + 1;
-  std::size_t ve = line.size();
-  while (vb < ve && is_ows(line[vb]))
-    ++vb;
-  while (ve > vb && is_ows(line[ve - 1]))
-    --ve;
-  for (std::size_t i = vb; i < ve; ++i)
-    if (!is_field_char(static_cast<unsigned char>(line[i]))) return fail(errc::bad_header_value);
+  detail::field_line f;
+  if (const errc e = detail::split_field_line(line, f); e != errc{}) return fail(e);
   if (headers_.size() >= limits_.max_headers) return fail(errc::too_many_headers);
   const auto o = static_cast<std::uint32_t>(offset);
-  headers_.push_back({{o, static_cast<std::uint32_t>(o + colon)},
-                      {static_cast<std::uint32_t>(o + vb), static_cast<std::uint32_t>(o + ve)}});
+  headers_.push_back({{o, static_cast<std::uint32_t>(o + f.name_end)},
+                      {static_cast<std::uint32_t>(o + f.value_begin),
+                       static_cast<std::uint32_t>(o + f.value_end)}});
   return status::incomplete;
 }
 

@@ -222,6 +222,7 @@ body_framing request_body(const request& req) noexcept {
   bool has_coding = false;
   std::string_view last_coding;
   int chunked = 0;
+  int codings = 0;
   for (const auto& h : req.headers) {
     if (iequals(h.name, "Content-Length")) {
       has_length = true;
@@ -230,6 +231,7 @@ body_framing request_body(const request& req) noexcept {
       has_coding = true;
       for_each_token(h.value, [&](std::string_view coding) {
         last_coding = coding;
+        ++codings;
         if (iequals(coding, "chunked")) ++chunked;
         return true;
       });
@@ -242,6 +244,9 @@ body_framing request_body(const request& req) noexcept {
     // length is unknown unless chunked is the final coding, and it is applied once at most.
     if (req.version_minor == 0 || chunked != 1 || !iequals(last_coding, "chunked"))
       return invalid(errc::bad_transfer_encoding);
+    // Section 6.1: a coding before chunked (gzip, a coding we do not know) is one we do not
+    // decode; the end is known, but the body would reach the handler still encoded.
+    if (codings != 1) return invalid(errc::unsupported_transfer_coding);
     return {body_kind::chunked};
   }
   if (!has_length) return {};

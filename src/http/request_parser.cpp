@@ -1,5 +1,6 @@
 #include "duplex/http/request_parser.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace duplex::http {
@@ -93,7 +94,16 @@ void request_reader::append(std::string_view bytes) {
 
 void request_reader::consume() noexcept {
   if (parser_.head_size() == 0) return;
-  offset_ += parser_.head_size();
+  advance(parser_.head_size());
+}
+
+void request_reader::skip(std::size_t n) noexcept {
+  advance(std::min(n, buffered()));
+}
+
+void request_reader::advance(std::size_t n) noexcept {
+  offset_ += n;
+  // The next head starts at the new offset; a parse() begun before a skip() is abandoned.
   parser_.reset();
   if (offset_ == buf_.size()) {
     buf_.clear();  // nothing left to move

@@ -6,6 +6,8 @@ namespace duplex::http {
 
 std::string_view reason_phrase(int status) noexcept {
   switch (status) {
+    case 100:
+      return "Continue";
     case 101:
       return "Switching Protocols";
     case 200:
@@ -42,6 +44,8 @@ std::string_view reason_phrase(int status) noexcept {
       return "URI Too Long";
     case 415:
       return "Unsupported Media Type";
+    case 417:
+      return "Expectation Failed";
     case 421:
       return "Misdirected Request";
     case 426:

@@ -1,4 +1,4 @@
-// Why an HTTP request head was refused, and the status each reason answers with.
+// Why an HTTP request head or body was refused, and the status each reason answers with.
 #pragma once
 
 #include <string_view>
@@ -23,6 +23,17 @@ enum class errc {
   length_with_transfer_encoding,
   bad_transfer_encoding,
   method_not_implemented,
+  unsupported_transfer_coding,
+  // The body (body_decoder) and its Expect field (decide_expect).
+  body_too_large,
+  bad_chunk_size,
+  chunk_size_overflow,
+  bad_chunk_extension,
+  chunk_extension_too_long,
+  bad_chunk_end,
+  trailer_too_large,
+  body_truncated,
+  expectation_failed,
 };
 
 const std::error_category& http_category() noexcept;

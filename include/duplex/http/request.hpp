@@ -62,8 +62,8 @@ bool iequals(std::string_view a, std::string_view b) noexcept;
 enum class body_kind : std::uint8_t {
   none,     // neither Content-Length nor Transfer-Encoding: no body (item 7)
   length,   // Content-Length: `length` octets, possibly 0
-  chunked,  // Transfer-Encoding ending in chunked (item 4)
-  invalid,  // the end cannot be told: answer status_for(error) and close (items 4 and 5)
+  chunked,  // Transfer-Encoding: chunked, the only coding (item 4)
+  invalid,  // refused: answer status_for(error) and close (items 4 and 5; 501 for gzip etc.)
 };
 struct body_framing {
   body_kind kind = body_kind::none;
@@ -80,7 +80,9 @@ struct body_framing {
 // are all the same number (the RFC allows taking them as one); differing values are invalid
 // (RFC 9112 section 6.3 item 5), as is an empty list element. With Transfer-Encoding, any
 // Content-Length, HTTP/1.0, or a final coding other than a single chunked is invalid (sections
-// 6.1 and 6.3 item 4): each is a way to make two parsers disagree on where the body ends.
+// 6.1 and 6.3 item 4): each is a way to make two parsers disagree on where the body ends. A
+// coding applied before chunked ("gzip, chunked") is unsupported_transfer_coding (501): the
+// end can be told, but no decoder for it exists here (section 6.1).
 body_framing request_body(const request& req) noexcept;
 
 // Whether a request may be answered without reading a body (RFC 9112): exactly one Host in

@@ -49,6 +49,12 @@ class request_reader {
   void consume() noexcept;
   // Bytes received and not consumed.
   std::size_t buffered() const noexcept { return buf_.size() - offset_; }
+  // The bytes received and not consumed: after consume() of a head with a body, the body's
+  // bytes come first, for a body_decoder. Not valid after append().
+  std::string_view unread() const noexcept { return std::string_view(buf_).substr(offset_); }
+  // Drops `n` bytes (at most buffered()) from the front of unread(): what a body_decoder
+  // consumed. Only between consume() and the parse() of the next head, which starts after them.
+  void skip(std::size_t n) noexcept;
 
   // Work counters, which tests hold to linear bounds: the parser's bytes_scanned(), and the
   // bytes append() moved to the front of the buffer.
@@ -56,6 +62,8 @@ class request_reader {
   std::size_t bytes_moved() const noexcept { return bytes_moved_; }
 
  private:
+  void advance(std::size_t n) noexcept;
+
   std::string buf_;
   std::size_t offset_ = 0;  // start of the head being parsed
   std::size_t bytes_moved_ = 0;

@@ -251,6 +251,10 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"chunked not last",
                  "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
                  errc::bad_transfer_encoding, 400},
+        // Section 6.1: the end is known, but the body would reach the handler gzipped.
+        bad_case{"a coding before chunked",
+                 "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                 errc::unsupported_transfer_coding, 501},
         bad_case{"Transfer-Encoding in HTTP/1.0",
                  "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
                  errc::bad_transfer_encoding, 400}),

@@ -161,6 +161,10 @@ TEST(RequestRules, TransferEncodingFraming) {
   EXPECT_EQ(both.error, errc::length_with_transfer_encoding);
   EXPECT_EQ(request_body(head("POST", 1, {{"Transfer-Encoding", "gzip"}})).error,
             errc::bad_transfer_encoding);
+  EXPECT_EQ(request_body(head("POST", 1, {{"Transfer-Encoding", "gzip, chunked"}})).error,
+            errc::unsupported_transfer_coding);
+  EXPECT_EQ(request_body(head("POST", 1, {{"Transfer-Encoding", "chunked,"}})).kind,
+            body_kind::chunked);  // RFC 9110 section 5.6.1: empty list elements do not count
   EXPECT_EQ(request_body(head("POST", 1, {{"Transfer-Encoding", "chunked"}})).kind,
             body_kind::chunked);
 }
