@@ -186,8 +186,10 @@ int user_ban(const cli_context& c, const std::string& name, bool banned) {
 void add_user_commands(CLI::App& app, user_command& cmd) {
   auto* user = app.add_subcommand("user", "manage accounts in the --db file (also while serving)");
   user->require_subcommand(1);
+  user->fallthrough();  // `user add NAME --db FILE`: the app's own options after the command
   auto action = [&cmd, user](const char* name, const char* help) {
     auto* sub = user->add_subcommand(name, help);
+    sub->fallthrough();
     sub->add_option("name", cmd.name, "the user's name")->required();
     sub->callback([&cmd, name] { cmd.action = name; });
     return sub;

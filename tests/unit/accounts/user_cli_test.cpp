@@ -14,6 +14,8 @@ namespace {
 struct UserCli : ::testing::Test {
   int run(std::vector<std::string> args, const std::string& input = "") {
     CLI::App app;
+    std::string db = file.path();
+    app.add_option("--db", db);  // as main.cpp has it
     user_command cmd;
     add_user_commands(app, cmd);
     std::vector<const char*> argv{"duplex-chat"};
@@ -27,7 +29,7 @@ struct UserCli : ::testing::Test {
     std::istringstream in(input);
     out.str({});
     err.str({});
-    cli_context c{file.path(), test::ascii_names, hash_cost::minimum(), {}, &in, &out, &err, false};
+    cli_context c{db, test::ascii_names, hash_cost::minimum(), {}, &in, &out, &err, false};
     return run_user_command(cmd, c);
   }
   auth_result sign_in(account_service& s, std::string_view key, const char* pw) {
@@ -92,6 +94,13 @@ TEST_F(UserCli, RoleAndBan) {
   EXPECT_EQ(sign_in(s, "uma", "correct horse").what, status::ok);
   EXPECT_EQ(run({"user", "ban", "nobody"}), 1);
   EXPECT_EQ(run({"user"}), -1);
+}
+
+TEST_F(UserCli, TheDatabaseOptionMayFollowTheCommand) {
+  test::temp_db other;
+  EXPECT_EQ(run({"user", "add", "wes", "--db", other.path()}, "correct horse\n"), 0) << err.str();
+  EXPECT_EQ(run({"--db", other.path(), "user", "add", "wes"}, "correct horse\n"), 1);  // taken
+  EXPECT_EQ(run({"user", "add", "wes"}, "correct horse\n"), 0);  // the default file: free
 }
 
 TEST_F(UserCli, ANewerDatabaseIsAnErrorNotACrash) {
