@@ -167,6 +167,8 @@ void account_api::do_logout(const api_request& req, reply done) {
   auto forget = json_reply(204, nullptr);
   forget.headers.emplace_back("Set-Cookie", clearing_cookie(options_.cookie));
   const auto found = session_of(req.cookie);
+  // A session that could not be looked up may still be live: say so rather than pretend.
+  if (found.failed) return done(failure(auth_result{status::store_failed, {}, {}, {}, {}, 0}));
   if (!found.session) return done(forget);  // signed out already: the cookie goes anyway
   service_.sign_out(*found.session, [done, forget](auth_result r) {
     done(r.what == status::ok || r.what == status::not_found ? forget : failure(r));

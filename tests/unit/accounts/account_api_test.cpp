@@ -191,6 +191,25 @@ TEST_F(AccountApi, TooManyAttemptsGet429WithRetryAfter) {
   EXPECT_EQ(limited, 1);  // the eleventh: ten a burst by default
 }
 
+TEST_F(AccountApi, AnUnreadableDatabaseIs503NotASignOut) {
+  const auto cookie = join("hex");
+  {
+    sql::connection db(file.path(), 1s);
+    db.exec("ALTER TABLE sessions RENAME TO gone");
+  }
+  const auto out = call("POST", "/api/logout", {}, cookie, {});
+  EXPECT_EQ(out.status, 503);
+  EXPECT_FALSE(out.header("Set-Cookie"));
+  EXPECT_EQ(call("GET", "/api/me", {}, cookie).status, 503);
+  EXPECT_EQ(call("GET", "/api/sessions", {}, cookie).status, 503);
+  {
+    sql::connection db(file.path(), 1s);
+    db.exec("ALTER TABLE gone RENAME TO sessions");
+  }
+  EXPECT_EQ(call("POST", "/api/logout", {}, cookie, {}).status, 204);
+  EXPECT_EQ(call("GET", "/api/me", {}, cookie).status, 401);
+}
+
 TEST_F(AccountApi, UnknownPathsAndMethods) {
   EXPECT_EQ(call("GET", "/api/nothing").status, 404);
   const auto r = call("GET", "/api/login");
