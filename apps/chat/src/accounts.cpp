@@ -1,0 +1,107 @@
+#include "accounts.hpp"
+
+namespace duplex::chat {
+namespace {
+
+constexpr const char* user_columns =
+    "SELECT id, name, name_key, role, banned, created_ms FROM users";
+
+std::optional<user> read_user(sql::statement& st) {
+  if (!st.row()) return std::nullopt;
+  user u;
+  u.id = st.integer(0);
+  u.name = st.text(1);
+  u.key = st.text(2);
+  u.role = parse_role(st.text(3)).value_or(role::user);
+  u.banned = st.integer(4) != 0;
+  u.created_ms = st.integer(5);
+  return u;
+}
+
+}  // namespace
+
+std::string_view to_string(role r) noexcept {
+  return r == role::admin ? "admin" : "user";
+}
+
+std::optional<role> parse_role(std::string_view s) noexcept {
+  if (s == "user") return role::user;
+  if (s == "admin") return role::admin;
+  return std::nullopt;
+}
+
+create_result account_store::create(const name_claim& name, std::string_view password_hash, role r,
+                                    std::int64_t now_ms, std::int64_t* id) {
+  sql::statement st(db_,
+                    "INSERT INTO users (name, name_key, name_skeleton, password_hash, role,"
+                    " created_ms, password_changed_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  st.bind(1, name.display).bind(2, name.key).bind(3, name.skeleton).bind(4, password_hash);
+  st.bind(5, to_string(r)).bind(6, now_ms).bind(7, now_ms);
+  try {
+    st.run();
+  } catch (const sql::error& e) {
+    if (!e.unique_violation()) throw;
+    // Which constraint refused it: the same key is the same name, else it only looks alike.
+    return by_key(name.key) ? create_result::name_taken : create_result::name_look_alike;
+  }
+  if (id) *id = db_.last_insert_id();
+  return create_result::created;
+}
+
+create_result account_store::check_name(const name_claim& name) {
+  if (by_key(name.key)) return create_result::name_taken;
+  sql::statement st(db_, "SELECT 1 FROM users WHERE name_skeleton = ?");
+  st.bind(1, name.skeleton);
+  return st.row() ? create_result::name_look_alike : create_result::created;
+}
+
+std::optional<user> account_store::by_id(std::int64_t id) {
+  sql::statement st(db_, (std::string(user_columns) + " WHERE id = ?").c_str());
+  st.bind(1, id);
+  return read_user(st);
+}
+
+std::optional<user> account_store::by_key(std::string_view key) {
+  sql::statement st(db_, (std::string(user_columns) + " WHERE name_key = ?").c_str());
+  st.bind(1, key);
+  return read_user(st);
+}
+
+std::optional<std::string> account_store::password_hash(std::int64_t id) {
+  sql::statement st(db_, "SELECT password_hash FROM users WHERE id = ?");
+  st.bind(1, id);
+  if (!st.row()) return std::nullopt;
+  return st.text(0);
+}
+
+bool account_store::set_password_hash(std::int64_t id, std::string_view hash, std::int64_t now_ms) {
+  sql::statement st(db_,
+                    "UPDATE users SET password_hash = ?, password_changed_ms = ? WHERE id = ?");
+  st.bind(1, hash).bind(2, now_ms).bind(3, id);
+  st.run();
+  return db_.changes() > 0;
+}
+
+bool account_store::replace_password_hash(std::int64_t id, std::string_view old,
+                                          std::string_view hash) {
+  sql::statement st(db_, "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?");
+  st.bind(1, hash).bind(2, id).bind(3, old);
+  st.run();
+  return db_.changes() > 0;
+}
+
+bool account_store::set_role(std::int64_t id, role r) {
+  sql::statement st(db_, "UPDATE users SET role = ? WHERE id = ?");
+  st.bind(1, to_string(r)).bind(2, id);
+  st.run();
+  return db_.changes() > 0;
+}
+
+bool account_store::set_banned(std::int64_t id, bool banned) {
+  sql::statement st(db_, "UPDATE users SET banned = ? WHERE id = ?");
+  st.bind(1, std::int64_t{banned ? 1 : 0}).bind(2, id);
+  st.run();
+  return db_.changes() > 0;
+}
+
+}  // namespace duplex::chat

@@ -1,0 +1,64 @@
+// Registered users in the chat's SQLite file: names that cannot be taken twice or imitated,
+// Argon2id password hashes, roles and bans. Synchronous; account_service runs it off the loop.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sql.hpp"
+
+namespace duplex::chat {
+
+// A name as the names module (PRECIS, ICU) prepared it: what people see, the key that makes
+// names equal (case folded, normalized), and the confusable skeleton (UTS #39) that makes them
+// look alike. Two accounts may share neither a key nor a skeleton.
+struct name_claim {
+  std::string display;
+  std::string key;
+  std::string skeleton;
+};
+
+enum class role : std::uint8_t { user, admin };
+std::string_view to_string(role r) noexcept;
+std::optional<role> parse_role(std::string_view s) noexcept;
+
+struct user {
+  std::int64_t id = 0;
+  std::string name;  // the display form chosen at registration
+  std::string key;
+  enum role role = role::user;
+  bool banned = false;
+  std::int64_t created_ms = 0;
+};
+
+enum class create_result { created, name_taken, name_look_alike };
+
+// Uses a connection it does not own: one per thread (see sql::connection).
+class account_store {
+ public:
+  explicit account_store(sql::connection& db) : db_(db) {}
+
+  // The UNIQUE constraints decide, so two processes cannot both take a name.
+  create_result create(const name_claim& name, std::string_view password_hash, role r,
+                       std::int64_t now_ms, std::int64_t* id = nullptr);
+  // Whether create() would refuse the name now (`created`: it is free). An early answer that
+  // saves hashing a password; create() is still what decides.
+  create_result check_name(const name_claim& name);
+  std::optional<user> by_id(std::int64_t id);
+  std::optional<user> by_key(std::string_view key);
+  // Both by the user's id; nullopt / false when there is no such user.
+  std::optional<std::string> password_hash(std::int64_t id);
+  bool set_password_hash(std::int64_t id, std::string_view hash, std::int64_t now_ms);
+  // Re-hashing with new parameters: only if the hash is still `old` (not changed meanwhile);
+  // the password itself stays the same, so its change time does too.
+  bool replace_password_hash(std::int64_t id, std::string_view old, std::string_view hash);
+  bool set_role(std::int64_t id, role r);
+  bool set_banned(std::int64_t id, bool banned);
+
+ private:
+  sql::connection& db_;
+};
+
+}  // namespace duplex::chat

@@ -1,0 +1,70 @@
+#include "schema.hpp"
+
+#include <array>
+#include <string>
+
+namespace duplex::chat {
+namespace {
+
+// Users are never deleted (a ban keeps the name taken), so a name cannot be freed and taken by
+// someone else. The key and the skeleton are UNIQUE so that the file itself refuses a second
+// account whose name only differs by case or looks the same, whichever program writes it.
+constexpr const char* accounts_v1 =
+    "CREATE TABLE users ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " name_key TEXT NOT NULL UNIQUE,"
+    " name_skeleton TEXT NOT NULL UNIQUE,"
+    " password_hash TEXT NOT NULL,"
+    " role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),"
+    " banned INTEGER NOT NULL DEFAULT 0 CHECK (banned IN (0, 1)),"
+    " created_ms INTEGER NOT NULL,"
+    " password_changed_ms INTEGER NOT NULL);"
+    // AUTOINCREMENT: a revoked session's id is never given to a new one, so a stale
+    // "revoke session 7" cannot sign out a later device.
+    "CREATE TABLE sessions ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " token_hash BLOB NOT NULL UNIQUE,"
+    " user_id INTEGER NOT NULL REFERENCES users (id),"
+    " created_ms INTEGER NOT NULL,"
+    " last_seen_ms INTEGER NOT NULL,"
+    " user_agent TEXT NOT NULL,"
+    " address TEXT NOT NULL);"
+    "CREATE INDEX sessions_by_user ON sessions (user_id, last_seen_ms);";
+
+// steps[i] takes the file from version i to i + 1.
+constexpr std::array<const char*, schema_version> steps{accounts_v1};
+
+int user_version(sql::connection& db) {
+  sql::statement st(db, "PRAGMA user_version");
+  return st.row() ? static_cast<int>(st.integer(0)) : 0;
+}
+
+}  // namespace
+
+void configure(sql::connection& db) {
+  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+}
+
+int migrate(sql::connection& db) {
+  const int found = user_version(db);
+  if (found > schema_version)
+    throw std::runtime_error("the database is at schema version " + std::to_string(found) +
+                             ", newer than this duplex-chat (" + std::to_string(schema_version) +
+                             "): use a newer duplex-chat or a backup");
+  for (int v = found; v < schema_version; ++v) {
+    sql::transaction tx(db);
+    // Read again under the write lock: another process may have done this step meanwhile.
+    const int now = user_version(db);
+    if (now > v) {
+      v = now - 1;
+      continue;
+    }
+    db.exec(steps[static_cast<std::size_t>(v)]);
+    db.exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+    tx.commit();
+  }
+  return found;
+}
+
+}  // namespace duplex::chat

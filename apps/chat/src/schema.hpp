@@ -1,0 +1,22 @@
+// The chat database's schema version (PRAGMA user_version) and the steps that bring an older
+// file, one made by any earlier duplex-chat, to the current version in place.
+#pragma once
+
+#include "sql.hpp"
+
+namespace duplex::chat {
+
+// Version 0: history only (messages, rooms), as sqlite_store creates it. Version 1: accounts
+// and sessions. A later step appends to the list in schema.cpp and raises this number.
+inline constexpr int schema_version = 1;
+
+// Applies every missing step, each in its own IMMEDIATE transaction together with the version
+// it reaches, so two processes opening one file at once apply each step once, and a crash
+// leaves the file at a version it really has. Returns the version found. Throws sql::error,
+// and std::runtime_error for a file newer than this program.
+int migrate(sql::connection& db);
+
+// Settings each of the chat's connections wants: WAL (as sqlite_store), foreign keys.
+void configure(sql::connection& db);
+
+}  // namespace duplex::chat

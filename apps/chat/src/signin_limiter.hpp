@@ -1,0 +1,78 @@
+// Sign-in attempts limited per account and per client address: token buckets in two tables of
+// bounded size (the least recently used entry is forgotten first), answering how long to wait.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <list>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace duplex::chat {
+
+using limiter_clock = std::chrono::steady_clock;
+
+// `burst` attempts at once, then one more every `every`.
+struct bucket_rule {
+  double burst = 10;
+  std::chrono::milliseconds every{60'000};
+};
+
+struct signin_limits {
+  bucket_rule account{10, std::chrono::seconds(60)};  // guesses at one password
+  bucket_rule address{30, std::chrono::seconds(2)};   // hashing work one client can cause
+  std::size_t max_tracked = 10'000;                   // per table
+};
+
+// One table of buckets. A forgotten entry starts full again, which loses nothing once it has
+// refilled; the bound makes sure a flood of new keys costs memory it cannot grow.
+class bucket_table {
+ public:
+  bucket_table(bucket_rule rule, std::size_t max_entries) : rule_(rule), max_(max_entries) {}
+  // 0 when a token is there now, else how long until one is.
+  std::chrono::milliseconds wait(std::string_view key, limiter_clock::time_point now);
+  void take(std::string_view key, limiter_clock::time_point now);
+  void give_back(std::string_view key, limiter_clock::time_point now);
+  std::size_t size() const noexcept { return index_.size(); }
+
+ private:
+  struct entry {
+    std::string key;
+    double tokens = 0;
+    limiter_clock::time_point at;
+  };
+  entry& find(std::string_view key, limiter_clock::time_point now);
+
+  bucket_rule rule_;
+  std::size_t max_;
+  std::list<entry> lru_;  // least recently used first
+  std::unordered_map<std::string_view, std::list<entry>::iterator> index_;
+};
+
+class signin_limiter {
+ public:
+  explicit signin_limiter(const signin_limits& l)
+      : accounts_(l.account, l.max_tracked), addresses_(l.address, l.max_tracked) {}
+
+  // One attempt from `address` (see address_key) at `account` (the id of an account that
+  // exists, or empty: unknown names are not tracked, so they cannot flood the table, and the
+  // address limit holds them). 0: allowed and charged to both; otherwise nothing is charged and
+  // the answer is how long until both would allow it.
+  std::chrono::milliseconds attempt(std::string_view account, std::string_view address,
+                                    limiter_clock::time_point now);
+  // The password was right: the account's token comes back, so that signing in often never
+  // locks a user out; the address keeps its charge (it bounds hashing work).
+  void succeeded(std::string_view account, limiter_clock::time_point now);
+  // The attempt could not be made after all (the server was busy): both tokens come back.
+  void cancel(std::string_view account, std::string_view address, limiter_clock::time_point now);
+
+  std::size_t tracked_accounts() const noexcept { return accounts_.size(); }
+  std::size_t tracked_addresses() const noexcept { return addresses_.size(); }
+
+ private:
+  bucket_table accounts_;
+  bucket_table addresses_;
+};
+
+}  // namespace duplex::chat

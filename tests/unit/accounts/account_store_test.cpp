@@ -1,0 +1,82 @@
+// Registered users: one account per name key and per skeleton, enforced by the file itself.
+#include <gtest/gtest.h>
+
+#include "accounts/accounts_support.hpp"
+#include "src/accounts.hpp"
+#include "src/schema.hpp"
+
+namespace duplex::chat {
+namespace {
+
+using test::claim;
+
+struct AccountStore : ::testing::Test {
+  AccountStore() : db(file.path(), std::chrono::seconds(1)), users(db) {
+    configure(db);
+    migrate(db);
+  }
+  test::temp_db file;
+  sql::connection db;
+  account_store users;
+};
+
+TEST_F(AccountStore, RegistersAndFindsByIdAndKey) {
+  std::int64_t id = 0;
+  ASSERT_EQ(users.create(claim("Alice"), "h1", role::user, 42, &id), create_result::created);
+  const auto by_key = users.by_key("alice");
+  ASSERT_TRUE(by_key);
+  EXPECT_EQ(by_key->id, id);
+  EXPECT_EQ(by_key->name, "Alice");
+  EXPECT_EQ(by_key->role, role::user);
+  EXPECT_FALSE(by_key->banned);
+  EXPECT_EQ(by_key->created_ms, 42);
+  EXPECT_EQ(users.by_id(id)->key, "alice");
+  EXPECT_EQ(users.password_hash(id), "h1");
+  EXPECT_FALSE(users.by_key("Alice"));  // looked up by key, never by display form
+  EXPECT_FALSE(users.by_id(id + 1));
+}
+
+TEST_F(AccountStore, RefusesTheSameKeyAndALookAlike) {
+  ASSERT_EQ(users.create(claim("alice"), "h", role::user, 1), create_result::created);
+  EXPECT_EQ(users.check_name(claim("ALICE")), create_result::name_taken);
+  EXPECT_EQ(users.create(claim("ALICE"), "h", role::user, 1), create_result::name_taken);
+  EXPECT_EQ(users.check_name(claim("a1ice")), create_result::name_look_alike);
+  EXPECT_EQ(users.create(claim("a1ice"), "h", role::user, 1), create_result::name_look_alike);
+  EXPECT_EQ(users.check_name(claim("alicia")), create_result::created);
+  EXPECT_EQ(users.create(claim("alicia"), "h", role::user, 1), create_result::created);
+}
+
+// The constraints live in the schema: any writer of the file is refused, not only this class.
+TEST_F(AccountStore, TheDatabaseItselfRefusesADuplicateSkeleton) {
+  ASSERT_EQ(users.create(claim("bob"), "h", role::user, 1), create_result::created);
+  EXPECT_THROW(db.exec("INSERT INTO users (name, name_key, name_skeleton, password_hash,"
+                       " created_ms, password_changed_ms) VALUES ('b0b', 'b0b', 'bob', 'h', 1, 1)"),
+               sql::error);
+  EXPECT_THROW(db.exec("INSERT INTO users (name, name_key, name_skeleton, password_hash,"
+                       " created_ms, password_changed_ms) VALUES ('BOB', 'bob', 'x', 'h', 1, 1)"),
+               sql::error);
+  EXPECT_THROW(db.exec("UPDATE users SET role = 'owner'"), sql::error);
+}
+
+TEST_F(AccountStore, RolesBansAndPasswords) {
+  std::int64_t id = 0;
+  ASSERT_EQ(users.create(claim("carol"), "old", role::user, 1, &id), create_result::created);
+  EXPECT_TRUE(users.set_role(id, role::admin));
+  EXPECT_EQ(users.by_id(id)->role, role::admin);
+  EXPECT_TRUE(users.set_banned(id, true));
+  EXPECT_TRUE(users.by_id(id)->banned);
+  EXPECT_TRUE(users.set_banned(id, false));
+  EXPECT_FALSE(users.by_id(id)->banned);
+  EXPECT_FALSE(users.replace_password_hash(id, "not the old one", "new"));
+  EXPECT_EQ(users.password_hash(id), "old");
+  EXPECT_TRUE(users.replace_password_hash(id, "old", "rehashed"));
+  EXPECT_TRUE(users.set_password_hash(id, "changed", 5));
+  EXPECT_EQ(users.password_hash(id), "changed");
+  EXPECT_FALSE(users.set_role(id + 7, role::admin));
+  EXPECT_FALSE(users.set_banned(id + 7, true));
+  EXPECT_EQ(parse_role("admin"), role::admin);
+  EXPECT_FALSE(parse_role("root"));
+}
+
+}  // namespace
+}  // namespace duplex::chat
