@@ -1,7 +1,5 @@
 #include "hub.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -12,21 +10,12 @@
 
 namespace duplex::chat {
 
-using json = nlohmann::json;
-
 struct hub::request {
   std::uint64_t id;
-  json body;
+  wire::request body;
   std::string type;
-  std::string str(const char* key) const { return text_field(body, key); }
-  bool has(const char* key) const { return body.contains(key); }
-  // A non-negative integer field, or -1 when absent or of another kind.
-  std::int64_t integer(const char* key) const {
-    auto it = body.find(key);
-    if (it == body.end() || !it->is_number_integer()) return -1;
-    const auto v = it->get<std::int64_t>();
-    return v < 0 ? -1 : v;
-  }
+  std::string str(const char* key) const { return body.str(key); }
+  std::int64_t integer(const char* key) const { return body.natural(key); }
 };
 
 namespace {
@@ -34,21 +23,6 @@ namespace {
 std::int64_t system_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-json message_json(const stored_message& m) {
-  return {{"type", "message"}, {"room", m.room}, {"id", m.id},
-          {"nick", m.nick},    {"text", m.text}, {"ts", m.ts_ms}};
-}
-
-json messages_json(const std::vector<stored_message>& ms) {
-  json arr = json::array();
-  for (const auto& m : ms) {
-    json j = message_json(m);
-    j.erase("type");
-    arr.push_back(std::move(j));
-  }
-  return arr;
 }
 
 // Decodes one code point of valid UTF-8 (the WebSocket layer has validated the text).
@@ -160,10 +134,10 @@ void hub::receive(std::uint64_t id, std::string_view text) {
   ++counters_.messages_in;
   counters_.bytes_in += text.size();
   if (!take_token(c)) return;
-  request r{id, json::parse(text, nullptr, false), {}};
-  if (r.body.is_discarded() || !r.body.is_object())
-    return error(c, "bad_json", "each message must be one JSON object");
-  r.type = r.str("type");
+  auto body = wire::request::parse(text);
+  if (!body) return error(c, "bad_json", "each message must be one JSON object");
+  std::string type = body->type();
+  const request r{id, std::move(*body), std::move(type)};
   dispatch(c, r);
 }
 
@@ -222,7 +196,7 @@ void hub::on_hello(client& c, const request& r) {
   nicks_[key] = r.id;
   c.nick = nick;
   c.token = random_token();
-  send(c, to_wire(json{{"type", "welcome"}, {"nick", nick}, {"token", c.token}}));
+  send(c, wire::welcome(nick, c.token));
 }
 
 // A room opens once per node: until the store tells its last id, joins wait. Null when the
@@ -334,10 +308,7 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
   c.syncing[rm.name].serial = serial;
   const std::int64_t up_to = rm.delivered_id;
   if (fresh) {
-    broadcast(
-        rm,
-        to_wire(json{{"type", "presence"}, {"room", rm.name}, {"nick", c.nick}, {"event", "join"}}),
-        c.id);
+    broadcast(rm, wire::presence(rm.name, c.nick, true), c.id);
     store_.set_presence(rm.name, c.nick, true);
   }
   const std::uint64_t cid = c.id;
@@ -351,10 +322,7 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
     if (auto it = rooms_.find(name); it != rooms_.end())
       for (auto m : it->second.members)
         if (const client* member = find_client(m)) nicks.insert(member->nick);
-    send(*cl, to_wire(json{{"type", "joined"},
-                           {"room", name},
-                           {"members", json(std::vector<std::string>(nicks.begin(), nicks.end()))},
-                           {"last_id", up_to}}));
+    send(*cl, wire::joined(name, {nicks.begin(), nicks.end()}, up_to));
     send_join_history(*cl, name, serial, since, up_to);
   });
 }
@@ -362,10 +330,7 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
 void hub::on_remote_presence(const std::string& room_name, const std::string& nick, bool joined) {
   auto it = rooms_.find(room_name);
   if (it == rooms_.end()) return;
-  broadcast(it->second, to_wire(json{{"type", "presence"},
-                                     {"room", room_name},
-                                     {"nick", nick},
-                                     {"event", joined ? "join" : "leave"}}));
+  broadcast(it->second, wire::presence(room_name, nick, joined));
 }
 
 // A fresh join gets the latest messages; a resume (`since`) gets exactly the ones after it.
@@ -393,9 +358,7 @@ void hub::send_join_history(client& c, const std::string& name, std::uint64_t se
       error(*cl, "resume_too_old", "history since that id is not available; fetch it again", name);
       return finish_sync(cid, name, serial, {});
     }
-    json out{{"type", "history"}, {"room", name}, {"messages", messages_json(msgs)}};
-    if (since >= 0) out["resume"] = true;
-    finish_sync(cid, name, serial, to_wire(out));
+    finish_sync(cid, name, serial, wire::join_history(name, msgs, since >= 0));
   };
   if (since < 0) return store_.before(name, up_to + 1, limits_.join_history, std::move(reply));
   store_.range(name, since, up_to, limits_.max_resume, std::move(reply));
@@ -435,7 +398,7 @@ void hub::leave_room(client& c, std::string name, bool tell_self) {
     c.syncing.erase(sy);
   }
   if (tell_self) {
-    send(c, to_wire(json{{"type", "left"}, {"room", name}}));
+    send(c, wire::left(name));
     for (const auto& out : acks)
       send(c, out);
   }
@@ -443,10 +406,7 @@ void hub::leave_room(client& c, std::string name, bool tell_self) {
   if (it == rooms_.end()) return;
   it->second.members.erase(c.id);
   if (!c.nick.empty()) store_.set_presence(name, c.nick, false);
-  if (!c.nick.empty())
-    broadcast(
-        it->second,
-        to_wire(json{{"type", "presence"}, {"room", name}, {"nick", c.nick}, {"event", "leave"}}));
+  if (!c.nick.empty()) broadcast(it->second, wire::presence(name, c.nick, false));
   release_if_unused(name);
 }
 
@@ -504,7 +464,7 @@ void hub::on_stored(std::uint64_t sender, const std::string& room_name, const st
 // among the room's held messages, and the ack waits behind it.
 void hub::send_ack(client& c, const std::string& room_name, const std::string& ref,
                    std::int64_t id) {
-  std::string out = to_wire(json{{"type", "ack"}, {"ref", ref}, {"room", room_name}, {"id", id}});
+  std::string out = wire::ack(ref, room_name, id);
   if (auto held = c.syncing.find(room_name); held != c.syncing.end())
     return held->second.acks.push_back(std::move(out));
   send(c, out);
@@ -541,7 +501,7 @@ void hub::on_store_message(const stored_message& m) {
 
 void hub::deliver(room& rm, const stored_message& m) {
   rm.delivered_id = m.id;
-  broadcast(rm, to_wire(message_json(m)));
+  broadcast(rm, wire::message(m));
   release_acks(rm);
 }
 
@@ -599,8 +559,7 @@ void hub::on_typing(client& c, const request& r) {
   auto& last = c.typed_ms[rm->name];
   if (last != 0 && now - last < limits_.typing_interval_ms) return;  // throttled, silently
   last = now;
-  broadcast(*rm, to_wire(json{{"type", "typing"}, {"room", rm->name}, {"nick", c.nick}}), r.id,
-            true);
+  broadcast(*rm, wire::typing(rm->name, c.nick), r.id, true);
 }
 
 void hub::on_private(client& c, const request& r) {
@@ -611,8 +570,7 @@ void hub::on_private(client& c, const request& r) {
   client* to = target != nicks_.end() ? find_client(target->second) : nullptr;
   if (to == nullptr) return error(c, "no_such_user", "nobody by that name is online");
   client& t = *to;
-  const std::string out = to_wire(
-      json{{"type", "private"}, {"from", c.nick}, {"to", t.nick}, {"text", text}, {"ts", now_()}});
+  const std::string out = wire::private_message(c.nick, t.nick, text, now_());
   send(t, out);
   if (&t != &c) send(c, out);
 }
@@ -631,10 +589,7 @@ void hub::on_history(client& c, const request& r) {
                   client* cl = find_client(cid);
                   if (cl == nullptr) return;
                   if (!ok) return error(*cl, "store_failed", "history is unavailable", name);
-                  send(*cl, to_wire(json{{"type", "history"},
-                                         {"room", name},
-                                         {"messages", messages_json(msgs)},
-                                         {"before", before}}));
+                  send(*cl, wire::history_page(name, msgs, before));
                 });
 }
 
@@ -649,10 +604,7 @@ void hub::on_rooms(client& c) {
       all[name] = 0;
     for (auto& [name, rm] : rooms_)
       all[name] = rm.members.size();
-    json list = json::array();
-    for (auto& [name, n] : all)
-      list.push_back({{"name", name}, {"members", n}});
-    send(*cl, to_wire(json{{"type", "rooms"}, {"rooms", list}}));
+    send(*cl, wire::room_list({all.begin(), all.end()}));
   });
 }
 
@@ -668,9 +620,7 @@ void hub::send(client& c, const std::string& out, bool droppable) {
 void hub::error(client& c, std::string_view code, std::string_view message,
                 std::string_view room_name) {
   ++counters_.errors;
-  json j{{"type", "error"}, {"code", code}, {"message", message}};
-  if (!room_name.empty()) j["room"] = room_name;
-  send(c, to_wire(j));
+  send(c, wire::error(code, message, room_name));
 }
 
 void hub::broadcast(const room& rm, const std::string& out, std::uint64_t except, bool droppable) {

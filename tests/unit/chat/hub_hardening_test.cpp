@@ -5,7 +5,6 @@
 #include <sqlite3.h>
 
 #include "chat_support.hpp"
-#include "src/wire.hpp"
 
 namespace duplex::chat::test {
 namespace {
@@ -57,12 +56,6 @@ TEST(Ref, OverSixtyFourCharactersIsRefusedAndNothingIsStored) {
   EXPECT_EQ(error_code(*a.s), "invalid_ref");
   EXPECT_TRUE(a.s->of("message").empty());
   EXPECT_TRUE(fx.stored_before("r", 100, 10).empty());
-}
-
-TEST(Wire, InvalidUtf8IsReplacedNeverThrown) {
-  const std::string out = to_wire(json{{"ref", std::string("ab\xC3", 3)}});
-  EXPECT_EQ(json::parse(out)["ref"], "ab\xEF\xBF\xBD");
-  EXPECT_EQ(code_points("a\xC3\xA9\xF0\x9F\x98\x80"), 3u);
 }
 
 TEST(Rooms, AreFreedWhenTheirLastMemberLeavesOrDisconnects) {
