@@ -24,6 +24,7 @@
 #include "duplex/core/utf8.hpp"
 #include "fuzz_check.hpp"
 #include "src/hub.hpp"
+#include "src/names.hpp"
 #include "src/store.hpp"
 
 // FUZZ_CHECK, with the message that broke the rule printed first so that a finding reads on
@@ -487,7 +488,8 @@ void fake_store::remote_members(const std::string& room,
 
 void fake_store::set_presence(const std::string& room, const std::string& nick, bool) {
   ++calls;
-  CHAT_CHECK(!nick.empty() && chat::valid_room(room), "set_presence(" + room + ", " + nick + ")");
+  CHAT_CHECK(!nick.empty() && chat::names::valid_room(room),
+             "set_presence(" + room + ", " + nick + ")");
 }
 
 void fake_store::append(stored_message m, std::function<void(bool, std::int64_t)> done) {
@@ -495,7 +497,8 @@ void fake_store::append(stored_message m, std::function<void(bool, std::int64_t)
   // Only a say appends, and only with the speaker's own name, in a room it may be in.
   CHAT_CHECK(h_.speaking != nullptr, "append outside a request: " + m.text);
   CHAT_CHECK(m.nick == h_.speaking->nick, "append as " + m.nick + " by " + h_.speaking->nick);
-  CHAT_CHECK(chat::valid_room(m.room) && m.room == chat::fold_room(m.room), "append to " + m.room);
+  CHAT_CHECK(chat::names::valid_room(m.room) && m.room == chat::names::room_key(m.room),
+             "append to " + m.room);
   CHAT_CHECK(!m.text.empty() && m.text.size() <= 4096, "append of " + m.text);
   const said who{h_.speaking, m.room, h_.speaking_ref, count(h_.speaking->lefts, m.room),
                  count(h_.speaking->holes, m.room)};
@@ -791,9 +794,9 @@ void harness::send_text(slot& sl, const std::string& text) {
   speaking_ref = string_field(j, "ref");
   // A join with `since` is the client saying it has seen the room up to there.
   const std::string room = string_field(j, "room");
-  if (string_field(j, "type") == "join" && chat::valid_room(room) && j.contains("since") &&
+  if (string_field(j, "type") == "join" && chat::names::valid_room(room) && j.contains("since") &&
       j["since"].is_number_integer() && j["since"].get<std::int64_t>() >= 0) {
-    auto& claimed = sl.s->claimed[chat::fold_room(room)];
+    auto& claimed = sl.s->claimed[chat::names::room_key(room)];
     claimed = std::max(claimed, j["since"].get<std::int64_t>());
   }
   if (sl.s->closed != 0) {
@@ -861,7 +864,7 @@ json harness::since_value(const json& room) {
   // Around what some client saw of the room: the resumes that can succeed or just fail.
   if (room.is_string()) {
     const fake_session* s = slots_[in_.below(slots)].s;
-    const std::string name = chat::fold_room(room.get<std::string>());
+    const std::string name = chat::names::room_key(room.get<std::string>());
     if (s != nullptr && s->seen.count(name)) base = s->seen.at(name);
   }
   switch (in_.below(12)) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "names.hpp"
 #include "token.hpp"
 #include "wire.hpp"
 
@@ -25,54 +26,7 @@ std::int64_t system_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// Decodes one code point of valid UTF-8 (the WebSocket layer has validated the text).
-char32_t next_code_point(std::string_view s, std::size_t& i) {
-  const auto b = static_cast<unsigned char>(s[i]);
-  const int len = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-  char32_t c = len == 1 ? b : len == 2 ? (b & 0x1F) : len == 3 ? (b & 0x0F) : (b & 0x07);
-  for (int k = 1; k < len && i + static_cast<std::size_t>(k) < s.size(); ++k)
-    c = (c << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0x3F);
-  i += static_cast<std::size_t>(len);
-  return c;
-}
-
-bool printable(char32_t c) {
-  if (c < 0x20 || (c >= 0x7F && c <= 0x9F)) return false;  // C0, DEL, C1 controls
-  if (c >= 0x200B && c <= 0x200F) return false;            // zero-width, LRM/RLM
-  if ((c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069)) return false;  // bidi
-  return c != 0x2028 && c != 0x2029 && c != 0x2060 && c != 0xFEFF && c != 0xFFFD;
-}
-
 }  // namespace
-
-bool valid_nick(std::string_view nick) {
-  if (nick.empty() || nick.front() == ' ' || nick.back() == ' ') return false;
-  std::size_t count = 0;
-  for (std::size_t i = 0; i < nick.size();) {
-    if (!printable(next_code_point(nick, i))) return false;
-    ++count;
-  }
-  return count <= 32;
-}
-
-std::string fold_nick(std::string_view nick) {
-  std::string out(nick);
-  for (auto& ch : out)
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
-  return out;
-}
-
-bool valid_room(std::string_view room) {
-  if (room.empty() || room.size() > 32) return false;
-  return std::all_of(room.begin(), room.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           ch == '-' || ch == '_';
-  });
-}
-
-std::string fold_room(std::string_view room) {
-  return fold_nick(room);
-}
 
 hub::hub(store& s, hub_limits limits, clock now)
     : store_(s), limits_(limits), now_(now ? std::move(now) : clock(system_ms)) {
@@ -111,7 +65,7 @@ void hub::detach(std::uint64_t id) {
   while (!c.rooms.empty())
     leave_room(c, *c.rooms.begin(), false);
   if (!c.nick.empty()) {
-    auto n = nicks_.find(fold_nick(c.nick));
+    auto n = nicks_.find(names::key(c.nick));
     if (n != nicks_.end() && n->second == id) nicks_.erase(n);
   }
   clients_.erase(it);
@@ -178,9 +132,10 @@ void hub::dispatch(client& c, const request& r) {
 
 void hub::on_hello(client& c, const request& r) {
   if (!c.nick.empty()) return error(c, "already_named", "the nickname is set for this connection");
-  const std::string nick = r.str("nick");
-  if (!valid_nick(nick)) return error(c, "invalid_nick", "1 to 32 printable characters");
-  const std::string key = fold_nick(nick);
+  auto proposed = names::validate(r.str("nick"));
+  if (!proposed) return error(c, "invalid_nick", proposed.reason);
+  const std::string nick = std::move(proposed.name);
+  const std::string key = names::key(nick);
   if (auto owner = nicks_.find(key); owner != nicks_.end() && find_client(owner->second)) {
     client& old = *find_client(owner->second);
     // The token from an earlier welcome proves this is the same user reconnecting before the
@@ -270,8 +225,8 @@ void hub::release_if_unused(const std::string& name) {
 
 void hub::on_join(client& c, const request& r) {
   const std::string raw = r.str("room");
-  if (!valid_room(raw)) return error(c, "invalid_room", "1 to 32 of a-z, 0-9, - and _");
-  const std::string name = fold_room(raw);
+  if (!names::valid_room(raw)) return error(c, "invalid_room", "1 to 32 of a-z, 0-9, - and _");
+  const std::string name = names::room_key(raw);
   const bool fresh = !c.rooms.contains(name);
   if (fresh && c.rooms.size() >= limits_.max_rooms_per_client)
     return error(c, "too_many_rooms", "leave a room first");
@@ -381,7 +336,7 @@ void hub::finish_sync(std::uint64_t client_id, const std::string& room_name, std
 }
 
 void hub::on_leave(client& c, const request& r) {
-  const std::string name = fold_room(r.str("room"));
+  const std::string name = names::room_key(r.str("room"));
   if (!c.rooms.contains(name)) return error(c, "not_joined", "you are not in that room");
   leave_room(c, name, true);
 }
@@ -411,7 +366,7 @@ void hub::leave_room(client& c, std::string name, bool tell_self) {
 }
 
 hub::room* hub::joined_room(client& c, const request& r) {
-  const std::string name = fold_room(r.str("room"));
+  const std::string name = names::room_key(r.str("room"));
   if (!c.rooms.contains(name)) {
     error(c, "not_joined", "join the room first");
     return nullptr;
@@ -566,7 +521,7 @@ void hub::on_private(client& c, const request& r) {
   const std::string text = r.str("text");
   if (text.empty() || text.size() > limits_.max_text_bytes)
     return error(c, "invalid_text", "1 to 4096 bytes");
-  auto target = nicks_.find(fold_nick(r.str("to")));
+  auto target = nicks_.find(names::key(r.str("to")));
   client* to = target != nicks_.end() ? find_client(target->second) : nullptr;
   if (to == nullptr) return error(c, "no_such_user", "nobody by that name is online");
   client& t = *to;

@@ -161,11 +161,4 @@ class hub {
   hub_counters counters_;
 };
 
-// Nicknames: 1 to 32 printable characters, no control, invisible or bidi-override characters,
-// no space at either end. Rooms: 1 to 32 of [a-z0-9_-] (letters are folded to lower case).
-bool valid_nick(std::string_view nick);
-std::string fold_nick(std::string_view nick);
-bool valid_room(std::string_view room);
-std::string fold_room(std::string_view room);
-
 }  // namespace duplex::chat
