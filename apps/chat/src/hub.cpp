@@ -53,8 +53,7 @@ std::uint64_t hub::attach(session& s) {
   client& c = clients_[id];
   c.id = id;
   c.s = &s;
-  c.tokens = limits_.burst;
-  c.refilled_ms = now_();
+  c.bucket = token_bucket(limits_.rate_per_second, limits_.burst, now_());
   return id;
 }
 
@@ -96,19 +95,12 @@ void hub::receive(std::uint64_t id, std::string_view text) {
 }
 
 bool hub::take_token(client& c) {
-  const std::int64_t now = now_();
-  c.tokens = std::min(limits_.burst, c.tokens + static_cast<double>(now - c.refilled_ms) *
-                                                    limits_.rate_per_second / 1000.0);
-  c.refilled_ms = now;
-  if (c.tokens >= 1) {
-    c.tokens -= 1;
-    return true;
-  }
-  // Over the rate: refused with an error, and the debt grows; a client that keeps flooding
-  // until the debt reaches the burst size is closed.
-  c.tokens -= 1;
+  const auto verdict = c.bucket.take(now_());
+  if (verdict == token_bucket::verdict::pass) return true;
   ++counters_.rate_limited;
-  if (c.tokens <= -limits_.burst) {
+  // Refused with an error while the debt grows; a client that keeps flooding until the debt
+  // reaches the burst size is closed.
+  if (verdict == token_bucket::verdict::close) {
     c.closing = true;
     c.s->close(1008, "flood");
     return false;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "rate_limit.hpp"
 #include "store.hpp"
 
 namespace duplex::chat {
@@ -76,8 +77,7 @@ class hub {
     std::string nick;      // empty until a valid hello
     std::string token;
     std::set<std::string> rooms;
-    double tokens = 0;
-    std::int64_t refilled_ms = 0;
+    token_bucket bucket;
     std::map<std::string, std::int64_t> typed_ms;  // last typing event per room
     // Rooms whose join history is being read: what the room says meanwhile waits here, so
     // that the history comes first. `serial` tells the store's answers for an earlier join of
