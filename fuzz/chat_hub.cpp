@@ -251,6 +251,10 @@ class fake_store final : public chat::store {
   void prune(const std::string& room, std::size_t keep);
   void resync(bool lose_queued_feed);
   bool feed_pending() const;
+  // Another node's member joined or left.
+  void presence(const std::string& room, const std::string& nick, bool joined) {
+    report_presence(room, nick, joined);
+  }
 
   std::uint8_t mode = 0;
   std::deque<pending> queue;
@@ -548,7 +552,7 @@ void fake_store::publish(const std::string& room, std::int64_t id) {
     it->second.feed.pop_front();
     TRACE("store: feed %s #%lld, published at once\n", m.room.c_str(),
           static_cast<long long>(m.id));
-    if (on_message) on_message(m);
+    report_message(m);
   }
 }
 
@@ -566,7 +570,7 @@ void fake_store::feed_step(std::size_t room_index, bool lose) {
     lost = true;
     return;
   }
-  if (on_message) on_message(m);
+  report_message(m);
 }
 
 void fake_store::remote_say(const std::string& room, std::int64_t skip, std::string nick,
@@ -597,7 +601,7 @@ void fake_store::resync(bool lose_queued_feed) {
   }
   lost = false;
   TRACE("store: resync\n");
-  if (on_resync) on_resync();
+  report_resync();
 }
 
 bool fake_store::feed_pending() const {
@@ -1092,7 +1096,7 @@ void harness::step() {
       } else {
         store_.remote[room].erase(nick);
       }
-      if (store_.on_presence) guard("on_presence", [&] { store_.on_presence(room, nick, joined); });
+      guard("on_presence", [&] { store_.presence(room, nick, joined); });
       break;
     }
     case 21:

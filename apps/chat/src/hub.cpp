@@ -30,17 +30,11 @@ std::int64_t system_ms() {
 
 hub::hub(store& s, hub_limits limits, clock now)
     : store_(s), limits_(limits), now_(now ? std::move(now) : clock(system_ms)) {
-  store_.on_message = [this](const stored_message& m) { on_store_message(m); };
-  store_.on_resync = [this] { on_resync(); };
-  store_.on_presence = [this](const std::string& name, const std::string& nick, bool joined) {
-    on_remote_presence(name, nick, joined);
-  };
+  store_.set_listener(this);
 }
 
 hub::~hub() {
-  store_.on_message = nullptr;
-  store_.on_resync = nullptr;
-  store_.on_presence = nullptr;
+  if (store_.listener() == this) store_.set_listener(nullptr);
 }
 
 hub::client* hub::find_client(std::uint64_t id) {
@@ -274,7 +268,7 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
   });
 }
 
-void hub::on_remote_presence(const std::string& room_name, const std::string& nick, bool joined) {
+void hub::on_presence(const std::string& room_name, const std::string& nick, bool joined) {
   auto it = rooms_.find(room_name);
   if (it == rooms_.end()) return;
   broadcast(it->second, wire::presence(room_name, nick, joined));
@@ -428,7 +422,7 @@ void hub::release_acks(room& rm) {
 
 // Messages from the store, in id order per room but possibly with gaps (a lost feed): each is
 // broadcast once, in order, and a gap is filled from the store before anything after it.
-void hub::on_store_message(const stored_message& m) {
+void hub::on_message(const stored_message& m) {
   auto it = rooms_.find(m.room);
   if (it == rooms_.end()) return;  // nobody here ever joined it
   room& rm = it->second;

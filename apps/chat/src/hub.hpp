@@ -49,7 +49,8 @@ struct hub_counters {
   std::uint64_t errors = 0;        // error replies of any kind
 };
 
-class hub {
+// The hub listens to its store from construction to destruction.
+class hub final : public store_listener {
  public:
   using clock = std::function<std::int64_t()>;  // milliseconds since the epoch
 
@@ -120,8 +121,10 @@ class hub {
   void on_say(client& c, const request& r);
   void on_stored(std::uint64_t sender, const std::string& room_name, const std::string& ref,
                  bool ok, std::int64_t id);
-  void on_store_message(const stored_message& m);
-  void on_resync();
+  // store_listener: called through the store only.
+  void on_message(const stored_message& m) override;
+  void on_resync() override;
+  void on_presence(const std::string& room_name, const std::string& nick, bool joined) override;
   void deliver(room& rm, const stored_message& m);
   void drain_held(room& rm);
   void fill(room& rm, std::int64_t up_to);
@@ -133,7 +136,6 @@ class hub {
   void on_rooms(client& c);
   void send_join_history(client& c, const std::string& name, std::uint64_t serial,
                          std::int64_t since, std::int64_t up_to);
-  void on_remote_presence(const std::string& room_name, const std::string& nick, bool joined);
   void finish_sync(std::uint64_t client_id, const std::string& room_name, std::uint64_t serial,
                    const std::string& reply);
   // `name` by value: callers pass elements of c.rooms, which this erases.

@@ -116,12 +116,12 @@ redis_store::redis_store(net::event_loop& loop, redis_options opts, std::int64_t
       node_(random_token(6)) {
   feed_.on_state = [this](bool up) {
     // Whatever was published while the feed was down is read back from the streams.
-    if (up && on_resync) on_resync();
+    if (up) report_resync();
   };
   commands_.on_state = [this](bool up) {
     std::fprintf(stderr, "duplex-chat: redis %s\n", up ? "connected" : "lost; reconnecting");
     // Reads that failed while it was down (a gap being filled) are retried by a resync.
-    if (up && on_resync) on_resync();
+    if (up) report_resync();
   };
 }
 
@@ -210,12 +210,12 @@ void redis_store::on_presence_feed(std::string_view payload) {
   const auto p = wire::parse_node_presence(payload);
   if (!p || p->node == node_) return;
   watched_.insert(p->room);
-  if (on_presence) on_presence(p->room, p->nick, p->joined);
+  report_presence(p->room, p->nick, p->joined);
 }
 
 void redis_store::on_feed(std::string_view payload) {
   const auto m = wire::parse_feed_message(payload);
-  if (m && on_message) on_message(*m);
+  if (m) report_message(*m);
 }
 
 void redis_store::last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) {

@@ -74,14 +74,14 @@ class chat_fixture {
                                             },
                                             keep);
     hub_ = std::make_unique<hub>(*store_, limits, [this] { return now_ms; });
-    // The feed of stored messages passes through lose_from_feed, as a lost Redis subscription
-    // would lose them; the history in SQLite keeps everything.
-    store_->on_message = [this, real = store_->on_message](const stored_message& m) {
-      if (!lose_from_feed || !lose_from_feed(m)) real(m);
-    };
+    store_->set_listener(&relay_);
   }
 
+  // Messages of the feed for which this is true never reach the hub, as a lost Redis
+  // subscription would lose them; the history in SQLite keeps everything.
   std::function<bool(const stored_message&)> lose_from_feed;
+  // The store says its feed is back (what a Redis store does when its subscription returns).
+  void resync() { relay_.on_resync(); }
 
   // Waits for the store's commits and runs their completions, as the loop would.
   void pump() {
@@ -130,7 +130,22 @@ class chat_fixture {
     static int n = 0;
     return n;
   }
+  // Stands between the store and the hub, for lose_from_feed.
+  struct relay final : store_listener {
+    explicit relay(chat_fixture& f) : fx(f) {}
+    store_listener& hub_side() { return *fx.hub_; }
+    void on_message(const stored_message& m) override {
+      if (!fx.lose_from_feed || !fx.lose_from_feed(m)) hub_side().on_message(m);
+    }
+    void on_resync() override { hub_side().on_resync(); }
+    void on_presence(const std::string& room, const std::string& nick, bool joined) override {
+      hub_side().on_presence(room, nick, joined);
+    }
+    chat_fixture& fx;
+  };
+
   std::filesystem::path dir_;
+  relay relay_{*this};
   std::mutex mutex_;
   std::vector<std::function<void()>> posted_;
   std::vector<std::unique_ptr<recording_session>> sessions_;

@@ -217,12 +217,24 @@ struct late_store final : store {
     done(false, {});  // as a Redis store does when it refuses a command at once
   }
   void rooms(std::function<void(bool, std::vector<std::string>)> done) override { done(true, {}); }
+  void feed(const stored_message& m) { report_message(m); }
   void remote_members(const std::string&,
                       std::function<void(bool, std::vector<std::string>)> done) override {
     if (members_later) return owed_members.push_back(std::move(done));
     done(true, {});
   }
 };
+
+// The store reports to the hub for as long as the hub lives, and to nobody after.
+TEST(Store, TheHubListensFromConstructionToDestruction) {
+  late_store st;
+  {
+    hub h(st, relaxed(), [] { return std::int64_t{0}; });
+    EXPECT_EQ(st.listener(), static_cast<store_listener*>(&h));
+  }
+  EXPECT_EQ(st.listener(), nullptr);
+  st.feed(stored_message{"r", 1, "bob", "hi", 0});  // reaches nobody, and nothing breaks
+}
 
 // The room opens past a gap (id 11 was a failed write elsewhere), the gap's read fails at once,
 // and the room, with no member yet, must still be there for the join that waited.
@@ -234,7 +246,7 @@ TEST(Rooms, AGapReadThatFailsAtOnceDoesNotFreeARoomAJoinWaitsFor) {
   h.receive(id, R"({"type":"hello","nick":"alice"})");
   h.receive(id, R"({"type":"join","room":"r"})");
   ASSERT_TRUE(st.owed_last_id);
-  st.on_message(stored_message{"r", 12, "bob", "hi", 0});
+  st.feed(stored_message{"r", 12, "bob", "hi", 0});
   st.owed_last_id(true, 10);
   EXPECT_EQ(s.of("joined").size(), 1u);
   EXPECT_EQ(h.rooms(), 1u);
@@ -254,7 +266,7 @@ TEST(Rooms, AResyncThatFreesRoomsAsItGoes) {
     fx.send(a, {{"type", "leave"}, {"room", room}});
   ASSERT_EQ(fx.the_hub().rooms(), 3u);  // kept for their acks
   fx.lose_from_feed = nullptr;
-  fx.the_store().on_resync();
+  fx.resync();
   EXPECT_EQ(fx.the_hub().rooms(), 0u);
   EXPECT_EQ(a.s->of("ack").size(), 3u);
 }

@@ -370,7 +370,7 @@ TEST(Feed, AResyncDeliversWhatTheFeedLostAtItsEnd) {
   EXPECT_EQ(b.s->of("message").size(), 1u);
   EXPECT_TRUE(a.s->of("ack").size() == 1u) << "no ack before the message is broadcast";
   fx.lose_from_feed = nullptr;
-  fx.the_store().on_resync();
+  fx.resync();
   const auto got = b.s->of("message");
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[2]["text"], "lost two");
