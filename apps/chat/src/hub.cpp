@@ -170,7 +170,7 @@ hub::room* hub::live_room(const std::string& name, std::uint64_t serial) {
 void hub::on_room_open(const std::string& name, std::uint64_t serial, bool ok,
                        std::int64_t last_id) {
   room* rm = live_room(name, serial);
-  if (rm == nullptr || rm->ready) return;
+  if (rm == nullptr || rm->feed.ready()) return;
   if (!ok && opening_) {
     open_failed_ = true;  // room_named erases it once the store's call has returned
     return;
@@ -182,13 +182,10 @@ void hub::on_room_open(const std::string& name, std::uint64_t serial, bool ok,
       if (client* c = find_client(id)) error(*c, "store_failed", "history is unavailable", name);
     return;
   }
-  rm->ready = true;
-  rm->delivered_id = last_id;
   // Filling a gap may answer (and finish) at once; the room has no member yet, so it must be
   // kept until the waiting joins are in.
   ++rm->pins;
-  release_acks(*rm);
-  drain_held(*rm);
+  carry_out(*rm, rm->feed.open(last_id));
   for (auto [id, since] : waiting) {
     client* c = find_client(id);
     if (c != nullptr && !c->closing) complete_join(*c, *rm, since);
@@ -203,8 +200,8 @@ void hub::release_if_unused(const std::string& name) {
   auto it = rooms_.find(name);
   if (it == rooms_.end()) return;
   const room& rm = it->second;
-  if (!rm.ready || !rm.members.empty() || !rm.waiting.empty() || rm.filling || rm.appending != 0 ||
-      !rm.acks.empty() || rm.pins != 0)
+  if (!rm.feed.ready() || rm.feed.busy() || !rm.members.empty() || !rm.waiting.empty() ||
+      rm.appending != 0 || rm.pins != 0)
     return;
   rooms_.erase(it);
 }
@@ -221,7 +218,7 @@ void hub::on_join(client& c, const request& r) {
   room* opened = room_named(name);
   if (opened == nullptr) return error(c, "store_failed", "history is unavailable", name);
   room& rm = *opened;
-  if (!rm.ready) {
+  if (!rm.feed.ready()) {
     if (rm.waiting.size() >= limits_.max_members_per_room)
       return error(c, "room_full", "the room is full", name);
     rm.waiting.emplace_back(r.id, r.integer("since"));
@@ -247,7 +244,7 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
   // history ends at what has been delivered so far, so nothing comes twice.
   const std::uint64_t serial = ++c.joins;
   c.syncing[rm.name].serial = serial;
-  const std::int64_t up_to = rm.delivered_id;
+  const std::int64_t up_to = rm.feed.delivered_id();
   if (fresh) {
     broadcast(rm, wire::presence(rm.name, c.nick, true), c.id);
     store_.set_presence(rm.name, c.nick, true);
@@ -394,10 +391,7 @@ void hub::on_stored(std::uint64_t sender, const std::string& room_name, const st
     return;
   }
   auto it = rooms_.find(room_name);
-  if (it != rooms_.end() && (!it->second.ready || id > it->second.delivered_id)) {
-    it->second.acks[id] = {sender, ref};
-    return;
-  }
+  if (it != rooms_.end()) return carry_out(it->second, it->second.feed.stored(id, sender, ref));
   if (c) send_ack(*c, room_name, ref, id);
 }
 
@@ -411,75 +405,38 @@ void hub::send_ack(client& c, const std::string& room_name, const std::string& r
   send(c, out);
 }
 
-void hub::release_acks(room& rm) {
-  while (!rm.acks.empty() && rm.acks.begin()->first <= rm.delivered_id) {
-    const auto id = rm.acks.begin()->first;
-    const pending_ack a = std::move(rm.acks.begin()->second);
-    rm.acks.erase(rm.acks.begin());
-    if (client* c = find_client(a.sender)) send_ack(*c, rm.name, a.ref, id);
-  }
-}
-
-// Messages from the store, in id order per room but possibly with gaps (a lost feed): each is
-// broadcast once, in order, and a gap is filled from the store before anything after it.
+// Messages from the store, in id order per room but possibly with gaps (a lost feed): the
+// room's feed decides what goes out.
 void hub::on_message(const stored_message& m) {
   auto it = rooms_.find(m.room);
   if (it == rooms_.end()) return;  // nobody here ever joined it
-  room& rm = it->second;
-  if (m.id <= rm.delivered_id && rm.ready) return;
-  if (!rm.ready || rm.filling || m.id != rm.delivered_id + 1) {
-    constexpr std::size_t max_held = 10'000;  // past this, a later fill reads them instead
-    if (rm.held.size() < max_held) rm.held.emplace(m.id, m);
-    if (rm.ready && !rm.filling) drain_held(rm);
-    return release_if_unused(m.room);
-  }
-  deliver(rm, m);
-  drain_held(rm);
-  // Its members may all have gone while the message was stored: the room was kept for its
-  // ack, which this delivery released.
-  release_if_unused(m.room);
+  carry_out(it->second, it->second.feed.message(m));
 }
 
-void hub::deliver(room& rm, const stored_message& m) {
-  rm.delivered_id = m.id;
-  broadcast(rm, wire::message(m));
-  release_acks(rm);
-}
-
-void hub::drain_held(room& rm) {
-  while (!rm.held.empty()) {
-    auto first = rm.held.begin();
-    if (first->first <= rm.delivered_id) {
-      rm.held.erase(first);
-      continue;
+// In the feed's order. The room is pinned meanwhile: a fetch may be answered from inside the
+// store's call and carry out more, and a delivery may release the last thing that kept the
+// room (its members may all have gone while the message was stored).
+void hub::carry_out(room& rm, room_feed::actions actions) {
+  ++rm.pins;
+  for (auto& a : actions) {
+    if (auto* d = std::get_if<room_feed::deliver>(&a)) {
+      broadcast(rm, wire::message(d->message));
+    } else if (auto* k = std::get_if<room_feed::ack>(&a)) {
+      if (client* c = find_client(k->sender)) send_ack(*c, rm.name, k->ref, k->id);
+    } else if (auto* f = std::get_if<room_feed::fetch>(&a)) {
+      fetch(rm, *f);
     }
-    if (first->first != rm.delivered_id + 1) return fill(rm, first->first - 1);
-    const stored_message m = std::move(first->second);
-    rm.held.erase(first);
-    deliver(rm, m);
   }
+  --rm.pins;
+  release_if_unused(rm.name);
 }
 
-// Reads (delivered_id, up_to] from the store and delivers it; up_to = max means "all there is".
-void hub::fill(room& rm, std::int64_t up_to) {
-  constexpr std::size_t chunk = 500;
-  rm.filling = true;
+void hub::fetch(room& rm, const room_feed::fetch& f) {
   store_.range(
-      rm.name, rm.delivered_id, up_to, chunk,
-      [this, name = rm.name, serial = rm.serial, up_to](bool ok, std::vector<stored_message> msgs) {
-        room* live = live_room(name, serial);
-        if (live == nullptr) return;
-        room& r = *live;
-        r.filling = false;
-        if (!ok) return release_if_unused(name);  // the next message or resync retries
-        for (const auto& m : msgs)
-          if (m.id > r.delivered_id) deliver(r, m);
-        if (msgs.size() == chunk) return fill(r, up_to);
-        if (up_to != std::numeric_limits<std::int64_t>::max())
-          r.delivered_id = std::max(r.delivered_id, up_to);
-        release_acks(r);
-        drain_held(r);
-        release_if_unused(name);
+      rm.name, f.after_id, f.up_to, f.limit,
+      [this, name = rm.name, serial = rm.serial](bool ok, std::vector<stored_message> msgs) {
+        if (room* live = live_room(name, serial))
+          carry_out(*live, live->feed.filled(ok, std::move(msgs)));
       });
 }
 
@@ -487,10 +444,9 @@ void hub::on_resync() {
   // A fill may finish at once and free its room: walk a copy, not the table.
   std::vector<std::pair<std::string, std::uint64_t>> open;
   for (const auto& [name, rm] : rooms_)
-    if (rm.ready && !rm.filling) open.emplace_back(name, rm.serial);
+    if (rm.feed.ready() && !rm.feed.filling()) open.emplace_back(name, rm.serial);
   for (const auto& [name, serial] : open)
-    if (room* rm = live_room(name, serial); rm != nullptr && !rm->filling)
-      fill(*rm, std::numeric_limits<std::int64_t>::max());
+    if (room* rm = live_room(name, serial)) carry_out(*rm, rm->feed.resync());
 }
 
 void hub::on_typing(client& c, const request& r) {
@@ -520,7 +476,8 @@ void hub::on_history(client& c, const request& r) {
   room* rm = joined_room(c, r);
   if (rm == nullptr) return;
   std::int64_t before = r.integer("before");
-  if (before < 0 || before > rm->delivered_id + 1) before = rm->delivered_id + 1;
+  const std::int64_t newest = rm->feed.delivered_id();
+  if (before < 0 || before > newest + 1) before = newest + 1;
   std::int64_t limit = r.integer("limit");
   if (limit <= 0 || limit > static_cast<std::int64_t>(limits_.history_page))
     limit = static_cast<std::int64_t>(limits_.history_page);

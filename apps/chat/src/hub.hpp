@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "rate_limit.hpp"
+#include "room_feed.hpp"
 #include "store.hpp"
 
 namespace duplex::chat {
@@ -91,21 +92,13 @@ class hub final : public store_listener {
     std::map<std::string, sync, std::less<>> syncing;
     std::uint64_t joins = 0;
   };
-  struct pending_ack {
-    std::uint64_t sender;
-    std::string ref;
-  };
   struct room {
     std::string name;
     std::uint64_t serial = 0;   // tells a store answer for an earlier room of the same name
     std::size_t appending = 0;  // appends handed to the store whose answer has not come yet
     std::size_t pins = 0;       // frames of the hub holding a reference to it: not freed
     std::set<std::uint64_t> members;
-    bool ready = false;                           // delivered_id is known
-    bool filling = false;                         // a range() read is filling a gap
-    std::int64_t delivered_id = 0;                // last id broadcast on this node
-    std::map<std::int64_t, stored_message> held;  // arrived past a gap, or before ready
-    std::map<std::int64_t, pending_ack> acks;     // stored, acknowledged once broadcast here
+    room_feed feed;  // what of the store's messages and acks goes out, and when
     std::vector<std::pair<std::uint64_t, std::int64_t>> waiting;  // joins (client, since)
   };
   struct request;
@@ -125,10 +118,8 @@ class hub final : public store_listener {
   void on_message(const stored_message& m) override;
   void on_resync() override;
   void on_presence(const std::string& room_name, const std::string& nick, bool joined) override;
-  void deliver(room& rm, const stored_message& m);
-  void drain_held(room& rm);
-  void fill(room& rm, std::int64_t up_to);
-  void release_acks(room& rm);
+  void carry_out(room& rm, room_feed::actions actions);
+  void fetch(room& rm, const room_feed::fetch& f);
   void send_ack(client& c, const std::string& room_name, const std::string& ref, std::int64_t id);
   void on_typing(client& c, const request& r);
   void on_private(client& c, const request& r);
