@@ -170,15 +170,18 @@ class fake_session final : public chat::session {
   explicit fake_session(harness& h) : h_(h) {}
   bool send(std::string_view text, bool droppable) override;
   void close(std::uint16_t code, std::string_view reason) override;
+  void subscribe(std::string_view topic) override;
+  void unsubscribe(std::string_view topic) override;
 
   harness& h_;
   int slot = 0;
   std::uint64_t hub_id = 0;
   bool detached = false;
   bool refuse_droppable = false;
-  std::uint16_t closed = 0;  // the first close code the hub gave
-  std::string nick;          // from the welcome
-  std::string token;         // from the welcome
+  std::uint16_t closed = 0;      // the first close code the hub gave
+  std::set<std::string> topics;  // subscribed to
+  std::string nick;              // from the welcome
+  std::string token;             // from the welcome
   std::vector<std::string> got;
   // Per room: the highest id among `message` events and join histories, which every later
   // `message` must exceed.
@@ -295,7 +298,7 @@ class fake_store final : public chat::store {
 // it ends: an opcode byte, a client slot byte and the operation's own bytes (see step();
 // fuzz/chat_hub_seeds.py writes seeds in this layout). Then every client leaves, the store
 // answers everything, and the hub must be empty.
-class harness {
+class harness final : public chat::publisher {
  public:
   harness(const std::uint8_t* data, std::size_t size);
   void run();
@@ -303,6 +306,9 @@ class harness {
   // Called by the sessions.
   void on_send(fake_session& s, std::string_view text, bool droppable);
   void on_close(fake_session& s, std::uint16_t code);
+  void on_subscribe(fake_session& s, std::string_view topic, bool on);
+  // The server's topics: each subscriber gets the message at once, in subscription order.
+  void publish(std::string_view topic, std::string_view text) override;
 
   // What the store needs to know of the request being handled.
   const fake_session* speaking = nullptr;
@@ -334,6 +340,7 @@ class harness {
 
   static chat::hub_limits limits_for(std::uint8_t profile);
   bool ensure(slot& sl, std::size_t cap = max_sessions);
+  void detach(slot& sl);
   void step();
   void request(slot& sl, std::uint8_t kind);
   void send_text(slot& sl, const std::string& text);
@@ -359,6 +366,7 @@ class harness {
   chat::hub_limits limits_;
   std::int64_t now_ = 1'700'000'000'000;
   int floods_ = 0;
+  std::map<std::string, std::vector<fake_session*>, std::less<>> subscribers_;
   std::string parsed_text_;  // the last text a session was sent, and its parse
   json parsed_;
   fake_store store_;
@@ -377,6 +385,14 @@ bool fake_session::send(std::string_view text, bool droppable) {
 
 void fake_session::close(std::uint16_t code, std::string_view) {
   h_.on_close(*this, code);
+}
+
+void fake_session::subscribe(std::string_view topic) {
+  h_.on_subscribe(*this, topic, true);
+}
+
+void fake_session::unsubscribe(std::string_view topic) {
+  h_.on_subscribe(*this, topic, false);
 }
 
 // ----- store
@@ -738,6 +754,33 @@ void harness::on_close(fake_session& s, std::uint16_t code) {
   if (s.closed == 0) s.closed = code;
 }
 
+// A room's topic, subscribed to only by a connection the hub has, once at a time.
+void harness::on_subscribe(fake_session& s, std::string_view topic, bool on) {
+  const std::string t(topic);
+  TRACE("  -> %d %s %s\n", s.slot, on ? "subscribes to" : "unsubscribes from", t.c_str());
+  const std::string prefix = "chat/room/";
+  CHAT_CHECK(t.starts_with(prefix) && chat::names::valid_room(t.substr(prefix.size())),
+             "topic " + t);
+  CHAT_CHECK(!s.detached, "a detached session (un)subscribes to " + t);
+  auto& subs = subscribers_[t];
+  if (on) {
+    CHAT_CHECK(s.topics.insert(t).second, "subscribed twice to " + t);
+    subs.push_back(&s);
+  } else {
+    CHAT_CHECK(s.topics.erase(t) == 1, "unsubscribed from " + t + " without a subscription");
+    std::erase(subs, &s);
+  }
+}
+
+void harness::publish(std::string_view topic, std::string_view text) {
+  auto it = subscribers_.find(topic);
+  if (it == subscribers_.end()) return;
+  // A copy: the checks of one delivery must not see the list change under them.
+  const std::vector<fake_session*> subs = it->second;
+  for (fake_session* s : subs)
+    on_send(*s, text, false);
+}
+
 // ----- the run
 
 chat::hub_limits harness::limits_for(std::uint8_t profile) {
@@ -760,7 +803,7 @@ chat::hub_limits harness::limits_for(std::uint8_t profile) {
 harness::harness(const std::uint8_t* data, std::size_t size)
     : in_(data, size), profile_(in_.byte()), limits_(limits_for(profile_)), store_(*this) {
   store_.mode = in_.byte();
-  hub_ = std::make_unique<chat::hub>(store_, limits_, [this] { return now_; });
+  hub_ = std::make_unique<chat::hub>(store_, *this, limits_, [this] { return now_; });
 }
 
 std::size_t harness::attached() const {
@@ -779,6 +822,15 @@ bool harness::ensure(slot& sl, std::size_t cap) {
   TRACE("%d: attach\n", sl.s->slot);
   guard("attach", [&] { sl.id = sl.s->hub_id = hub_->attach(*sl.s); });
   return true;
+}
+
+// The connection is gone: the hub forgets it and leaves no subscription behind.
+void harness::detach(slot& sl) {
+  guard("detach", [&] { hub_->detach(sl.id); });
+  CHAT_CHECK(sl.s->topics.empty(), "a detached session is still subscribed to " +
+                                       (sl.s->topics.empty() ? "" : *sl.s->topics.begin()));
+  sl.s->detached = true;
+  sl.s = nullptr;
 }
 
 // A call that must do nothing at all: a closed or detached client's frames are ignored.
@@ -1007,9 +1059,7 @@ void harness::step() {
     case 1:
       if (sl.s != nullptr) {
         TRACE("%d: detach\n", sl.s->slot);
-        guard("detach", [&] { hub_->detach(sl.id); });
-        sl.s->detached = true;
-        sl.s = nullptr;
+        detach(sl);
       }
       break;
     case 2:
@@ -1152,9 +1202,7 @@ void harness::finish() {
           "no ack for " + key.first + " #" + std::to_string(key.second) + " with the store quiet");
   for (auto& sl : slots_) {
     if (sl.s == nullptr) continue;
-    guard("detach", [&] { hub_->detach(sl.id); });
-    sl.s->detached = true;
-    sl.s = nullptr;
+    detach(sl);
   }
   quiesce();
   CHAT_CHECK(hub_->clients() == 0, "clients() is " + std::to_string(hub_->clients()));
@@ -1174,9 +1222,7 @@ void harness::sweep() {
     send_text(sl, to_wire_text(json{{"type", "join"}, {"room", room}}));
     quiesce();
     send_text(sl, to_wire_text(json{{"type", "leave"}, {"room", room}}));
-    guard("detach", [&] { hub_->detach(sl.id); });
-    sl.s->detached = true;
-    sl.s = nullptr;
+    detach(sl);
     quiesce();
   }
 }

@@ -50,8 +50,19 @@ struct ws_session final : chat::session {
                  code, static_cast<int>(reason.size()), reason.data());
     ws.close(code, reason);
   }
+  void subscribe(std::string_view topic) override { ws.subscribe(topic); }
+  void unsubscribe(std::string_view topic) override { ws.unsubscribe(topic); }
   websocket& ws;
   std::uint64_t id = 0;
+};
+
+// A room's messages through the server's topics: framed once for all its members. The hub
+// runs on loop 0 with the sockets, so a publish is queued to them before it returns, in order
+// with each socket's own sends.
+struct topic_publisher final : chat::publisher {
+  explicit topic_publisher(server& s) : srv(s) {}
+  void publish(std::string_view topic, std::string_view json) override { srv.publish(topic, json); }
+  server& srv;
 };
 
 // Browsers always send Origin; a page from another site must not drive a user's session.
@@ -201,7 +212,8 @@ int main(int argc, char** argv) {
       redis->start();
       store = redis.get();
     }
-    chat::hub hub(*store);
+    topic_publisher topics(srv);
+    chat::hub hub(*store, topics);
     chat::static_files files(cfg.web_root);
     std::map<std::uint16_t, std::uint64_t> closes;
     add_routes(srv, hub, files, cfg, closes);

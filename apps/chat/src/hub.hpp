@@ -1,5 +1,6 @@
 // The chat's rules, without sockets: identities, rooms, ids, presence, history, resume and
-// rate limits, speaking the JSON protocol of docs/chat-protocol.md.
+// rate limits, speaking the JSON protocol of docs/chat-protocol.md. hub.cpp takes requests,
+// hub_rooms.cpp joins and leaves, hub_fanout.cpp what reaches a room's members.
 #pragma once
 
 #include <cstdint>
@@ -9,22 +10,15 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "rate_limit.hpp"
 #include "room_feed.hpp"
+#include "session.hpp"
 #include "store.hpp"
+#include "wire.hpp"
 
 namespace duplex::chat {
-
-// The hub's view of one connection; the server implements it on a WebSocket.
-class session {
- public:
-  virtual ~session() = default;
-  // `droppable`: may be skipped when the peer reads slowly (typing indicators). Returns false
-  // when the message was not queued.
-  virtual bool send(std::string_view json, bool droppable) = 0;
-  virtual void close(std::uint16_t code, std::string_view reason) = 0;
-};
 
 struct hub_limits {
   std::size_t max_text_bytes = 4096;
@@ -42,7 +36,7 @@ struct hub_limits {
 
 struct hub_counters {
   std::uint64_t messages_in = 0;
-  std::uint64_t messages_out = 0;
+  std::uint64_t messages_out = 0;  // per recipient: a published message counts once for each
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
   std::uint64_t dropped = 0;       // droppable events skipped for slow readers
@@ -55,7 +49,7 @@ class hub final : public store_listener {
  public:
   using clock = std::function<std::int64_t()>;  // milliseconds since the epoch
 
-  explicit hub(store& s, hub_limits limits = {}, clock now = {});
+  hub(store& s, publisher& topics, hub_limits limits = {}, clock now = {});
   ~hub();
   hub(const hub&) = delete;
   hub& operator=(const hub&) = delete;
@@ -70,6 +64,8 @@ class hub final : public store_listener {
   std::size_t clients() const noexcept { return clients_.size(); }
   // Rooms held in memory: each has a member here or work under way.
   std::size_t rooms() const noexcept { return rooms_.size(); }
+  // The topic a room's members listen to once their join history is out.
+  static std::string topic_of(std::string_view room_name);
 
  private:
   struct client {
@@ -94,54 +90,72 @@ class hub final : public store_listener {
   };
   struct room {
     std::string name;
+    std::string topic;          // topic_of(name)
     std::uint64_t serial = 0;   // tells a store answer for an earlier room of the same name
     std::size_t appending = 0;  // appends handed to the store whose answer has not come yet
     std::size_t pins = 0;       // frames of the hub holding a reference to it: not freed
     std::set<std::uint64_t> members;
+    // Members whose join history is being read (their messages wait in client::syncing); the
+    // others are subscribed to the room's topic.
+    std::set<std::uint64_t> syncing;
     room_feed feed;  // what of the store's messages and acks goes out, and when
     std::vector<std::pair<std::uint64_t, std::int64_t>> waiting;  // joins (client, since)
   };
-  struct request;
+  struct request {
+    std::uint64_t id;  // the client's
+    wire::request body;
+    std::string type;
+    std::string str(const char* key) const { return body.str(key); }
+    std::int64_t integer(const char* key) const { return body.natural(key); }
+  };
 
+  // hub.cpp: requests and replies.
+  bool take_token(client& c);
   void dispatch(client& c, const request& r);
   void on_hello(client& c, const request& r);
+  void on_private(client& c, const request& r);
+  void on_rooms(client& c);
+  client* find_client(std::uint64_t id);
+  void send(client& c, const std::string& json, bool droppable = false);
+  void error(client& c, std::string_view code, std::string_view message,
+             std::string_view room_name = {});
+
+  // hub_rooms.cpp: rooms in memory, joins with their history, leaves.
   void on_join(client& c, const request& r);
-  void on_room_open(const std::string& name, std::uint64_t serial, bool ok, std::int64_t last_id);
+  room* room_named(const std::string& name);
   room* live_room(const std::string& name, std::uint64_t serial);
+  void on_room_open(const std::string& name, std::uint64_t serial, bool ok, std::int64_t last_id);
   void release_if_unused(const std::string& name);
   void complete_join(client& c, room& rm, std::int64_t since);
+  void send_join_history(client& c, const std::string& name, std::uint64_t serial,
+                         std::int64_t since, std::int64_t up_to);
+  void finish_sync(std::uint64_t client_id, const std::string& room_name, std::uint64_t serial,
+                   const std::string& reply);
   void on_leave(client& c, const request& r);
+  // `name` by value: callers pass elements of c.rooms, which this erases.
+  void leave_room(client& c, std::string name, bool tell_self);
+  room* joined_room(client& c, const request& r);
+  void on_history(client& c, const request& r);
+
+  // hub_fanout.cpp: messages in and out of rooms.
   void on_say(client& c, const request& r);
   void on_stored(std::uint64_t sender, const std::string& room_name, const std::string& ref,
                  bool ok, std::int64_t id);
+  void send_ack(client& c, const std::string& room_name, const std::string& ref, std::int64_t id);
   // store_listener: called through the store only.
   void on_message(const stored_message& m) override;
   void on_resync() override;
   void on_presence(const std::string& room_name, const std::string& nick, bool joined) override;
   void carry_out(room& rm, room_feed::actions actions);
   void fetch(room& rm, const room_feed::fetch& f);
-  void send_ack(client& c, const std::string& room_name, const std::string& ref, std::int64_t id);
   void on_typing(client& c, const request& r);
-  void on_private(client& c, const request& r);
-  void on_history(client& c, const request& r);
-  void on_rooms(client& c);
-  void send_join_history(client& c, const std::string& name, std::uint64_t serial,
-                         std::int64_t since, std::int64_t up_to);
-  void finish_sync(std::uint64_t client_id, const std::string& room_name, std::uint64_t serial,
-                   const std::string& reply);
-  // `name` by value: callers pass elements of c.rooms, which this erases.
-  void leave_room(client& c, std::string name, bool tell_self);
-  bool take_token(client& c);
-  room* joined_room(client& c, const request& r);
-  room* room_named(const std::string& name);
-  client* find_client(std::uint64_t id);
-  void send(client& c, const std::string& json, bool droppable = false);
-  void error(client& c, std::string_view code, std::string_view message,
-             std::string_view room_name = {});
-  void broadcast(const room& rm, const std::string& json, std::uint64_t except = 0,
-                 bool droppable = false);
+  void broadcast(room& rm, const std::string& json, std::uint64_t except = 0);
+  void hold(client& c, const std::string& room_name, const std::string& json);
+  void listen(client& c, room& rm);
+  void stop_listening(client& c, room& rm);
 
   store& store_;
+  publisher& topics_;
   hub_limits limits_;
   clock now_;
   std::uint64_t next_id_ = 1;
@@ -150,7 +164,7 @@ class hub final : public store_listener {
   bool open_failed_ = false;  // ... which answered at once that it failed
   std::unordered_map<std::uint64_t, client> clients_;
   std::map<std::string, room> rooms_;
-  std::unordered_map<std::string, std::uint64_t> nicks_;  // folded nick -> client
+  std::unordered_map<std::string, std::uint64_t> nicks_;  // names::key -> client
   hub_counters counters_;
 };
 

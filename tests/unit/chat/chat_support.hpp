@@ -1,14 +1,19 @@
 // A hub wired to a real SQLite store in a temporary file, with sessions that record what they
-// were sent, for tests of the chat's rules without sockets.
+// were sent and topics that fan out as the server's do, for tests of the chat's rules without
+// sockets.
 #pragma once
 
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,9 +24,23 @@ namespace duplex::chat::test {
 
 using json = nlohmann::json;
 
+struct recording_session;
+
+// The server's topics in memory: a publish reaches every subscriber at once, in order with what
+// each was sent on its own (as on the hub's loop).
+struct recording_topics final : publisher {
+  std::map<std::string, std::vector<recording_session*>, std::less<>> subscribers;
+  std::vector<std::pair<std::string, json>> published;  // (topic, message), in order
+  void publish(std::string_view topic, std::string_view text) override;
+};
+
 struct recording_session final : session {
+  explicit recording_session(recording_topics& t) : topics(t) {}
+  recording_topics& topics;
   std::vector<json> got;
   std::vector<bool> droppable;
+  std::set<std::string> subscribed;
+  std::size_t from_topics = 0;  // messages that came through a topic
   int close_code = 0;
   bool refuse_droppable = false;
   bool send(std::string_view text, bool drop) override {
@@ -31,6 +50,21 @@ struct recording_session final : session {
     return true;
   }
   void close(std::uint16_t code, std::string_view) override { close_code = code; }
+  void subscribe(std::string_view topic) override {
+    if (!subscribed.emplace(topic).second) ADD_FAILURE() << "subscribed twice to " << topic;
+    topics.subscribers[std::string(topic)].push_back(this);
+  }
+  void unsubscribe(std::string_view topic) override {
+    if (subscribed.erase(std::string(topic)) == 0)
+      ADD_FAILURE() << "unsubscribed from " << topic << " without a subscription";
+    auto& subs = topics.subscribers[std::string(topic)];
+    std::erase(subs, this);
+  }
+  void deliver(const json& j) {
+    got.push_back(j);
+    droppable.push_back(false);
+    ++from_topics;
+  }
   // Messages of a type, in order.
   std::vector<json> of(const std::string& type) const {
     std::vector<json> out;
@@ -40,6 +74,15 @@ struct recording_session final : session {
   }
   json last() const { return got.empty() ? json() : got.back(); }
 };
+
+inline void recording_topics::publish(std::string_view topic, std::string_view text) {
+  const json j = json::parse(text);
+  published.emplace_back(std::string(topic), j);
+  auto it = subscribers.find(topic);
+  if (it == subscribers.end()) return;
+  for (recording_session* s : it->second)
+    s->deliver(j);
+}
 
 // Limits with a rate limit no test hits by accident (the clock stands still in tests).
 inline hub_limits relaxed() {
@@ -73,7 +116,7 @@ class chat_fixture {
                                               posted_.push_back(std::move(fn));
                                             },
                                             keep);
-    hub_ = std::make_unique<hub>(*store_, limits, [this] { return now_ms; });
+    hub_ = std::make_unique<hub>(*store_, topics_, limits, [this] { return now_ms; });
     store_->set_listener(&relay_);
   }
 
@@ -100,7 +143,7 @@ class chat_fixture {
     recording_session* s;
   };
   user connect() {
-    sessions_.push_back(std::make_unique<recording_session>());
+    sessions_.push_back(std::make_unique<recording_session>(topics_));
     return {hub_->attach(*sessions_.back()), sessions_.back().get()};
   }
   user named(const std::string& nick) {
@@ -114,6 +157,7 @@ class chat_fixture {
   }
 
   hub& the_hub() { return *hub_; }
+  recording_topics& topics() { return topics_; }
   sqlite_store& the_store() { return *store_; }
   // The stored messages before an id, read the way the hub reads them.
   std::vector<stored_message> stored_before(const std::string& room, std::int64_t before,
@@ -148,6 +192,7 @@ class chat_fixture {
   relay relay_{*this};
   std::mutex mutex_;
   std::vector<std::function<void()>> posted_;
+  recording_topics topics_;
   std::vector<std::unique_ptr<recording_session>> sessions_;
   std::unique_ptr<sqlite_store> store_;
   std::unique_ptr<hub> hub_;

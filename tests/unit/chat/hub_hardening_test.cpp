@@ -133,8 +133,9 @@ struct down_store final : store {
 
 TEST(StoreDown, AJoinIsRefusedWithStoreFailedAndTheRoomIsNotKept) {
   down_store st;
-  hub h(st, relaxed(), [] { return std::int64_t{0}; });
-  recording_session s;
+  recording_topics topics;
+  hub h(st, topics, relaxed(), [] { return std::int64_t{0}; });
+  recording_session s(topics);
   const auto id = h.attach(s);
   h.receive(id, R"({"type":"hello","nick":"alice"})");
   h.receive(id, R"({"type":"join","room":"r"})");
@@ -229,7 +230,8 @@ struct late_store final : store {
 TEST(Store, TheHubListensFromConstructionToDestruction) {
   late_store st;
   {
-    hub h(st, relaxed(), [] { return std::int64_t{0}; });
+    recording_topics topics;
+    hub h(st, topics, relaxed(), [] { return std::int64_t{0}; });
     EXPECT_EQ(st.listener(), static_cast<store_listener*>(&h));
   }
   EXPECT_EQ(st.listener(), nullptr);
@@ -240,8 +242,9 @@ TEST(Store, TheHubListensFromConstructionToDestruction) {
 // and the room, with no member yet, must still be there for the join that waited.
 TEST(Rooms, AGapReadThatFailsAtOnceDoesNotFreeARoomAJoinWaitsFor) {
   late_store st;
-  hub h(st, relaxed(), [] { return std::int64_t{0}; });
-  recording_session s;
+  recording_topics topics;
+  hub h(st, topics, relaxed(), [] { return std::int64_t{0}; });
+  recording_session s(topics);
   const auto id = h.attach(s);
   h.receive(id, R"({"type":"hello","nick":"alice"})");
   h.receive(id, R"({"type":"join","room":"r"})");
@@ -276,8 +279,9 @@ TEST(Rooms, AResyncThatFreesRoomsAsItGoes) {
 TEST(Rooms, AnswersForAnEarlierJoinOfTheSameRoomAreIgnored) {
   late_store st;
   st.members_later = true;
-  hub h(st, relaxed(), [] { return std::int64_t{0}; });
-  recording_session s;
+  recording_topics topics;
+  hub h(st, topics, relaxed(), [] { return std::int64_t{0}; });
+  recording_session s(topics);
   const auto id = h.attach(s);
   h.receive(id, R"({"type":"hello","nick":"alice"})");
   h.receive(id, R"({"type":"join","room":"r"})");
