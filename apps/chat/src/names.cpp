@@ -36,14 +36,14 @@ std::string ascii_lower(std::string_view s) {
 }  // namespace
 
 result validate(std::string_view nick) {
-  const result refused{false, {}, nick_rule};
-  if (nick.empty() || nick.front() == ' ' || nick.back() == ' ') return refused;
+  const auto refused = [] { return result{false, {}, std::string(nick_rule)}; };
+  if (nick.empty() || nick.front() == ' ' || nick.back() == ' ') return refused();
   std::size_t count = 0;
   for (std::size_t i = 0; i < nick.size();) {
-    if (!printable(next_code_point(nick, i))) return refused;
+    if (!printable(next_code_point(nick, i))) return refused();
     ++count;
   }
-  if (count > max_chars) return refused;
+  if (count > max_chars) return refused();
   return {true, std::string(nick), {}};
 }
 

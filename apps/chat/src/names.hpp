@@ -11,8 +11,8 @@ namespace duplex::chat::names {
 // The verdict on a proposed nickname.
 struct result {
   bool ok = false;
-  std::string name;         // as it is to be shown: the proposal, once prepared
-  std::string_view reason;  // why it was refused, for the client's error message
+  std::string name;    // as it is to be shown: the proposal, once prepared
+  std::string reason;  // why it was refused, for the client's error message
   explicit operator bool() const noexcept { return ok; }
 };
 
