@@ -754,13 +754,15 @@ void harness::on_close(fake_session& s, std::uint16_t code) {
   if (s.closed == 0) s.closed = code;
 }
 
-// A room's topic, subscribed to only by a connection the hub has, once at a time.
+// A room's topic or a user's, subscribed to only by a connection the hub has, once at a time;
+// a user's only by a session of that user.
 void harness::on_subscribe(fake_session& s, std::string_view topic, bool on) {
   const std::string t(topic);
   TRACE("  -> %d %s %s\n", s.slot, on ? "subscribes to" : "unsubscribes from", t.c_str());
-  const std::string prefix = "chat/room/";
-  CHAT_CHECK(t.starts_with(prefix) && chat::names::valid_room(t.substr(prefix.size())),
-             "topic " + t);
+  const std::string room = "chat/room/", user = "chat/user/";
+  CHAT_CHECK((t.starts_with(room) && chat::names::valid_room(t.substr(room.size()))) ||
+                 (t.starts_with(user) && t.substr(user.size()) == chat::names::key(s.nick)),
+             "topic " + t + " for " + s.nick);
   CHAT_CHECK(!s.detached, "a detached session (un)subscribes to " + t);
   auto& subs = subscribers_[t];
   if (on) {
@@ -785,7 +787,8 @@ void harness::publish(std::string_view topic, std::string_view text) {
 
 chat::hub_limits harness::limits_for(std::uint8_t profile) {
   chat::hub_limits l;
-  // Bit 4 of the profile allows one flood from other nodes (see step()).
+  // Bit 4 of the profile allows one flood from other nodes (see step()), bit 8 signs slots 2
+  // and 3 in as one user (see ensure()).
   if (profile & 1) {  // small tables, so that every limit is reached
     l.max_rooms_per_client = 2;
     l.max_members_per_room = 2;
@@ -820,7 +823,9 @@ bool harness::ensure(slot& sl, std::size_t cap) {
   sl.s = sessions_.back().get();
   sl.s->slot = static_cast<int>(&sl - slots_);
   TRACE("%d: attach\n", sl.s->slot);
-  guard("attach", [&] { sl.id = sl.s->hub_id = hub_->attach(*sl.s); });
+  // With profile bit 8, slots 2 and 3 are sessions of one signed-in user.
+  const bool signed_in = (profile_ & 8) != 0 && sl.s->slot >= 2;
+  guard("attach", [&] { sl.id = sl.s->hub_id = hub_->attach(*sl.s, signed_in ? "ann" : ""); });
   return true;
 }
 
@@ -1206,6 +1211,7 @@ void harness::finish() {
   }
   quiesce();
   CHAT_CHECK(hub_->clients() == 0, "clients() is " + std::to_string(hub_->clients()));
+  CHAT_CHECK(hub_->users() == 0, "users() is " + std::to_string(hub_->users()));
   if (hub_->rooms() != 0 && tolerated("room-leak")) sweep();
   CHAT_CHECK(hub_->rooms() == 0, "rooms() is " + std::to_string(hub_->rooms()) +
                                      " with every client gone and the store quiet");

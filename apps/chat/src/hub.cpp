@@ -2,9 +2,6 @@
 
 #include <chrono>
 
-#include "names.hpp"
-#include "token.hpp"
-
 namespace duplex::chat {
 namespace {
 
@@ -33,11 +30,12 @@ hub::client* hub::find_client(std::uint64_t id) {
   return it == clients_.end() ? nullptr : &it->second;
 }
 
-std::uint64_t hub::attach(session& s) {
+std::uint64_t hub::attach(session& s, std::string signed_in) {
   const std::uint64_t id = next_id_++;
   client& c = clients_[id];
   c.id = id;
   c.s = &s;
+  c.signed_in = std::move(signed_in);
   c.bucket = token_bucket(limits_.rate_per_second, limits_.burst, now_());
   return id;
 }
@@ -48,10 +46,7 @@ void hub::detach(std::uint64_t id) {
   client& c = it->second;
   while (!c.rooms.empty())
     leave_room(c, *c.rooms.begin(), false);
-  if (!c.nick.empty()) {
-    auto n = nicks_.find(names::key(c.nick));
-    if (n != nicks_.end() && n->second == id) nicks_.erase(n);
-  }
+  drop_session(c);
   clients_.erase(it);
 }
 
@@ -105,43 +100,6 @@ void hub::dispatch(client& c, const request& r) {
   error(c, "unknown_type", "unknown message type");
 }
 
-void hub::on_hello(client& c, const request& r) {
-  if (!c.nick.empty()) return error(c, "already_named", "the nickname is set for this connection");
-  auto proposed = names::validate(r.str("nick"));
-  if (!proposed) return error(c, "invalid_nick", proposed.reason);
-  const std::string nick = std::move(proposed.name);
-  const std::string key = names::key(nick);
-  if (auto owner = nicks_.find(key); owner != nicks_.end() && find_client(owner->second)) {
-    client& old = *find_client(owner->second);
-    // The token from an earlier welcome proves this is the same user reconnecting before the
-    // server noticed the old connection was gone: the new connection takes the name over.
-    if (old.token.empty() || r.str("token") != old.token)
-      return error(c, "nick_taken", "that nickname is in use");
-    while (!old.rooms.empty())
-      leave_room(old, *old.rooms.begin(), false);
-    old.nick.clear();
-    old.closing = true;
-    old.s->close(4000, "replaced by a newer connection");
-  }
-  nicks_[key] = r.id;
-  c.nick = nick;
-  c.token = random_token();
-  send(c, wire::welcome(nick, c.token));
-}
-
-void hub::on_private(client& c, const request& r) {
-  const std::string text = r.str("text");
-  if (text.empty() || text.size() > limits_.max_text_bytes)
-    return error(c, "invalid_text", "1 to 4096 bytes");
-  auto target = nicks_.find(names::key(r.str("to")));
-  client* to = target != nicks_.end() ? find_client(target->second) : nullptr;
-  if (to == nullptr) return error(c, "no_such_user", "nobody by that name is online");
-  client& t = *to;
-  const std::string out = wire::private_message(c.nick, t.nick, text, now_());
-  send(t, out);
-  if (&t != &c) send(c, out);
-}
-
 void hub::on_rooms(client& c) {
   const std::uint64_t cid = c.id;
   store_.rooms([this, cid](bool ok, std::vector<std::string> names) {
@@ -152,7 +110,7 @@ void hub::on_rooms(client& c) {
     for (auto& name : names)
       all[name] = 0;
     for (auto& [name, rm] : rooms_)
-      all[name] = rm.members.size();
+      all[name] = rm.people;
     send(*cl, wire::room_list({all.begin(), all.end()}));
   });
 }

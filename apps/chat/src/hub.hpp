@@ -1,6 +1,7 @@
 // The chat's rules, without sockets: identities, rooms, ids, presence, history, resume and
 // rate limits, speaking the JSON protocol of docs/chat-protocol.md. hub.cpp takes requests,
-// hub_rooms.cpp joins and leaves, hub_fanout.cpp what reaches a room's members.
+// hub_users.cpp names and users, hub_rooms.cpp joins and leaves, hub_fanout.cpp what reaches a
+// room's members.
 #pragma once
 
 #include <cstdint>
@@ -54,7 +55,12 @@ class hub final : public store_listener {
   hub(const hub&) = delete;
   hub& operator=(const hub&) = delete;
 
-  std::uint64_t attach(session& s);
+  // `signed_in`: the name of the user the server authenticated this connection as, or empty
+  // for a guest, who claims a free name with hello. A signed-in connection is named after its
+  // user whatever its hello says, and is one more session of that user: it takes no name from
+  // anyone and no session of the user closes another. (Nothing signs in yet: accounts come
+  // with issue 11's step 2.)
+  std::uint64_t attach(session& s, std::string signed_in = {});
   void detach(std::uint64_t client);
   void receive(std::uint64_t client, std::string_view text);
   // A binary frame: refused with "text_only", at the cost of a request of the rate limit.
@@ -62,21 +68,26 @@ class hub final : public store_listener {
 
   const hub_counters& counters() const noexcept { return counters_; }
   std::size_t clients() const noexcept { return clients_.size(); }
+  // Users with a name: a guest connection each, or a signed-in user's sessions together.
+  std::size_t users() const noexcept { return users_.size(); }
   // Rooms held in memory: each has a member here or work under way.
   std::size_t rooms() const noexcept { return rooms_.size(); }
   // The topic a room's members listen to once their join history is out.
   static std::string topic_of(std::string_view room_name);
+  // The topic every session of a user listens to, from its welcome (private messages).
+  static std::string user_topic(std::string_view user_key);
 
  private:
   struct client {
     std::uint64_t id = 0;
     session* s = nullptr;
-    bool closing = false;  // the hub closed it: whatever still arrives is ignored
-    std::string nick;      // empty until a valid hello
-    std::string token;
+    bool closing = false;   // the hub closed it: whatever still arrives is ignored
+    std::string signed_in;  // see attach()
+    std::string nick;       // empty until a valid hello
+    std::string user;       // names::key(nick): the entry in users_
+    std::string token;      // proves a guest's reconnection (see on_hello)
     std::set<std::string> rooms;
     token_bucket bucket;
-    std::map<std::string, std::int64_t> typed_ms;  // last typing event per room
     // Rooms whose join history is being read: what the room says meanwhile waits here, so
     // that the history comes first. `serial` tells the store's answers for an earlier join of
     // the same room (a leave and a join again before they came) from this one's.
@@ -88,6 +99,14 @@ class hub final : public store_listener {
     std::map<std::string, sync, std::less<>> syncing;
     std::uint64_t joins = 0;
   };
+  // Everyone with a name: one guest connection, or every session of a signed-in user.
+  struct user {
+    std::string name;  // as shown
+    bool signed_in = false;
+    std::vector<std::uint64_t> sessions;
+    std::map<std::string, std::size_t, std::less<>> rooms;      // sessions of the user in each
+    std::map<std::string, std::int64_t, std::less<>> typed_ms;  // last typing event per room
+  };
   struct room {
     std::string name;
     std::string topic;          // topic_of(name)
@@ -95,6 +114,7 @@ class hub final : public store_listener {
     std::size_t appending = 0;  // appends handed to the store whose answer has not come yet
     std::size_t pins = 0;       // frames of the hub holding a reference to it: not freed
     std::set<std::uint64_t> members;
+    std::size_t people = 0;  // users with a session among the members
     // Members whose join history is being read (their messages wait in client::syncing); the
     // others are subscribed to the room's topic.
     std::set<std::uint64_t> syncing;
@@ -112,13 +132,22 @@ class hub final : public store_listener {
   // hub.cpp: requests and replies.
   bool take_token(client& c);
   void dispatch(client& c, const request& r);
-  void on_hello(client& c, const request& r);
-  void on_private(client& c, const request& r);
   void on_rooms(client& c);
   client* find_client(std::uint64_t id);
   void send(client& c, const std::string& json, bool droppable = false);
   void error(client& c, std::string_view code, std::string_view message,
              std::string_view room_name = {});
+
+  // hub_users.cpp: names, users and what a user receives.
+  void on_hello(client& c, const request& r);
+  bool take_over(user& u, const request& r);
+  void name_session(client& c, const std::string& key, const std::string& nick, bool signed_in);
+  void drop_session(client& c);
+  user* user_of(const client& c);
+  void entered(client& c, room& rm);
+  void left(client& c, room& rm);
+  void on_private(client& c, const request& r);
+  void publish(const std::string& topic, const std::string& json, std::size_t listeners);
 
   // hub_rooms.cpp: rooms in memory, joins with their history, leaves.
   void on_join(client& c, const request& r);
@@ -164,7 +193,7 @@ class hub final : public store_listener {
   bool open_failed_ = false;  // ... which answered at once that it failed
   std::unordered_map<std::uint64_t, client> clients_;
   std::map<std::string, room> rooms_;
-  std::unordered_map<std::string, std::uint64_t> nicks_;  // names::key -> client
+  std::unordered_map<std::string, user> users_;  // names::key -> user
   hub_counters counters_;
 };
 

@@ -109,27 +109,26 @@ void hub::on_presence(const std::string& room_name, const std::string& nick, boo
 // Members still reading their history go without it too.
 void hub::on_typing(client& c, const request& r) {
   room* rm = joined_room(c, r);
-  if (rm == nullptr) return;
+  user* u = user_of(c);
+  if (rm == nullptr || u == nullptr) return;
+  // The user types, whichever of its sessions says so: one event per interval, and none to the
+  // user's own sessions.
   const std::int64_t now = now_();
-  auto& last = c.typed_ms[rm->name];
+  auto& last = u->typed_ms[rm->name];
   if (last != 0 && now - last < limits_.typing_interval_ms) return;  // throttled, silently
   last = now;
   const std::string out = wire::typing(rm->name, c.nick);
   for (auto id : rm->members) {
-    if (id == c.id || rm->syncing.contains(id)) continue;
-    if (client* member = find_client(id)) send(*member, out, true);
+    if (rm->syncing.contains(id)) continue;
+    client* member = find_client(id);
+    if (member != nullptr && member->user != c.user) send(*member, out, true);
   }
 }
 
 // To every member but `except`, which must not be listening to the topic yet (a joiner whose
 // history is being read).
 void hub::broadcast(room& rm, const std::string& out, std::uint64_t except) {
-  const std::size_t listening = rm.members.size() - rm.syncing.size();
-  if (listening > 0) {
-    topics_.publish(rm.topic, out);
-    counters_.messages_out += listening;
-    counters_.bytes_out += out.size() * listening;
-  }
+  publish(rm.topic, out, rm.members.size() - rm.syncing.size());
   if (rm.syncing.empty()) return;
   // A copy: holding may close a client, and nothing may change the set walked.
   const std::vector<std::uint64_t> syncing(rm.syncing.begin(), rm.syncing.end());

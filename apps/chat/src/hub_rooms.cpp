@@ -114,10 +114,7 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
   const std::uint64_t serial = ++c.joins;
   c.syncing[rm.name].serial = serial;
   const std::int64_t up_to = rm.feed.delivered_id();
-  if (fresh) {
-    broadcast(rm, wire::presence(rm.name, c.nick, true), c.id);
-    store_.set_presence(rm.name, c.nick, true);
-  }
+  if (fresh) entered(c, rm);
   const std::uint64_t cid = c.id;
   store_.remote_members(rm.name, [this, cid, name = rm.name, serial, since, up_to](
                                      bool, std::vector<std::string> remote) {
@@ -193,7 +190,6 @@ void hub::on_leave(client& c, const request& r) {
 
 void hub::leave_room(client& c, std::string name, bool tell_self) {
   c.rooms.erase(name);
-  c.typed_ms.erase(name);
   auto it = rooms_.find(name);
   // Acks that waited behind messages it will no longer see: what it said was stored, so they
   // still go, after `left` (an ack never comes before its message while the client is in the
@@ -213,8 +209,7 @@ void hub::leave_room(client& c, std::string name, bool tell_self) {
   }
   if (it == rooms_.end()) return;
   it->second.members.erase(c.id);
-  if (!c.nick.empty()) store_.set_presence(name, c.nick, false);
-  if (!c.nick.empty()) broadcast(it->second, wire::presence(name, c.nick, false));
+  left(c, it->second);
   release_if_unused(name);
 }
 

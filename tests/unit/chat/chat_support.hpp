@@ -142,9 +142,10 @@ class chat_fixture {
     std::uint64_t id;
     recording_session* s;
   };
-  user connect() {
+  // `signed_in`: as if the server had authenticated the connection as that user.
+  user connect(const std::string& signed_in = {}) {
     sessions_.push_back(std::make_unique<recording_session>(topics_));
-    return {hub_->attach(*sessions_.back()), sessions_.back().get()};
+    return {hub_->attach(*sessions_.back(), signed_in), sessions_.back().get()};
   }
   user named(const std::string& nick) {
     auto u = connect();
