@@ -24,6 +24,7 @@
 #include "duplex/core/utf8.hpp"
 #include "fuzz_check.hpp"
 #include "src/hub.hpp"
+#include "src/names.hpp"
 #include "src/store.hpp"
 
 // FUZZ_CHECK, with the message that broke the rule printed first so that a finding reads on
@@ -169,15 +170,18 @@ class fake_session final : public chat::session {
   explicit fake_session(harness& h) : h_(h) {}
   bool send(std::string_view text, bool droppable) override;
   void close(std::uint16_t code, std::string_view reason) override;
+  void subscribe(std::string_view topic) override;
+  void unsubscribe(std::string_view topic) override;
 
   harness& h_;
   int slot = 0;
   std::uint64_t hub_id = 0;
   bool detached = false;
   bool refuse_droppable = false;
-  std::uint16_t closed = 0;  // the first close code the hub gave
-  std::string nick;          // from the welcome
-  std::string token;         // from the welcome
+  std::uint16_t closed = 0;      // the first close code the hub gave
+  std::set<std::string> topics;  // subscribed to
+  std::string nick;              // from the welcome
+  std::string token;             // from the welcome
   std::vector<std::string> got;
   // Per room: the highest id among `message` events and join histories, which every later
   // `message` must exceed.
@@ -250,6 +254,10 @@ class fake_store final : public chat::store {
   void prune(const std::string& room, std::size_t keep);
   void resync(bool lose_queued_feed);
   bool feed_pending() const;
+  // Another node's member joined or left.
+  void presence(const std::string& room, const std::string& nick, bool joined) {
+    report_presence(room, nick, joined);
+  }
 
   std::uint8_t mode = 0;
   std::deque<pending> queue;
@@ -290,7 +298,7 @@ class fake_store final : public chat::store {
 // it ends: an opcode byte, a client slot byte and the operation's own bytes (see step();
 // fuzz/chat_hub_seeds.py writes seeds in this layout). Then every client leaves, the store
 // answers everything, and the hub must be empty.
-class harness {
+class harness final : public chat::publisher {
  public:
   harness(const std::uint8_t* data, std::size_t size);
   void run();
@@ -298,6 +306,9 @@ class harness {
   // Called by the sessions.
   void on_send(fake_session& s, std::string_view text, bool droppable);
   void on_close(fake_session& s, std::uint16_t code);
+  void on_subscribe(fake_session& s, std::string_view topic, bool on);
+  // The server's topics: each subscriber gets the message at once, in subscription order.
+  void publish(std::string_view topic, std::string_view text) override;
 
   // What the store needs to know of the request being handled.
   const fake_session* speaking = nullptr;
@@ -329,6 +340,7 @@ class harness {
 
   static chat::hub_limits limits_for(std::uint8_t profile);
   bool ensure(slot& sl, std::size_t cap = max_sessions);
+  void detach(slot& sl);
   void step();
   void request(slot& sl, std::uint8_t kind);
   void send_text(slot& sl, const std::string& text);
@@ -354,6 +366,7 @@ class harness {
   chat::hub_limits limits_;
   std::int64_t now_ = 1'700'000'000'000;
   int floods_ = 0;
+  std::map<std::string, std::vector<fake_session*>, std::less<>> subscribers_;
   std::string parsed_text_;  // the last text a session was sent, and its parse
   json parsed_;
   fake_store store_;
@@ -372,6 +385,14 @@ bool fake_session::send(std::string_view text, bool droppable) {
 
 void fake_session::close(std::uint16_t code, std::string_view) {
   h_.on_close(*this, code);
+}
+
+void fake_session::subscribe(std::string_view topic) {
+  h_.on_subscribe(*this, topic, true);
+}
+
+void fake_session::unsubscribe(std::string_view topic) {
+  h_.on_subscribe(*this, topic, false);
 }
 
 // ----- store
@@ -487,7 +508,8 @@ void fake_store::remote_members(const std::string& room,
 
 void fake_store::set_presence(const std::string& room, const std::string& nick, bool) {
   ++calls;
-  CHAT_CHECK(!nick.empty() && chat::valid_room(room), "set_presence(" + room + ", " + nick + ")");
+  CHAT_CHECK(!nick.empty() && chat::names::valid_room(room),
+             "set_presence(" + room + ", " + nick + ")");
 }
 
 void fake_store::append(stored_message m, std::function<void(bool, std::int64_t)> done) {
@@ -495,7 +517,8 @@ void fake_store::append(stored_message m, std::function<void(bool, std::int64_t)
   // Only a say appends, and only with the speaker's own name, in a room it may be in.
   CHAT_CHECK(h_.speaking != nullptr, "append outside a request: " + m.text);
   CHAT_CHECK(m.nick == h_.speaking->nick, "append as " + m.nick + " by " + h_.speaking->nick);
-  CHAT_CHECK(chat::valid_room(m.room) && m.room == chat::fold_room(m.room), "append to " + m.room);
+  CHAT_CHECK(chat::names::valid_room(m.room) && m.room == chat::names::room_key(m.room),
+             "append to " + m.room);
   CHAT_CHECK(!m.text.empty() && m.text.size() <= 4096, "append of " + m.text);
   const said who{h_.speaking, m.room, h_.speaking_ref, count(h_.speaking->lefts, m.room),
                  count(h_.speaking->holes, m.room)};
@@ -545,7 +568,7 @@ void fake_store::publish(const std::string& room, std::int64_t id) {
     it->second.feed.pop_front();
     TRACE("store: feed %s #%lld, published at once\n", m.room.c_str(),
           static_cast<long long>(m.id));
-    if (on_message) on_message(m);
+    report_message(m);
   }
 }
 
@@ -563,7 +586,7 @@ void fake_store::feed_step(std::size_t room_index, bool lose) {
     lost = true;
     return;
   }
-  if (on_message) on_message(m);
+  report_message(m);
 }
 
 void fake_store::remote_say(const std::string& room, std::int64_t skip, std::string nick,
@@ -594,7 +617,7 @@ void fake_store::resync(bool lose_queued_feed) {
   }
   lost = false;
   TRACE("store: resync\n");
-  if (on_resync) on_resync();
+  report_resync();
 }
 
 bool fake_store::feed_pending() const {
@@ -731,11 +754,41 @@ void harness::on_close(fake_session& s, std::uint16_t code) {
   if (s.closed == 0) s.closed = code;
 }
 
+// A room's topic or a user's, subscribed to only by a connection the hub has, once at a time;
+// a user's only by a session of that user.
+void harness::on_subscribe(fake_session& s, std::string_view topic, bool on) {
+  const std::string t(topic);
+  TRACE("  -> %d %s %s\n", s.slot, on ? "subscribes to" : "unsubscribes from", t.c_str());
+  const std::string room = "chat/room/", user = "chat/user/";
+  CHAT_CHECK((t.starts_with(room) && chat::names::valid_room(t.substr(room.size()))) ||
+                 (t.starts_with(user) && t.substr(user.size()) == chat::names::key(s.nick)),
+             "topic " + t + " for " + s.nick);
+  CHAT_CHECK(!s.detached, "a detached session (un)subscribes to " + t);
+  auto& subs = subscribers_[t];
+  if (on) {
+    CHAT_CHECK(s.topics.insert(t).second, "subscribed twice to " + t);
+    subs.push_back(&s);
+  } else {
+    CHAT_CHECK(s.topics.erase(t) == 1, "unsubscribed from " + t + " without a subscription");
+    std::erase(subs, &s);
+  }
+}
+
+void harness::publish(std::string_view topic, std::string_view text) {
+  auto it = subscribers_.find(topic);
+  if (it == subscribers_.end()) return;
+  // A copy: the checks of one delivery must not see the list change under them.
+  const std::vector<fake_session*> subs = it->second;
+  for (fake_session* s : subs)
+    on_send(*s, text, false);
+}
+
 // ----- the run
 
 chat::hub_limits harness::limits_for(std::uint8_t profile) {
   chat::hub_limits l;
-  // Bit 4 of the profile allows one flood from other nodes (see step()).
+  // Bit 4 of the profile allows one flood from other nodes (see step()), bit 8 signs slots 2
+  // and 3 in as one user (see ensure()).
   if (profile & 1) {  // small tables, so that every limit is reached
     l.max_rooms_per_client = 2;
     l.max_members_per_room = 2;
@@ -753,7 +806,7 @@ chat::hub_limits harness::limits_for(std::uint8_t profile) {
 harness::harness(const std::uint8_t* data, std::size_t size)
     : in_(data, size), profile_(in_.byte()), limits_(limits_for(profile_)), store_(*this) {
   store_.mode = in_.byte();
-  hub_ = std::make_unique<chat::hub>(store_, limits_, [this] { return now_; });
+  hub_ = std::make_unique<chat::hub>(store_, *this, limits_, [this] { return now_; });
 }
 
 std::size_t harness::attached() const {
@@ -770,8 +823,19 @@ bool harness::ensure(slot& sl, std::size_t cap) {
   sl.s = sessions_.back().get();
   sl.s->slot = static_cast<int>(&sl - slots_);
   TRACE("%d: attach\n", sl.s->slot);
-  guard("attach", [&] { sl.id = sl.s->hub_id = hub_->attach(*sl.s); });
+  // With profile bit 8, slots 2 and 3 are sessions of one signed-in user.
+  const bool signed_in = (profile_ & 8) != 0 && sl.s->slot >= 2;
+  guard("attach", [&] { sl.id = sl.s->hub_id = hub_->attach(*sl.s, signed_in ? "ann" : ""); });
   return true;
+}
+
+// The connection is gone: the hub forgets it and leaves no subscription behind.
+void harness::detach(slot& sl) {
+  guard("detach", [&] { hub_->detach(sl.id); });
+  CHAT_CHECK(sl.s->topics.empty(), "a detached session is still subscribed to " +
+                                       (sl.s->topics.empty() ? "" : *sl.s->topics.begin()));
+  sl.s->detached = true;
+  sl.s = nullptr;
 }
 
 // A call that must do nothing at all: a closed or detached client's frames are ignored.
@@ -791,9 +855,9 @@ void harness::send_text(slot& sl, const std::string& text) {
   speaking_ref = string_field(j, "ref");
   // A join with `since` is the client saying it has seen the room up to there.
   const std::string room = string_field(j, "room");
-  if (string_field(j, "type") == "join" && chat::valid_room(room) && j.contains("since") &&
+  if (string_field(j, "type") == "join" && chat::names::valid_room(room) && j.contains("since") &&
       j["since"].is_number_integer() && j["since"].get<std::int64_t>() >= 0) {
-    auto& claimed = sl.s->claimed[chat::fold_room(room)];
+    auto& claimed = sl.s->claimed[chat::names::room_key(room)];
     claimed = std::max(claimed, j["since"].get<std::int64_t>());
   }
   if (sl.s->closed != 0) {
@@ -861,7 +925,7 @@ json harness::since_value(const json& room) {
   // Around what some client saw of the room: the resumes that can succeed or just fail.
   if (room.is_string()) {
     const fake_session* s = slots_[in_.below(slots)].s;
-    const std::string name = chat::fold_room(room.get<std::string>());
+    const std::string name = chat::names::room_key(room.get<std::string>());
     if (s != nullptr && s->seen.count(name)) base = s->seen.at(name);
   }
   switch (in_.below(12)) {
@@ -1000,9 +1064,7 @@ void harness::step() {
     case 1:
       if (sl.s != nullptr) {
         TRACE("%d: detach\n", sl.s->slot);
-        guard("detach", [&] { hub_->detach(sl.id); });
-        sl.s->detached = true;
-        sl.s = nullptr;
+        detach(sl);
       }
       break;
     case 2:
@@ -1089,7 +1151,7 @@ void harness::step() {
       } else {
         store_.remote[room].erase(nick);
       }
-      if (store_.on_presence) guard("on_presence", [&] { store_.on_presence(room, nick, joined); });
+      guard("on_presence", [&] { store_.presence(room, nick, joined); });
       break;
     }
     case 21:
@@ -1145,12 +1207,11 @@ void harness::finish() {
           "no ack for " + key.first + " #" + std::to_string(key.second) + " with the store quiet");
   for (auto& sl : slots_) {
     if (sl.s == nullptr) continue;
-    guard("detach", [&] { hub_->detach(sl.id); });
-    sl.s->detached = true;
-    sl.s = nullptr;
+    detach(sl);
   }
   quiesce();
   CHAT_CHECK(hub_->clients() == 0, "clients() is " + std::to_string(hub_->clients()));
+  CHAT_CHECK(hub_->users() == 0, "users() is " + std::to_string(hub_->users()));
   if (hub_->rooms() != 0 && tolerated("room-leak")) sweep();
   CHAT_CHECK(hub_->rooms() == 0, "rooms() is " + std::to_string(hub_->rooms()) +
                                      " with every client gone and the store quiet");
@@ -1167,9 +1228,7 @@ void harness::sweep() {
     send_text(sl, to_wire_text(json{{"type", "join"}, {"room", room}}));
     quiesce();
     send_text(sl, to_wire_text(json{{"type", "leave"}, {"room", room}}));
-    guard("detach", [&] { hub_->detach(sl.id); });
-    sl.s->detached = true;
-    sl.s = nullptr;
+    detach(sl);
     quiesce();
   }
 }

@@ -7,8 +7,9 @@ import sys
 # Store modes (fake_store::mode_bits).
 READS_AT_ONCE, APPENDS_AT_ONCE, DOWN, SNAPSHOT, MEMBERS_QUEUED, FEED_WITH_DONE = 1, 2, 4, 8, 16, 32
 SQLITE = READS_AT_ONCE  # reads answer inside the call, appends come back later
-# Profiles (first byte): small tables, real rate limit, one flood allowed.
-TIGHT, RATE, FLOODS = 1, 2, 4
+# Profiles (first byte): small tables, real rate limit, one flood allowed, slots 2 and 3 signed
+# in as one user ("ann").
+TIGHT, RATE, FLOODS, SIGNED = 1, 2, 4, 8
 
 # Indexes into the fuzzer's tables.
 ROOMS = {"r0": 0, "r1": 1, "R0": 2, "r2": 3, "a-b_c": 4, "": 5, "no room": 6, "e-acute": 7,
@@ -262,6 +263,13 @@ def seeds():
     s = seed()  # acknowledged before published, then the sender leaves
     out["regression_room_freed_after_ack"] = (s.hello(0).join(0).say(0).complete(0, 3).leave(0)
                                               .feed())
+    # Two sessions of one signed-in user: one name, one presence, privates to both; a guest
+    # cannot take the name, with or without a session's token.
+    s = seed(profile=SIGNED)
+    out["signed_in_sessions"] = (s.hello(2).hello(3).hello(0, "bob").join(2).join(3).join(0)
+                                 .typing(2).say(3).pump().private(0, 2).private(2, 0).leave(2)
+                                 .typing(3).hello(1, "ann", token_of=2).detach(3).rooms(0)
+                                 .detach(2).hello(1, "ann"))
     return out
 
 

@@ -10,6 +10,7 @@
 #include "duplex/server/server.hpp"
 #include "src/host_policy.hpp"
 #include "src/hub.hpp"
+#include "src/names.hpp"
 #include "src/redis_store.hpp"
 #include "src/sqlite_store.hpp"
 #include "src/static_files.hpp"
@@ -50,8 +51,19 @@ struct ws_session final : chat::session {
                  code, static_cast<int>(reason.size()), reason.data());
     ws.close(code, reason);
   }
+  void subscribe(std::string_view topic) override { ws.subscribe(topic); }
+  void unsubscribe(std::string_view topic) override { ws.unsubscribe(topic); }
   websocket& ws;
   std::uint64_t id = 0;
+};
+
+// A room's messages through the server's topics: framed once for all its members. The hub
+// runs on loop 0 with the sockets, so a publish is queued to them before it returns, in order
+// with each socket's own sends.
+struct topic_publisher final : chat::publisher {
+  explicit topic_publisher(server& s) : srv(s) {}
+  void publish(std::string_view topic, std::string_view json) override { srv.publish(topic, json); }
+  server& srv;
 };
 
 // Browsers always send Origin; a page from another site must not drive a user's session.
@@ -173,6 +185,11 @@ int main(int argc, char** argv) {
                  "PEM certificate chain: serve https:// and wss://");
   app.add_option("--key", cfg.server.tls.key_file, "PEM private key for --cert");
   CLI11_PARSE(app, argc, argv);
+  // A broken ICU would refuse every name later, one by one; better to say so now.
+  if (!chat::names::ready()) {
+    std::fprintf(stderr, "duplex-chat: ICU cannot check names (see docs/names.md)\n");
+    return 1;
+  }
   // One JSON message carries at most 4 KiB of text: frames far larger are refused with 1009.
   cfg.server.ws_limits.max_message_bytes = 16 * 1024;
   cfg.server.max_backpressure = 1024 * 1024;
@@ -201,7 +218,8 @@ int main(int argc, char** argv) {
       redis->start();
       store = redis.get();
     }
-    chat::hub hub(*store);
+    topic_publisher topics(srv);
+    chat::hub hub(*store, topics);
     chat::static_files files(cfg.web_root);
     std::map<std::uint16_t, std::uint64_t> closes;
     add_routes(srv, hub, files, cfg, closes);

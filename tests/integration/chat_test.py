@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""duplex-chat over real sockets: spoofing, floods, oversize frames, bad JSON, Origin, HTTP
-safety, and history that survives kill -9. Starts its own servers on free loopback ports.
+"""duplex-chat over real sockets: spoofing, room fan-out, floods, oversize frames, bad JSON,
+Origin, HTTP safety, and history that survives kill -9. Starts its own servers on free loopback ports.
 
 Usage: chat_test.py path/to/duplex-chat
 """
@@ -235,11 +235,66 @@ async def restart_keeps_history(db):
     check(chat.stop() == 0, "SIGTERM stops the chat cleanly")
 
 
+async def collect(ws, want_messages, timeout=5):
+    """Everything a client receives until it has seen `want_messages` messages."""
+    got = []
+    while sum(m["type"] == "message" for m in got) < want_messages:
+        got.append(json.loads(await asyncio.wait_for(ws.recv(), timeout)))
+    return got
+
+
+async def quiet(ws, room, seconds=0.3):
+    """True when nothing about `room` arrives for a while."""
+    try:
+        while True:
+            if json.loads(await asyncio.wait_for(ws.recv(), seconds)).get("room") == room:
+                return False
+    except asyncio.TimeoutError:
+        return True
+
+
+async def room_fanout(chat):
+    """A room's messages reach each member once, in id order, through the room's topic; each
+    sender's ack follows its own message; other rooms and former members get nothing."""
+    members = [await user(chat, f"fan{i}", "fanout") for i in range(4)]
+    elsewhere = await user(chat, "elsewhere", "other")
+    gone = await user(chat, "gone", "fanout")
+    await gone.send(json.dumps({"type": "leave", "room": "fanout"}))
+    await expect(gone, "left")
+    for round_ in range(5):
+        for i, ws in enumerate(members[:3]):
+            await ws.send(json.dumps({"type": "say", "room": "fanout", "text": f"{i}:{round_}",
+                                      "ref": f"{i}-{round_}"}))
+    streams = await asyncio.gather(*(collect(ws, 15) for ws in members))
+    for i, stream in enumerate(streams):
+        ids = [m["id"] for m in stream if m["type"] == "message"]
+        check(ids == sorted(set(ids)) and len(ids) == 15, f"member {i} sees 15 messages once, in order")
+        if i < 3:
+            seen, in_order = set(), True
+            for m in stream:
+                if m["type"] == "message":
+                    seen.add(m["id"])
+                elif m["type"] == "ack":
+                    in_order &= m["id"] in seen
+            # Acks may trail the 15th message: read them to the end.
+            while sum(m["type"] == "ack" for m in stream) < 5:
+                m = json.loads(await asyncio.wait_for(members[i].recv(), 5))
+                stream.append(m)
+                if m["type"] == "ack":
+                    in_order &= m["id"] in seen
+            check(in_order, f"member {i}'s acks each come after its message")
+    for ws, who in ((elsewhere, "a member of another room"), (gone, "a member that left")):
+        check(await quiet(ws, "fanout"), f"{who} gets nothing of the room")
+    for ws in (*members, elsewhere, gone):
+        await ws.close()
+
+
 async def main():
     with tempfile.TemporaryDirectory() as tmp:
         try:
             chat = Chat(os.path.join(tmp, "a.db"))
             await spoofing_and_errors(chat)
+            await room_fanout(chat)
             await flood_and_oversize(chat)
             await origin_check(chat)
             http_safety(chat)

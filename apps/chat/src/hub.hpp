@@ -1,5 +1,7 @@
 // The chat's rules, without sockets: identities, rooms, ids, presence, history, resume and
-// rate limits, speaking the JSON protocol of docs/chat-protocol.md.
+// rate limits, speaking the JSON protocol of docs/chat-protocol.md. hub.cpp takes requests,
+// hub_users.cpp names and users, hub_rooms.cpp joins and leaves, hub_fanout.cpp what reaches a
+// room's members.
 #pragma once
 
 #include <cstdint>
@@ -9,20 +11,15 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
+#include "rate_limit.hpp"
+#include "room_feed.hpp"
+#include "session.hpp"
 #include "store.hpp"
+#include "wire.hpp"
 
 namespace duplex::chat {
-
-// The hub's view of one connection; the server implements it on a WebSocket.
-class session {
- public:
-  virtual ~session() = default;
-  // `droppable`: may be skipped when the peer reads slowly (typing indicators). Returns false
-  // when the message was not queued.
-  virtual bool send(std::string_view json, bool droppable) = 0;
-  virtual void close(std::uint16_t code, std::string_view reason) = 0;
-};
 
 struct hub_limits {
   std::size_t max_text_bytes = 4096;
@@ -40,7 +37,7 @@ struct hub_limits {
 
 struct hub_counters {
   std::uint64_t messages_in = 0;
-  std::uint64_t messages_out = 0;
+  std::uint64_t messages_out = 0;  // per recipient: a published message counts once for each
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
   std::uint64_t dropped = 0;       // droppable events skipped for slow readers
@@ -48,16 +45,22 @@ struct hub_counters {
   std::uint64_t errors = 0;        // error replies of any kind
 };
 
-class hub {
+// The hub listens to its store from construction to destruction.
+class hub final : public store_listener {
  public:
   using clock = std::function<std::int64_t()>;  // milliseconds since the epoch
 
-  explicit hub(store& s, hub_limits limits = {}, clock now = {});
+  hub(store& s, publisher& topics, hub_limits limits = {}, clock now = {});
   ~hub();
   hub(const hub&) = delete;
   hub& operator=(const hub&) = delete;
 
-  std::uint64_t attach(session& s);
+  // `signed_in`: the name of the user the server authenticated this connection as, or empty
+  // for a guest, who claims a free name with hello. A signed-in connection is named after its
+  // user whatever its hello says, and is one more session of that user: it takes no name from
+  // anyone and no session of the user closes another. (Nothing signs in yet: accounts come
+  // with issue 11's step 2.)
+  std::uint64_t attach(session& s, std::string signed_in = {});
   void detach(std::uint64_t client);
   void receive(std::uint64_t client, std::string_view text);
   // A binary frame: refused with "text_only", at the cost of a request of the rate limit.
@@ -65,20 +68,26 @@ class hub {
 
   const hub_counters& counters() const noexcept { return counters_; }
   std::size_t clients() const noexcept { return clients_.size(); }
+  // Users with a name: a guest connection each, or a signed-in user's sessions together.
+  std::size_t users() const noexcept { return users_.size(); }
   // Rooms held in memory: each has a member here or work under way.
   std::size_t rooms() const noexcept { return rooms_.size(); }
+  // The topic a room's members listen to once their join history is out.
+  static std::string topic_of(std::string_view room_name);
+  // The topic every session of a user listens to, from its welcome (private messages).
+  static std::string user_topic(std::string_view user_key);
 
  private:
   struct client {
     std::uint64_t id = 0;
     session* s = nullptr;
-    bool closing = false;  // the hub closed it: whatever still arrives is ignored
-    std::string nick;      // empty until a valid hello
-    std::string token;
+    bool closing = false;   // the hub closed it: whatever still arrives is ignored
+    std::string signed_in;  // see attach()
+    std::string nick;       // empty until a valid hello
+    std::string user;       // names::key(nick): the entry in users_
+    std::string token;      // proves a guest's reconnection (see on_hello)
     std::set<std::string> rooms;
-    double tokens = 0;
-    std::int64_t refilled_ms = 0;
-    std::map<std::string, std::int64_t> typed_ms;  // last typing event per room
+    token_bucket bucket;
     // Rooms whose join history is being read: what the room says meanwhile waits here, so
     // that the history comes first. `serial` tells the store's answers for an earlier join of
     // the same room (a leave and a join again before they came) from this one's.
@@ -90,65 +99,93 @@ class hub {
     std::map<std::string, sync, std::less<>> syncing;
     std::uint64_t joins = 0;
   };
-  struct pending_ack {
-    std::uint64_t sender;
-    std::string ref;
+  // Everyone with a name: one guest connection, or every session of a signed-in user.
+  struct user {
+    std::string name;      // as shown
+    std::string skeleton;  // names::look_alike_key(name): the entry in look_alikes_
+    bool signed_in = false;
+    std::vector<std::uint64_t> sessions;
+    std::map<std::string, std::size_t, std::less<>> rooms;      // sessions of the user in each
+    std::map<std::string, std::int64_t, std::less<>> typed_ms;  // last typing event per room
   };
   struct room {
     std::string name;
+    std::string topic;          // topic_of(name)
     std::uint64_t serial = 0;   // tells a store answer for an earlier room of the same name
     std::size_t appending = 0;  // appends handed to the store whose answer has not come yet
     std::size_t pins = 0;       // frames of the hub holding a reference to it: not freed
     std::set<std::uint64_t> members;
-    bool ready = false;                           // delivered_id is known
-    bool filling = false;                         // a range() read is filling a gap
-    std::int64_t delivered_id = 0;                // last id broadcast on this node
-    std::map<std::int64_t, stored_message> held;  // arrived past a gap, or before ready
-    std::map<std::int64_t, pending_ack> acks;     // stored, acknowledged once broadcast here
+    std::size_t people = 0;  // users with a session among the members
+    // Members whose join history is being read (their messages wait in client::syncing); the
+    // others are subscribed to the room's topic.
+    std::set<std::uint64_t> syncing;
+    room_feed feed;  // what of the store's messages and acks goes out, and when
     std::vector<std::pair<std::uint64_t, std::int64_t>> waiting;  // joins (client, since)
   };
-  struct request;
+  struct request {
+    std::uint64_t id;  // the client's
+    wire::request body;
+    std::string type;
+    std::string str(const char* key) const { return body.str(key); }
+    std::int64_t integer(const char* key) const { return body.natural(key); }
+  };
 
-  void dispatch(client& c, const request& r);
-  void on_hello(client& c, const request& r);
-  void on_join(client& c, const request& r);
-  void on_room_open(const std::string& name, std::uint64_t serial, bool ok, std::int64_t last_id);
-  room* live_room(const std::string& name, std::uint64_t serial);
-  void release_if_unused(const std::string& name);
-  void complete_join(client& c, room& rm, std::int64_t since);
-  void on_leave(client& c, const request& r);
-  void on_say(client& c, const request& r);
-  void on_stored(std::uint64_t sender, const std::string& room_name, const std::string& ref,
-                 bool ok, std::int64_t id);
-  void on_store_message(const stored_message& m);
-  void on_resync();
-  void deliver(room& rm, const stored_message& m);
-  void drain_held(room& rm);
-  void fill(room& rm, std::int64_t up_to);
-  void release_acks(room& rm);
-  void send_ack(client& c, const std::string& room_name, const std::string& ref, std::int64_t id);
-  void on_typing(client& c, const request& r);
-  void on_private(client& c, const request& r);
-  void on_history(client& c, const request& r);
-  void on_rooms(client& c);
-  void send_join_history(client& c, const std::string& name, std::uint64_t serial,
-                         std::int64_t since, std::int64_t up_to);
-  void on_remote_presence(const std::string& room_name, const std::string& nick, bool joined);
-  void finish_sync(std::uint64_t client_id, const std::string& room_name, std::uint64_t serial,
-                   const std::string& reply);
-  // `name` by value: callers pass elements of c.rooms, which this erases.
-  void leave_room(client& c, std::string name, bool tell_self);
+  // hub.cpp: requests and replies.
   bool take_token(client& c);
-  room* joined_room(client& c, const request& r);
-  room* room_named(const std::string& name);
+  void dispatch(client& c, const request& r);
+  void on_rooms(client& c);
   client* find_client(std::uint64_t id);
   void send(client& c, const std::string& json, bool droppable = false);
   void error(client& c, std::string_view code, std::string_view message,
              std::string_view room_name = {});
-  void broadcast(const room& rm, const std::string& json, std::uint64_t except = 0,
-                 bool droppable = false);
+
+  // hub_users.cpp: names, users and what a user receives.
+  void on_hello(client& c, const request& r);
+  bool take_over(user& u, const request& r);
+  void name_session(client& c, const std::string& key, const std::string& nick, bool signed_in);
+  void drop_session(client& c);
+  user* user_of(const client& c);
+  void entered(client& c, room& rm);
+  void left(client& c, room& rm);
+  void on_private(client& c, const request& r);
+  void publish(const std::string& topic, const std::string& json, std::size_t listeners);
+
+  // hub_rooms.cpp: rooms in memory, joins with their history, leaves.
+  void on_join(client& c, const request& r);
+  room* room_named(const std::string& name);
+  room* live_room(const std::string& name, std::uint64_t serial);
+  void on_room_open(const std::string& name, std::uint64_t serial, bool ok, std::int64_t last_id);
+  void release_if_unused(const std::string& name);
+  void complete_join(client& c, room& rm, std::int64_t since);
+  void send_join_history(client& c, const std::string& name, std::uint64_t serial,
+                         std::int64_t since, std::int64_t up_to);
+  void finish_sync(std::uint64_t client_id, const std::string& room_name, std::uint64_t serial,
+                   const std::string& reply);
+  void on_leave(client& c, const request& r);
+  // `name` by value: callers pass elements of c.rooms, which this erases.
+  void leave_room(client& c, std::string name, bool tell_self);
+  room* joined_room(client& c, const request& r);
+  void on_history(client& c, const request& r);
+
+  // hub_fanout.cpp: messages in and out of rooms.
+  void on_say(client& c, const request& r);
+  void on_stored(std::uint64_t sender, const std::string& room_name, const std::string& ref,
+                 bool ok, std::int64_t id);
+  void send_ack(client& c, const std::string& room_name, const std::string& ref, std::int64_t id);
+  // store_listener: called through the store only.
+  void on_message(const stored_message& m) override;
+  void on_resync() override;
+  void on_presence(const std::string& room_name, const std::string& nick, bool joined) override;
+  void carry_out(room& rm, room_feed::actions actions);
+  void fetch(room& rm, const room_feed::fetch& f);
+  void on_typing(client& c, const request& r);
+  void broadcast(room& rm, const std::string& json, std::uint64_t except = 0);
+  void hold(client& c, const std::string& room_name, const std::string& json);
+  void listen(client& c, room& rm);
+  void stop_listening(client& c, room& rm);
 
   store& store_;
+  publisher& topics_;
   hub_limits limits_;
   clock now_;
   std::uint64_t next_id_ = 1;
@@ -157,15 +194,10 @@ class hub {
   bool open_failed_ = false;  // ... which answered at once that it failed
   std::unordered_map<std::uint64_t, client> clients_;
   std::map<std::string, room> rooms_;
-  std::unordered_map<std::string, std::uint64_t> nicks_;  // folded nick -> client
+  std::unordered_map<std::string, user> users_;  // names::key -> user
+  // names::look_alike_key -> names::key: a name may not look like another one in use.
+  std::unordered_map<std::string, std::string> look_alikes_;
   hub_counters counters_;
 };
-
-// Nicknames: 1 to 32 printable characters, no control, invisible or bidi-override characters,
-// no space at either end. Rooms: 1 to 32 of [a-z0-9_-] (letters are folded to lower case).
-bool valid_nick(std::string_view nick);
-std::string fold_nick(std::string_view nick);
-bool valid_room(std::string_view room);
-std::string fold_room(std::string_view room);
 
 }  // namespace duplex::chat

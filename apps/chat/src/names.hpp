@@ -75,4 +75,27 @@ std::string_view code(reason why);
 // One sentence for a person, e.g. "The name contains an invisible formatting character."
 std::string_view message(reason why);
 
+// --- What the hub asks of a proposed nickname and a room name ---
+
+// The verdict on a proposed nickname (the RFC 8266 profile above).
+struct result {
+  bool ok = false;
+  std::string name;    // the canonical display form
+  std::string code;    // the protocol's error code when refused, e.g. "name_format"
+  std::string reason;  // why it was refused, one sentence for the client
+  explicit operator bool() const noexcept { return ok; }
+};
+result validate(std::string_view nick);
+// What must be unique among nicknames in use: two names with one key are one name. Empty for a
+// name the profile refuses, so such a name designates nobody.
+std::string key(std::string_view nick);
+// The look-alike key (TR #39) of a name: two names with one skeleton may not both be in use.
+// Empty for a refused name.
+std::string look_alike_key(std::string_view nick);
+
+// Rooms: 1 to 32 of [a-zA-Z0-9_-].
+bool valid_room(std::string_view room);
+// The room a name designates (letters folded to lower case), valid or not.
+std::string room_key(std::string_view room);
+
 }  // namespace duplex::chat::names

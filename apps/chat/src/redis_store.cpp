@@ -6,7 +6,6 @@
 #include <charconv>
 #include <cstdio>
 #include <limits>
-#include <nlohmann/json.hpp>
 
 #include "token.hpp"
 #include "wire.hpp"
@@ -117,12 +116,12 @@ redis_store::redis_store(net::event_loop& loop, redis_options opts, std::int64_t
       node_(random_token(6)) {
   feed_.on_state = [this](bool up) {
     // Whatever was published while the feed was down is read back from the streams.
-    if (up && on_resync) on_resync();
+    if (up) report_resync();
   };
   commands_.on_state = [this](bool up) {
     std::fprintf(stderr, "duplex-chat: redis %s\n", up ? "connected" : "lost; reconnecting");
     // Reads that failed while it was down (a gap being filled) are retried by a resync.
-    if (up && on_resync) on_resync();
+    if (up) report_resync();
   };
 }
 
@@ -156,9 +155,9 @@ void redis_store::set_presence(const std::string& room, const std::string& nick,
     }
     commands_.command({"ZREM", members_key(room), entry}, nullptr);
   }
-  const nlohmann::json event{
-      {"room", room}, {"nick", nick}, {"event", present ? "join" : "leave"}, {"node", node_}};
-  commands_.command({"PUBLISH", std::string(presence_channel), to_wire(event)}, nullptr);
+  commands_.command(
+      {"PUBLISH", std::string(presence_channel), wire::encode({room, nick, present, node_})},
+      nullptr);
 }
 
 void redis_store::remote_members(const std::string& room,
@@ -208,26 +207,15 @@ void redis_store::refresh_presence() {
 }
 
 void redis_store::on_presence_feed(std::string_view payload) {
-  const auto j = nlohmann::json::parse(payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || text_field(j, "node") == node_) return;
-  const std::string room = text_field(j, "room");
-  const std::string nick = text_field(j, "nick");
-  if (room.empty() || nick.empty()) return;
-  watched_.insert(room);
-  if (on_presence) on_presence(room, nick, text_field(j, "event") == "join");
+  const auto p = wire::parse_node_presence(payload);
+  if (!p || p->node == node_) return;
+  watched_.insert(p->room);
+  report_presence(p->room, p->nick, p->joined);
 }
 
 void redis_store::on_feed(std::string_view payload) {
-  const auto j = nlohmann::json::parse(payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return;
-  stored_message m;
-  m.room = text_field(j, "room");
-  m.id = int_field(j, "id");
-  m.nick = text_field(j, "nick");
-  m.text = text_field(j, "text");
-  m.ts_ms = int_field(j, "ts");
-  if (m.room.empty() || m.id <= 0) return;
-  if (on_message) on_message(m);
+  const auto m = wire::parse_feed_message(payload);
+  if (m) report_message(*m);
 }
 
 void redis_store::last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) {

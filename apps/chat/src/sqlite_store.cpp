@@ -230,7 +230,7 @@ void sqlite_store::writer_loop() {
     const bool ok = commit(batch);
     for (auto& p : batch) {
       post_([this, m = std::move(p.msg), done = std::move(p.done), ok] {
-        if (ok && on_message) on_message(m);
+        if (ok) report_message(m);
         if (done) done(ok, ok ? m.id : 0);
       });
     }

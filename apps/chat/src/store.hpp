@@ -20,20 +20,31 @@ struct stored_message {
 
 using read_done = std::function<void(bool ok, std::vector<stored_message> messages)>;
 
+// What a store reports on its own, not as the answer to a call. Runs on the hub's thread.
+class store_listener {
+ public:
+  // Each message stored in a room by any node sharing this store, this one included, in id
+  // order per room. Ids may be skipped (a lost feed, a failed write): the hub asks range() for
+  // what lies between.
+  virtual void on_message(const stored_message& m) = 0;
+  // The feed of messages, or the store itself, was lost and is back: the hub catches up with
+  // range() (a gap it could not read meanwhile included).
+  virtual void on_resync() = 0;
+  // Another node's member joined (true) or left (false) a room, or vanished with its node.
+  virtual void on_presence(const std::string& room, const std::string& nick, bool joined) = 0;
+
+ protected:
+  ~store_listener() = default;
+};
+
 // Every callback runs on the hub's thread, possibly before the call that caused it returns.
 class store {
  public:
   virtual ~store() = default;
 
-  // Each message stored in a room by any node sharing this store, this one included, in id
-  // order per room. Ids may be skipped (a lost feed, a failed write): the hub asks range() for
-  // what lies between.
-  std::function<void(const stored_message&)> on_message;
-  // The feed of messages, or the store itself, was lost and is back: the hub catches up with
-  // range() (a gap it could not read meanwhile included).
-  std::function<void()> on_resync;
-  // Another node's member joined (true) or left (false) a room, or vanished with its node.
-  std::function<void(const std::string& room, const std::string& nick, bool joined)> on_presence;
+  // The one listener, or none (null). It is told nothing once replaced, so it may go then.
+  void set_listener(store_listener* l) noexcept { listener_ = l; }
+  store_listener* listener() const noexcept { return listener_; }
 
   // The highest id stored for the room (0 if none).
   virtual void last_id(std::string_view room,
@@ -62,6 +73,21 @@ class store {
     (void)room;
     done(true, {});
   }
+
+ protected:
+  // For the backends: what they tell the listener, if there is one.
+  void report_message(const stored_message& m) {
+    if (listener_ != nullptr) listener_->on_message(m);
+  }
+  void report_resync() {
+    if (listener_ != nullptr) listener_->on_resync();
+  }
+  void report_presence(const std::string& room, const std::string& nick, bool joined) {
+    if (listener_ != nullptr) listener_->on_presence(room, nick, joined);
+  }
+
+ private:
+  store_listener* listener_ = nullptr;
 };
 
 }  // namespace duplex::chat

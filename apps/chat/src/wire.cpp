@@ -2,17 +2,19 @@
 
 namespace duplex::chat {
 
-std::string to_wire(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+using json = nlohmann::json;
+
+std::string to_wire(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string text_field(const nlohmann::json& j, const char* key) {
+std::string text_field(const json& j, const char* key) {
   if (!j.is_object()) return {};
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-std::int64_t int_field(const nlohmann::json& j, const char* key, std::int64_t fallback) {
+std::int64_t int_field(const json& j, const char* key, std::int64_t fallback) {
   if (!j.is_object()) return fallback;
   auto it = j.find(key);
   if (it == j.end()) return fallback;
@@ -32,4 +34,125 @@ std::size_t code_points(std::string_view utf8) noexcept {
   return n;
 }
 
+namespace wire {
+namespace {
+
+// A message inside a history: the event without its type.
+json history_entry(const stored_message& m) {
+  return {{"room", m.room}, {"id", m.id}, {"nick", m.nick}, {"text", m.text}, {"ts", m.ts_ms}};
+}
+
+json history_json(std::string_view room, const std::vector<stored_message>& messages) {
+  json arr = json::array();
+  for (const auto& m : messages)
+    arr.push_back(history_entry(m));
+  return {{"type", "history"}, {"room", room}, {"messages", std::move(arr)}};
+}
+
+}  // namespace
+
+std::optional<request> request::parse(std::string_view text) {
+  json body = json::parse(text, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return std::nullopt;
+  return request(std::move(body));
+}
+
+std::int64_t request::natural(const char* key) const {
+  auto it = body_.find(key);
+  if (it == body_.end() || !it->is_number_integer()) return -1;
+  // An unsigned value past the signed range reads as negative, and is refused with the rest.
+  const auto v = it->get<std::int64_t>();
+  return v < 0 ? -1 : v;
+}
+
+std::string welcome(std::string_view nick, std::string_view token) {
+  return to_wire({{"type", "welcome"}, {"nick", nick}, {"token", token}});
+}
+
+std::string joined(std::string_view room, const std::vector<std::string>& members,
+                   std::int64_t last_id) {
+  return to_wire({{"type", "joined"}, {"room", room}, {"members", members}, {"last_id", last_id}});
+}
+
+std::string join_history(std::string_view room, const std::vector<stored_message>& messages,
+                         bool resume) {
+  json out = history_json(room, messages);
+  if (resume) out["resume"] = true;
+  return to_wire(out);
+}
+
+std::string history_page(std::string_view room, const std::vector<stored_message>& messages,
+                         std::int64_t before) {
+  json out = history_json(room, messages);
+  out["before"] = before;
+  return to_wire(out);
+}
+
+std::string message(const stored_message& m) {
+  json out = history_entry(m);
+  out["type"] = "message";
+  return to_wire(out);
+}
+
+std::string presence(std::string_view room, std::string_view nick, bool joined) {
+  return to_wire(
+      {{"type", "presence"}, {"room", room}, {"nick", nick}, {"event", joined ? "join" : "leave"}});
+}
+
+std::string typing(std::string_view room, std::string_view nick) {
+  return to_wire({{"type", "typing"}, {"room", room}, {"nick", nick}});
+}
+
+std::string left(std::string_view room) {
+  return to_wire({{"type", "left"}, {"room", room}});
+}
+
+std::string ack(std::string_view ref, std::string_view room, std::int64_t id) {
+  return to_wire({{"type", "ack"}, {"ref", ref}, {"room", room}, {"id", id}});
+}
+
+std::string private_message(std::string_view from, std::string_view to, std::string_view text,
+                            std::int64_t ts_ms) {
+  return to_wire({{"type", "private"}, {"from", from}, {"to", to}, {"text", text}, {"ts", ts_ms}});
+}
+
+std::string room_list(const std::vector<std::pair<std::string, std::size_t>>& rooms) {
+  json list = json::array();
+  for (const auto& [name, members] : rooms)
+    list.push_back({{"name", name}, {"members", members}});
+  return to_wire({{"type", "rooms"}, {"rooms", std::move(list)}});
+}
+
+std::string error(std::string_view code, std::string_view message, std::string_view room) {
+  json out{{"type", "error"}, {"code", code}, {"message", message}};
+  if (!room.empty()) out["room"] = room;
+  return to_wire(out);
+}
+
+std::optional<stored_message> parse_feed_message(std::string_view payload) {
+  const json j = json::parse(payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  stored_message m{text_field(j, "room"), int_field(j, "id"), text_field(j, "nick"),
+                   text_field(j, "text"), int_field(j, "ts")};
+  if (m.room.empty() || m.id <= 0) return std::nullopt;
+  return m;
+}
+
+std::string encode(const node_presence& p) {
+  return to_wire({{"room", p.room},
+                  {"nick", p.nick},
+                  {"event", p.joined ? "join" : "leave"},
+                  {"node", p.node}});
+}
+
+std::optional<node_presence> parse_node_presence(std::string_view payload) {
+  const json j = json::parse(payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  node_presence p{text_field(j, "room"), text_field(j, "nick"), text_field(j, "event") == "join",
+                  text_field(j, "node")};
+  if (p.room.empty() || p.nick.empty()) return std::nullopt;
+  return p;
+}
+
+}  // namespace wire
 }  // namespace duplex::chat

@@ -1,12 +1,18 @@
-// The chat's JSON on the wire: serialization that cannot throw, and the text rules of fields.
+// The chat's JSON, in one place: what clients send and are sent (docs/chat-protocol.md) and
+// what nodes publish to each other through Redis. Nothing here throws on any input.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include "store.hpp"
 
 namespace duplex::chat {
 
@@ -24,4 +30,65 @@ std::int64_t int_field(const nlohmann::json& j, const char* key, std::int64_t fa
 // The number of code points in valid UTF-8 (the WebSocket layer validated every text frame).
 std::size_t code_points(std::string_view utf8) noexcept;
 
+namespace wire {
+
+// One request of a client: a JSON object whose fields are read by kind.
+class request {
+ public:
+  // Empty when the text is not one JSON object.
+  static std::optional<request> parse(std::string_view text);
+
+  std::string type() const { return str("type"); }
+  // A string field, or empty when absent or of another kind.
+  std::string str(const char* key) const { return text_field(body_, key); }
+  // A non-negative integer field, or -1 when absent, negative or of another kind.
+  std::int64_t natural(const char* key) const;
+
+ private:
+  explicit request(nlohmann::json body) : body_(std::move(body)) {}
+  nlohmann::json body_;
+};
+
+// ----- server to client, one function per message type
+
+std::string welcome(std::string_view nick, std::string_view token);
+std::string joined(std::string_view room, const std::vector<std::string>& members,
+                   std::int64_t last_id);
+// The history sent with a join; `resume` after a join with `since`.
+std::string join_history(std::string_view room, const std::vector<stored_message>& messages,
+                         bool resume);
+// A page asked for with `history`.
+std::string history_page(std::string_view room, const std::vector<stored_message>& messages,
+                         std::int64_t before);
+std::string message(const stored_message& m);
+std::string presence(std::string_view room, std::string_view nick, bool joined);
+std::string typing(std::string_view room, std::string_view nick);
+std::string left(std::string_view room);
+std::string ack(std::string_view ref, std::string_view room, std::int64_t id);
+std::string private_message(std::string_view from, std::string_view to, std::string_view text,
+                            std::int64_t ts_ms);
+// Rooms with their member counts.
+std::string room_list(const std::vector<std::pair<std::string, std::size_t>>& rooms);
+// `room` empty: an error about no room in particular.
+std::string error(std::string_view code, std::string_view message, std::string_view room = {});
+
+// ----- between nodes, through Redis
+// Redis's Lua scripts (redis_store.cpp) write these too, with cjson, because the id or the
+// expiry is only known inside the script: the parsers here read both writers.
+
+// A stored message as the append script publishes it; empty when malformed.
+std::optional<stored_message> parse_feed_message(std::string_view payload);
+
+// A member of `node` joined or left `room`.
+struct node_presence {
+  std::string room;
+  std::string nick;
+  bool joined = false;
+  std::string node;
+};
+std::string encode(const node_presence& p);
+// Empty when malformed or without a room or a nick.
+std::optional<node_presence> parse_node_presence(std::string_view payload);
+
+}  // namespace wire
 }  // namespace duplex::chat

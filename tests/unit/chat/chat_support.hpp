@@ -1,14 +1,19 @@
 // A hub wired to a real SQLite store in a temporary file, with sessions that record what they
-// were sent, for tests of the chat's rules without sockets.
+// were sent and topics that fan out as the server's do, for tests of the chat's rules without
+// sockets.
 #pragma once
 
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,9 +24,23 @@ namespace duplex::chat::test {
 
 using json = nlohmann::json;
 
+struct recording_session;
+
+// The server's topics in memory: a publish reaches every subscriber at once, in order with what
+// each was sent on its own (as on the hub's loop).
+struct recording_topics final : publisher {
+  std::map<std::string, std::vector<recording_session*>, std::less<>> subscribers;
+  std::vector<std::pair<std::string, json>> published;  // (topic, message), in order
+  void publish(std::string_view topic, std::string_view text) override;
+};
+
 struct recording_session final : session {
+  explicit recording_session(recording_topics& t) : topics(t) {}
+  recording_topics& topics;
   std::vector<json> got;
   std::vector<bool> droppable;
+  std::set<std::string> subscribed;
+  std::size_t from_topics = 0;  // messages that came through a topic
   int close_code = 0;
   bool refuse_droppable = false;
   bool send(std::string_view text, bool drop) override {
@@ -31,6 +50,21 @@ struct recording_session final : session {
     return true;
   }
   void close(std::uint16_t code, std::string_view) override { close_code = code; }
+  void subscribe(std::string_view topic) override {
+    if (!subscribed.emplace(topic).second) ADD_FAILURE() << "subscribed twice to " << topic;
+    topics.subscribers[std::string(topic)].push_back(this);
+  }
+  void unsubscribe(std::string_view topic) override {
+    if (subscribed.erase(std::string(topic)) == 0)
+      ADD_FAILURE() << "unsubscribed from " << topic << " without a subscription";
+    auto& subs = topics.subscribers[std::string(topic)];
+    std::erase(subs, this);
+  }
+  void deliver(const json& j) {
+    got.push_back(j);
+    droppable.push_back(false);
+    ++from_topics;
+  }
   // Messages of a type, in order.
   std::vector<json> of(const std::string& type) const {
     std::vector<json> out;
@@ -40,6 +74,15 @@ struct recording_session final : session {
   }
   json last() const { return got.empty() ? json() : got.back(); }
 };
+
+inline void recording_topics::publish(std::string_view topic, std::string_view text) {
+  const json j = json::parse(text);
+  published.emplace_back(std::string(topic), j);
+  auto it = subscribers.find(topic);
+  if (it == subscribers.end()) return;
+  for (recording_session* s : it->second)
+    s->deliver(j);
+}
 
 // Limits with a rate limit no test hits by accident (the clock stands still in tests).
 inline hub_limits relaxed() {
@@ -73,15 +116,15 @@ class chat_fixture {
                                               posted_.push_back(std::move(fn));
                                             },
                                             keep);
-    hub_ = std::make_unique<hub>(*store_, limits, [this] { return now_ms; });
-    // The feed of stored messages passes through lose_from_feed, as a lost Redis subscription
-    // would lose them; the history in SQLite keeps everything.
-    store_->on_message = [this, real = store_->on_message](const stored_message& m) {
-      if (!lose_from_feed || !lose_from_feed(m)) real(m);
-    };
+    hub_ = std::make_unique<hub>(*store_, topics_, limits, [this] { return now_ms; });
+    store_->set_listener(&relay_);
   }
 
+  // Messages of the feed for which this is true never reach the hub, as a lost Redis
+  // subscription would lose them; the history in SQLite keeps everything.
   std::function<bool(const stored_message&)> lose_from_feed;
+  // The store says its feed is back (what a Redis store does when its subscription returns).
+  void resync() { relay_.on_resync(); }
 
   // Waits for the store's commits and runs their completions, as the loop would.
   void pump() {
@@ -99,9 +142,10 @@ class chat_fixture {
     std::uint64_t id;
     recording_session* s;
   };
-  user connect() {
-    sessions_.push_back(std::make_unique<recording_session>());
-    return {hub_->attach(*sessions_.back()), sessions_.back().get()};
+  // `signed_in`: as if the server had authenticated the connection as that user.
+  user connect(const std::string& signed_in = {}) {
+    sessions_.push_back(std::make_unique<recording_session>(topics_));
+    return {hub_->attach(*sessions_.back(), signed_in), sessions_.back().get()};
   }
   user named(const std::string& nick) {
     auto u = connect();
@@ -114,6 +158,7 @@ class chat_fixture {
   }
 
   hub& the_hub() { return *hub_; }
+  recording_topics& topics() { return topics_; }
   sqlite_store& the_store() { return *store_; }
   // The stored messages before an id, read the way the hub reads them.
   std::vector<stored_message> stored_before(const std::string& room, std::int64_t before,
@@ -130,9 +175,25 @@ class chat_fixture {
     static int n = 0;
     return n;
   }
+  // Stands between the store and the hub, for lose_from_feed.
+  struct relay final : store_listener {
+    explicit relay(chat_fixture& f) : fx(f) {}
+    store_listener& hub_side() { return *fx.hub_; }
+    void on_message(const stored_message& m) override {
+      if (!fx.lose_from_feed || !fx.lose_from_feed(m)) hub_side().on_message(m);
+    }
+    void on_resync() override { hub_side().on_resync(); }
+    void on_presence(const std::string& room, const std::string& nick, bool joined) override {
+      hub_side().on_presence(room, nick, joined);
+    }
+    chat_fixture& fx;
+  };
+
   std::filesystem::path dir_;
+  relay relay_{*this};
   std::mutex mutex_;
   std::vector<std::function<void()>> posted_;
+  recording_topics topics_;
   std::vector<std::unique_ptr<recording_session>> sessions_;
   std::unique_ptr<sqlite_store> store_;
   std::unique_ptr<hub> hub_;

@@ -5,7 +5,6 @@
 #include <sqlite3.h>
 
 #include "chat_support.hpp"
-#include "src/wire.hpp"
 
 namespace duplex::chat::test {
 namespace {
@@ -57,12 +56,6 @@ TEST(Ref, OverSixtyFourCharactersIsRefusedAndNothingIsStored) {
   EXPECT_EQ(error_code(*a.s), "invalid_ref");
   EXPECT_TRUE(a.s->of("message").empty());
   EXPECT_TRUE(fx.stored_before("r", 100, 10).empty());
-}
-
-TEST(Wire, InvalidUtf8IsReplacedNeverThrown) {
-  const std::string out = to_wire(json{{"ref", std::string("ab\xC3", 3)}});
-  EXPECT_EQ(json::parse(out)["ref"], "ab\xEF\xBF\xBD");
-  EXPECT_EQ(code_points("a\xC3\xA9\xF0\x9F\x98\x80"), 3u);
 }
 
 TEST(Rooms, AreFreedWhenTheirLastMemberLeavesOrDisconnects) {
@@ -140,8 +133,9 @@ struct down_store final : store {
 
 TEST(StoreDown, AJoinIsRefusedWithStoreFailedAndTheRoomIsNotKept) {
   down_store st;
-  hub h(st, relaxed(), [] { return std::int64_t{0}; });
-  recording_session s;
+  recording_topics topics;
+  hub h(st, topics, relaxed(), [] { return std::int64_t{0}; });
+  recording_session s(topics);
   const auto id = h.attach(s);
   h.receive(id, R"({"type":"hello","nick":"alice"})");
   h.receive(id, R"({"type":"join","room":"r"})");
@@ -224,6 +218,7 @@ struct late_store final : store {
     done(false, {});  // as a Redis store does when it refuses a command at once
   }
   void rooms(std::function<void(bool, std::vector<std::string>)> done) override { done(true, {}); }
+  void feed(const stored_message& m) { report_message(m); }
   void remote_members(const std::string&,
                       std::function<void(bool, std::vector<std::string>)> done) override {
     if (members_later) return owed_members.push_back(std::move(done));
@@ -231,17 +226,30 @@ struct late_store final : store {
   }
 };
 
+// The store reports to the hub for as long as the hub lives, and to nobody after.
+TEST(Store, TheHubListensFromConstructionToDestruction) {
+  late_store st;
+  {
+    recording_topics topics;
+    hub h(st, topics, relaxed(), [] { return std::int64_t{0}; });
+    EXPECT_EQ(st.listener(), static_cast<store_listener*>(&h));
+  }
+  EXPECT_EQ(st.listener(), nullptr);
+  st.feed(stored_message{"r", 1, "bob", "hi", 0});  // reaches nobody, and nothing breaks
+}
+
 // The room opens past a gap (id 11 was a failed write elsewhere), the gap's read fails at once,
 // and the room, with no member yet, must still be there for the join that waited.
 TEST(Rooms, AGapReadThatFailsAtOnceDoesNotFreeARoomAJoinWaitsFor) {
   late_store st;
-  hub h(st, relaxed(), [] { return std::int64_t{0}; });
-  recording_session s;
+  recording_topics topics;
+  hub h(st, topics, relaxed(), [] { return std::int64_t{0}; });
+  recording_session s(topics);
   const auto id = h.attach(s);
   h.receive(id, R"({"type":"hello","nick":"alice"})");
   h.receive(id, R"({"type":"join","room":"r"})");
   ASSERT_TRUE(st.owed_last_id);
-  st.on_message(stored_message{"r", 12, "bob", "hi", 0});
+  st.feed(stored_message{"r", 12, "bob", "hi", 0});
   st.owed_last_id(true, 10);
   EXPECT_EQ(s.of("joined").size(), 1u);
   EXPECT_EQ(h.rooms(), 1u);
@@ -261,7 +269,7 @@ TEST(Rooms, AResyncThatFreesRoomsAsItGoes) {
     fx.send(a, {{"type", "leave"}, {"room", room}});
   ASSERT_EQ(fx.the_hub().rooms(), 3u);  // kept for their acks
   fx.lose_from_feed = nullptr;
-  fx.the_store().on_resync();
+  fx.resync();
   EXPECT_EQ(fx.the_hub().rooms(), 0u);
   EXPECT_EQ(a.s->of("ack").size(), 3u);
 }
@@ -271,8 +279,9 @@ TEST(Rooms, AResyncThatFreesRoomsAsItGoes) {
 TEST(Rooms, AnswersForAnEarlierJoinOfTheSameRoomAreIgnored) {
   late_store st;
   st.members_later = true;
-  hub h(st, relaxed(), [] { return std::int64_t{0}; });
-  recording_session s;
+  recording_topics topics;
+  hub h(st, topics, relaxed(), [] { return std::int64_t{0}; });
+  recording_session s(topics);
   const auto id = h.attach(s);
   h.receive(id, R"({"type":"hello","nick":"alice"})");
   h.receive(id, R"({"type":"join","room":"r"})");

@@ -305,3 +305,35 @@ TEST(Names, ConcurrentChecksAgreeWithOneThread) {
 
 }  // namespace
 }  // namespace duplex::chat::names
+
+namespace duplex::chat::names {
+namespace {
+
+// What the hub asks: the display form, a key shared by names that are the same, a look-alike
+// key shared by names that look the same, and room names.
+TEST(NamesForTheHub, ValidateKeyAndLookAlikeFollowTheNicknameProfile) {
+  const auto ok = validate("  José  ");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok.name, "José");
+  EXPECT_EQ(key("JOSÉ"), key("Jose\u0301"));
+  EXPECT_EQ(look_alike_key("modern"), look_alike_key("rnodern"));
+  EXPECT_NE(key("modern"), key("rnodern"));
+  const auto blank = validate("\u3164");
+  EXPECT_FALSE(blank);
+  EXPECT_EQ(blank.code, "name_invisible");
+  EXPECT_FALSE(blank.reason.empty());
+  EXPECT_EQ(key("\u3164"), "");  // a refused name designates nobody
+  EXPECT_EQ(look_alike_key("\u200B"), "");
+}
+
+TEST(NamesForTheHub, RoomsAreShortAsciiNamesFoldedToLowerCase) {
+  for (const char* ok : {"lobby", "a-b_c", "R0", "x1234567890123456789012345678901"})
+    EXPECT_TRUE(valid_room(ok)) << ok;
+  for (const char* bad :
+       {"", "has space", "semi;colon", "../etc", "\xC3\xA9", "x123456789012345678901234567890123"})
+    EXPECT_FALSE(valid_room(bad)) << bad;
+  EXPECT_EQ(room_key("Lobby"), "lobby");
+}
+
+}  // namespace
+}  // namespace duplex::chat::names

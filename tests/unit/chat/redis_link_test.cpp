@@ -157,12 +157,18 @@ TEST(RedisLink, StartsWithRedisDownAndConnectsWhenItAppears) {
 TEST(RedisStore, IdsAreSharedAndEveryNodeHearsEachMessageInOrder) {
   test::redis_server redis;
   net::event_loop loop;
+  struct hearing final : store_listener {
+    std::vector<std::int64_t> ids;
+    void on_message(const stored_message& m) override {
+      if (m.room == "lobby") ids.push_back(m.id);
+    }
+    void on_resync() override {}
+    void on_presence(const std::string&, const std::string&, bool) override {}
+  } listener;
+  const auto& heard_by_two = listener.ids;
   redis_store one(loop, at(redis.port()));
   redis_store two(loop, at(redis.port()));
-  std::vector<std::int64_t> heard_by_two;
-  two.on_message = [&](const stored_message& m) {
-    if (m.room == "lobby") heard_by_two.push_back(m.id);
-  };
+  two.set_listener(&listener);
   one.start();
   two.start();
   ASSERT_TRUE(run_until(loop, [&] { return one.connected() && two.connected(); }));

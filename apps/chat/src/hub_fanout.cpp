@@ -1,0 +1,159 @@
+// What reaches a room's members: says and their acks, the store's feed through each room's
+// room_feed, presence and typing. A room's messages are published once to its topic; only a
+// member still reading its join history gets its own copy, held until the history is out.
+#include <vector>
+
+#include "hub.hpp"
+
+namespace duplex::chat {
+
+void hub::on_say(client& c, const request& r) {
+  room* rm = joined_room(c, r);
+  if (rm == nullptr) return;
+  const std::string text = r.str("text");
+  if (text.empty()) return error(c, "empty_text", "say something");
+  if (text.size() > limits_.max_text_bytes) return error(c, "text_too_long", "at most 4096 bytes");
+  // Refused rather than cut: a cut could split a character, and a client could no longer
+  // recognise its own ref in the ack.
+  std::string ref = r.str("ref");
+  if (code_points(ref) > limits_.max_ref_chars)
+    return error(c, "invalid_ref", "ref is at most 64 characters", rm->name);
+  // The nick comes from the connection, never from the message; the id from the store.
+  stored_message m{rm->name, 0, c.nick, text, now_()};
+  const std::uint64_t sender = r.id;
+  ++rm->appending;
+  store_.append(std::move(m), [this, sender, name = rm->name, serial = rm->serial,
+                               ref = std::move(ref)](bool ok, std::int64_t id) {
+    if (room* live = live_room(name, serial)) --live->appending;
+    on_stored(sender, name, ref, ok, id);
+    release_if_unused(name);
+  });
+}
+
+// The room's feed holds the ack until the message itself has been delivered here: a client
+// always sees its message before the ack, whichever of the two the store reports first.
+void hub::on_stored(std::uint64_t sender, const std::string& room_name, const std::string& ref,
+                    bool ok, std::int64_t id) {
+  client* c = find_client(sender);
+  if (!ok) {
+    if (c) error(*c, "store_failed", "the message could not be saved; send it again");
+    return;
+  }
+  auto it = rooms_.find(room_name);
+  if (it != rooms_.end()) return carry_out(it->second, it->second.feed.stored(id, sender, ref));
+  if (c) send_ack(*c, room_name, ref, id);
+}
+
+// After the message itself: if the sender is still reading its join history, the message waits
+// among its held messages, and the ack waits behind it.
+void hub::send_ack(client& c, const std::string& room_name, const std::string& ref,
+                   std::int64_t id) {
+  std::string out = wire::ack(ref, room_name, id);
+  if (auto held = c.syncing.find(room_name); held != c.syncing.end())
+    return held->second.acks.push_back(std::move(out));
+  send(c, out);
+}
+
+// Messages from the store, in id order per room but possibly with gaps (a lost feed): the
+// room's feed decides what goes out.
+void hub::on_message(const stored_message& m) {
+  auto it = rooms_.find(m.room);
+  if (it == rooms_.end()) return;  // nobody here ever joined it
+  carry_out(it->second, it->second.feed.message(m));
+}
+
+// In the feed's order. The room is pinned meanwhile: a fetch may be answered from inside the
+// store's call and carry out more, and a delivery may release the last thing that kept the
+// room (its members may all have gone while the message was stored).
+void hub::carry_out(room& rm, room_feed::actions actions) {
+  ++rm.pins;
+  for (auto& a : actions) {
+    if (auto* d = std::get_if<room_feed::deliver>(&a)) {
+      broadcast(rm, wire::message(d->message));
+    } else if (auto* k = std::get_if<room_feed::ack>(&a)) {
+      if (client* c = find_client(k->sender)) send_ack(*c, rm.name, k->ref, k->id);
+    } else if (auto* f = std::get_if<room_feed::fetch>(&a)) {
+      fetch(rm, *f);
+    }
+  }
+  --rm.pins;
+  release_if_unused(rm.name);
+}
+
+void hub::fetch(room& rm, const room_feed::fetch& f) {
+  store_.range(
+      rm.name, f.after_id, f.up_to, f.limit,
+      [this, name = rm.name, serial = rm.serial](bool ok, std::vector<stored_message> msgs) {
+        if (room* live = live_room(name, serial))
+          carry_out(*live, live->feed.filled(ok, std::move(msgs)));
+      });
+}
+
+void hub::on_resync() {
+  // A fill may finish at once and free its room: walk a copy, not the table.
+  std::vector<std::pair<std::string, std::uint64_t>> open;
+  for (const auto& [name, rm] : rooms_)
+    if (rm.feed.ready() && !rm.feed.filling()) open.emplace_back(name, rm.serial);
+  for (const auto& [name, serial] : open)
+    if (room* rm = live_room(name, serial)) carry_out(*rm, rm->feed.resync());
+}
+
+void hub::on_presence(const std::string& room_name, const std::string& nick, bool joined) {
+  auto it = rooms_.find(room_name);
+  if (it == rooms_.end()) return;
+  broadcast(it->second, wire::presence(room_name, nick, joined));
+}
+
+// Per connection rather than through the topic: a typing event is the first thing a slow
+// reader goes without (session::send's `droppable`), which one frame for all cannot offer.
+// Members still reading their history go without it too.
+void hub::on_typing(client& c, const request& r) {
+  room* rm = joined_room(c, r);
+  user* u = user_of(c);
+  if (rm == nullptr || u == nullptr) return;
+  // The user types, whichever of its sessions says so: one event per interval, and none to the
+  // user's own sessions.
+  const std::int64_t now = now_();
+  auto& last = u->typed_ms[rm->name];
+  if (last != 0 && now - last < limits_.typing_interval_ms) return;  // throttled, silently
+  last = now;
+  const std::string out = wire::typing(rm->name, c.nick);
+  for (auto id : rm->members) {
+    if (rm->syncing.contains(id)) continue;
+    client* member = find_client(id);
+    if (member != nullptr && member->user != c.user) send(*member, out, true);
+  }
+}
+
+// To every member but `except`, which must not be listening to the topic yet (a joiner whose
+// history is being read).
+void hub::broadcast(room& rm, const std::string& out, std::uint64_t except) {
+  publish(rm.topic, out, rm.members.size() - rm.syncing.size());
+  if (rm.syncing.empty()) return;
+  // A copy: holding may close a client, and nothing may change the set walked.
+  const std::vector<std::uint64_t> syncing(rm.syncing.begin(), rm.syncing.end());
+  for (auto id : syncing)
+    if (client* c = id != except ? find_client(id) : nullptr) hold(*c, rm.name, out);
+}
+
+// A client so far behind that more than a thousand messages would wait for it is closed.
+void hub::hold(client& c, const std::string& room_name, const std::string& out) {
+  constexpr std::size_t max_held = 1000;
+  auto sync = c.syncing.find(room_name);
+  if (sync == c.syncing.end()) return;
+  if (sync->second.held.size() < max_held) return sync->second.held.push_back(out);
+  if (c.closing) return;
+  c.closing = true;
+  c.s->close(1013, "too far behind; reconnect");
+}
+
+void hub::listen(client& c, room& rm) {
+  rm.syncing.erase(c.id);
+  c.s->subscribe(rm.topic);
+}
+
+void hub::stop_listening(client& c, room& rm) {
+  c.s->unsubscribe(rm.topic);
+}
+
+}  // namespace duplex::chat

@@ -1,0 +1,129 @@
+// Names and users: who a connection is, presence as the user's, and what reaches every session
+// of a user.
+#include <algorithm>
+
+#include "hub.hpp"
+#include "names.hpp"
+#include "token.hpp"
+
+namespace duplex::chat {
+
+std::string hub::user_topic(std::string_view user_key) {
+  return "chat/user/" + std::string(user_key);
+}
+
+hub::user* hub::user_of(const client& c) {
+  if (c.user.empty()) return nullptr;
+  auto it = users_.find(c.user);
+  return it == users_.end() ? nullptr : &it->second;
+}
+
+void hub::on_hello(client& c, const request& r) {
+  if (!c.nick.empty()) return error(c, "already_named", "the nickname is set for this connection");
+  const bool signed_in = !c.signed_in.empty();
+  auto proposed = names::validate(signed_in ? c.signed_in : r.str("nick"));
+  if (!proposed) return error(c, "invalid_nick", proposed.reason);
+  const std::string key = names::key(proposed.name);
+  if (auto it = look_alikes_.find(names::look_alike_key(proposed.name));
+      it != look_alikes_.end() && it->second != key)
+    return error(c, "nick_taken", "a nickname that looks the same is in use");
+  if (auto it = users_.find(key); it != users_.end()) {
+    // A signed-in user's sessions all share the name; a guest's name is its one connection's,
+    // which only that guest reconnecting can take over. Nobody else gets it.
+    const bool shared = signed_in && it->second.signed_in;
+    if (!shared && (signed_in || it->second.signed_in || !take_over(it->second, r)))
+      return error(c, "nick_taken", "that nickname is in use");
+  }
+  name_session(c, key, proposed.name, signed_in);
+}
+
+// The token from an earlier welcome proves this is the same guest reconnecting before the
+// server noticed the old connection was gone: the new connection takes the name over.
+bool hub::take_over(user& u, const request& r) {
+  const std::string token = r.str("token");
+  client* old = nullptr;
+  for (auto id : u.sessions)
+    if (client* s = find_client(id); s != nullptr && !s->token.empty() && s->token == token)
+      old = s;
+  if (old == nullptr) return false;
+  while (!old->rooms.empty())
+    leave_room(*old, *old->rooms.begin(), false);
+  drop_session(*old);  // `u` goes with its last session
+  old->closing = true;
+  old->s->close(4000, "replaced by a newer connection");
+  return true;
+}
+
+void hub::name_session(client& c, const std::string& key, const std::string& nick, bool signed_in) {
+  user& u = users_[key];
+  if (u.sessions.empty()) {
+    u.name = nick;
+    u.skeleton = names::look_alike_key(nick);
+    u.signed_in = signed_in;
+    look_alikes_.emplace(u.skeleton, key);
+  }
+  u.sessions.push_back(c.id);
+  c.nick = u.name;
+  c.user = key;
+  c.token = random_token();
+  send(c, wire::welcome(c.nick, c.token));
+  c.s->subscribe(user_topic(key));
+}
+
+// The session no longer has a name; a user whose last session this was is gone.
+void hub::drop_session(client& c) {
+  if (user* u = user_of(c)) {
+    std::erase(u->sessions, c.id);
+    c.s->unsubscribe(user_topic(c.user));
+    if (u->sessions.empty()) {
+      look_alikes_.erase(u->skeleton);
+      users_.erase(c.user);
+    }
+  }
+  c.nick.clear();
+  c.user.clear();
+}
+
+// Presence is the user's: announced when its first session enters a room, and when its last
+// leaves.
+void hub::entered(client& c, room& rm) {
+  user* u = user_of(c);
+  if (u == nullptr || u->rooms[rm.name]++ != 0) return;
+  ++rm.people;
+  broadcast(rm, wire::presence(rm.name, c.nick, true), c.id);
+  store_.set_presence(rm.name, c.nick, true);
+}
+
+void hub::left(client& c, room& rm) {
+  user* u = user_of(c);
+  if (u == nullptr) return;
+  auto it = u->rooms.find(rm.name);
+  if (it == u->rooms.end() || --it->second != 0) return;
+  u->rooms.erase(it);
+  u->typed_ms.erase(rm.name);
+  --rm.people;
+  store_.set_presence(rm.name, c.nick, false);
+  broadcast(rm, wire::presence(rm.name, c.nick, false));
+}
+
+// To every session of the recipient, and of the sender (its own copy), one frame each.
+void hub::on_private(client& c, const request& r) {
+  const std::string text = r.str("text");
+  if (text.empty() || text.size() > limits_.max_text_bytes)
+    return error(c, "invalid_text", "1 to 4096 bytes");
+  auto to = users_.find(names::key(r.str("to")));
+  if (to == users_.end()) return error(c, "no_such_user", "nobody by that name is online");
+  const std::string out = wire::private_message(c.nick, to->second.name, text, now_());
+  publish(user_topic(to->first), out, to->second.sessions.size());
+  if (to->first == c.user) return;
+  if (const user* me = user_of(c)) publish(user_topic(c.user), out, me->sessions.size());
+}
+
+void hub::publish(const std::string& topic, const std::string& out, std::size_t listeners) {
+  if (listeners == 0) return;
+  topics_.publish(topic, out);
+  counters_.messages_out += listeners;
+  counters_.bytes_out += out.size() * listeners;
+}
+
+}  // namespace duplex::chat

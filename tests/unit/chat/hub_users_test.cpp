@@ -1,0 +1,150 @@
+// Several sessions of one signed-in user (the groundwork of issue 11's step 4): one name, one
+// presence, private messages and typing that follow the user, and no session that closes
+// another. Guests keep today's rules: one connection per name, taken over only by its token.
+#include <gtest/gtest.h>
+
+#include "chat_support.hpp"
+
+namespace duplex::chat::test {
+namespace {
+
+std::string error_code(const recording_session& s) {
+  const auto errors = s.of("error");
+  return errors.empty() ? "" : errors.back()["code"].get<std::string>();
+}
+
+chat_fixture::user hello(chat_fixture& fx, const std::string& signed_in, const std::string& nick) {
+  auto u = fx.connect(signed_in);
+  fx.send(u, {{"type", "hello"}, {"nick", nick}});
+  return u;
+}
+
+TEST(Users, SessionsOfASignedInUserShareItsName) {
+  chat_fixture fx;
+  auto one = hello(fx, "Alice", "Alice");
+  auto two = hello(fx, "Alice", "mallory");  // named by the server, whatever hello says
+  EXPECT_EQ(one.s->last()["nick"], "Alice");
+  EXPECT_EQ(two.s->last()["nick"], "Alice");
+  EXPECT_EQ(fx.the_hub().users(), 1u);
+  auto guest = fx.named("alice");
+  EXPECT_EQ(error_code(*guest.s), "nick_taken");
+  const std::string token = one.s->of("welcome").at(0)["token"];
+  fx.send(guest, {{"type", "hello"}, {"nick", "ALICE"}, {"token", token}});
+  EXPECT_EQ(error_code(*guest.s), "nick_taken");  // a token takes over guests only
+  EXPECT_EQ(one.s->close_code, 0);
+  EXPECT_EQ(two.s->close_code, 0);
+  auto mallory = fx.named("mallory");  // the second session's hello took nothing
+  EXPECT_EQ(mallory.s->last()["type"], "welcome");
+}
+
+TEST(Users, ASignedInUserCannotTakeAGuestsName) {
+  chat_fixture fx;
+  auto guest = fx.named("bob");
+  auto bob = hello(fx, "Bob", "Bob");
+  EXPECT_EQ(error_code(*bob.s), "nick_taken");
+  EXPECT_EQ(guest.s->close_code, 0);
+}
+
+TEST(Users, PresenceIsTheUsersAnnouncedOnce) {
+  chat_fixture fx;
+  auto bob = fx.named("bob");
+  fx.send(bob, {{"type", "join"}, {"room", "r"}});
+  auto one = hello(fx, "alice", "alice");
+  auto two = hello(fx, "alice", "alice");
+  fx.send(one, {{"type", "join"}, {"room", "r"}});
+  fx.send(two, {{"type", "join"}, {"room", "r"}});
+  EXPECT_EQ(bob.s->of("presence").size(), 1u);
+  EXPECT_EQ(two.s->of("joined").at(0)["members"], json({"alice", "bob"}));
+  fx.send(bob, {{"type", "rooms"}});
+  EXPECT_EQ(bob.s->last()["rooms"], json::parse(R"([{"name":"r","members":2}])"));
+  fx.send(one, {{"type", "leave"}, {"room", "r"}});
+  EXPECT_EQ(bob.s->of("presence").size(), 1u);  // alice is still in the room
+  fx.the_hub().detach(two.id);
+  ASSERT_EQ(bob.s->of("presence").size(), 2u);
+  EXPECT_EQ(bob.s->last()["event"], "leave");
+  EXPECT_EQ(bob.s->last()["nick"], "alice");
+}
+
+TEST(Users, PrivateMessagesReachEverySessionOfBothUsers) {
+  chat_fixture fx;
+  auto bob = fx.named("bob");
+  auto one = hello(fx, "alice", "alice");
+  auto two = hello(fx, "alice", "alice");
+  fx.send(bob, {{"type", "private"}, {"to", "ALICE"}, {"text", "psst"}});
+  EXPECT_EQ(one.s->of("private").size(), 1u);
+  EXPECT_EQ(two.s->of("private").size(), 1u);
+  EXPECT_EQ(bob.s->of("private").size(), 1u);
+  fx.send(one, {{"type", "private"}, {"to", "bob"}, {"text", "hi"}});
+  EXPECT_EQ(bob.s->of("private").size(), 2u);
+  EXPECT_EQ(two.s->of("private").back()["text"], "hi");  // the sender's copy, on every session
+  fx.send(two, {{"type", "private"}, {"to", "alice"}, {"text", "note to self"}});
+  EXPECT_EQ(one.s->of("private").size(), 3u);  // once, not once as sender and once as recipient
+  const auto published = fx.topics().published.size();
+  fx.send(bob, {{"type", "private"}, {"to", "alice"}, {"text", "again"}});
+  EXPECT_EQ(fx.topics().published.size() - published, 2u);  // one frame per user, not session
+}
+
+TEST(Users, TypingIsTheUsersThrottledOnceAndNotEchoedToItsSessions) {
+  chat_fixture fx;
+  auto bob = fx.named("bob");
+  auto one = hello(fx, "alice", "alice");
+  auto two = hello(fx, "alice", "alice");
+  for (const auto& u : {bob, one, two})
+    fx.send(u, {{"type", "join"}, {"room", "r"}});
+  fx.send(one, {{"type", "typing"}, {"room", "r"}});
+  fx.send(two, {{"type", "typing"}, {"room", "r"}});  // the same user, within the interval
+  EXPECT_EQ(bob.s->of("typing").size(), 1u);
+  EXPECT_TRUE(two.s->of("typing").empty());
+  fx.now_ms += 2500;
+  fx.send(two, {{"type", "typing"}, {"room", "r"}});
+  EXPECT_EQ(bob.s->of("typing").size(), 2u);
+  EXPECT_TRUE(one.s->of("typing").empty());
+}
+
+TEST(Users, ANameLastsWhileAnySessionHoldsIt) {
+  chat_fixture fx;
+  auto one = hello(fx, "alice", "alice");
+  auto two = hello(fx, "alice", "alice");
+  fx.the_hub().detach(one.id);
+  EXPECT_TRUE(one.s->subscribed.empty());
+  auto guest = fx.named("alice");
+  EXPECT_EQ(error_code(*guest.s), "nick_taken");
+  fx.the_hub().detach(two.id);
+  EXPECT_EQ(fx.the_hub().users(), 0u);  // the guest's refused hello held nothing
+  fx.send(guest, {{"type", "hello"}, {"nick", "alice"}});
+  EXPECT_EQ(guest.s->last()["type"], "welcome");
+}
+
+}  // namespace
+}  // namespace duplex::chat::test
+
+namespace duplex::chat::test {
+namespace {
+
+// Issue 11's impersonations: a name in use refuses every name that is the same once normalized
+// and case folded, or that looks the same (TR #39); the original keeps its name.
+TEST(Users, NamesThatLookTheSameAsOneInUseAreRefused) {
+  chat_fixture fx;
+  auto jose = fx.named("José");
+  auto alice = fx.named("alice");
+  auto modern = fx.named("modern");
+  for (const char* copy : {"JOSÉ", "Jose\u0301", "ALICE", "\u0410lice", "alice\u00A0", "rnodern"}) {
+    auto thief = fx.named(copy);
+    EXPECT_EQ(thief.s->of("welcome").size(), 0u) << copy;
+    EXPECT_FALSE(error_code(*thief.s).empty()) << copy;
+  }
+  for (const char* blank : {"\u3164", "\u3164\u3164", "\u200B"}) {
+    auto thief = fx.named(blank);
+    EXPECT_EQ(error_code(*thief.s), "invalid_nick") << blank;
+  }
+  EXPECT_EQ(fx.the_hub().users(), 3u);
+  for (auto* holder : {jose.s, alice.s, modern.s})
+    EXPECT_EQ(holder->last()["type"], "welcome");
+  // A name is free again once its holder is gone, look-alikes included.
+  fx.the_hub().detach(modern.id);
+  auto later = fx.named("rnodern");
+  EXPECT_EQ(later.s->last()["type"], "welcome");
+}
+
+}  // namespace
+}  // namespace duplex::chat::test
