@@ -15,6 +15,7 @@
 #include "duplex/core/base64.hpp"
 #include "duplex/core/random.hpp"
 #include "duplex/http/response_parser.hpp"
+#include "duplex/http/url.hpp"
 #include "duplex/net/send_queue.hpp"
 #include "duplex/ws/handshake.hpp"
 
@@ -24,56 +25,17 @@ namespace duplex {
 
 bool ws_url::parse(std::string_view url, ws_url& out) {
   out = ws_url{};
-  if (url.starts_with("ws://")) {
-    url.remove_prefix(5);
-  } else if (url.starts_with("wss://")) {
-    out.secure = true;
-    out.port = 443;
-    url.remove_prefix(6);
-  } else {
-    return false;
-  }
-  const auto slash = url.find_first_of("/?");
-  std::string_view authority = url.substr(0, slash);
-  if (slash != std::string_view::npos) {
-    out.target = std::string(url.substr(slash));
-    if (out.target.front() == '?') out.target.insert(0, "/");
-  }
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
-  std::string_view port;
-  if (authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return false;
-    out.host = std::string(authority.substr(1, close - 1));
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') return false;
-      port = authority.substr(close + 2);
-    }
-  } else {
-    const auto colon = authority.rfind(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-  }
-  if (out.host.empty()) return false;
-  if (!port.empty() || authority.back() == ':') {
-    if (port.empty() || port.size() > 5) return false;
-    unsigned v = 0;
-    for (char c : port) {
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (v == 0 || v > 65535) return false;
-    out.port = static_cast<std::uint16_t>(v);
-  }
-  for (char c : out.target)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) return false;
+  http::url_parts p;
+  if (!http::parse_url(url, p) || (p.scheme != "ws" && p.scheme != "wss")) return false;
+  out.secure = p.scheme == "wss";
+  out.host = std::move(p.host);
+  out.port = p.port.value_or(out.secure ? 443 : 80);
+  out.target = std::move(p.target);
   return true;
 }
 
 std::string ws_url::host_header() const {
-  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port != (secure ? 443 : 80)) h += ":" + std::to_string(port);
-  return h;
+  return http::host_header(host, port, secure ? 443 : 80);
 }
 
 // ---- the connection --------------------------------------------------------------------
@@ -173,22 +135,10 @@ void client::impl::connect(std::string_view url) {
   std::array<std::byte, 16> raw{};
   rng_.fill(raw);
   key_ = core::base64_encode({reinterpret_cast<const char*>(raw.data()), raw.size()});
-  std::string extra;
-  if (!opts_.subprotocols.empty()) {
-    extra += "Sec-WebSocket-Protocol: ";
-    for (std::size_t i = 0; i < opts_.subprotocols.size(); ++i)
-      extra += (i ? ", " : "") + opts_.subprotocols[i];
-    extra += "\r\n";
-  }
-  if (opts_.deflate.enabled)
-    extra += "Sec-WebSocket-Extensions: " + ws::deflate_offer(opts_.deflate) + "\r\n";
-  for (const auto& [name, value] : opts_.headers) {
-    if (name.find_first_of("\r\n:") != std::string::npos ||
-        value.find_first_of("\r\n") != std::string::npos)
-      return fail("header not allowed: " + name);
-    extra += name + ": " + value + "\r\n";
-  }
-  request_ = ws::client_request(u.host_header(), u.target, key_, extra);
+  std::string refused;
+  request_ = ws::offer_request(u.host_header(), u.target, key_, opts_.subprotocols, opts_.deflate,
+                               opts_.headers, refused);
+  if (request_.empty()) return fail("header not allowed: " + refused);
   if (!tls_) queue_.push(std::exchange(request_, {}));  // with TLS it waits for the TLS handshake
   phase_ = phase::connecting;
   loop_.add(fd_, EPOLLOUT, this);

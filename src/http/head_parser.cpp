@@ -2,33 +2,9 @@
 
 #include <cstring>
 
+#include "duplex/http/grammar.hpp"
+
 namespace duplex::http {
-namespace {
-
-// RFC 9110 section 5.6.2: tchar.
-bool is_tchar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (!is_tchar(static_cast<unsigned char>(c))) return false;
-  return true;
-}
-
-// RFC 9110 section 5.5: field-value is VCHAR, obs-text, SP and HTAB; CTLs (NUL, CR, LF, DEL)
-// are refused so that no header can smuggle a line break.
-bool is_field_char(unsigned char c) {
-  return c == '\t' || (c >= 0x20 && c != 0x7F);
-}
-
-bool is_ows(char c) {
-  return c == ' ' || c == '\t';
-}
-
-}  // namespace
 
 int parse_http_version(std::string_view v) noexcept {
   if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || v[6] != '.' || v[5] < '0' || v[5] > '9' ||

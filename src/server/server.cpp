@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "detail.hpp"
+#include "duplex/http/cookie.hpp"
 #include "duplex/ws/handshake.hpp"
 
 namespace duplex {
@@ -214,22 +215,7 @@ class signal_watch final : public net::io_handler {
 // ---- upgrade_context -------------------------------------------------------------------
 
 std::optional<std::string_view> upgrade_context::cookie(std::string_view name) const {
-  // RFC 6265 section 5.4: "name=value" pairs separated by "; ", possibly over several headers.
-  for (const auto& h : request.headers) {
-    if (!http::iequals(h.name, "Cookie")) continue;
-    std::string_view rest = h.value;
-    while (!rest.empty()) {
-      const auto semi = rest.find(';');
-      std::string_view pair = rest.substr(0, semi);
-      while (!pair.empty() && pair.front() == ' ')
-        pair.remove_prefix(1);
-      const auto eq = pair.find('=');
-      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
-      if (semi == std::string_view::npos) break;
-      rest.remove_prefix(semi + 1);
-    }
-  }
-  return std::nullopt;
+  return http::find_cookie(request.headers, name);
 }
 
 // ---- server ----------------------------------------------------------------------------

@@ -309,16 +309,8 @@ void socket_conn::upgrade(const http::request& req) {
 int socket_conn::negotiate(const route& r, const http::request& req,
                            const ws::upgrade_request& up) {
   const auto& b = r.behavior;
-  if (!b.allowed_origins.empty() && std::find(b.allowed_origins.begin(), b.allowed_origins.end(),
-                                              up.origin) == b.allowed_origins.end())
-    return 403;
-  std::string_view chosen;
-  for (const auto& mine : b.subprotocols) {
-    if (std::find(up.protocols.begin(), up.protocols.end(), mine) != up.protocols.end()) {
-      chosen = mine;
-      break;
-    }
-  }
+  if (!ws::origin_allowed(b.allowed_origins, up.origin)) return 403;
+  const std::string_view chosen = ws::choose_subprotocol(b.subprotocols, up.protocols);
   if (!b.on_upgrade) {
     protocol_ = chosen;
     return 0;
@@ -337,8 +329,7 @@ int socket_conn::negotiate(const route& r, const http::request& req,
   }
   if (status != 0) return status;
   // RFC 6455 section 4.2.2: only a protocol the client offered may be answered.
-  if (!ctx.subprotocol.empty() &&
-      std::find(ctx.offered.begin(), ctx.offered.end(), ctx.subprotocol) == ctx.offered.end()) {
+  if (!ws::may_answer_subprotocol(ctx.offered, ctx.subprotocol)) {
     ctx_.server.log("upgrade hook chose subprotocol '" + ctx.subprotocol +
                     "' that was not offered");
     return 500;
