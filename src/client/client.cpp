@@ -368,7 +368,7 @@ void client::impl::flush() {
         drop();
       }
     }
-    ws_.output_buffer().clear();
+    ws_.clear_output();
   }
   const auto w = queue_.flush(fd_);
   if (w.error) return drop();

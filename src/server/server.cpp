@@ -12,9 +12,10 @@
 #include <system_error>
 #include <thread>
 
-#include "detail.hpp"
 #include "duplex/http/cookie.hpp"
 #include "duplex/ws/handshake.hpp"
+#include "server_state.hpp"
+#include "socket_conn.hpp"
 
 namespace duplex {
 namespace detail {
@@ -95,7 +96,7 @@ void loop_context::accept(int fd) {
   }
   auto* c = new socket_conn(*this, fd);
   link(c);
-  loop.add(fd, EPOLLIN, c);
+  c->start();
 }
 
 void loop_context::link(socket_conn* c) noexcept {
@@ -150,6 +151,14 @@ void loop_context::begin_shutdown() {
       c = next;
     }
   });
+}
+
+std::uint64_t loop_context::after(std::chrono::milliseconds d) const noexcept {
+  return d.count() <= 0 ? 0 : loop.now_ms() + static_cast<std::uint64_t>(d.count());
+}
+
+std::uint64_t loop_context::closing_deadline() const noexcept {
+  return after(std::max(server.opts.close_timeout, std::chrono::milliseconds(1)));
 }
 
 void loop_context::deliver(std::string_view topic_name, const net::shared_bytes& frame,

@@ -2,7 +2,8 @@
 
 #include <sys/socket.h>
 
-#include "detail.hpp"
+#include "server_state.hpp"
+#include "socket_conn.hpp"
 
 namespace duplex {
 namespace {

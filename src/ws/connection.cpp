@@ -441,6 +441,13 @@ bool connection::insert_frame(std::string_view frame) {
   return true;
 }
 
+connection::admission connection::admit_frame(std::string_view frame, bool batching) {
+  if (!can_send()) return admission::refused;
+  if (!batching && out_.empty() && !sending_fragments_) return admission::direct;
+  insert_frame(frame);
+  return admission::buffered;
+}
+
 bool connection::send_fragment(opcode op, std::string_view data, bool fin) {
   if (!can_send() || is_control(op)) return false;
   if (!sending_fragments_ && op == opcode::continuation) return false;

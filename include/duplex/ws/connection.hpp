@@ -1,6 +1,7 @@
 // The sans-I/O WebSocket protocol state machine (RFC 6455): bytes in, events and bytes out.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -90,14 +91,26 @@ class connection {
   // Adds such a frame to the output, or, while a fragmented message is being sent, holds it (as
   // send() holds whole messages) until that message's last fragment has been written.
   bool insert_frame(std::string_view frame);
+  // Every pre-built frame passes here. `direct`: nothing of ours waits before it, so the caller
+  // may write it itself, by reference (one buffer for every subscriber); `buffered`: it was
+  // copied behind our output (`batching`: the caller is gathering output in our buffer) or
+  // held behind a fragmented message; `refused`: we are closing, no data frame may go out.
+  enum class admission : std::uint8_t { refused, direct, buffered };
+  admission admit_frame(std::string_view frame, bool batching);
   // Bytes of whole messages held behind a fragmented message still being sent.
   std::size_t held_bytes() const noexcept { return held_ ? held_->size() : 0; }
 
   // --- output ---
   std::string_view pending_output() const noexcept { return out_; }
   void consume_output(std::size_t n) noexcept { out_.erase(0, n); }
-  // The buffer itself, so the caller can swap in a larger shared one while it batches writes.
-  std::string& output_buffer() noexcept { return out_; }
+  // All of it was written (or is abandoned). A buffer that grew past `keep` bytes is freed.
+  void clear_output(std::size_t keep = SIZE_MAX) noexcept {
+    out_.clear();
+    if (out_.capacity() > keep) std::string().swap(out_);
+  }
+  // Exchanges the output buffer for `other`, so that a caller batching writes can lend a larger
+  // shared one and take it back; what was pending moves with the buffer.
+  void swap_output(std::string& other) noexcept { out_.swap(other); }
 
   // --- status ---
   ws::state state() const noexcept { return state_; }
