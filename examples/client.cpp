@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
     c.close(1000, "done");
   };
   h.on_close = [&](duplex::client&, std::uint16_t, std::string_view) { loop.stop(); };
-  h.on_error = [&](duplex::client&, std::string_view why) {
+  h.on_error = [&](duplex::client&, const duplex::client_error& e) {
+    const std::string_view why = e.message();
     std::fprintf(stderr, "client: %.*s\n", static_cast<int>(why.size()), why.data());
     loop.stop();
   };

@@ -143,7 +143,8 @@ int main(int argc, char** argv) {
     }
     loop.stop();
   };
-  h.on_error = [&](client&, std::string_view why) {
+  h.on_error = [&](client&, const duplex::client_error& e) {
+    const std::string_view why = e.message();
     std::fprintf(stderr, "duplex-cat: %.*s\n", static_cast<int>(why.size()), why.data());
     status = 1;
     loop.stop();

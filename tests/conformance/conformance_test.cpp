@@ -245,7 +245,8 @@ TEST_P(ClientRole, Conforms) {
   h.on_close = [&](client&, std::uint16_t, std::string_view) {
     loop.add_timer(0ms, [&] { loop.stop(); });
   };
-  h.on_error = [&](client&, std::string_view why) {
+  h.on_error = [&](client&, const duplex::client_error& e) {
+    const std::string_view why = e.message();
     ADD_FAILURE() << c.id << ": " << why;
     loop.add_timer(0ms, [&] { loop.stop(); });
   };

@@ -23,6 +23,7 @@ struct outcome {
   int close_code = 0;
   std::string close_reason;
   std::string error;
+  std::error_code error_code;
   bool opened = false;
 };
 
@@ -48,8 +49,10 @@ outcome run_client(const std::string& url, client_options opts,
     out.close_reason = reason;
     loop.add_timer(0ms, [&] { loop.stop(); });
   };
-  h.on_error = [&](client&, std::string_view why) {
+  h.on_error = [&](client&, const duplex::client_error& e) {
+    const std::string_view why = e.message();
     out.error = why;
+    out.error_code = e.code;
     loop.add_timer(0ms, [&] { loop.stop(); });
   };
   client c(loop, std::move(opts), std::move(h));
@@ -262,6 +265,127 @@ TEST(WsUrl, Parts) {
   EXPECT_EQ(u.host_header(), "[::1]:8443");
   ASSERT_TRUE(ws_url::parse("ws://h:9?q", u));
   EXPECT_EQ(u.target, "/?q");
+}
+
+TEST(Client, ErrorsAreTyped) {
+  std::uint16_t dead_port;
+  {
+    running_server s({}, [](server&) {});
+    dead_port = s.port();
+  }
+  EXPECT_EQ(run_client(url(dead_port), {}, nullptr).error_code, client_errc::connect_failed);
+  EXPECT_EQ(run_client("http://127.0.0.1/", {}, nullptr).error_code, client_errc::bad_url);
+  EXPECT_EQ(run_client("ws://host:99999/", {}, nullptr).error_code, client_errc::bad_url);
+  client_options bad_header;
+  bad_header.headers = {{"X", "a\r\nEvil: 1"}};
+  const auto h = run_client(url(dead_port), bad_header, nullptr);
+  EXPECT_EQ(h.error_code, client_errc::header_not_allowed);
+  EXPECT_NE(h.error.find("X"), std::string::npos) << h.error;
+  struct item {
+    std::function<std::string(const std::string&)> answer;
+    client_errc expect;
+  };
+  const std::vector<item> items = {
+      {[](const std::string&) { return std::string("HTTP/1.1 403 Forbidden\r\n\r\n"); },
+       client_errc::refused},
+      {[](const std::string&) { return std::string("SSH-2.0-OpenSSH\r\n\r\n"); },
+       client_errc::bad_handshake},
+      {[](const std::string& r) {
+         return switching(ws::accept_key(key_of(r)), "Sec-WebSocket-Protocol: made.up\r\n");
+       },
+       client_errc::bad_handshake},
+      {[](const std::string&) { return std::string(); }, client_errc::open_timeout},
+  };
+  for (const auto& it : items) {
+    fake_server fake(it.answer);
+    client_options co;
+    co.open_timeout = 300ms;
+    const auto out = run_client(url(fake.port()), co, nullptr);
+    EXPECT_EQ(out.error_code, it.expect) << out.error;
+    EXPECT_FALSE(out.error.empty());
+  }
+}
+
+TEST(Client, FragmentsArriveWithTheirLastFlag) {
+  // Text "hel" + "lo" in two frames, then a close: as a server without masks would send them.
+  const auto answer = [](const std::string& r) {
+    return switching(ws::accept_key(key_of(r))) +
+           std::string("\x01\x03hel\x80\x02lo\x88\x02\x03\xe8", 13);
+  };
+  struct piece {
+    std::string data;
+    ws::opcode op;
+    bool last;
+  };
+  for (bool with_handler : {true, false}) {
+    fake_server fake(answer);
+    net::event_loop loop;
+    std::vector<piece> pieces;
+    std::vector<std::string> messages;
+    client_options co;
+    co.ws_limits.stream_fragments = true;
+    client_handlers h;
+    if (with_handler) {
+      h.on_fragment = [&](client&, std::string_view d, ws::opcode op, bool last) {
+        pieces.push_back({std::string(d), op, last});
+      };
+    }
+    h.on_message = [&](client&, std::string_view d, ws::opcode) { messages.emplace_back(d); };
+    h.on_close = [&](client&, std::uint16_t, std::string_view) {
+      loop.add_timer(0ms, [&] { loop.stop(); });
+    };
+    client c(loop, co, std::move(h));
+    loop.add_timer(5000ms, [&] { loop.stop(); });
+    c.connect(url(fake.port()));
+    loop.run();
+    std::string joined;
+    if (with_handler) {
+      ASSERT_FALSE(pieces.empty());
+      EXPECT_TRUE(messages.empty());
+      for (std::size_t i = 0; i < pieces.size(); ++i) {
+        EXPECT_EQ(pieces[i].op, ws::opcode::text);
+        EXPECT_EQ(pieces[i].last, i + 1 == pieces.size());
+        joined += pieces[i].data;
+      }
+    } else {  // without on_fragment, the pieces reach on_message as they did before
+      for (const auto& m : messages)
+        joined += m;
+    }
+    EXPECT_EQ(joined, "hello") << with_handler;
+  }
+}
+
+TEST(Client, DrainFiresOnceTheQueueFallsToTheMark) {
+  echo_fixture fx;
+  running_server s({}, fx.setup());
+  net::event_loop loop;
+  const std::string big(8 << 20, 'd');
+  int drains = 0;
+  std::size_t queued_at_send = 0;
+  std::size_t queued_at_drain = 0;
+  std::size_t echoed = 0;
+  client_options co;
+  co.drain_watermark = 64 * 1024;
+  client_handlers h;
+  h.on_open = [&](client& c) { queued_at_send = c.send(big, ws::opcode::binary).buffered_amount; };
+  h.on_drain = [&](client& c) {
+    if (drains++ == 0) queued_at_drain = c.buffered_amount();
+  };
+  h.on_message = [&](client& c, std::string_view d, ws::opcode) {
+    echoed = d.size();
+    c.close();
+  };
+  h.on_close = [&](client&, std::uint16_t, std::string_view) {
+    loop.add_timer(0ms, [&] { loop.stop(); });
+  };
+  client c(loop, co, std::move(h));
+  loop.add_timer(10000ms, [&] { loop.stop(); });
+  c.connect(url(s.port()));
+  loop.run();
+  ASSERT_GT(queued_at_send, co.drain_watermark) << "the kernel took 8 MiB at once";
+  EXPECT_EQ(drains, 1);
+  EXPECT_LE(queued_at_drain, co.drain_watermark);
+  EXPECT_EQ(echoed, big.size());
 }
 
 }  // namespace

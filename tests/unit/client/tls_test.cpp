@@ -36,7 +36,8 @@ result talk(const std::string& url, client_options opts, std::vector<std::string
     out.close_code = code;
     loop.add_timer(0ms, [&] { loop.stop(); });
   };
-  h.on_error = [&](client&, std::string_view why) {
+  h.on_error = [&](client&, const duplex::client_error& e) {
+    const std::string_view why = e.message();
     out.error = why;
     loop.add_timer(0ms, [&] { loop.stop(); });
   };

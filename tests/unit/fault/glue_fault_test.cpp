@@ -667,7 +667,8 @@ client_run run_client(const std::string& url, const client_options& opts, server
     r.code = code;
     ended = true;
   };
-  h.on_error = [&](client&, std::string_view why) {
+  h.on_error = [&](client&, const duplex::client_error& e) {
+    const std::string_view why = e.message();
     r.late += ended;
     ++r.errors;
     r.error = why;
