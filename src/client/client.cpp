@@ -42,8 +42,8 @@ send_result client::send_fragment(std::string_view data, ws::opcode op, bool fin
 bool client::ping(std::string_view data) {
   return impl_->ping(data);
 }
-void client::close(std::uint16_t code, std::string_view reason) {
-  impl_->close(code, reason);
+void client::close(ws::close_code code, std::string_view reason) {
+  impl_->close(ws::to_int(code), reason);
 }
 void client::terminate() {
   impl_->terminate();

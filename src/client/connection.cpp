@@ -3,7 +3,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -99,19 +98,20 @@ void client::impl::call_app(F&& f) {
   } catch (...) {
     loop_.report_exception(std::current_exception());
     if (phase_ == phase::open && ws_.can_send())
-      close(ws::close_code::internal_error, "internal error");
+      close(ws::to_int(ws::close_code::internal_error), "internal error");
   }
 }
 
 // ---- readiness -------------------------------------------------------------------------
 
-void client::impl::on_io(std::uint32_t events) {
+void client::impl::on_io(net::io_events events) {
   if (phase_ == phase::connecting) {
-    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_connected();
+    if (has(events, net::io_events::writable | net::io_events::error | net::io_events::hangup))
+      on_connected();
     return;
   }
-  if ((events & EPOLLOUT) && stream_.is_open()) on_writable();
-  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && stream_.is_open()) stream_.read(*this);
+  if (has(events, net::io_events::writable) && stream_.is_open()) on_writable();
+  if (read_ready(events) && stream_.is_open()) stream_.read(*this);
 }
 
 void client::impl::on_connected() {
@@ -237,7 +237,8 @@ void client::impl::handle(const ws::event& ev) {
     case ws::event_type::close:
       flush();
       phase_ = phase::draining;
-      if (h_.on_close) call_app([&] { h_.on_close(owner_, ev.code, ev.data); });
+      if (h_.on_close)
+        call_app([&] { h_.on_close(owner_, static_cast<ws::close_code>(ev.code), ev.data); });
       after_close();
       break;
   }

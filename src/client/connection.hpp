@@ -22,7 +22,7 @@ class client::impl final : public net::io_handler {
   ~impl() { close_stream(); }
 
   void connect(std::string_view url);
-  void on_io(std::uint32_t events) override;
+  void on_io(net::io_events events) override;
   send_result send(std::string_view data, ws::opcode op, bool compress);
   send_result send_fragment(std::string_view data, ws::opcode op, bool fin);
   bool ping(std::string_view data);

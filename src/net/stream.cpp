@@ -1,6 +1,5 @@
 #include "stream.hpp"
 
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -13,6 +12,11 @@ std::string& tls_plain_buffer() noexcept {
 }
 
 namespace {
+
+io_events interest(bool read, bool write) noexcept {
+  return (read ? io_events::readable : io_events::none) |
+         (write ? io_events::writable : io_events::none);
+}
 
 std::string& tls_cipher_buffer() noexcept {
   thread_local std::string cipher;
@@ -28,14 +32,14 @@ stream::~stream() {
 void stream::watch(bool read, bool write) {
   read_ = read;
   write_ = write;
-  loop_.add(fd_, (read ? EPOLLIN : 0u) | (write ? EPOLLOUT : 0u), owner_);
+  loop_.add(fd_, interest(read, write), owner_);
 }
 
 void stream::set_interest(bool read, bool write) {
   if ((read_ == read && write_ == write) || fd_ < 0) return;
   read_ = read;
   write_ = write;
-  loop_.modify(fd_, (read ? EPOLLIN : 0u) | (write ? EPOLLOUT : 0u), owner_);
+  loop_.modify(fd_, interest(read, write), owner_);
 }
 
 bool stream::write(std::string_view plain) {

@@ -1,7 +1,6 @@
 #include "duplex/server/server.hpp"
 
 #include <signal.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -194,7 +193,7 @@ class signal_watch final : public net::io_handler {
     sa.sa_flags = SA_RESTART;
     ::sigaction(SIGINT, &sa, &old_int_);
     ::sigaction(SIGTERM, &sa, &old_term_);
-    loop_.add(fd_, EPOLLIN, this);
+    loop_.add(fd_, net::io_events::readable, this);
   }
   ~signal_watch() {
     if (fd_ < 0) return;
@@ -204,7 +203,7 @@ class signal_watch final : public net::io_handler {
     loop_.remove(fd_);
     ::close(fd_);
   }
-  void on_io(std::uint32_t) override {
+  void on_io(net::io_events) override {
     std::uint64_t n = 0;
     if (::read(fd_, &n, sizeof n) != sizeof n) return;
     std::fprintf(stderr, "duplex: stop signal, shutting down\n");

@@ -1,7 +1,5 @@
 #include "socket_conn.hpp"
 
-#include <sys/epoll.h>
-
 #include "duplex/ws/close_code.hpp"
 #include "server_state.hpp"
 
@@ -21,11 +19,11 @@ socket_conn::~socket_conn() = default;
 
 // ---- readiness -------------------------------------------------------------------------
 
-void socket_conn::on_io(std::uint32_t events) {
+void socket_conn::on_io(net::io_events events) {
   if (phase_ == phase::dead) return;
   try {
-    if (events & EPOLLOUT) on_writable();
-    if (phase_ != phase::dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) stream_.read(*this);
+    if (has(events, net::io_events::writable)) on_writable();
+    if (phase_ != phase::dead && read_ready(events)) stream_.read(*this);
     if (phase_ != phase::dead) maybe_finish();
   } catch (...) {
     // The glue itself failed (no memory, an epoll_ctl refused): this socket's state cannot be
@@ -96,7 +94,7 @@ void socket_conn::on_writable() {
 void socket_conn::on_app_exception() noexcept {
   try {
     if (phase_ == phase::websocket && ws_.can_send())
-      start_close(ws::close_code::internal_error, "internal error");
+      start_close(ws::to_int(ws::close_code::internal_error), "internal error");
   } catch (...) {
     fail_internal();
   }
@@ -166,13 +164,13 @@ void socket_conn::expire(std::uint64_t now) {
     return;
   }
   ctx_.server.log("idle timeout for " + remote_address());
-  start_close(ws::close_code::going_away, "idle timeout");
+  start_close(ws::to_int(ws::close_code::going_away), "idle timeout");
 }
 
 void socket_conn::begin_shutdown() {
   if (phase_ == phase::http) return destroy();
   if (phase_ == phase::websocket && ws_.state() == ws::state::open)
-    start_close(ws::close_code::going_away, "server shutting down");
+    start_close(ws::to_int(ws::close_code::going_away), "server shutting down");
 }
 
 void socket_conn::force_close() {

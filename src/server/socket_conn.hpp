@@ -32,7 +32,7 @@ class socket_conn final : public websocket, public net::io_handler {
 
   // Registers the socket with its loop, for reading.
   void start() { stream_.watch(true, false); }
-  void on_io(std::uint32_t events) override;
+  void on_io(net::io_events events) override;
   void on_deadline(std::uint64_t now) noexcept;
   void begin_shutdown();
   void force_close();

@@ -78,7 +78,8 @@ void socket_conn::report_close(const ws::event& ev) {
   topics_.clear(ctx_.topics, this);
   flush_output();  // the close reply goes out before on_close may free anything
   if (route_->behavior.on_close)
-    call_app([&] { route_->behavior.on_close(*this, ev.code, ev.data); });
+    call_app(
+        [&] { route_->behavior.on_close(*this, static_cast<ws::close_code>(ev.code), ev.data); });
 }
 
 // A socket destroyed before its close was reported (a timer found it first, the glue failed):
@@ -95,7 +96,7 @@ void socket_conn::report_final_close() noexcept {
   if (close_reported_) return;
   ws::event lost;
   lost.type = ws::event_type::close;
-  lost.code = ws::close_code::abnormal;
+  lost.code = ws::to_int(ws::close_code::abnormal);
   lost.error = ws::errc::connection_lost;
   try {
     report_close(lost);

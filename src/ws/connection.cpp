@@ -339,7 +339,7 @@ std::optional<event> connection::on_control(char* chunk, std::size_t n) {
 }
 
 std::optional<event> connection::on_close_frame(std::string_view payload) {
-  std::uint16_t code = close_code::no_status;
+  std::uint16_t code = to_int(close_code::no_status);
   std::string_view reason;
   // Section 5.5.1: a body, if present, starts with a two-byte code, then UTF-8 text.
   if (payload.size() == 1) return fail(errc::close_payload_too_short);
@@ -347,7 +347,7 @@ std::optional<event> connection::on_close_frame(std::string_view payload) {
     code = static_cast<std::uint16_t>(
         read_be(reinterpret_cast<const unsigned char*>(payload.data()), 2));
     // Section 7.4: codes outside the defined and registered ranges are a protocol error.
-    if (!close_code::is_valid_on_wire(code)) return fail(errc::invalid_close_code);
+    if (!is_valid_on_wire(code)) return fail(errc::invalid_close_code);
     reason = payload.substr(2);
     if (!core::is_valid_utf8(reason)) return fail(errc::invalid_close_reason);
   }
@@ -399,7 +399,7 @@ void connection::write_frame_to(std::string& to, opcode op, std::string_view dat
 }
 
 void connection::write_close(std::uint16_t code, std::string_view reason) {
-  if (code == close_code::no_status) {
+  if (code == to_int(close_code::no_status)) {
     write_frame(opcode::close, {}, true);
     return;
   }
@@ -474,9 +474,9 @@ bool connection::pong(std::string_view data) {
 
 bool connection::close(std::uint16_t code, std::string_view reason) {
   if (close_sent_ || state_ != state::open) return false;
-  if (code != close_code::no_status && !close_code::is_valid_on_wire(code)) return false;
+  if (code != to_int(close_code::no_status) && !is_valid_on_wire(code)) return false;
   if (reason.size() > max_control_payload - 2 || !core::is_valid_utf8(reason)) return false;
-  if (code == close_code::no_status && !reason.empty()) return false;
+  if (code == to_int(close_code::no_status) && !reason.empty()) return false;
   write_close(code, reason);
   close_sent_ = true;
   state_ = state::closing;

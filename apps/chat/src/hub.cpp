@@ -182,7 +182,7 @@ bool hub::take_token(client& c) {
   ++counters_.rate_limited;
   if (c.tokens <= -limits_.burst) {
     c.closing = true;
-    c.s->close(1008, "flood");
+    c.s->close(ws::close_code::policy_violation, "flood");
     return false;
   }
   error(c, "rate_limited", "slow down");
@@ -217,7 +217,7 @@ void hub::on_hello(client& c, const request& r) {
       leave_room(old, *old.rooms.begin(), false);
     old.nick.clear();
     old.closing = true;
-    old.s->close(4000, "replaced by a newer connection");
+    old.s->close(close_replaced, "replaced by a newer connection");
   }
   nicks_[key] = r.id;
   c.nick = nick;
@@ -687,7 +687,7 @@ void hub::broadcast(const room& rm, const std::string& out, std::uint64_t except
       held->second.held.push_back(out);
     } else if (!droppable && !c.closing) {
       c.closing = true;
-      c.s->close(1013, "too far behind; reconnect");
+      c.s->close(ws::close_code::try_again_later, "too far behind; reconnect");
     }
   }
 }

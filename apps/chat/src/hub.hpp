@@ -10,6 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "duplex/ws/close_code.hpp"
 #include "store.hpp"
 
 namespace duplex::chat {
@@ -21,8 +22,11 @@ class session {
   // `droppable`: may be skipped when the peer reads slowly (typing indicators). Returns false
   // when the message was not queued.
   virtual bool send(std::string_view json, bool droppable) = 0;
-  virtual void close(std::uint16_t code, std::string_view reason) = 0;
+  virtual void close(ws::close_code code, std::string_view reason) = 0;
 };
+
+// 4000: the nickname's session went to a newer connection.
+inline constexpr ws::close_code close_replaced = ws::application_code(0);
 
 struct hub_limits {
   std::size_t max_text_bytes = 4096;

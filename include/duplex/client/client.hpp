@@ -14,7 +14,7 @@
 #include "duplex/net/event_loop.hpp"
 #include "duplex/net/send_result.hpp"
 #include "duplex/net/tls.hpp"
-#include "duplex/ws/connection.hpp"
+#include "duplex/ws/types.hpp"
 
 namespace duplex {
 
@@ -43,7 +43,7 @@ struct client_handlers {
   std::function<void(client&, std::string_view data)> on_ping;
   std::function<void(client&, std::string_view data)> on_pong;
   // After on_open, always once: the code of the close, or 1006 if TCP ended without one.
-  std::function<void(client&, std::uint16_t code, std::string_view reason)> on_close;
+  std::function<void(client&, ws::close_code code, std::string_view reason)> on_close;
   // The send queue, once over drain_watermark, fell to it: the time to send more.
   std::function<void(client&)> on_drain;
   // The connection never opened: bad address, refused, timed out, or a refused handshake.
@@ -74,7 +74,7 @@ class client {
   send_result send(std::string_view data, ws::opcode op, bool compress);
   send_result send_fragment(std::string_view data, ws::opcode op, bool fin);
   bool ping(std::string_view data = {});
-  void close(std::uint16_t code = 1000, std::string_view reason = {});
+  void close(ws::close_code code = ws::close_code::normal, std::string_view reason = {});
   void terminate();
 
   bool is_open() const noexcept;

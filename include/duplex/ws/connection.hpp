@@ -15,18 +15,9 @@
 #include "duplex/ws/deflate.hpp"
 #include "duplex/ws/error.hpp"
 #include "duplex/ws/frame.hpp"
+#include "duplex/ws/types.hpp"
 
 namespace duplex::ws {
-
-enum class role : std::uint8_t { server, client };
-
-struct limits {
-  std::size_t max_message_bytes = 16 * 1024 * 1024;  // a message of exactly this size passes
-  std::size_t max_fragments = 128 * 1024;            // frames per message
-  // Deliver data as `fragment` events as bytes arrive, instead of whole `message` events; the
-  // message limit then does not apply (the application sees every piece and decides).
-  bool stream_fragments = false;
-};
 
 enum class event_type : std::uint8_t { message, fragment, ping, pong, close };
 
@@ -37,12 +28,6 @@ struct event {
   std::uint16_t code = 0;    // close: the peer's code (1005 if none), ours on failure, or 1006
   std::string_view data;     // payload, or the close reason
   std::error_code error;     // close: why, when the connection failed instead of closing cleanly
-};
-
-enum class state : std::uint8_t {
-  open,     // messages flow both ways
-  closing,  // we sent a close frame and wait for the peer's
-  closed,   // close handshake done, or the connection failed: no more input is read
 };
 
 class connection {

@@ -30,7 +30,7 @@ struct recording_session final : session {
     droppable.push_back(drop);
     return true;
   }
-  void close(std::uint16_t code, std::string_view) override { close_code = code; }
+  void close(ws::close_code code, std::string_view) override { close_code = ws::to_int(code); }
   // Messages of a type, in order.
   std::vector<json> of(const std::string& type) const {
     std::vector<json> out;
