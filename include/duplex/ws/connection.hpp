@@ -112,6 +112,7 @@ class connection {
 
  private:
   enum class header_status { ok, more, error };
+  static constexpr std::size_t keep_capacity = 64 * 1024;  // larger buffers are freed after use
 
   header_status read_header();
   header_status parse_header(const unsigned char* h);
