@@ -124,7 +124,7 @@ void stream::abandon() noexcept {
 
 void stream::fail() noexcept {
   abandon();
-  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  if (fd_ >= 0) sys::shutdown(fd_, SHUT_RDWR);
 }
 
 bool stream::close_notify() {
@@ -137,7 +137,7 @@ bool stream::close_notify() {
 }
 
 void stream::shutdown_write() noexcept {
-  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+  if (fd_ >= 0) sys::shutdown(fd_, SHUT_WR);
 }
 
 void stream::close(bool reset) noexcept {
