@@ -16,12 +16,12 @@
 namespace duplex {
 
 client::impl::impl(client& owner, net::event_loop& loop, client_options opts, client_handlers h)
-    : owner_(owner),
+    : net::stream(loop, -1),
+      owner_(owner),
       loop_(loop),
       opts_(std::move(opts)),
       h_(std::move(h)),
-      ws_(ws::role::client, opts_.ws_limits, &rng_),
-      stream_(loop, -1, this) {}
+      ws_(ws::role::client, opts_.ws_limits, &rng_) {}
 
 void client::impl::connect(std::string_view url) {
   ws_url u;
@@ -29,7 +29,7 @@ void client::impl::connect(std::string_view url) {
     return fail(client_errc::bad_url, "not a ws:// or wss:// URL: " + std::string(url));
   if (u.secure) {
     try {
-      stream_.use_tls(net::tls_context::client(opts_.tls), false, u.host);
+      stream().use_tls(net::tls_context::client(opts_.tls), false, u.host);
     } catch (const std::exception& e) {
       return fail(client_errc::tls_setup, e.what());
     }
@@ -44,7 +44,7 @@ void client::impl::connect(std::string_view url) {
   const int rc = fd < 0 ? -1 : ::connect(fd, res->ai_addr, res->ai_addrlen);
   const int err = errno;
   ::freeaddrinfo(res);
-  stream_.adopt(fd);
+  stream().adopt(fd);
   if (fd < 0 || (rc != 0 && err != EINPROGRESS))
     return fail(client_errc::connect_failed, std::string("connect: ") + std::strerror(err));
   const int one = 1;
@@ -58,7 +58,7 @@ void client::impl::connect(std::string_view url) {
   if (request_.empty())
     return fail(client_errc::header_not_allowed, "header not allowed: " + refused);
   phase_ = phase::connecting;
-  stream_.watch(false, true);
+  stream().watch(false, true);
   arm(opts_.open_timeout, &impl::open_timed_out);
 }
 
@@ -77,7 +77,7 @@ void client::impl::disarm() {
 
 void client::impl::close_stream() {
   disarm();
-  stream_.close(true);
+  stream().close(true);
 }
 
 void client::impl::fail(client_errc code, std::string detail) {
@@ -110,29 +110,29 @@ void client::impl::on_io(net::io_events events) {
       on_connected();
     return;
   }
-  if (has(events, net::io_events::writable) && stream_.is_open()) on_writable();
-  if (read_ready(events) && stream_.is_open()) stream_.read(*this);
+  if (has(events, net::io_events::writable) && stream().is_open()) on_writable();
+  if (read_ready(events) && stream().is_open()) stream().read(*this);
 }
 
 void client::impl::on_connected() {
   int err = 0;
   socklen_t len = sizeof err;
-  ::getsockopt(stream_.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
+  ::getsockopt(stream().fd(), SOL_SOCKET, SO_ERROR, &err, &len);
   if (err != 0)
     return fail(client_errc::connect_failed, std::string("connect: ") + std::strerror(err));
   phase_ = phase::handshaking;
-  stream_.set_interest(true, false);
-  if (stream_.secure()) stream_.start_tls();
+  stream().set_interest(true, false);
+  if (stream().secure()) stream().start_tls();
   // With TLS the stream holds the request until its handshake is done.
-  stream_.write(std::exchange(request_, {}));
+  stream().write(std::exchange(request_, {}));
   flush();
 }
 
 void client::impl::on_writable() {
-  const std::size_t before = stream_.queued();
+  const std::size_t before = stream().queued();
   flush();
   const std::size_t mark = opts_.drain_watermark;
-  if (phase_ == phase::open && before > mark && stream_.queued() <= mark && ws_.can_send() &&
+  if (phase_ == phase::open && before > mark && stream().queued() <= mark && ws_.can_send() &&
       h_.on_drain)
     call_app([&] { h_.on_drain(owner_); });
 }
@@ -147,7 +147,7 @@ void client::impl::on_stream_data(char* data, std::size_t n) {
 
 void client::impl::on_stream_tls_error(std::string_view why) {
   if (phase_ == phase::handshaking) return fail(client_errc::tls_failed, std::string(why));
-  stream_.fail();  // the next readiness reports the end, and on_close follows
+  stream().fail();  // the next readiness reports the end, and on_close follows
 }
 
 void client::impl::on_stream_end() {
@@ -246,9 +246,9 @@ void client::impl::handle(const ws::event& ev) {
 
 // RFC 6455 section 7.1.1: the server closes TCP first; the client waits for that, but not forever.
 void client::impl::after_close() {
-  if (!stream_.is_open()) return;
+  if (!stream().is_open()) return;
   // Close frames exchanged: TLS ends with close_notify, then we wait for TCP's end.
-  stream_.close_notify();
+  stream().close_notify();
   arm(opts_.close_timeout, &impl::close_timed_out);
 }
 
@@ -265,32 +265,32 @@ void client::impl::close_timed_out() {
 // Our output to the stream, the stream's queue to the kernel; past the limit the connection is
 // dropped, and the next readiness reports it.
 void client::impl::flush() {
-  if (!stream_.is_open()) return;
+  if (!stream().is_open()) return;
   if (!ws_.pending_output().empty()) {
-    stream_.write(ws_.pending_output());
+    stream().write(ws_.pending_output());
     ws_.clear_output();
   }
-  if (!stream_.flush()) return;
-  if (stream_.queued() > opts_.max_backpressure) {
+  if (!stream().flush()) return;
+  if (stream().queued() > opts_.max_backpressure) {
     ws_.abort(ws::errc::send_queue_full);
-    stream_.fail();
+    stream().fail();
   }
 }
 
 send_result client::impl::result() const noexcept {
-  return {stream_.drained() ? send_status::sent : send_status::buffered, stream_.queued()};
+  return {stream().drained() ? send_status::sent : send_status::buffered, stream().queued()};
 }
 
 send_result client::impl::send(std::string_view data, ws::opcode op, bool compress) {
   if (phase_ != phase::open || !ws_.send(op, data, compress))
-    return {send_status::closed, stream_.queued()};
+    return {send_status::closed, stream().queued()};
   flush();
   return result();
 }
 
 send_result client::impl::send_fragment(std::string_view data, ws::opcode op, bool fin) {
   if (phase_ != phase::open || !ws_.send_fragment(op, data, fin))
-    return {send_status::closed, stream_.queued()};
+    return {send_status::closed, stream().queued()};
   flush();
   return result();
 }

@@ -16,7 +16,7 @@
 
 namespace duplex {
 
-class client::impl final : public net::io_handler {
+class client::impl final : private net::stream {
  public:
   impl(client& owner, net::event_loop& loop, client_options opts, client_handlers h);
   ~impl() { close_stream(); }
@@ -30,19 +30,21 @@ class client::impl final : public net::io_handler {
   void terminate();
 
   // What net::stream::read reports to.
-  bool stream_reading() const noexcept { return stream_.is_open(); }
+  bool stream_reading() const noexcept { return stream().is_open(); }
   void on_stream_data(char* data, std::size_t n);
   void on_stream_end();
   void on_stream_tls_error(std::string_view why);
 
   enum class phase { idle, connecting, handshaking, open, draining, done };
   std::size_t min_compress() const noexcept { return opts_.deflate.min_size; }
-  std::size_t buffered() const noexcept { return stream_.queued() + ws_.held_bytes(); }
+  std::size_t buffered() const noexcept { return stream().queued() + ws_.held_bytes(); }
   phase phase_ = phase::idle;
   std::string protocol_;
   std::string extensions_;
 
  private:
+  net::stream& stream() noexcept { return *this; }
+  const net::stream& stream() const noexcept { return *this; }
   void fail(client_errc code, std::string detail);
   void on_connected();
   void on_writable();
@@ -68,7 +70,6 @@ class client::impl final : public net::io_handler {
   client_handlers h_;
   core::system_random rng_;
   ws::connection ws_;
-  net::stream stream_;
   net::timer_id timer_ = 0;
   std::string key_;
   std::string request_;  // the upgrade request, written once TCP is connected

@@ -32,14 +32,14 @@ stream::~stream() {
 void stream::watch(bool read, bool write) {
   read_ = read;
   write_ = write;
-  loop_.add(fd_, interest(read, write), owner_);
+  loop_.add(fd_, interest(read, write), this);
 }
 
 void stream::set_interest(bool read, bool write) {
   if ((read_ == read && write_ == write) || fd_ < 0) return;
   read_ = read;
   write_ = write;
-  loop_.modify(fd_, interest(read, write), owner_);
+  loop_.modify(fd_, interest(read, write), this);
 }
 
 bool stream::write(std::string_view plain) {

@@ -22,12 +22,11 @@ namespace duplex::net {
 // The stream is a concrete class on purpose: the per-message path (read, parse, callback,
 // corked write) makes inline calls into it and no virtual one. Its only boundary is the
 // system-call table of io_calls.hpp, one indirect call per syscall, which is where tests fake
-// the kernel (fail_count makes each call fail in turn).
-class stream {
+// the kernel (fail_count makes each call fail in turn; tests/support/fake_wire.hpp stands in
+// for it). The owner derives from it and implements on_io: the loop calls the owner, and the
+// stream needs no pointer back to it (an idle socket pays for no field it does not use).
+class stream : public io_handler {
  public:
-  stream(event_loop& loop, int fd, io_handler* owner) noexcept
-      : loop_(loop), owner_(owner), fd_(fd) {}
-  ~stream();
   stream(const stream&) = delete;
   stream& operator=(const stream&) = delete;
 
@@ -89,12 +88,15 @@ class stream {
   // Unregisters and closes the descriptor; `reset` drops unsent bytes with a reset.
   void close(bool reset) noexcept;
 
+ protected:
+  stream(event_loop& loop, int fd) noexcept : loop_(loop), fd_(fd) {}
+  ~stream();
+
  private:
   template <class Sink>
   void decrypt(Sink& sink, char* data, std::size_t n);
 
   event_loop& loop_;
-  io_handler* owner_;
   int fd_;
   bool read_ = false;
   bool write_ = false;

@@ -45,7 +45,7 @@ void socket_conn::process_http() {
     handle_plain(req);
     if (phase_ != phase::http) return;
     // A client that pipelines requests and never reads the answers gets no unbounded queue.
-    if (stream_.queued() > ctx_.server.opts.max_backpressure) {
+    if (stream().queued() > ctx_.server.opts.max_backpressure) {
       ctx_.server.log("closing " + remote_address() + ": unread HTTP responses over the limit");
       aborting_ = true;
       return destroy();

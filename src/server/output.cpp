@@ -35,8 +35,8 @@ void socket_conn::flush_output() {
 
 // Every plaintext byte leaves through here: net::stream encrypts it when the socket speaks TLS.
 void socket_conn::emit(std::string_view plain) {
-  if (!stream_.write(plain))
-    ctx_.server.log("TLS error with " + remote_address() + ": " + stream_.tls()->error());
+  if (!stream().write(plain))
+    ctx_.server.log("TLS error with " + remote_address() + ": " + stream().tls()->error());
 }
 
 bool socket_conn::over_limit(std::size_t extra) const noexcept {
@@ -47,7 +47,7 @@ void socket_conn::check_backpressure() {
   if (!over_limit(0) || ctx_.server.opts.policy != backpressure_policy::close) return;
   if (ws_.done()) return;
   ws_.abort(ws::errc::send_queue_full);
-  stream_.fail();  // on_close (1008) runs from the next readiness, not from here
+  stream().fail();  // on_close (1008) runs from the next readiness, not from here
 }
 
 send_result socket_conn::send_message(std::string_view data, ws::opcode op, bool compress) {
@@ -59,7 +59,7 @@ send_result socket_conn::send_message(std::string_view data, ws::opcode op, bool
   const bool compressing = compress && ws_.compresses() && data.size() >= opts.deflate.min_size;
   // Between the fragments of a message of ours, ws_ holds whole messages back (RFC 6455
   // section 5.4), so the writev shortcut, which goes around it, is closed then.
-  if (data.size() < writev_threshold || compressing || stream_.secure() ||
+  if (data.size() < writev_threshold || compressing || stream().secure() ||
       !ws_.frame_insertable()) {
     const bool lend = !corked_ && ws_.pending_output().empty();
     if (lend) ws_.swap_output(ctx_.scratch);
@@ -74,23 +74,23 @@ send_result socket_conn::send_message(std::string_view data, ws::opcode op, bool
     flush_output();
     char header[ws::max_header_size];
     const std::size_t hn = ws_.frame_header(header, op, data.size());
-    stream_.write_pair({header, hn}, data);
+    stream().write_pair({header, hn}, data);
     check_backpressure();
   }
-  if (stream_.broken()) return result(send_status::closed);
+  if (stream().broken()) return result(send_status::closed);
   return result(queued() == 0 ? send_status::sent : send_status::buffered);
 }
 
 send_result socket_conn::send_piece(std::string_view data, ws::opcode op, bool fin) {
-  if (phase_ != phase::websocket || stream_.broken()) return result(send_status::closed);
+  if (phase_ != phase::websocket || stream().broken()) return result(send_status::closed);
   if (!ws_.send_fragment(op, data, fin)) return result(send_status::closed);
   if (!corked_) flush_output();
-  if (stream_.broken()) return result(send_status::closed);
+  if (stream().broken()) return result(send_status::closed);
   return result(queued() == 0 ? send_status::sent : send_status::buffered);
 }
 
 bool socket_conn::send_ping(std::string_view data) {
-  if (phase_ != phase::websocket || stream_.broken() || !ws_.ping(data)) return false;
+  if (phase_ != phase::websocket || stream().broken() || !ws_.ping(data)) return false;
   if (!corked_) flush_output();
   return true;
 }
@@ -105,7 +105,7 @@ void socket_conn::abort_now() {
   if (phase_ != phase::websocket || ws_.done()) return;
   ws_.abort(ws::errc::connection_lost);
   ws_.clear_output();
-  stream_.fail();
+  stream().fail();
 }
 
 bool socket_conn::deliver_shared(const net::shared_bytes& frame) {
@@ -120,17 +120,17 @@ bool socket_conn::deliver_shared(const net::shared_bytes& frame) {
   if (admitted == ws::connection::admission::refused) return false;
   if (admitted == ws::connection::admission::buffered) {
     check_backpressure();
-    return !stream_.broken();
+    return !stream().broken();
   }
-  if (stream_.secure()) {  // ciphertext is per socket: the shared frame is encrypted for this one
+  if (stream().secure()) {  // ciphertext is per socket: the shared frame is encrypted for this one
     emit(*frame);
     check_backpressure();
-    return !stream_.broken();
+    return !stream().broken();
   }
   // Queued by reference and written at the end of the loop iteration, so that every broadcast
   // this iteration makes reaches a subscriber in one writev instead of one send each.
-  stream_.queue_shared(frame);
-  if (!deferred_ && !stream_.writing()) {
+  stream().queue_shared(frame);
+  if (!deferred_ && !stream().writing()) {
     deferred_ = true;
     ctx_.deferred.push_back(this);
   }
@@ -140,8 +140,8 @@ bool socket_conn::deliver_shared(const net::shared_bytes& frame) {
 
 void socket_conn::flush_deferred() {
   deferred_ = false;
-  if (!writable() || stream_.writing() || stream_.drained()) return;
-  if (!stream_.flush()) return;
+  if (!writable() || stream().writing() || stream().drained()) return;
+  if (!stream().flush()) return;
   maybe_finish();
 }
 

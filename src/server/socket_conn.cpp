@@ -6,13 +6,13 @@
 namespace duplex::detail {
 
 socket_conn::socket_conn(loop_context& ctx, int fd)
-    : ctx_(ctx),
-      stream_(ctx.loop, fd, this),
+    : net::stream(ctx.loop, fd),
+      ctx_(ctx),
       http_(std::make_unique<http_state>(ctx.server.opts.http_limits)),
       ws_(ws::role::server, ctx.server.opts.ws_limits) {
   // The handshake deadline covers the TLS handshake too: it starts at accept.
   deadline = ctx_.after(ctx_.server.opts.handshake_timeout);
-  if (ctx.server.tls) stream_.use_tls(ctx.server.tls, true);
+  if (ctx.server.tls) stream().use_tls(ctx.server.tls, true);
 }
 
 socket_conn::~socket_conn() = default;
@@ -23,7 +23,7 @@ void socket_conn::on_io(net::io_events events) {
   if (phase_ == phase::dead) return;
   try {
     if (has(events, net::io_events::writable)) on_writable();
-    if (phase_ != phase::dead && read_ready(events)) stream_.read(*this);
+    if (phase_ != phase::dead && read_ready(events)) stream().read(*this);
     if (phase_ != phase::dead) maybe_finish();
   } catch (...) {
     // The glue itself failed (no memory, an epoll_ctl refused): this socket's state cannot be
@@ -58,14 +58,14 @@ void socket_conn::on_stream_tls_error(std::string_view why) {
 }
 
 void socket_conn::on_stream_end() {
-  if (phase_ == phase::http && !stream_.drained() && !stream_.broken()) {
+  if (phase_ == phase::http && !stream().drained() && !stream().broken()) {
     // RFC 9112 section 9.6: a client may half-close once its requests are sent and still read
     // the answers. They go out first, within the close timer; reading stops (nothing follows
     // a FIN, and a level-triggered EPOLLIN would report it again and again).
     peer_done_ = true;
     close_after_flush_ = true;
     deadline = ctx_.closing_deadline();
-    stream_.set_interest(false, true);
+    stream().set_interest(false, true);
     return;
   }
   if (phase_ == phase::websocket) {
@@ -78,10 +78,10 @@ void socket_conn::on_stream_end() {
 }
 
 void socket_conn::on_writable() {
-  const std::size_t before = stream_.queued();
-  if (!stream_.flush()) return;
+  const std::size_t before = stream().queued();
+  if (!stream().flush()) return;
   const std::size_t mark = ctx_.server.opts.drain_watermark;
-  if (phase_ == phase::websocket && before > mark && stream_.queued() <= mark && ws_.can_send() &&
+  if (phase_ == phase::websocket && before > mark && stream().queued() <= mark && ws_.can_send() &&
       route_->behavior.on_drain) {
     begin_cork();
     call_app([&] { route_->behavior.on_drain(*this); });
@@ -103,7 +103,7 @@ void socket_conn::on_app_exception() noexcept {
 void socket_conn::fail_internal() noexcept {
   if (phase_ == phase::dead) return;
   if (phase_ == phase::websocket && !close_reported_) ws_.abort(ws::errc::internal_error);
-  stream_.abandon();
+  stream().abandon();
   destroy();
 }
 
@@ -115,17 +115,17 @@ void socket_conn::close_after_flush() {
 }
 
 void socket_conn::maybe_finish() {
-  if (!close_after_flush_ || !stream_.drained()) return;
+  if (!close_after_flush_ || !stream().drained()) return;
   if (phase_ == phase::http || phase_ == phase::websocket) finish_close();
 }
 
 void socket_conn::finish_close() {
   // Orderly end: our close frame has gone, then TLS's close_notify, then TCP's FIN.
   // maybe_finish comes back once the queue drains.
-  if (stream_.close_notify() && !stream_.drained()) return;
+  if (stream().close_notify() && !stream().drained()) return;
   // Half-close and read until the peer's FIN: closing with unread input would send a reset
   // that can destroy our last frame or response before the peer reads it.
-  stream_.shutdown_write();
+  stream().shutdown_write();
   phase_ = phase::draining;
   http_.reset();
   deadline = ctx_.closing_deadline();
@@ -186,7 +186,7 @@ void socket_conn::force_close() {
 void socket_conn::destroy() {
   if (phase_ == phase::dead) return;
   if (phase_ == phase::websocket && !close_reported_) {
-    stream_.abandon();  // nothing more goes out: the socket is being torn down
+    stream().abandon();  // nothing more goes out: the socket is being torn down
     report_final_close();
     if (phase_ == phase::dead) return;  // on_close ended it already
   }
@@ -194,7 +194,7 @@ void socket_conn::destroy() {
   // Given up on (a timeout, a full queue, a failure): bytes the peer never took are dropped
   // with a reset. Otherwise a plain close, so that a peer that half-closed (it may still be
   // reading) gets everything and a FIN.
-  stream_.close(stream_.broken() || aborting_);
+  stream().close(stream().broken() || aborting_);
   phase_ = phase::dead;
   http_.reset();
   ctx_.unlink(this);

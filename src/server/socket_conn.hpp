@@ -25,13 +25,13 @@ enum class phase : std::uint8_t {
   dead,       // fd closed; freed at the end of the loop iteration
 };
 
-class socket_conn final : public websocket, public net::io_handler {
+class socket_conn final : public websocket, private net::stream {
  public:
   socket_conn(loop_context& ctx, int fd);
   ~socket_conn();
 
   // Registers the socket with its loop, for reading.
-  void start() { stream_.watch(true, false); }
+  void start() { stream().watch(true, false); }
   void on_io(net::io_events events) override;
   void on_deadline(std::uint64_t now) noexcept;
   void begin_shutdown();
@@ -51,7 +51,7 @@ class socket_conn final : public websocket, public net::io_handler {
   void abort_now();
   bool deliver_shared(const net::shared_bytes& frame);
   void flush_deferred();
-  std::size_t queued() const noexcept { return stream_.queued() + ws_.held_bytes(); }
+  std::size_t queued() const noexcept { return stream().queued() + ws_.held_bytes(); }
   ws::state ws_state() const noexcept { return ws_.state(); }
   bool subscribe(std::string_view name);
   bool unsubscribe(std::string_view name);
@@ -59,7 +59,7 @@ class socket_conn final : public websocket, public net::io_handler {
   const route* current_route() const noexcept { return route_; }
   std::string_view agreed_protocol() const noexcept { return protocol_; }
   loop_context& context() const noexcept { return ctx_; }
-  int fd() const noexcept { return stream_.fd(); }
+  int fd() const noexcept { return stream().fd(); }
   phase current_phase() const noexcept { return phase_; }
 
   socket_conn* prev = nullptr;
@@ -67,12 +67,14 @@ class socket_conn final : public websocket, public net::io_handler {
   std::uint64_t deadline = 0;  // ms on the loop's clock; 0: none
 
  private:
+  net::stream& stream() noexcept { return *this; }
+  const net::stream& stream() const noexcept { return *this; }
   // The one answer to "may a data frame go out now?".
   bool may_send() const noexcept {
-    return phase_ == phase::websocket && !stream_.broken() && ws_.can_send();
+    return phase_ == phase::websocket && !stream().broken() && ws_.can_send();
   }
   // Whether anything at all may still be written (a close frame, a pong, an HTTP answer).
-  bool writable() const noexcept { return phase_ != phase::dead && !stream_.broken(); }
+  bool writable() const noexcept { return phase_ != phase::dead && !stream().broken(); }
 
   // socket_conn.cpp
   void on_writable();
@@ -106,10 +108,9 @@ class socket_conn final : public websocket, public net::io_handler {
   void emit(std::string_view plain);
   bool over_limit(std::size_t extra) const noexcept;
   void check_backpressure();
-  send_result result(send_status s) const noexcept { return {s, stream_.queued()}; }
+  send_result result(send_status s) const noexcept { return {s, stream().queued()}; }
 
   loop_context& ctx_;
-  net::stream stream_;
   phase phase_ = phase::http;
   bool corked_ = false;
   bool close_after_flush_ = false;

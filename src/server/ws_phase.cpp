@@ -52,7 +52,7 @@ void socket_conn::handle_event(const ws::event& ev) {
 
 void socket_conn::handle_close(const ws::event& ev) {
   report_close(ev);
-  if (is_transport_error(ev.error) || stream_.broken()) {
+  if (is_transport_error(ev.error) || stream().broken()) {
     destroy();
     return;
   }
