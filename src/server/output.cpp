@@ -82,15 +82,14 @@ send_result socket_conn::send_message(std::string_view data, ws::opcode op, bool
 }
 
 send_result socket_conn::send_piece(std::string_view data, ws::opcode op, bool fin) {
-  if (phase_ != phase::websocket || stream().broken()) return result(send_status::closed);
-  if (!ws_.send_fragment(op, data, fin)) return result(send_status::closed);
+  if (!may_send() || !ws_.send_fragment(op, data, fin)) return result(send_status::closed);
   if (!corked_) flush_output();
   if (stream().broken()) return result(send_status::closed);
   return result(queued() == 0 ? send_status::sent : send_status::buffered);
 }
 
 bool socket_conn::send_ping(std::string_view data) {
-  if (phase_ != phase::websocket || stream().broken() || !ws_.ping(data)) return false;
+  if (!may_send() || !ws_.ping(data)) return false;
   if (!corked_) flush_output();
   return true;
 }

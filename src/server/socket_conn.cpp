@@ -81,8 +81,7 @@ void socket_conn::on_writable() {
   const std::size_t before = stream().queued();
   if (!stream().flush()) return;
   const std::size_t mark = ctx_.server.opts.drain_watermark;
-  if (phase_ == phase::websocket && before > mark && stream().queued() <= mark && ws_.can_send() &&
-      route_->behavior.on_drain) {
+  if (may_send() && before > mark && stream().queued() <= mark && route_->behavior.on_drain) {
     begin_cork();
     call_app([&] { route_->behavior.on_drain(*this); });
     end_cork();
@@ -93,8 +92,7 @@ void socket_conn::on_writable() {
 
 void socket_conn::on_app_exception() noexcept {
   try {
-    if (phase_ == phase::websocket && ws_.can_send())
-      start_close(ws::to_int(ws::close_code::internal_error), "internal error");
+    if (may_send()) start_close(ws::to_int(ws::close_code::internal_error), "internal error");
   } catch (...) {
     fail_internal();
   }
@@ -204,7 +202,7 @@ void socket_conn::destroy() {
 // ---- topics ----------------------------------------------------------------------------
 
 bool socket_conn::subscribe(std::string_view name) {
-  if (phase_ != phase::websocket || !ws_.can_send()) return false;
+  if (!may_send()) return false;
   return topics_.add(ctx_.topics, name, this);
 }
 

@@ -69,7 +69,8 @@ class socket_conn final : public websocket, private net::stream {
  private:
   net::stream& stream() noexcept { return *this; }
   const net::stream& stream() const noexcept { return *this; }
-  // The one answer to "may a data frame go out now?".
+  // The one answer to "may anything of the application's go out now?" (a message, a fragment,
+  // a ping, a subscription, on_drain): every send and the callbacks that invite one ask it.
   bool may_send() const noexcept {
     return phase_ == phase::websocket && !stream().broken() && ws_.can_send();
   }
