@@ -61,8 +61,6 @@ class stream : public io_handler {
   // written at once if nothing waits before it, the rest queued. False only when encryption
   // failed; the stream is then broken and tls()->error() says why.
   bool write(std::string_view plain);
-  // Bytes for the wire as they are.
-  void write_wire(std::string_view bytes);
   // A header and a payload in one writev (no TLS).
   void write_pair(std::string_view header, std::string_view payload);
   // Queued by reference and not written: the owner flushes it later (a broadcast).
@@ -71,7 +69,6 @@ class stream : public io_handler {
   bool flush();
   std::size_t queued() const noexcept { return queue_.bytes(); }
   bool drained() const noexcept { return queue_.empty(); }
-  void clear_queue() noexcept { queue_.clear(); }
   // TLS: starts a client's handshake.
   void start_tls();
 
@@ -95,6 +92,8 @@ class stream : public io_handler {
  private:
   template <class Sink>
   void decrypt(Sink& sink, char* data, std::size_t n);
+  // Bytes for the wire as they are (ciphertext, or plaintext without TLS).
+  void write_wire(std::string_view bytes);
 
   event_loop& loop_;
   int fd_;
