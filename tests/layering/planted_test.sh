@@ -8,8 +8,7 @@ trap 'rm -rf "$work"' EXIT
 
 fresh() {
   rm -rf "$work/tree" && mkdir -p "$work/tree"
-  (cd "$root" && cp -r src include apps scripts "$work/tree/")
-  rm -rf "$work/tree/apps/chat/web/node_modules"
+  (cd "$root" && tar -c --exclude=node_modules src include apps scripts) | tar -x -C "$work/tree"
 }
 
 fresh
