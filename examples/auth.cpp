@@ -56,8 +56,9 @@ int main(int argc, char** argv) {
       outcome = data;
       c.close();
     };
-    h.on_close = [&](duplex::client&, std::uint16_t, std::string_view) { loop.stop(); };
-    h.on_error = [&](duplex::client&, std::string_view why) {
+    h.on_close = [&](duplex::client&, duplex::ws::close_code, std::string_view) { loop.stop(); };
+    h.on_error = [&](duplex::client&, const duplex::client_error& e) {
+      const std::string_view why = e.message();
       outcome = why;
       loop.stop();
     };

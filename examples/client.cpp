@@ -22,10 +22,11 @@ int main(int argc, char** argv) {
   h.on_message = [&](duplex::client& c, std::string_view data, duplex::ws::opcode) {
     std::printf("%.*s\n", static_cast<int>(data.size()), data.data());
     status = 0;
-    c.close(1000, "done");
+    c.close(duplex::ws::close_code::normal, "done");
   };
-  h.on_close = [&](duplex::client&, std::uint16_t, std::string_view) { loop.stop(); };
-  h.on_error = [&](duplex::client&, std::string_view why) {
+  h.on_close = [&](duplex::client&, duplex::ws::close_code, std::string_view) { loop.stop(); };
+  h.on_error = [&](duplex::client&, const duplex::client_error& e) {
+    const std::string_view why = e.message();
     std::fprintf(stderr, "client: %.*s\n", static_cast<int>(why.size()), why.data());
     loop.stop();
   };

@@ -30,8 +30,8 @@ int main() {
     reply = data;
     c.close();
   };
-  h.on_close = [&](duplex::client&, std::uint16_t, std::string_view) { loop.stop(); };
-  h.on_error = [&](duplex::client&, std::string_view) { loop.stop(); };
+  h.on_close = [&](duplex::client&, duplex::ws::close_code, std::string_view) { loop.stop(); };
+  h.on_error = [&](duplex::client&, const duplex::client_error&) { loop.stop(); };
   duplex::client client(loop, {}, h);
   loop.add_timer(std::chrono::seconds(10), [&] { loop.stop(); });
   client.connect("ws://127.0.0.1:" + std::to_string(server.port()) + "/echo");

@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
       (data.starts_with("tick") ? ticks : reports)++;
       if (ticks >= 3 && reports >= 3) c.close();
     };
-    h.on_close = [&](duplex::client&, std::uint16_t, std::string_view) { loop.stop(); };
-    h.on_error = [&](duplex::client&, std::string_view) { loop.stop(); };
+    h.on_close = [&](duplex::client&, duplex::ws::close_code, std::string_view) { loop.stop(); };
+    h.on_error = [&](duplex::client&, const duplex::client_error&) { loop.stop(); };
     duplex::client client(loop, {}, h);
     loop.add_timer(10s, [&] { loop.stop(); });
     client.connect("ws://127.0.0.1:" + std::to_string(server.port()) + "/ticks");

@@ -169,7 +169,7 @@ class fake_session final : public chat::session {
  public:
   explicit fake_session(harness& h) : h_(h) {}
   bool send(std::string_view text, bool droppable) override;
-  void close(std::uint16_t code, std::string_view reason) override;
+  void close(ws::close_code code, std::string_view reason) override;
   void subscribe(std::string_view topic) override;
   void unsubscribe(std::string_view topic) override;
 
@@ -383,8 +383,8 @@ bool fake_session::send(std::string_view text, bool droppable) {
   return true;
 }
 
-void fake_session::close(std::uint16_t code, std::string_view) {
-  h_.on_close(*this, code);
+void fake_session::close(ws::close_code code, std::string_view) {
+  h_.on_close(*this, ws::to_int(code));
 }
 
 void fake_session::subscribe(std::string_view topic) {

@@ -12,7 +12,7 @@ namespace duplex::fuzz {
 
 inline bool documented_close(const ws::event& ev) {
   if (!ev.error)
-    return ev.code == ws::close_code::no_status || ws::close_code::is_valid_on_wire(ev.code);
+    return ev.code == ws::to_int(ws::close_code::no_status) || ws::is_valid_on_wire(ev.code);
   return ev.code == 1002 || ev.code == 1007 || ev.code == 1008 || ev.code == 1009 ||
          ev.code == 1006;
 }

@@ -1,5 +1,4 @@
 // duplex-cat URL: each line of stdin becomes a message, each message received goes to stdout.
-#include <sys/epoll.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -21,14 +20,14 @@ class line_reader final : public net::io_handler {
   // epoll cannot watch a regular file: then everything is read at once.
   void start() {
     try {
-      loop_.add(STDIN_FILENO, EPOLLIN, this);
+      loop_.add(STDIN_FILENO, net::io_events::readable, this);
       watching_ = true;
     } catch (const std::exception&) {
       while (!done_)
-        on_io(EPOLLIN);
+        on_io(net::io_events::readable);
     }
   }
-  void on_io(std::uint32_t) override {
+  void on_io(net::io_events) override {
     char buf[65536];
     const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
     if (n <= 0) return finish();
@@ -106,7 +105,7 @@ int main(int argc, char** argv) {
     if (linger) loop.cancel_timer(linger);
     linger = loop.add_timer(std::chrono::milliseconds(linger_ms), [&c, &linger] {
       linger = 0;
-      c.close(1000);
+      c.close();
     });
   };
   std::unique_ptr<line_reader> input;
@@ -134,7 +133,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     if (input_done) close_when_quiet(c);
   };
-  h.on_close = [&](client&, std::uint16_t code, std::string_view reason) {
+  h.on_close = [&](client&, ws::close_code code_typed, std::string_view reason) {
+    const std::uint16_t code = duplex::ws::to_int(code_typed);
     if (linger) loop.cancel_timer(linger);
     if (code != 1000 && code != 1001 && code != 1005) {
       std::fprintf(stderr, "duplex-cat: closed with %u %.*s\n", code,
@@ -143,7 +143,8 @@ int main(int argc, char** argv) {
     }
     loop.stop();
   };
-  h.on_error = [&](client&, std::string_view why) {
+  h.on_error = [&](client&, const duplex::client_error& e) {
+    const std::string_view why = e.message();
     std::fprintf(stderr, "duplex-cat: %.*s\n", static_cast<int>(why.size()), why.data());
     status = 1;
     loop.stop();

@@ -46,9 +46,9 @@ struct ws_session final : chat::session {
     if (droppable && ws.buffered_amount() > 64 * 1024) return false;
     return static_cast<bool>(ws.send(json));
   }
-  void close(std::uint16_t code, std::string_view reason) override {
+  void close(ws::close_code code, std::string_view reason) override {
     std::fprintf(stderr, "duplex-chat: closing %s with %u: %.*s\n", ws.remote_address().c_str(),
-                 code, static_cast<int>(reason.size()), reason.data());
+                 ws::to_int(code), static_cast<int>(reason.size()), reason.data());
     ws.close(code, reason);
   }
   void subscribe(std::string_view topic) override { ws.subscribe(topic); }
@@ -142,7 +142,8 @@ void add_routes(server& srv, chat::hub& hub, const chat::static_files& files, co
     if (op != ws::opcode::text) return hub.receive_binary(id);
     hub.receive(id, data);
   };
-  b.on_close = [&hub, &closes](websocket& ws, std::uint16_t code, std::string_view) {
+  b.on_close = [&hub, &closes](websocket& ws, ws::close_code c, std::string_view) {
+    const std::uint16_t code = ws::to_int(c);
     ++closes[(code >= 1000 && code <= 1015) || code == 4000 ? code : 0];
     if (auto* s = ws.data<ws_session>()) hub.detach(s->id);
   };

@@ -79,7 +79,7 @@ void BM_SendFrame(benchmark::State& state) {
   const std::string payload(20, 'x');
   for (auto _ : state) {
     c.send(ws::opcode::text, payload, false);
-    c.output_buffer().clear();
+    c.clear_output();
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "duplex/http/grammar.hpp"
 #include "field_line.hpp"
 
 namespace duplex::http {
@@ -20,7 +21,7 @@ bool is_ws(char c) noexcept {
 }
 
 bool is_token_char(char c) noexcept {
-  return detail::is_tchar(static_cast<unsigned char>(c));
+  return is_tchar(static_cast<unsigned char>(c));
 }
 
 // RFC 9110 section 5.6.4: qdtext, and what may follow a backslash in a quoted-pair.

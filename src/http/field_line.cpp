@@ -1,26 +1,8 @@
 #include "field_line.hpp"
 
-#include <cstring>
+#include "duplex/http/grammar.hpp"
 
 namespace duplex::http::detail {
-namespace {
-
-// RFC 9110 section 5.5: field-value is VCHAR, obs-text, SP and HTAB; CTLs (NUL, CR, LF, DEL)
-// are refused so that no field can smuggle a line break.
-bool is_field_char(unsigned char c) {
-  return c == '\t' || (c >= 0x20 && c != 0x7F);
-}
-
-bool is_ows(char c) {
-  return c == ' ' || c == '\t';
-}
-
-}  // namespace
-
-bool is_tchar(unsigned char c) noexcept {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
 
 errc split_field_line(std::string_view line, field_line& out) noexcept {
   // RFC 9112 section 5.2: obs-fold is rejected with 400.

@@ -10,9 +10,6 @@
 
 namespace duplex::http::detail {
 
-// RFC 9110 section 5.6.2: tchar.
-bool is_tchar(unsigned char c) noexcept;
-
 // Where the name and the trimmed value of a field line lie, as offsets into the line.
 struct field_line {
   std::size_t name_end = 0;

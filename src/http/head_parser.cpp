@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "duplex/http/grammar.hpp"
 #include "field_line.hpp"
 
 namespace duplex::http {

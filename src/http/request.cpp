@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "duplex/http/grammar.hpp"
 #include "duplex/http/token_list.hpp"
 
 namespace duplex::http {
@@ -183,10 +184,6 @@ std::optional<std::uint64_t> parse_length(std::string_view v) noexcept {
     n = n * 10 + d;
   }
   return n;
-}
-
-bool is_ows(char c) noexcept {
-  return c == ' ' || c == '\t';
 }
 
 std::string_view trim_ows(std::string_view s) noexcept {

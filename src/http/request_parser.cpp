@@ -1,15 +1,11 @@
 #include "duplex/http/request_parser.hpp"
 
 #include <algorithm>
-#include <cstring>
+
+#include "duplex/http/grammar.hpp"
 
 namespace duplex::http {
 namespace {
-
-bool is_method_char(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
 
 // RFC 9112 section 3.2: origin-form and the other target forms use visible ASCII only.
 bool is_target_char(unsigned char c) {
@@ -32,9 +28,8 @@ request_parser::status request_parser::parse_start_line(std::string_view line, s
   const auto method = line.substr(0, sp1);
   const auto target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   const auto version = line.substr(sp2 + 1);
-  if (method.empty()) return fail(errc::bad_method);
-  for (char c : method)
-    if (!is_method_char(static_cast<unsigned char>(c))) return fail(errc::bad_method);
+  // RFC 9110 section 9.1: method = token.
+  if (!is_token(method)) return fail(errc::bad_method);
   if (target.size() > limits_.max_target_bytes) return fail(errc::target_too_long);
   if (target.empty()) return fail(errc::bad_target);
   for (char c : target)

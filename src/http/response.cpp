@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "duplex/http/grammar.hpp"
+
 namespace duplex::http {
 
 std::string_view reason_phrase(int status) noexcept {
@@ -82,17 +84,19 @@ response_writer::response_writer(std::string& out, int status) : out_(out) {
   out_ += "\r\n";
 }
 
-bool response_writer::header(std::string_view name, std::string_view value) {
-  if (name.empty()) return false;
-  for (char c : name)
-    if (c <= ' ' || c == ':' || c == 0x7F) return false;
+bool append_field(std::string& out, std::string_view name, std::string_view value) {
+  if (!is_token(name)) return false;
   for (char c : value)
     if (c == '\r' || c == '\n' || c == '\0') return false;
-  out_ += name;
-  out_ += ": ";
-  out_ += value;
-  out_ += "\r\n";
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
   return true;
+}
+
+bool response_writer::header(std::string_view name, std::string_view value) {
+  return append_field(out_, name, value);
 }
 
 void response_writer::content_length(std::size_t n) {

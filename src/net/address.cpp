@@ -6,8 +6,19 @@
 
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 namespace duplex::net {
+
+static_assert(sizeof(address::storage) == sizeof(sockaddr_storage));
+static_assert(alignof(sockaddr_storage) <= 8);
+static_assert(std::is_same_v<decltype(address::length), socklen_t>);
+
+int address::family() const noexcept {
+  sa_family_t f;
+  std::memcpy(&f, storage, sizeof f);  // ss_family comes first in every sockaddr
+  return f;
+}
 
 address address::resolve(std::string_view host, std::uint16_t port) {
   addrinfo hints{};
@@ -29,12 +40,12 @@ address address::resolve(std::string_view host, std::uint16_t port) {
 
 std::string address::to_string() const {
   char host[INET6_ADDRSTRLEN] = "?";
-  if (storage.ss_family == AF_INET) {
+  if (family() == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(&storage);
     ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
     return std::string(host) + ":" + std::to_string(port());
   }
-  if (storage.ss_family == AF_INET6) {
+  if (family() == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage);
     ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
     return "[" + std::string(host) + "]:" + std::to_string(port());
@@ -43,9 +54,8 @@ std::string address::to_string() const {
 }
 
 std::uint16_t address::port() const noexcept {
-  if (storage.ss_family == AF_INET)
-    return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
-  if (storage.ss_family == AF_INET6)
+  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+  if (family() == AF_INET6)
     return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
   return 0;
 }

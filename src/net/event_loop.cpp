@@ -35,7 +35,7 @@ class event_loop::waker final : public io_handler {
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
   }
-  void on_io(std::uint32_t) override {
+  void on_io(io_events) override {
     std::uint64_t v;
     [[maybe_unused]] auto n = ::read(fd_, &v, sizeof v);
   }
@@ -62,7 +62,7 @@ event_loop::event_loop(loop_options opts)
       buffer_size_(opts.receive_buffer_bytes),
       max_events_(opts.max_events) {
   if (epoll_fd_ < 0) throw_errno("epoll_create1");
-  add(waker_->fd(), EPOLLIN, waker_.get());
+  add(waker_->fd(), io_events::readable, waker_.get());
   update_clock();
 }
 
@@ -70,16 +70,22 @@ event_loop::~event_loop() {
   ::close(epoll_fd_);
 }
 
-void event_loop::add(int fd, std::uint32_t events, io_handler* h) {
+// The flags are epoll's own bits, so that no translation runs per event.
+static_assert(static_cast<std::uint32_t>(io_events::readable) == EPOLLIN);
+static_assert(static_cast<std::uint32_t>(io_events::writable) == EPOLLOUT);
+static_assert(static_cast<std::uint32_t>(io_events::error) == EPOLLERR);
+static_assert(static_cast<std::uint32_t>(io_events::hangup) == EPOLLHUP);
+
+void event_loop::add(int fd, io_events interest, io_handler* h) {
   epoll_event ev{};
-  ev.events = events;
+  ev.events = static_cast<std::uint32_t>(interest);
   ev.data.ptr = h;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) throw_errno("epoll_ctl add");
 }
 
-void event_loop::modify(int fd, std::uint32_t events, io_handler* h) {
+void event_loop::modify(int fd, io_events interest, io_handler* h) {
   epoll_event ev{};
-  ev.events = events;
+  ev.events = static_cast<std::uint32_t>(interest);
   ev.data.ptr = h;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0) throw_errno("epoll_ctl mod");
 }
@@ -110,7 +116,8 @@ void event_loop::run() {
     update_clock();
     for (int i = 0; i < n; ++i) {
       const epoll_event& ev = events[static_cast<std::size_t>(i)];
-      guarded([&] { static_cast<io_handler*>(ev.data.ptr)->on_io(ev.events); });
+      guarded(
+          [&] { static_cast<io_handler*>(ev.data.ptr)->on_io(static_cast<io_events>(ev.events)); });
     }
     run_posted();
     run_timers();

@@ -1,5 +1,6 @@
 // The glue's system calls and TLS steps, reached through one table so that tests can make any of
-// them fail (fault injection in the manner of Boost.Beast's fail_count). Internal: not installed.
+// them fail (fault injection in the manner of Boost.Beast's fail_count), or stand in for the
+// kernel altogether (tests/support/fake_wire.hpp). Internal: not installed.
 #pragma once
 
 #include <sys/socket.h>
@@ -25,12 +26,14 @@ struct io_calls {
   using recv_fn = ssize_t (*)(int fd, void* buf, std::size_t n, int flags);
   using sendmsg_fn = ssize_t (*)(int fd, const msghdr* msg, int flags);
   using accept4_fn = int (*)(int fd, sockaddr* addr, socklen_t* len, int flags);
+  using shutdown_fn = int (*)(int fd, int how);
   // Asked before each step when set: true makes that step fail as a fatal OpenSSL error does.
   using tls_fault_fn = bool (*)(tls_step step);
 
   std::atomic<recv_fn> recv{&::recv};
   std::atomic<sendmsg_fn> sendmsg{&::sendmsg};
   std::atomic<accept4_fn> accept4{&::accept4};
+  std::atomic<shutdown_fn> shutdown{&::shutdown};
   std::atomic<tls_fault_fn> tls_fault{nullptr};
 
   // Puts the real calls back (and no TLS hook).
@@ -38,6 +41,7 @@ struct io_calls {
     recv.store(&::recv, std::memory_order_release);
     sendmsg.store(&::sendmsg, std::memory_order_release);
     accept4.store(&::accept4, std::memory_order_release);
+    shutdown.store(&::shutdown, std::memory_order_release);
     tls_fault.store(nullptr, std::memory_order_release);
   }
 };
@@ -60,6 +64,10 @@ inline ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
 
 inline int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   return io.accept4.load(std::memory_order_acquire)(fd, addr, len, flags);
+}
+
+inline int shutdown(int fd, int how) {
+  return io.shutdown.load(std::memory_order_acquire)(fd, how);
 }
 
 // True when a test's hook fails this step; a null load and a branch otherwise.

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,7 +38,7 @@ listener::listener(event_loop& loop, const address& bind_to, bool reuse_port, ac
   bound.length = sizeof bound.storage;
   ::getsockname(fd_, reinterpret_cast<sockaddr*>(&bound.storage), &bound.length);
   port_ = bound.port();
-  loop_.add(fd_, EPOLLIN, this);
+  loop_.add(fd_, io_events::readable, this);
 }
 
 bool listener::in_use(const address& a) {
@@ -80,7 +79,7 @@ bool listener::shed_one() noexcept {
   return true;
 }
 
-void listener::on_io(std::uint32_t) {
+void listener::on_io(io_events) {
   // Bounded per wake-up so that a connection storm cannot starve established sockets.
   for (int i = 0; i < 256 && fd_ >= 0; ++i) {
     address peer;

@@ -1,7 +1,6 @@
 #include "duplex/server/server.hpp"
 
 #include <signal.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -12,8 +11,10 @@
 #include <system_error>
 #include <thread>
 
-#include "detail.hpp"
+#include "duplex/http/cookie.hpp"
 #include "duplex/ws/handshake.hpp"
+#include "server_state.hpp"
+#include "socket_conn.hpp"
 
 namespace duplex {
 namespace detail {
@@ -94,7 +95,7 @@ void loop_context::accept(int fd) {
   }
   auto* c = new socket_conn(*this, fd);
   link(c);
-  loop.add(fd, EPOLLIN, c);
+  c->start();
 }
 
 void loop_context::link(socket_conn* c) noexcept {
@@ -151,6 +152,14 @@ void loop_context::begin_shutdown() {
   });
 }
 
+std::uint64_t loop_context::after(std::chrono::milliseconds d) const noexcept {
+  return d.count() <= 0 ? 0 : loop.now_ms() + static_cast<std::uint64_t>(d.count());
+}
+
+std::uint64_t loop_context::closing_deadline() const noexcept {
+  return after(std::max(server.opts.close_timeout, std::chrono::milliseconds(1)));
+}
+
 void loop_context::deliver(std::string_view topic_name, const net::shared_bytes& frame,
                            socket_conn* except) {
   auto it = topics.find(topic_name);
@@ -184,7 +193,7 @@ class signal_watch final : public net::io_handler {
     sa.sa_flags = SA_RESTART;
     ::sigaction(SIGINT, &sa, &old_int_);
     ::sigaction(SIGTERM, &sa, &old_term_);
-    loop_.add(fd_, EPOLLIN, this);
+    loop_.add(fd_, net::io_events::readable, this);
   }
   ~signal_watch() {
     if (fd_ < 0) return;
@@ -194,7 +203,7 @@ class signal_watch final : public net::io_handler {
     loop_.remove(fd_);
     ::close(fd_);
   }
-  void on_io(std::uint32_t) override {
+  void on_io(net::io_events) override {
     std::uint64_t n = 0;
     if (::read(fd_, &n, sizeof n) != sizeof n) return;
     std::fprintf(stderr, "duplex: stop signal, shutting down\n");
@@ -214,22 +223,7 @@ class signal_watch final : public net::io_handler {
 // ---- upgrade_context -------------------------------------------------------------------
 
 std::optional<std::string_view> upgrade_context::cookie(std::string_view name) const {
-  // RFC 6265 section 5.4: "name=value" pairs separated by "; ", possibly over several headers.
-  for (const auto& h : request.headers) {
-    if (!http::iequals(h.name, "Cookie")) continue;
-    std::string_view rest = h.value;
-    while (!rest.empty()) {
-      const auto semi = rest.find(';');
-      std::string_view pair = rest.substr(0, semi);
-      while (!pair.empty() && pair.front() == ' ')
-        pair.remove_prefix(1);
-      const auto eq = pair.find('=');
-      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
-      if (semi == std::string_view::npos) break;
-      rest.remove_prefix(semi + 1);
-    }
-  }
-  return std::nullopt;
+  return http::find_cookie(request.headers, name);
 }
 
 // ---- server ----------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 #include <sys/socket.h>
 
-#include "detail.hpp"
+#include "server_state.hpp"
+#include "socket_conn.hpp"
 
 namespace duplex {
 namespace {
@@ -31,8 +32,8 @@ send_result websocket::send_fragment(std::string_view data, ws::opcode op, bool 
 bool websocket::ping(std::string_view data) {
   return self(this).send_ping(data);
 }
-void websocket::close(std::uint16_t code, std::string_view reason) {
-  self(this).start_close(code, reason);
+void websocket::close(ws::close_code code, std::string_view reason) {
+  self(this).start_close(ws::to_int(code), reason);
 }
 void websocket::terminate() {
   self(this).abort_now();

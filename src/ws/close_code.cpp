@@ -1,6 +1,6 @@
 #include "duplex/ws/close_code.hpp"
 
-namespace duplex::ws::close_code {
+namespace duplex::ws {
 
 bool is_valid_on_wire(std::uint16_t code) noexcept {
   if (code >= 1000 && code <= 1003) return true;
@@ -8,4 +8,4 @@ bool is_valid_on_wire(std::uint16_t code) noexcept {
   return code >= 3000 && code <= 4999;
 }
 
-}  // namespace duplex::ws::close_code
+}  // namespace duplex::ws

@@ -9,8 +9,6 @@
 namespace duplex::ws {
 namespace {
 
-constexpr std::size_t keep_capacity = 64 * 1024;  // larger message buffers are freed after use
-
 std::uint64_t read_be(const unsigned char* p, int n) {
   std::uint64_t v = 0;
   for (int i = 0; i < n; ++i)
@@ -22,11 +20,6 @@ std::uint64_t read_be(const unsigned char* p, int n) {
 std::size_t header_length(unsigned char b1) {
   const unsigned len7 = b1 & 0x7F;
   return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((b1 & 0x80) ? 4 : 0);
-}
-
-core::random_source& fallback_random() {
-  thread_local core::system_random rng;
-  return rng;
 }
 
 event close_event(std::uint16_t code, std::string_view reason, std::error_code ec = {}) {
@@ -293,18 +286,6 @@ std::optional<event> connection::on_compressed(char* chunk, std::size_t n) {
   return ev;
 }
 
-// Allocated only while something is held: an idle connection pays a pointer, not a string.
-std::string& connection::held() {
-  if (!held_) held_ = std::make_unique<std::string>();
-  return *held_;
-}
-
-// Held messages are written out after the last fragment, or never once the connection closes;
-// either way their buffer goes.
-void connection::free_held() noexcept {
-  held_.reset();
-}
-
 void connection::end_message() noexcept {
   msg_op_ = 0;
   msg_compressed_ = false;
@@ -339,7 +320,7 @@ std::optional<event> connection::on_control(char* chunk, std::size_t n) {
 }
 
 std::optional<event> connection::on_close_frame(std::string_view payload) {
-  std::uint16_t code = close_code::no_status;
+  std::uint16_t code = to_int(close_code::no_status);
   std::string_view reason;
   // Section 5.5.1: a body, if present, starts with a two-byte code, then UTF-8 text.
   if (payload.size() == 1) return fail(errc::close_payload_too_short);
@@ -347,7 +328,7 @@ std::optional<event> connection::on_close_frame(std::string_view payload) {
     code = static_cast<std::uint16_t>(
         read_be(reinterpret_cast<const unsigned char*>(payload.data()), 2));
     // Section 7.4: codes outside the defined and registered ranges are a protocol error.
-    if (!close_code::is_valid_on_wire(code)) return fail(errc::invalid_close_code);
+    if (!is_valid_on_wire(code)) return fail(errc::invalid_close_code);
     reason = payload.substr(2);
     if (!core::is_valid_utf8(reason)) return fail(errc::invalid_close_reason);
   }
@@ -375,113 +356,6 @@ event connection::fail(errc why) {
   in_ = in_end_;
   in_payload_ = false;
   return close_event(code, {}, why);
-}
-
-void connection::write_frame(opcode op, std::string_view data, bool fin, std::uint8_t rsv) {
-  write_frame_to(out_, op, data, fin, rsv);
-}
-
-void connection::write_frame_to(std::string& to, opcode op, std::string_view data, bool fin,
-                                std::uint8_t rsv) {
-  char header[max_header_size];
-  if (role_ == role::server) {
-    to.append(header, write_header(header, fin, op, data.size(), nullptr, rsv));
-    to.append(data);
-    return;
-  }
-  // Section 5.3: every client frame carries a fresh, unpredictable mask.
-  mask_key key;
-  (rng_ ? *rng_ : fallback_random()).fill(std::as_writable_bytes(std::span(key)));
-  to.append(header, write_header(header, fin, op, data.size(), &key, rsv));
-  const std::size_t at = to.size();
-  to.append(data);
-  apply_mask(to.data() + at, data.size(), key, 0);
-}
-
-void connection::write_close(std::uint16_t code, std::string_view reason) {
-  if (code == close_code::no_status) {
-    write_frame(opcode::close, {}, true);
-    return;
-  }
-  char body[max_control_payload];
-  body[0] = static_cast<char>(code >> 8);
-  body[1] = static_cast<char>(code & 0xFF);
-  const std::size_t n = std::min(reason.size(), max_control_payload - 2);
-  if (n != 0) std::memcpy(body + 2, reason.data(), n);  // an empty view may hold null
-  write_frame(opcode::close, {body, n + 2}, true);
-}
-
-bool connection::send(opcode op, std::string_view data) {
-  return send(op, data, data.size() >= deflate_min_);
-}
-
-bool connection::send(opcode op, std::string_view data, bool compress) {
-  if (!can_send() || is_control(op) || op == opcode::continuation) return false;
-  // Section 5.4: no other data frame may come between the fragments of a message, so a whole
-  // message sent meanwhile waits for the last fragment (control frames may interleave).
-  std::string& to = sending_fragments_ ? held() : out_;
-  if (deflate_ && compress) {
-    // The header needs the compressed length, so the payload is built aside first: in one
-    // buffer per thread (a loop's connections share it), not one allocation per message.
-    thread_local std::string packed;
-    packed.clear();
-    const bool ok = deflate_->compress(data, packed);
-    // RFC 7692 section 7.2.1: RSV1 marks the message as compressed.
-    if (ok) write_frame_to(to, op, packed, true, 0x40);
-    if (packed.capacity() > keep_capacity) std::string().swap(packed);
-    if (ok) return true;
-  }
-  write_frame_to(to, op, data, true, 0);
-  return true;
-}
-
-bool connection::insert_frame(std::string_view frame) {
-  if (!can_send()) return false;
-  (sending_fragments_ ? held() : out_).append(frame);
-  return true;
-}
-
-bool connection::send_fragment(opcode op, std::string_view data, bool fin) {
-  if (!can_send() || is_control(op)) return false;
-  if (!sending_fragments_ && op == opcode::continuation) return false;
-  write_frame(sending_fragments_ ? opcode::continuation : op, data, fin);
-  sending_fragments_ = !fin;
-  if (fin && held_) {
-    out_.append(*held_);
-    free_held();
-  }
-  return true;
-}
-
-bool connection::ping(std::string_view data) {
-  if (!can_send() || data.size() > max_control_payload) return false;
-  write_frame(opcode::ping, data, true);
-  return true;
-}
-
-bool connection::pong(std::string_view data) {
-  if (!can_send() || data.size() > max_control_payload) return false;
-  write_frame(opcode::pong, data, true);
-  return true;
-}
-
-bool connection::close(std::uint16_t code, std::string_view reason) {
-  if (close_sent_ || state_ != state::open) return false;
-  if (code != close_code::no_status && !close_code::is_valid_on_wire(code)) return false;
-  if (reason.size() > max_control_payload - 2 || !core::is_valid_utf8(reason)) return false;
-  if (code == close_code::no_status && !reason.empty()) return false;
-  write_close(code, reason);
-  close_sent_ = true;
-  state_ = state::closing;
-  free_held();  // nothing more is sent after a close frame
-  return true;
-}
-
-std::size_t connection::frame_header(char* out, opcode op, std::size_t size) noexcept {
-  if (role_ != role::server || !can_send() || sending_fragments_ || is_control(op) ||
-      op == opcode::continuation)
-    return 0;
-  return write_header(out, true, op, size);
 }
 
 }  // namespace duplex::ws

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "duplex/http/grammar.hpp"
 #include "duplex/http/request.hpp"
 
 namespace duplex::ws {
@@ -18,11 +19,6 @@ namespace {
 
 constexpr unsigned char tail[4] = {0x00, 0x00, 0xFF, 0xFF};
 constexpr std::size_t zlib_slice = std::size_t{1} << 30;  // well inside zlib's uInt counts
-
-bool is_tchar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) ||
-         std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
 
 struct ext_param {
   std::string name;
@@ -77,7 +73,7 @@ class ext_scanner {
   }
   bool token(std::string& out) {
     const std::size_t b = i_;
-    while (!at_end() && is_tchar(s_[i_]))
+    while (!at_end() && http::is_tchar(static_cast<unsigned char>(s_[i_])))
       ++i_;
     out.assign(s_.substr(b, i_ - b));
     return i_ > b;

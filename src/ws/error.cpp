@@ -8,7 +8,7 @@ namespace {
 
 struct entry {
   errc code;
-  std::uint16_t close;
+  close_code close;
   const char* text;
 };
 
@@ -97,7 +97,7 @@ std::error_code make_error_code(errc e) noexcept {
 
 std::uint16_t close_code_for(errc e) noexcept {
   const entry* x = find(e);
-  return x ? x->close : close_code::protocol_error;
+  return to_int(x ? x->close : close_code::protocol_error);
 }
 
 const std::error_category& handshake_category() noexcept {

@@ -103,6 +103,22 @@ std::string reject_response(int status, std::string_view reason) {
   return out;
 }
 
+std::string_view choose_subprotocol(const std::vector<std::string>& ours,
+                                    const std::vector<std::string_view>& offered) noexcept {
+  for (const auto& mine : ours)
+    if (std::find(offered.begin(), offered.end(), mine) != offered.end()) return mine;
+  return {};
+}
+
+bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin) noexcept {
+  return allowed.empty() || std::find(allowed.begin(), allowed.end(), origin) != allowed.end();
+}
+
+bool may_answer_subprotocol(const std::vector<std::string>& offered,
+                            std::string_view chosen) noexcept {
+  return chosen.empty() || std::find(offered.begin(), offered.end(), chosen) != offered.end();
+}
+
 std::string reject_response(handshake_errc e) {
   return reject_response(status_for(e), make_error_code(e).message());
 }
@@ -121,6 +137,27 @@ std::string client_request(std::string_view host, std::string_view path, std::st
   out += extra_headers;
   out += "\r\n";
   return out;
+}
+
+std::string offer_request(std::string_view host, std::string_view path, std::string_view key,
+                          const std::vector<std::string>& subprotocols,
+                          const deflate_options& deflate,
+                          const std::vector<std::pair<std::string, std::string>>& headers,
+                          std::string& refused) {
+  std::string extra;
+  std::string list;
+  for (std::size_t i = 0; i < subprotocols.size(); ++i)
+    (list += i ? ", " : "") += subprotocols[i];
+  const auto add = [&](std::string_view name, std::string_view value) {
+    if (http::append_field(extra, name, value)) return true;
+    refused = std::string(name);
+    return false;
+  };
+  if (!list.empty() && !add("Sec-WebSocket-Protocol", list)) return {};
+  if (deflate.enabled && !add("Sec-WebSocket-Extensions", deflate_offer(deflate))) return {};
+  for (const auto& [name, value] : headers)
+    if (!add(name, value)) return {};
+  return client_request(host, path, key, extra);
 }
 
 bool verify_accept(std::string_view client_key, std::string_view accept_value) {

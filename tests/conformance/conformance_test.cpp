@@ -242,10 +242,11 @@ TEST_P(ClientRole, Conforms) {
   o.close_timeout = 2000ms;
   client_handlers h;
   h.on_message = [](client& cl, std::string_view d, ws::opcode op) { cl.send(d, op); };
-  h.on_close = [&](client&, std::uint16_t, std::string_view) {
+  h.on_close = [&](client&, ws::close_code, std::string_view) {
     loop.add_timer(0ms, [&] { loop.stop(); });
   };
-  h.on_error = [&](client&, std::string_view why) {
+  h.on_error = [&](client&, const duplex::client_error& e) {
+    const std::string_view why = e.message();
     ADD_FAILURE() << c.id << ": " << why;
     loop.add_timer(0ms, [&] { loop.stop(); });
   };

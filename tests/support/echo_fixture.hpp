@@ -29,7 +29,8 @@ struct echo_fixture {
       ws_behavior b;
       b.on_open = [this](websocket&) { ++opened; };
       b.on_message = [](websocket& ws, std::string_view data, ws::opcode op) { ws.send(data, op); };
-      b.on_close = [this](websocket&, std::uint16_t code, std::string_view reason) {
+      b.on_close = [this](websocket&, ws::close_code code_typed, std::string_view reason) {
+        const std::uint16_t code = duplex::ws::to_int(code_typed);
         std::lock_guard lock(mutex);
         closes.push_back({code, std::string(reason)});
       };

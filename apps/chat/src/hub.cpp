@@ -80,7 +80,7 @@ bool hub::take_token(client& c) {
   // reaches the burst size is closed.
   if (verdict == token_bucket::verdict::close) {
     c.closing = true;
-    c.s->close(1008, "flood");
+    c.s->close(ws::close_code::policy_violation, "flood");
     return false;
   }
   error(c, "rate_limited", "slow down");

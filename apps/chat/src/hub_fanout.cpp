@@ -144,7 +144,7 @@ void hub::hold(client& c, const std::string& room_name, const std::string& out) 
   if (sync->second.held.size() < max_held) return sync->second.held.push_back(out);
   if (c.closing) return;
   c.closing = true;
-  c.s->close(1013, "too far behind; reconnect");
+  c.s->close(ws::close_code::try_again_later, "too far behind; reconnect");
 }
 
 void hub::listen(client& c, room& rm) {

@@ -50,7 +50,7 @@ bool hub::take_over(user& u, const request& r) {
     leave_room(*old, *old->rooms.begin(), false);
   drop_session(*old);  // `u` goes with its last session
   old->closing = true;
-  old->s->close(4000, "replaced by a newer connection");
+  old->s->close(close_replaced, "replaced by a newer connection");
   return true;
 }
 

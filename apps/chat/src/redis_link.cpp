@@ -2,7 +2,6 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <sys/epoll.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -167,17 +166,19 @@ void redis_link::on_pubsub(redisAsyncContext*, void* reply, void* privdata) {
     });
 }
 
-void redis_link::on_io(std::uint32_t events) {
+void redis_link::on_io(net::io_events events) {
   // Either call may free the context (a lost connection): re-check before the next.
-  if (ac_ != nullptr && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) redisAsyncHandleWrite(ac_);
-  if (ac_ != nullptr && (events & (EPOLLIN | EPOLLERR | EPOLLHUP))) redisAsyncHandleRead(ac_);
+  if (ac_ != nullptr &&
+      has(events, net::io_events::writable | net::io_events::error | net::io_events::hangup))
+    redisAsyncHandleWrite(ac_);
+  if (ac_ != nullptr && net::read_ready(events)) redisAsyncHandleRead(ac_);
 }
 
-void redis_link::watch(std::uint32_t events) {
+void redis_link::watch(net::io_events events) {
   if (events == events_ || fd_ < 0) return;
-  if (events_ == 0) {
+  if (events_ == net::io_events::none) {
     loop_.add(fd_, events, this);
-  } else if (events == 0) {
+  } else if (events == net::io_events::none) {
     loop_.remove(fd_);
   } else {
     loop_.modify(fd_, events, this);
@@ -188,23 +189,23 @@ void redis_link::watch(std::uint32_t events) {
 // hiredis calls these from inside its own functions: epoll_ctl failing must not throw there.
 void redis_link::add_read(void* self) {
   auto* l = static_cast<redis_link*>(self);
-  l->guard([l] { l->watch(l->events_ | EPOLLIN); });
+  l->guard([l] { l->watch(l->events_ | net::io_events::readable); });
 }
 void redis_link::del_read(void* self) {
   auto* l = static_cast<redis_link*>(self);
-  l->guard([l] { l->watch(l->events_ & ~static_cast<std::uint32_t>(EPOLLIN)); });
+  l->guard([l] { l->watch(without(l->events_, net::io_events::readable)); });
 }
 void redis_link::add_write(void* self) {
   auto* l = static_cast<redis_link*>(self);
-  l->guard([l] { l->watch(l->events_ | EPOLLOUT); });
+  l->guard([l] { l->watch(l->events_ | net::io_events::writable); });
 }
 void redis_link::del_write(void* self) {
   auto* l = static_cast<redis_link*>(self);
-  l->guard([l] { l->watch(l->events_ & ~static_cast<std::uint32_t>(EPOLLOUT)); });
+  l->guard([l] { l->watch(without(l->events_, net::io_events::writable)); });
 }
 void redis_link::cleanup(void* self) {
   auto* l = static_cast<redis_link*>(self);
-  l->guard([l] { l->watch(0); });
+  l->guard([l] { l->watch(net::io_events::none); });
   l->fd_ = -1;
 }
 

@@ -53,7 +53,7 @@ class redis_link final : public net::io_handler {
   // Called with true on every (re)connection and false on every loss.
   std::function<void(bool up)> on_state;
 
-  void on_io(std::uint32_t events) override;
+  void on_io(net::io_events events) override;
 
  private:
   template <class F>
@@ -70,14 +70,14 @@ class redis_link final : public net::io_handler {
 
   void connect();
   void lost();
-  void watch(std::uint32_t events);
+  void watch(net::io_events events);
   void send_subscribe();
 
   net::event_loop& loop_;
   redis_options opts_;
   redisAsyncContext* ac_ = nullptr;
   int fd_ = -1;
-  std::uint32_t events_ = 0;  // what the loop watches for fd_
+  net::io_events events_ = net::io_events::none;  // what the loop watches for fd_
   bool connected_ = false;
   bool stopping_ = false;
   std::size_t in_flight_ = 0;  // commands whose reply callback has not run yet

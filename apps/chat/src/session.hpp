@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "duplex/ws/close_code.hpp"
+
 namespace duplex::chat {
 
 // One connection.
@@ -14,12 +16,15 @@ class session {
   // What this connection alone receives. `droppable`: may be skipped when the peer reads slowly
   // (typing indicators). Returns false when the message was not queued.
   virtual bool send(std::string_view json, bool droppable) = 0;
-  virtual void close(std::uint16_t code, std::string_view reason) = 0;
+  virtual void close(ws::close_code code, std::string_view reason) = 0;
   // From subscribe to unsubscribe, the connection also receives what is published to `topic`,
   // in order with what send() gives it.
   virtual void subscribe(std::string_view topic) = 0;
   virtual void unsubscribe(std::string_view topic) = 0;
 };
+
+// 4000: the name's guest connection went to a newer connection (its token proved it).
+inline constexpr ws::close_code close_replaced = ws::application_code(0);
 
 // Fan-out: a message published to a topic is framed once and queued to every subscriber.
 class publisher {

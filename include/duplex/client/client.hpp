@@ -10,10 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "duplex/client/error.hpp"
 #include "duplex/net/event_loop.hpp"
 #include "duplex/net/send_result.hpp"
 #include "duplex/net/tls.hpp"
-#include "duplex/ws/connection.hpp"
+#include "duplex/ws/types.hpp"
 
 namespace duplex {
 
@@ -25,6 +26,7 @@ struct client_options {
   std::chrono::milliseconds open_timeout{10'000};            // TCP connect and handshake together
   std::chrono::milliseconds close_timeout{5'000};
   std::size_t max_backpressure = 16 * 1024 * 1024;  // past it, the connection is dropped
+  std::size_t drain_watermark = 64 * 1024;          // on_drain fires when the queue falls to this
   // wss://: the certificate chain and host name are verified against the system's trust
   // store, or `tls.ca_file`; `tls.verify = false` turns that off (test certificates only).
   net::tls_options tls{};
@@ -35,12 +37,17 @@ class client;
 struct client_handlers {
   std::function<void(client&)> on_open;
   std::function<void(client&, std::string_view data, ws::opcode op)> on_message;
+  // With ws_limits.stream_fragments, data arrives here in pieces, `last` on the final one.
+  // Without this handler the pieces go to on_message.
+  std::function<void(client&, std::string_view data, ws::opcode op, bool last)> on_fragment;
   std::function<void(client&, std::string_view data)> on_ping;
   std::function<void(client&, std::string_view data)> on_pong;
   // After on_open, always once: the code of the close, or 1006 if TCP ended without one.
-  std::function<void(client&, std::uint16_t code, std::string_view reason)> on_close;
+  std::function<void(client&, ws::close_code code, std::string_view reason)> on_close;
+  // The send queue, once over drain_watermark, fell to it: the time to send more.
+  std::function<void(client&)> on_drain;
   // The connection never opened: bad address, refused, timed out, or a refused handshake.
-  std::function<void(client&, std::string_view why)> on_error;
+  std::function<void(client&, const client_error& e)> on_error;
 };
 
 // Parts of a ws:// or wss:// URL.
@@ -67,7 +74,7 @@ class client {
   send_result send(std::string_view data, ws::opcode op, bool compress);
   send_result send_fragment(std::string_view data, ws::opcode op, bool fin);
   bool ping(std::string_view data = {});
-  void close(std::uint16_t code = 1000, std::string_view reason = {});
+  void close(ws::close_code code = ws::close_code::normal, std::string_view reason = {});
   void terminate();
 
   bool is_open() const noexcept;

@@ -1,8 +1,6 @@
 // Socket addresses: resolving host and port for listening, and printing a peer.
 #pragma once
 
-#include <sys/socket.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,14 +8,16 @@
 namespace duplex::net {
 
 struct address {
-  sockaddr_storage storage{};
-  socklen_t length = 0;
+  // The bytes of a sockaddr_storage (address.cpp checks size and alignment), so that this header
+  // brings no system header to the code that includes it.
+  alignas(8) unsigned char storage[128]{};
+  std::uint32_t length = 0;  // socklen_t
 
   // Numeric or named host ("127.0.0.1", "::1", "localhost", "" or "*" for every address).
   static address resolve(std::string_view host, std::uint16_t port);
   std::string to_string() const;
   std::uint16_t port() const noexcept;
-  int family() const noexcept { return storage.ss_family; }
+  int family() const noexcept;
 };
 
 }  // namespace duplex::net

@@ -17,10 +17,38 @@
 
 namespace duplex::net {
 
+// Readiness of a descriptor: what a handler asks the loop to watch (readable, writable), and
+// what the loop reports (errors and hang-ups are always reported).
+enum class io_events : std::uint32_t {
+  none = 0,
+  readable = 0x001,
+  writable = 0x004,
+  error = 0x008,
+  hangup = 0x010,
+};
+
+constexpr io_events operator|(io_events a, io_events b) noexcept {
+  return static_cast<io_events>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));
+}
+constexpr io_events operator&(io_events a, io_events b) noexcept {
+  return static_cast<io_events>(static_cast<std::uint32_t>(a) & static_cast<std::uint32_t>(b));
+}
+constexpr io_events without(io_events a, io_events b) noexcept {
+  return static_cast<io_events>(static_cast<std::uint32_t>(a) & ~static_cast<std::uint32_t>(b));
+}
+// Whether `e` holds any of `flags`.
+constexpr bool has(io_events e, io_events flags) noexcept {
+  return (e & flags) != io_events::none;
+}
+// readable, or an error or hang-up that a read will report.
+constexpr bool read_ready(io_events e) noexcept {
+  return has(e, io_events::readable | io_events::error | io_events::hangup);
+}
+
 // Something registered with the loop for readiness on a file descriptor.
 class io_handler {
  public:
-  virtual void on_io(std::uint32_t epoll_events) = 0;
+  virtual void on_io(io_events events) = 0;
 
  protected:
   ~io_handler() = default;
@@ -41,8 +69,8 @@ class event_loop {
   event_loop& operator=(const event_loop&) = delete;
 
   // Registration; loop thread only (or before run()).
-  void add(int fd, std::uint32_t events, io_handler* h);
-  void modify(int fd, std::uint32_t events, io_handler* h);
+  void add(int fd, io_events interest, io_handler* h);
+  void modify(int fd, io_events interest, io_handler* h);
   void remove(int fd) noexcept;
 
   // Runs until stop(); may be called again after it returns. The thread that calls run()

@@ -30,7 +30,7 @@ class listener final : public io_handler {
   // Accepted connections dropped because the process had no file descriptor left.
   std::uint64_t dropped_for_fd_limit() const noexcept { return dropped_; }
 
-  void on_io(std::uint32_t events) override;
+  void on_io(io_events events) override;
 
  private:
   // Accepts and closes one pending connection; false if none was pending.

@@ -15,7 +15,7 @@
 #include "duplex/net/tls.hpp"
 #include "duplex/server/http_response.hpp"
 #include "duplex/server/websocket.hpp"
-#include "duplex/ws/connection.hpp"
+#include "duplex/ws/types.hpp"
 
 namespace duplex {
 
@@ -108,7 +108,7 @@ struct ws_behavior {
   std::function<void(websocket&, std::string_view data)> on_pong;
   std::function<void(websocket&)> on_drain;
   // Always called once for an opened socket; code 1006 when TCP ended without a close frame.
-  std::function<void(websocket&, std::uint16_t code, std::string_view reason)> on_close;
+  std::function<void(websocket&, ws::close_code code, std::string_view reason)> on_close;
 };
 
 using http_handler = std::function<void(const http::request&, http_response&)>;

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "duplex/net/send_result.hpp"
-#include "duplex/ws/connection.hpp"
+#include "duplex/ws/types.hpp"
 
 namespace duplex {
 
@@ -31,7 +31,7 @@ class websocket {
   send_result send_fragment(std::string_view data, ws::opcode op, bool fin);
   bool ping(std::string_view data = {});
   // Starts the close handshake; on_close follows when the peer answers or the timer ends.
-  void close(std::uint16_t code = 1000, std::string_view reason = {});
+  void close(ws::close_code code = ws::close_code::normal, std::string_view reason = {});
   // Drops the TCP connection now (on_close sees 1006).
   void terminate();
 

@@ -1,6 +1,7 @@
 // The sans-I/O WebSocket protocol state machine (RFC 6455): bytes in, events and bytes out.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -14,18 +15,9 @@
 #include "duplex/ws/deflate.hpp"
 #include "duplex/ws/error.hpp"
 #include "duplex/ws/frame.hpp"
+#include "duplex/ws/types.hpp"
 
 namespace duplex::ws {
-
-enum class role : std::uint8_t { server, client };
-
-struct limits {
-  std::size_t max_message_bytes = 16 * 1024 * 1024;  // a message of exactly this size passes
-  std::size_t max_fragments = 128 * 1024;            // frames per message
-  // Deliver data as `fragment` events as bytes arrive, instead of whole `message` events; the
-  // message limit then does not apply (the application sees every piece and decides).
-  bool stream_fragments = false;
-};
 
 enum class event_type : std::uint8_t { message, fragment, ping, pong, close };
 
@@ -36,12 +28,6 @@ struct event {
   std::uint16_t code = 0;    // close: the peer's code (1005 if none), ours on failure, or 1006
   std::string_view data;     // payload, or the close reason
   std::error_code error;     // close: why, when the connection failed instead of closing cleanly
-};
-
-enum class state : std::uint8_t {
-  open,     // messages flow both ways
-  closing,  // we sent a close frame and wait for the peer's
-  closed,   // close handshake done, or the connection failed: no more input is read
 };
 
 class connection {
@@ -90,14 +76,26 @@ class connection {
   // Adds such a frame to the output, or, while a fragmented message is being sent, holds it (as
   // send() holds whole messages) until that message's last fragment has been written.
   bool insert_frame(std::string_view frame);
+  // Every pre-built frame passes here. `direct`: nothing of ours waits before it, so the caller
+  // may write it itself, by reference (one buffer for every subscriber); `buffered`: it was
+  // copied behind our output (`batching`: the caller is gathering output in our buffer) or
+  // held behind a fragmented message; `refused`: we are closing, no data frame may go out.
+  enum class admission : std::uint8_t { refused, direct, buffered };
+  admission admit_frame(std::string_view frame, bool batching);
   // Bytes of whole messages held behind a fragmented message still being sent.
   std::size_t held_bytes() const noexcept { return held_ ? held_->size() : 0; }
 
   // --- output ---
   std::string_view pending_output() const noexcept { return out_; }
   void consume_output(std::size_t n) noexcept { out_.erase(0, n); }
-  // The buffer itself, so the caller can swap in a larger shared one while it batches writes.
-  std::string& output_buffer() noexcept { return out_; }
+  // All of it was written (or is abandoned). A buffer that grew past `keep` bytes is freed.
+  void clear_output(std::size_t keep = SIZE_MAX) noexcept {
+    out_.clear();
+    if (out_.capacity() > keep) std::string().swap(out_);
+  }
+  // Exchanges the output buffer for `other`, so that a caller batching writes can lend a larger
+  // shared one and take it back; what was pending moves with the buffer.
+  void swap_output(std::string& other) noexcept { out_.swap(other); }
 
   // --- status ---
   ws::state state() const noexcept { return state_; }
@@ -114,6 +112,7 @@ class connection {
 
  private:
   enum class header_status { ok, more, error };
+  static constexpr std::size_t keep_capacity = 64 * 1024;  // larger buffers are freed after use
 
   header_status read_header();
   header_status parse_header(const unsigned char* h);

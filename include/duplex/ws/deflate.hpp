@@ -9,18 +9,9 @@
 #include <string_view>
 #include <system_error>
 
-namespace duplex::ws {
+#include "duplex/ws/types.hpp"
 
-// What an endpoint is willing to do.
-struct deflate_options {
-  bool enabled = false;
-  int server_max_window_bits = 15;  // 9..15: the window the server compresses with
-  int client_max_window_bits = 15;  // 9..15: asked of the client (a server asks only if offered)
-  bool server_no_context_takeover = false;
-  bool client_no_context_takeover = false;
-  int level = 6;              // zlib level for what we send
-  std::size_t min_size = 32;  // smaller messages are sent uncompressed
-};
+namespace duplex::ws {
 
 // What was agreed for one connection.
 struct deflate_params {

@@ -5,17 +5,9 @@
 #include <cstdint>
 
 #include "duplex/ws/mask.hpp"
+#include "duplex/ws/types.hpp"
 
 namespace duplex::ws {
-
-enum class opcode : std::uint8_t {
-  continuation = 0x0,
-  text = 0x1,
-  binary = 0x2,
-  close = 0x8,
-  ping = 0x9,
-  pong = 0xA,
-};
 
 inline constexpr std::size_t max_header_size = 14;
 inline constexpr std::size_t max_control_payload = 125;

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "duplex/http/request.hpp"
@@ -33,6 +34,17 @@ struct upgrade_request {
 // Checks an upgrade request against RFC 6455 section 4.2.1. On success fills `out`.
 std::error_code validate_upgrade(const http::request& req, upgrade_request& out);
 
+// Server, RFC 6455 section 4.2.2: the first of our subprotocols (in our order of preference)
+// that the client offered; empty when none was, and then the answer names none.
+std::string_view choose_subprotocol(const std::vector<std::string>& ours,
+                                    const std::vector<std::string_view>& offered) noexcept;
+// Server: whether a request from `origin` may open a route with this allow-list (exact match;
+// an empty list allows any origin, a missing Origin none of a non-empty list).
+bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin) noexcept;
+// Server, section 4.2.2: the answer may name only a subprotocol the client offered (or none).
+bool may_answer_subprotocol(const std::vector<std::string>& offered,
+                            std::string_view chosen) noexcept;
+
 // 101 response. `protocol` and `extensions` are added when not empty.
 std::string accept_response(std::string_view client_key, std::string_view protocol = {},
                             std::string_view extensions = {});
@@ -45,6 +57,14 @@ std::string reject_response(handshake_errc e);
 // of the server's answer headers.
 std::string client_request(std::string_view host, std::string_view path, std::string_view key,
                            std::string_view extra_headers = {});
+// The whole upgrade request of a client that offers `subprotocols` (preferred first) and
+// permessage-deflate when `deflate.enabled`, with the application's `headers` after them. Empty
+// if a header could split the request; its name is then in `refused`.
+std::string offer_request(std::string_view host, std::string_view path, std::string_view key,
+                          const std::vector<std::string>& subprotocols,
+                          const deflate_options& deflate,
+                          const std::vector<std::pair<std::string, std::string>>& headers,
+                          std::string& refused);
 bool verify_accept(std::string_view client_key, std::string_view accept_value);
 
 // RFC 6455 section 4.1: the client's checks of the server's answer. A 101 with

@@ -49,7 +49,7 @@ struct recording_session final : session {
     droppable.push_back(drop);
     return true;
   }
-  void close(std::uint16_t code, std::string_view) override { close_code = code; }
+  void close(ws::close_code code, std::string_view) override { close_code = ws::to_int(code); }
   void subscribe(std::string_view topic) override {
     if (!subscribed.emplace(topic).second) ADD_FAILURE() << "subscribed twice to " << topic;
     topics.subscribers[std::string(topic)].push_back(this);

@@ -7,6 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 #include "duplex/ws/handshake.hpp"
 #include "support/echo_fixture.hpp"
 #include "support/loopback_listener.hpp"
@@ -23,6 +26,7 @@ struct outcome {
   int close_code = 0;
   std::string close_reason;
   std::string error;
+  std::error_code error_code;
   bool opened = false;
 };
 
@@ -43,13 +47,16 @@ outcome run_client(const std::string& url, client_options opts,
     if (on_message) on_message(c, d, op);
   };
   h.on_pong = [&](client&, std::string_view d) { out.pongs.emplace_back(d); };
-  h.on_close = [&](client&, std::uint16_t code, std::string_view reason) {
+  h.on_close = [&](client&, ws::close_code code_typed, std::string_view reason) {
+    const std::uint16_t code = duplex::ws::to_int(code_typed);
     out.close_code = code;
     out.close_reason = reason;
     loop.add_timer(0ms, [&] { loop.stop(); });
   };
-  h.on_error = [&](client&, std::string_view why) {
+  h.on_error = [&](client&, const duplex::client_error& e) {
+    const std::string_view why = e.message();
     out.error = why;
+    out.error_code = e.code;
     loop.add_timer(0ms, [&] { loop.stop(); });
   };
   client c(loop, std::move(opts), std::move(h));
@@ -79,7 +86,7 @@ TEST(Client, EchoesEveryKindOfMessageAndClosesCleanly) {
         c.ping("p");
       },
       [&](client& c, std::string_view, ws::opcode) {
-        if (++step == 4) c.close(4000, "done");
+        if (++step == 4) c.close(ws::application_code(0), "done");
       });
   ASSERT_EQ(out.messages.size(), 4u) << out.error;
   EXPECT_EQ(out.messages[0].first, "hello");
@@ -97,7 +104,7 @@ TEST(Client, ServerInitiatedCloseAndAbruptEnd) {
   running_server s({}, [](server& srv) {
     ws_behavior b;
     b.on_message = [](websocket& ws, std::string_view d, ws::opcode) {
-      if (d == "close") ws.close(4001, "as asked");
+      if (d == "close") ws.close(ws::application_code(1), "as asked");
       if (d == "drop") ws.terminate();
     };
     srv.ws("/", std::move(b));
@@ -262,6 +269,143 @@ TEST(WsUrl, Parts) {
   EXPECT_EQ(u.host_header(), "[::1]:8443");
   ASSERT_TRUE(ws_url::parse("ws://h:9?q", u));
   EXPECT_EQ(u.target, "/?q");
+}
+
+TEST(Client, ErrorsAreTyped) {
+  std::uint16_t dead_port;
+  {
+    running_server s({}, [](server&) {});
+    dead_port = s.port();
+  }
+  EXPECT_EQ(run_client(url(dead_port), {}, nullptr).error_code, client_errc::connect_failed);
+  EXPECT_EQ(run_client("http://127.0.0.1/", {}, nullptr).error_code, client_errc::bad_url);
+  EXPECT_EQ(run_client("ws://host:99999/", {}, nullptr).error_code, client_errc::bad_url);
+  client_options bad_header;
+  bad_header.headers = {{"X", "a\r\nEvil: 1"}};
+  const auto h = run_client(url(dead_port), bad_header, nullptr);
+  EXPECT_EQ(h.error_code, client_errc::header_not_allowed);
+  EXPECT_NE(h.error.find("X"), std::string::npos) << h.error;
+  struct item {
+    std::function<std::string(const std::string&)> answer;
+    client_errc expect;
+  };
+  const std::vector<item> items = {
+      {[](const std::string&) { return std::string("HTTP/1.1 403 Forbidden\r\n\r\n"); },
+       client_errc::refused},
+      {[](const std::string&) { return std::string("SSH-2.0-OpenSSH\r\n\r\n"); },
+       client_errc::bad_handshake},
+      {[](const std::string& r) {
+         return switching(ws::accept_key(key_of(r)), "Sec-WebSocket-Protocol: made.up\r\n");
+       },
+       client_errc::bad_handshake},
+      {[](const std::string&) { return std::string(); }, client_errc::open_timeout},
+  };
+  for (const auto& it : items) {
+    fake_server fake(it.answer);
+    client_options co;
+    co.open_timeout = 300ms;
+    const auto out = run_client(url(fake.port()), co, nullptr);
+    EXPECT_EQ(out.error_code, it.expect) << out.error;
+    EXPECT_FALSE(out.error.empty());
+  }
+}
+
+TEST(Client, FragmentsArriveWithTheirLastFlag) {
+  // Text "hel" + "lo" in two frames, then a close: as a server without masks would send them.
+  const auto answer = [](const std::string& r) {
+    return switching(ws::accept_key(key_of(r))) +
+           std::string("\x01\x03hel\x80\x02lo\x88\x02\x03\xe8", 13);
+  };
+  struct piece {
+    std::string data;
+    ws::opcode op;
+    bool last;
+  };
+  for (bool with_handler : {true, false}) {
+    fake_server fake(answer);
+    net::event_loop loop;
+    std::vector<piece> pieces;
+    std::vector<std::string> messages;
+    client_options co;
+    co.ws_limits.stream_fragments = true;
+    client_handlers h;
+    if (with_handler) {
+      h.on_fragment = [&](client&, std::string_view d, ws::opcode op, bool last) {
+        pieces.push_back({std::string(d), op, last});
+      };
+    }
+    h.on_message = [&](client&, std::string_view d, ws::opcode) { messages.emplace_back(d); };
+    h.on_close = [&](client&, ws::close_code, std::string_view) {
+      loop.add_timer(0ms, [&] { loop.stop(); });
+    };
+    client c(loop, co, std::move(h));
+    loop.add_timer(5000ms, [&] { loop.stop(); });
+    c.connect(url(fake.port()));
+    loop.run();
+    std::string joined;
+    if (with_handler) {
+      ASSERT_FALSE(pieces.empty());
+      EXPECT_TRUE(messages.empty());
+      for (std::size_t i = 0; i < pieces.size(); ++i) {
+        EXPECT_EQ(pieces[i].op, ws::opcode::text);
+        EXPECT_EQ(pieces[i].last, i + 1 == pieces.size());
+        joined += pieces[i].data;
+      }
+    } else {  // without on_fragment, the pieces reach on_message as they did before
+      for (const auto& m : messages)
+        joined += m;
+    }
+    EXPECT_EQ(joined, "hello") << with_handler;
+  }
+}
+
+TEST(Client, DrainFiresOnceTheQueueFallsToTheMark) {
+  // A server that answers the handshake, then reads nothing for a while: the client's queue
+  // must grow past the mark, and fall back once the server reads it all.
+  const std::size_t size = 32u << 20;
+  loopback_listener listener;
+  std::atomic<std::size_t> received{0};
+  std::thread peer([&] {
+    const int c = listener.accept_one();
+    if (c < 0) return;
+    const std::string req = read_head(c);
+    const std::string res = switching(ws::accept_key(key_of(req)));
+    ::send(c, res.data(), res.size(), MSG_NOSIGNAL);
+    std::this_thread::sleep_for(300ms);
+    char buf[65536];
+    for (pollfd p{c, POLLIN, 0}; received<size&& ::poll(&p, 1, 5000)> 0;) {
+      const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      received += static_cast<std::size_t>(n);
+    }
+    ::close(c);
+  });
+  net::event_loop loop;
+  const std::string big(size, 'd');
+  int drains = 0;
+  std::size_t queued_at_send = 0;
+  std::size_t queued_at_drain = 0;
+  client_options co;
+  co.max_backpressure = 2 * size;
+  co.drain_watermark = 64 * 1024;
+  client_handlers h;
+  h.on_open = [&](client& c) { queued_at_send = c.send(big, ws::opcode::binary).buffered_amount; };
+  h.on_drain = [&](client& c) {
+    if (drains++ == 0) queued_at_drain = c.buffered_amount();
+    if (c.buffered_amount() == 0) c.terminate();
+  };
+  h.on_close = [&](client&, ws::close_code, std::string_view) {
+    loop.add_timer(0ms, [&] { loop.stop(); });
+  };
+  client c(loop, co, std::move(h));
+  loop.add_timer(10000ms, [&] { loop.stop(); });
+  c.connect(url(listener.port()));
+  loop.run();
+  c.terminate();
+  peer.join();
+  EXPECT_GT(queued_at_send, co.drain_watermark);
+  EXPECT_EQ(drains, 1);
+  EXPECT_LE(queued_at_drain, co.drain_watermark);
 }
 
 }  // namespace

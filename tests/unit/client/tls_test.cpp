@@ -30,13 +30,15 @@ result talk(const std::string& url, client_options opts, std::vector<std::string
   };
   h.on_message = [&](client& c, std::string_view d, ws::opcode) {
     out.messages.emplace_back(d);
-    if (out.messages.size() == sends.size()) c.close(1000, "done");
+    if (out.messages.size() == sends.size()) c.close(ws::close_code::normal, "done");
   };
-  h.on_close = [&](client&, std::uint16_t code, std::string_view) {
+  h.on_close = [&](client&, ws::close_code code_typed, std::string_view) {
+    const std::uint16_t code = duplex::ws::to_int(code_typed);
     out.close_code = code;
     loop.add_timer(0ms, [&] { loop.stop(); });
   };
-  h.on_error = [&](client&, std::string_view why) {
+  h.on_error = [&](client&, const duplex::client_error& e) {
+    const std::string_view why = e.message();
     out.error = why;
     loop.add_timer(0ms, [&] { loop.stop(); });
   };

@@ -151,7 +151,7 @@ std::function<void(server&)> routes(registry& reg) {
         ws.publish("news", d.substr(4));
         ws.send("published");
       } else if (d == "close-me") {
-        ws.close(4000, "asked");
+        ws.close(ws::application_code(0), "asked");
       } else {
         ws.send(d, op);
       }
@@ -159,7 +159,7 @@ std::function<void(server&)> routes(registry& reg) {
     b.on_drain = [&reg](websocket& ws) { reg.seen(ws); };
     b.on_ping = [&reg](websocket& ws, std::string_view) { reg.seen(ws); };
     b.on_pong = [&reg](websocket& ws, std::string_view) { reg.seen(ws); };
-    b.on_close = [&reg](websocket& ws, std::uint16_t, std::string_view) { reg.seen(ws, true); };
+    b.on_close = [&reg](websocket& ws, ws::close_code, std::string_view) { reg.seen(ws, true); };
     s.ws("/", std::move(b));
   };
 }
@@ -641,7 +641,7 @@ client_run run_client(const std::string& url, const client_options& opts, server
     if (server_closes) {
       c.send("close-me");
     } else {
-      c.close(1000, "done");
+      c.close(ws::close_code::normal, "done");
     }
   };
   h.on_open = [&](client& c) {
@@ -661,13 +661,15 @@ client_run run_client(const std::string& url, const client_options& opts, server
     ++r.pongs;
     maybe_close(c);
   };
-  h.on_close = [&](client&, std::uint16_t code, std::string_view) {
+  h.on_close = [&](client&, ws::close_code code_typed, std::string_view) {
+    const std::uint16_t code = duplex::ws::to_int(code_typed);
     r.late += ended;
     ++r.closes;
     r.code = code;
     ended = true;
   };
-  h.on_error = [&](client&, std::string_view why) {
+  h.on_error = [&](client&, const duplex::client_error& e) {
+    const std::string_view why = e.message();
     r.late += ended;
     ++r.errors;
     r.error = why;

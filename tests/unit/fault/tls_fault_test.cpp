@@ -163,15 +163,17 @@ TEST_F(TlsFaults, OneClientsTlsErrorDoesNotEndAnotherOnTheSameLoop) {
   h1.on_open = h2.on_open = [&](client&) {
     if (++opened == 2) first->send("spoil");
   };
-  h1.on_close = [&](client&, std::uint16_t code, std::string_view) {
+  h1.on_close = [&](client&, ws::close_code code_typed, std::string_view) {
+    const std::uint16_t code = duplex::ws::to_int(code_typed);
     first_code = code;
     second->send("still here");
   };
   h2.on_message = [&](client& c, std::string_view d, ws::opcode) {
     second_got = d;
-    c.close(1000);
+    c.close();
   };
-  h2.on_close = [&](client&, std::uint16_t code, std::string_view) {
+  h2.on_close = [&](client&, ws::close_code code_typed, std::string_view) {
+    const std::uint16_t code = duplex::ws::to_int(code_typed);
     second_code = code;
     loop.stop();
   };

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -111,7 +110,7 @@ class throwing_handler final : public io_handler {
   throwing_handler() : fd_(::eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC)) {}
   ~throwing_handler() { ::close(fd_); }
   int fd() const { return fd_; }
-  void on_io(std::uint32_t) override {
+  void on_io(net::io_events) override {
     std::uint64_t v;
     [[maybe_unused]] auto n = ::read(fd_, &v, sizeof v);
     throw std::runtime_error("handler");
@@ -126,7 +125,7 @@ TEST(EventLoop, AnExceptionFromAnyKindOfWorkIsReportedAndTheLoopGoesOn) {
   std::vector<std::string> seen;
   loop.on_exception([&](std::string_view what) { seen.emplace_back(what); });
   throwing_handler h;
-  loop.add(h.fd(), EPOLLIN, &h);
+  loop.add(h.fd(), net::io_events::readable, &h);
   loop.post([] { throw std::runtime_error("posted"); });
   bool after_posted = false;
   loop.post([&] { after_posted = true; });  // the rest of the batch still runs

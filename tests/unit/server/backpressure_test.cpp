@@ -28,7 +28,10 @@ std::function<void(server&)> flood_setup(flood_state& st) {
         st.results.push_back(ws.send(chunk, ws::opcode::binary));
     };
     b.on_drain = [&st](websocket&) { ++st.drains; };
-    b.on_close = [&st](websocket&, std::uint16_t code, std::string_view) { st.close_code = code; };
+    b.on_close = [&st](websocket&, ws::close_code code_typed, std::string_view) {
+      const std::uint16_t code = duplex::ws::to_int(code_typed);
+      st.close_code = code;
+    };
     s.ws("/", std::move(b));
   };
 }
@@ -106,7 +109,10 @@ TEST(Backpressure, SubscriberOverflowingFromPublishGetsOnClose) {
   running_server s(o, [&](server& srv) {
     ws_behavior b;
     b.on_open = [](websocket& ws) { ws.subscribe("t"); };
-    b.on_close = [&](websocket&, std::uint16_t c, std::string_view) { code = c; };
+    b.on_close = [&](websocket&, ws::close_code c_typed, std::string_view) {
+      const std::uint16_t c = duplex::ws::to_int(c_typed);
+      code = c;
+    };
     srv.ws("/", std::move(b));
   });
   test_client c(s.port());

@@ -39,7 +39,8 @@ TEST(Hardening, OnCloseRunsOnceWhenOverflowAndTheSweepMeetInOneIteration) {
   running_server s(o, [&](server& srv) {
     ws_behavior b;
     b.on_open = [](websocket& ws) { ws.subscribe("t"); };
-    b.on_close = [&](websocket&, std::uint16_t code, std::string_view) {
+    b.on_close = [&](websocket&, ws::close_code code_typed, std::string_view) {
+      const std::uint16_t code = duplex::ws::to_int(code_typed);
       ++closes;
       last_code = code;
     };
@@ -153,7 +154,8 @@ struct throwing_server {
         if (data == "throw") throw std::runtime_error("handler failed");
         ws.send(data, op);
       };
-      b.on_close = [this](websocket&, std::uint16_t code, std::string_view) {
+      b.on_close = [this](websocket&, ws::close_code code_typed, std::string_view) {
+        const std::uint16_t code = duplex::ws::to_int(code_typed);
         ++closes;
         close_code = code;
       };

@@ -29,7 +29,7 @@ TEST(Close, PeerCloseIsAnsweredWithTheSameCodeInEverySplit) {
 TEST(Close, EmptyCloseReportsNoStatusAndIsAnsweredEmpty) {
   const auto r = run({frame(fin | op_close, "")});
   ASSERT_EQ(r.events.size(), 1u);
-  EXPECT_EQ(r.events[0].code, close_code::no_status);
+  EXPECT_EQ(r.events[0].code, to_int(close_code::no_status));
   ASSERT_EQ(r.sent.size(), 1u);
   EXPECT_TRUE(r.sent[0].payload.empty());
 }
@@ -104,7 +104,7 @@ TEST(Close, WeRefuseToSendInvalidCloseFrames) {
   connection c(role::server);
   EXPECT_FALSE(c.close(1005, "a reason needs a code"));
   connection d(role::server);
-  EXPECT_TRUE(d.close(close_code::no_status));
+  EXPECT_TRUE(d.close(to_int(close_code::no_status)));
   connection e(role::server);
   EXPECT_FALSE(e.close(1006));
   EXPECT_FALSE(e.close(1000, std::string(124, 'r')));
@@ -120,7 +120,7 @@ TEST(Close, EndOfStreamWithoutCloseIs1006) {
   auto ev = c.next_event();
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->type, event_type::close);
-  EXPECT_EQ(ev->code, close_code::abnormal);
+  EXPECT_EQ(ev->code, to_int(close_code::abnormal));
   EXPECT_EQ(ev->error, make_error_code(errc::connection_lost));
   EXPECT_FALSE(c.next_event());
   EXPECT_TRUE(c.pending_output().empty());  // nothing is sent to a peer that is gone
@@ -150,6 +150,23 @@ TEST(Close, NoPongAfterOurClose) {
   run_result r;
   pump(c, frame(fin | op_ping, "x"), r);
   EXPECT_TRUE(c.pending_output().empty());
+}
+
+TEST(CloseCode, RegisteredNamesAndTheApplicationRange) {
+  static_assert(to_int(close_code::normal) == 1000);
+  static_assert(to_int(close_code::try_again_later) == 1013);
+  static_assert(application_code(0) == static_cast<close_code>(4000));
+  static_assert(application_code(999) == static_cast<close_code>(4999));
+  static_assert(application_code(5000) == static_cast<close_code>(4999));  // held in the range
+  static_assert(is_application(application_code(7)));
+  static_assert(application_number(application_code(7)) == 7);
+  static_assert(!is_application(close_code::internal_error));
+  static_assert(!is_application(static_cast<close_code>(3999)));
+  static_assert(!is_application(static_cast<close_code>(5000)));
+  EXPECT_TRUE(is_valid_on_wire(close_code::policy_violation));
+  EXPECT_TRUE(is_valid_on_wire(application_code(0)));
+  EXPECT_FALSE(is_valid_on_wire(close_code::abnormal));
+  EXPECT_FALSE(is_valid_on_wire(close_code::no_status));
 }
 
 }  // namespace

@@ -241,5 +241,66 @@ TEST(Handshake, OfferedSubprotocolsFromEveryHeader) {
   EXPECT_EQ(up.protocols, (std::vector<std::string_view>{"a", "b", "c"}));
 }
 
+TEST(Handshake, SubprotocolChoiceFollowsOurPreference) {
+  const std::vector<std::string> ours{"v2", "v1"};
+  EXPECT_EQ(choose_subprotocol(ours, {"v1", "v2"}), "v2");
+  EXPECT_EQ(choose_subprotocol(ours, {"v1"}), "v1");
+  EXPECT_EQ(choose_subprotocol(ours, {"v3"}), "");
+  EXPECT_EQ(choose_subprotocol({}, {"v1"}), "");
+}
+
+TEST(Handshake, OriginAllowList) {
+  EXPECT_TRUE(origin_allowed({}, "https://any.example"));
+  EXPECT_TRUE(origin_allowed({}, ""));
+  const std::vector<std::string> only{"https://chat.example"};
+  EXPECT_TRUE(origin_allowed(only, "https://chat.example"));
+  EXPECT_FALSE(origin_allowed(only, "https://chat.example.evil"));
+  EXPECT_FALSE(origin_allowed(only, "HTTPS://CHAT.EXAMPLE"));
+  EXPECT_FALSE(origin_allowed(only, ""));
+}
+
+TEST(Handshake, OnlyAnOfferedSubprotocolMayBeAnswered) {
+  const std::vector<std::string> offered{"a", "b"};
+  EXPECT_TRUE(may_answer_subprotocol(offered, "b"));
+  EXPECT_TRUE(may_answer_subprotocol(offered, ""));
+  EXPECT_FALSE(may_answer_subprotocol(offered, "c"));
+  EXPECT_FALSE(may_answer_subprotocol({}, "a"));
+}
+
+TEST(Handshake, OfferRequestCarriesTheOfferAndTheHeaders) {
+  deflate_options d;
+  d.enabled = true;
+  std::string refused;
+  const std::string req = offer_request("h:1", "/p", "dGhlIHNhbXBsZSBub25jZQ==", {"a", "b"}, d,
+                                        {{"Origin", "https://o.example"}}, refused);
+  EXPECT_EQ(refused, "");
+  EXPECT_NE(req.find("Sec-WebSocket-Protocol: a, b\r\n"), std::string::npos);
+  EXPECT_NE(req.find("Sec-WebSocket-Extensions: " + deflate_offer(d) + "\r\n"), std::string::npos);
+  EXPECT_NE(req.find("Origin: https://o.example\r\n"), std::string::npos);
+  // The server side takes it as a valid upgrade that offers both.
+  auto p = parse(req);
+  upgrade_request up;
+  ASSERT_FALSE(validate_upgrade(p->req(), up));
+  EXPECT_EQ(up.protocols, (std::vector<std::string_view>{"a", "b"}));
+  EXPECT_EQ(up.origin, "https://o.example");
+}
+
+TEST(Handshake, OfferRequestWithoutOfferNamesNoProtocolOrExtension) {
+  std::string refused;
+  const std::string req = offer_request("h", "/", "k", {}, {}, {}, refused);
+  EXPECT_EQ(req.find("Sec-WebSocket-Protocol"), std::string::npos);
+  EXPECT_EQ(req.find("Sec-WebSocket-Extensions"), std::string::npos);
+}
+
+TEST(Handshake, OfferRequestRefusesAHeaderThatSplitsIt) {
+  std::string refused;
+  EXPECT_EQ(offer_request("h", "/", "k", {}, {}, {{"X", "1\r\nEvil: 2"}}, refused), "");
+  EXPECT_EQ(refused, "X");
+  EXPECT_EQ(offer_request("h", "/", "k", {}, {}, {{"Bad Name", "v"}}, refused), "");
+  EXPECT_EQ(refused, "Bad Name");
+  EXPECT_EQ(offer_request("h", "/", "k", {"a\r\nb"}, {}, {}, refused), "");
+  EXPECT_EQ(refused, "Sec-WebSocket-Protocol");
+}
+
 }  // namespace
 }  // namespace duplex::ws

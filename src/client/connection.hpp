@@ -1,0 +1,80 @@
+// The client's phase machine (connecting, TLS and HTTP handshake, open, closing) over a
+// net::stream and a ws::connection; duplex::client is its public face.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "../net/stream.hpp"
+#include "duplex/client/client.hpp"
+#include "duplex/core/random.hpp"
+#include "duplex/http/response_parser.hpp"
+#include "duplex/ws/connection.hpp"
+
+namespace duplex {
+
+class client::impl final : private net::stream {
+ public:
+  impl(client& owner, net::event_loop& loop, client_options opts, client_handlers h);
+  ~impl() { close_stream(); }
+
+  void connect(std::string_view url);
+  void on_io(net::io_events events) override;
+  send_result send(std::string_view data, ws::opcode op, bool compress);
+  send_result send_fragment(std::string_view data, ws::opcode op, bool fin);
+  bool ping(std::string_view data);
+  void close(std::uint16_t code, std::string_view reason);
+  void terminate();
+
+  // What net::stream::read reports to.
+  bool stream_reading() const noexcept { return stream().is_open(); }
+  void on_stream_data(char* data, std::size_t n);
+  void on_stream_end();
+  void on_stream_tls_error(std::string_view why);
+
+  enum class phase { idle, connecting, handshaking, open, draining, done };
+  std::size_t min_compress() const noexcept { return opts_.deflate.min_size; }
+  std::size_t buffered() const noexcept { return stream().queued() + ws_.held_bytes(); }
+  phase phase_ = phase::idle;
+  std::string protocol_;
+  std::string extensions_;
+
+ private:
+  net::stream& stream() noexcept { return *this; }
+  const net::stream& stream() const noexcept { return *this; }
+  void fail(client_errc code, std::string detail);
+  void on_connected();
+  void on_writable();
+  template <class F>
+  void call_app(F&& f);
+  void on_handshake_bytes(const char* data, std::size_t n);
+  void verify(const http::response& res, client_error& e);
+  void open_with(std::string leftover);
+  void dispatch(std::span<char> bytes);
+  void handle(const ws::event& ev);
+  void flush();
+  send_result result() const noexcept;
+  void after_close();
+  void arm(std::chrono::milliseconds d, void (impl::*what)());
+  void disarm();
+  void open_timed_out() { fail(client_errc::open_timeout, "timed out opening the connection"); }
+  void close_timed_out();
+  void close_stream();
+
+  client& owner_;
+  net::event_loop& loop_;
+  client_options opts_;
+  client_handlers h_;
+  core::system_random rng_;
+  ws::connection ws_;
+  net::timer_id timer_ = 0;
+  std::string key_;
+  std::string request_;  // the upgrade request, written once TCP is connected
+  std::string head_;
+  http::response_parser parser_;
+};
+
+}  // namespace duplex

@@ -1,0 +1,155 @@
+#include "stream.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace duplex::net {
+
+std::string& tls_plain_buffer() noexcept {
+  thread_local std::string plain;
+  return plain;
+}
+
+namespace {
+
+io_events interest(bool read, bool write) noexcept {
+  return (read ? io_events::readable : io_events::none) |
+         (write ? io_events::writable : io_events::none);
+}
+
+std::string& tls_cipher_buffer() noexcept {
+  thread_local std::string cipher;
+  return cipher;
+}
+
+}  // namespace
+
+stream::~stream() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void stream::watch(bool read, bool write) {
+  read_ = read;
+  write_ = write;
+  loop_.add(fd_, interest(read, write), this);
+}
+
+void stream::set_interest(bool read, bool write) {
+  if ((read_ == read && write_ == write) || fd_ < 0) return;
+  read_ = read;
+  write_ = write;
+  loop_.modify(fd_, interest(read, write), this);
+}
+
+bool stream::write(std::string_view plain) {
+  if (!tls_) {
+    write_wire(plain);
+    return true;
+  }
+  if (broken_ || plain.empty()) return true;
+  if (!tls_->session.handshake_done()) {
+    tls_->early += plain;
+    return true;
+  }
+  std::string& cipher = tls_cipher_buffer();
+  cipher.clear();
+  if (!tls_->session.send(plain, cipher)) {
+    fail();
+    return false;
+  }
+  write_wire(cipher);
+  return true;
+}
+
+void stream::write_wire(std::string_view bytes) {
+  if (broken_ || fd_ < 0 || bytes.empty()) return;
+  std::size_t written = 0;
+  if (queue_.empty()) {
+    const write_result w = write_bytes(fd_, bytes);
+    if (w.error) return fail();
+    written = w.written;
+  }
+  if (written < bytes.size()) {
+    queue_.push(bytes.substr(written));
+    want_write(true);
+  }
+}
+
+void stream::write_pair(std::string_view header, std::string_view payload) {
+  if (broken_ || fd_ < 0) return;
+  std::size_t written = 0;
+  if (queue_.empty()) {
+    iovec iov[2] = {{const_cast<char*>(header.data()), header.size()},
+                    {const_cast<char*>(payload.data()), payload.size()}};
+    const write_result w = write_vector(fd_, iov, 2);
+    if (w.error) return fail();
+    written = w.written;
+  }
+  if (written < header.size()) queue_.push(header.substr(written));
+  const std::size_t pw = written > header.size() ? written - header.size() : 0;
+  if (pw < payload.size()) {
+    queue_.push(payload.substr(pw));
+    want_write(true);
+  }
+}
+
+bool stream::flush() {
+  if (broken_ || fd_ < 0) return !broken_;
+  const write_result w = queue_.flush(fd_);
+  if (w.error) {
+    fail();
+    return false;
+  }
+  want_write(!queue_.empty());
+  return true;
+}
+
+void stream::use_tls(const std::shared_ptr<tls_context>& ctx, bool server,
+                     const std::string& host) {
+  tls_ = std::make_unique<tls_part>(ctx, server, host);
+}
+
+void stream::start_tls() {
+  std::string hello;
+  tls_->session.start(hello);
+  write_wire(hello);
+}
+
+void stream::abandon() noexcept {
+  broken_ = true;
+  queue_.clear();
+  if (tls_) tls_->early.clear();
+}
+
+void stream::fail() noexcept {
+  abandon();
+  if (fd_ >= 0) sys::shutdown(fd_, SHUT_RDWR);
+}
+
+bool stream::close_notify() {
+  if (!tls_ || tls_->closed) return false;
+  tls_->closed = true;
+  std::string cipher;
+  tls_->session.close_notify(cipher);
+  write_wire(cipher);
+  return true;
+}
+
+void stream::shutdown_write() noexcept {
+  if (fd_ >= 0) sys::shutdown(fd_, SHUT_WR);
+}
+
+void stream::close(bool reset) noexcept {
+  if (fd_ < 0) return;
+  loop_.remove(fd_);
+  if (reset) {
+    close_socket(fd_);
+  } else {
+    ::close(fd_);
+  }
+  fd_ = -1;
+  queue_.clear();
+}
+
+}  // namespace duplex::net

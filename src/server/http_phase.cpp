@@ -1,0 +1,91 @@
+#include "http_phase.hpp"
+
+#include "duplex/server/http_response.hpp"
+#include "duplex/ws/handshake.hpp"
+#include "server_state.hpp"
+#include "socket_conn.hpp"
+
+namespace duplex::detail {
+
+bool answer_plain(const server_state& s, net::event_loop& loop, const http::request& req,
+                  http_response& res) {
+  try {
+    if (auto it = s.http_routes.find(req.path()); it != s.http_routes.end()) {
+      it->second(req, res);
+    } else if (s.find_ws(req.path()) != nullptr) {
+      // RFC 9110 section 15.5.22: name the protocol the resource needs. Before the fallback,
+      // so that an application's catch-all (a file server) does not answer 404 here.
+      res.status(426).header("Upgrade", "websocket").header("Sec-WebSocket-Version", "13");
+      res.body("this endpoint speaks WebSocket\n");
+    } else {
+      s.fallback(req, res);
+    }
+    return true;
+  } catch (...) {
+    loop.report_exception(std::current_exception());
+    return false;
+  }
+}
+
+void socket_conn::process_http() {
+  while (phase_ == phase::http && !close_after_flush_) {
+    const auto st = http_->reader.parse();
+    if (st == http::request_reader::status::incomplete) return;
+    if (st == http::request_reader::status::error) {
+      const auto ec = http_->reader.error();
+      respond_and_close(http::status_for(static_cast<http::errc>(ec.value())), ec.message());
+      return;
+    }
+    const http::request& req = http_->reader.request();
+    if (const auto no = filter(req); no.status != 0) return respond_and_close(no.status, no.reason);
+    if (ws::is_upgrade_attempt(req)) {
+      upgrade(req);
+      return;
+    }
+    handle_plain(req);
+    if (phase_ != phase::http) return;
+    // A client that pipelines requests and never reads the answers gets no unbounded queue.
+    if (stream().queued() > ctx_.server.opts.max_backpressure) {
+      ctx_.server.log("closing " + remote_address() + ": unread HTTP responses over the limit");
+      aborting_ = true;
+      return destroy();
+    }
+    // The next pipelined head is parsed from where this one ends: the reader drops consumed
+    // bytes once per read, not once per request, which made a pipelined read quadratic.
+    http_->reader.consume();
+  }
+}
+
+// The application's filter sees every request head before any route does.
+refusal socket_conn::filter(const http::request& req) {
+  const auto& f = ctx_.server.opts.request_filter;
+  if (!f) return {};
+  try {
+    return f(req);
+  } catch (...) {
+    ctx_.loop.report_exception(std::current_exception());
+    return {500, "the request filter failed"};
+  }
+}
+
+void socket_conn::handle_plain(const http::request& req) {
+  if (const auto no = http::check_without_body(req); no.status != 0)
+    return respond_and_close(no.status, no.reason);
+  const bool keep_alive = http::keeps_alive(req);
+  http_response res;
+  if (!answer_plain(ctx_.server, ctx_.loop, req, res))
+    return respond_and_close(500, "the request handler failed");
+  if (writable()) emit(res.serialize(keep_alive, req.method == "HEAD"));
+  if (!keep_alive || res.wants_close()) return close_after_flush();
+  deadline = ctx_.after(ctx_.server.opts.handshake_timeout);
+}
+
+void socket_conn::respond_and_close(int status, std::string_view reason) {
+  ctx_.server.log("refused request from " + remote_address() + ": " + std::to_string(status) + " " +
+                  std::string(reason));
+  if (writable()) emit(ws::reject_response(status, reason));
+  // A peer that does not read its answer holds the socket no longer than a close would.
+  close_after_flush();
+}
+
+}  // namespace duplex::detail

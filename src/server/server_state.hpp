@@ -1,0 +1,82 @@
+// Internals of duplex::server: what the server shares over its loops, and what each loop holds
+// (its sockets, topics and the buffers its sockets borrow).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "duplex/net/event_loop.hpp"
+#include "duplex/net/listener.hpp"
+#include "duplex/net/send_queue.hpp"
+#include "duplex/net/tls.hpp"
+#include "duplex/server/server.hpp"
+#include "topics.hpp"
+
+namespace duplex::detail {
+
+struct loop_context;
+struct server_state;
+class socket_conn;
+
+struct route {
+  std::string path;
+  ws_behavior behavior;
+};
+
+struct loop_context {
+  loop_context(server_state& s, unsigned i);
+  ~loop_context();
+
+  void accept(int fd);
+  void link(socket_conn* c) noexcept;
+  void unlink(socket_conn* c) noexcept;
+  void sweep();
+  void iteration_end();
+  void begin_shutdown();
+  void deliver(std::string_view topic_name, const net::shared_bytes& frame, socket_conn* except);
+  // A deadline `d` from now on the loop's clock; 0 (none) for a zero or negative `d`.
+  std::uint64_t after(std::chrono::milliseconds d) const noexcept;
+  // The closing phase always ends: a close_timeout of 0 means at the next tick, never "no
+  // limit" (as 0 means for the idle and handshake timeouts).
+  std::uint64_t closing_deadline() const noexcept;
+
+  server_state& server;
+  unsigned index;
+  net::event_loop loop;
+  std::unique_ptr<net::listener> listener;
+  socket_conn* head = nullptr;
+  std::vector<socket_conn*> graveyard;
+  std::vector<socket_conn*> deferred;  // sockets with broadcast frames to write at iteration end
+  topic_map topics;
+  std::string cork;     // output buffer lent to the socket whose callbacks are running
+  std::string scratch;  // output buffer lent to a socket written from elsewhere
+  bool shutting_down = false;
+};
+
+struct server_state {
+  explicit server_state(server_options o);
+  void log(std::string_view line) const;
+  const route* find_ws(std::string_view path) const noexcept;
+  net::shared_bytes frame(std::string_view data, ws::opcode op) const;
+  // Frames once and delivers to every subscriber of `topic`: at once on the calling loop
+  // (skipping `except`), through post on the others.
+  void publish(std::string_view topic, std::string_view data, ws::opcode op, socket_conn* except);
+
+  server_options opts;
+  std::vector<std::unique_ptr<route>> ws_routes;
+  std::unordered_map<std::string, http_handler, string_hash, std::equal_to<>> http_routes;
+  http_handler fallback;
+  std::vector<std::unique_ptr<loop_context>> loops;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> shutting_down{false};
+  std::uint16_t port = 0;
+  std::shared_ptr<net::tls_context> tls;  // set when options name a certificate
+};
+
+}  // namespace duplex::detail

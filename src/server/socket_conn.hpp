@@ -1,0 +1,144 @@
+// One accepted socket of the server: a phase machine (HTTP, WebSocket, draining) over a
+// net::stream and a ws::connection. Its members are implemented by concern, one file each:
+// socket_conn.cpp (readiness, closing, deadlines), http_phase.cpp, upgrade.cpp, ws_phase.cpp
+// (events and the close report), output.cpp (sends, corking, broadcasts, backpressure).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "../net/stream.hpp"
+#include "duplex/server/server.hpp"
+#include "duplex/ws/connection.hpp"
+#include "http_phase.hpp"
+#include "server_state.hpp"
+#include "topics.hpp"
+
+namespace duplex::detail {
+
+enum class phase : std::uint8_t {
+  http,       // reading request heads (handshake or plain HTTP)
+  websocket,  // upgraded; ws_ drives the protocol
+  draining,   // our side is shut down; reading until the peer's FIN or the close timer
+  dead,       // fd closed; freed at the end of the loop iteration
+};
+
+class socket_conn final : public websocket, private net::stream {
+ public:
+  socket_conn(loop_context& ctx, int fd);
+  ~socket_conn();
+
+  // Registers the socket with its loop, for reading.
+  void start() { stream().watch(true, false); }
+  void on_io(net::io_events events) override;
+  void on_deadline(std::uint64_t now) noexcept;
+  void begin_shutdown();
+  void force_close();
+
+  // What net::stream::read reports to.
+  bool stream_reading() const noexcept { return phase_ != phase::dead; }
+  void on_stream_data(char* data, std::size_t n);
+  void on_stream_end();
+  void on_stream_tls_error(std::string_view why);
+
+  // Implementation of the websocket API (output.cpp).
+  send_result send_message(std::string_view data, ws::opcode op, bool compress);
+  send_result send_piece(std::string_view data, ws::opcode op, bool fin);
+  bool send_ping(std::string_view data);
+  void start_close(std::uint16_t code, std::string_view reason);
+  void abort_now();
+  bool deliver_shared(const net::shared_bytes& frame);
+  void flush_deferred();
+  std::size_t queued() const noexcept { return stream().queued() + ws_.held_bytes(); }
+  ws::state ws_state() const noexcept { return ws_.state(); }
+  bool subscribe(std::string_view name);
+  bool unsubscribe(std::string_view name);
+  bool subscribed(std::string_view name) const { return topics_.contains(name); }
+  const route* current_route() const noexcept { return route_; }
+  std::string_view agreed_protocol() const noexcept { return protocol_; }
+  loop_context& context() const noexcept { return ctx_; }
+  int fd() const noexcept { return stream().fd(); }
+  phase current_phase() const noexcept { return phase_; }
+
+  socket_conn* prev = nullptr;
+  socket_conn* next = nullptr;
+  std::uint64_t deadline = 0;  // ms on the loop's clock; 0: none
+
+ private:
+  net::stream& stream() noexcept { return *this; }
+  const net::stream& stream() const noexcept { return *this; }
+  // The one answer to "may anything of the application's go out now?" (a message, a fragment,
+  // a ping, a subscription, on_drain): every send and the callbacks that invite one ask it.
+  bool may_send() const noexcept {
+    return phase_ == phase::websocket && !stream().broken() && ws_.can_send();
+  }
+  // Whether anything at all may still be written (a close frame, a pong, an HTTP answer).
+  bool writable() const noexcept { return phase_ != phase::dead && !stream().broken(); }
+
+  // socket_conn.cpp
+  void on_writable();
+  template <class F>
+  bool call_app(F&& f) noexcept;
+  void on_app_exception() noexcept;
+  void fail_internal() noexcept;
+  void maybe_finish();
+  void expire(std::uint64_t now);
+  void finish_close();
+  void close_after_flush();
+  void destroy();
+  // http_phase.cpp
+  void process_http();
+  refusal filter(const http::request& req);
+  void handle_plain(const http::request& req);
+  void respond_and_close(int status, std::string_view reason);
+  // upgrade.cpp
+  void upgrade(const http::request& req);
+  // ws_phase.cpp
+  void dispatch(std::span<char> bytes);
+  void drain_events();
+  void handle_event(const ws::event& ev);
+  void handle_close(const ws::event& ev);
+  void report_close(const ws::event& ev);
+  void report_final_close() noexcept;
+  // output.cpp
+  void begin_cork() noexcept;
+  void end_cork();
+  void flush_output();
+  void emit(std::string_view plain);
+  bool over_limit(std::size_t extra) const noexcept;
+  void check_backpressure();
+  send_result result(send_status s) const noexcept { return {s, stream().queued()}; }
+
+  loop_context& ctx_;
+  phase phase_ = phase::http;
+  bool corked_ = false;
+  bool close_after_flush_ = false;
+  bool ping_outstanding_ = false;
+  bool deferred_ = false;        // in ctx_.deferred: shared frames wait for the iteration's end
+  bool close_reported_ = false;  // on_close has run (it runs once for every upgraded socket)
+  bool aborting_ = false;        // ended by a timer or a limit: close with a reset if bytes wait
+  bool peer_done_ = false;       // the peer half-closed while answers were still queued
+  const route* route_ = nullptr;
+  std::unique_ptr<http_state> http_;
+  ws::connection ws_;
+  topic_set topics_;
+  std::string protocol_;
+};
+
+// Application callbacks run through here: one that throws is reported like any exception on
+// the loop, and its socket is closed with 1011 instead of the process ending.
+template <class F>
+bool socket_conn::call_app(F&& f) noexcept {
+  try {
+    f();
+    return true;
+  } catch (...) {
+    ctx_.loop.report_exception(std::current_exception());
+    on_app_exception();
+    return false;
+  }
+}
+
+}  // namespace duplex::detail

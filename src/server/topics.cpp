@@ -1,0 +1,48 @@
+#include "topics.hpp"
+
+namespace duplex::detail {
+
+bool topic_set::add(topic_map& topics, std::string_view name, socket_conn* self) {
+  if (contains(name)) return false;
+  auto it = topics.find(name);
+  if (it == topics.end())
+    it = topics.emplace(std::string(name), topic{std::string(name), {}}).first;
+  it->second.subscribers.push_back(self);
+  mine_.push_back(&it->second);
+  return true;
+}
+
+bool topic_set::remove(topic_map& topics, std::string_view name, socket_conn* self) {
+  for (std::size_t i = 0; i < mine_.size(); ++i) {
+    topic* t = mine_[i];
+    if (t->name != name) continue;
+    auto& subs = t->subscribers;
+    for (auto& s : subs) {
+      if (s == self) {
+        s = subs.back();
+        subs.pop_back();
+        break;
+      }
+    }
+    mine_[i] = mine_.back();
+    mine_.pop_back();
+    // Erase through an iterator: erasing by a key that lives inside the node is unsafe.
+    if (subs.empty()) topics.erase(topics.find(std::string_view(t->name)));
+    return true;
+  }
+  return false;
+}
+
+bool topic_set::contains(std::string_view name) const noexcept {
+  for (const topic* t : mine_)
+    if (t->name == name) return true;
+  return false;
+}
+
+void topic_set::clear(topic_map& topics, socket_conn* self) {
+  while (!mine_.empty())
+    remove(topics, std::string(mine_.back()->name), self);
+  std::vector<topic*>().swap(mine_);
+}
+
+}  // namespace duplex::detail
