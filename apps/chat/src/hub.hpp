@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "names.hpp"
 #include "rate_limit.hpp"
 #include "room_feed.hpp"
 #include "session.hpp"
@@ -142,7 +143,7 @@ class hub final : public store_listener {
   // hub_users.cpp: names, users and what a user receives.
   void on_hello(client& c, const request& r);
   bool take_over(user& u, const request& r);
-  void name_session(client& c, const std::string& key, const std::string& nick, bool signed_in);
+  void name_session(client& c, const names::result& name, bool signed_in);
   void drop_session(client& c);
   user* user_of(const client& c);
   void entered(client& c, room& rm);

@@ -23,9 +23,8 @@ void hub::on_hello(client& c, const request& r) {
   const bool signed_in = !c.signed_in.empty();
   auto proposed = names::validate(signed_in ? c.signed_in : r.str("nick"));
   if (!proposed) return error(c, "invalid_nick", proposed.reason);
-  const std::string key = names::key(proposed.name);
-  if (auto it = look_alikes_.find(names::look_alike_key(proposed.name));
-      it != look_alikes_.end() && it->second != key)
+  const std::string& key = proposed.key;
+  if (auto it = look_alikes_.find(proposed.skeleton); it != look_alikes_.end() && it->second != key)
     return error(c, "nick_taken", "a nickname that looks the same is in use");
   if (auto it = users_.find(key); it != users_.end()) {
     // A signed-in user's sessions all share the name; a guest's name is its one connection's,
@@ -34,7 +33,7 @@ void hub::on_hello(client& c, const request& r) {
     if (!shared && (signed_in || it->second.signed_in || !take_over(it->second, r)))
       return error(c, "nick_taken", "that nickname is in use");
   }
-  name_session(c, key, proposed.name, signed_in);
+  name_session(c, proposed, signed_in);
 }
 
 // The token from an earlier welcome proves this is the same guest reconnecting before the
@@ -54,11 +53,12 @@ bool hub::take_over(user& u, const request& r) {
   return true;
 }
 
-void hub::name_session(client& c, const std::string& key, const std::string& nick, bool signed_in) {
+void hub::name_session(client& c, const names::result& name, bool signed_in) {
+  const std::string& key = name.key;
   user& u = users_[key];
   if (u.sessions.empty()) {
-    u.name = nick;
-    u.skeleton = names::look_alike_key(nick);
+    u.name = name.name;
+    u.skeleton = name.skeleton;
     u.signed_in = signed_in;
     look_alikes_.emplace(u.skeleton, key);
   }

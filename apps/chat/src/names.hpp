@@ -80,9 +80,11 @@ std::string_view message(reason why);
 // The verdict on a proposed nickname (the RFC 8266 profile above).
 struct result {
   bool ok = false;
-  std::string name;    // the canonical display form
-  std::string code;    // the protocol's error code when refused, e.g. "name_format"
-  std::string reason;  // why it was refused, one sentence for the client
+  std::string name;      // the canonical display form
+  std::string key;       // as key(name)
+  std::string skeleton;  // as look_alike_key(name)
+  std::string code;      // the protocol's error code when refused, e.g. "name_format"
+  std::string reason;    // why it was refused, one sentence for the client
   explicit operator bool() const noexcept { return ok; }
 };
 result validate(std::string_view nick);

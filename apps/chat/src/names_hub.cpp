@@ -7,8 +7,8 @@ namespace duplex::chat::names {
 
 result validate(std::string_view nick) {
   checked c = nickname(nick);
-  if (!c) return {false, {}, std::string(code(c.why)), std::string(message(c.why))};
-  return {true, std::move(c.display), {}, {}};
+  if (!c) return {false, {}, {}, {}, std::string(code(c.why)), std::string(message(c.why))};
+  return {true, std::move(c.display), std::move(c.key), std::move(c.skeleton), {}, {}};
 }
 
 std::string key(std::string_view nick) {

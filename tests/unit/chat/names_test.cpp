@@ -315,6 +315,8 @@ TEST(NamesForTheHub, ValidateKeyAndLookAlikeFollowTheNicknameProfile) {
   const auto ok = validate("  José  ");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok.name, "José");
+  EXPECT_EQ(ok.key, key("José"));
+  EXPECT_EQ(ok.skeleton, look_alike_key("José"));
   EXPECT_EQ(key("JOSÉ"), key("Jose\u0301"));
   EXPECT_EQ(look_alike_key("modern"), look_alike_key("rnodern"));
   EXPECT_NE(key("modern"), key("rnodern"));
