@@ -790,7 +790,7 @@ chat::hub_limits harness::limits_for(std::uint8_t profile) {
   // Bit 4 of the profile allows one flood from other nodes (see step()), bit 8 signs slots 2
   // and 3 in as one user (see ensure()).
   if (profile & 1) {  // small tables, so that every limit is reached
-    l.max_rooms_per_client = 2;
+    l.max_rooms_per_user = 2;
     l.max_members_per_room = 2;
     l.max_rooms = 3;
     l.history_page = 3;

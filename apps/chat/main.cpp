@@ -3,15 +3,18 @@
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <map>
 
 #include "duplex/server/server.hpp"
+#include "src/chat_limits.hpp"
 #include "src/host_policy.hpp"
 #include "src/hub.hpp"
 #include "src/names.hpp"
 #include "src/redis_store.hpp"
+#include "src/sqlite_directory.hpp"
 #include "src/sqlite_store.hpp"
 #include "src/static_files.hpp"
 
@@ -185,6 +188,10 @@ int main(int argc, char** argv) {
   app.add_option("--cert", cfg.server.tls.cert_file,
                  "PEM certificate chain: serve https:// and wss://");
   app.add_option("--key", cfg.server.tls.key_file, "PEM private key for --cert");
+  // ----- rooms: the limits an operator sets, as flags and in --config (docs/limits.md)
+  chat::chat_limits limits;
+  chat::add_limit_flags(app, limits);
+  // ----- end of rooms
   CLI11_PARSE(app, argc, argv);
   // A broken ICU would refuse every name later, one by one; better to say so now.
   if (!chat::names::ready()) {
@@ -192,7 +199,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   // One JSON message carries at most 4 KiB of text: frames far larger are refused with 1009.
-  cfg.server.ws_limits.max_message_bytes = 16 * 1024;
+  // A text of N bytes is at most 6N once JSON-escaped (\u00XX), plus the other fields.
+  cfg.server.ws_limits.max_message_bytes =
+      std::max<std::size_t>(16 * 1024, limits.hub.max_text_bytes * 6 + 1024);
   cfg.server.max_backpressure = 1024 * 1024;
   cfg.server.idle_timeout = std::chrono::seconds(60);
   cfg.server.threads = 1;  // the hub lives on one loop; more nodes scale out (docs/operations.md)
@@ -219,8 +228,16 @@ int main(int argc, char** argv) {
       redis->start();
       store = redis.get();
     }
+    // ----- rooms: the directory is stored with the history; in Redis mode each node keeps
+    // its own in memory (docs/chat-protocol.md, "Rooms").
+    std::unique_ptr<chat::room_directory> directory;
+    if (cfg.redis.empty())
+      directory = std::make_unique<chat::sqlite_directory>(cfg.db);
+    else
+      directory = std::make_unique<chat::memory_directory>();
+    // ----- end of rooms
     topic_publisher topics(srv);
-    chat::hub hub(*store, topics);
+    chat::hub hub(*store, topics, limits.hub, {}, directory.get());
     chat::static_files files(cfg.web_root);
     std::map<std::uint16_t, std::uint64_t> closes;
     add_routes(srv, hub, files, cfg, closes);

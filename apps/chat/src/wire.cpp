@@ -45,7 +45,7 @@ json history_entry(const stored_message& m) {
 json history_json(std::string_view room, const std::vector<stored_message>& messages) {
   json arr = json::array();
   for (const auto& m : messages)
-    arr.push_back(history_entry(m));
+    if (!m.text.empty()) arr.push_back(history_entry(m));  // empty: deleted by a moderator
   return {{"type", "history"}, {"room", room}, {"messages", std::move(arr)}};
 }
 
@@ -65,8 +65,16 @@ std::int64_t request::natural(const char* key) const {
   return v < 0 ? -1 : v;
 }
 
-std::string welcome(std::string_view nick, std::string_view token) {
-  return to_wire({{"type", "welcome"}, {"nick", nick}, {"token", token}});
+bool request::flag(const char* key) const {
+  auto it = body_.find(key);
+  return it != body_.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::string welcome(std::string_view nick, std::string_view token,
+                    const std::vector<std::string>& rooms) {
+  json out{{"type", "welcome"}, {"nick", nick}, {"token", token}};
+  if (!rooms.empty()) out["rooms"] = rooms;
+  return to_wire(out);
 }
 
 std::string joined(std::string_view room, const std::vector<std::string>& members,

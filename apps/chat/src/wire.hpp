@@ -43,6 +43,8 @@ class request {
   std::string str(const char* key) const { return text_field(body_, key); }
   // A non-negative integer field, or -1 when absent, negative or of another kind.
   std::int64_t natural(const char* key) const;
+  // True when the field is the JSON `true`.
+  bool flag(const char* key) const;
 
  private:
   explicit request(nlohmann::json body) : body_(std::move(body)) {}
@@ -51,7 +53,9 @@ class request {
 
 // ----- server to client, one function per message type
 
-std::string welcome(std::string_view nick, std::string_view token);
+// `rooms`: a signed-in user's stored rooms, which the page joins again without a "joined" line.
+std::string welcome(std::string_view nick, std::string_view token,
+                    const std::vector<std::string>& rooms = {});
 std::string joined(std::string_view room, const std::vector<std::string>& members,
                    std::int64_t last_id);
 // The history sent with a join; `resume` after a join with `since`.
