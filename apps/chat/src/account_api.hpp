@@ -37,6 +37,9 @@ struct api_options {
   cookie_options cookie;
   bool registration_open = true;  // false: accounts are made by the operator only
   std::size_t max_body_bytes = 4096;
+  // Called on the loop after sessions of a user ended here (sign-out, a revocation, a password
+  // change): the server closes the sockets those sessions opened.
+  std::function<void(std::int64_t user_id)> sessions_ended;
 };
 
 // Turns a typed name into its claim (display, key, skeleton), or explains in `problem` why it

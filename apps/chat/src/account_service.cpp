@@ -360,6 +360,28 @@ lookup account_service::authenticate(std::string_view token) {
   return out;
 }
 
+bool account_service::session_alive(std::int64_t session_id) {
+  try {
+    sql::statement st(loop_db_, "SELECT 1 FROM sessions WHERE id = ?");
+    st.bind(1, session_id);
+    return st.row();
+  } catch (const std::exception& e) {
+    log_failure("session check", e);
+    return false;
+  }
+}
+
+bool account_service::name_registered(std::string_view key, std::string_view skeleton) {
+  try {
+    sql::statement st(loop_db_, "SELECT 1 FROM users WHERE name_key = ? OR name_skeleton = ?");
+    st.bind(1, key).bind(2, skeleton);
+    return st.row();
+  } catch (const std::exception& e) {
+    log_failure("name check", e);
+    return true;
+  }
+}
+
 std::optional<std::vector<session_info>> account_service::sessions(std::int64_t user_id) {
   try {
     return session_store(loop_db_, config_.sessions).list(user_id, now_ms());

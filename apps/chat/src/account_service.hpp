@@ -98,6 +98,12 @@ class account_service {
   // On the loop, synchronous: one read by primary key (and one of the user by id). Writes
   // last-seen in the background at most once per session_limits::touch_every.
   lookup authenticate(std::string_view token);
+  // On the loop: whether a session still exists (false also when the database cannot say, so
+  // that a socket whose session may have ended is closed rather than kept).
+  bool session_alive(std::int64_t session_id);
+  // On the loop: whether a registered user's sign-in name has this key or this look-alike key
+  // (a guest may not take it). True when the database cannot say: refusing a guest is safe.
+  bool name_registered(std::string_view key, std::string_view skeleton);
   // The user's live sessions; nullopt when the database could not be read.
   std::optional<std::vector<session_info>> sessions(std::int64_t user_id);
 
