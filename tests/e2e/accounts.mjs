@@ -133,7 +133,27 @@ try {
   await tab1.click('#password-form button');
   await tab1.waitForFunction(() => document.getElementById('panel-notice').textContent.startsWith('Password changed'), null, { timeout: 8000 });
   check(true, 'the password can be changed');
-  await tab1.click('#panel-close');
+
+  // A display name apart from the sign-in name; never one that is or looks like another's.
+  const bobPage = await open(await browser.newContext(), url);
+  await account(bobPage, '#account-register', 'bob', 'bob the builder');
+  await online(bobPage);
+  await tab1.fill('#display-name', 'B0B');
+  await tab1.click('#display-form button');
+  await tab1.waitForFunction(() => document.getElementById('panel-error').textContent.includes('looks like'), null, { timeout: 5000 });
+  check(true, 'a display name that looks like another user\'s sign-in name is refused');
+  await tab1.fill('#display-name', 'Alice W.');
+  await Promise.all([tab1.waitForNavigation(), tab1.click('#display-form button')]);
+  await online(tab1);
+  check((await tab1.textContent('#account-who')) === 'Alice W.', 'alice shows as "Alice W." after choosing it');
+  await tab1.fill('#text', 'under my display name');
+  await tab1.press('#text', 'Enter');
+  await waitText(tab1, 'under my display name');
+  const shownAs = await tab1.$$eval('#messages .msg', (els) => els.map((e) => e.querySelector('.nick')?.textContent).pop());
+  check(shownAs === 'Alice W.', `her messages carry the display name (${shownAs})`);
+  await waitText(bobPage, 'under my display name');
+  const bobSees = await bobPage.$$eval('#messages .msg', (els) => els.map((e) => e.querySelector('.nick')?.textContent).pop());
+  check(bobSees === 'Alice W.', `bob sees her display name (${bobSees})`);
 
   // Wrong passwords: the same answer for each, then a wait.
   await account(other, '#account-login', 'alice', 'not the password');

@@ -138,6 +138,13 @@ async def api_and_socket(tmp):
         await second.send(json.dumps({"type": "hello"}))
         check((await expect(second, "welcome"))["nick"] == "Ann", "a second socket of the session is Ann too")
 
+        status, body, _ = chat.call("POST", "/api/profile", {"display": "Annie Oakley"}, cookie=cookie)
+        check(status == 200 and body["user"]["display"] == "Annie Oakley", f"a display name is set ({status} {body})")
+        status, body, oakley = chat.call("POST", "/api/register", {"name": "annieoakley", "password": "correct horse"})
+        check(status == 201, "a sign-in name that differs from a display name registers")
+        status, body, _ = chat.call("POST", "/api/profile", {"display": "ANNIE OAKLEY"}, cookie=cookie_of(oakley))
+        check(status == 409, f"but may not take another's display name ({status} {body})")
+
         status, _, res = chat.call("POST", "/api/logout", cookie=cookie)
         check(status == 204 and "Max-Age=0" in (res.getheader("Set-Cookie") or ""), "sign-out clears the cookie")
         try:
@@ -178,7 +185,7 @@ async def api_and_socket(tmp):
     chat = Chat(db, "--guests")
     try:
         check(chat.call("GET", "/api/config")[1].get("guests") is True, "--guests shows in /api/config")
-        for name in ("ann", "ANN", "carol", "BiII"):
+        for name in ("ann", "ANN", "carol", "BiII", "annie oakley"):
             ws = await chat.ws()
             await ws.send(json.dumps({"type": "hello", "nick": name}))
             err = await expect(ws, "error")

@@ -30,7 +30,7 @@ async function api(method, path, body) {
 function explain(r) {
   const code = r.body.error;
   switch (code) {
-    case 'name_taken': return 'This name is taken: choose another one, or sign in if it is yours.';
+    case 'name_taken': return 'This name is taken: choose another one' + (state.user ? '.' : ', or sign in if it is yours.');
     case 'name_look_alike': return 'This name looks like an existing name: choose one that cannot be mistaken for it.';
     case 'bad_credentials': return 'Wrong name or password.';
     case 'rate_limited': return `Too many attempts: wait ${r.retryAfter || 60} s before trying again.`;
@@ -57,7 +57,8 @@ function showSignIn(message = '') {
 function signedIn(user) {
   state.user = user;
   state.blocked = false;
-  $('account-who').textContent = user.name;
+  $('account-who').textContent = user.display || user.name;
+  $('account-who').title = 'signs in as ' + user.name;
   $('account-bar').hidden = false;
   $('account-link').hidden = true;
   if ($('account-dialog').open) $('account-dialog').close();
@@ -125,6 +126,14 @@ async function changePassword(e) {
   listSessions();
 }
 
+// The chat names each socket when it opens: a new name shows after the page reconnects.
+async function changeDisplay(e) {
+  e.preventDefault();
+  const r = await api('POST', 'profile', { display: $('display-name').value.trim() });
+  if (r.status !== 200) return ($('panel-error').textContent = explain(r));
+  location.reload();
+}
+
 function wire() {
   $('account-form').onsubmit = (e) => { e.preventDefault(); submit(e.submitter && e.submitter.id === 'account-register' ? 'register' : 'login'); };
   $('account-guest').onclick = () => { $('account-dialog').close(); state.blocked = false; hooks.guest(); };
@@ -133,6 +142,7 @@ function wire() {
   $('account-open').onclick = () => {
     $('panel-error').textContent = '';
     $('panel-notice').textContent = '';
+    $('display-name').value = state.user && state.user.display !== state.user.name ? state.user.display : '';
     $('account-panel').showModal();
     listSessions();
   };
@@ -143,6 +153,7 @@ function wire() {
     listSessions();
   };
   $('password-form').onsubmit = changePassword;
+  $('display-form').onsubmit = changeDisplay;
   // Escape must not leave a page that cannot connect with no way to sign in.
   $('account-dialog').addEventListener('cancel', (e) => { if (state.blocked) e.preventDefault(); });
 }
