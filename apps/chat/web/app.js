@@ -53,6 +53,7 @@ function connect() {
 }
 
 function handle(m) {
+  account.noteGuests(m);
   switch (m.type) {
     case 'welcome': return onWelcome(m);
     case 'joined': return onJoined(m);
@@ -209,6 +210,7 @@ function messageItem(nick, text, ts, pending, id) {
   const n = document.createElement('span');
   n.className = 'nick';
   n.textContent = nick;
+  if (account.isGuest(nick)) n.classList.add('guest');
   const t = document.createElement('span');
   t.className = 'text';
   t.textContent = text;
@@ -268,6 +270,7 @@ function renderMembers() {
   $('members').replaceChildren(...names.map((n) => {
     const li = document.createElement('li');
     li.textContent = n;
+    if (account.isGuest(n)) li.classList.add('guest');
     li.onclick = () => { if (n !== state.nick) $('private-to').value = n; };
     return li;
   }));
