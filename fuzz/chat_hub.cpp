@@ -181,6 +181,7 @@ class fake_session final : public chat::session {
   std::uint16_t closed = 0;      // the first close code the hub gave
   std::set<std::string> topics;  // subscribed to
   std::string nick;              // from the welcome
+  std::string carried;           // as the hub and the store carry it (a guest's is marked)
   std::string token;             // from the welcome
   std::vector<std::string> got;
   // Per room: the highest id among `message` events and join histories, which every later
@@ -516,7 +517,7 @@ void fake_store::append(stored_message m, std::function<void(bool, std::int64_t)
   ++calls;
   // Only a say appends, and only with the speaker's own name, in a room it may be in.
   CHAT_CHECK(h_.speaking != nullptr, "append outside a request: " + m.text);
-  CHAT_CHECK(m.nick == h_.speaking->nick, "append as " + m.nick + " by " + h_.speaking->nick);
+  CHAT_CHECK(m.nick == h_.speaking->carried, "append as " + m.nick + " by " + h_.speaking->carried);
   CHAT_CHECK(chat::names::valid_room(m.room) && m.room == chat::names::room_key(m.room),
              "append to " + m.room);
   CHAT_CHECK(!m.text.empty() && m.text.size() <= 4096, "append of " + m.text);
@@ -653,9 +654,9 @@ void harness::on_send(fake_session& s, std::string_view text, bool droppable) {
              "not a JSON object with a string type: " + line);
   const std::string type = j["type"];
   CHAT_CHECK(!droppable || type == "typing", "droppable: " + line);
-  // A connection taken over by a newer one has left every room and lost its name: only
-  // answers to what it asked before can still reach it.
-  if (s.closed == 4000)
+  // A connection taken over by a newer one (or a guest whose name its registered owner took)
+  // has left every room and lost its name: only answers to what it asked before can reach it.
+  if (s.closed == 4000 || s.closed == 4002)
     CHAT_CHECK(type != "message" && type != "presence" && type != "typing" && type != "joined" &&
                    type != "welcome" && type != "left" && type != "private",
                "to a replaced connection: " + line);
@@ -665,6 +666,8 @@ void harness::on_send(fake_session& s, std::string_view text, bool droppable) {
   };
   if (type == "welcome") {
     s.nick = string_field(j, "nick");
+    const bool guest = j.contains("guest") && j["guest"] == true;
+    s.carried = guest ? chat::wire::guest_name(s.nick) : s.nick;
     s.token = string_field(j, "token");
   } else if (type == "joined") {
     CHAT_CHECK(room_of().is_string(), line);
@@ -750,7 +753,8 @@ void harness::on_close(fake_session& s, std::uint16_t code) {
   ++closes;
   TRACE("  -> %d closed %u\n", s.slot, code);
   CHAT_CHECK(!s.detached, "closed a detached session with " + std::to_string(code));
-  CHAT_CHECK(code == 1008 || code == 1013 || code == 4000, "close code " + std::to_string(code));
+  CHAT_CHECK(code == 1008 || code == 1013 || code == 4000 || code == 4002,
+             "close code " + std::to_string(code));
   if (s.closed == 0) s.closed = code;
 }
 

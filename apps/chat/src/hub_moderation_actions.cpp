@@ -165,7 +165,7 @@ void hub::on_promote(client& c, const request& r) {
   auto t = moderation(c, r, true, true);
   if (!t) return;
   const std::string& name = t->room.name;
-  auto role = parse_role(r.str("role"));
+  auto role = parse_room_role(r.str("role"));
   if (!role || *role == room_role::owner)
     return error(c, "invalid_role", "role: moderator or member", name);
   if (!t->record) return error(c, "not_member", "only a signed-in member can be promoted", name);
@@ -191,7 +191,7 @@ wire::room_view hub::view_of(const room_record& rec, const std::string& reader) 
     if (m.role == room_role::moderator) v.moderators.push_back(m.name);
     if (m.role == room_role::owner) v.owner_name = m.name;
   }
-  if (auto me = dir_.member(rec.name, reader)) v.role = role_name(me->role);
+  if (auto me = dir_.member(rec.name, reader)) v.role = room_role_name(me->role);
   if (auto it = rooms_.find(rec.name); it != rooms_.end()) v.members += it->second.guests;
   return v;
 }

@@ -16,7 +16,7 @@ std::pair<std::string, std::string> key_of(std::string_view room, std::string_vi
 
 }  // namespace
 
-std::string_view role_name(room_role r) noexcept {
+std::string_view room_role_name(room_role r) noexcept {
   switch (r) {
     case room_role::owner:
       return "owner";
@@ -28,7 +28,7 @@ std::string_view role_name(room_role r) noexcept {
   return "member";
 }
 
-std::optional<room_role> parse_role(std::string_view s) noexcept {
+std::optional<room_role> parse_room_role(std::string_view s) noexcept {
   if (s == "member") return room_role::member;
   if (s == "moderator") return room_role::moderator;
   if (s == "owner") return room_role::owner;

@@ -16,9 +16,9 @@
 namespace duplex::chat {
 
 enum class room_role : std::uint8_t { member, moderator, owner };
-std::string_view role_name(room_role r) noexcept;
+std::string_view room_role_name(room_role r) noexcept;
 // Empty when `s` is not one of "member", "moderator", "owner".
-std::optional<room_role> parse_role(std::string_view s) noexcept;
+std::optional<room_role> parse_room_role(std::string_view s) noexcept;
 
 struct room_record {
   std::string name;  // names::room_key

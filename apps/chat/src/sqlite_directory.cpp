@@ -10,7 +10,7 @@ room_record room_of(const sql::statement& st) {
 }
 
 member_record member_of(const sql::statement& st) {
-  return {st.text(0), st.text(1), parse_role(st.text(2)).value_or(room_role::member),
+  return {st.text(0), st.text(1), parse_room_role(st.text(2)).value_or(room_role::member),
           st.integer(3)};
 }
 
@@ -91,7 +91,7 @@ void sqlite_directory::put_member(std::string_view room, const member_record& m)
   sql::statement st(db_,
                     "INSERT OR REPLACE INTO room_members (room, user_key, name, role,"
                     " muted_until_ms) VALUES (?, ?, ?, ?, ?)");
-  st.bind(1, room).bind(2, m.user).bind(3, m.name).bind(4, role_name(m.role));
+  st.bind(1, room).bind(2, m.user).bind(3, m.name).bind(4, room_role_name(m.role));
   st.bind(5, m.muted_until_ms);
   st.run();
 }

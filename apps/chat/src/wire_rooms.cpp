@@ -7,6 +7,13 @@ namespace {
 
 using json = nlohmann::json;
 
+// A name as the hub carries it (a guest's marked): the name, and `guest: true` for a guest.
+void put(json& j, const char* field, std::string_view carried) {
+  const auto who = shown(carried);
+  j[field] = who.nick;
+  if (who.guest) j[std::string(field) + "_guest"] = true;
+}
+
 json view_json(const room_view& v) {
   json out{{"room", v.room.name},   {"topic", v.room.topic},
            {"owner", v.owner_name}, {"invite_only", v.room.invite_only},
@@ -19,11 +26,10 @@ json view_json(const room_view& v) {
 
 std::string joined(std::string_view room, const std::vector<std::string>& members,
                    std::int64_t last_id, const room_view& view) {
-  json out = view_json(view);
-  out["type"] = "joined";
+  // The members as every joined event shows them (guests marked), then the room's description.
+  json out = json::parse(joined(room, members, last_id));
+  out.update(view_json(view));
   out["room"] = room;
-  out["members"] = members;
-  out["last_id"] = last_id;
   return to_wire(out);
 }
 
@@ -51,32 +57,43 @@ std::string created(std::string_view room) {
 std::string left(std::string_view room, std::string_view reason, std::string_view by) {
   json out{{"type", "left"}, {"room", room}};
   if (!reason.empty()) out["reason"] = reason;
-  if (!by.empty()) out["by"] = by;
+  if (!by.empty()) put(out, "by", by);
   return to_wire(out);
 }
 
 std::string presence_left(std::string_view room, std::string_view nick, std::string_view reason,
                           std::string_view by) {
-  json out{{"type", "presence"}, {"room", room}, {"nick", nick}, {"event", "leave"}};
+  json out{{"type", "presence"}, {"room", room}, {"event", "leave"}};
+  const auto who = shown(nick);
+  out["nick"] = who.nick;
+  if (who.guest) out["guest"] = true;
   if (!reason.empty()) out["reason"] = reason;
-  if (!by.empty()) out["by"] = by;
+  if (!by.empty()) put(out, "by", by);
   return to_wire(out);
 }
 
 std::string deleted(std::string_view room, std::int64_t id, std::string_view by) {
-  return to_wire({{"type", "deleted"}, {"room", room}, {"id", id}, {"by", by}});
+  json out{{"type", "deleted"}, {"room", room}, {"id", id}};
+  put(out, "by", by);
+  return to_wire(out);
 }
 
 std::string muted(std::string_view room, std::int64_t until_ms, std::string_view by) {
-  return to_wire({{"type", "muted"}, {"room", room}, {"until", until_ms}, {"by", by}});
+  json out{{"type", "muted"}, {"room", room}, {"until", until_ms}};
+  put(out, "by", by);
+  return to_wire(out);
 }
 
 std::string invited(std::string_view room, std::string_view by, std::string_view topic) {
-  return to_wire({{"type", "invited"}, {"room", room}, {"by", by}, {"topic", topic}});
+  json out{{"type", "invited"}, {"room", room}, {"topic", topic}};
+  put(out, "by", by);
+  return to_wire(out);
 }
 
 std::string done(std::string_view request, std::string_view room, std::string_view user) {
-  return to_wire({{"type", "done"}, {"request", request}, {"room", room}, {"user", user}});
+  json out{{"type", "done"}, {"request", request}, {"room", room}};
+  put(out, "user", user);
+  return to_wire(out);
 }
 
 }  // namespace duplex::chat::wire

@@ -118,8 +118,8 @@ TEST(SqliteDirectory, OutlivesARestart) {
   EXPECT_TRUE(d.banned("team", "mallory"));
 }
 
-// A file of today's history store (version 0) and one with accounts (version 1) both gain
-// the directory's tables; history and accounts stay.
+// A file of today's history store (version 0) and one with accounts (the version before the
+// directory's) both gain the directory's tables; history and accounts stay.
 TEST(SqliteDirectory, UpgradesAnEarlierDatabaseInPlace) {
   temp_dir tmp;
   const std::string path = tmp.file("chat.db");
@@ -136,21 +136,23 @@ TEST(SqliteDirectory, UpgradesAnEarlierDatabaseInPlace) {
     EXPECT_TRUE(d.create({"general", "", "", false, 1}));
   }
   EXPECT_EQ(version_of(path), schema_version);
-  // Version 1 is version 2 without the directory's tables: made so, then upgraded again.
+  // The version before the directory's is this one without its tables: made so, then upgraded.
   {
     sql::connection db(path, std::chrono::seconds(1));
     db.exec(
-        "DROP TABLE room_members; DROP TABLE room_bans; DROP TABLE room_invites;"
-        " DROP TABLE room_info; INSERT INTO users (name, name_key, name_skeleton,"
-        " password_hash, created_ms, password_changed_ms) VALUES ('ann', 'ann', 'ann', 'h', 1, 1);"
-        " PRAGMA user_version = 1;");
+        ("DROP TABLE room_members; DROP TABLE room_bans; DROP TABLE room_invites;"
+         " DROP TABLE room_info; INSERT INTO users (name, name_key, name_skeleton,"
+         " password_hash, created_ms, password_changed_ms) VALUES ('ann', 'ann', 'ann', 'h', 1, 1);"
+         " PRAGMA user_version = " +
+         std::to_string(schema_version - 1) + ";")
+            .c_str());
   }
   {
     sqlite_directory d(path);
     EXPECT_FALSE(d.find("general"));
     EXPECT_TRUE(d.create({"general", "", "", false, 1}));
   }
-  EXPECT_EQ(version_of(path), 2);
+  EXPECT_EQ(version_of(path), schema_version);
   sql::connection db(path, std::chrono::seconds(1));
   sql::statement users(db, "SELECT COUNT(*) FROM users");
   ASSERT_TRUE(users.row());
