@@ -298,9 +298,10 @@ int main(int argc, char** argv) {
     return chat::run_user_command(user_cmd, ctx);
   }
   // One JSON message carries at most 4 KiB of text: frames far larger are refused with 1009.
-  // A text of N bytes is at most 6N once JSON-escaped (\u00XX), plus the other fields.
+  // The frame limit keeps today's ratio (16 KiB for 4096 bytes of text) when the operator raises
+  // the text's.
   cfg.server.ws_limits.max_message_bytes =
-      std::max<std::size_t>(16 * 1024, limits.hub.max_text_bytes * 6 + 1024);
+      std::max<std::size_t>(16 * 1024, limits.hub.max_text_bytes * 4);
   cfg.server.max_backpressure = 1024 * 1024;
   cfg.server.idle_timeout = std::chrono::seconds(60);
   cfg.server.threads = 1;  // the hub lives on one loop; more nodes scale out (docs/operations.md)

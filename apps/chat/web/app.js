@@ -1,6 +1,7 @@
 // The chat page: one WebSocket to /ws, resumed after every disconnect without gaps or doubles.
 // Every text that came from a user is put on the page with textContent, never as markup.
 import * as account from './account.js';
+import * as rooms from './rooms.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -54,6 +55,7 @@ function connect() {
 
 function handle(m) {
   account.noteGuests(m);
+  if (rooms.handle(m)) return;
   switch (m.type) {
     case 'welcome': return onWelcome(m);
     case 'joined': return onJoined(m);
@@ -156,7 +158,7 @@ function onPresence(m) {
   if (!room) return;
   if (m.event === 'join') room.members.add(m.nick); else room.members.delete(m.nick);
   if (m.room === state.current) {
-    appendItem(systemItem(`${m.nick} ${m.event === 'join' ? 'joined' : 'left'}`));
+    appendItem(systemItem(rooms.presenceText(m)));
     renderMembers();
   }
 }
@@ -244,6 +246,7 @@ function render() {
   renderMembers();
   renderTyping();
   $('room-title').textContent = state.current ? '#' + state.current : '';
+  rooms.renderHeader();
 }
 
 function renderRooms() {
@@ -313,7 +316,13 @@ function askNick() {
   if (!$('nick-dialog').open) $('nick-dialog').showModal();
 }
 
+function notice(text) {
+  $('notice').textContent = text;
+  setTimeout(() => { $('notice').textContent = ''; }, 4000);
+}
+
 function start() {
+  rooms.init({ send, state, switchRoom, roomState, render, notice });
   for (const name of JSON.parse(sessionStorage.getItem('duplex.rooms') || '[]')) roomState(name);
   state.current = state.rooms.keys().next().value || '';
   $('nick-form').onsubmit = (e) => {
