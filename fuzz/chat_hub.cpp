@@ -827,9 +827,11 @@ bool harness::ensure(slot& sl, std::size_t cap) {
   sl.s = sessions_.back().get();
   sl.s->slot = static_cast<int>(&sl - slots_);
   TRACE("%d: attach\n", sl.s->slot);
-  // With profile bit 8, slots 2 and 3 are sessions of one signed-in user.
-  const bool signed_in = (profile_ & 8) != 0 && sl.s->slot >= 2;
-  guard("attach", [&] { sl.id = sl.s->hub_id = hub_->attach(*sl.s, signed_in ? "ann" : ""); });
+  // With profile bit 8, slots 2 and 3 are sessions of one signed-in user, and slot 1 another
+  // (so that one can moderate the other).
+  const bool signed_in = (profile_ & 8) != 0 && sl.s->slot >= 1;
+  const char* user = sl.s->slot == 1 ? "bob" : "ann";
+  guard("attach", [&] { sl.id = sl.s->hub_id = hub_->attach(*sl.s, signed_in ? user : ""); });
   return true;
 }
 
@@ -1003,7 +1005,10 @@ void harness::request(slot& sl, std::uint8_t kind) {
   json j = json::object();
   static const char* const types[] = {"hello",   "join",    "leave",  "say",
                                       "private", "history", "typing", "rooms"};
-  const std::string type = types[kind % 8];
+  // "rooms" stands for the directory and moderation requests too (hub_moderation*.cpp).
+  static const char* const room_types[] = {"rooms", "create", "invite", "kick",    "ban",
+                                           "unban", "mute",   "delete", "promote", "topic"};
+  const std::string type = kind % 8 == 7 ? room_types[in_.below(10)] : types[kind % 8];
   // Now and then a type of another kind, or none, or one the protocol does not know.
   switch (in_.below(32)) {
     case 0:
@@ -1044,6 +1049,22 @@ void harness::request(slot& sl, std::uint8_t kind) {
     const fake_session* other = slots_[b % slots].s;
     j["to"] = b < 128 && other != nullptr ? json(other->nick) : json(nicks()[b % nicks().size()]);
     j["text"] = text_value();
+  } else if (type == "rooms" || type == "create" || type == "topic") {
+    j["room"] = room_value();
+    if (in_.byte() & 1) j["q"] = text_value();
+    if (in_.byte() & 1) j["topic"] = text_value();
+    if (in_.byte() & 1) j["invite_only"] = (in_.byte() & 1) ? json(true) : odd();
+  } else if (type == "invite" || type == "kick" || type == "ban" || type == "unban" ||
+             type == "mute" || type == "delete" || type == "promote") {
+    j["room"] = room_value();
+    const std::uint8_t b = in_.byte();
+    const fake_session* other = slots_[b % slots].s;
+    j["user"] = b < 128 && other != nullptr ? json(other->nick)
+                : b < 240                   ? json(nicks()[b % nicks().size()])
+                                            : odd();
+    if (type == "mute") j["seconds"] = since_value(j["room"]);
+    if (type == "delete") j["id"] = since_value(j["room"]);
+    if (type == "promote") j["role"] = (b & 1) ? json("moderator") : json("member");
   } else if (type == "history") {
     j["room"] = room_value();
     const std::uint8_t b = in_.byte();
