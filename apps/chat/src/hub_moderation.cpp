@@ -209,6 +209,11 @@ void hub::on_leave_room(client& c, const std::string& name) {
 void hub::expel(const std::string& room_name, const std::string& user_key, const std::string& shown,
                 std::string_view reason, std::string_view by) {
   dir_.remove_member(room_name, user_key);
+  // A room nobody owns and nobody is in is forgotten (its history stays): joins of new names
+  // and leaves cannot fill the directory.
+  if (auto rec = dir_.find(room_name);
+      rec && rec->owner.empty() && dir_.member_count(room_name) == 0)
+    dir_.remove_room(room_name);
   if (auto u = users_.find(user_key); u != users_.end()) {
     const std::vector<std::uint64_t> sessions = u->second.sessions;  // leaving may change it
     for (auto id : sessions) {

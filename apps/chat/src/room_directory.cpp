@@ -56,6 +56,14 @@ void memory_directory::update(const room_record& r) {
   if (auto it = rooms_.find(r.name); it != rooms_.end()) it->second = r;
 }
 
+void memory_directory::remove_room(std::string_view room) {
+  rooms_.erase(std::string(room));
+  auto in_room = [&](const key& k) { return k.first == room; };
+  std::erase_if(members_, [&](const auto& kv) { return in_room(kv.first); });
+  std::erase_if(bans_, in_room);
+  std::erase_if(invites_, in_room);
+}
+
 std::vector<directory_entry> memory_directory::search(std::string_view query, std::size_t limit) {
   std::vector<directory_entry> out;
   for (const auto& [name, r] : rooms_) {

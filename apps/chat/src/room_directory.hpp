@@ -51,6 +51,8 @@ class room_directory {
   virtual bool create(const room_record& r) = 0;
   // Topic, owner and invite_only of an existing room.
   virtual void update(const room_record& r) = 0;
+  // Forgets the room with its members, bans and invitations (its history is the store's).
+  virtual void remove_room(std::string_view room) = 0;
   // Rooms whose name or topic contains `query` (ASCII case-insensitive; empty: all), by name.
   virtual std::vector<directory_entry> search(std::string_view query, std::size_t limit) = 0;
 
@@ -77,6 +79,7 @@ class memory_directory final : public room_directory {
   std::optional<room_record> find(std::string_view room) override;
   bool create(const room_record& r) override;
   void update(const room_record& r) override;
+  void remove_room(std::string_view room) override;
   std::vector<directory_entry> search(std::string_view query, std::size_t limit) override;
   std::optional<member_record> member(std::string_view room, std::string_view user) override;
   void put_member(std::string_view room, const member_record& m) override;

@@ -63,6 +63,18 @@ void sqlite_directory::update(const room_record& r) {
   st.run();
 }
 
+void sqlite_directory::remove_room(std::string_view room) {
+  sql::transaction tx(db_);
+  for (const char* q :
+       {"DELETE FROM room_members WHERE room = ?", "DELETE FROM room_bans WHERE room = ?",
+        "DELETE FROM room_invites WHERE room = ?", "DELETE FROM room_info WHERE name = ?"}) {
+    sql::statement st(db_, q);
+    st.bind(1, room);
+    st.run();
+  }
+  tx.commit();
+}
+
 std::vector<directory_entry> sqlite_directory::search(std::string_view query, std::size_t limit) {
   // LIKE folds ASCII case only, as contains_folded does for the memory backend.
   sql::statement st(db_,

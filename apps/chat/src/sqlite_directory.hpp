@@ -21,6 +21,7 @@ class sqlite_directory final : public room_directory {
   std::optional<room_record> find(std::string_view room) override;
   bool create(const room_record& r) override;
   void update(const room_record& r) override;
+  void remove_room(std::string_view room) override;
   std::vector<directory_entry> search(std::string_view query, std::size_t limit) override;
   std::optional<member_record> member(std::string_view room, std::string_view user) override;
   void put_member(std::string_view room, const member_record& m) override;

@@ -98,6 +98,19 @@ TEST(Rooms, ARealLeaveIsAnnouncedOnceAndTheLastLeaveKeepsTheHistory) {
   EXPECT_EQ(history[0]["messages"][0]["text"], "for the record");
 }
 
+// Joins of new names and leaves must not fill the directory with rooms nobody owns or is in.
+TEST(Rooms, AnOwnerlessRoomLeftEmptyIsForgotten) {
+  chat_fixture fx;
+  auto alice = sign_in(fx, "alice");
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = "tmp" + std::to_string(i);
+    fx.send(alice, join(name));
+    fx.send(alice, {{"type", "leave"}, {"room", name}});
+  }
+  fx.send(alice, {{"type", "rooms"}});
+  EXPECT_TRUE(alice.s->last()["rooms"].empty()) << alice.s->last().dump();
+}
+
 TEST(Rooms, ForgedModerationIsRefusedAndChangesNothing) {
   chat_fixture fx;
   auto alice = sign_in(fx, "alice");

@@ -99,6 +99,13 @@ TEST_P(Directory, RoomsMembersBansAndInvitations) {
   d.update(rec);
   EXPECT_EQ(d.find("team")->topic, "new");
   EXPECT_EQ(d.owned_by("carol"), 1u);
+  d.set_banned("team", "mallory", true);
+  d.remove_room("team");
+  EXPECT_FALSE(d.find("team"));
+  EXPECT_FALSE(d.member("team", "alice"));
+  EXPECT_FALSE(d.banned("team", "mallory"));
+  EXPECT_EQ(d.rooms_of("alice"), std::vector<std::string>{});
+  EXPECT_TRUE(d.find("other"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Directory, testing::Values(false, true),
