@@ -85,9 +85,68 @@ TEST(StreamBody, APausedExchangeStopsReadingAndResumesFromATask) {
     w.step();
   }
   EXPECT_EQ(received, total);
+  EXPECT_TRUE(w.responses().empty()) << "paused on the last piece: on_end waits as well";
+  held->resume();
+  w.step();
   const auto r = w.responses();
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].body, "done");
+}
+
+TEST(StreamBody, APausedExchangeAnsweredEarlyDropsTheRestAndGoesOn) {
+  body_wire w;
+  std::optional<http_exchange> held;
+  std::string got;
+  http_stream_behavior b;
+  b.on_data = [&](http_exchange& ex, std::string_view piece) {
+    got += piece;
+    ex.pause();
+    held = ex;
+  };
+  b.on_end = [&](http_exchange& ex) { ex.respond(http_response().body("end")); };
+  w.streaming("/up", std::move(b));
+  w.connect();
+  w.send("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nabc");
+  ASSERT_TRUE(held.has_value());
+  held->respond(http_response().status(507).body("full"));  // paused, and never resumed
+  w.send("defPOST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nz");
+  const auto r = w.responses();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 507);
+  EXPECT_EQ(got, "abcz") << "the rest of the first body is dropped; the next request is read";
+  held->resume();
+  w.step();
+  const auto r2 = w.responses();
+  ASSERT_EQ(r2.size(), 1u);
+  EXPECT_EQ(r2[0].body, "end");
+}
+
+// A client that resets the connection while its upload is paused: the stream hears an abort,
+// and the connection goes (the reset is not left to wake the loop forever).
+TEST(StreamBodySockets, AResetWhilePausedAbortsTheExchange) {
+  std::atomic<int> aborts{0};
+  std::atomic<bool> reset_seen{false};
+  running_server s({}, [&](server& srv) {
+    http_stream_behavior b;
+    b.on_data = [](http_exchange& ex, std::string_view) { ex.pause(); };
+    b.on_abort = [&](http_exchange&, std::error_code why) {
+      ++aborts;
+      reset_seen = why == std::errc::connection_aborted;
+    };
+    srv.http_stream("/upload", std::move(b));
+  });
+  {
+    test_client c(s.port());
+    c.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc");
+    ASSERT_TRUE(eventually([&] { return s.get().connection_count() == 1; }));
+    std::this_thread::sleep_for(50ms);
+    c.send("more bytes that the paused server leaves unread");
+    const linger hard{1, 0};
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  }  // closed with a reset
+  EXPECT_TRUE(eventually([&] { return s.get().connection_count() == 0; }, 2000));
+  EXPECT_EQ(aborts, 1);
+  EXPECT_TRUE(reset_seen);
 }
 
 // Over a socket: a paused upload fills the kernel's buffers and the client's send blocks; the
