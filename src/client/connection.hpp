@@ -4,15 +4,19 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "../net/stream.hpp"
+#include "dialer.hpp"
 #include "duplex/client/client.hpp"
 #include "duplex/core/random.hpp"
 #include "duplex/http/response_parser.hpp"
+#include "duplex/ws/close_code.hpp"
 #include "duplex/ws/connection.hpp"
+#include "resolver.hpp"
 
 namespace duplex {
 
@@ -35,9 +39,11 @@ class client::impl final : private net::stream {
   void on_stream_end();
   void on_stream_tls_error(std::string_view why);
 
-  enum class phase { idle, connecting, handshaking, open, draining, done };
+  enum class phase { idle, resolving, connecting, handshaking, open, draining, done };
   std::size_t min_compress() const noexcept { return opts_.deflate.min_size; }
-  std::size_t buffered() const noexcept { return stream().queued() + ws_.held_bytes(); }
+  std::size_t buffered() const noexcept {
+    return stream().queued() + (ws_ ? ws_->held_bytes() : 0);
+  }
   phase phase_ = phase::idle;
   std::string protocol_;
   std::string extensions_;
@@ -46,6 +52,11 @@ class client::impl final : private net::stream {
   net::stream& stream() noexcept { return *this; }
   const net::stream& stream() const noexcept { return *this; }
   void fail(client_errc code, std::string detail);
+  // One try at opening: resolve, dial, TLS and the upgrade.
+  void start_attempt();
+  bool prepare_attempt();
+  void on_resolved(detail::resolved r);
+  void on_dialed(int fd, std::string error);
   void on_connected();
   void on_writable();
   template <class F>
@@ -69,12 +80,29 @@ class client::impl final : private net::stream {
   client_options opts_;
   client_handlers h_;
   core::system_random rng_;
-  ws::connection ws_;
+  std::optional<ws::connection> ws_;  // one per attempt
+  ws_url url_;
+  std::shared_ptr<net::tls_context> tls_ctx_;
+  detail::resolver resolver_;
+  detail::dialer dialer_;
   net::timer_id timer_ = 0;
   std::string key_;
   std::string request_;  // the upgrade request, written once TCP is connected
   std::string head_;
   http::response_parser parser_;
 };
+
+// A handler that throws is reported to the loop (counted, logged) and closes this connection
+// with 1011; it does not unwind through the loop or leave the connection half handled.
+template <class F>
+void client::impl::call_app(F&& f) {
+  try {
+    f();
+  } catch (...) {
+    loop_.report_exception(std::current_exception());
+    if (phase_ == phase::open && ws_->can_send())
+      close(ws::to_int(ws::close_code::internal_error), "internal error");
+  }
+}
 
 }  // namespace duplex

@@ -23,7 +23,11 @@ struct client_options {
   ws::deflate_options deflate{};                             // offered when enabled
   std::vector<std::string> subprotocols;                     // offered, preferred first
   std::vector<std::pair<std::string, std::string>> headers;  // Origin, Cookie, Authorization...
-  std::chrono::milliseconds open_timeout{10'000};            // TCP connect and handshake together
+  // Name resolution, TCP connect and handshake together. Names are resolved on a worker thread;
+  // every address is tried, IPv6 first, the next one started when the last fails or after
+  // attempt_delay, and the first connected wins (happy eyeballs, RFC 8305).
+  std::chrono::milliseconds open_timeout{10'000};
+  std::chrono::milliseconds attempt_delay{250};
   std::chrono::milliseconds close_timeout{5'000};
   std::size_t max_backpressure = 16 * 1024 * 1024;  // past it, the connection is dropped
   std::size_t drain_watermark = 64 * 1024;          // on_drain fires when the queue falls to this
