@@ -39,6 +39,7 @@ void client::impl::disarm() {
 
 void client::impl::close_stream() {
   disarm();
+  stop_keepalive();
   stream().close(true);
 }
 
@@ -62,6 +63,7 @@ void client::impl::on_stream_data(char* data, std::size_t n) {
   if (phase_ == phase::handshaking) {
     on_handshake_bytes(data, n);
   } else if (phase_ == phase::open) {
+    last_input_ms_ = loop_.now_ms();
     dispatch({data, n});
   }
 }

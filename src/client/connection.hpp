@@ -73,6 +73,10 @@ class client::impl final : private net::stream {
   void disarm();
   void open_timed_out() { fail(client_errc::open_timeout, "timed out opening the connection"); }
   void close_timed_out();
+  // Keepalive (keepalive.cpp).
+  void start_keepalive();
+  void keepalive_tick();
+  void stop_keepalive() noexcept;
   void close_stream();
 
   client& owner_;
@@ -86,6 +90,9 @@ class client::impl final : private net::stream {
   detail::resolver resolver_;
   detail::dialer dialer_;
   net::timer_id timer_ = 0;
+  net::timer_id keepalive_timer_ = 0;
+  std::uint64_t last_input_ms_ = 0;
+  std::uint64_t ping_sent_ms_ = 0;  // 0: no keepalive ping awaits an answer
   std::string key_;
   std::string request_;  // the upgrade request, written once TCP is connected
   std::string head_;

@@ -137,6 +137,7 @@ void client::impl::open_with(std::string leftover) {
   disarm();
   std::string().swap(head_);
   phase_ = phase::open;
+  start_keepalive();
   if (h_.on_open) call_app([&] { h_.on_open(owner_); });
   if (!leftover.empty() && phase_ == phase::open) dispatch(leftover);
 }

@@ -29,6 +29,11 @@ struct client_options {
   std::chrono::milliseconds open_timeout{10'000};
   std::chrono::milliseconds attempt_delay{250};
   std::chrono::milliseconds close_timeout{5'000};
+  // Keepalive: after ping_interval without any input a ping goes out, and when nothing at all
+  // (pong or otherwise) follows within pong_timeout the connection is given up: on_close with
+  // 1001, as the server does with its idle sockets. 0 turns it off.
+  std::chrono::milliseconds ping_interval{0};
+  std::chrono::milliseconds pong_timeout{10'000};
   std::size_t max_backpressure = 16 * 1024 * 1024;  // past it, the connection is dropped
   std::size_t drain_watermark = 64 * 1024;          // on_drain fires when the queue falls to this
   // wss://: the certificate chain and host name are verified against the system's trust
