@@ -28,6 +28,8 @@ client::client(net::event_loop& loop, client_options opts, client_handlers handl
     : impl_(std::make_unique<impl>(*this, loop, std::move(opts), std::move(handlers))) {}
 client::~client() = default;
 void client::connect(std::string_view url) {
+  impl_->stop_retrying();
+  impl_->deliberate_ = false;
   impl_->connect(url);
 }
 send_result client::send(std::string_view data, ws::opcode op) {
@@ -43,13 +45,18 @@ bool client::ping(std::string_view data) {
   return impl_->ping(data);
 }
 void client::close(ws::close_code code, std::string_view reason) {
+  impl_->stop_retrying();
   impl_->close(ws::to_int(code), reason);
 }
 void client::terminate() {
+  impl_->stop_retrying();
   impl_->terminate();
 }
 bool client::is_open() const noexcept {
   return impl_->phase_ == impl::phase::open;
+}
+unsigned client::reconnects() const noexcept {
+  return impl_->opens_ > 0 ? impl_->opens_ - 1 : 0;
 }
 std::size_t client::buffered_amount() const noexcept {
   return impl_->buffered();

@@ -117,9 +117,13 @@ void client::impl::handle(const ws::event& ev) {
     case ws::event_type::close:
       flush();
       phase_ = phase::draining;
+      if (loop_.now_ms() - opened_ms_ >= static_cast<std::uint64_t>(opts_.reconnect.stable.count()))
+        retries_ = 0;
+      plan_retry(retryable(ev.code));
       if (h_.on_close)
         call_app([&] { h_.on_close(owner_, static_cast<ws::close_code>(ev.code), ev.data); });
       after_close();
+      schedule_retry();
       break;
   }
 }

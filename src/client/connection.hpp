@@ -23,7 +23,10 @@ namespace duplex {
 class client::impl final : private net::stream {
  public:
   impl(client& owner, net::event_loop& loop, client_options opts, client_handlers h);
-  ~impl() { close_stream(); }
+  ~impl() {
+    stop_retrying();
+    close_stream();
+  }
 
   void connect(std::string_view url);
   void on_io(net::io_events events) override;
@@ -47,11 +50,15 @@ class client::impl final : private net::stream {
   phase phase_ = phase::idle;
   std::string protocol_;
   std::string extensions_;
+  // Reconnection (reconnect.cpp). The app's close() or terminate() sets deliberate_.
+  void stop_retrying() noexcept;
+  bool deliberate_ = false;
+  unsigned opens_ = 0;
 
  private:
   net::stream& stream() noexcept { return *this; }
   const net::stream& stream() const noexcept { return *this; }
-  void fail(client_errc code, std::string detail);
+  void fail(client_errc code, std::string detail, int status = 0);
   // One try at opening: resolve, dial, TLS and the upgrade.
   void start_attempt();
   bool prepare_attempt();
@@ -73,6 +80,11 @@ class client::impl final : private net::stream {
   void disarm();
   void open_timed_out() { fail(client_errc::open_timeout, "timed out opening the connection"); }
   void close_timed_out();
+  bool retryable(const client_error& e) const noexcept;
+  bool retryable(std::uint16_t close_code) const;
+  void plan_retry(bool retryable) noexcept;
+  void schedule_retry();
+  std::chrono::milliseconds next_delay();
   // Keepalive (keepalive.cpp).
   void start_keepalive();
   void keepalive_tick();
@@ -91,6 +103,10 @@ class client::impl final : private net::stream {
   detail::dialer dialer_;
   net::timer_id timer_ = 0;
   net::timer_id keepalive_timer_ = 0;
+  net::timer_id retry_timer_ = 0;
+  unsigned retries_ = 0;  // since the last connection that stayed open
+  std::uint64_t opened_ms_ = 0;
+  bool retry_planned_ = false;
   std::uint64_t last_input_ms_ = 0;
   std::uint64_t ping_sent_ms_ = 0;  // 0: no keepalive ping awaits an answer
   std::string key_;

@@ -49,6 +49,7 @@ bool client::impl::prepare_attempt() {
 }
 
 void client::impl::start_attempt() {
+  close_stream();  // what is left of the last connection, if it still lingers
   if (!prepare_attempt()) return;
   phase_ = phase::resolving;
   arm(opts_.open_timeout, &impl::open_timed_out);
@@ -87,15 +88,15 @@ void client::impl::on_connected() {
   flush();
 }
 
-void client::impl::fail(client_errc code, std::string detail) {
+void client::impl::fail(client_errc code, std::string detail, int status) {
   resolver_.cancel();
   dialer_.cancel();
   close_stream();
   phase_ = phase::done;
-  if (h_.on_error) {
-    const client_error e{code, std::move(detail)};
-    call_app([&] { h_.on_error(owner_, e); });
-  }
+  const client_error e{code, std::move(detail), status};
+  plan_retry(retryable(e));
+  if (h_.on_error) call_app([&] { h_.on_error(owner_, e); });
+  schedule_retry();
 }
 
 // ---- handshake -------------------------------------------------------------------------
@@ -109,7 +110,7 @@ void client::impl::on_handshake_bytes(const char* data, std::size_t n) {
                 "malformed handshake response: " + parser_.error().message());
   client_error e;
   verify(parser_.response(), e);
-  if (e.code) return fail(static_cast<client_errc>(e.code.value()), std::move(e.detail));
+  if (e.code) return fail(static_cast<client_errc>(e.code.value()), std::move(e.detail), e.status);
   open_with(head_.substr(parser_.head_size()));
 }
 
@@ -119,7 +120,8 @@ void client::impl::verify(const http::response& res, client_error& e) {
   const auto ec = ws::check_response(res, key_, opts_.subprotocols, opts_.deflate, agreed);
   if (ec == ws::handshake_errc::not_switching_protocols) {
     e = {client_errc::refused,
-         "server answered " + std::to_string(res.status) + " " + std::string(res.reason)};
+         "server answered " + std::to_string(res.status) + " " + std::string(res.reason),
+         res.status};
     return;
   }
   if (ec) {
@@ -137,6 +139,8 @@ void client::impl::open_with(std::string leftover) {
   disarm();
   std::string().swap(head_);
   phase_ = phase::open;
+  opened_ms_ = loop_.now_ms();
+  ++opens_;
   start_keepalive();
   if (h_.on_open) call_app([&] { h_.on_open(owner_); });
   if (!leftover.empty() && phase_ == phase::open) dispatch(leftover);

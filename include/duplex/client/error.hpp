@@ -25,6 +25,7 @@ std::error_code make_error_code(client_errc e) noexcept;
 struct client_error {
   std::error_code code;
   std::string detail;  // what happened, with names and numbers ("server answered 403 Forbidden")
+  int status = 0;      // the HTTP status of a refusal (refused), 0 otherwise
   const std::string& message() const noexcept { return detail; }
 };
 
