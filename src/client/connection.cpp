@@ -60,7 +60,9 @@ void client::impl::on_writable() {
 }
 
 void client::impl::on_stream_data(char* data, std::size_t n) {
-  if (phase_ == phase::handshaking) {
+  if (phase_ == phase::proxying) {
+    on_proxy_bytes(data, n);
+  } else if (phase_ == phase::handshaking) {
     on_handshake_bytes(data, n);
   } else if (phase_ == phase::open) {
     last_input_ms_ = loop_.now_ms();
@@ -74,6 +76,8 @@ void client::impl::on_stream_tls_error(std::string_view why) {
 }
 
 void client::impl::on_stream_end() {
+  if (phase_ == phase::proxying)
+    return fail(client_errc::proxy_failed, "the proxy closed the connection before answering");
   if (phase_ == phase::handshaking)
     return fail(client_errc::closed_early, "connection closed during the handshake");
   if (phase_ == phase::open) {

@@ -16,6 +16,7 @@
 #include "duplex/http/response_parser.hpp"
 #include "duplex/ws/close_code.hpp"
 #include "duplex/ws/connection.hpp"
+#include "proxy.hpp"
 #include "resolver.hpp"
 
 namespace duplex {
@@ -42,7 +43,7 @@ class client::impl final : private net::stream {
   void on_stream_end();
   void on_stream_tls_error(std::string_view why);
 
-  enum class phase { idle, resolving, connecting, handshaking, open, draining, done };
+  enum class phase { idle, resolving, connecting, proxying, handshaking, open, draining, done };
   std::size_t min_compress() const noexcept { return opts_.deflate.min_size; }
   std::size_t buffered() const noexcept {
     return stream().queued() + (ws_ ? ws_->held_bytes() : 0);
@@ -65,6 +66,9 @@ class client::impl final : private net::stream {
   void on_resolved(detail::resolved r);
   void on_dialed(int fd, std::string error);
   void on_connected();
+  bool choose_proxy();
+  void on_proxy_bytes(const char* data, std::size_t n);
+  void start_handshake();
   void on_writable();
   template <class F>
   void call_app(F&& f);
@@ -99,6 +103,7 @@ class client::impl final : private net::stream {
   std::optional<ws::connection> ws_;  // one per attempt
   ws_url url_;
   std::shared_ptr<net::tls_context> tls_ctx_;
+  std::optional<detail::proxy_config> proxy_;
   detail::resolver resolver_;
   detail::dialer dialer_;
   net::timer_id timer_ = 0;

@@ -25,7 +25,29 @@ void client::impl::connect(std::string_view url) {
       return fail(client_errc::tls_setup, e.what());
     }
   }
+  if (!choose_proxy()) return;
   start_attempt();
+}
+
+// The explicit proxy, or the environment's when asked; false after reporting a bad setting.
+bool client::impl::choose_proxy() {
+  proxy_.reset();
+  std::string error;
+  if (!opts_.proxy.empty()) {
+    detail::proxy_config p;
+    if (!detail::proxy_config::parse(opts_.proxy, p, error)) {
+      fail(client_errc::proxy_failed, std::move(error));
+      return false;
+    }
+    proxy_ = std::move(p);
+  } else if (opts_.proxy_from_environment) {
+    proxy_ = detail::proxy_from_environment(url_.secure, url_.host, url_.port, error);
+    if (!error.empty()) {
+      fail(client_errc::proxy_failed, std::move(error));
+      return false;
+    }
+  }
+  return true;
 }
 
 // Each attempt starts from a fresh protocol state and a fresh key.
@@ -53,7 +75,10 @@ void client::impl::start_attempt() {
   if (!prepare_attempt()) return;
   phase_ = phase::resolving;
   arm(opts_.open_timeout, &impl::open_timed_out);
-  resolver_.start(url_.host, url_.port, [this](detail::resolved r) { on_resolved(std::move(r)); });
+  // Through a proxy, only the proxy's name is ours to resolve; it resolves the server's.
+  const std::string& host = proxy_ ? proxy_->host : url_.host;
+  resolver_.start(host, proxy_ ? proxy_->port : url_.port,
+                  [this](detail::resolved r) { on_resolved(std::move(r)); });
 }
 
 void client::impl::on_resolved(detail::resolved r) {
@@ -74,6 +99,29 @@ void client::impl::on_dialed(int fd, std::string error) {
 }
 
 void client::impl::on_connected() {
+  if (proxy_) {
+    phase_ = phase::proxying;
+    stream().write(detail::connect_request(*proxy_, url_.host, url_.port));
+    flush();
+    return;
+  }
+  start_handshake();
+}
+
+void client::impl::on_proxy_bytes(const char* data, std::size_t n) {
+  head_.append(data, n);
+  const auto a = detail::read_proxy_answer(head_, parser_);
+  using state = detail::proxy_answer::state;
+  if (a.result == state::incomplete) return;
+  if (a.result == state::refused) return fail(client_errc::proxy_refused, a.detail, a.status);
+  if (a.result == state::malformed) return fail(client_errc::proxy_failed, a.detail);
+  head_.clear();
+  parser_ = http::response_parser{};
+  start_handshake();
+}
+
+// TLS, when asked, runs inside the proxy's tunnel as it would on a direct connection.
+void client::impl::start_handshake() {
   phase_ = phase::handshaking;
   if (tls_ctx_) {
     try {

@@ -17,6 +17,7 @@ bool client::impl::retryable(const client_error& e) const noexcept {
     case client_errc::open_timeout:
       return true;
     case client_errc::refused:  // 4xx would be refused again; 5xx may pass, 429 asks to wait
+    case client_errc::proxy_refused:
       return e.status >= 500 || e.status == 429;
     default:  // the URL, the headers, the TLS setup or the server's answer would not change
       return false;

@@ -59,6 +59,12 @@ struct client_options {
   std::size_t max_backpressure = 16 * 1024 * 1024;  // past it, the connection is dropped
   std::size_t drain_watermark = 64 * 1024;          // on_drain fires when the queue falls to this
   reconnect_options reconnect{};
+  // An HTTP proxy reached with CONNECT ("http://[user:password@]host:port"; the user and
+  // password go as Basic Proxy-Authorization). wss:// keeps its TLS end to end, inside the
+  // tunnel. With proxy_from_environment and no `proxy`, https_proxy (wss://) or http_proxy
+  // (ws://) is used unless no_proxy exempts the host, each name also read in upper case.
+  std::string proxy;
+  bool proxy_from_environment = false;
   // wss://: the certificate chain and host name are verified against the system's trust
   // store, or `tls.ca_file`; `tls.verify = false` turns that off (test certificates only).
   net::tls_options tls{};
