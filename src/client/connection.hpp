@@ -104,6 +104,7 @@ class client::impl final : private net::stream {
   ws_url url_;
   std::shared_ptr<net::tls_context> tls_ctx_;
   std::optional<detail::proxy_config> proxy_;
+  std::optional<net::address> unix_address_;
   detail::resolver resolver_;
   detail::dialer dialer_;
   net::timer_id timer_ = 0;

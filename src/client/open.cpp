@@ -25,7 +25,18 @@ void client::impl::connect(std::string_view url) {
       return fail(client_errc::tls_setup, e.what());
     }
   }
-  if (!choose_proxy()) return;
+  unix_address_.reset();
+  proxy_.reset();
+  const std::string& unix_path = !url_.unix_path.empty() ? url_.unix_path : opts_.unix_socket;
+  if (!unix_path.empty()) {
+    try {
+      unix_address_ = net::address::unix_path(unix_path);
+    } catch (const std::exception& e) {
+      return fail(client_errc::bad_url, e.what());
+    }
+  } else if (!choose_proxy()) {
+    return;
+  }
   start_attempt();
 }
 
@@ -71,10 +82,13 @@ bool client::impl::prepare_attempt() {
 }
 
 void client::impl::start_attempt() {
+  resolver_.cancel();
+  dialer_.cancel();
   close_stream();  // what is left of the last connection, if it still lingers
   if (!prepare_attempt()) return;
-  phase_ = phase::resolving;
   arm(opts_.open_timeout, &impl::open_timed_out);
+  if (unix_address_) return on_resolved({{*unix_address_}, {}});
+  phase_ = phase::resolving;
   // Through a proxy, only the proxy's name is ours to resolve; it resolves the server's.
   const std::string& host = proxy_ ? proxy_->host : url_.host;
   resolver_.start(host, proxy_ ? proxy_->port : url_.port,
@@ -82,7 +96,6 @@ void client::impl::start_attempt() {
 }
 
 void client::impl::on_resolved(detail::resolved r) {
-  if (phase_ != phase::resolving) return;
   if (r.addresses.empty()) return fail(client_errc::resolve_failed, std::move(r.error));
   phase_ = phase::connecting;
   dialer_.start(std::move(r.addresses),

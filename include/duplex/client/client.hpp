@@ -65,6 +65,9 @@ struct client_options {
   // (ws://) is used unless no_proxy exempts the host, each name also read in upper case.
   std::string proxy;
   bool proxy_from_environment = false;
+  // Connect to this Unix-domain socket whatever the URL's host and port (which still make the
+  // Host header and name the certificate); a ws+unix:// URL does the same. No proxy applies.
+  std::string unix_socket;
   // wss://: the certificate chain and host name are verified against the system's trust
   // store, or `tls.ca_file`; `tls.verify = false` turns that off (test certificates only).
   net::tls_options tls{};
@@ -93,12 +96,15 @@ struct client_handlers {
   std::function<void(client&, unsigned attempt, std::chrono::milliseconds delay)> on_retry;
 };
 
-// Parts of a ws:// or wss:// URL.
+// Parts of a ws:// or wss:// URL, or of ws+unix:// and wss+unix://, which name a Unix-domain
+// socket and then, after a colon, the target: "ws+unix:///run/app.sock:/chat?room=1" (host
+// "localhost" for the Host header and the certificate).
 struct ws_url {
   bool secure = false;
   std::string host;  // without brackets for IPv6
   std::uint16_t port = 80;
   std::string target = "/";  // path and query
+  std::string unix_path;     // set for ws+unix:// and wss+unix://
   static bool parse(std::string_view url, ws_url& out);
   std::string host_header() const;
 };
