@@ -37,6 +37,13 @@ void client::impl::disarm() {
   timer_ = 0;
 }
 
+// The end of this connection, unless on_close started the next one (connect() in it).
+void client::impl::end_connection() {
+  if (phase_ != phase::open && phase_ != phase::draining && phase_ != phase::idle) return;
+  close_stream();
+  phase_ = phase::done;
+}
+
 void client::impl::close_stream() {
   disarm();
   stop_keepalive();
@@ -85,8 +92,7 @@ void client::impl::on_stream_end() {
     while (auto ev = ws_->next_event())
       handle(*ev);
   }
-  close_stream();
-  phase_ = phase::done;
+  end_connection();
 }
 
 // ---- WebSocket -------------------------------------------------------------------------
@@ -146,8 +152,7 @@ void client::impl::close_timed_out() {
     while (auto ev = ws_->next_event())
       handle(*ev);
   }
-  close_stream();
-  phase_ = phase::done;
+  end_connection();
 }
 
 // Our output to the stream, the stream's queue to the kernel; past the limit the connection is
@@ -190,18 +195,26 @@ bool client::impl::ping(std::string_view data) {
 }
 
 void client::impl::close(std::uint16_t code, std::string_view reason) {
-  if (phase_ != phase::open || !ws_->close(code, reason)) return;
+  if (phase_ != phase::open) return abandon_attempt();
+  if (!ws_->close(code, reason)) return;
   flush();
   arm(opts_.close_timeout, &impl::close_timed_out);
 }
 
 void client::impl::terminate() {
-  if (phase_ == phase::open) {
-    ws_->abort(ws::errc::connection_lost);
-    close_stream();
-    while (auto ev = ws_->next_event())
-      handle(*ev);
-  }
+  if (phase_ != phase::open) return abandon_attempt();
+  ws_->abort(ws::errc::connection_lost);
+  close_stream();
+  while (auto ev = ws_->next_event())
+    handle(*ev);
+  end_connection();
+}
+
+// close() or terminate() before the connection opened: the attempt stops, without a callback.
+void client::impl::abandon_attempt() {
+  if (phase_ == phase::open || phase_ == phase::draining) return;
+  resolver_.cancel();
+  dialer_.cancel();
   close_stream();
   phase_ = phase::done;
 }

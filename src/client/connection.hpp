@@ -94,6 +94,8 @@ class client::impl final : private net::stream {
   void keepalive_tick();
   void stop_keepalive() noexcept;
   void close_stream();
+  void end_connection();
+  void abandon_attempt();
 
   client& owner_;
   net::event_loop& loop_;

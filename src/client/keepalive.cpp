@@ -30,7 +30,7 @@ void client::impl::keepalive_tick() {
     close_stream();
     while (auto ev = ws_->next_event())
       handle(*ev);
-    phase_ = phase::done;
+    end_connection();
     return;
   }
   std::chrono::milliseconds wait = opts_.ping_interval;

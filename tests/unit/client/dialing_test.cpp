@@ -237,3 +237,29 @@ TEST(ClientDialing, ALookupThatOutlivesItsLoopDoesNotTouchIt) {
 
 }  // namespace
 }  // namespace duplex
+
+namespace duplex {
+namespace {
+
+TEST(ClientDialing, CloseBeforeTheOpenStopsTheAttemptQuietly) {
+  echo_fixture fx;
+  running_server s({}, fx.setup());
+  fake_dns dns({loopback(AF_INET, s.port())}, 100ms);
+  net::event_loop loop;
+  int calls = 0;
+  client_handlers h;
+  h.on_open = [&](client&) { ++calls; };
+  h.on_error = [&](client&, const client_error&) { ++calls; };
+  client c(loop, {}, std::move(h));
+  c.connect("ws://multi.test/");
+  loop.add_timer(20ms, [&] { c.close(); });
+  loop.add_timer(400ms, [&] { loop.stop(); });
+  loop.run();
+  EXPECT_EQ(lookups_done, 1);
+  EXPECT_EQ(calls, 0);
+  EXPECT_FALSE(c.is_open());
+  EXPECT_EQ(fx.opened.load(), 0);
+}
+
+}  // namespace
+}  // namespace duplex

@@ -196,3 +196,33 @@ TEST(ClientReconnect, CloseDuringTheWaitCancelsTheRetry) {
 
 }  // namespace
 }  // namespace duplex
+
+namespace duplex {
+namespace {
+
+TEST(ClientReconnect, ConnectFromOnCloseOpensAgainByHand) {
+  std::atomic<int> opens{0};
+  running_server s({}, dropping(1, ws::close_code::normal, opens));
+  net::event_loop loop;
+  std::vector<int> closes;
+  int opened = 0;
+  client_handlers h;
+  h.on_open = [&](client&) { ++opened; };
+  h.on_close = [&](client& c, ws::close_code code, std::string_view) {
+    closes.push_back(ws::to_int(code));
+    if (closes.size() == 1) {
+      c.connect(url(s.port()));  // no automatic reconnection: the application's own
+    } else {
+      loop.add_timer(0ms, [&] { loop.stop(); });
+    }
+  };
+  client c(loop, {}, std::move(h));
+  loop.add_timer(3000ms, [&] { loop.stop(); });
+  c.connect(url(s.port()));
+  loop.run();
+  EXPECT_EQ(opened, 2);
+  EXPECT_EQ(closes, (std::vector<int>{1006, 1000}));
+}
+
+}  // namespace
+}  // namespace duplex
