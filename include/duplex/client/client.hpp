@@ -124,7 +124,8 @@ class client {
   send_result send(std::string_view data, ws::opcode op, bool compress);
   send_result send_fragment(std::string_view data, ws::opcode op, bool fin);
   bool ping(std::string_view data = {});
-  // Both end automatic reconnection, and a retry that waits.
+  // Both end automatic reconnection, and a retry that waits. Before the open they stop the
+  // attempt (lookup, dial, handshake) without a callback.
   void close(ws::close_code code = ws::close_code::normal, std::string_view reason = {});
   void terminate();
 
