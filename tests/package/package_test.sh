@@ -19,6 +19,7 @@ cmake --build "$work/examples" -j2 > /dev/null
 "$work/examples/ticker" --self-test
 "$work/examples/auth" --self-test
 "$work/examples/upload" --self-test
+"$work/examples/reconnect" --self-test
 
 echo "--- pkg-config"
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
