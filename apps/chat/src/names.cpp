@@ -126,9 +126,11 @@ checked username(std::string_view input, const limits& lim) {
     return kit.nfc->normalize(icu_kit::width_mapped(kit, s), st);
   });
   if (!display) return refused(reason::unstable);
-  // UsernameCaseMapped adds case mapping before NFC; full folding, as RFC 8264 section 5.2.3.
+  // UsernameCaseMapped adds case mapping before NFC; full folding, as RFC 8264 section 5.2.3,
+  // with small capitals counted as capitals.
   const auto key = settled(*display, [&](const UnicodeString& s) {
-    return kit.nfc->normalize(icu_kit::folded(icu_kit::width_mapped(kit, s)), st);
+    const UnicodeString plain = icu_kit::small_capitals_lowered(kit, icu_kit::width_mapped(kit, s));
+    return kit.nfc->normalize(icu_kit::folded(plain), st);
   });
   if (U_FAILURE(st)) return refused(reason::internal);
   if (!key) return refused(reason::unstable);
@@ -147,9 +149,11 @@ checked nickname(std::string_view input, const limits& lim) {
     return kit.nfkc->normalize(icu_kit::spaces_mapped(s), st);
   });
   if (!display) return refused(reason::unstable);
-  // The comparison form adds case mapping; NFKC_Casefold is fold + NFKC closed under itself.
-  const auto key = settled(
-      *display, [&](const UnicodeString& s) { return kit.nfkc_casefold->normalize(s, st); });
+  // The comparison form adds case mapping (small capitals counting as capitals); NFKC_Casefold
+  // is fold + NFKC closed under itself.
+  const auto key = settled(*display, [&](const UnicodeString& s) {
+    return kit.nfkc_casefold->normalize(icu_kit::small_capitals_lowered(kit, s), st);
+  });
   if (U_FAILURE(st)) return refused(reason::internal);
   if (!key) return refused(reason::unstable);
   return finish(kit, {string_class::freeform, USPOOF_MODERATELY_RESTRICTIVE, false}, *display, *key,

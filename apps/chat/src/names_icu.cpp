@@ -3,9 +3,39 @@
 #include <unicode/uchar.h>
 #include <unicode/ustring.h>
 
+#include <algorithm>
+
 namespace duplex::chat::names::icu_kit {
 
 namespace {
+
+// Every small capital whose name has a small letter to match: `LATIN LETTER SMALL CAPITAL N`
+// is `LATIN SMALL LETTER N`, `GREEK LETTER SMALL CAPITAL GAMMA` is `GREEK SMALL LETTER GAMMA`.
+// Taken from ICU's names rather than typed in, so new ones come with ICU.
+std::vector<std::pair<UChar32, UChar32>> find_small_capitals() {
+  static constexpr std::pair<UChar32, UChar32> blocks[] = {
+      {0x0250, 0x02AF}, {0x1D00, 0x1DBF}, {0xA720, 0xA7FF}, {0x1DF00, 0x1DFFF}};
+  std::vector<std::pair<UChar32, UChar32>> out;
+  for (const auto& [lo, hi] : blocks)
+    for (UChar32 c = lo; c <= hi; ++c) {
+      char buf[128];
+      UErrorCode st = U_ZERO_ERROR;
+      const int32_t n = u_charName(c, U_UNICODE_CHAR_NAME, buf, sizeof buf, &st);
+      if (U_FAILURE(st) || n <= 0) continue;
+      std::string name(buf, static_cast<std::size_t>(n));
+      for (const std::string_view marker : {" LETTER SMALL CAPITAL ", " SMALL CAPITAL LETTER "}) {
+        const auto at = name.find(marker);
+        if (at == std::string::npos) continue;
+        const std::string small =
+            name.substr(0, at) + " SMALL LETTER " + name.substr(at + marker.size());
+        st = U_ZERO_ERROR;
+        const UChar32 letter = u_charFromName(U_UNICODE_CHAR_NAME, small.c_str(), &st);
+        if (U_SUCCESS(st)) out.emplace_back(c, letter);
+        break;
+      }
+    }
+  return out;  // the blocks are scanned in order, so already sorted
+}
 
 // Owns the spoof checker: its setters take it non-const, so they all run here, before any
 // other thread can see it.
@@ -26,6 +56,7 @@ class owner {
                      &st);
     uspoof_setRestrictionLevel(checker_, USPOOF_MODERATELY_RESTRICTIVE);
     kit_.spoof = checker_;
+    kit_.small_capitals = find_small_capitals();
     ok_ = U_SUCCESS(st);
   }
   ~owner() { uspoof_close(checker_); }
@@ -97,6 +128,17 @@ icu::UnicodeString spaces_mapped(const icu::UnicodeString& s) {
   return out;  // a pending space at the end is dropped
 }
 
+icu::UnicodeString small_capitals_lowered(const toolkit& kit, const icu::UnicodeString& s) {
+  icu::UnicodeString out;
+  const auto& table = kit.small_capitals;
+  for (int32_t i = 0; i < s.length(); i = s.moveIndex32(i, 1)) {
+    const UChar32 c = s.char32At(i);
+    const auto it = std::lower_bound(table.begin(), table.end(), std::pair<UChar32, UChar32>{c, 0});
+    out.append(it != table.end() && it->first == c ? it->second : c);
+  }
+  return out;
+}
+
 icu::UnicodeString folded(const icu::UnicodeString& s) {
   icu::UnicodeString out(s);
   out.foldCase(U_FOLD_CASE_DEFAULT);
@@ -122,7 +164,7 @@ bool skeleton(const toolkit& kit, const icu::UnicodeString& s, icu::UnicodeStrin
   // skeletons are not lower case (`0` becomes `O`), so without the fold `b0b` and `bob` differ.
   UErrorCode st = U_ZERO_ERROR;
   icu::UnicodeString raw;
-  uspoof_getSkeletonUnicodeString(kit.spoof, 0, s, raw, &st);
+  uspoof_getSkeletonUnicodeString(kit.spoof, 0, small_capitals_lowered(kit, s), raw, &st);
   if (U_FAILURE(st)) return false;
   out = kit.nfd->normalize(folded(raw), st);
   return U_SUCCESS(st);

@@ -7,6 +7,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "names.hpp"
 
@@ -22,6 +24,8 @@ struct toolkit {
   const icu::Normalizer2* nfkc = nullptr;
   const icu::Normalizer2* nfkc_casefold = nullptr;
   const USpoofChecker* spoof = nullptr;
+  // Small capitals (U+0274 ɴ) and the small letters they stand for (n), sorted by the first.
+  std::vector<std::pair<UChar32, UChar32>> small_capitals;
 };
 
 // The toolkit, or nullptr if ICU could not be set up.
@@ -35,6 +39,9 @@ std::string to_utf8(const icu::UnicodeString& s);
 icu::UnicodeString width_mapped(const toolkit& kit, const icu::UnicodeString& s);
 // RFC 8266's additional mapping: any Unicode space becomes U+0020, runs collapse, ends trimmed.
 icu::UnicodeString spaces_mapped(const icu::UnicodeString& s);
+// Small capitals as the small letters they are drawn like (`Aɴn` is `Ann`): Unicode gives
+// them no case or compatibility mapping, so neither folding nor TR #39 would join them.
+icu::UnicodeString small_capitals_lowered(const toolkit& kit, const icu::UnicodeString& s);
 // Full Unicode default case folding (ß → ss, K-sign → k), not a per-letter lower-casing.
 icu::UnicodeString folded(const icu::UnicodeString& s);
 

@@ -188,17 +188,25 @@ TEST(Names, TheIssuesLookAlikesAreOneName) {
                                                      {"ÄNNE", "änne", "A\u0308nne"},
                                                      {"\u212Arl", "krl", "KRL"},
                                                      {"straße", "STRASSE", "strasse"},
-                                                     {"ＡＬＩＣＥ", "alice", "ALICE"}};
+                                                     {"ＡＬＩＣＥ", "alice", "ALICE"},
+                                                     // small capitals: U+0274, U+1D00, U+0299
+                                                     {"Ann", "A\u0274n", "\u1D00\u0274\u0274"},
+                                                     {"Bob", "\u0299ob", "bo\u0299"}};
   expect_same_key(username, groups);
   expect_same_key(nickname, groups);
   expect_same_key(nickname, {{"alice", "alice\u00A0", "\u2003Alice ", "ALICE"}});
+  // A modifier small capital is a compatibility form of the small capital (refused in sign-in
+  // names), and a Greek small capital is the Greek small letter.
+  expect_same_key(nickname,
+                  {{"Ann", "A\u1DB0n"}, {"\u03b3\u03ac\u03bc\u03b1", "\u1D26\u03ac\u03bc\u03b1"}});
 }
 
 TEST(Names, LookAlikesShareASkeleton) {
   // Names with different keys that look the same: the caller refuses a taken skeleton.
   const std::vector<std::vector<std::string>> groups{
-      {"modern", "rnodern"},     // TR #39 lists m as rn
-      {"Bill", "BiII", "bill"},  // capital I is l; a dotted i is not
+      {"modern", "rnodern"},       // TR #39 lists m as rn
+      {"modern", "\u0280nodern"},  // and a small capital R as its small letter
+      {"Bill", "BiII", "bill"},    // capital I is l; a dotted i is not
       {"BIll", "B1ll", "Blll", "B|ll"},
       {"bob", "b0b", "BOB", "B0B"},
       {"ABC", "\u0410\u0412\u0421"},                // Latin and Cyrillic capitals
