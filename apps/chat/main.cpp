@@ -344,6 +344,12 @@ int main(int argc, char** argv) {
     api_cfg.display_names = name_rules_of(chat::names::nickname);
     chat::account_api api(service, name_rules_of(chat::names::username), api_cfg);
     accounts acc{service, api, sockets};
+    // `duplex-chat user ban` and `passwd` write the file from another process: the sockets of
+    // the sessions they end close within one period, not at their next reconnection.
+    srv.every(std::chrono::seconds(2), [&service, &sockets] {
+      if (sockets.size() == 0 || !service.changed_elsewhere()) return;
+      sockets.sweep_all([&service](std::int64_t id) { return service.session_alive(id); });
+    });
     // Expired sessions leave the file now and then; a lookup refuses them meanwhile anyway.
     srv.every(std::chrono::hours(1), [&service] { service.purge_expired(); });
     topic_publisher topics(srv);

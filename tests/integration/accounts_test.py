@@ -169,10 +169,19 @@ async def api_and_socket(tmp):
         cookie = cookie_of(res)
         check(status == 200 and body["user"]["name"] == "carol", f"carol signs in ({status} {body})")
         check(await upgrade_status(chat, cookie) == 101, "carol's cookie opens a socket")
+        carol_ws = await chat.ws(cookie)
+        await carol_ws.send(json.dumps({"type": "hello"}))
+        await expect(carol_ws, "welcome")
         out = cli(db, "list")
         check(re.search(r"\tcarol\tuser\t1 session", out.stdout) is not None, f"user list shows carol ({out.stdout})")
         out = cli(db, "ban", "carol")
         check(out.returncode == 0 and "banned" in out.stdout, "user ban")
+        try:
+            await asyncio.wait_for(carol_ws.wait_closed(), 5)
+        except asyncio.TimeoutError:
+            pass
+        check(carol_ws.close_code == 4001,
+              f"a ban from the command line closes the running server's open socket ({carol_ws.close_code})")
         check(await upgrade_status(chat, cookie) == 401, "a banned user's cookie stops at the next upgrade")
         status, _, _ = chat.call("GET", "/api/me", cookie=cookie)
         check(status == 401, "and at the next request")

@@ -387,6 +387,19 @@ bool account_service::session_alive(std::int64_t session_id) {
   }
 }
 
+bool account_service::changed_elsewhere() {
+  try {
+    sql::statement st(loop_db_, "PRAGMA data_version");
+    const std::int64_t now = st.row() ? st.integer(0) : -1;
+    const bool changed = now != data_version_ || now < 0;
+    data_version_ = now;
+    return changed;
+  } catch (const std::exception& e) {
+    log_failure("change check", e);
+    return true;
+  }
+}
+
 bool account_service::name_registered(std::string_view key, std::string_view skeleton) {
   try {
     sql::statement st(loop_db_,

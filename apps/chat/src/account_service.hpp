@@ -104,6 +104,10 @@ class account_service {
   // On the loop: whether a session still exists (false also when the database cannot say, so
   // that a socket whose session may have ended is closed rather than kept).
   bool session_alive(std::int64_t session_id);
+  // On the loop: whether another connection to the file (the operator's `duplex-chat user`
+  // command, this process's own writer) committed since the last call. True when the database
+  // cannot say, so that the caller checks rather than trusts.
+  bool changed_elsewhere();
   // On the loop: whether a registered user's sign-in or display name has this key or this
   // look-alike key (a guest may not take it). True when the database cannot say: refusing a guest
   // is safe.
@@ -126,7 +130,8 @@ class account_service {
   account_config config_;
   sql::connection loop_db_;
   sql::connection work_db_;
-  std::mutex work_mutex_;  // work_db_ is shared by the hashing threads and the writer
+  std::int64_t data_version_ = -1;  // PRAGMA data_version of loop_db_ at the last look
+  std::mutex work_mutex_;           // work_db_ is shared by the hashing threads and the writer
   std::shared_ptr<shared> shared_;
   std::once_flag dummy_once_;
   std::string dummy_hash_;  // verified against for an unknown name: the same time as a real one

@@ -77,6 +77,18 @@ std::size_t session_sockets::sweep(std::int64_t user_id,
   return ended.size();
 }
 
+std::size_t session_sockets::sweep_all(const std::function<bool(std::int64_t)>& alive) {
+  // The users first: a sweep's closes may erase entries of by_user_.
+  std::vector<std::int64_t> users;
+  users.reserve(by_user_.size());
+  for (const auto& entry : by_user_)
+    users.push_back(entry.first);
+  std::size_t closed = 0;
+  for (const std::int64_t user : users)
+    closed += sweep(user, alive);
+  return closed;
+}
+
 std::size_t session_sockets::size() const noexcept {
   std::size_t n = 0;
   for (const auto& [user, sockets] : by_user_)

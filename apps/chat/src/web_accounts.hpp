@@ -38,6 +38,9 @@ class session_sockets {
   void remove(std::int64_t user_id, std::int64_t session_id, session& s);
   // Closes every socket of the user whose session `alive` says has ended. Returns how many.
   std::size_t sweep(std::int64_t user_id, const std::function<bool(std::int64_t)>& alive);
+  // The same for every user with an open socket: for sessions ended where no callback reaches
+  // (another process banned the user or revoked the session). One check per session.
+  std::size_t sweep_all(const std::function<bool(std::int64_t)>& alive);
   std::size_t size() const noexcept;
 
  private:

@@ -215,6 +215,21 @@ TEST_F(AccountService, BannedUsersCannotSignInAndTheirSessionsStop) {
   EXPECT_EQ(sign_in_as(s, "ivy", "wrong password").what, status::bad_credentials);
 }
 
+TEST_F(AccountService, ACommitByAnotherConnectionIsNoticed) {
+  account_service s(config(), loop.poster());
+  const auto r = registered(s, "jon");
+  ASSERT_EQ(r.what, status::ok);
+  EXPECT_TRUE(s.changed_elsewhere());  // the first look has nothing to compare with
+  EXPECT_FALSE(s.changed_elsewhere());
+  EXPECT_TRUE(s.session_alive(r.session->info.id));  // a read is not a change
+  EXPECT_FALSE(s.changed_elsewhere());
+  sql::connection operator_db(file.path(), 1s);  // as `duplex-chat user ban` opens it
+  EXPECT_EQ(session_store(operator_db, {}).revoke_all(r.who->id), 1u);
+  EXPECT_TRUE(s.changed_elsewhere());
+  EXPECT_FALSE(s.session_alive(r.session->info.id));
+  EXPECT_FALSE(s.changed_elsewhere());
+}
+
 TEST_F(AccountService, SignOutAndRevocation) {
   account_service s(config(), loop.poster());
   const auto a = registered(s, "jay");

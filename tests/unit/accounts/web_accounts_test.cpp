@@ -2,6 +2,8 @@
 // answers translated both ways, and the sockets a session's end closes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "src/web_accounts.hpp"
 
 namespace duplex::chat {
@@ -97,6 +99,43 @@ TEST(WebAccounts, AnEndedSessionClosesItsSocketsOnly) {
   sockets.remove(1, 11, phone);  // twice: harmless
   EXPECT_EQ(sockets.size(), 1u);
   EXPECT_EQ(sockets.sweep(3, [](std::int64_t) { return false; }), 0u);
+}
+
+// A socket whose close comes straight back to remove(), as the server's on_close does.
+struct self_removing final : session {
+  self_removing(session_sockets& sockets, std::int64_t user_id, std::int64_t session_id)
+      : all(sockets), user(user_id), id(session_id) {
+    all.add(user, id, *this);
+  }
+  bool send(std::string_view, bool) override { return true; }
+  void close(ws::close_code code, std::string_view) override {
+    closed = ws::to_int(code);
+    all.remove(user, id, *this);
+  }
+  void subscribe(std::string_view) override {}
+  void unsubscribe(std::string_view) override {}
+  session_sockets& all;
+  std::int64_t user, id;
+  std::uint16_t closed = 0;
+};
+
+TEST(WebAccounts, ASweepOfEveryUserClosesTheEndedSessionsEvenAsTheyLeave) {
+  session_sockets sockets;
+  self_removing banned_tab(sockets, 1, 10), banned_phone(sockets, 1, 11), kept(sockets, 2, 20),
+      revoked(sockets, 3, 30);
+  std::vector<std::int64_t> asked;
+  const auto closed = sockets.sweep_all([&](std::int64_t id) {
+    asked.push_back(id);
+    return id == 20;
+  });
+  EXPECT_EQ(closed, 3u);
+  std::sort(asked.begin(), asked.end());
+  EXPECT_EQ(asked, (std::vector<std::int64_t>{10, 11, 20, 30}));
+  EXPECT_EQ(banned_tab.closed, ws::to_int(close_signed_out));
+  EXPECT_EQ(banned_phone.closed, ws::to_int(close_signed_out));
+  EXPECT_EQ(revoked.closed, ws::to_int(close_signed_out));
+  EXPECT_EQ(kept.closed, 0);
+  EXPECT_EQ(sockets.size(), 1u);
 }
 
 }  // namespace
