@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -76,7 +77,12 @@ struct server_state {
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> shutting_down{false};
   std::uint16_t port = 0;
-  std::shared_ptr<net::tls_context> tls;  // set when options name a certificate
+  // TLS: set when options name a certificate, replaced by a reload from any thread.
+  std::shared_ptr<net::tls_context> current_tls() const;
+  bool reload_tls();
+  std::vector<net::tls_certificate> certificate_list() const;
+  mutable std::mutex tls_mutex;
+  std::shared_ptr<net::tls_context> tls;
 };
 
 }  // namespace duplex::detail

@@ -12,7 +12,7 @@ socket_conn::socket_conn(loop_context& ctx, int fd)
       ws_(ws::role::server, ctx.server.opts.ws_limits) {
   // The handshake deadline covers the TLS handshake too: it starts at accept.
   deadline = ctx_.after(ctx_.server.opts.handshake_timeout);
-  if (ctx.server.tls) stream().use_tls(ctx.server.tls, true);
+  if (auto tls = ctx.server.current_tls()) stream().use_tls(tls, true);
 }
 
 socket_conn::~socket_conn() = default;

@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 struct ssl_ctx_st;
 struct ssl_st;
@@ -18,22 +20,36 @@ struct tls_options {
   bool verify = true;     // client: check the chain and the host name (off only for tests)
 };
 
+// One certificate a server can present: a PEM chain and its private key.
+struct tls_certificate {
+  std::string cert_file;
+  std::string key_file;
+};
+
 // An SSL_CTX: one per server or client configuration. Throws std::runtime_error with
 // OpenSSL's reason when the certificate, key or CA file cannot be used.
 class tls_context {
  public:
   static std::shared_ptr<tls_context> server(const tls_options& o);
+  // Several certificates: the first is the default, each other one is presented to a client
+  // whose SNI name matches one of its DNS names (subjectAltName, else the common name; "*."
+  // covers one label). All are loaded or none: the first that fails throws.
+  static std::shared_ptr<tls_context> server(const std::vector<tls_certificate>& certs);
   static std::shared_ptr<tls_context> client(const tls_options& o);
   ~tls_context();
   tls_context(const tls_context&) = delete;
   tls_context& operator=(const tls_context&) = delete;
   ssl_ctx_st* native() const noexcept { return ctx_; }
   bool verifies() const noexcept { return verify_; }
+  // The context whose certificate answers to `sni_name`; the default one when none does.
+  ssl_ctx_st* choose(std::string_view sni_name) const noexcept;
 
  private:
   explicit tls_context(ssl_ctx_st* ctx, bool verify) : ctx_(ctx), verify_(verify) {}
   ssl_ctx_st* ctx_;
   bool verify_;
+  // Every certificate with the names it answers to, the default first (servers only).
+  std::vector<std::pair<std::vector<std::string>, ssl_ctx_st*>> by_name_;
 };
 
 class tls_session {

@@ -51,6 +51,10 @@ struct server_options {
   // TLS (wss:// and https://) when cert_file and key_file are set; the handshake timeout
   // covers the TLS handshake, renegotiation is refused, and a close ends with close_notify.
   net::tls_options tls{};
+  // More certificates, chosen by the name the client asks for (SNI); the default one is
+  // tls.cert_file when set, else the first of these. SIGHUP (with handle_signals) or
+  // server::reload_certificates() reads every file again without closing any connection.
+  std::vector<net::tls_certificate> certificates;
 
   std::chrono::milliseconds handshake_timeout{10'000};  // whole request head, from accept
   std::chrono::milliseconds idle_timeout{120'000};      // no input for this long: send a ping
@@ -152,6 +156,10 @@ class server {
   // on loop 0's thread, and the delay counts from the loop's next iteration.
   void after(std::chrono::milliseconds delay, std::function<void()> fn);
   void every(std::chrono::milliseconds interval, std::function<void()> fn);
+  // Any thread: loads the TLS certificates again from their files; handshakes that start after
+  // it returns true use the new ones, connections already open keep theirs. When a file cannot
+  // be used, the old certificates stay, the reason is logged, and it returns false.
+  bool reload_certificates();
   unsigned loop_count() const noexcept;
   // Loop i itself (after listen(); std::logic_error otherwise), for code that registers its own
   // descriptors and timers on it from that loop's thread: a database or Redis client driven by
