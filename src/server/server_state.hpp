@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "client_address.hpp"
 #include "duplex/net/event_loop.hpp"
 #include "duplex/net/listener.hpp"
 #include "duplex/net/send_queue.hpp"
@@ -70,6 +71,7 @@ struct server_state {
   void publish(std::string_view topic, std::string_view data, ws::opcode op, socket_conn* except);
 
   server_options opts;
+  proxy_trust trusted{opts.trusted_proxies};
   std::vector<std::unique_ptr<route>> ws_routes;
   std::unordered_map<std::string, http_handler, string_hash, std::equal_to<>> http_routes;
   http_handler fallback;

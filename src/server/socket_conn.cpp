@@ -23,7 +23,9 @@ void socket_conn::on_io(net::io_events events) {
   if (phase_ == phase::dead) return;
   try {
     if (has(events, net::io_events::writable)) on_writable();
-    if (phase_ != phase::dead && read_ready(events)) stream().read(*this);
+    if (phase_ != phase::dead && read_ready(events) && awaiting_proxy_header()) read_proxy_header();
+    if (phase_ != phase::dead && read_ready(events) && !awaiting_proxy_header())
+      stream().read(*this);
     if (phase_ != phase::dead) maybe_finish();
   } catch (...) {
     // The glue itself failed (no memory, an epoll_ctl refused): this socket's state cannot be

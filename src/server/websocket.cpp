@@ -70,6 +70,7 @@ std::string_view websocket::subprotocol() const noexcept {
 }
 
 std::string websocket::remote_address() const {
+  if (const std::string* client = self(this).reported_client()) return *client;
   net::address a;
   a.length = sizeof a.storage;
   const int fd = self(this).fd();

@@ -56,6 +56,20 @@ struct server_options {
   // server::reload_certificates() reads every file again without closing any connection.
   std::vector<net::tls_certificate> certificates;
 
+  // Proxies in front of the server, as addresses or ranges ("10.0.0.0/8", "192.0.2.7",
+  // "fd00::/8"); an entry that is neither makes the constructor throw std::invalid_argument.
+  // Only a TCP peer in this list may say who the client is, by the means enabled below; what
+  // anyone else sends to that effect is never believed. The client so found is what
+  // upgrade_context::peer and websocket::remote_address() report.
+  std::vector<std::string> trusted_proxies;
+  // A trusted peer must open each connection with a PROXY protocol v2 header (its LOCAL
+  // command keeps the peer's own address): without a valid one the connection is closed and
+  // logged. Other peers are not read for one, so a header from them is an invalid request.
+  bool proxy_protocol = false;
+  // An upgrade request from a trusted peer names its client in Forwarded (RFC 7239) or else
+  // X-Forwarded-For, read from the right past every trusted hop.
+  bool forwarded_headers = false;
+
   std::chrono::milliseconds handshake_timeout{10'000};  // whole request head, from accept
   std::chrono::milliseconds idle_timeout{120'000};      // no input for this long: send a ping
   std::chrono::milliseconds pong_timeout{30'000};       // no input after that ping: close 1001
