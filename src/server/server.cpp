@@ -65,6 +65,7 @@ void server_state::publish(std::string_view topic, std::string_view data, ws::op
 // ---- loop_context ----------------------------------------------------------------------
 
 loop_context::loop_context(server_state& s, unsigned i) : server(s), index(i) {
+  anchor->ctx = this;
   cork.reserve(64 * 1024);
   scratch.reserve(16 * 1024);
   const auto tick = std::max<std::int64_t>(s.opts.tick.count(), 1);
@@ -78,6 +79,10 @@ loop_context::loop_context(server_state& s, unsigned i) : server(s), index(i) {
 }
 
 loop_context::~loop_context() {
+  {
+    std::lock_guard lock(anchor->mutex);  // no handle posts to this loop from now on
+    anchor->ctx = nullptr;
+  }
   listener.reset();
   while (head != nullptr) {
     socket_conn* c = head;

@@ -18,6 +18,7 @@
 #include "duplex/net/send_queue.hpp"
 #include "duplex/net/tls.hpp"
 #include "duplex/server/server.hpp"
+#include "socket_token.hpp"
 #include "topics.hpp"
 
 namespace duplex::detail {
@@ -59,6 +60,8 @@ struct loop_context {
   std::string cork;     // output buffer lent to the socket whose callbacks are running
   std::string scratch;  // output buffer lent to a socket written from elsewhere
   bool shutting_down = false;
+  // What socket handles post through; cleared when this loop goes (server.cpp).
+  std::shared_ptr<loop_anchor> anchor = std::make_shared<loop_anchor>();
 };
 
 struct server_state {

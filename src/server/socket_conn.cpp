@@ -15,7 +15,9 @@ socket_conn::socket_conn(loop_context& ctx, int fd)
   if (auto tls = ctx.server.current_tls()) stream().use_tls(tls, true);
 }
 
-socket_conn::~socket_conn() = default;
+socket_conn::~socket_conn() {
+  retire_token();  // a loop torn down frees its sockets without destroy()
+}
 
 // ---- readiness -------------------------------------------------------------------------
 
@@ -191,6 +193,7 @@ void socket_conn::destroy() {
     if (phase_ == phase::dead) return;  // on_close ended it already
   }
   topics_.clear(ctx_.topics, this);
+  retire_token();
   // Given up on (a timeout, a full queue, a failure): bytes the peer never took are dropped
   // with a reset. Otherwise a plain close, so that a peer that half-closed (it may still be
   // reading) gets everything and a FIN.

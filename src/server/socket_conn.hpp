@@ -15,6 +15,7 @@
 #include "duplex/ws/connection.hpp"
 #include "http_phase.hpp"
 #include "server_state.hpp"
+#include "socket_token.hpp"
 #include "topics.hpp"
 
 namespace duplex::detail {
@@ -68,6 +69,9 @@ class socket_conn final : public websocket, private net::stream {
   // edge.cpp: the client as a trusted proxy reported it (PROXY header, forwarded headers of
   // the upgrade), or null when the TCP peer is the client.
   const std::string* reported_client() const noexcept;
+  // socket_handle.cpp: the token handles hold (made on first use), and its end.
+  std::shared_ptr<socket_token> token();
+  void retire_token() noexcept;
 
   socket_conn* prev = nullptr;
   socket_conn* next = nullptr;
@@ -145,6 +149,7 @@ class socket_conn final : public websocket, private net::stream {
     bool awaiting = false;
   };
   std::unique_ptr<edge_state> edge_;
+  std::shared_ptr<socket_token> token_;  // only once handle() was called
 };
 
 // Application callbacks run through here: one that throws is reported like any exception on

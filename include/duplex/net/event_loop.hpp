@@ -106,6 +106,12 @@ class event_loop {
   // Monotonic milliseconds, read once per iteration.
   std::uint64_t now_ms() const noexcept { return now_ms_; }
   bool in_loop_thread() const noexcept { return std::this_thread::get_id() == thread_.load(); }
+  // Throws std::logic_error naming `call` when a loop-bound call comes from another thread than
+  // the loop's, once the loop has run (before, the thread that sets things up may call).
+  void expect_owner(const char* call) const {
+    const auto owner = thread_.load(std::memory_order_relaxed);
+    if (owner != std::thread::id{} && owner != std::this_thread::get_id()) wrong_thread(call);
+  }
 
  private:
   struct timer {
@@ -115,6 +121,7 @@ class event_loop {
   };
   class waker;
 
+  [[noreturn]] static void wrong_thread(const char* call);
   template <class F>
   void guarded(F&& f) noexcept;
   int wait_timeout() const noexcept;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "duplex/net/send_result.hpp"
+#include "duplex/server/socket_handle.hpp"
 #include "duplex/ws/types.hpp"
 
 namespace duplex {
@@ -49,6 +50,10 @@ class websocket {
   std::string_view subprotocol() const noexcept;
   std::string remote_address() const;
   net::event_loop& loop() const noexcept;
+  // A copyable handle through which any thread may send to this socket (socket_handle.hpp).
+  // The websocket itself belongs to its loop: its other calls, made from another thread,
+  // throw std::logic_error.
+  socket_handle handle();
 
   // Per-socket user data, destroyed with the socket. data<T>() is null if another type is held.
   template <class T, class... Args>
