@@ -18,6 +18,12 @@ cmake --build "$work/examples" -j2 > /dev/null
 "$work/examples/roundtrip"
 "$work/examples/ticker" --self-test
 "$work/examples/auth" --self-test
+"$work/examples/worker_reply" --self-test
+"$work/examples/backpressure" --self-test
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+        -keyout "$work/key.pem" -out "$work/cert.pem" 2> /dev/null
+"$work/examples/wss_client" --self-test "$work/cert.pem" "$work/key.pem"
 
 echo "--- pkg-config"
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
