@@ -9,36 +9,41 @@
 
 namespace duplex::net {
 
+/// A listening TCP socket on a loop, accepting every pending connection on readiness.
 class listener final : public io_handler {
  public:
-  // Called with each accepted, non-blocking socket (TCP_NODELAY set) and its peer.
+  /// Called with each accepted, non-blocking socket (TCP_NODELAY set) and its peer.
   using accept_fn = std::function<void(int fd, const address& peer)>;
 
+  /// Binds and listens (SO_REUSEPORT when `reuse_port`); throws std::system_error on failure.
   listener(event_loop& loop, const address& bind_to, bool reuse_port, accept_fn on_accept,
            int backlog = 1024);
   ~listener();
   listener(const listener&) = delete;
   listener& operator=(const listener&) = delete;
 
-  // Whether some socket listens on the address already. Every listener of a process that
-  // shares a port through SO_REUSEPORT must set it, so a probe without it fails when any does:
-  // a second process asks this before joining a port and splitting its traffic unseen.
+  /// Whether some socket listens on the address already. Every listener of a process that
+  /// shares a port through SO_REUSEPORT must set it, so a probe without it fails when any does:
+  /// a second process asks this before joining a port and splitting its traffic unseen.
   static bool in_use(const address& a);
 
+  /// The port bound (the chosen one for port 0).
   std::uint16_t port() const noexcept { return port_; }
+  /// Stops listening (also done by the destructor).
   void close() noexcept;
-  // Accepted connections dropped because the process had no file descriptor left.
+  /// Accepted connections dropped because the process had no file descriptor left.
   std::uint64_t dropped_for_fd_limit() const noexcept { return dropped_; }
 
+  /// Accepts what is pending.
   void on_io(io_events events) override;
 
  private:
-  // Accepts and closes one pending connection; false if none was pending.
+  /// Accepts and closes one pending connection; false if none was pending.
   bool shed_one() noexcept;
 
   event_loop& loop_;
   int fd_ = -1;
-  int reserve_fd_ = -1;  // kept open so that, at EMFILE, one can be freed to accept-and-close
+  int reserve_fd_ = -1;  ///< kept open so that, at EMFILE, one can be freed to accept-and-close
   std::uint16_t port_ = 0;
   std::uint64_t dropped_ = 0;
   accept_fn on_accept_;
