@@ -79,7 +79,7 @@ TEST(SocketHandle, ANoOpOnceTheSocketClosedWhileOthersStillSend) {
   const socket_handle handle = h.first();
   std::atomic<bool> stop{false};
   std::thread sender([&] {
-    while (!stop)
+    for (int i = 0; i < 100'000 && !stop; ++i)
       handle.send("late");  // races the close on purpose: each send lands or is dropped
   });
   c.reset();  // TCP ends: on_close (1006), and the handle's socket is gone
