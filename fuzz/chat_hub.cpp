@@ -181,6 +181,7 @@ class fake_session final : public chat::session {
   std::uint16_t closed = 0;      // the first close code the hub gave
   std::set<std::string> topics;  // subscribed to
   std::string nick;              // from the welcome
+  std::string carried;           // as the hub and the store carry it (a guest's is marked)
   std::string token;             // from the welcome
   std::vector<std::string> got;
   // Per room: the highest id among `message` events and join histories, which every later
@@ -516,7 +517,7 @@ void fake_store::append(stored_message m, std::function<void(bool, std::int64_t)
   ++calls;
   // Only a say appends, and only with the speaker's own name, in a room it may be in.
   CHAT_CHECK(h_.speaking != nullptr, "append outside a request: " + m.text);
-  CHAT_CHECK(m.nick == h_.speaking->nick, "append as " + m.nick + " by " + h_.speaking->nick);
+  CHAT_CHECK(m.nick == h_.speaking->carried, "append as " + m.nick + " by " + h_.speaking->carried);
   CHAT_CHECK(chat::names::valid_room(m.room) && m.room == chat::names::room_key(m.room),
              "append to " + m.room);
   CHAT_CHECK(!m.text.empty() && m.text.size() <= 4096, "append of " + m.text);
@@ -653,9 +654,9 @@ void harness::on_send(fake_session& s, std::string_view text, bool droppable) {
              "not a JSON object with a string type: " + line);
   const std::string type = j["type"];
   CHAT_CHECK(!droppable || type == "typing", "droppable: " + line);
-  // A connection taken over by a newer one has left every room and lost its name: only
-  // answers to what it asked before can still reach it.
-  if (s.closed == 4000)
+  // A connection taken over by a newer one (or a guest whose name its registered owner took)
+  // has left every room and lost its name: only answers to what it asked before can reach it.
+  if (s.closed == 4000 || s.closed == 4002)
     CHAT_CHECK(type != "message" && type != "presence" && type != "typing" && type != "joined" &&
                    type != "welcome" && type != "left" && type != "private",
                "to a replaced connection: " + line);
@@ -665,6 +666,8 @@ void harness::on_send(fake_session& s, std::string_view text, bool droppable) {
   };
   if (type == "welcome") {
     s.nick = string_field(j, "nick");
+    const bool guest = j.contains("guest") && j["guest"] == true;
+    s.carried = guest ? chat::wire::guest_name(s.nick) : s.nick;
     s.token = string_field(j, "token");
   } else if (type == "joined") {
     CHAT_CHECK(room_of().is_string(), line);
@@ -750,7 +753,8 @@ void harness::on_close(fake_session& s, std::uint16_t code) {
   ++closes;
   TRACE("  -> %d closed %u\n", s.slot, code);
   CHAT_CHECK(!s.detached, "closed a detached session with " + std::to_string(code));
-  CHAT_CHECK(code == 1008 || code == 1013 || code == 4000, "close code " + std::to_string(code));
+  CHAT_CHECK(code == 1008 || code == 1013 || code == 4000 || code == 4002,
+             "close code " + std::to_string(code));
   if (s.closed == 0) s.closed = code;
 }
 
@@ -790,7 +794,7 @@ chat::hub_limits harness::limits_for(std::uint8_t profile) {
   // Bit 4 of the profile allows one flood from other nodes (see step()), bit 8 signs slots 2
   // and 3 in as one user (see ensure()).
   if (profile & 1) {  // small tables, so that every limit is reached
-    l.max_rooms_per_client = 2;
+    l.max_rooms_per_user = 2;
     l.max_members_per_room = 2;
     l.max_rooms = 3;
     l.history_page = 3;
@@ -823,9 +827,11 @@ bool harness::ensure(slot& sl, std::size_t cap) {
   sl.s = sessions_.back().get();
   sl.s->slot = static_cast<int>(&sl - slots_);
   TRACE("%d: attach\n", sl.s->slot);
-  // With profile bit 8, slots 2 and 3 are sessions of one signed-in user.
-  const bool signed_in = (profile_ & 8) != 0 && sl.s->slot >= 2;
-  guard("attach", [&] { sl.id = sl.s->hub_id = hub_->attach(*sl.s, signed_in ? "ann" : ""); });
+  // With profile bit 8, slots 2 and 3 are sessions of one signed-in user, and slot 1 another
+  // (so that one can moderate the other).
+  const bool signed_in = (profile_ & 8) != 0 && sl.s->slot >= 1;
+  const char* user = sl.s->slot == 1 ? "bob" : "ann";
+  guard("attach", [&] { sl.id = sl.s->hub_id = hub_->attach(*sl.s, signed_in ? user : ""); });
   return true;
 }
 
@@ -999,7 +1005,10 @@ void harness::request(slot& sl, std::uint8_t kind) {
   json j = json::object();
   static const char* const types[] = {"hello",   "join",    "leave",  "say",
                                       "private", "history", "typing", "rooms"};
-  const std::string type = types[kind % 8];
+  // "rooms" stands for the directory and moderation requests too (hub_moderation*.cpp).
+  static const char* const room_types[] = {"rooms", "create", "invite", "kick",    "ban",
+                                           "unban", "mute",   "delete", "promote", "topic"};
+  const std::string type = kind % 8 == 7 ? room_types[in_.below(10)] : types[kind % 8];
   // Now and then a type of another kind, or none, or one the protocol does not know.
   switch (in_.below(32)) {
     case 0:
@@ -1040,6 +1049,22 @@ void harness::request(slot& sl, std::uint8_t kind) {
     const fake_session* other = slots_[b % slots].s;
     j["to"] = b < 128 && other != nullptr ? json(other->nick) : json(nicks()[b % nicks().size()]);
     j["text"] = text_value();
+  } else if (type == "rooms" || type == "create" || type == "topic") {
+    j["room"] = room_value();
+    if (in_.byte() & 1) j["q"] = text_value();
+    if (in_.byte() & 1) j["topic"] = text_value();
+    if (in_.byte() & 1) j["invite_only"] = (in_.byte() & 1) ? json(true) : odd();
+  } else if (type == "invite" || type == "kick" || type == "ban" || type == "unban" ||
+             type == "mute" || type == "delete" || type == "promote") {
+    j["room"] = room_value();
+    const std::uint8_t b = in_.byte();
+    const fake_session* other = slots_[b % slots].s;
+    j["user"] = b < 128 && other != nullptr ? json(other->nick)
+                : b < 240                   ? json(nicks()[b % nicks().size()])
+                                            : odd();
+    if (type == "mute") j["seconds"] = since_value(j["room"]);
+    if (type == "delete") j["id"] = since_value(j["room"]);
+    if (type == "promote") j["role"] = (b & 1) ? json("moderator") : json("member");
   } else if (type == "history") {
     j["room"] = room_value();
     const std::uint8_t b = in_.byte();

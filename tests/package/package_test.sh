@@ -20,6 +20,8 @@ cmake --build "$work/examples" -j2 > /dev/null
 "$work/examples/auth" --self-test
 "$work/examples/worker_reply" --self-test
 "$work/examples/backpressure" --self-test
+"$work/examples/upload" --self-test
+"$work/examples/reconnect" --self-test
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
         -subj /CN=localhost -addext subjectAltName=DNS:localhost \
         -keyout "$work/key.pem" -out "$work/cert.pem" 2> /dev/null

@@ -24,6 +24,15 @@ void hub::on_hello(client& c, const request& r) {
   auto proposed = names::validate(signed_in ? c.signed_in : r.str("nick"));
   if (!proposed) return error(c, "invalid_nick", proposed.reason);
   const std::string& key = proposed.key;
+  if (!signed_in && registered_ && registered_(proposed))
+    return error(c, "nick_taken", "that name belongs to a registered user: sign in to use it");
+  if (signed_in) {
+    // The owner is back: a guest who took the name (or one like it) before it was registered,
+    // or while nobody checked, gives it up.
+    evict_guest(key);
+    if (auto it = look_alikes_.find(proposed.skeleton); it != look_alikes_.end())
+      evict_guest(std::string(it->second));
+  }
   if (auto it = look_alikes_.find(proposed.skeleton); it != look_alikes_.end() && it->second != key)
     return error(c, "nick_taken", "a nickname that looks the same is in use");
   if (auto it = users_.find(key); it != users_.end()) {
@@ -34,6 +43,21 @@ void hub::on_hello(client& c, const request& r) {
       return error(c, "nick_taken", "that nickname is in use");
   }
   name_session(c, proposed, signed_in);
+}
+
+void hub::evict_guest(const std::string& key) {
+  auto it = users_.find(key);
+  if (it == users_.end() || it->second.signed_in) return;
+  const auto sessions = it->second.sessions;  // the entry goes with its last session
+  for (auto id : sessions) {
+    client* old = find_client(id);
+    if (old == nullptr) continue;
+    while (!old->rooms.empty())
+      leave_room(*old, *old->rooms.begin(), false);
+    drop_session(*old);
+    old->closing = true;
+    old->s->close(close_name_claimed, "the name was claimed by its registered user");
+  }
 }
 
 // The token from an earlier welcome proves this is the same guest reconnecting before the
@@ -60,13 +84,24 @@ void hub::name_session(client& c, const names::result& name, bool signed_in) {
     u.name = name.name;
     u.skeleton = name.skeleton;
     u.signed_in = signed_in;
+    u.bucket = c.bucket;  // what the connection spent before its hello still counts
     look_alikes_.emplace(u.skeleton, key);
   }
   u.sessions.push_back(c.id);
-  c.nick = u.name;
+  c.nick = signed_in ? u.name : wire::guest_name(u.name);
   c.user = key;
   c.token = random_token();
-  send(c, wire::welcome(c.nick, c.token));
+  // A signed-in user's rooms are the user's: every new session is told them, and joining them
+  // again is no real join (no presence line).
+  std::vector<std::string> rooms;
+  if (signed_in) {
+    try {
+      rooms = dir_.rooms_of(key);
+    } catch (const std::exception&) {
+      error(c, "store_failed", "your rooms are unavailable; join them again later");
+    }
+  }
+  send(c, wire::welcome(c.nick, c.token, rooms));
   c.s->subscribe(user_topic(key));
 }
 
@@ -86,15 +121,21 @@ void hub::drop_session(client& c) {
 
 // Presence is the user's: announced when its first session enters a room, and when its last
 // leaves.
+// Only a real join says so: a guest's (its membership is its connection's) or a signed-in
+// user's first (admit), not a new tab's or a reconnection's.
 void hub::entered(client& c, room& rm) {
   user* u = user_of(c);
-  if (u == nullptr || u->rooms[rm.name]++ != 0) return;
+  if (u == nullptr) return;
+  const bool real = c.announce.erase(rm.name) > 0 || !u->signed_in;
+  if (u->rooms[rm.name]++ != 0) return;
   ++rm.people;
-  broadcast(rm, wire::presence(rm.name, c.nick, true), c.id);
+  if (!u->signed_in) ++rm.guests;
+  if (real) broadcast(rm, wire::presence(rm.name, c.nick, true), c.id);
+  if (real && u->signed_in) announce_room(rm.name);  // the member count changed
   store_.set_presence(rm.name, c.nick, true);
 }
 
-void hub::left(client& c, room& rm) {
+void hub::left(client& c, room& rm, bool quiet) {
   user* u = user_of(c);
   if (u == nullptr) return;
   auto it = u->rooms.find(rm.name);
@@ -102,8 +143,10 @@ void hub::left(client& c, room& rm) {
   u->rooms.erase(it);
   u->typed_ms.erase(rm.name);
   --rm.people;
+  if (!u->signed_in) --rm.guests;
   store_.set_presence(rm.name, c.nick, false);
-  broadcast(rm, wire::presence(rm.name, c.nick, false));
+  // A signed-in user whose last tab closed is still a member: no line.
+  if (!quiet && !u->signed_in) broadcast(rm, wire::presence(rm.name, c.nick, false));
 }
 
 // To every session of the recipient, and of the sender (its own copy), one frame each.
@@ -113,7 +156,9 @@ void hub::on_private(client& c, const request& r) {
     return error(c, "invalid_text", "1 to 4096 bytes");
   auto to = users_.find(names::key(r.str("to")));
   if (to == users_.end()) return error(c, "no_such_user", "nobody by that name is online");
-  const std::string out = wire::private_message(c.nick, to->second.name, text, now_());
+  const std::string to_name =
+      to->second.signed_in ? to->second.name : wire::guest_name(to->second.name);
+  const std::string out = wire::private_message(c.nick, to_name, text, now_());
   publish(user_topic(to->first), out, to->second.sessions.size());
   if (to->first == c.user) return;
   if (const user* me = user_of(c)) publish(user_topic(c.user), out, me->sessions.size());

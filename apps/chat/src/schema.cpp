@@ -32,8 +32,57 @@ constexpr const char* accounts_v1 =
     " address TEXT NOT NULL);"
     "CREATE INDEX sessions_by_user ON sessions (user_id, last_seen_ms);";
 
+// A display name (shown in the chat) beside the sign-in name. Display names are unique among
+// themselves (the indexes), and the triggers keep them apart from other users' sign-in names
+// both ways, by key and by look-alike key: nobody can show up as, or sign in under, a name that
+// looks like someone else's. A user's own two names may coincide.
+constexpr const char* display_names_v2 =
+    "ALTER TABLE users ADD COLUMN display_name TEXT;"
+    "ALTER TABLE users ADD COLUMN display_key TEXT;"
+    "ALTER TABLE users ADD COLUMN display_skeleton TEXT;"
+    "CREATE UNIQUE INDEX users_display_key ON users (display_key);"
+    "CREATE UNIQUE INDEX users_display_skeleton ON users (display_skeleton);"
+    "CREATE TRIGGER users_display_free BEFORE UPDATE OF display_key, display_skeleton ON users"
+    " WHEN NEW.display_key IS NOT NULL AND EXISTS (SELECT 1 FROM users WHERE id != NEW.id AND"
+    " (name_key = NEW.display_key OR name_skeleton = NEW.display_skeleton))"
+    " BEGIN SELECT RAISE(ABORT, 'the display name is another user''s sign-in name'); END;"
+    "CREATE TRIGGER users_name_free BEFORE INSERT ON users"
+    " WHEN EXISTS (SELECT 1 FROM users WHERE display_key = NEW.name_key"
+    " OR display_skeleton = NEW.name_skeleton)"
+    " BEGIN SELECT RAISE(ABORT, 'the name is another user''s display name'); END;";
+
+// ----- rooms (version 3): the room directory, sqlite_directory.cpp. Users are keyed by their
+// names::key, as the hub knows them, so a guest's ban needs no account. room_info, because
+// `rooms` is the history's list of names (sqlite_store.cpp).
+constexpr const char* rooms_v3 =
+    "CREATE TABLE room_info ("
+    " name TEXT PRIMARY KEY,"
+    " topic TEXT NOT NULL DEFAULT '',"
+    " owner TEXT NOT NULL DEFAULT '',"
+    " invite_only INTEGER NOT NULL DEFAULT 0 CHECK (invite_only IN (0, 1)),"
+    " created_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX room_info_by_owner ON room_info (owner);"
+    "CREATE TABLE room_members ("
+    " room TEXT NOT NULL REFERENCES room_info (name),"
+    " user_key TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('owner', 'moderator', 'member')),"
+    " muted_until_ms INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (room, user_key)) WITHOUT ROWID;"
+    "CREATE INDEX room_members_by_user ON room_members (user_key);"
+    "CREATE TABLE room_bans ("
+    " room TEXT NOT NULL REFERENCES room_info (name),"
+    " user_key TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (room, user_key)) WITHOUT ROWID;"
+    "CREATE TABLE room_invites ("
+    " room TEXT NOT NULL REFERENCES room_info (name),"
+    " user_key TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (room, user_key)) WITHOUT ROWID;";
+
 // steps[i] takes the file from version i to i + 1.
-constexpr std::array<const char*, schema_version> steps{accounts_v1};
+constexpr std::array<const char*, schema_version> steps{accounts_v1, display_names_v2, rooms_v3};
 
 int user_version(sql::connection& db) {
   sql::statement st(db, "PRAGMA user_version");

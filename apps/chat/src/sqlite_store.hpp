@@ -33,6 +33,8 @@ class sqlite_store final : public store {
   void range(std::string_view room, std::int64_t after_id, std::int64_t up_to, std::size_t limit,
              read_done done) override;
   void rooms(std::function<void(bool, std::vector<std::string>)> done) override;
+  // Queued behind the appends made before it, so it never misses a message still being written.
+  void erase(std::string_view room, std::int64_t id, std::function<void(bool, bool)> done) override;
 
   static constexpr std::size_t max_queued = 10'000;        // appends waiting for the writer
   static constexpr std::size_t max_cached_rooms = 10'000;  // next ids kept in memory
@@ -47,6 +49,7 @@ class sqlite_store final : public store {
   struct pending {
     stored_message msg;
     std::function<void(bool, std::int64_t)> done;
+    bool erase = false;  // erase msg.id of msg.room; the commit sets msg.id to 0 if not found
   };
   std::int64_t read_last_id(std::string_view room);
   template <class T, class Read>

@@ -1,5 +1,7 @@
 #include "wire.hpp"
 
+#include <algorithm>
+
 namespace duplex::chat {
 
 using json = nlohmann::json;
@@ -37,19 +39,39 @@ std::size_t code_points(std::string_view utf8) noexcept {
 namespace wire {
 namespace {
 
+constexpr char guest_mark = '~';
+
+// `field` and, for a guest, `flag`: true.
+void put_name(json& j, const char* field, std::string_view carried, const char* flag = "guest") {
+  const auto who = shown(carried);
+  j[field] = who.nick;
+  if (who.guest) j[flag] = true;
+}
+
 // A message inside a history: the event without its type.
 json history_entry(const stored_message& m) {
-  return {{"room", m.room}, {"id", m.id}, {"nick", m.nick}, {"text", m.text}, {"ts", m.ts_ms}};
+  json out{{"room", m.room}, {"id", m.id}, {"text", m.text}, {"ts", m.ts_ms}};
+  put_name(out, "nick", m.nick);
+  return out;
 }
 
 json history_json(std::string_view room, const std::vector<stored_message>& messages) {
   json arr = json::array();
   for (const auto& m : messages)
-    arr.push_back(history_entry(m));
+    if (!m.text.empty()) arr.push_back(history_entry(m));  // empty: deleted by a moderator
   return {{"type", "history"}, {"room", room}, {"messages", std::move(arr)}};
 }
 
 }  // namespace
+
+std::string guest_name(std::string_view nick) {
+  return guest_mark + std::string(nick);
+}
+
+shown_name shown(std::string_view carried) noexcept {
+  if (!carried.empty() && carried.front() == guest_mark) return {carried.substr(1), true};
+  return {carried, false};
+}
 
 std::optional<request> request::parse(std::string_view text) {
   json body = json::parse(text, nullptr, false);
@@ -65,13 +87,31 @@ std::int64_t request::natural(const char* key) const {
   return v < 0 ? -1 : v;
 }
 
-std::string welcome(std::string_view nick, std::string_view token) {
-  return to_wire({{"type", "welcome"}, {"nick", nick}, {"token", token}});
+bool request::flag(const char* key) const {
+  auto it = body_.find(key);
+  return it != body_.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::string welcome(std::string_view nick, std::string_view token,
+                    const std::vector<std::string>& rooms) {
+  json out{{"type", "welcome"}, {"token", token}};
+  put_name(out, "nick", nick);
+  if (!rooms.empty()) out["rooms"] = rooms;
+  return to_wire(out);
 }
 
 std::string joined(std::string_view room, const std::vector<std::string>& members,
                    std::int64_t last_id) {
-  return to_wire({{"type", "joined"}, {"room", room}, {"members", members}, {"last_id", last_id}});
+  std::vector<std::string> names, guests;
+  for (const auto& m : members) {
+    const auto who = shown(m);
+    names.emplace_back(who.nick);
+    if (who.guest) guests.emplace_back(who.nick);
+  }
+  std::sort(names.begin(), names.end());
+  json out{{"type", "joined"}, {"room", room}, {"members", names}, {"last_id", last_id}};
+  if (!guests.empty()) out["guests"] = guests;
+  return to_wire(out);
 }
 
 std::string join_history(std::string_view room, const std::vector<stored_message>& messages,
@@ -95,12 +135,15 @@ std::string message(const stored_message& m) {
 }
 
 std::string presence(std::string_view room, std::string_view nick, bool joined) {
-  return to_wire(
-      {{"type", "presence"}, {"room", room}, {"nick", nick}, {"event", joined ? "join" : "leave"}});
+  json out{{"type", "presence"}, {"room", room}, {"event", joined ? "join" : "leave"}};
+  put_name(out, "nick", nick);
+  return to_wire(out);
 }
 
 std::string typing(std::string_view room, std::string_view nick) {
-  return to_wire({{"type", "typing"}, {"room", room}, {"nick", nick}});
+  json out{{"type", "typing"}, {"room", room}};
+  put_name(out, "nick", nick);
+  return to_wire(out);
 }
 
 std::string left(std::string_view room) {
@@ -113,7 +156,10 @@ std::string ack(std::string_view ref, std::string_view room, std::int64_t id) {
 
 std::string private_message(std::string_view from, std::string_view to, std::string_view text,
                             std::int64_t ts_ms) {
-  return to_wire({{"type", "private"}, {"from", from}, {"to", to}, {"text", text}, {"ts", ts_ms}});
+  json out{{"type", "private"}, {"text", text}, {"ts", ts_ms}};
+  put_name(out, "from", from);
+  put_name(out, "to", to, "to_guest");
+  return to_wire(out);
 }
 
 std::string room_list(const std::vector<std::pair<std::string, std::size_t>>& rooms) {

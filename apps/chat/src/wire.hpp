@@ -32,6 +32,17 @@ std::size_t code_points(std::string_view utf8) noexcept;
 
 namespace wire {
 
+// A guest's name, as the hub, the stores and the nodes carry it: `~` and the name. No sign-in
+// name contains `~` (the username profile refuses symbols), so the mark cannot be forged by a
+// registered user and survives history and Redis; on the wire it becomes `guest: true`.
+std::string guest_name(std::string_view nick);
+// The name to show and whether it is a guest's, from the carried form.
+struct shown_name {
+  std::string_view nick;
+  bool guest = false;
+};
+shown_name shown(std::string_view carried) noexcept;
+
 // One request of a client: a JSON object whose fields are read by kind.
 class request {
  public:
@@ -43,6 +54,8 @@ class request {
   std::string str(const char* key) const { return text_field(body_, key); }
   // A non-negative integer field, or -1 when absent, negative or of another kind.
   std::int64_t natural(const char* key) const;
+  // True when the field is the JSON `true`.
+  bool flag(const char* key) const;
 
  private:
   explicit request(nlohmann::json body) : body_(std::move(body)) {}
@@ -50,8 +63,12 @@ class request {
 };
 
 // ----- server to client, one function per message type
+// Every name given here is in its carried form (see guest_name): a guest's comes out as the
+// name and `guest: true` (`members` lists every name, `guests` those of guests).
 
-std::string welcome(std::string_view nick, std::string_view token);
+// `rooms`: a signed-in user's stored rooms, which the page joins again without a "joined" line.
+std::string welcome(std::string_view nick, std::string_view token,
+                    const std::vector<std::string>& rooms = {});
 std::string joined(std::string_view room, const std::vector<std::string>& members,
                    std::int64_t last_id);
 // The history sent with a join; `resume` after a join with `since`.

@@ -1,5 +1,7 @@
 // The chat page: one WebSocket to /ws, resumed after every disconnect without gaps or doubles.
 // Every text that came from a user is put on the page with textContent, never as markup.
+import * as account from './account.js';
+import * as rooms from './rooms.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -29,16 +31,20 @@ function send(obj) {
 }
 
 function connect() {
+  if (!account.mayConnect()) return;  // waiting for a sign-in
   const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
   const ws = new WebSocket(scheme + location.host + '/ws');
   state.ws = ws;
   setStatus('reconnecting', state.attempt ? 'reconnecting…' : 'connecting…');
-  ws.onopen = () => send({ type: 'hello', nick: state.nick, token: state.token });
+  let opened = false;
+  ws.onopen = () => { opened = true; send({ type: 'hello', nick: state.nick, token: state.token }); };
   ws.onmessage = (e) => handle(JSON.parse(e.data));
   ws.onclose = (e) => {
     if (state.ws !== ws) return;
     state.ws = null;
     if (e.code === 4000) return setStatus('offline', 'opened in another tab');
+    if (e.code === 4001 || e.code === 4002) { setStatus('offline', 'signed out'); return account.ended(e.code); }
+    if (!opened) account.verify();  // refused: the session may have ended
     // Exponential backoff with jitter: many clients of a restarted server do not return at once.
     const base = Math.min(30000, 500 * 2 ** state.attempt++);
     const delay = base / 2 + Math.random() * base / 2;
@@ -48,6 +54,8 @@ function connect() {
 }
 
 function handle(m) {
+  account.noteGuests(m);
+  if (rooms.handle(m)) return;
   switch (m.type) {
     case 'welcome': return onWelcome(m);
     case 'joined': return onJoined(m);
@@ -150,7 +158,7 @@ function onPresence(m) {
   if (!room) return;
   if (m.event === 'join') room.members.add(m.nick); else room.members.delete(m.nick);
   if (m.room === state.current) {
-    appendItem(systemItem(`${m.nick} ${m.event === 'join' ? 'joined' : 'left'}`));
+    appendItem(systemItem(rooms.presenceText(m)));
     renderMembers();
   }
 }
@@ -204,6 +212,7 @@ function messageItem(nick, text, ts, pending, id) {
   const n = document.createElement('span');
   n.className = 'nick';
   n.textContent = nick;
+  if (account.isGuest(nick)) n.classList.add('guest');
   const t = document.createElement('span');
   t.className = 'text';
   t.textContent = text;
@@ -237,6 +246,7 @@ function render() {
   renderMembers();
   renderTyping();
   $('room-title').textContent = state.current ? '#' + state.current : '';
+  rooms.renderHeader();
 }
 
 function renderRooms() {
@@ -263,6 +273,7 @@ function renderMembers() {
   $('members').replaceChildren(...names.map((n) => {
     const li = document.createElement('li');
     li.textContent = n;
+    if (account.isGuest(n)) li.classList.add('guest');
     li.onclick = () => { if (n !== state.nick) $('private-to').value = n; };
     return li;
   }));
@@ -305,7 +316,13 @@ function askNick() {
   if (!$('nick-dialog').open) $('nick-dialog').showModal();
 }
 
+function notice(text) {
+  $('notice').textContent = text;
+  setTimeout(() => { $('notice').textContent = ''; }, 4000);
+}
+
 function start() {
+  rooms.init({ send, state, switchRoom, roomState, render, notice });
   for (const name of JSON.parse(sessionStorage.getItem('duplex.rooms') || '[]')) roomState(name);
   state.current = state.rooms.keys().next().value || '';
   $('nick-form').onsubmit = (e) => {
@@ -339,7 +356,7 @@ function start() {
     const room = state.rooms.get(state.current);
     if (room) send({ type: 'history', room: state.current, before: room.firstId || undefined, limit: 50 });
   };
-  if (state.nick) connect(); else askNick();
+  account.start(connect, () => (state.nick ? connect() : askNick()));
 }
 
 start();

@@ -3,13 +3,24 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include "duplex/net/address.hpp"
 #include "duplex/net/event_loop.hpp"
 
 namespace duplex::net {
 
-/// A listening TCP socket on a loop, accepting every pending connection on readiness.
+/// Where a Unix-domain listener goes. A socket file that nothing accepts on any more (left by a
+/// process that died) is removed first when unlink_stale is set; a live socket, or a file that
+/// is not a socket, is never touched and makes the listener throw.
+struct unix_listen_options {
+  std::string path;       ///< the socket file
+  unsigned mode = 0660;   ///< the socket file's permissions: who may connect
+  bool unlink_stale = true;  ///< remove a dead socket file left at `path`
+};
+
+/// A listening socket (TCP or Unix-domain) on a loop, accepting every pending connection on
+/// readiness.
 class listener final : public io_handler {
  public:
   /// Called with each accepted, non-blocking socket (TCP_NODELAY set) and its peer.
@@ -18,6 +29,12 @@ class listener final : public io_handler {
   /// Binds and listens (SO_REUSEPORT when `reuse_port`); throws std::system_error on failure.
   listener(event_loop& loop, const address& bind_to, bool reuse_port, accept_fn on_accept,
            int backlog = 1024);
+  // A Unix-domain socket; its file is removed again when this listener closes.
+  listener(event_loop& loop, const unix_listen_options& where, accept_fn on_accept,
+           int backlog = 1024);
+  // Another loop's share of `first`'s socket, for one that SO_REUSEPORT cannot spread (a
+  // Unix-domain socket): each sharing loop races to accept, and one wins each connection.
+  listener(event_loop& loop, const listener& first, accept_fn on_accept);
   ~listener();
   listener(const listener&) = delete;
   listener& operator=(const listener&) = delete;
@@ -44,6 +61,7 @@ class listener final : public io_handler {
   event_loop& loop_;
   int fd_ = -1;
   int reserve_fd_ = -1;  ///< kept open so that, at EMFILE, one can be freed to accept-and-close
+  std::string unlink_path_;  ///< the Unix-domain socket file this listener made
   std::uint16_t port_ = 0;
   std::uint64_t dropped_ = 0;
   accept_fn on_accept_;
