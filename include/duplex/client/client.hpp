@@ -29,13 +29,13 @@ namespace duplex {
 /// fault or was sent away for good (1000, 1002, 1003, 1007-1010, 4000-4999), nor after a
 /// refusal that would be repeated (a 4xx answer, a bad URL, an untrusted certificate).
 struct reconnect_options {
-  bool enabled = false;                     ///< off by default: a closed client stays closed
-  std::chrono::milliseconds initial{500};   ///< the first wait
-  std::chrono::milliseconds max{30'000};    ///< the longest wait
-  double factor = 2.0;                      ///< each wait is the last one times this
-  double jitter = 0.5;                      ///< 0..1: how much of a wait may be taken off at random
-  unsigned max_attempts = 10;               ///< tries in a row before the client stops
-  std::chrono::milliseconds stable{10'000}; ///< open this long, the count starts again
+  bool enabled = false;                    ///< off by default: a closed client stays closed
+  std::chrono::milliseconds initial{500};  ///< the first wait
+  std::chrono::milliseconds max{30'000};   ///< the longest wait
+  double factor = 2.0;                     ///< each wait is the last one times this
+  double jitter = 0.5;                     ///< 0..1: how much of a wait may be taken off at random
+  unsigned max_attempts = 10;              ///< tries in a row before the client stops
+  std::chrono::milliseconds stable{10'000};  ///< open this long, the count starts again
   /// When set, decides instead of the list above whether a close code is worth coming back for.
   std::function<bool(ws::close_code)> after_close;
 };
@@ -59,11 +59,12 @@ struct client_options {
   /// (pong or otherwise) follows within pong_timeout the connection is given up: on_close with
   /// 1001, as the server does with its idle sockets. 0 turns it off.
   std::chrono::milliseconds ping_interval{0};
-  std::chrono::milliseconds pong_timeout{10'000};   ///< see ping_interval
+  // No digit separator here: Doxygen 1.9 then loses track of the members that follow.
+  std::chrono::milliseconds pong_timeout{10000};    ///< see ping_interval
   std::size_t max_backpressure = 16 * 1024 * 1024;  ///< past it, the connection is dropped
   std::size_t drain_watermark = 64 * 1024;          ///< on_drain fires when the queue falls to this
   reconnect_options reconnect{};                    ///< automatic reconnection, off by default
-  /// An HTTP proxy reached with CONNECT ("http://[user:password@]host:port"; the user and
+  /// An HTTP proxy reached with CONNECT (`http://[user:password@]host:port`; the user and
   /// password go as Basic Proxy-Authorization). wss:// keeps its TLS end to end, inside the
   /// tunnel. With proxy_from_environment and no `proxy`, https_proxy (wss://) or http_proxy
   /// (ws://) is used unless no_proxy exempts the host, each name also read in upper case.
@@ -98,10 +99,10 @@ struct client_handlers {
   std::function<void(client&)> on_drain;
   /// The connection never opened: bad address, refused, timed out, or a refused handshake.
   std::function<void(client&, const client_error& e)> on_error;
-  // With reconnect enabled: after on_close or on_error, another attempt starts after `delay`;
-  // `attempt` counts from 1 (see reconnect_options::stable). Without this call after on_close or
-  // on_error, the client has stopped. On each open, client::reconnects() tells a first open (0)
-  // from a re-open, the time to subscribe again.
+  /// With reconnect enabled: after on_close or on_error, another attempt starts after `delay`;
+  /// `attempt` counts from 1 (see reconnect_options::stable). Without this call after on_close or
+  /// on_error, the client has stopped. On each open, client::reconnects() tells a first open (0)
+  /// from a re-open, the time to subscribe again.
   std::function<void(client&, unsigned attempt, std::chrono::milliseconds delay)> on_retry;
 };
 

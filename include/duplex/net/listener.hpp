@@ -14,8 +14,8 @@ namespace duplex::net {
 /// process that died) is removed first when unlink_stale is set; a live socket, or a file that
 /// is not a socket, is never touched and makes the listener throw.
 struct unix_listen_options {
-  std::string path;       ///< the socket file
-  unsigned mode = 0660;   ///< the socket file's permissions: who may connect
+  std::string path;          ///< the socket file
+  unsigned mode = 0660;      ///< the socket file's permissions: who may connect
   bool unlink_stale = true;  ///< remove a dead socket file left at `path`
 };
 
@@ -29,11 +29,12 @@ class listener final : public io_handler {
   /// Binds and listens (SO_REUSEPORT when `reuse_port`); throws std::system_error on failure.
   listener(event_loop& loop, const address& bind_to, bool reuse_port, accept_fn on_accept,
            int backlog = 1024);
-  // A Unix-domain socket; its file is removed again when this listener closes.
+  /// A Unix-domain socket; its file is removed again when this listener closes. Throws
+  /// std::system_error on failure, as for a live socket or a file that is not a socket there.
   listener(event_loop& loop, const unix_listen_options& where, accept_fn on_accept,
            int backlog = 1024);
-  // Another loop's share of `first`'s socket, for one that SO_REUSEPORT cannot spread (a
-  // Unix-domain socket): each sharing loop races to accept, and one wins each connection.
+  /// Another loop's share of `first`'s socket, for one that SO_REUSEPORT cannot spread (a
+  /// Unix-domain socket): each sharing loop races to accept, and one wins each connection.
   listener(event_loop& loop, const listener& first, accept_fn on_accept);
   ~listener();
   listener(const listener&) = delete;
@@ -60,7 +61,7 @@ class listener final : public io_handler {
 
   event_loop& loop_;
   int fd_ = -1;
-  int reserve_fd_ = -1;  ///< kept open so that, at EMFILE, one can be freed to accept-and-close
+  int reserve_fd_ = -1;      ///< kept open so that, at EMFILE, one can be freed to accept-and-close
   std::string unlink_path_;  ///< the Unix-domain socket file this listener made
   std::uint16_t port_ = 0;
   std::uint64_t dropped_ = 0;
