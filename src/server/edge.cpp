@@ -63,22 +63,33 @@ void socket_conn::read_proxy_header() {
   }
 }
 
-// The upgrade's forwarded headers count only when the hop that delivered them, the TCP peer or
-// the client a PROXY header named, is itself a trusted proxy.
-void socket_conn::adopt_forwarded(const http::request& req) {
-  const auto& trust = ctx_.server.trusted;
-  if (trust.empty()) return;
+// Forwarded headers count only when the hop that delivered them, the TCP peer or the client a
+// PROXY header named, is itself a trusted proxy.
+std::optional<std::string> socket_conn::forwarded_by_trusted(const http::request& req) const {
+  const auto& s = ctx_.server;
+  if (!s.opts.forwarded_headers || s.trusted.empty()) return std::nullopt;
   std::optional<ip_address> hop;
   if (edge_ && edge_->client_ip) {
     hop = edge_->client_ip;
   } else if (const auto peer = tcp_peer(fd())) {
     hop = ip_of(*peer);
   }
-  if (!hop || !trust.trusts(*hop)) return;
-  auto client = forwarded_client(req, trust);
+  if (!hop || !s.trusted.trusts(*hop)) return std::nullopt;
+  return forwarded_client(req, s.trusted);
+}
+
+// An upgrade's client holds for the socket's whole life.
+void socket_conn::adopt_forwarded(const http::request& req) {
+  auto client = forwarded_by_trusted(req);
   if (!client) return;
   if (!edge_) edge_ = std::make_unique<edge_state>();
   edge_->client = std::move(*client);
+}
+
+// A plain request's client is its own: a proxy's connection carries requests of many clients.
+std::string socket_conn::request_client(const http::request& req) const {
+  if (auto client = forwarded_by_trusted(req)) return std::move(*client);
+  return remote_address();
 }
 
 const std::string* socket_conn::reported_client() const noexcept {

@@ -109,7 +109,9 @@ class socket_conn final : public websocket, private net::stream {
   void expect_proxy_header();
   bool awaiting_proxy_header() const noexcept { return edge_ && edge_->awaiting; }
   void read_proxy_header();
+  std::optional<std::string> forwarded_by_trusted(const http::request& req) const;
   void adopt_forwarded(const http::request& req);
+  std::string request_client(const http::request& req) const;
   // http_phase.cpp
   void process_http();
   refusal filter(const http::request& req);

@@ -75,14 +75,15 @@ struct server_options {
   /// "fd00::/8"); an entry that is neither makes the constructor throw std::invalid_argument.
   /// Only a TCP peer in this list may say who the client is, by the means enabled below; what
   /// anyone else sends to that effect is never believed. The client so found is what
-  /// upgrade_context::peer and websocket::remote_address() report.
+  /// upgrade_context::peer, websocket::remote_address() and http_exchange::peer() report.
   std::vector<std::string> trusted_proxies;
   /// A trusted peer must open each connection with a PROXY protocol v2 header (its LOCAL
   /// command keeps the peer's own address): without a valid one the connection is closed and
   /// logged. Other peers are not read for one, so a header from them is an invalid request.
   bool proxy_protocol = false;
-  /// An upgrade request from a trusted peer names its client in Forwarded (RFC 7239) or else
-  /// X-Forwarded-For, read from the right past every trusted hop.
+  /// A request from a trusted peer names its client in Forwarded (RFC 7239) or else
+  /// X-Forwarded-For, read from the right past every trusted hop: an upgrade for the socket's
+  /// whole life, a request on a body route for that request alone.
   bool forwarded_headers = false;
 
   std::chrono::milliseconds handshake_timeout{10'000};  ///< whole request head, from accept

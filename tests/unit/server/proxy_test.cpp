@@ -151,6 +151,52 @@ TEST(Forwarded, OffUnlessAskedEvenFromATrustedPeer) {
     EXPECT_TRUE(p.starts_with("127.0.0.1:")) << p;
 }
 
+// A body route that answers with the peer its exchange reports.
+void peer_route(server& s) {
+  s.http_body("/peer", [](http_exchange ex, std::string) {
+    ex.respond(http_response().body(std::string(ex.peer())));
+  });
+}
+
+// POSTs to /peer on a kept-alive connection and returns the body of the answer.
+std::string posted_peer(test_client& c, std::string_view extra_headers = {}) {
+  c.send("POST /peer HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n" + std::string(extra_headers) +
+         "\r\nhi");
+  if (c.read_status() != 200) return "no answer";
+  const std::string& r = c.last_head();
+  return r.substr(r.find("\r\n\r\n") + 4);
+}
+
+TEST(Forwarded, ABodyRouteSeesTheClientOfATrustedPeerOnly) {
+  running_server trusting(behind({"127.0.0.1"}, false, true), peer_route);
+  running_server wary(behind({"10.0.0.0/8"}, false, true), peer_route);
+  const std::string fwd = "Forwarded: for=\"[2001:db8::7]:4711\";proto=https\r\n";
+  test_client a(trusting.port()), b(wary.port());
+  EXPECT_EQ(posted_peer(a, fwd), "[2001:db8::7]:4711");
+  EXPECT_TRUE(posted_peer(b, fwd).starts_with("127.0.0.1:"));
+}
+
+TEST(Forwarded, EachRequestOnAProxysConnectionHasItsOwnClient) {
+  running_server srv(behind({"127.0.0.1"}, false, true), peer_route);
+  test_client c(srv.port());
+  EXPECT_EQ(posted_peer(c, "X-Forwarded-For: 198.51.100.1\r\n"), "198.51.100.1");
+  EXPECT_EQ(posted_peer(c, "X-Forwarded-For: 198.51.100.2\r\n"), "198.51.100.2");
+  EXPECT_TRUE(posted_peer(c).starts_with("127.0.0.1:")) << "no header: the proxy itself";
+}
+
+TEST(Forwarded, ABodyRouteIgnoresTheHeadersWhenOff) {
+  running_server srv(behind({"127.0.0.1"}, false, false), peer_route);
+  test_client c(srv.port());
+  EXPECT_TRUE(posted_peer(c, "Forwarded: for=198.51.100.1\r\n").starts_with("127.0.0.1:"));
+}
+
+TEST(Proxy, ABodyRouteSeesTheClientOfAProxyHeader) {
+  running_server srv(behind({"127.0.0.1"}, true, false), peer_route);
+  test_client c(srv.port());
+  c.send(proxy_header());
+  EXPECT_EQ(posted_peer(c), "203.0.113.9:5555");
+}
+
 TEST(Proxy, AnEntryThatIsNotAnAddressIsRefusedAtConstruction) {
   server_options o;
   o.trusted_proxies = {"proxy.example"};
