@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <stdexcept>
+#include <string>
 #include <system_error>
 
 namespace duplex::net {
@@ -76,7 +78,14 @@ static_assert(static_cast<std::uint32_t>(io_events::writable) == EPOLLOUT);
 static_assert(static_cast<std::uint32_t>(io_events::error) == EPOLLERR);
 static_assert(static_cast<std::uint32_t>(io_events::hangup) == EPOLLHUP);
 
+void event_loop::wrong_thread(const char* call) {
+  throw std::logic_error(std::string("duplex: ") + call +
+                         " called from a thread other than its event loop's (use post(), or "
+                         "websocket::handle() to send from another thread)");
+}
+
 void event_loop::add(int fd, io_events interest, io_handler* h) {
+  expect_owner("event_loop::add");
   epoll_event ev{};
   ev.events = static_cast<std::uint32_t>(interest);
   ev.data.ptr = h;
@@ -84,6 +93,7 @@ void event_loop::add(int fd, io_events interest, io_handler* h) {
 }
 
 void event_loop::modify(int fd, io_events interest, io_handler* h) {
+  expect_owner("event_loop::modify");
   epoll_event ev{};
   ev.events = static_cast<std::uint32_t>(interest);
   ev.data.ptr = h;
@@ -157,6 +167,7 @@ void event_loop::run_posted() {
 
 timer_id event_loop::add_timer(std::chrono::milliseconds delay, std::function<void()> fn,
                                bool repeat) {
+  expect_owner("event_loop::add_timer");
   const timer_id id = next_timer_++;
   const auto ms = static_cast<std::uint64_t>(std::max<std::int64_t>(delay.count(), 0));
   timer t{std::move(fn), repeat ? std::max<std::uint64_t>(ms, 1) : 0, now_ms_ + ms};

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "io_calls.hpp"
+#include "tls_sni.hpp"
 
 namespace duplex::net {
 namespace {
@@ -33,19 +34,45 @@ SSL_CTX* new_ctx(const SSL_METHOD* method) {
   return ctx;
 }
 
-}  // namespace
-
-std::shared_ptr<tls_context> tls_context::server(const tls_options& o) {
+SSL_CTX* load_certificate(const tls_certificate& c) {
   SSL_CTX* ctx = new_ctx(TLS_server_method());
-  if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) != 1 ||
-      SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+  if (SSL_CTX_use_certificate_chain_file(ctx, c.cert_file.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(ctx, c.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
       SSL_CTX_check_private_key(ctx) != 1) {
     const std::string why =
-        openssl_error(("TLS certificate " + o.cert_file + " / key " + o.key_file).c_str());
+        openssl_error(("TLS certificate " + c.cert_file + " / key " + c.key_file).c_str());
     SSL_CTX_free(ctx);
     throw std::runtime_error(why);
   }
-  return std::shared_ptr<tls_context>(new tls_context(ctx, false));
+  return ctx;
+}
+
+}  // namespace
+
+std::shared_ptr<tls_context> tls_context::server(const tls_options& o) {
+  return server(std::vector<tls_certificate>{{o.cert_file, o.key_file}});
+}
+
+std::shared_ptr<tls_context> tls_context::server(const std::vector<tls_certificate>& certs) {
+  if (certs.empty()) throw std::runtime_error("TLS: no certificate given");
+  std::shared_ptr<tls_context> out(new tls_context(load_certificate(certs[0]), false));
+  // The default answers every name no other certificate claims; it is matched first anyway so
+  // that a name it shares with another keeps it.
+  out->by_name_.emplace_back(certificate_names(out->ctx_), out->ctx_);
+  for (std::size_t i = 1; i < certs.size(); ++i) {
+    SSL_CTX* ctx = load_certificate(certs[i]);  // on a throw, `out` frees the ones before
+    out->by_name_.emplace_back(std::vector<std::string>{}, ctx);
+    out->by_name_.back().first = certificate_names(ctx);
+  }
+  if (certs.size() > 1) install_sni_callback(out->ctx_, out.get());
+  return out;
+}
+
+SSL_CTX* tls_context::choose(std::string_view sni_name) const noexcept {
+  for (const auto& [names, ctx] : by_name_)
+    for (const auto& n : names)
+      if (sni_matches(n, sni_name)) return ctx;
+  return ctx_;
 }
 
 std::shared_ptr<tls_context> tls_context::client(const tls_options& o) {
@@ -67,6 +94,9 @@ std::shared_ptr<tls_context> tls_context::client(const tls_options& o) {
 }
 
 tls_context::~tls_context() {
+  // by_name_ lists ctx_ first; every other entry is owned here as well.
+  for (std::size_t i = 1; i < by_name_.size(); ++i)
+    SSL_CTX_free(by_name_[i].second);
   SSL_CTX_free(ctx_);
 }
 

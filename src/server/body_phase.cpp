@@ -26,7 +26,7 @@ void socket_conn::begin_exchange(const body_route& r, const http::request& req) 
   ex->loop = ctx_.index;
   ex->keep_alive = http::keeps_alive(req);
   ex->head_only = req.method == "HEAD";
-  ex->peer = remote_address();
+  ex->peer = request_client(req);
   // The reader compacts its buffer on the next append: the head moves into the exchange.
   adopt_head(*ex, req, http_->reader.unread().substr(0, http_->reader.head_size()));
   http_->reader.consume();

@@ -22,7 +22,7 @@ namespace detail {
 // ---- server_state ----------------------------------------------------------------------
 
 server_state::server_state(server_options o) : opts(std::move(o)) {
-  if (!opts.tls.cert_file.empty()) tls = net::tls_context::server(opts.tls);
+  if (const auto certs = certificate_list(); !certs.empty()) tls = net::tls_context::server(certs);
   fallback = [](const http::request&, http_response& res) { res.status(404).body("not found\n"); };
 }
 
@@ -65,6 +65,7 @@ void server_state::publish(std::string_view topic, std::string_view data, ws::op
 // ---- loop_context ----------------------------------------------------------------------
 
 loop_context::loop_context(server_state& s, unsigned i) : server(s), index(i) {
+  anchor->ctx = this;
   cork.reserve(64 * 1024);
   scratch.reserve(16 * 1024);
   const auto tick = std::max<std::int64_t>(s.opts.tick.count(), 1);
@@ -78,6 +79,10 @@ loop_context::loop_context(server_state& s, unsigned i) : server(s), index(i) {
 }
 
 loop_context::~loop_context() {
+  {
+    std::lock_guard lock(anchor->mutex);  // no handle posts to this loop from now on
+    anchor->ctx = nullptr;
+  }
   listener.reset();
   while (head != nullptr) {
     socket_conn* c = head;
@@ -170,35 +175,47 @@ void loop_context::deliver(std::string_view topic_name, const net::shared_bytes&
 
 // ---- signals ---------------------------------------------------------------------------
 
-// SIGINT and SIGTERM become a readable eventfd on loop 0. A handler (not a blocked mask plus
-// signalfd) so that threads the application started on its own cannot catch the signal first.
+// SIGINT and SIGTERM (and SIGHUP, with TLS) become a readable eventfd on loop 0. A handler
+// (not a blocked mask plus signalfd) so that threads the application started on its own cannot
+// catch the signal first.
 std::atomic<int> signal_fd{-1};
+std::atomic<bool> stop_requested{false};
+std::atomic<bool> reload_requested{false};
 
-extern "C" void on_stop_signal(int) {
+void wake_signal_watch() {
   const int fd = signal_fd.load();
   const std::uint64_t one = 1;
   if (fd >= 0) [[maybe_unused]]
     auto n = ::write(fd, &one, sizeof one);
 }
 
+extern "C" void on_stop_signal(int) {
+  stop_requested = true;
+  wake_signal_watch();
+}
+
+extern "C" void on_reload_signal(int) {
+  reload_requested = true;
+  wake_signal_watch();
+}
+
 class signal_watch final : public net::io_handler {
  public:
-  signal_watch(net::event_loop& loop, server& s) : loop_(loop), server_(s) {
+  // `reload`: SIGHUP reloads the certificates (a server without TLS leaves SIGHUP alone).
+  signal_watch(net::event_loop& loop, server& s, bool reload) : loop_(loop), server_(s) {
     fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd_ < 0) return;
     signal_fd = fd_;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    ::sigaction(SIGINT, &sa, &old_int_);
-    ::sigaction(SIGTERM, &sa, &old_term_);
+    catch_signal(SIGINT, on_stop_signal, old_int_);
+    catch_signal(SIGTERM, on_stop_signal, old_term_);
+    if (reload) hup_ = catch_signal(SIGHUP, on_reload_signal, old_hup_);
     loop_.add(fd_, net::io_events::readable, this);
   }
   ~signal_watch() {
     if (fd_ < 0) return;
     ::sigaction(SIGINT, &old_int_, nullptr);
     ::sigaction(SIGTERM, &old_term_, nullptr);
+    if (hup_) ::sigaction(SIGHUP, &old_hup_, nullptr);
     signal_fd = -1;
     loop_.remove(fd_);
     ::close(fd_);
@@ -206,15 +223,28 @@ class signal_watch final : public net::io_handler {
   void on_io(net::io_events) override {
     std::uint64_t n = 0;
     if (::read(fd_, &n, sizeof n) != sizeof n) return;
-    std::fprintf(stderr, "duplex: stop signal, shutting down\n");
-    server_.shutdown();
+    if (reload_requested.exchange(false)) server_.reload_certificates();
+    if (stop_requested.exchange(false)) {
+      std::fprintf(stderr, "duplex: stop signal, shutting down\n");
+      server_.shutdown();
+    }
   }
 
  private:
+  static bool catch_signal(int sig, void (*fn)(int), struct sigaction& old) {
+    struct sigaction sa {};
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    return ::sigaction(sig, &sa, &old) == 0;
+  }
+
   net::event_loop& loop_;
   server& server_;
   struct sigaction old_int_ {};
   struct sigaction old_term_ {};
+  struct sigaction old_hup_ {};
+  bool hup_ = false;
   int fd_ = -1;
 };
 
@@ -293,7 +323,8 @@ void server::run() {
   listen();
   std::unique_ptr<detail::signal_watch> signals;
   if (state_->opts.handle_signals)
-    signals = std::make_unique<detail::signal_watch>(state_->loops[0]->loop, *this);
+    signals = std::make_unique<detail::signal_watch>(state_->loops[0]->loop, *this,
+                                                     state_->current_tls() != nullptr);
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < state_->loops.size(); ++i)
     threads.emplace_back([ctx = state_->loops[i].get()] { ctx->loop.run(); });

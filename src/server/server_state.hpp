@@ -6,17 +6,20 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "client_address.hpp"
 #include "duplex/net/event_loop.hpp"
 #include "duplex/net/listener.hpp"
 #include "duplex/net/send_queue.hpp"
 #include "duplex/net/tls.hpp"
 #include "duplex/server/server.hpp"
 #include "exchange.hpp"
+#include "socket_token.hpp"
 #include "topics.hpp"
 
 namespace duplex::detail {
@@ -58,6 +61,8 @@ struct loop_context {
   std::string cork;     // output buffer lent to the socket whose callbacks are running
   std::string scratch;  // output buffer lent to a socket written from elsewhere
   bool shutting_down = false;
+  // What socket handles post through; cleared when this loop goes (server.cpp).
+  std::shared_ptr<loop_anchor> anchor = std::make_shared<loop_anchor>();
 };
 
 struct server_state {
@@ -72,6 +77,7 @@ struct server_state {
   void publish(std::string_view topic, std::string_view data, ws::opcode op, socket_conn* except);
 
   server_options opts;
+  proxy_trust trusted{opts.trusted_proxies};
   std::vector<std::unique_ptr<route>> ws_routes;
   std::unordered_map<std::string, http_handler, string_hash, std::equal_to<>> http_routes;
   http_handler fallback;
@@ -80,7 +86,12 @@ struct server_state {
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> shutting_down{false};
   std::uint16_t port = 0;
-  std::shared_ptr<net::tls_context> tls;  // set when options name a certificate
+  // TLS: set when options name a certificate, replaced by a reload from any thread.
+  std::shared_ptr<net::tls_context> current_tls() const;
+  bool reload_tls();
+  std::vector<net::tls_certificate> certificate_list() const;
+  mutable std::mutex tls_mutex;
+  std::shared_ptr<net::tls_context> tls;
 };
 
 }  // namespace duplex::detail

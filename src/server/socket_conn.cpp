@@ -12,10 +12,12 @@ socket_conn::socket_conn(loop_context& ctx, int fd)
       ws_(ws::role::server, ctx.server.opts.ws_limits) {
   // The handshake deadline covers the TLS handshake too: it starts at accept.
   deadline = ctx_.after(ctx_.server.opts.handshake_timeout);
-  if (ctx.server.tls) stream().use_tls(ctx.server.tls, true);
+  if (auto tls = ctx.server.current_tls()) stream().use_tls(tls, true);
 }
 
-socket_conn::~socket_conn() = default;
+socket_conn::~socket_conn() {
+  retire_token();  // a loop torn down frees its sockets without destroy()
+}
 
 // ---- readiness -------------------------------------------------------------------------
 
@@ -29,7 +31,9 @@ void socket_conn::on_io(net::io_events events) {
       return destroy();
     }
     if (has(events, net::io_events::writable)) on_writable();
-    if (phase_ != phase::dead && read_ready(events)) stream().read(*this);
+    if (phase_ != phase::dead && read_ready(events) && awaiting_proxy_header()) read_proxy_header();
+    if (phase_ != phase::dead && read_ready(events) && !awaiting_proxy_header())
+      stream().read(*this);
     if (phase_ != phase::dead) maybe_finish();
   } catch (...) {
     // The glue itself failed (no memory, an epoll_ctl refused): this socket's state cannot be
@@ -214,6 +218,7 @@ void socket_conn::destroy() {
     if (phase_ == phase::dead) return;  // on_close ended it already
   }
   topics_.clear(ctx_.topics, this);
+  retire_token();
   // Given up on (a timeout, a full queue, a failure): bytes the peer never took are dropped
   // with a reset. Otherwise a plain close, so that a peer that half-closed (it may still be
   // reading) gets everything and a FIN.

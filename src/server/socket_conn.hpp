@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,7 @@
 #include "duplex/ws/connection.hpp"
 #include "http_phase.hpp"
 #include "server_state.hpp"
+#include "socket_token.hpp"
 #include "topics.hpp"
 
 namespace duplex::detail {
@@ -32,7 +34,10 @@ class socket_conn final : public websocket, private net::stream {
   ~socket_conn();
 
   // Registers the socket with its loop, for reading.
-  void start() { stream().watch(true, false); }
+  void start() {
+    expect_proxy_header();
+    stream().watch(true, false);
+  }
   void on_io(net::io_events events) override;
   void on_deadline(std::uint64_t now) noexcept;
   void begin_shutdown();
@@ -67,6 +72,12 @@ class socket_conn final : public websocket, private net::stream {
   loop_context& context() const noexcept { return ctx_; }
   int fd() const noexcept { return stream().fd(); }
   phase current_phase() const noexcept { return phase_; }
+  // edge.cpp: the client as a trusted proxy reported it (PROXY header, forwarded headers of
+  // the upgrade), or null when the TCP peer is the client.
+  const std::string* reported_client() const noexcept;
+  // socket_handle.cpp: the token handles hold (made on first use), and its end.
+  std::shared_ptr<socket_token> token();
+  void retire_token() noexcept;
 
   socket_conn* prev = nullptr;
   socket_conn* next = nullptr;
@@ -94,6 +105,13 @@ class socket_conn final : public websocket, private net::stream {
   void finish_close();
   void close_after_flush();
   void destroy();
+  // edge.cpp
+  void expect_proxy_header();
+  bool awaiting_proxy_header() const noexcept { return edge_ && edge_->awaiting; }
+  void read_proxy_header();
+  std::optional<std::string> forwarded_by_trusted(const http::request& req) const;
+  void adopt_forwarded(const http::request& req);
+  std::string request_client(const http::request& req) const;
   // http_phase.cpp
   void process_http();
   refusal filter(const http::request& req);
@@ -154,6 +172,15 @@ class socket_conn final : public websocket, private net::stream {
   ws::connection ws_;
   topic_set topics_;
   std::string protocol_;
+  // What proxies in front said; only for a server with trusted_proxies (8 bytes otherwise).
+  struct edge_state {
+    std::string header;  // the PROXY header's bytes so far
+    std::string client;  // empty: the TCP peer is the client
+    std::optional<ip_address> client_ip;
+    bool awaiting = false;
+  };
+  std::unique_ptr<edge_state> edge_;
+  std::shared_ptr<socket_token> token_;  // only once handle() was called
 };
 
 // Application callbacks run through here: one that throws is reported like any exception on

@@ -44,6 +44,7 @@ void socket_conn::upgrade(const http::request& req) {
     const auto e = static_cast<ws::handshake_errc>(ec.value());
     return respond_and_close(ws::status_for(e), ec.message());
   }
+  adopt_forwarded(req);
   if (const int status = negotiate(ctx_.server, ctx_.loop, *r, req, up, *this, protocol_);
       status != 0)
     return respond_and_close(status,

@@ -15,28 +15,35 @@ const detail::socket_conn& self(const websocket* w) {
   return static_cast<const detail::socket_conn&>(*w);
 }
 
+// The calls that change the socket: only from its loop's thread (std::logic_error otherwise).
+detail::socket_conn& owned(websocket* w, const char* call) {
+  auto& c = self(w);
+  c.context().loop.expect_owner(call);
+  return c;
+}
+
 }  // namespace
 
 send_result websocket::send(std::string_view data, ws::opcode op) {
-  return self(this).send_message(data, op, true);
+  return owned(this, "websocket::send").send_message(data, op, true);
 }
 
 send_result websocket::send(std::string_view data, ws::opcode op, bool compress) {
-  return self(this).send_message(data, op, compress);
+  return owned(this, "websocket::send").send_message(data, op, compress);
 }
 
 send_result websocket::send_fragment(std::string_view data, ws::opcode op, bool fin) {
-  return self(this).send_piece(data, op, fin);
+  return owned(this, "websocket::send_fragment").send_piece(data, op, fin);
 }
 
 bool websocket::ping(std::string_view data) {
-  return self(this).send_ping(data);
+  return owned(this, "websocket::ping").send_ping(data);
 }
 void websocket::close(ws::close_code code, std::string_view reason) {
-  self(this).start_close(ws::to_int(code), reason);
+  owned(this, "websocket::close").start_close(ws::to_int(code), reason);
 }
 void websocket::terminate() {
-  self(this).abort_now();
+  owned(this, "websocket::terminate").abort_now();
 }
 std::size_t websocket::buffered_amount() const noexcept {
   return self(this).queued();
@@ -46,17 +53,17 @@ ws::state websocket::state() const noexcept {
 }
 
 bool websocket::subscribe(std::string_view topic) {
-  return self(this).subscribe(topic);
+  return owned(this, "websocket::subscribe").subscribe(topic);
 }
 bool websocket::unsubscribe(std::string_view topic) {
-  return self(this).unsubscribe(topic);
+  return owned(this, "websocket::unsubscribe").unsubscribe(topic);
 }
 bool websocket::is_subscribed(std::string_view topic) const {
   return self(this).subscribed(topic);
 }
 
 void websocket::publish(std::string_view topic, std::string_view data, ws::opcode op) {
-  auto& me = self(this);
+  auto& me = owned(this, "websocket::publish");
   me.context().server.publish(topic, data, op, &me);
 }
 
@@ -70,6 +77,7 @@ std::string_view websocket::subprotocol() const noexcept {
 }
 
 std::string websocket::remote_address() const {
+  if (const std::string* client = self(this).reported_client()) return *client;
   net::address a;
   a.length = sizeof a.storage;
   const int fd = self(this).fd();

@@ -9,8 +9,8 @@ namespace duplex::core {
 
 std::string base64_encode(std::string_view bytes);
 
-// Strict: only the standard alphabet, padding required to a multiple of four, no whitespace,
-// and unused bits of the last character must be zero. Anything else yields nullopt.
+/// Strict: only the standard alphabet, padding required to a multiple of four, no whitespace,
+/// and unused bits of the last character must be zero. Anything else yields nullopt.
 std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace duplex::core

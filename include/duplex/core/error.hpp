@@ -7,20 +7,23 @@
 
 namespace duplex::core {
 
-// A category whose messages come from a function mapping the enum to text. Each layer declares
-// its enum, a `describe` function, and one instance of this template.
+/// A category whose messages come from a function mapping the enum to text. Each layer declares
+/// its enum, a `describe` function, and one instance of this template.
 template <class Enum, const char* (*Describe)(Enum)>
 class enum_category final : public std::error_category {
  public:
+  /// `name`: the category's name, a string literal.
   explicit constexpr enum_category(const char* name) : name_(name) {}
+  /// The name given at construction.
   const char* name() const noexcept override { return name_; }
+  /// Describe() of the enum value.
   std::string message(int value) const override { return Describe(static_cast<Enum>(value)); }
 
  private:
   const char* name_;
 };
 
-// The row of a layer's error table whose `code` is `e`, or null.
+/// The row of a layer's error table whose `code` is `e`, or null.
 template <class Entry, std::size_t N, class Enum>
 constexpr const Entry* find_entry(const Entry (&table)[N], Enum e) noexcept {
   for (const auto& x : table)

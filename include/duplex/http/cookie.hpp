@@ -9,8 +9,8 @@
 
 namespace duplex::http {
 
-// The value of the first cookie called `name`, over every Cookie header in order; the view
-// points into the headers. "name=value" pairs are separated by ';' and optional spaces.
+/// The value of the first cookie called `name`, over every Cookie header in order; the view
+/// points into the headers. "name=value" pairs are separated by ';' and optional spaces.
 std::optional<std::string_view> find_cookie(const std::vector<header>& headers,
                                             std::string_view name) noexcept;
 

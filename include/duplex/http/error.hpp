@@ -24,7 +24,7 @@ enum class errc {
   bad_transfer_encoding,
   method_not_implemented,
   unsupported_transfer_coding,
-  // The body (body_decoder) and its Expect field (decide_expect).
+  /// The body (body_decoder) and its Expect field (decide_expect).
   body_too_large,
   bad_chunk_size,
   chunk_size_overflow,
@@ -39,11 +39,13 @@ enum class errc {
 const std::error_category& http_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;
 
-// The HTTP status the server answers with for a given parse error, and its text.
+/// The HTTP status the server answers with for a given parse error, and its text.
 int status_for(errc e) noexcept;
 std::string_view reason_for(errc e) noexcept;
 
 }  // namespace duplex::http
 
+/// @cond  std::error_code plumbing, not API of its own
 template <>
 struct std::is_error_code_enum<duplex::http::errc> : std::true_type {};
+/// @endcond

@@ -5,7 +5,7 @@
 
 namespace duplex::http {
 
-// RFC 9110 section 5.6.2: tchar. By value, not through <cctype>: a locale must not widen it.
+/// RFC 9110 section 5.6.2: tchar. By value, not through <cctype>: a locale must not widen it.
 constexpr bool is_tchar(unsigned char c) noexcept {
   if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
   for (char s : std::string_view("!#$%&'*+-.^_`|~"))
@@ -20,8 +20,8 @@ constexpr bool is_token(std::string_view s) noexcept {
   return true;
 }
 
-// RFC 9110 section 5.5: field-value is VCHAR, obs-text, SP and HTAB; CTLs (NUL, CR, LF, DEL)
-// are refused so that no header can smuggle a line break.
+/// RFC 9110 section 5.5: field-value is VCHAR, obs-text, SP and HTAB; CTLs (NUL, CR, LF, DEL)
+/// are refused so that no header can smuggle a line break.
 constexpr bool is_field_char(unsigned char c) noexcept {
   return c == '\t' || (c >= 0x20 && c != 0x7F);
 }

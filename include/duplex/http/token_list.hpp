@@ -5,8 +5,8 @@
 
 namespace duplex::http {
 
-// Calls fn(token) for each non-empty element, trimmed of optional whitespace. Linear, no
-// allocation. Returns false early if fn returns false.
+/// Calls fn(token) for each non-empty element, trimmed of optional whitespace. Linear, no
+/// allocation. Returns false early if fn returns false.
 template <class Fn>
 bool for_each_token(std::string_view list, Fn&& fn) {
   while (!list.empty()) {
@@ -23,7 +23,7 @@ bool for_each_token(std::string_view list, Fn&& fn) {
   return true;
 }
 
-// True when the list holds `token`, compared without regard to case.
+/// True when the list holds `token`, compared without regard to case.
 bool has_token(std::string_view list, std::string_view token) noexcept;
 
 }  // namespace duplex::http

@@ -7,19 +7,23 @@
 
 namespace duplex::net {
 
+/// A socket address of any family, printable, without a system header.
 struct address {
-  // The bytes of a sockaddr_storage (address.cpp checks size and alignment), so that this header
-  // brings no system header to the code that includes it.
+  /// The bytes of a sockaddr_storage (address.cpp checks size and alignment), so that this header
+  /// brings no system header to the code that includes it.
   alignas(8) unsigned char storage[128]{};
-  std::uint32_t length = 0;  // socklen_t
+  std::uint32_t length = 0;  ///< socklen_t
 
-  // Numeric or named host ("127.0.0.1", "::1", "localhost", "" or "*" for every address).
+  /// Numeric or named host ("127.0.0.1", "::1", "localhost", "" or "*" for every address).
   static address resolve(std::string_view host, std::uint16_t port);
-  // A Unix-domain socket's path; throws std::invalid_argument if empty or too long (108 bytes).
+  /// A Unix-domain socket's path; throws std::invalid_argument if empty or too long (108 bytes).
   static address unix_path(std::string_view path);
-  // "127.0.0.1:80", "[::1]:80", or "unix:PATH" for a Unix-domain socket.
+  /// "192.0.2.7:80", "[2001:db8::1]:80", or "unix:PATH" for a Unix-domain socket; "?" for
+  /// another family.
   std::string to_string() const;
+  /// The port (0 for another family).
   std::uint16_t port() const noexcept;
+  /// AF_INET, AF_INET6 or another AF_ value.
   int family() const noexcept;
 };
 

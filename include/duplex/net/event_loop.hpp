@@ -17,8 +17,8 @@
 
 namespace duplex::net {
 
-// Readiness of a descriptor: what a handler asks the loop to watch (readable, writable), and
-// what the loop reports (errors and hang-ups are always reported).
+/// Readiness of a descriptor: what a handler asks the loop to watch (readable, writable), and
+/// what the loop reports (errors and hang-ups are always reported).
 enum class io_events : std::uint32_t {
   none = 0,
   readable = 0x001,
@@ -36,76 +36,91 @@ constexpr io_events operator&(io_events a, io_events b) noexcept {
 constexpr io_events without(io_events a, io_events b) noexcept {
   return static_cast<io_events>(static_cast<std::uint32_t>(a) & ~static_cast<std::uint32_t>(b));
 }
-// Whether `e` holds any of `flags`.
+/// Whether `e` holds any of `flags`.
 constexpr bool has(io_events e, io_events flags) noexcept {
   return (e & flags) != io_events::none;
 }
-// readable, or an error or hang-up that a read will report.
+/// readable, or an error or hang-up that a read will report.
 constexpr bool read_ready(io_events e) noexcept {
   return has(e, io_events::readable | io_events::error | io_events::hangup);
 }
 
-// Something registered with the loop for readiness on a file descriptor.
+/// Something registered with the loop for readiness on a file descriptor.
 class io_handler {
  public:
+  /// Called on the loop's thread with what the descriptor is ready for.
   virtual void on_io(io_events events) = 0;
 
  protected:
   ~io_handler() = default;
 };
 
+/// Sizes of an event loop's buffers.
 struct loop_options {
-  std::size_t receive_buffer_bytes = 512 * 1024;  // one per loop, shared by its sockets
-  std::size_t max_events = 512;                   // readiness events taken per epoll_wait
+  std::size_t receive_buffer_bytes = 512 * 1024;  ///< one per loop, shared by its sockets
+  std::size_t max_events = 512;                   ///< readiness events taken per epoll_wait
 };
 
 using timer_id = std::uint64_t;
 
+/// @brief One epoll loop: readiness, timers, work posted from other threads, and a shared read
+/// buffer. Everything but post(), stop() and exception_count() is for the loop's thread.
 class event_loop {
  public:
+  /// Makes the epoll instance and the wake-up descriptor; throws std::system_error on failure.
   explicit event_loop(loop_options opts = {});
   ~event_loop();
   event_loop(const event_loop&) = delete;
   event_loop& operator=(const event_loop&) = delete;
 
-  // Registration; loop thread only (or before run()).
+  /// Registration; loop thread only (or before run()).
   void add(int fd, io_events interest, io_handler* h);
+  /// See add().
   void modify(int fd, io_events interest, io_handler* h);
+  /// See add().
   void remove(int fd) noexcept;
 
-  // Runs until stop(); may be called again after it returns. The thread that calls run()
-  // becomes the loop's thread.
+  /// Runs until stop(); may be called again after it returns. The thread that calls run()
+  /// becomes the loop's thread.
   void run();
-  // Any thread: ends run() after the current iteration.
+  /// Any thread: ends run() after the current iteration.
   void stop() noexcept;
-  // Any thread: runs fn on the loop's thread, in posting order.
+  /// Any thread: runs fn on the loop's thread, in posting order.
   void post(std::function<void()> fn);
 
-  // Loop thread only. A one-shot timer, or a periodic one when `repeat` is true.
+  /// Loop thread only. A one-shot timer, or a periodic one when `repeat` is true.
   timer_id add_timer(std::chrono::milliseconds delay, std::function<void()> fn,
                      bool repeat = false);
+  /// Loop thread only: the timer does not run again (an unknown id is ignored).
   void cancel_timer(timer_id id) noexcept;
 
-  // Loop thread only: fn runs at the end of every iteration, after I/O, posts and timers.
+  /// Loop thread only: fn runs at the end of every iteration, after I/O, posts and timers.
   void on_iteration_end(std::function<void()> fn);
 
-  // An exception that escapes a readiness handler, posted work, a timer or an iteration-end
-  // hook does not end the loop: it is counted and handed to this function (by default a line
-  // on stderr), and the loop goes on with the next piece of work. Set it before run().
+  /// An exception that escapes a readiness handler, posted work, a timer or an iteration-end
+  /// hook does not end the loop: it is counted and handed to this function (by default a line
+  /// on stderr), and the loop goes on with the next piece of work. Set it before run().
   void on_exception(std::function<void(std::string_view what)> fn);
-  // Loop thread only: reports an exception caught by code the loop calls into but which cannot
-  // let it propagate (a C library's callback, say), exactly as if it had escaped to the loop.
+  /// Loop thread only: reports an exception caught by code the loop calls into but which cannot
+  /// let it propagate (a C library's callback, say), exactly as if it had escaped to the loop.
   void report_exception(std::exception_ptr e) noexcept;
-  // Exceptions reported so far; any thread.
+  /// Exceptions reported so far; any thread.
   std::uint64_t exception_count() const noexcept {
     return exceptions_.load(std::memory_order_relaxed);
   }
 
-  // The loop's receive buffer; valid for one read-and-parse step on the loop's thread.
+  /// The loop's receive buffer; valid for one read-and-parse step on the loop's thread.
   std::span<char> receive_buffer() noexcept { return {buffer_.get(), buffer_size_}; }
-  // Monotonic milliseconds, read once per iteration.
+  /// Monotonic milliseconds, read once per iteration.
   std::uint64_t now_ms() const noexcept { return now_ms_; }
+  /// Whether the calling thread is the one running (or that last ran) the loop.
   bool in_loop_thread() const noexcept { return std::this_thread::get_id() == thread_.load(); }
+  /// Throws std::logic_error naming `call` when a loop-bound call comes from another thread than
+  /// the loop's, once the loop has run (before, the thread that sets things up may call).
+  void expect_owner(const char* call) const {
+    const auto owner = thread_.load(std::memory_order_relaxed);
+    if (owner != std::thread::id{} && owner != std::this_thread::get_id()) wrong_thread(call);
+  }
 
  private:
   struct timer {
@@ -115,6 +130,7 @@ class event_loop {
   };
   class waker;
 
+  [[noreturn]] static void wrong_thread(const char* call);
   template <class F>
   void guarded(F&& f) noexcept;
   int wait_timeout() const noexcept;

@@ -10,53 +10,59 @@
 
 namespace duplex::net {
 
-// Where a Unix-domain listener goes. A socket file that nothing accepts on any more (left by a
-// process that died) is removed first when unlink_stale is set; a live socket, or a file that
-// is not a socket, is never touched and makes the listener throw.
+/// Where a Unix-domain listener goes. A socket file that nothing accepts on any more (left by a
+/// process that died) is removed first when unlink_stale is set; a live socket, or a file that
+/// is not a socket, is never touched and makes the listener throw.
 struct unix_listen_options {
-  std::string path;
-  unsigned mode = 0660;  // the socket file's permissions: who may connect
-  bool unlink_stale = true;
+  std::string path;          ///< the socket file
+  unsigned mode = 0660;      ///< the socket file's permissions: who may connect
+  bool unlink_stale = true;  ///< remove a dead socket file left at `path`
 };
 
+/// A listening socket (TCP or Unix-domain) on a loop, accepting every pending connection on
+/// readiness.
 class listener final : public io_handler {
  public:
-  // Called with each accepted, non-blocking socket (TCP_NODELAY set) and its peer.
+  /// Called with each accepted, non-blocking socket (TCP_NODELAY set) and its peer.
   using accept_fn = std::function<void(int fd, const address& peer)>;
 
+  /// Binds and listens (SO_REUSEPORT when `reuse_port`); throws std::system_error on failure.
   listener(event_loop& loop, const address& bind_to, bool reuse_port, accept_fn on_accept,
            int backlog = 1024);
-  // A Unix-domain socket; its file is removed again when this listener closes.
+  /// A Unix-domain socket; its file is removed again when this listener closes. Throws
+  /// std::system_error on failure, as for a live socket or a file that is not a socket there.
   listener(event_loop& loop, const unix_listen_options& where, accept_fn on_accept,
            int backlog = 1024);
-  // Another loop's share of `first`'s socket, for one that SO_REUSEPORT cannot spread (a
-  // Unix-domain socket): each sharing loop races to accept, and one wins each connection.
+  /// Another loop's share of `first`'s socket, for one that SO_REUSEPORT cannot spread (a
+  /// Unix-domain socket): each sharing loop races to accept, and one wins each connection.
   listener(event_loop& loop, const listener& first, accept_fn on_accept);
   ~listener();
   listener(const listener&) = delete;
   listener& operator=(const listener&) = delete;
 
-  // Whether some socket listens on the address already. Every listener of a process that
-  // shares a port through SO_REUSEPORT must set it, so a probe without it fails when any does:
-  // a second process asks this before joining a port and splitting its traffic unseen.
+  /// Whether some socket listens on the address already. Every listener of a process that
+  /// shares a port through SO_REUSEPORT must set it, so a probe without it fails when any does:
+  /// a second process asks this before joining a port and splitting its traffic unseen.
   static bool in_use(const address& a);
 
+  /// The port bound (the chosen one for port 0).
   std::uint16_t port() const noexcept { return port_; }
+  /// Stops listening (also done by the destructor).
   void close() noexcept;
-  // Accepted connections dropped because the process had no file descriptor left.
+  /// Accepted connections dropped because the process had no file descriptor left.
   std::uint64_t dropped_for_fd_limit() const noexcept { return dropped_; }
 
+  /// Accepts what is pending.
   void on_io(io_events events) override;
 
  private:
-  // Accepts and closes one pending connection; false if none was pending.
+  /// Accepts and closes one pending connection; false if none was pending.
   bool shed_one() noexcept;
 
   event_loop& loop_;
   int fd_ = -1;
-  int reserve_fd_ = -1;
-  std::string unlink_path_;  // the Unix-domain socket file this listener made  // kept open so
-                             // that, at EMFILE, one can be freed to accept-and-close
+  int reserve_fd_ = -1;      ///< kept open so that, at EMFILE, one can be freed to accept-and-close
+  std::string unlink_path_;  ///< the Unix-domain socket file this listener made
   std::uint16_t port_ = 0;
   std::uint64_t dropped_ = 0;
   accept_fn on_accept_;

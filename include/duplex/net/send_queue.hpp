@@ -13,33 +13,42 @@ namespace duplex::net {
 
 using shared_bytes = std::shared_ptr<const std::string>;
 
+/// What one write to a socket did.
 struct write_result {
+  /// Bytes the kernel took.
   std::size_t written = 0;
-  bool blocked = false;  // the kernel's buffer is full: wait for EPOLLOUT
-  int error = 0;         // errno of a fatal error (EPIPE, ECONNRESET...)
+  bool blocked = false;  ///< the kernel's buffer is full: wait for EPOLLOUT
+  int error = 0;         ///< errno of a fatal error (EPIPE, ECONNRESET...)
 };
 
-// Writes the buffers with one sendmsg (MSG_NOSIGNAL), retrying on EINTR.
+/// Writes the buffers with one sendmsg (MSG_NOSIGNAL), retrying on EINTR.
 write_result write_vector(int fd, const iovec* iov, std::size_t count) noexcept;
 write_result write_bytes(int fd, std::string_view bytes) noexcept;
 
-// Closes a connected socket. Bytes the kernel still holds unsent (a peer that stopped reading)
-// are dropped with a reset instead of a FIN queued behind them: after close() the kernel would
-// keep them, megabytes per socket, as an orphan for minutes, outside every limit of ours.
+/// Closes a connected socket. Bytes the kernel still holds unsent (a peer that stopped reading)
+/// are dropped with a reset instead of a FIN queued behind them: after close() the kernel would
+/// keep them, megabytes per socket, as an orphan for minutes, outside every limit of ours.
 void close_socket(int fd) noexcept;
 
+/// Bytes for a socket that the kernel has not taken yet: owned copies and shared buffers, in
+/// order, written with writev.
 class send_queue {
  public:
+  /// Nothing waits.
   bool empty() const noexcept { return bytes_ == 0; }
+  /// Bytes waiting.
   std::size_t bytes() const noexcept { return bytes_; }
 
+  /// Appends a copy of `data`.
   void push(std::string_view data);
+  /// Appends `data`, moved in.
   void push(std::string&& data);
-  // References `buf` from `offset` on; the buffer is shared with every other queue that holds it.
+  /// References `buf` from `offset` on; the buffer is shared with every other queue that holds it.
   void push(shared_bytes buf, std::size_t offset = 0);
 
-  // Writes as much as the socket takes, in order, with one writev of up to 64 segments per call.
+  /// Writes as much as the socket takes, in order, with one writev of up to 64 segments per call.
   write_result flush(int fd) noexcept;
+  /// Drops everything waiting.
   void clear() noexcept;
 
  private:
@@ -54,7 +63,7 @@ class send_queue {
   void consume(std::size_t n) noexcept;
 
   std::vector<segment> segments_;
-  std::size_t head_ = 0;  // first live segment
+  std::size_t head_ = 0;  ///< first live segment
   std::size_t bytes_ = 0;
 };
 

@@ -19,100 +19,119 @@
 
 namespace duplex::ws {
 
+/// What an event reports.
 enum class event_type : std::uint8_t { message, fragment, ping, pong, close };
 
+/// One thing the peer did, from connection::next_event().
 struct event {
+  /// What happened.
   event_type type = event_type::message;
-  opcode op = opcode::text;  // message and fragment: text or binary
-  bool last = true;          // fragment: the final piece of its message
-  std::uint16_t code = 0;    // close: the peer's code (1005 if none), ours on failure, or 1006
-  std::string_view data;     // payload, or the close reason
-  std::error_code error;     // close: why, when the connection failed instead of closing cleanly
+  opcode op = opcode::text;  ///< message and fragment: text or binary
+  bool last = true;          ///< fragment: the final piece of its message
+  std::uint16_t code = 0;    ///< close: the peer's code (1005 if none), ours on failure, or 1006
+  std::string_view data;     ///< payload, or the close reason
+  std::error_code error;     ///< close: why, when the connection failed instead of closing cleanly
 };
 
+/// @brief The RFC 6455 protocol for one connection, sans I/O: bytes in, events out, commands
+/// in, bytes to write out. Server or client role; permessage-deflate when enabled.
 class connection {
  public:
+  /// `rng` masks a client's frames (a system_random when null).
   explicit connection(ws::role r, limits l = {}, core::random_source* rng = nullptr);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
-  // Turns on permessage-deflate with the parameters the handshake agreed (RFC 7692). Messages
-  // of at least `min_size` bytes are sent compressed unless a send asks otherwise.
+  /// Turns on permessage-deflate with the parameters the handshake agreed (RFC 7692). Messages
+  /// of at least `min_size` bytes are sent compressed unless a send asks otherwise.
   void enable_deflate(const deflate_params& p, int level = 6, std::size_t min_size = 32);
+  /// Whether permessage-deflate is on.
   bool compresses() const noexcept { return deflate_ != nullptr; }
 
   // --- input ---
-  // Hands bytes to the parser. They may be rewritten in place (unmasked), and events may view
-  // them: keep them alive and unchanged until next_event() returns nullopt.
+  /// Hands bytes to the parser. They may be rewritten in place (unmasked), and events may view
+  /// them: keep them alive and unchanged until next_event() returns nullopt.
   void receive(std::span<char> bytes) noexcept;
-  // The next event, parsing as far as needed. A returned view stays valid until the next call.
+  /// The next event, parsing as far as needed. A returned view stays valid until the next call.
   std::optional<event> next_event();
-  // The transport ended. If the close handshake was not done, a close event with 1006 follows.
+  /// The transport ended. If the close handshake was not done, a close event with 1006 follows.
   void receive_eof() noexcept;
-  // The glue gives up on the connection (a timeout, a full send queue): no frame is sent, a
-  // close event carrying the error's code follows.
+  /// The glue gives up on the connection (a timeout, a full send queue): no frame is sent, a
+  /// close event carrying the error's code follows.
   void abort(errc why) noexcept;
 
   // --- commands; each returns false when the state forbids it ---
+  /// send(text, data).
   bool send_text(std::string_view data) { return send(opcode::text, data); }
+  /// send(binary, data).
   bool send_binary(std::string_view data) { return send(opcode::binary, data); }
+  /// A whole message, compressed when deflate is on and it is at least min_size bytes.
   bool send(opcode op, std::string_view data);
-  // The per-message switch: `compress` false sends this message uncompressed.
+  /// The per-message switch: `compress` false sends this message uncompressed.
   bool send(opcode op, std::string_view data, bool compress);
-  // Pieces of one message: `op` of the first piece names the message type.
+  /// Pieces of one message: `op` of the first piece names the message type.
   bool send_fragment(opcode op, std::string_view data, bool fin);
+  /// A ping of at most 125 bytes.
   bool ping(std::string_view data = {});
+  /// An unsolicited pong of at most 125 bytes.
   bool pong(std::string_view data = {});
-  // Starts the close handshake. `code` 1005 sends a close frame with no code at all.
+  /// Starts the close handshake. `code` 1005 sends a close frame with no code at all.
   bool close(std::uint16_t code = 1000, std::string_view reason = {});
-  // Server role only: writes the header of a whole unmasked data frame into `out`, for a caller
-  // that writes header and payload itself (writev). Returns the header size, or 0 if not allowed
-  // now (closing, or a fragmented message is being sent: see frame_insertable()).
+  /// Server role only: writes the header of a whole unmasked data frame into `out`, for a caller
+  /// that writes header and payload itself (writev). Returns the header size, or 0 if not allowed
+  /// now (closing, or a fragmented message is being sent: see frame_insertable()).
   std::size_t frame_header(char* out, opcode op, std::size_t size) noexcept;
-  // A whole data frame built elsewhere (a broadcast framed once for many sockets) may go to the
-  // wire now. RFC 6455 section 5.4: not between the fragments of a message we are sending.
+  /// A whole data frame built elsewhere (a broadcast framed once for many sockets) may go to the
+  /// wire now. RFC 6455 section 5.4: not between the fragments of a message we are sending.
   bool frame_insertable() const noexcept { return can_send() && !sending_fragments_; }
-  // Adds such a frame to the output, or, while a fragmented message is being sent, holds it (as
-  // send() holds whole messages) until that message's last fragment has been written.
+  /// Adds such a frame to the output, or, while a fragmented message is being sent, holds it (as
+  /// send() holds whole messages) until that message's last fragment has been written.
   bool insert_frame(std::string_view frame);
-  // Every pre-built frame passes here. `direct`: nothing of ours waits before it, so the caller
-  // may write it itself, by reference (one buffer for every subscriber); `buffered`: it was
-  // copied behind our output (`batching`: the caller is gathering output in our buffer) or
-  // held behind a fragmented message; `refused`: we are closing, no data frame may go out.
+  /// Every pre-built frame passes here. `direct`: nothing of ours waits before it, so the caller
+  /// may write it itself, by reference (one buffer for every subscriber); `buffered`: it was
+  /// copied behind our output (`batching`: the caller is gathering output in our buffer) or
+  /// held behind a fragmented message; `refused`: we are closing, no data frame may go out.
   enum class admission : std::uint8_t { refused, direct, buffered };
+  /// See admission.
   admission admit_frame(std::string_view frame, bool batching);
-  // Bytes of whole messages held behind a fragmented message still being sent.
+  /// Bytes of whole messages held behind a fragmented message still being sent.
   std::size_t held_bytes() const noexcept { return held_ ? held_->size() : 0; }
 
   // --- output ---
+  /// Bytes to write to the transport.
   std::string_view pending_output() const noexcept { return out_; }
+  /// The first `n` pending bytes were written.
   void consume_output(std::size_t n) noexcept { out_.erase(0, n); }
-  // All of it was written (or is abandoned). A buffer that grew past `keep` bytes is freed.
+  /// All of it was written (or is abandoned). A buffer that grew past `keep` bytes is freed.
   void clear_output(std::size_t keep = SIZE_MAX) noexcept {
     out_.clear();
     if (out_.capacity() > keep) std::string().swap(out_);
   }
-  // Exchanges the output buffer for `other`, so that a caller batching writes can lend a larger
-  // shared one and take it back; what was pending moves with the buffer.
+  /// Exchanges the output buffer for `other`, so that a caller batching writes can lend a larger
+  /// shared one and take it back; what was pending moves with the buffer.
   void swap_output(std::string& other) noexcept { out_.swap(other); }
 
   // --- status ---
+  /// Open, closing or closed.
   ws::state state() const noexcept { return state_; }
+  /// Server or client.
   ws::role role() const noexcept { return role_; }
+  /// Whether data may be sent (open).
   bool can_send() const noexcept { return state_ == state::open; }
-  // We sent a close frame and wait for the peer's: arm a close timer.
+  /// We sent a close frame and wait for the peer's: arm a close timer.
   bool close_expected() const noexcept { return state_ == state::closing; }
-  // Nothing more will be read: the caller flushes pending_output() and ends the transport.
+  /// Nothing more will be read: the caller flushes pending_output() and ends the transport.
   bool done() const noexcept { return state_ == state::closed; }
+  /// Whether the connection ended by failure rather than a close handshake.
   bool failed() const noexcept { return failed_; }
-  // Memory held for a message being gathered from its frames (or inflated): at most about the
-  // message limit, however the peer splits it.
+  /// Memory held for a message being gathered from its frames (or inflated): at most about the
+  /// message limit, however the peer splits it.
   std::size_t buffered_message_bytes() const noexcept { return msg_.capacity(); }
 
  private:
   enum class header_status { ok, more, error };
-  static constexpr std::size_t keep_capacity = 64 * 1024;  // larger buffers are freed after use
+  static constexpr std::size_t keep_capacity = 64 * 1024;  ///< larger buffers are freed after use
 
   header_status read_header();
   header_status parse_header(const unsigned char* h);
@@ -132,10 +151,10 @@ class connection {
                       std::uint8_t rsv);
   void write_close(std::uint16_t code, std::string_view reason);
 
-  // Input being parsed.
+  /// Input being parsed.
   char* in_ = nullptr;
   char* in_end_ = nullptr;
-  // Frame in progress.
+  /// Frame in progress.
   std::uint64_t remaining_ = 0;
   std::uint64_t frame_len_ = 0;
   mask_key key_{};
@@ -148,12 +167,12 @@ class connection {
   bool frame_rsv1_ = false;
   bool msg_compressed_ = false;
   std::uint8_t hdr_[max_header_size]{};
-  // Message in progress (msg_op_ 0: none).
+  /// Message in progress (msg_op_ 0: none).
   std::uint8_t msg_op_ = 0;
   bool sending_fragments_ = false;
   bool failed_ = false;
   bool close_sent_ = false;
-  bool pending_close_ = false;  // pending_event_ holds a close to report
+  bool pending_close_ = false;  ///< pending_event_ holds a close to report
   bool release_msg_ = false;
   bool release_ctrl_ = false;
   ws::role role_;
@@ -167,7 +186,7 @@ class connection {
   std::string msg_;
   std::string ctrl_;
   std::string out_;
-  // Whole messages sent while a fragmented one is in progress; null when there are none.
+  /// Whole messages sent while a fragmented one is in progress; null when there are none.
   std::unique_ptr<std::string> held_;
   std::unique_ptr<deflate_codec> deflate_;
   std::size_t deflate_min_ = 32;

@@ -13,60 +13,68 @@
 
 namespace duplex::ws {
 
-// What was agreed for one connection.
+/// What was agreed for one connection.
 struct deflate_params {
+  /// The server resets its compressor after each message.
   bool server_no_context_takeover = false;
+  /// The client resets its compressor after each message.
   bool client_no_context_takeover = false;
+  /// The server's LZ77 window, 8 to 15 bits.
   int server_max_window_bits = 15;
+  /// The client's LZ77 window, 8 to 15 bits.
   int client_max_window_bits = 15;
 };
 
-// Server: reads a Sec-WebSocket-Extensions request value and accepts the first acceptable
-// permessage-deflate offer. Offers with unknown, repeated or out-of-range parameters, or a
-// window we cannot honor, are declined (RFC 7692 section 5). Returns the agreed parameters and
-// the response header value, or nullopt to run without compression.
+/// Server: reads a Sec-WebSocket-Extensions request value and accepts the first acceptable
+/// permessage-deflate offer. Offers with unknown, repeated or out-of-range parameters, or a
+/// window we cannot honor, are declined (RFC 7692 section 5). Returns the agreed parameters and
+/// the response header value, or nullopt to run without compression.
 struct deflate_agreement {
+  /// What was agreed.
   deflate_params params;
+  /// The Sec-WebSocket-Extensions value to answer with.
   std::string response;
 };
 std::optional<deflate_agreement> negotiate_deflate(std::string_view request_header,
                                                    const deflate_options& ours);
 
-// Client: the offer to send, and the check of the server's answer (which must stay within the
-// offer; anything else fails the handshake).
+/// Client: the offer to send, and the check of the server's answer (which must stay within the
+/// offer; anything else fails the handshake).
 std::string deflate_offer(const deflate_options& ours);
 std::optional<deflate_params> accept_deflate_response(std::string_view response_header,
                                                       const deflate_options& offered);
 
-// One side's compressor and decompressor. zlib state is allocated on first use and, without
-// context takeover, freed after every message: an idle connection holds no zlib memory then.
+/// One side's compressor and decompressor. zlib state is allocated on first use and, without
+/// context takeover, freed after every message: an idle connection holds no zlib memory then.
 class deflate_codec {
  public:
+  /// Inflated, over the limit, or not valid DEFLATE data.
   enum class result { ok, too_big, corrupt };
 
-  // `server`: which role we play; decides which parameters govern our two directions.
+  /// `server`: which role we play; decides which parameters govern our two directions.
   deflate_codec(bool server, const deflate_params& p, int level);
   ~deflate_codec();
   deflate_codec(const deflate_codec&) = delete;
   deflate_codec& operator=(const deflate_codec&) = delete;
 
-  // Compresses a whole message into `out` (appended), without the final 00 00 FF FF.
-  // Returns false if we may not compress (the agreed window is below what zlib supports).
+  /// Compresses a whole message into `out` (appended), without the final 00 00 FF FF.
+  /// Returns false if we may not compress (the agreed window is below what zlib supports).
   bool compress(std::string_view in, std::string& out);
-  // Inflates a piece of a compressed message, appending to `out`, which may not grow past
-  // `limit` bytes (too_big once it would: at most one byte past it is ever written, and the
-  // buffer's capacity stops there too). `last` marks the end of the message. The work is in
-  // proportion to the bytes given and produced; an empty piece that is not the last costs none.
+  /// Inflates a piece of a compressed message, appending to `out`, which may not grow past
+  /// `limit` bytes (too_big once it would: at most one byte past it is ever written, and the
+  /// buffer's capacity stops there too). `last` marks the end of the message. The work is in
+  /// proportion to the bytes given and produced; an empty piece that is not the last costs none.
   result inflate(std::string_view in, bool last, std::string& out, std::size_t limit);
 
-  // Bytes of zlib state held right now (for the memory figures in docs/limits.md).
+  /// Bytes of zlib state held right now (for the memory figures in docs/limits.md).
   std::size_t memory() const noexcept;
 
-  // The work inflate() has done so far, so tests can bound it per input byte without a clock.
+  /// The work inflate() has done so far, so tests can bound it per input byte without a clock.
   struct inflate_work {
-    std::uint64_t zlib_calls = 0;     // calls into zlib's inflate()
-    std::uint64_t bytes_written = 0;  // bytes stored into `out`: appended, or copied on growth
+    std::uint64_t zlib_calls = 0;     ///< calls into zlib's inflate()
+    std::uint64_t bytes_written = 0;  ///< bytes stored into `out`: appended, or copied on growth
   };
+  /// The work counted so far.
   const inflate_work& work() const noexcept { return work_; }
 
  private:
@@ -77,10 +85,10 @@ class deflate_codec {
 
   std::unique_ptr<zstate> z_;
   int deflate_bits_;
-  int inflate_bits_;           // the window the peer compresses with
-  bool reset_deflate_;         // our peer asked us not to keep context between messages
-  bool reset_inflate_;         // the peer does not keep context: neither need we
-  bool stream_ended_ = false;  // this message's data ended its deflate stream (BFINAL)
+  int inflate_bits_;           ///< the window the peer compresses with
+  bool reset_deflate_;         ///< our peer asked us not to keep context between messages
+  bool reset_inflate_;         ///< the peer does not keep context: neither need we
+  bool stream_ended_ = false;  ///< this message's data ended its deflate stream (BFINAL)
   int level_;
   inflate_work work_;
 };

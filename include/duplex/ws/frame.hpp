@@ -19,13 +19,13 @@ constexpr bool is_known(std::uint8_t op) noexcept {
   return op <= 0x2 || (op >= 0x8 && op <= 0xA);
 }
 
-// Size of the header for a payload of `size` bytes.
+/// Size of the header for a payload of `size` bytes.
 constexpr std::size_t header_size(std::uint64_t size, bool masked) noexcept {
   return (size < 126 ? 2 : size <= 0xFFFF ? 4 : 10) + (masked ? 4 : 0);
 }
 
-// Writes a header with the minimal length encoding into `out` (at least max_header_size bytes)
-// and returns its size. `rsv` holds RSV1..RSV3 in bits 6..4 of the first byte.
+/// Writes a header with the minimal length encoding into `out` (at least max_header_size bytes)
+/// and returns its size. `rsv` holds RSV1..RSV3 in bits 6..4 of the first byte.
 std::size_t write_header(char* out, bool fin, opcode op, std::uint64_t size,
                          const mask_key* mask = nullptr, std::uint8_t rsv = 0) noexcept;
 
