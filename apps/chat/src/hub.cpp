@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "conversations.hpp"
+
 namespace duplex::chat {
 namespace {
 
@@ -90,12 +92,17 @@ bool hub::take_token(client& c) {
 void hub::dispatch(client& c, const request& r) {
   if (r.type == "hello") return on_hello(c, r);
   if (c.nick.empty()) return error(c, "hello_first", "choose a nickname first");
+  if (!c.welcomed) return error(c, "not_ready", "wait for the welcome");
   if (r.type == "join") return on_join(c, r);
   if (r.type == "leave") return on_leave(c, r);
   if (r.type == "say") return on_say(c, r);
   if (r.type == "typing") return on_typing(c, r);
-  if (r.type == "private") return on_private(c, r);
+  if (r.type == "history" && !r.str("with").empty()) return on_private_history(c, r);
   if (r.type == "history") return on_history(c, r);
+  if (r.type == "dm") return on_dm(c, r);
+  if (r.type == "conversation") return on_conversation(c, r);
+  if (r.type == "conversations") return on_conversations(c);
+  if (r.type == "read") return on_read(c, r);
   if (r.type == "rooms") return on_rooms(c);
   error(c, "unknown_type", "unknown message type");
 }
@@ -108,7 +115,7 @@ void hub::on_rooms(client& c) {
     if (!ok) return error(*cl, "store_failed", "the room list is unavailable");
     std::map<std::string, std::size_t> all;
     for (auto& name : names)
-      all[name] = 0;
+      if (!conversations::is_conversation(name)) all[name] = 0;  // never listed as a room
     for (auto& [name, rm] : rooms_)
       all[name] = rm.people;
     send(*cl, wire::room_list({all.begin(), all.end()}));

@@ -126,7 +126,8 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
     if (auto it = rooms_.find(name); it != rooms_.end())
       for (auto m : it->second.members)
         if (const client* member = find_client(m)) nicks.insert(member->nick);
-    send(*cl, wire::joined(name, {nicks.begin(), nicks.end()}, up_to));
+    send(*cl, wire::joined(name, {nicks.begin(), nicks.end()}, up_to,
+                           room_read_state(*cl, name, up_to)));  // hub_read.cpp
     send_join_history(*cl, name, serial, since, up_to);
   });
 }

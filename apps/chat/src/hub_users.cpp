@@ -1,5 +1,5 @@
 // Names and users: who a connection is, presence as the user's, and what reaches every session
-// of a user.
+// of a user (its topic).
 #include <algorithm>
 
 #include "hub.hpp"
@@ -66,6 +66,8 @@ void hub::name_session(client& c, const names::result& name, bool signed_in) {
   c.nick = u.name;
   c.user = key;
   c.token = random_token();
+  if (signed_in) return welcome_user(c);  // hub_private.cpp: with the user's conversations
+  c.welcomed = true;
   send(c, wire::welcome(c.nick, c.token));
   c.s->subscribe(user_topic(key));
 }
@@ -74,14 +76,18 @@ void hub::name_session(client& c, const names::result& name, bool signed_in) {
 void hub::drop_session(client& c) {
   if (user* u = user_of(c)) {
     std::erase(u->sessions, c.id);
-    c.s->unsubscribe(user_topic(c.user));
+    std::erase(u->priv.waiting, c.id);
+    if (c.welcomed) c.s->unsubscribe(user_topic(c.user));
     if (u->sessions.empty()) {
       look_alikes_.erase(u->skeleton);
-      users_.erase(c.user);
+      const std::string key = c.user;
+      users_.erase(key);
+      release_convos_of(key);
     }
   }
   c.nick.clear();
   c.user.clear();
+  c.welcomed = false;
 }
 
 // Presence is the user's: announced when its first session enters a room, and when its last
@@ -104,19 +110,6 @@ void hub::left(client& c, room& rm) {
   --rm.people;
   store_.set_presence(rm.name, c.nick, false);
   broadcast(rm, wire::presence(rm.name, c.nick, false));
-}
-
-// To every session of the recipient, and of the sender (its own copy), one frame each.
-void hub::on_private(client& c, const request& r) {
-  const std::string text = r.str("text");
-  if (text.empty() || text.size() > limits_.max_text_bytes)
-    return error(c, "invalid_text", "1 to 4096 bytes");
-  auto to = users_.find(names::key(r.str("to")));
-  if (to == users_.end()) return error(c, "no_such_user", "nobody by that name is online");
-  const std::string out = wire::private_message(c.nick, to->second.name, text, now_());
-  publish(user_topic(to->first), out, to->second.sessions.size());
-  if (to->first == c.user) return;
-  if (const user* me = user_of(c)) publish(user_topic(c.user), out, me->sessions.size());
 }
 
 void hub::publish(const std::string& topic, const std::string& out, std::size_t listeners) {

@@ -70,8 +70,13 @@ std::string welcome(std::string_view nick, std::string_view token) {
 }
 
 std::string joined(std::string_view room, const std::vector<std::string>& members,
-                   std::int64_t last_id) {
-  return to_wire({{"type", "joined"}, {"room", room}, {"members", members}, {"last_id", last_id}});
+                   std::int64_t last_id, std::optional<read_state> read) {
+  json out{{"type", "joined"}, {"room", room}, {"members", members}, {"last_id", last_id}};
+  if (read) {
+    out["last_read"] = read->last_read;
+    out["unread"] = read->unread;
+  }
+  return to_wire(out);
 }
 
 std::string join_history(std::string_view room, const std::vector<stored_message>& messages,
@@ -109,11 +114,6 @@ std::string left(std::string_view room) {
 
 std::string ack(std::string_view ref, std::string_view room, std::int64_t id) {
   return to_wire({{"type", "ack"}, {"ref", ref}, {"room", room}, {"id", id}});
-}
-
-std::string private_message(std::string_view from, std::string_view to, std::string_view text,
-                            std::int64_t ts_ms) {
-  return to_wire({{"type", "private"}, {"from", from}, {"to", to}, {"text", text}, {"ts", ts_ms}});
 }
 
 std::string room_list(const std::vector<std::pair<std::string, std::size_t>>& rooms) {

@@ -1,0 +1,254 @@
+// Private conversations (issue 11, item 5): stored with ids and history like a room, delivered
+// to every session of both users, kept for a user who was offline, named by the other user in
+// every request, and never a way into a room.
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "chat_support.hpp"
+#include "src/conversations.hpp"
+
+namespace duplex::chat::test {
+namespace {
+
+std::string error_code(const recording_session& s) {
+  const auto errors = s.of("error");
+  return errors.empty() ? "" : errors.back()["code"].get<std::string>();
+}
+
+// The registered users of these tests, as the accounts would answer.
+void register_users(chat_fixture& fx) {
+  fx.the_hub().set_directory([](std::string_view key) -> std::optional<std::string> {
+    if (key == "alice") return "Alice";
+    if (key == "bob") return "Bob";
+    if (key == "carol") return "Carol";
+    return std::nullopt;
+  });
+}
+
+chat_fixture::user sign_in(chat_fixture& fx, const std::string& name) {
+  auto u = fx.connect(name);
+  fx.send(u, {{"type", "hello"}});
+  return u;
+}
+
+void dm(chat_fixture& fx, const chat_fixture::user& u, const std::string& with,
+        const std::string& text, const std::string& ref = "") {
+  json j{{"type", "dm"}, {"with", with}, {"text", text}};
+  if (!ref.empty()) j["ref"] = ref;
+  fx.send(u, j);
+}
+
+TEST(Conversations, FeedNamesAreOneForBothDirectionsAndNeverARoom) {
+  EXPECT_EQ(conversations::feed_of("bob", "alice"), conversations::feed_of("alice", "bob"));
+  const auto m = conversations::members(conversations::feed_of("bob", "alice"));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->first, "alice");
+  EXPECT_EQ(m->second, "bob");
+  for (const char* bad : {"", "general", "@", "@a", "@\nb", "@a\n", "@b\na", "@a\nb\nc"})
+    EXPECT_FALSE(conversations::members(bad)) << bad;
+  EXPECT_FALSE(conversations::is_conversation("general"));
+}
+
+TEST(Conversations, AMessageIsStoredAndReachesEverySessionOfBothUsers) {
+  chat_fixture fx;
+  register_users(fx);
+  auto a1 = sign_in(fx, "Alice");
+  auto a2 = sign_in(fx, "Alice");
+  auto b = sign_in(fx, "Bob");
+  auto c = sign_in(fx, "Carol");
+  dm(fx, a1, "BOB", "my salary is", "r1");
+  fx.pump();
+  ASSERT_EQ(a1.s->of("dm").size(), 1u);
+  EXPECT_EQ(a1.s->of("dm")[0]["with"], "Bob");
+  EXPECT_EQ(a1.s->of("dm")[0]["nick"], "Alice");
+  EXPECT_EQ(a1.s->of("dm")[0]["id"], 1);
+  EXPECT_FALSE(a1.s->of("dm")[0].contains("room"));
+  // The ack comes after the message, to the sending socket only.
+  ASSERT_EQ(a1.s->of("ack").size(), 1u);
+  EXPECT_EQ(a1.s->of("ack")[0], json::parse(R"({"type":"ack","ref":"r1","with":"Bob","id":1})"));
+  EXPECT_EQ(a2.s->of("dm").size(), 1u);
+  EXPECT_TRUE(a2.s->of("ack").empty());
+  ASSERT_EQ(b.s->of("dm").size(), 1u);
+  EXPECT_EQ(b.s->of("dm")[0]["with"], "Alice");
+  EXPECT_EQ(b.s->of("dm")[0]["text"], "my salary is");
+  EXPECT_TRUE(c.s->of("dm").empty());
+  for (const auto& [topic, msg] : fx.topics().published)
+    EXPECT_EQ(topic.rfind("chat/user/", 0), 0u) << topic;  // no room's topic
+  auto stored = fx.stored_before(conversations::feed_of("alice", "bob"), 100, 100);
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].text, "my salary is");
+}
+
+TEST(Conversations, ARecipientWhoWasOfflineFindsItUnreadAtSignIn) {
+  chat_fixture fx;
+  register_users(fx);
+  auto a = sign_in(fx, "Alice");
+  dm(fx, a, "bob", "one");
+  dm(fx, a, "bob", "two");
+  fx.pump();
+  EXPECT_EQ(a.s->of("ack").size(), 2u);
+  EXPECT_EQ(fx.the_hub().conversations(), 1u);
+  fx.open();  // a restart: only the store remembers
+  register_users(fx);
+  auto b = sign_in(fx, "Bob");
+  ASSERT_EQ(b.s->of("welcome").size(), 1u);
+  EXPECT_EQ(b.s->of("welcome")[0]["conversations"],
+            json::parse(R"([{"with":"Alice","last_id":2,"last_read":0,"unread":2}])"));
+  fx.send(b, {{"type", "conversation"}, {"with", "alice"}});
+  ASSERT_EQ(b.s->of("conversation").size(), 1u);
+  const json conv = b.s->of("conversation")[0];
+  EXPECT_EQ(conv["with"], "Alice");
+  EXPECT_EQ(conv["last_id"], 2);
+  EXPECT_EQ(conv["unread"], 2);
+  ASSERT_EQ(conv["messages"].size(), 2u);
+  EXPECT_EQ(conv["messages"][1]["text"], "two");
+  // The sender's own messages are read: Alice has nothing unread.
+  auto a2 = sign_in(fx, "Alice");
+  EXPECT_EQ(a2.s->of("welcome")[0]["conversations"][0]["unread"], 0);
+  fx.send(b, {{"type", "conversations"}});
+  EXPECT_EQ(b.s->last()["type"], "conversations");
+  EXPECT_EQ(b.s->last()["conversations"][0]["with"], "Alice");
+}
+
+TEST(Conversations, ResumeGivesExactlyTheMessagesAfterSince) {
+  chat_fixture fx;
+  register_users(fx);
+  auto a = sign_in(fx, "Alice");
+  auto b = sign_in(fx, "Bob");
+  for (const char* t : {"1", "2", "3", "4"})
+    dm(fx, a, "bob", t);
+  fx.pump();
+  fx.send(b, {{"type", "conversation"}, {"with", "alice"}, {"since", 2}});
+  const json conv = b.s->last();
+  ASSERT_EQ(conv["type"], "conversation");
+  EXPECT_TRUE(conv["resume"].get<bool>());
+  ASSERT_EQ(conv["messages"].size(), 2u);
+  EXPECT_EQ(conv["messages"][0]["id"], 3);
+  EXPECT_EQ(conv["messages"][1]["id"], 4);
+  fx.send(b, {{"type", "conversation"}, {"with", "alice"}, {"since", 4}});
+  EXPECT_TRUE(b.s->last()["messages"].empty());
+  for (const json& since : {json(5), json(std::numeric_limits<std::int64_t>::max())}) {
+    fx.send(b, {{"type", "conversation"}, {"with", "alice"}, {"since", since}});
+    EXPECT_EQ(error_code(*b.s), "resume_too_old") << since;
+    EXPECT_EQ(b.s->last()["with"], "Alice");
+  }
+  fx.send(b, {{"type", "history"}, {"with", "alice"}, {"before", 3}, {"limit", 1}});
+  ASSERT_EQ(b.s->last()["type"], "history");
+  EXPECT_EQ(b.s->last()["with"], "Alice");
+  ASSERT_EQ(b.s->last()["messages"].size(), 1u);
+  EXPECT_EQ(b.s->last()["messages"][0]["id"], 2);
+}
+
+TEST(Conversations, NothingEverReachesARoomEvenWhenTheRecipientLeaves) {
+  chat_fixture fx;
+  register_users(fx);
+  auto a = sign_in(fx, "Alice");
+  auto b = sign_in(fx, "Bob");
+  auto c = sign_in(fx, "Carol");
+  for (const auto& u : {a, b, c})
+    fx.send(u, {{"type", "join"}, {"room", "general"}});
+  dm(fx, a, "bob", "for bob");
+  fx.pump();
+  fx.the_hub().detach(b.id);  // bob goes offline
+  dm(fx, a, "bob", "my salary is");
+  fx.pump();
+  EXPECT_EQ(error_code(*a.s), "");
+  EXPECT_EQ(a.s->of("ack").size(), 2u);
+  EXPECT_TRUE(c.s->of("message").empty());
+  EXPECT_TRUE(c.s->of("dm").empty());
+  EXPECT_TRUE(a.s->of("message").empty());
+  EXPECT_TRUE(fx.stored_before("general", 100, 100).empty());
+  fx.send(c, {{"type", "rooms"}});
+  EXPECT_EQ(c.s->last()["rooms"], json::parse(R"([{"name":"general","members":2}])"));
+  auto b2 = sign_in(fx, "Bob");
+  EXPECT_EQ(b2.s->of("welcome")[0]["conversations"][0]["unread"], 2);
+}
+
+TEST(Conversations, HostileRequestsGetAClearAnswerAndCostNothing) {
+  chat_fixture fx;
+  register_users(fx);
+  auto a = sign_in(fx, "Alice");
+  auto guest = fx.named("dave");
+  fx.send(guest, {{"type", "dm"}, {"with", "alice"}, {"text", "hi"}});
+  EXPECT_EQ(error_code(*guest.s), "signed_in_only");
+  fx.send(guest, {{"type", "conversation"}, {"with", "alice"}});
+  EXPECT_EQ(error_code(*guest.s), "signed_in_only");
+  const std::pair<json, std::string> cases[] = {
+      {{{"with", "ALICE"}, {"text", "me"}}, "self_conversation"},
+      {{{"with", "nobody"}, {"text", "hi"}}, "no_such_user"},
+      {{{"with", "dave"}, {"text", "hi"}}, "no_such_user"},  // a guest is nobody's to write to
+      {{{"with", 42}, {"text", "hi"}}, "no_such_user"},
+      {{{"with", ""}, {"text", "hi"}}, "no_such_user"},
+      {{{"with", "\u200Bbob"}, {"text", "hi"}}, "no_such_user"},
+      {{{"with", "bob"}, {"text", ""}}, "empty_text"},
+      {{{"with", "bob"}, {"text", std::string(4097, 'x')}}, "text_too_long"},
+      {{{"with", "bob"}, {"text", "x"}, {"ref", std::string(65, 'r')}}, "invalid_ref"},
+  };
+  for (const auto& [fields, code] : cases) {
+    json j = fields;
+    j["type"] = "dm";
+    fx.send(a, j);
+    EXPECT_EQ(error_code(*a.s), code) << j.dump();
+  }
+  fx.pump();
+  EXPECT_TRUE(a.s->of("dm").empty());
+  EXPECT_EQ(fx.the_hub().conversations(), 0u);
+  EXPECT_TRUE(guest.s->of("dm").empty());
+  fx.send(a, {{"type", "conversation"}, {"with", "alice"}});
+  EXPECT_EQ(error_code(*a.s), "self_conversation");
+  fx.send(a, {{"type", "history"}, {"with", "nobody"}});
+  EXPECT_EQ(error_code(*a.s), "no_such_user");
+}
+
+TEST(Conversations, WithoutADirectoryOnlyKnownUsersCanBeWrittenTo) {
+  chat_fixture fx;
+  auto a = sign_in(fx, "alice");
+  auto b = sign_in(fx, "bob");
+  dm(fx, a, "bob", "hi");
+  fx.pump();
+  fx.the_hub().detach(b.id);
+  dm(fx, a, "bob", "still there?");  // an existing conversation: bob is known
+  dm(fx, a, "carol", "hello?");      // nobody this node knows
+  EXPECT_EQ(error_code(*a.s), "no_such_user");
+  fx.pump();
+  EXPECT_EQ(a.s->of("ack").size(), 2u);
+}
+
+TEST(Conversations, InMemoryOnlyWhileAParticipantIsOnline) {
+  chat_fixture fx;
+  register_users(fx);
+  auto a = sign_in(fx, "Alice");
+  dm(fx, a, "bob", "hi");
+  fx.pump();
+  EXPECT_EQ(fx.the_hub().conversations(), 1u);
+  fx.the_hub().detach(a.id);
+  EXPECT_EQ(fx.the_hub().conversations(), 0u);
+  hub_limits tight = relaxed();
+  tight.max_conversations = 1;
+  fx.open(tight);
+  register_users(fx);
+  auto a2 = sign_in(fx, "Alice");
+  dm(fx, a2, "bob", "one");
+  dm(fx, a2, "carol", "two");
+  EXPECT_EQ(error_code(*a2.s), "server_full");
+  fx.pump();
+  EXPECT_EQ(a2.s->of("dm").size(), 1u);
+}
+
+TEST(Conversations, ASessionWaitsForItsWelcomeBeforeAnythingElse) {
+  chat_fixture fx;
+  register_users(fx);
+  auto a = fx.connect("Alice");
+  fx.send(a, {{"type", "dm"}, {"with", "bob"}, {"text", "hi"}});
+  EXPECT_EQ(error_code(*a.s), "hello_first");
+  fx.send(a, {{"type", "hello"}});
+  EXPECT_EQ(a.s->last()["type"], "welcome");
+  EXPECT_TRUE(a.s->last()["signed_in"].get<bool>());
+  EXPECT_TRUE(a.s->last()["conversations"].empty());
+  auto guest = fx.named("dave");
+  EXPECT_FALSE(guest.s->last().contains("conversations"));
+}
+
+}  // namespace
+}  // namespace duplex::chat::test
