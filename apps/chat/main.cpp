@@ -5,15 +5,22 @@
 #include <unistd.h>
 #include <climits>
 #include <cstdio>
+#include <iostream>
 #include <map>
 
+#include "duplex/server/http_exchange.hpp"
 #include "duplex/server/server.hpp"
+#include "src/account_api.hpp"
+#include "src/account_replies.hpp"
+#include "src/account_service.hpp"
 #include "src/host_policy.hpp"
 #include "src/hub.hpp"
 #include "src/names.hpp"
 #include "src/redis_store.hpp"
 #include "src/sqlite_store.hpp"
 #include "src/static_files.hpp"
+#include "src/user_cli.hpp"
+#include "src/web_accounts.hpp"
 
 namespace {
 
@@ -28,6 +35,8 @@ struct settings {
   std::vector<std::string> origins;
   std::vector<std::string> allowed_hosts;  // Host names answered besides IP literals and localhost
   std::vector<std::string> public_urls;
+  bool guests = false;               // connections without a session may chat under a free name
+  bool closed_registration = false;  // accounts are made with `duplex-chat user add` only
 };
 
 std::string exe_dir() {
@@ -55,6 +64,10 @@ struct ws_session final : chat::session {
   void unsubscribe(std::string_view topic) override { ws.unsubscribe(topic); }
   websocket& ws;
   std::uint64_t id = 0;
+  // Set by the upgrade from the session cookie; 0 and empty for a guest.
+  std::int64_t user_id = 0;
+  std::int64_t session_id = 0;
+  std::string user_name;
 };
 
 // A room's messages through the server's topics: framed once for all its members. The hub
@@ -65,17 +78,6 @@ struct topic_publisher final : chat::publisher {
   void publish(std::string_view topic, std::string_view json) override { srv.publish(topic, json); }
   server& srv;
 };
-
-// Browsers always send Origin; a page from another site must not drive a user's session.
-// Without an allow-list, only the server's own origin (http or https, same Host) is accepted.
-int check_origin(const http::request& req, const std::vector<std::string>& allowed) {
-  const auto origin = req.find("Origin");
-  if (!origin) return 0;
-  if (!allowed.empty())
-    return std::find(allowed.begin(), allowed.end(), *origin) != allowed.end() ? 0 : 403;
-  const std::string host(req.authority());
-  return *origin == "http://" + host || *origin == "https://" + host ? 0 : 403;
-}
 
 // Every request but /healthz (which load balancers ask by any name) must name this server.
 server_options::filter_fn host_filter(std::shared_ptr<const chat::host_policy> policy) {
@@ -88,7 +90,7 @@ server_options::filter_fn host_filter(std::shared_ptr<const chat::host_policy> p
 
 // Close codes as metric labels: the peer chooses them, so all but the known ones share one.
 std::string close_label(std::uint16_t code) {
-  const bool known = (code >= 1000 && code <= 1015) || code == 4000;
+  const bool known = (code >= 1000 && code <= 1015) || (code >= 4000 && code <= 4002);
   return known ? std::to_string(code) : "other";
 }
 
@@ -127,13 +129,88 @@ std::string metrics_text(const chat::hub& hub, const server& srv,
   return out;
 }
 
-void add_routes(server& srv, chat::hub& hub, const chat::static_files& files, const settings& cfg,
-                std::map<std::uint16_t, std::uint64_t>& closes) {
+// Sign-in names follow the RFC 8265 username profile, display names the RFC 8266 nickname
+// profile (the one the hub applies to every name it shows); each gives a key and a look-alike key.
+using profile_fn = chat::names::checked (*)(std::string_view, const chat::names::limits&);
+chat::name_rules name_rules_of(profile_fn profile) {
+  return
+      [profile](std::string_view typed, std::string& problem) -> std::optional<chat::name_claim> {
+        auto checked = profile(typed, {});
+        if (!checked) {
+          problem = chat::names::message(checked.why);
+          return std::nullopt;
+        }
+        return chat::name_claim{std::move(checked.display), std::move(checked.key),
+                                std::move(checked.skeleton)};
+      };
+}
+
+struct accounts {
+  chat::account_service& service;
+  chat::account_api& api;
+  chat::session_sockets& sockets;
+};
+
+// /api/: the accounts' endpoints, and /api/config, what the page needs to know before any.
+void serve_api(accounts& acc, const settings& cfg, const http::request& req, std::string body,
+               std::string peer, std::function<void(const chat::api_response&)> respond) {
+  if (chat::changes_state(req.method) && chat::check_origin(req, cfg.origins) != 0)
+    return respond(
+        chat::replies::error(403, "cross_origin", "this request must come from the chat's page"));
+  if (req.path() == "/api/config") {
+    if (req.method != "GET")
+      return respond(chat::replies::error(405, "method_not_allowed", "use GET"));
+    return respond(chat::replies::json_reply(
+        200, {{"guests", cfg.guests}, {"registration", !cfg.closed_registration}}));
+  }
+  // The views in `api_request` point into these, which the completion keeps alive.
+  auto keep =
+      std::make_shared<std::pair<std::string, std::string>>(std::move(body), std::move(peer));
+  acc.api.handle(chat::api_request_of(req, keep->first, keep->second),
+                 [keep, respond = std::move(respond)](chat::api_response r) { respond(r); });
+}
+
+// Every path under /api/, any method, its body gathered first (an account request is a name and
+// two passwords: 8 KiB is plenty, and past it the server answers 413 and closes).
+void add_api_route(server& srv, accounts& acc, const settings& cfg) {
+  body_options options;
+  options.max_bytes = 8 * 1024;
+  options.prefix = true;
+  srv.http_body(
+      "/api/",
+      [&acc, &cfg](http_exchange ex, std::string body) {
+        serve_api(acc, cfg, ex.request(), std::move(body), std::string(ex.peer()),
+                  [ex](const chat::api_response& r) mutable {
+                    http_response res;
+                    chat::fill(res, r);
+                    ex.respond(std::move(res));
+                  });
+      },
+      options);
+}
+
+void add_routes(server& srv, chat::hub& hub, accounts& acc, const chat::static_files& files,
+                const settings& cfg, std::map<std::uint16_t, std::uint64_t>& closes) {
   ws_behavior b;
-  b.on_upgrade = [&cfg](upgrade_context& up) { return check_origin(up.request, cfg.origins); };
-  b.on_open = [&hub](websocket& ws) {
-    auto& s = ws.emplace_data<ws_session>(ws);
-    s.id = hub.attach(s);
+  // The socket is bound to the session's user for its life; without a session, a guest if the
+  // operator allows guests, otherwise 401 (the page signs in first).
+  b.on_upgrade = [&cfg, &acc](upgrade_context& up) {
+    if (const int refused = chat::check_origin(up.request, cfg.origins)) return refused;
+    const auto found = acc.api.session_of(up.request.find("Cookie").value_or(""));
+    if (found.failed) return 503;
+    auto& s = up.socket.emplace_data<ws_session>(up.socket);
+    if (found.session) {
+      s.user_id = found.session->who.id;
+      s.session_id = found.session->session.id;
+      s.user_name = found.session->who.shown();
+      return 0;
+    }
+    return cfg.guests ? 0 : 401;
+  };
+  b.on_open = [&hub, &acc](websocket& ws) {
+    auto& s = *ws.data<ws_session>();
+    s.id = hub.attach(s, s.user_name);
+    if (s.session_id != 0) acc.sockets.add(s.user_id, s.session_id, s);
   };
   // An exception here is the library's to catch: it logs it, counts it in
   // duplex_chat_exceptions_total and closes this connection with 1011, and no other.
@@ -142,16 +219,20 @@ void add_routes(server& srv, chat::hub& hub, const chat::static_files& files, co
     if (op != ws::opcode::text) return hub.receive_binary(id);
     hub.receive(id, data);
   };
-  b.on_close = [&hub, &closes](websocket& ws, ws::close_code c, std::string_view) {
+  b.on_close = [&hub, &acc, &closes](websocket& ws, ws::close_code c, std::string_view) {
     const std::uint16_t code = ws::to_int(c);
-    ++closes[(code >= 1000 && code <= 1015) || code == 4000 ? code : 0];
-    if (auto* s = ws.data<ws_session>()) hub.detach(s->id);
+    ++closes[(code >= 1000 && code <= 1015) || (code >= 4000 && code <= 4002) ? code : 0];
+    if (auto* s = ws.data<ws_session>()) {
+      hub.detach(s->id);
+      if (s->session_id != 0) acc.sockets.remove(s->user_id, s->session_id, *s);
+    }
   };
   srv.ws("/ws", std::move(b));
   srv.http("/healthz", [](const http::request&, http_response& res) { res.body("ok\n"); });
   srv.http("/metrics", [&](const http::request&, http_response& res) {
     res.body(metrics_text(hub, srv, closes), "text/plain; version=0.0.4; charset=utf-8");
   });
+  add_api_route(srv, acc, cfg);
   srv.fallback([&files](const http::request& req, http_response& res) { files.serve(req, res); });
 }
 
@@ -182,14 +263,32 @@ int main(int argc, char** argv) {
         return chat::host_of_url(url).empty() ? "expected http://HOST[:PORT] or https://..." : "";
       });
   app.add_option("--web-root", cfg.web_root, "directory of the page")->capture_default_str();
+  app.add_flag("--guests", cfg.guests,
+               "let people without an account chat under a free name (marked as guests)");
+  app.add_flag("--closed-registration", cfg.closed_registration,
+               "no sign-up from the page: accounts are made with `duplex-chat user add`");
   app.add_option("--cert", cfg.server.tls.cert_file,
                  "PEM certificate chain: serve https:// and wss://");
   app.add_option("--key", cfg.server.tls.key_file, "PEM private key for --cert");
+  chat::user_command user_cmd;
+  chat::add_user_commands(app, user_cmd);
   CLI11_PARSE(app, argc, argv);
   // A broken ICU would refuse every name later, one by one; better to say so now.
   if (!chat::names::ready()) {
     std::fprintf(stderr, "duplex-chat: ICU cannot check names (see docs/names.md)\n");
     return 1;
+  }
+  if (!user_cmd.action.empty()) {
+    // The password comes on standard input, never in argv (which `ps` shows to everyone).
+    const chat::cli_context ctx{cfg.db,
+                                name_rules_of(chat::names::username),
+                                chat::hash_cost::interactive(),
+                                {},
+                                &std::cin,
+                                &std::cout,
+                                &std::cerr,
+                                ::isatty(STDIN_FILENO) == 1};
+    return chat::run_user_command(user_cmd, ctx);
   }
   // One JSON message carries at most 4 KiB of text: frames far larger are refused with 1009.
   cfg.server.ws_limits.max_message_bytes = 16 * 1024;
@@ -219,11 +318,33 @@ int main(int argc, char** argv) {
       redis->start();
       store = redis.get();
     }
+    // Accounts live in the --db file whichever store holds the history.
+    chat::account_config account_cfg;
+    account_cfg.db_path = cfg.db;
+    chat::account_service service(account_cfg,
+                                  [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
+    chat::api_options api_cfg;
+    api_cfg.cookie.secure = !cfg.server.tls.cert_file.empty();
+    api_cfg.registration_open = !cfg.closed_registration;
+    chat::session_sockets sockets;
+    api_cfg.sessions_ended = [&sockets, &service](std::int64_t user_id) {
+      sockets.sweep(user_id, [&service](std::int64_t id) { return service.session_alive(id); });
+    };
+    api_cfg.display_names = name_rules_of(chat::names::nickname);
+    chat::account_api api(service, name_rules_of(chat::names::username), api_cfg);
+    accounts acc{service, api, sockets};
+    // Expired sessions leave the file now and then; a lookup refuses them meanwhile anyway.
+    srv.every(std::chrono::hours(1), [&service] { service.purge_expired(); });
     topic_publisher topics(srv);
     chat::hub hub(*store, topics);
+    hub.guard_names([&service](const chat::names::result& n) {
+      return service.name_registered(n.key, n.skeleton);
+    });
+    // Private conversations reach registered users, online or not.
+    hub.set_directory([&service](std::string_view key) { return service.shown_name(key); });
     chat::static_files files(cfg.web_root);
     std::map<std::uint16_t, std::uint64_t> closes;
-    add_routes(srv, hub, files, cfg, closes);
+    add_routes(srv, hub, acc, files, cfg, closes);
     std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",
                 cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(), srv.port(),
                 cfg.redis.empty() ? cfg.db.c_str() : cfg.redis.c_str());

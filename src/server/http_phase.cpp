@@ -29,31 +29,46 @@ bool answer_plain(const server_state& s, net::event_loop& loop, const http::requ
 
 void socket_conn::process_http() {
   while (phase_ == phase::http && !close_after_flush_) {
+    if (exchange_active()) {
+      if (!advance_exchange()) break;  // waits for input, the application, or resume()
+      continue;
+    }
     const auto st = http_->reader.parse();
-    if (st == http::request_reader::status::incomplete) return;
+    if (st == http::request_reader::status::incomplete) break;
     if (st == http::request_reader::status::error) {
       const auto ec = http_->reader.error();
       respond_and_close(http::status_for(static_cast<http::errc>(ec.value())), ec.message());
-      return;
+      break;
     }
     const http::request& req = http_->reader.request();
-    if (const auto no = filter(req); no.status != 0) return respond_and_close(no.status, no.reason);
-    if (ws::is_upgrade_attempt(req)) {
-      upgrade(req);
-      return;
+    if (const auto no = filter(req); no.status != 0) {
+      respond_and_close(no.status, no.reason);
+      break;
+    }
+    if (ws::is_upgrade_attempt(req)) return upgrade(req);
+    if (const body_route* r = body_route_for(req)) {
+      begin_exchange(*r, req);
+      continue;
     }
     handle_plain(req);
-    if (phase_ != phase::http) return;
-    // A client that pipelines requests and never reads the answers gets no unbounded queue.
-    if (stream().queued() > ctx_.server.opts.max_backpressure) {
-      ctx_.server.log("closing " + remote_address() + ": unread HTTP responses over the limit");
-      aborting_ = true;
-      return destroy();
-    }
+    if (phase_ != phase::http || answers_over_limit()) return;
     // The next pipelined head is parsed from where this one ends: the reader drops consumed
     // bytes once per read, not once per request, which made a pipelined read quadratic.
     http_->reader.consume();
   }
+  if (phase_ != phase::http) return;
+  // A client that half-closed gets every answer it asked for, then the end.
+  if (peer_done_ && !close_after_flush_ && !exchange_active()) close_after_flush();
+  update_input();
+}
+
+// A client that pipelines requests and never reads the answers gets no unbounded queue.
+bool socket_conn::answers_over_limit() {
+  if (stream().queued() <= ctx_.server.opts.max_backpressure) return false;
+  ctx_.server.log("closing " + remote_address() + ": unread HTTP responses over the limit");
+  aborting_ = true;
+  destroy();
+  return true;
 }
 
 // The application's filter sees every request head before any route does.

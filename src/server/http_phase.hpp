@@ -2,10 +2,12 @@
 // by the application's routes.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "duplex/http/request.hpp"
 #include "duplex/http/request_parser.hpp"
+#include "exchange.hpp"
 
 namespace duplex {
 class http_response;
@@ -22,6 +24,7 @@ struct server_state;
 struct http_state {
   explicit http_state(const http::parser_limits& l) : reader(l) {}
   http::request_reader reader;
+  std::unique_ptr<body_state> body;  // from the first request on a body route
 };
 
 // The answer to a plain (not upgrading) request: its route's, 426 on a WebSocket route, or the

@@ -16,6 +16,7 @@
 #include "duplex/net/send_queue.hpp"
 #include "duplex/net/tls.hpp"
 #include "duplex/server/server.hpp"
+#include "exchange.hpp"
 #include "topics.hpp"
 
 namespace duplex::detail {
@@ -63,6 +64,8 @@ struct server_state {
   explicit server_state(server_options o);
   void log(std::string_view line) const;
   const route* find_ws(std::string_view path) const noexcept;
+  // The body route for a path: exact first, then the longest prefix route; null if none.
+  const body_route* find_body(std::string_view path) const noexcept;
   net::shared_bytes frame(std::string_view data, ws::opcode op) const;
   // Frames once and delivers to every subscriber of `topic`: at once on the calling loop
   // (skipping `except`), through post on the others.
@@ -72,6 +75,7 @@ struct server_state {
   std::vector<std::unique_ptr<route>> ws_routes;
   std::unordered_map<std::string, http_handler, string_hash, std::equal_to<>> http_routes;
   http_handler fallback;
+  std::vector<std::unique_ptr<body_route>> body_routes;
   std::vector<std::unique_ptr<loop_context>> loops;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> shutting_down{false};

@@ -58,6 +58,18 @@ void socket_conn::on_stream_tls_error(std::string_view why) {
 }
 
 void socket_conn::on_stream_end() {
+  if (phase_ == phase::http && exchange_active()) {
+    if (http_->body->reading) {
+      abort_exchange(http::make_error_code(http::errc::body_truncated));
+    } else if (!http_->body->ex->answered) {
+      // The request is in and its answer awaited: the client may have half-closed to wait
+      // for it (RFC 9112 section 9.6). The answer then goes out, and the connection ends.
+      peer_done_ = true;
+      held_ = true;
+      stream().set_interest(false, stream().writing());
+      return;
+    }
+  }
   if (phase_ == phase::http && !stream().drained() && !stream().broken()) {
     // RFC 9112 section 9.6: a client may half-close once its requests are sent and still read
     // the answers. They go out first, within the close timer; reading stops (nothing follows
@@ -124,10 +136,15 @@ void socket_conn::finish_close() {
   // Half-close and read until the peer's FIN: closing with unread input would send a reset
   // that can destroy our last frame or response before the peer reads it.
   stream().shutdown_write();
+  abort_exchange(std::make_error_code(std::errc::connection_aborted));
   phase_ = phase::draining;
   http_.reset();
   deadline = ctx_.closing_deadline();
-  if (peer_done_) destroy();  // its FIN came already: nothing more to wait for
+  if (peer_done_) return destroy();  // its FIN came already: nothing more to wait for
+  if (held_) {  // the closing phase reads until the FIN, whatever held the input before
+    held_ = false;
+    stream().set_interest(true, stream().writing());
+  }
 }
 
 void socket_conn::on_deadline(std::uint64_t now) noexcept {
@@ -143,6 +160,7 @@ void socket_conn::on_deadline(std::uint64_t now) noexcept {
 void socket_conn::expire(std::uint64_t now) {
   const auto& o = ctx_.server.opts;
   aborting_ = true;  // whatever this timer ends, it ends by giving up
+  if (phase_ == phase::http && exchange_active() && http_->body->reading) return expire_body();
   if (phase_ == phase::http) {
     ctx_.server.log("handshake timeout for " + remote_address());
     return destroy();
@@ -183,6 +201,7 @@ void socket_conn::force_close() {
 // The one place that frees a socket.
 void socket_conn::destroy() {
   if (phase_ == phase::dead) return;
+  abort_exchange(std::make_error_code(std::errc::connection_aborted));
   if (phase_ == phase::websocket && !close_reported_) {
     stream().abandon();  // nothing more goes out: the socket is being torn down
     report_final_close();

@@ -1,7 +1,8 @@
 // One accepted socket of the server: a phase machine (HTTP, WebSocket, draining) over a
 // net::stream and a ws::connection. Its members are implemented by concern, one file each:
-// socket_conn.cpp (readiness, closing, deadlines), http_phase.cpp, upgrade.cpp, ws_phase.cpp
-// (events and the close report), output.cpp (sends, corking, broadcasts, backpressure).
+// socket_conn.cpp (readiness, closing, deadlines), http_phase.cpp, body_phase.cpp (request
+// bodies and deferred answers), upgrade.cpp, ws_phase.cpp (events and the close report),
+// output.cpp (sends, corking, broadcasts, backpressure).
 #pragma once
 
 #include <cstdint>
@@ -38,10 +39,15 @@ class socket_conn final : public websocket, private net::stream {
   void force_close();
 
   // What net::stream::read reports to.
-  bool stream_reading() const noexcept { return phase_ != phase::dead; }
+  bool stream_reading() const noexcept { return phase_ != phase::dead && !held_; }
   void on_stream_data(char* data, std::size_t n);
   void on_stream_end();
   void on_stream_tls_error(std::string_view why);
+
+  // Implementation of the http_exchange API (body_phase.cpp), for the exchange in progress.
+  void answer(const http_response& res);
+  void pause_body();
+  void resume_body();
 
   // Implementation of the websocket API (output.cpp).
   send_result send_message(std::string_view data, ws::opcode op, bool compress);
@@ -93,6 +99,28 @@ class socket_conn final : public websocket, private net::stream {
   refusal filter(const http::request& req);
   void handle_plain(const http::request& req);
   void respond_and_close(int status, std::string_view reason);
+  bool answers_over_limit();
+  // body_phase.cpp
+  const body_route* body_route_for(const http::request& req) const;
+  bool exchange_active() const noexcept { return http_ && http_->body && http_->body->ex; }
+  void begin_exchange(const body_route& r, const http::request& req);
+  void open_body(body_state& b);
+  bool advance_exchange();
+  bool read_body();
+  void deliver_piece(std::string_view piece);
+  void end_body();
+  void fail_body(std::error_code ec);
+  void end_exchange() noexcept;
+  void abort_exchange(std::error_code why) noexcept;
+  template <class F>
+  bool call_route(F&& f);
+  void route_failed();
+  bool can_discard(const body_state& b) const noexcept;
+  void update_input();
+  void kick();
+  void continue_http() noexcept;
+  std::uint64_t body_deadline() const noexcept;
+  void expire_body();
   // upgrade.cpp
   void upgrade(const http::request& req);
   // ws_phase.cpp
@@ -120,6 +148,7 @@ class socket_conn final : public websocket, private net::stream {
   bool close_reported_ = false;  // on_close has run (it runs once for every upgraded socket)
   bool aborting_ = false;        // ended by a timer or a limit: close with a reset if bytes wait
   bool peer_done_ = false;       // the peer half-closed while answers were still queued
+  bool held_ = false;            // reading stopped: a paused body, or an answer awaited
   const route* route_ = nullptr;
   std::unique_ptr<http_state> http_;
   ws::connection ws_;

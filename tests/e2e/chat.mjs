@@ -22,7 +22,8 @@ const check = (cond, what) => {
 // Starts duplex-chat (on `port`, or any free port) and resolves with the process and its port.
 function startChat(port = 0) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(binary, ['--host', '127.0.0.1', '--port', String(port), '--db', db]);
+    // --guests: two people chatting under names they choose (accounts.mjs signs in).
+    const proc = spawn(binary, ['--host', '127.0.0.1', '--port', String(port), '--db', db, '--guests']);
     proc.stderr.on('data', (d) => process.stderr.write(d));
     proc.stdout.once('data', (d) => {
       const m = /:(\d+)\//.exec(d.toString());

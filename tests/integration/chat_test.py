@@ -30,7 +30,10 @@ class Chat:
 
     def __init__(self, db, port=0, extra=()):
         STARTED.append(self)
-        self.proc = subprocess.Popen([BINARY, "--host", "127.0.0.1", "--port", str(port), "--db", db, *extra],
+        # --guests: these tests are about the chat's rules, with hello's names (accounts have
+        # tests of their own in accounts_test.py).
+        self.proc = subprocess.Popen([BINARY, "--host", "127.0.0.1", "--port", str(port), "--db", db,
+                                      "--guests", *extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         self.port = int(re.search(r":(\d+)/", line).group(1))

@@ -70,10 +70,12 @@ PRESENCE_TTL = 1.5  # seconds; a dead node's members must leave the lists within
 
 
 class Node(Proc):
+    # --guests: hello's names; each node keeps its (unused) account file in a directory of its own.
     def __init__(self, redis_port):
         super().__init__([CHAT, "--host", "127.0.0.1", "--port", "0",
                           "--redis", f"redis://127.0.0.1:{redis_port}",
-                          "--presence-ttl", str(PRESENCE_TTL)])
+                          "--presence-ttl", str(PRESENCE_TTL), "--guests",
+                          "--db", os.path.join(tempfile.mkdtemp(prefix="duplex-node-"), "accounts.db")])
         line = self.proc.stdout.readline()
         self.port = int(re.search(r":(\d+)/", line).group(1))
 

@@ -386,7 +386,7 @@ async def main():
     hard = raise_fd_limit()
     idle_count = min(10_000, hard - 500)
     echo = Server([ECHO, "--no-deflate", "--max-message", str(1 << 20)])
-    chat = Server([CHAT, "--db", os.path.join(tempfile.mkdtemp(), "chat.db")])
+    chat = Server([CHAT, "--guests", "--db", os.path.join(tempfile.mkdtemp(), "chat.db")])
     try:
         r = await under_attack(echo, f"{idle_count} idle WebSockets", idle_sockets(echo, idle_count),
                                64 << 20)

@@ -83,8 +83,8 @@ account_api::account_api(account_service& service, name_rules names, api_options
 
 bool account_api::handles(std::string_view path) noexcept {
   return path == "/api/register" || path == "/api/login" || path == "/api/logout" ||
-         path == "/api/password" || path == "/api/me" || path == sessions_path ||
-         path.starts_with("/api/sessions/");
+         path == "/api/password" || path == "/api/profile" || path == "/api/me" ||
+         path == sessions_path || path.starts_with("/api/sessions/");
 }
 
 void account_api::handle(const api_request& req, std::function<void(api_response)> done) {
@@ -97,6 +97,7 @@ void account_api::handle(const api_request& req, std::function<void(api_response
       {"/api/login", "POST", &account_api::do_login},
       {"/api/logout", "POST", &account_api::do_logout},
       {"/api/password", "POST", &account_api::do_password},
+      {"/api/profile", "POST", &account_api::do_profile},
       {"/api/me", "GET", &account_api::do_me},
       {sessions_path, "GET", &account_api::do_sessions},
       {sessions_path, "DELETE", &account_api::do_revoke},
@@ -170,9 +171,12 @@ void account_api::do_logout(const api_request& req, reply done) {
   // A session that could not be looked up may still be live: say so rather than pretend.
   if (found.failed) return done(failure(auth_result{status::store_failed, {}, {}, {}, {}, 0}));
   if (!found.session) return done(forget);  // signed out already: the cookie goes anyway
-  service_.sign_out(*found.session, [done, forget](auth_result r) {
-    done(r.what == status::ok || r.what == status::not_found ? forget : failure(r));
-  });
+  const auto user_id = found.session->who.id;
+  service_.sign_out(
+      *found.session, [done, forget, ended = options_.sessions_ended, user_id](auth_result r) {
+        if (r.what == status::ok && ended) ended(user_id);
+        done(r.what == status::ok || r.what == status::not_found ? forget : failure(r));
+      });
 }
 
 void account_api::do_password(const api_request& req, reply done) {
@@ -182,9 +186,31 @@ void account_api::do_password(const api_request& req, reply done) {
   auto f = fields(req, options_.max_body_bytes, {"current", "password"}, refusal);
   if (!f) return done(refusal);
   service_.change_password(
-      who, std::move((*f)[0]), std::move((*f)[1]), client_of(req), [done](auth_result r) {
+      who, std::move((*f)[0]), std::move((*f)[1]), client_of(req),
+      [done, ended = options_.sessions_ended, id = who.who.id](auth_result r) {
+        if (r.what == status::ok && r.revoked > 0 && ended) ended(id);
         done(r.what == status::ok ? json_reply(200, {{"revoked", r.revoked}}) : failure(r));
       });
+}
+
+// {"display": "Name shown"}; "" goes back to showing the sign-in name. Sockets already open
+// keep the name they had until they reconnect.
+void account_api::do_profile(const api_request& req, reply done) {
+  signed_in who;
+  if (!signed_in_as(req, done, who)) return;
+  api_response refusal;
+  auto f = fields(req, options_.max_body_bytes, {"display"}, refusal);
+  if (!f) return done(refusal);
+  std::optional<name_claim> display;
+  if (!(*f)[0].empty()) {
+    std::string problem;
+    const auto& rules = options_.display_names ? options_.display_names : names_;
+    display = rules((*f)[0], problem);
+    if (!display) return done(error(400, "invalid_name", problem));
+  }
+  service_.set_display(who, std::move(display), [done](auth_result r) {
+    done(r.what == status::ok ? json_reply(200, {{"user", user_json(*r.who)}}) : failure(r));
+  });
 }
 
 void account_api::do_me(const api_request& req, reply done) {
@@ -210,14 +236,18 @@ void account_api::do_revoke(const api_request& req, reply done) {
   signed_in who;
   if (!signed_in_as(req, done, who)) return;
   const auto id = session_id_of(req.path);
+  const auto ended = options_.sessions_ended;
+  const auto user_id = who.who.id;
   if (!id) {
-    return service_.revoke_others(who, [done](auth_result r) {
+    return service_.revoke_others(who, [done, ended, user_id](auth_result r) {
+      if (r.what == status::ok && r.revoked > 0 && ended) ended(user_id);
       done(r.what == status::ok ? json_reply(200, {{"revoked", r.revoked}}) : failure(r));
     });
   }
   const bool self = *id == who.session.id;
-  service_.revoke(who, *id, [done, self, cookie = options_.cookie](auth_result r) {
+  service_.revoke(who, *id, [done, self, cookie = options_.cookie, ended, user_id](auth_result r) {
     if (r.what != status::ok) return done(failure(r));
+    if (ended) ended(user_id);
     auto out = json_reply(204, nullptr);
     if (self) out.headers.emplace_back("Set-Cookie", clearing_cookie(cookie));
     done(out);

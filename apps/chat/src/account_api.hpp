@@ -1,7 +1,8 @@
 // The HTTP side of accounts, independent of any server: each request is plain values in, one
 // response out, so the routes can be tested without sockets and wired to any HTTP layer.
 // Endpoints (JSON bodies and answers): POST /api/register, /api/login, /api/logout,
-// /api/password; GET /api/me, /api/sessions; DELETE /api/sessions, /api/sessions/{id}.
+// /api/password, /api/profile; GET /api/me, /api/sessions; DELETE /api/sessions,
+// /api/sessions/{id}.
 #pragma once
 
 #include <functional>
@@ -33,16 +34,21 @@ struct api_response {
   std::optional<std::string_view> header(std::string_view name) const;
 };
 
-struct api_options {
-  cookie_options cookie;
-  bool registration_open = true;  // false: accounts are made by the operator only
-  std::size_t max_body_bytes = 4096;
-};
-
 // Turns a typed name into its claim (display, key, skeleton), or explains in `problem` why it
 // is not an acceptable name. The names module (PRECIS + UTS #39) provides the real one.
 using name_rules =
     std::function<std::optional<name_claim>(std::string_view typed, std::string& problem)>;
+
+struct api_options {
+  cookie_options cookie;
+  bool registration_open = true;  // false: accounts are made by the operator only
+  std::size_t max_body_bytes = 4096;
+  // Display names (POST /api/profile): the nickname profile; empty: the sign-in name rules.
+  name_rules display_names;
+  // Called on the loop after sessions of a user ended here (sign-out, a revocation, a password
+  // change): the server closes the sockets those sessions opened.
+  std::function<void(std::int64_t user_id)> sessions_ended;
+};
 
 class account_api {
  public:
@@ -62,6 +68,7 @@ class account_api {
   void do_login(const api_request& req, reply done);
   void do_logout(const api_request& req, reply done);
   void do_password(const api_request& req, reply done);
+  void do_profile(const api_request& req, reply done);
   void do_me(const api_request& req, reply done);
   void do_sessions(const api_request& req, reply done);
   void do_revoke(const api_request& req, reply done);

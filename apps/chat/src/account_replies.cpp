@@ -37,7 +37,10 @@ mapped mapping(status s) {
 }  // namespace
 
 nlohmann::json user_json(const user& u) {
-  return {{"id", u.id}, {"name", u.name}, {"role", std::string(to_string(u.role))}};
+  return {{"id", u.id},
+          {"name", u.name},
+          {"display", u.shown()},
+          {"role", std::string(to_string(u.role))}};
 }
 
 nlohmann::json session_json(const session_info& s, std::int64_t current_id) {

@@ -325,6 +325,22 @@ void account_service::revoke_others(const signed_in& who, done_fn done) {
   if (!run_write(work, done)) done(answer(status::busy));
 }
 
+void account_service::set_display(const signed_in& who, std::optional<name_claim> display,
+                                  done_fn done) {
+  const auto user_id = who.who.id;
+  auto work = [user_id, display = std::move(display)](sql::connection& db) {
+    account_store users(db);
+    const auto set = users.set_display(user_id, display);
+    if (set == create_result::name_taken) return answer(status::name_taken);
+    if (set == create_result::name_look_alike) return answer(status::name_look_alike);
+    auto r = answer(status::ok);
+    r.who = users.by_id(user_id);
+    if (!r.who) r = answer(status::not_found);
+    return r;
+  };
+  if (!run_write(work, done)) done(answer(status::busy));
+}
+
 void account_service::purge_expired() {
   const auto limits = config_.sessions;
   const auto now = now_ms();
@@ -358,6 +374,44 @@ lookup account_service::authenticate(std::string_view token) {
         nullptr);
   }
   return out;
+}
+
+bool account_service::session_alive(std::int64_t session_id) {
+  try {
+    sql::statement st(loop_db_, "SELECT 1 FROM sessions WHERE id = ?");
+    st.bind(1, session_id);
+    return st.row();
+  } catch (const std::exception& e) {
+    log_failure("session check", e);
+    return false;
+  }
+}
+
+bool account_service::name_registered(std::string_view key, std::string_view skeleton) {
+  try {
+    sql::statement st(loop_db_,
+                      "SELECT 1 FROM users WHERE name_key = ?1 OR name_skeleton = ?2"
+                      " OR display_key = ?1 OR display_skeleton = ?2");
+    st.bind(1, key).bind(2, skeleton);
+    return st.row();
+  } catch (const std::exception& e) {
+    log_failure("name check", e);
+    return true;
+  }
+}
+
+// For private conversations: the user a shown name's key designates, as the chat shows it.
+std::optional<std::string> account_service::shown_name(std::string_view key) {
+  try {
+    sql::statement st(loop_db_,
+                      "SELECT COALESCE(display_name, name) FROM users WHERE banned = 0 AND"
+                      " (display_key = ?1 OR (display_key IS NULL AND name_key = ?1))");
+    st.bind(1, key);
+    if (st.row()) return st.text(0);
+  } catch (const std::exception& e) {
+    log_failure("name lookup", e);
+  }
+  return std::nullopt;
 }
 
 std::optional<std::vector<session_info>> account_service::sessions(std::int64_t user_id) {

@@ -92,12 +92,24 @@ class account_service {
   void sign_out(const signed_in& who, done_fn done);
   void revoke(const signed_in& who, std::int64_t session_id, done_fn done);
   void revoke_others(const signed_in& who, done_fn done);
+  // Sets (or, with nullopt, clears) the user's display name; `who` in the answer is the user
+  // as now stored. name_taken / name_look_alike as for a registration.
+  void set_display(const signed_in& who, std::optional<name_claim> display, done_fn done);
   // Deletes expired sessions: call now and then (a timer), it runs on the writer.
   void purge_expired();
 
   // On the loop, synchronous: one read by primary key (and one of the user by id). Writes
   // last-seen in the background at most once per session_limits::touch_every.
   lookup authenticate(std::string_view token);
+  // On the loop: whether a session still exists (false also when the database cannot say, so
+  // that a socket whose session may have ended is closed rather than kept).
+  bool session_alive(std::int64_t session_id);
+  // On the loop: whether a registered user's sign-in or display name has this key or this
+  // look-alike key (a guest may not take it). True when the database cannot say: refusing a guest
+  // is safe.
+  bool name_registered(std::string_view key, std::string_view skeleton);
+  // The shown name of the registered, unbanned user whose shown name has this key.
+  std::optional<std::string> shown_name(std::string_view key);
   // The user's live sessions; nullopt when the database could not be read.
   std::optional<std::vector<session_info>> sessions(std::int64_t user_id);
 

@@ -4,7 +4,7 @@ namespace duplex::chat {
 namespace {
 
 constexpr const char* user_columns =
-    "SELECT id, name, name_key, role, banned, created_ms FROM users";
+    "SELECT id, name, name_key, role, banned, created_ms, COALESCE(display_name, '') FROM users";
 
 std::optional<user> read_user(sql::statement& st) {
   if (!st.row()) return std::nullopt;
@@ -15,6 +15,7 @@ std::optional<user> read_user(sql::statement& st) {
   u.role = parse_role(st.text(3)).value_or(role::user);
   u.banned = st.integer(4) != 0;
   u.created_ms = st.integer(5);
+  u.display = st.text(6);
   return u;
 }
 
@@ -40,19 +41,40 @@ create_result account_store::create(const name_claim& name, std::string_view pas
   try {
     st.run();
   } catch (const sql::error& e) {
-    if (!e.unique_violation()) throw;
-    // Which constraint refused it: the same key is the same name, else it only looks alike.
-    return by_key(name.key) ? create_result::name_taken : create_result::name_look_alike;
+    if (!e.constraint_violation()) throw;
+    // Which constraint refused it (a UNIQUE index or a trigger): tell them apart by asking.
+    const auto why = check_name(name);
+    return why == create_result::created ? create_result::name_look_alike : why;
   }
   if (id) *id = db_.last_insert_id();
   return create_result::created;
 }
 
 create_result account_store::check_name(const name_claim& name) {
-  if (by_key(name.key)) return create_result::name_taken;
-  sql::statement st(db_, "SELECT 1 FROM users WHERE name_skeleton = ?");
-  st.bind(1, name.skeleton);
-  return st.row() ? create_result::name_look_alike : create_result::created;
+  sql::statement same(db_, "SELECT 1 FROM users WHERE name_key = ? OR display_key = ?");
+  same.bind(1, name.key).bind(2, name.key);
+  if (same.row()) return create_result::name_taken;
+  sql::statement alike(db_, "SELECT 1 FROM users WHERE name_skeleton = ? OR display_skeleton = ?");
+  alike.bind(1, name.skeleton).bind(2, name.skeleton);
+  return alike.row() ? create_result::name_look_alike : create_result::created;
+}
+
+create_result account_store::set_display(std::int64_t id, const std::optional<name_claim>& d) {
+  sql::statement st(db_,
+                    "UPDATE users SET display_name = ?, display_key = ?, display_skeleton = ?"
+                    " WHERE id = ?");
+  if (d) st.bind(1, d->display).bind(2, d->key).bind(3, d->skeleton);
+  st.bind(4, id);
+  try {
+    st.run();
+  } catch (const sql::error& e) {
+    if (!e.constraint_violation()) throw;
+    sql::statement same(db_,
+                        "SELECT 1 FROM users WHERE id != ? AND (name_key = ? OR display_key = ?)");
+    same.bind(1, id).bind(2, d->key).bind(3, d->key);
+    return same.row() ? create_result::name_taken : create_result::name_look_alike;
+  }
+  return create_result::created;
 }
 
 std::optional<user> account_store::by_id(std::int64_t id) {

@@ -26,11 +26,14 @@ std::optional<role> parse_role(std::string_view s) noexcept;
 
 struct user {
   std::int64_t id = 0;
-  std::string name;  // the display form chosen at registration
+  std::string name;     // the sign-in name, in the form chosen at registration
+  std::string display;  // the name shown in the chat, when the user chose one; else empty
   std::string key;
   enum role role = role::user;
   bool banned = false;
   std::int64_t created_ms = 0;
+  // What the chat shows: the display name, or the sign-in name.
+  const std::string& shown() const noexcept { return display.empty() ? name : display; }
 };
 
 enum class create_result { created, name_taken, name_look_alike };
@@ -44,8 +47,12 @@ class account_store {
   create_result create(const name_claim& name, std::string_view password_hash, role r,
                        std::int64_t now_ms, std::int64_t* id = nullptr);
   // Whether create() would refuse the name now (`created`: it is free). An early answer that
-  // saves hashing a password; create() is still what decides.
+  // saves hashing a password; create() is still what decides. Sign-in and display names of
+  // every user count.
   create_result check_name(const name_claim& name);
+  // Sets the user's display name (nullopt: none, the sign-in name shows). Refused when it is,
+  // or looks like, another user's sign-in or display name; `created` when set.
+  create_result set_display(std::int64_t id, const std::optional<name_claim>& display);
   std::optional<user> by_id(std::int64_t id);
   std::optional<user> by_key(std::string_view key);
   // Both by the user's id; nullopt / false when there is no such user.

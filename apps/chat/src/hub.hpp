@@ -60,10 +60,13 @@ class hub final : public store_listener {
 
   // `signed_in`: the name of the user the server authenticated this connection as, or empty
   // for a guest, who claims a free name with hello. A signed-in connection is named after its
-  // user whatever its hello says, and is one more session of that user: it takes no name from
-  // anyone and no session of the user closes another. (Nothing signs in yet: accounts come
-  // with issue 11's step 2.)
+  // user whatever its hello says, and is one more session of that user: no session of the user
+  // closes another, and a guest holding the name (or one like it) is closed with 4002.
   std::uint64_t attach(session& s, std::string signed_in = {});
+  // Whether a name a guest proposes belongs to a registered user (its key or its look-alike
+  // key): such a name is refused to guests. Without a guard, guests take any free name.
+  using name_guard = std::function<bool(const names::result& name)>;
+  void guard_names(name_guard registered) { registered_ = std::move(registered); }
   void detach(std::uint64_t client);
   void receive(std::uint64_t client, std::string_view text);
   // A binary frame: refused with "text_only", at the cost of a request of the rate limit.
@@ -151,6 +154,7 @@ class hub final : public store_listener {
   // hub_users.cpp: names, users and what a user receives.
   void on_hello(client& c, const request& r);
   bool take_over(user& u, const request& r);
+  void evict_guest(const std::string& key);
   void name_session(client& c, const names::result& name, bool signed_in);
   void drop_session(client& c);
   user* user_of(const client& c);
@@ -248,6 +252,7 @@ class hub final : public store_listener {
   // names::look_alike_key -> names::key: a name may not look like another one in use.
   std::unordered_map<std::string, std::string> look_alikes_;
   hub_counters counters_;
+  name_guard registered_;
   // hub_private.cpp
   std::map<std::string, conversation_state, std::less<>> convos_;  // by feed
   std::uint64_t next_convo_serial_ = 1;

@@ -24,6 +24,15 @@ void hub::on_hello(client& c, const request& r) {
   auto proposed = names::validate(signed_in ? c.signed_in : r.str("nick"));
   if (!proposed) return error(c, "invalid_nick", proposed.reason);
   const std::string& key = proposed.key;
+  if (!signed_in && registered_ && registered_(proposed))
+    return error(c, "nick_taken", "that name belongs to a registered user: sign in to use it");
+  if (signed_in) {
+    // The owner is back: a guest who took the name (or one like it) before it was registered,
+    // or while nobody checked, gives it up.
+    evict_guest(key);
+    if (auto it = look_alikes_.find(proposed.skeleton); it != look_alikes_.end())
+      evict_guest(std::string(it->second));
+  }
   if (auto it = look_alikes_.find(proposed.skeleton); it != look_alikes_.end() && it->second != key)
     return error(c, "nick_taken", "a nickname that looks the same is in use");
   if (auto it = users_.find(key); it != users_.end()) {
@@ -34,6 +43,21 @@ void hub::on_hello(client& c, const request& r) {
       return error(c, "nick_taken", "that nickname is in use");
   }
   name_session(c, proposed, signed_in);
+}
+
+void hub::evict_guest(const std::string& key) {
+  auto it = users_.find(key);
+  if (it == users_.end() || it->second.signed_in) return;
+  const auto sessions = it->second.sessions;  // the entry goes with its last session
+  for (auto id : sessions) {
+    client* old = find_client(id);
+    if (old == nullptr) continue;
+    while (!old->rooms.empty())
+      leave_room(*old, *old->rooms.begin(), false);
+    drop_session(*old);
+    old->closing = true;
+    old->s->close(close_name_claimed, "the name was claimed by its registered user");
+  }
 }
 
 // The token from an earlier welcome proves this is the same guest reconnecting before the
@@ -63,7 +87,7 @@ void hub::name_session(client& c, const names::result& name, bool signed_in) {
     look_alikes_.emplace(u.skeleton, key);
   }
   u.sessions.push_back(c.id);
-  c.nick = u.name;
+  c.nick = signed_in ? u.name : wire::guest_name(u.name);
   c.user = key;
   c.token = random_token();
   if (signed_in) return welcome_user(c);  // hub_private.cpp: with the user's conversations

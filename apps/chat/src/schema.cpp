@@ -32,8 +32,27 @@ constexpr const char* accounts_v1 =
     " address TEXT NOT NULL);"
     "CREATE INDEX sessions_by_user ON sessions (user_id, last_seen_ms);";
 
+// A display name (shown in the chat) beside the sign-in name. Display names are unique among
+// themselves (the indexes), and the triggers keep them apart from other users' sign-in names
+// both ways, by key and by look-alike key: nobody can show up as, or sign in under, a name that
+// looks like someone else's. A user's own two names may coincide.
+constexpr const char* display_names_v2 =
+    "ALTER TABLE users ADD COLUMN display_name TEXT;"
+    "ALTER TABLE users ADD COLUMN display_key TEXT;"
+    "ALTER TABLE users ADD COLUMN display_skeleton TEXT;"
+    "CREATE UNIQUE INDEX users_display_key ON users (display_key);"
+    "CREATE UNIQUE INDEX users_display_skeleton ON users (display_skeleton);"
+    "CREATE TRIGGER users_display_free BEFORE UPDATE OF display_key, display_skeleton ON users"
+    " WHEN NEW.display_key IS NOT NULL AND EXISTS (SELECT 1 FROM users WHERE id != NEW.id AND"
+    " (name_key = NEW.display_key OR name_skeleton = NEW.display_skeleton))"
+    " BEGIN SELECT RAISE(ABORT, 'the display name is another user''s sign-in name'); END;"
+    "CREATE TRIGGER users_name_free BEFORE INSERT ON users"
+    " WHEN EXISTS (SELECT 1 FROM users WHERE display_key = NEW.name_key"
+    " OR display_skeleton = NEW.name_skeleton)"
+    " BEGIN SELECT RAISE(ABORT, 'the name is another user''s display name'); END;";
+
 // steps[i] takes the file from version i to i + 1.
-constexpr std::array<const char*, schema_version> steps{accounts_v1};
+constexpr std::array<const char*, schema_version> steps{accounts_v1, display_names_v2};
 
 int user_version(sql::connection& db) {
   sql::statement st(db, "PRAGMA user_version");

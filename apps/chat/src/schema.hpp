@@ -7,8 +7,9 @@
 namespace duplex::chat {
 
 // Version 0: history only (messages, rooms), as sqlite_store creates it. Version 1: accounts
-// and sessions. A later step appends to the list in schema.cpp and raises this number.
-inline constexpr int schema_version = 1;
+// and sessions. Version 2: display names. A later step appends to the list in schema.cpp and
+// raises this number.
+inline constexpr int schema_version = 2;
 
 // Applies every missing step, each in its own IMMEDIATE transaction together with the version
 // it reaches, so two processes opening one file at once apply each step once, and a crash

@@ -25,6 +25,11 @@ class session {
 
 // 4000: the name's guest connection went to a newer connection (its token proved it).
 inline constexpr ws::close_code close_replaced = ws::application_code(0);
+// 4001: the session this connection signed in with ended (sign-out, revoked, password changed,
+// banned): the page asks to sign in again rather than reconnecting.
+inline constexpr ws::close_code close_signed_out = ws::application_code(1);
+// 4002: a guest's name was claimed by the registered user it belongs to.
+inline constexpr ws::close_code close_name_claimed = ws::application_code(2);
 
 // Fan-out: a message published to a topic is framed once and queued to every subscriber.
 class publisher {

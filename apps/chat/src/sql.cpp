@@ -11,6 +11,10 @@ namespace {
 
 }  // namespace
 
+bool error::constraint_violation() const noexcept {
+  return (code_ & 0xff) == SQLITE_CONSTRAINT;
+}
+
 bool error::unique_violation() const noexcept {
   return code_ == SQLITE_CONSTRAINT_UNIQUE || code_ == SQLITE_CONSTRAINT_PRIMARYKEY;
 }

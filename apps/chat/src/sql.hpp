@@ -18,6 +18,8 @@ class error : public std::runtime_error {
   error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
   int code() const noexcept { return code_; }  // extended result code
   bool unique_violation() const noexcept;
+  // Any constraint: UNIQUE, CHECK, or a trigger's RAISE(ABORT).
+  bool constraint_violation() const noexcept;
 
  private:
   int code_;

@@ -183,6 +183,24 @@ int user_ban(const cli_context& c, const std::string& name, bool banned) {
   });
 }
 
+int user_list(const cli_context& c) {
+  return guarded(c, [&] {
+    opened o(c.db_path);
+    sql::statement st(o.db,
+                      "SELECT u.id, u.name, u.role, u.banned,"
+                      " (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id)"
+                      " FROM users u ORDER BY u.id");
+    std::size_t n = 0;
+    while (st.row()) {
+      *c.out << st.integer(0) << "\t" << st.text(1) << "\t" << st.text(2)
+             << (st.integer(3) != 0 ? "\tbanned" : "") << "\t" << st.integer(4) << " session(s)\n";
+      ++n;
+    }
+    *c.out << n << " user(s)\n";
+    return 0;
+  });
+}
+
 void add_user_commands(CLI::App& app, user_command& cmd) {
   auto* user = app.add_subcommand("user", "manage accounts in the --db file (also while serving)");
   user->require_subcommand(1);
@@ -205,6 +223,9 @@ void add_user_commands(CLI::App& app, user_command& cmd) {
       ->check(CLI::IsMember({"user", "admin"}));
   action("ban", "ban a user and end their sessions");
   action("unban", "let a banned user sign in again");
+  user->add_subcommand("list", "list the users, their roles, bans and sessions")
+      ->fallthrough()
+      ->callback([&cmd] { cmd.action = "list"; });
 }
 
 int run_user_command(const user_command& cmd, const cli_context& c) {
@@ -212,6 +233,7 @@ int run_user_command(const user_command& cmd, const cli_context& c) {
   if (cmd.action == "add") return user_add(c, cmd.name, r);
   if (cmd.action == "passwd") return user_passwd(c, cmd.name);
   if (cmd.action == "role") return user_role(c, cmd.name, r);
+  if (cmd.action == "list") return user_list(c);
   if (cmd.action == "ban" || cmd.action == "unban")
     return user_ban(c, cmd.name, cmd.action == "ban");
   *c.err << "unknown user command '" << cmd.action << "'\n";

@@ -1,4 +1,5 @@
-// The operator's commands on accounts (`duplex-chat user add|passwd|role|ban NAME`), run
+// The operator's commands on accounts (`duplex-chat user add|passwd|role|ban|unban NAME`,
+// `duplex-chat user list`), run
 // against the database file directly, also while a server uses it. Each returns an exit code.
 #pragma once
 
@@ -31,14 +32,16 @@ int user_passwd(const cli_context& c, const std::string& name);
 int user_role(const cli_context& c, const std::string& name, role r);
 // A ban also ends every session; unban lets the user sign in again.
 int user_ban(const cli_context& c, const std::string& name, bool banned);
+// One line per user: id, name, role, "banned" when banned, live sessions.
+int user_list(const cli_context& c);
 
 // What `add_user_commands` parsed.
 struct user_command {
-  std::string action;  // "add", "passwd", "role", "ban", "unban"; empty: none was given
+  std::string action;  // "add", "passwd", "role", "ban", "unban", "list"; empty: none given
   std::string name;
   std::string role = "user";
 };
-// Adds the `user` subcommand and its four actions to `app`.
+// Adds the `user` subcommand and its actions to `app`.
 void add_user_commands(CLI::App& app, user_command& cmd);
 // Runs what was parsed (cmd.action not empty).
 int run_user_command(const user_command& cmd, const cli_context& c);

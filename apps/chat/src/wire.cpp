@@ -1,5 +1,7 @@
 #include "wire.hpp"
 
+#include <algorithm>
+
 namespace duplex::chat {
 
 using json = nlohmann::json;
@@ -37,9 +39,20 @@ std::size_t code_points(std::string_view utf8) noexcept {
 namespace wire {
 namespace {
 
+constexpr char guest_mark = '~';
+
+// `field` and, for a guest, `flag`: true.
+void put_name(json& j, const char* field, std::string_view carried, const char* flag = "guest") {
+  const auto who = shown(carried);
+  j[field] = who.nick;
+  if (who.guest) j[flag] = true;
+}
+
 // A message inside a history: the event without its type.
 json history_entry(const stored_message& m) {
-  return {{"room", m.room}, {"id", m.id}, {"nick", m.nick}, {"text", m.text}, {"ts", m.ts_ms}};
+  json out{{"room", m.room}, {"id", m.id}, {"text", m.text}, {"ts", m.ts_ms}};
+  put_name(out, "nick", m.nick);
+  return out;
 }
 
 json history_json(std::string_view room, const std::vector<stored_message>& messages) {
@@ -50,6 +63,15 @@ json history_json(std::string_view room, const std::vector<stored_message>& mess
 }
 
 }  // namespace
+
+std::string guest_name(std::string_view nick) {
+  return guest_mark + std::string(nick);
+}
+
+shown_name shown(std::string_view carried) noexcept {
+  if (!carried.empty() && carried.front() == guest_mark) return {carried.substr(1), true};
+  return {carried, false};
+}
 
 std::optional<request> request::parse(std::string_view text) {
   json body = json::parse(text, nullptr, false);
@@ -66,12 +88,22 @@ std::int64_t request::natural(const char* key) const {
 }
 
 std::string welcome(std::string_view nick, std::string_view token) {
-  return to_wire({{"type", "welcome"}, {"nick", nick}, {"token", token}});
+  json out{{"type", "welcome"}, {"token", token}};
+  put_name(out, "nick", nick);
+  return to_wire(out);
 }
 
 std::string joined(std::string_view room, const std::vector<std::string>& members,
                    std::int64_t last_id, std::optional<read_state> read) {
-  json out{{"type", "joined"}, {"room", room}, {"members", members}, {"last_id", last_id}};
+  std::vector<std::string> names, guests;
+  for (const auto& m : members) {
+    const auto who = shown(m);
+    names.emplace_back(who.nick);
+    if (who.guest) guests.emplace_back(who.nick);
+  }
+  std::sort(names.begin(), names.end());
+  json out{{"type", "joined"}, {"room", room}, {"members", names}, {"last_id", last_id}};
+  if (!guests.empty()) out["guests"] = guests;
   if (read) {
     out["last_read"] = read->last_read;
     out["unread"] = read->unread;
@@ -100,12 +132,15 @@ std::string message(const stored_message& m) {
 }
 
 std::string presence(std::string_view room, std::string_view nick, bool joined) {
-  return to_wire(
-      {{"type", "presence"}, {"room", room}, {"nick", nick}, {"event", joined ? "join" : "leave"}});
+  json out{{"type", "presence"}, {"room", room}, {"event", joined ? "join" : "leave"}};
+  put_name(out, "nick", nick);
+  return to_wire(out);
 }
 
 std::string typing(std::string_view room, std::string_view nick) {
-  return to_wire({{"type", "typing"}, {"room", room}, {"nick", nick}});
+  json out{{"type", "typing"}, {"room", room}};
+  put_name(out, "nick", nick);
+  return to_wire(out);
 }
 
 std::string left(std::string_view room) {

@@ -32,6 +32,17 @@ std::size_t code_points(std::string_view utf8) noexcept;
 
 namespace wire {
 
+// A guest's name, as the hub, the stores and the nodes carry it: `~` and the name. No sign-in
+// name contains `~` (the username profile refuses symbols), so the mark cannot be forged by a
+// registered user and survives history and Redis; on the wire it becomes `guest: true`.
+std::string guest_name(std::string_view nick);
+// The name to show and whether it is a guest's, from the carried form.
+struct shown_name {
+  std::string_view nick;
+  bool guest = false;
+};
+shown_name shown(std::string_view carried) noexcept;
+
 // One request of a client: a JSON object whose fields are read by kind.
 class request {
  public:
@@ -50,6 +61,8 @@ class request {
 };
 
 // ----- server to client, one function per message type
+// Every name given here is in its carried form (see guest_name): a guest's comes out as the
+// name and `guest: true` (`members` lists every name, `guests` those of guests).
 
 std::string welcome(std::string_view nick, std::string_view token);
 // A signed-in user's read state in a feed: sent with a join and with each conversation.

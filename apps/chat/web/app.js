@@ -2,6 +2,7 @@
 // Every text that came from a user is put on the page with textContent, never as markup.
 // Private conversations are conversations.js's; the hooks here are marked "conversations".
 import { createConversations } from './conversations.js';
+import * as account from './account.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -40,16 +41,20 @@ function send(obj) {
 }
 
 function connect() {
+  if (!account.mayConnect()) return;  // waiting for a sign-in
   const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
   const ws = new WebSocket(scheme + location.host + '/ws');
   state.ws = ws;
   setStatus('reconnecting', state.attempt ? 'reconnecting…' : 'connecting…');
-  ws.onopen = () => send({ type: 'hello', nick: state.nick, token: state.token });
+  let opened = false;
+  ws.onopen = () => { opened = true; send({ type: 'hello', nick: state.nick, token: state.token }); };
   ws.onmessage = (e) => handle(JSON.parse(e.data));
   ws.onclose = (e) => {
     if (state.ws !== ws) return;
     state.ws = null;
     if (e.code === 4000) return setStatus('offline', 'opened in another tab');
+    if (e.code === 4001 || e.code === 4002) { setStatus('offline', 'signed out'); return account.ended(e.code); }
+    if (!opened) account.verify();  // refused: the session may have ended
     // Exponential backoff with jitter: many clients of a restarted server do not return at once.
     const base = Math.min(30000, 500 * 2 ** state.attempt++);
     const delay = base / 2 + Math.random() * base / 2;
@@ -382,7 +387,7 @@ function start() {
   };
   convo.start();  // conversations
   document.addEventListener('visibilitychange', () => markRead(state.current));
-  if (state.nick) connect(); else askNick();
+  account.start(connect, () => (state.nick ? connect() : askNick()));
 }
 
 start();

@@ -13,6 +13,7 @@
 #include "duplex/http/request.hpp"
 #include "duplex/http/request_parser.hpp"
 #include "duplex/net/tls.hpp"
+#include "duplex/server/http_exchange.hpp"
 #include "duplex/server/http_response.hpp"
 #include "duplex/server/websocket.hpp"
 #include "duplex/ws/types.hpp"
@@ -56,7 +57,12 @@ struct server_options {
   std::chrono::milliseconds idle_timeout{120'000};      // no input for this long: send a ping
   std::chrono::milliseconds pong_timeout{30'000};       // no input after that ping: close 1001
   std::chrono::milliseconds close_timeout{5'000};       // close handshake, and shutdown
-  std::chrono::milliseconds tick{250};                  // resolution of the timeouts above
+  // Request bodies (http_body and http_stream routes): no body byte for body_idle_timeout, or
+  // the whole body not in within body_total_timeout of its head, is answered 408 and the
+  // connection closed. Time the handler keeps an exchange paused does not count. 0: no limit.
+  std::chrono::milliseconds body_idle_timeout{10'000};
+  std::chrono::milliseconds body_total_timeout{60'000};
+  std::chrono::milliseconds tick{250};  // resolution of the timeouts above
 
   std::size_t max_backpressure = 16 * 1024 * 1024;  // send queue bytes per socket
   backpressure_policy policy = backpressure_policy::close;
@@ -126,7 +132,14 @@ class server {
 
   // Routes match the request path exactly (query string ignored). Set before listen().
   server& ws(std::string path, ws_behavior behavior);
+  // A plain route answered at once; a request body (beyond an empty one) is refused with 413.
   server& http(std::string path, http_handler handler);
+  // Routes that take request bodies (any method), answered through an http_exchange, at once or
+  // later. An http() route of the same path is matched first; with options.prefix, the route
+  // takes every path that starts with `path`, the longest such prefix winning over shorter
+  // ones and an exact route over any prefix.
+  server& http_body(std::string path, http_body_handler handler, body_options options = {});
+  server& http_stream(std::string path, http_stream_behavior behavior);
   // For requests no route takes; the default answers 404. A plain GET on a WebSocket route is
   // answered 426 (Upgrade: websocket) before any fallback sees it.
   server& fallback(http_handler handler);

@@ -251,5 +251,27 @@ TEST(AccountApiOptions, ClosedRegistrationAndSecureCookies) {
             "__Host-duplex_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure");
 }
 
+TEST_F(AccountApi, ADisplayNameIsChosenAndKeptApart) {
+  const auto ann = join("ann");
+  const auto bob = join("bob");
+  const auto set = call("POST", "/api/profile", R"({"display":"Olive"})", ann);
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(body(set)["user"]["display"], "Olive");
+  EXPECT_EQ(body(set)["user"]["name"], "ann");
+  EXPECT_EQ(body(call("GET", "/api/me", {}, ann))["user"]["display"], "Olive");
+  EXPECT_EQ(body(call("POST", "/api/profile", R"({"display":"OLIVE"})", bob))["error"],
+            "name_taken");
+  EXPECT_EQ(body(call("POST", "/api/profile", R"({"display":"Ann"})", bob))["error"], "name_taken");
+  EXPECT_EQ(body(call("POST", "/api/profile", R"({"display":"0live"})", bob))["error"],
+            "name_look_alike");
+  EXPECT_EQ(call("POST", "/api/profile", R"({"display":"a b"})", bob).status, 400);
+  EXPECT_EQ(call("POST", "/api/profile", R"({"display":"Bobby"})").status, 401);
+  const auto sign_up =
+      call("POST", "/api/register", R"({"name":"olive","password":"correct horse"})");
+  EXPECT_EQ(body(sign_up)["error"], "name_taken");  // a sign-in name may not be a display name
+  const auto cleared = call("POST", "/api/profile", R"({"display":""})", ann);
+  EXPECT_EQ(body(cleared)["user"]["display"], "ann");
+}
+
 }  // namespace
 }  // namespace duplex::chat

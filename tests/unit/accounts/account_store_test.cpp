@@ -78,5 +78,49 @@ TEST_F(AccountStore, RolesBansAndPasswords) {
   EXPECT_FALSE(parse_role("root"));
 }
 
+// A display name may differ from the sign-in name; display and sign-in names of different users
+// may neither be the same nor look the same, whichever came first. A user's own may coincide.
+TEST_F(AccountStore, DisplayNamesAreUniqueAgainstEveryName) {
+  std::int64_t alice = 0, bob = 0;
+  ASSERT_EQ(users.create(claim("alice"), "h", role::user, 1, &alice), create_result::created);
+  ASSERT_EQ(users.create(claim("bob"), "h", role::user, 1, &bob), create_result::created);
+  EXPECT_EQ(users.by_id(alice)->shown(), "alice");
+  EXPECT_EQ(users.set_display(alice, claim("Wonder")), create_result::created);
+  EXPECT_EQ(users.by_id(alice)->display, "Wonder");
+  EXPECT_EQ(users.by_id(alice)->shown(), "Wonder");
+  EXPECT_EQ(users.by_key("alice")->name, "alice");  // she still signs in as alice
+  EXPECT_EQ(users.set_display(alice, claim("ALICE")), create_result::created);  // her own name
+  EXPECT_EQ(users.set_display(alice, claim("Wonder")), create_result::created);
+
+  EXPECT_EQ(users.set_display(bob, claim("WONDER")), create_result::name_taken);
+  EXPECT_EQ(users.set_display(bob, claim("w0nder")), create_result::name_look_alike);
+  EXPECT_EQ(users.set_display(bob, claim("Alice")), create_result::name_taken);
+  EXPECT_EQ(users.set_display(bob, claim("a1ice")), create_result::name_look_alike);
+  EXPECT_EQ(users.by_id(bob)->display, "");  // nothing was changed by a refusal
+
+  EXPECT_EQ(users.check_name(claim("wonder")), create_result::name_taken);
+  EXPECT_EQ(users.create(claim("wonder"), "h", role::user, 1), create_result::name_taken);
+  EXPECT_EQ(users.create(claim("w0nder"), "h", role::user, 1), create_result::name_look_alike);
+  EXPECT_EQ(users.set_display(alice, std::nullopt), create_result::created);  // back to alice
+  EXPECT_EQ(users.by_id(alice)->shown(), "alice");
+  EXPECT_EQ(users.create(claim("wonder"), "h", role::user, 1), create_result::created);
+  EXPECT_EQ(users.set_display(alice, claim("W0NDER")), create_result::name_look_alike);
+}
+
+// The triggers hold for any writer of the file, not only this class.
+TEST_F(AccountStore, TheDatabaseItselfKeepsDisplayNamesApart) {
+  ASSERT_EQ(users.create(claim("carol"), "h", role::user, 1), create_result::created);
+  ASSERT_EQ(users.create(claim("dave"), "h", role::user, 1), create_result::created);
+  EXPECT_THROW(db.exec("UPDATE users SET display_name = 'c', display_key = 'x',"
+                       " display_skeleton = 'carol' WHERE name_key = 'dave'"),
+               sql::error);
+  db.exec(
+      "UPDATE users SET display_name = 'D', display_key = 'dee', display_skeleton = 'dee'"
+      " WHERE name_key = 'dave'");
+  EXPECT_THROW(db.exec("INSERT INTO users (name, name_key, name_skeleton, password_hash,"
+                       " created_ms, password_changed_ms) VALUES ('x', 'x', 'dee', 'h', 1, 1)"),
+               sql::error);
+}
+
 }  // namespace
 }  // namespace duplex::chat

@@ -92,6 +92,38 @@ TEST(Schema, UpgradesTheOldestLayoutBeforeTheHistoryStoreOpensIt) {
   EXPECT_EQ(version_of(file.path()), schema_version);
 }
 
+// A file at version 1 (accounts without display names, as the first duplex-chat with accounts
+// wrote it) gains display names and keeps its users and sessions.
+TEST(Schema, UpgradesVersionOneToDisplayNames) {
+  temp_db file;
+  {
+    sql::connection db(file.path(), std::chrono::seconds(1));
+    db.exec(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " name_key TEXT NOT NULL UNIQUE, name_skeleton TEXT NOT NULL UNIQUE,"
+        " password_hash TEXT NOT NULL, role TEXT NOT NULL DEFAULT 'user',"
+        " banned INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL,"
+        " password_changed_ms INTEGER NOT NULL);"
+        "CREATE TABLE sessions (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " token_hash BLOB NOT NULL UNIQUE, user_id INTEGER NOT NULL REFERENCES users (id),"
+        " created_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, user_agent TEXT NOT NULL,"
+        " address TEXT NOT NULL);"
+        "INSERT INTO users (name, name_key, name_skeleton, password_hash, created_ms,"
+        " password_changed_ms) VALUES ('Ann', 'ann', 'ann', 'h', 1, 1);"
+        "PRAGMA user_version = 1;");
+  }
+  sql::connection db(file.path(), std::chrono::seconds(1));
+  configure(db);
+  EXPECT_EQ(migrate(db), 1);
+  EXPECT_EQ(version_of(file.path()), schema_version);
+  account_store users(db);
+  const auto ann = users.by_key("ann");
+  ASSERT_TRUE(ann);
+  EXPECT_EQ(ann->shown(), "Ann");
+  EXPECT_EQ(users.set_display(ann->id, test::claim("Annie")), create_result::created);
+  EXPECT_EQ(users.by_key("ann")->display, "Annie");
+}
+
 TEST(Schema, RefusesAFileFromANewerProgram) {
   temp_db file;
   {

@@ -112,5 +112,22 @@ TEST_F(UserCli, ANewerDatabaseIsAnErrorNotACrash) {
   EXPECT_NE(err.str().find("newer"), std::string::npos) << err.str();
 }
 
+TEST_F(UserCli, ListShowsRolesBansAndSessions) {
+  EXPECT_EQ(run({"user", "list"}), 0) << err.str();
+  EXPECT_EQ(out.str(), "0 user(s)\n");
+  ASSERT_EQ(run({"user", "add", "ann", "--role", "admin"}, "correct horse\n"), 0) << err.str();
+  ASSERT_EQ(run({"user", "add", "bob"}, "battery staple\n"), 0) << err.str();
+  {
+    account_service s(config(), loop.poster());
+    ASSERT_EQ(sign_in(s, "bob", "battery staple").what, status::ok);
+  }
+  ASSERT_EQ(run({"user", "ban", "ann"}), 0) << err.str();
+  EXPECT_EQ(run({"user", "list"}), 0) << err.str();
+  EXPECT_EQ(out.str(),
+            "1\tann\tadmin\tbanned\t0 session(s)\n"
+            "2\tbob\tuser\t1 session(s)\n"
+            "2 user(s)\n");
+}
+
 }  // namespace
 }  // namespace duplex::chat

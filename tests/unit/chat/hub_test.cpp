@@ -63,7 +63,9 @@ TEST(Identity, TheServerNamesTheSpeakerNeverTheMessage) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0]["nick"], "alice");
   EXPECT_EQ(got[0]["id"], 1);
-  EXPECT_EQ(fx.stored_before("r", 100, 10).at(0).nick, "alice");
+  // Stored with the guest's mark, so that the name keeps it in history (wire::guest_name).
+  EXPECT_EQ(fx.stored_before("r", 100, 10).at(0).nick, "~alice");
+  EXPECT_EQ(got[0]["guest"], true);
 }
 
 TEST(Rooms, PresenceOnJoinLeaveAndDisconnect) {
@@ -75,8 +77,11 @@ TEST(Rooms, PresenceOnJoinLeaveAndDisconnect) {
   const auto joined = b.s->of("joined").at(0);
   EXPECT_EQ(joined["room"], "lobby");
   EXPECT_EQ(joined["members"], json({"alice", "bob"}));
-  EXPECT_EQ(a.s->of("presence").at(0),
-            json({{"type", "presence"}, {"room", "lobby"}, {"nick", "bob"}, {"event", "join"}}));
+  EXPECT_EQ(a.s->of("presence").at(0), json({{"type", "presence"},
+                                             {"room", "lobby"},
+                                             {"nick", "bob"},
+                                             {"guest", true},
+                                             {"event", "join"}}));
   fx.send(b, {{"type", "leave"}, {"room", "lobby"}});
   EXPECT_EQ(b.s->last()["type"], "left");
   EXPECT_EQ(a.s->last()["event"], "leave");

@@ -37,12 +37,66 @@ TEST(Users, SessionsOfASignedInUserShareItsName) {
   EXPECT_EQ(mallory.s->last()["type"], "welcome");
 }
 
-TEST(Users, ASignedInUserCannotTakeAGuestsName) {
+// A guest who took the name (or one like it) before it was registered gives it up to its owner.
+TEST(Users, ARegisteredUserTakesItsNameBackFromAGuest) {
   chat_fixture fx;
   auto guest = fx.named("bob");
+  auto look_alike = fx.named("BOB");  // refused: the same key as bob
+  EXPECT_EQ(error_code(*look_alike.s), "nick_taken");
+  fx.send(guest, {{"type", "join"}, {"room", "r"}});
   auto bob = hello(fx, "Bob", "Bob");
-  EXPECT_EQ(error_code(*bob.s), "nick_taken");
-  EXPECT_EQ(guest.s->close_code, 0);
+  EXPECT_EQ(bob.s->last()["type"], "welcome");
+  EXPECT_EQ(guest.s->close_code, ws::to_int(close_name_claimed));
+  EXPECT_EQ(fx.the_hub().users(), 1u);
+  auto again = fx.named("bob");
+  EXPECT_EQ(error_code(*again.s), "nick_taken");
+}
+
+TEST(Users, GuestsAreMarkedWhereverTheirNameShows) {
+  chat_fixture fx;
+  auto guest = fx.named("gus");
+  EXPECT_EQ(guest.s->last()["nick"], "gus");
+  EXPECT_EQ(guest.s->last()["guest"], true);
+  auto ann = hello(fx, "ann", "ann");
+  EXPECT_FALSE(ann.s->last().contains("guest"));
+  fx.send(ann, {{"type", "join"}, {"room", "r"}});
+  fx.send(guest, {{"type", "join"}, {"room", "r"}});
+  fx.pump();
+  const auto presence = ann.s->of("presence").at(0);
+  EXPECT_EQ(presence["nick"], "gus");
+  EXPECT_EQ(presence["guest"], true);
+  const auto joined = guest.s->of("joined").at(0);
+  EXPECT_EQ(joined["members"], json({"ann", "gus"}));
+  EXPECT_EQ(joined["guests"], json({"gus"}));
+  fx.say(guest, "r", "hi");
+  fx.say(ann, "r", "hello");
+  fx.pump();
+  const auto said = ann.s->of("message");
+  ASSERT_EQ(said.size(), 2u);
+  EXPECT_EQ(said[0]["nick"], "gus");
+  EXPECT_EQ(said[0]["guest"], true);
+  EXPECT_EQ(said[1]["nick"], "ann");
+  EXPECT_FALSE(said[1].contains("guest"));
+}
+
+// The accounts tell the hub which names are registered: a guest may take none of them, nor
+// any name that looks like one.
+TEST(Users, GuestsCannotTakeARegisteredName) {
+  chat_fixture fx;
+  const auto registered = names::validate("alice");
+  fx.the_hub().guard_names([&](const names::result& n) {
+    return n.key == registered.key || n.skeleton == registered.skeleton;
+  });
+  for (const char* nick : {"alice", "ALICE", "\xD0\x90lice" /* Cyrillic A */}) {
+    auto guest = fx.named(nick);
+    EXPECT_EQ(error_code(*guest.s),
+              nick == std::string("\xD0\x90lice") ? "invalid_nick" : "nick_taken")
+        << nick;
+  }
+  auto other = fx.named("alicia");
+  EXPECT_EQ(other.s->last()["type"], "welcome");
+  auto owner = hello(fx, "alice", "alice");  // the guard is for guests only
+  EXPECT_EQ(owner.s->last()["type"], "welcome");
 }
 
 TEST(Users, PresenceIsTheUsersAnnouncedOnce) {

@@ -57,6 +57,28 @@ TEST(Wire, ServerMessagesHaveTheDocumentedFields) {
   EXPECT_EQ(json::parse(wire::error("invalid_ref", "x", "r"))["room"], "r");
 }
 
+// A guest's name carries its mark through the stores; on the wire it is the name and a flag.
+TEST(Wire, GuestsAreMarked) {
+  const std::string gus = wire::guest_name("gus");
+  EXPECT_EQ(gus, "~gus");
+  EXPECT_TRUE(wire::shown(gus).guest);
+  EXPECT_EQ(wire::shown(gus).nick, "gus");
+  EXPECT_FALSE(wire::shown("ann").guest);
+  EXPECT_EQ(wire::shown(wire::guest_name("~x")).nick, "~x");  // a guest named ~x stays ~x
+  const auto said = json::parse(wire::message({"r", 1, gus, "hi", 5}));
+  EXPECT_EQ(said["nick"], "gus");
+  EXPECT_EQ(said["guest"], true);
+  EXPECT_FALSE(json::parse(wire::message({"r", 1, "ann", "hi", 5})).contains("guest"));
+  EXPECT_EQ(json::parse(wire::joined("r", {"~zed", "ann", gus}, 4)),
+            json({{"type", "joined"},
+                  {"room", "r"},
+                  {"members", {"ann", "gus", "zed"}},
+                  {"guests", {"zed", "gus"}},
+                  {"last_id", 4}}));
+  EXPECT_EQ(json::parse(wire::welcome(gus, "t"))["guest"], true);
+  EXPECT_EQ(json::parse(wire::typing("r", gus))["guest"], true);
+}
+
 TEST(Wire, FeedMessagesNeedARoomAndAPositiveId) {
   const auto m = wire::parse_feed_message(R"({"room":"r","id":5,"nick":"ann","text":"hi","ts":7})");
   ASSERT_TRUE(m);
