@@ -74,6 +74,9 @@ std::optional<wire::read_state> hub::room_read_state(client& c, const std::strin
     return std::nullopt;
   auto it = u->priv.read.find(room_name);
   if (it == u->priv.read.end()) {
+    // Stored even at 0 (an empty room): the mark's presence is what says "joined before".
+    if (u->priv.read.size() < store::max_listed_marks) u->priv.read.emplace(room_name, 0);
+    store_.set_read(c.user, room_name, 0);
     mark_read(c.user, room_name, "room", room_name, up_to, nullptr);
     return wire::read_state{up_to, 0};
   }

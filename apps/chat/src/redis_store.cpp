@@ -36,10 +36,10 @@ std::string marks_key(std::string_view user) {
   return "duplex-chat:user:" + std::string(user) + ":read";
 }
 
-// Marks only move forward, whichever node writes last.
+// Marks only move forward, whichever node writes last; a first one may be 0 (an empty room).
 constexpr const char* read_mark_script = R"lua(
-local now = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if tonumber(ARGV[2]) > now then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+local now = redis.call('HGET', KEYS[1], ARGV[1])
+if not now or tonumber(ARGV[2]) > tonumber(now) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 0
 )lua";
 

@@ -108,7 +108,8 @@ class store {
                                 const std::string& b_name) {
     (void)feed, (void)a, (void)a_name, (void)b, (void)b_name;
   }
-  // Raises the user's read mark in the feed to `id`; a lower id changes nothing.
+  // Raises the user's read mark in the feed to `id`, or sets it (0 included) when there is
+  // none; a lower id changes nothing.
   virtual void set_read(const std::string& user, const std::string& feed, std::int64_t id) {
     (void)user, (void)feed, (void)id;
   }

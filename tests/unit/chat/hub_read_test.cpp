@@ -55,6 +55,25 @@ TEST(ReadMarks, AFirstJoinReadsTheRoomAndALaterOneCountsWhatCameSince) {
   EXPECT_FALSE(guest.s->of("joined").at(0).contains("last_read"));
 }
 
+// The page's case: a room first joined while empty is not "joined for the first time" again.
+TEST(ReadMarks, ARoomJoinedWhileEmptyCountsWhatCameSince) {
+  chat_fixture fx;
+  auto a = sign_in(fx, "alice");
+  join(fx, a, "quiet");
+  EXPECT_EQ(a.s->of("joined").at(0)["unread"], 0);
+  fx.the_hub().detach(a.id);
+  auto bob = fx.named("bob");
+  join(fx, bob, "quiet");
+  fx.say(bob, "quiet", "one");
+  fx.say(bob, "quiet", "two");
+  fx.pump();
+  fx.open();  // the mark of 0 is the store's too
+  auto a2 = sign_in(fx, "alice");
+  join(fx, a2, "quiet");
+  EXPECT_EQ(a2.s->of("joined").at(0)["last_read"], 0);
+  EXPECT_EQ(a2.s->of("joined").at(0)["unread"], 2);
+}
+
 TEST(ReadMarks, AReadGoesToEverySessionOfTheUserAndOnlyForward) {
   chat_fixture fx;
   auto bob = fx.named("bob");
