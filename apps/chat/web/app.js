@@ -104,7 +104,7 @@ function join(name) {
 
 function roomState(name) {
   if (!state.rooms.has(name)) {
-    state.rooms.set(name, { lastId: 0, firstId: 0, lastRead: 0, dividerAt: 0, members: new Set(), unread: 0, pending: new Map() });
+    state.rooms.set(name, { lastId: 0, firstId: 0, lastRead: 0, dividerAt: -1, members: new Set(), unread: 0, pending: new Map() });
     saveRooms();
   }
   return state.rooms.get(name);
@@ -119,7 +119,7 @@ function onJoined(m) {
   // The server's read mark: unread counts and the "new messages" divider survive a reload.
   if (m.last_read !== undefined) {
     room.lastRead = m.last_read;
-    if (m.room === state.current) room.dividerAt = m.unread > 0 ? m.last_read : 0;
+    if (m.room === state.current) room.dividerAt = m.unread > 0 ? m.last_read : -1;
     else room.unread = m.unread;
   }
   render();
@@ -161,9 +161,9 @@ function addMessage(roomName, m, live = true) {
   room.lastId = m.id;
   if (!room.firstId) room.firstId = m.id;
   if (roomName === state.current) {
-    if (room.dividerAt > 0 && m.id > room.dividerAt && m.nick !== state.nick) {
+    if (room.dividerAt >= 0 && m.id > room.dividerAt && m.nick !== state.nick) {
       appendItem(dividerItem());
-      room.dividerAt = 0;
+      room.dividerAt = -1;
     }
     appendItem(messageItem(m.nick, m.text, m.ts, false, m.id));
     if (live) markRead(roomName);
@@ -328,7 +328,7 @@ function switchRoom(name) {
   state.current = name;
   const room = roomState(name);
   room.unread = 0;
-  room.dividerAt = 0;
+  room.dividerAt = -1;
   // Reload the room's recent history: the view shows one room at a time.
   room.lastId = 0;
   room.firstId = 0;

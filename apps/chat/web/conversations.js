@@ -8,7 +8,7 @@ const $ = (id) => document.getElementById(id);
 export function createConversations({ send, me, onOpen, onClose, notice }) {
   const list = new Map();  // with -> { lastId, lastRead, unread, messages: Map(id -> m), pending: Map }
   let open = '';           // the conversation shown, '' when a room is
-  let dividerAt = 0;       // the read mark when the view opened: "new messages" below it
+  let dividerAt = -1;      // the read mark when the view opened: "new messages" below it
   let nextRef = 1;
 
   function conv(w) {
@@ -79,7 +79,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     let divided = false;
     for (const id of [...c.messages.keys()].sort((a, b) => a - b)) {
       const m = c.messages.get(id);
-      if (!divided && id > dividerAt && dividerAt > 0 && m.nick !== me()) {
+      if (!divided && dividerAt >= 0 && id > dividerAt && m.nick !== me()) {
         const d = document.createElement('li');
         d.className = 'divider';
         d.textContent = 'new messages';
@@ -102,7 +102,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     if (!w) return;
     open = w;
     const c = conv(w);
-    dividerAt = c.lastRead;
+    dividerAt = c.unread > 0 ? c.lastRead : -1;
     $('conversation').dataset.with = w;
     $('conv-title').textContent = 'private conversation with ' + w;
     $('conversation').hidden = false;
