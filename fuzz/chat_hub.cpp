@@ -883,7 +883,7 @@ chat::hub_limits harness::limits_for(std::uint8_t profile) {
   // Bit 4 of the profile allows one flood from other nodes (see step()), bit 8 signs slots 2
   // and 3 in as one user (see ensure()).
   if (profile & 1) {  // small tables, so that every limit is reached
-    l.max_rooms_per_client = 2;
+    l.max_rooms_per_user = 2;
     l.max_members_per_room = 2;
     l.max_rooms = 3;
     l.history_page = 3;
@@ -921,14 +921,14 @@ bool harness::ensure(slot& sl, std::size_t cap) {
   sl.s = sessions_.back().get();
   sl.s->slot = static_cast<int>(&sl - slots_);
   TRACE("%d: attach\n", sl.s->slot);
-  // With profile bit 8, slots 2 and 3 are sessions of one signed-in user; with bit 16, slot 1
-  // is another one.
-  const bool signed_in = (profile_ & 8) != 0 && sl.s->slot >= 2;
-  const bool bob = (profile_ & 16) != 0 && sl.s->slot == 1;
-  sl.s->signed_in = signed_in || bob;
-  guard("attach", [&] {
-    sl.id = sl.s->hub_id = hub_->attach(*sl.s, signed_in ? "ann" : bob ? "bob" : "");
-  });
+  // With profile bit 8, slots 2 and 3 are sessions of one signed-in user ("ann") and slot 1
+  // another ("bob"), so that one can moderate the other; with bit 16, slot 1 is "bob" alone
+  // (conversations between a signed-in user and whoever else is there).
+  const bool signed_in =
+      ((profile_ & 8) != 0 && sl.s->slot >= 1) || ((profile_ & 16) != 0 && sl.s->slot == 1);
+  const char* user = sl.s->slot == 1 ? "bob" : "ann";
+  sl.s->signed_in = signed_in;
+  guard("attach", [&] { sl.id = sl.s->hub_id = hub_->attach(*sl.s, signed_in ? user : ""); });
   return true;
 }
 
@@ -1102,10 +1102,15 @@ void harness::request(slot& sl, std::uint8_t kind) {
   json j = json::object();
   static const char* const types[] = {"hello", "join",    "leave",  "say",
                                       "dm",    "history", "typing", "rooms"};
+  // "dm" stands for every request of conversations and read marks (hub_private.cpp,
+  // hub_read.cpp), "rooms" for the directory and moderation requests (hub_moderation*.cpp).
   static const char* const privates[] = {"dm", "conversation", "read", "conversations", "history"};
+  static const char* const room_types[] = {"rooms", "create", "invite", "kick",    "ban",
+                                           "unban", "mute",   "delete", "promote", "topic"};
   std::string type = types[kind % 8];
   const bool private_kind = type == "dm";
   if (private_kind) type = privates[in_.below(5)];
+  if (kind % 8 == 7) type = room_types[in_.below(10)];
   // Now and then a type of another kind, or none, or one the protocol does not know.
   switch (in_.below(32)) {
     case 0:
@@ -1158,6 +1163,22 @@ void harness::request(slot& sl, std::uint8_t kind) {
       const char* key = type == "conversation" ? "since" : type == "read" ? "id" : "before";
       if ((b & 8) == 0) j[key] = b & 16 ? odd() : json(static_cast<int>(in_.below(12)) - 1);
     }
+  } else if (type == "rooms" || type == "create" || type == "topic") {
+    j["room"] = room_value();
+    if (in_.byte() & 1) j["q"] = text_value();
+    if (in_.byte() & 1) j["topic"] = text_value();
+    if (in_.byte() & 1) j["invite_only"] = (in_.byte() & 1) ? json(true) : odd();
+  } else if (type == "invite" || type == "kick" || type == "ban" || type == "unban" ||
+             type == "mute" || type == "delete" || type == "promote") {
+    j["room"] = room_value();
+    const std::uint8_t b = in_.byte();
+    const fake_session* other = slots_[b % slots].s;
+    j["user"] = b < 128 && other != nullptr ? json(other->nick)
+                : b < 240                   ? json(nicks()[b % nicks().size()])
+                                            : odd();
+    if (type == "mute") j["seconds"] = since_value(j["room"]);
+    if (type == "delete") j["id"] = since_value(j["room"]);
+    if (type == "promote") j["role"] = (b & 1) ? json("moderator") : json("member");
   } else if (type == "history") {
     j["room"] = room_value();
     const std::uint8_t b = in_.byte();

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <iostream>
@@ -13,10 +14,12 @@
 #include "src/account_api.hpp"
 #include "src/account_replies.hpp"
 #include "src/account_service.hpp"
+#include "src/chat_limits.hpp"
 #include "src/host_policy.hpp"
 #include "src/hub.hpp"
 #include "src/names.hpp"
 #include "src/redis_store.hpp"
+#include "src/sqlite_directory.hpp"
 #include "src/sqlite_store.hpp"
 #include "src/static_files.hpp"
 #include "src/user_cli.hpp"
@@ -272,6 +275,10 @@ int main(int argc, char** argv) {
   app.add_option("--key", cfg.server.tls.key_file, "PEM private key for --cert");
   chat::user_command user_cmd;
   chat::add_user_commands(app, user_cmd);
+  // ----- rooms: the limits an operator sets, as flags and in --config (docs/limits.md)
+  chat::chat_limits limits;
+  chat::add_limit_flags(app, limits);
+  // ----- end of rooms
   CLI11_PARSE(app, argc, argv);
   // A broken ICU would refuse every name later, one by one; better to say so now.
   if (!chat::names::ready()) {
@@ -291,7 +298,10 @@ int main(int argc, char** argv) {
     return chat::run_user_command(user_cmd, ctx);
   }
   // One JSON message carries at most 4 KiB of text: frames far larger are refused with 1009.
-  cfg.server.ws_limits.max_message_bytes = 16 * 1024;
+  // The frame limit keeps today's ratio (16 KiB for 4096 bytes of text) when the operator raises
+  // the text's.
+  cfg.server.ws_limits.max_message_bytes =
+      std::max<std::size_t>(16 * 1024, limits.hub.max_text_bytes * 4);
   cfg.server.max_backpressure = 1024 * 1024;
   cfg.server.idle_timeout = std::chrono::seconds(60);
   cfg.server.threads = 1;  // the hub lives on one loop; more nodes scale out (docs/operations.md)
@@ -321,6 +331,7 @@ int main(int argc, char** argv) {
     // Accounts live in the --db file whichever store holds the history.
     chat::account_config account_cfg;
     account_cfg.db_path = cfg.db;
+    account_cfg.signin = limits.signin;  // rooms' limits block: sign-in attempts
     chat::account_service service(account_cfg,
                                   [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
     chat::api_options api_cfg;
@@ -336,7 +347,11 @@ int main(int argc, char** argv) {
     // Expired sessions leave the file now and then; a lookup refuses them meanwhile anyway.
     srv.every(std::chrono::hours(1), [&service] { service.purge_expired(); });
     topic_publisher topics(srv);
-    chat::hub hub(*store, topics);
+    // ----- rooms: the directory is kept in the --db file, like the accounts, whichever store
+    // holds the history (in Redis mode, each node's own: docs/chat-protocol.md, "Rooms").
+    chat::sqlite_directory directory(cfg.db);
+    chat::hub hub(*store, topics, limits.hub, {}, &directory);
+    // ----- end of rooms
     hub.guard_names([&service](const chat::names::result& n) {
       return service.name_registered(n.key, n.skeleton);
     });

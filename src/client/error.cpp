@@ -28,6 +28,10 @@ class client_category_impl final : public std::error_category {
         return "connection closed during the handshake";
       case client_errc::open_timeout:
         return "timed out opening the connection";
+      case client_errc::proxy_refused:
+        return "the proxy refused the tunnel";
+      case client_errc::proxy_failed:
+        return "the proxy failed or is not usable";
     }
     return "unknown client error";
   }

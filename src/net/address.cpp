@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/un.h>
 
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 #include <type_traits>
@@ -38,7 +40,27 @@ address address::resolve(std::string_view host, std::uint16_t port) {
   return a;
 }
 
+address address::unix_path(std::string_view path) {
+  sockaddr_un un{};
+  if (path.empty() || path.size() >= sizeof un.sun_path)
+    throw std::invalid_argument("a Unix-domain socket path must have 1 to " +
+                                std::to_string(sizeof un.sun_path - 1) +
+                                " bytes: " + std::string(path));
+  un.sun_family = AF_UNIX;
+  std::memcpy(un.sun_path, path.data(), path.size());
+  address a;
+  std::memcpy(&a.storage, &un, sizeof un);
+  a.length = static_cast<std::uint32_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+  return a;
+}
+
 std::string address::to_string() const {
+  if (family() == AF_UNIX) {
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&storage);
+    const std::size_t max =
+        length > offsetof(sockaddr_un, sun_path) ? length - offsetof(sockaddr_un, sun_path) : 0;
+    return "unix:" + std::string(un->sun_path, ::strnlen(un->sun_path, max));
+  }
   char host[INET6_ADDRSTRLEN] = "?";
   if (family() == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(&storage);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,7 +19,73 @@ int open_reserve() noexcept {
   return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+[[noreturn]] void fail(int err, const std::string& what) {
+  throw std::system_error(err, std::generic_category(), what);
+}
+
+// Whether something accepts connections on the Unix-domain socket `a` right now.
+bool accepting(const address& a) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&a.storage), a.length);
+  const int err = errno;
+  ::close(fd);
+  return rc == 0 || err == EAGAIN;  // EAGAIN: a full backlog, so a live listener
+}
+
+// Makes the path free for bind(), or says why it is not.
+void claim(const unix_listen_options& w, const address& a) {
+  struct stat st {};
+  const std::string where = "listen unix:" + w.path;
+  if (::lstat(w.path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    fail(errno, where);
+  }
+  if (!S_ISSOCK(st.st_mode)) fail(EEXIST, where + ": a file that is not a socket is there");
+  if (accepting(a)) fail(EADDRINUSE, where + ": another process listens there");
+  if (!w.unlink_stale)
+    fail(EADDRINUSE, where + ": a stale socket file is there (unix_listen_options::unlink_stale)");
+  if (::unlink(w.path.c_str()) != 0 && errno != ENOENT) fail(errno, where + ": unlink");
+}
+
 }  // namespace
+
+listener::listener(event_loop& loop, const unix_listen_options& where, accept_fn on_accept,
+                   int backlog)
+    : loop_(loop), reserve_fd_(open_reserve()), on_accept_(std::move(on_accept)) {
+  const address a = address::unix_path(where.path);
+  try {
+    claim(where, a);
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) fail(errno, "socket");
+    if (::bind(fd_, reinterpret_cast<const sockaddr*>(&a.storage), a.length) != 0)
+      fail(errno, "bind unix:" + where.path);
+    unlink_path_ = where.path;  // ours from here on
+    // Before listen(): no connection arrives while the file still has the umask's mode.
+    if (::chmod(where.path.c_str(), static_cast<mode_t>(where.mode)) != 0)
+      fail(errno, "chmod unix:" + where.path);
+    if (::listen(fd_, backlog) != 0) fail(errno, "listen unix:" + where.path);
+    loop_.add(fd_, io_events::readable, this);
+  } catch (...) {
+    close();
+    if (reserve_fd_ >= 0) ::close(reserve_fd_);
+    throw;
+  }
+}
+
+listener::listener(event_loop& loop, const listener& first, accept_fn on_accept)
+    : loop_(loop),
+      reserve_fd_(open_reserve()),
+      port_(first.port_),
+      on_accept_(std::move(on_accept)) {
+  fd_ = ::fcntl(first.fd_, F_DUPFD_CLOEXEC, 0);
+  if (fd_ < 0) {
+    const int err = errno;
+    if (reserve_fd_ >= 0) ::close(reserve_fd_);
+    fail(err, "dup listener");
+  }
+  loop_.add(fd_, io_events::readable, this);
+}
 
 listener::listener(event_loop& loop, const address& bind_to, bool reuse_port, accept_fn on_accept,
                    int backlog)
@@ -58,6 +125,8 @@ listener::~listener() {
 }
 
 void listener::close() noexcept {
+  if (!unlink_path_.empty()) ::unlink(unlink_path_.c_str());
+  unlink_path_.clear();
   if (fd_ < 0) return;
   loop_.remove(fd_);
   ::close(fd_);

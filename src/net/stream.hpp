@@ -38,8 +38,14 @@ class stream : public io_handler {
   const tls_session* tls() const noexcept { return tls_ ? &tls_->session : nullptr; }
   // Speaks TLS from now on (tls_session's arguments; it may throw as that does).
   void use_tls(const std::shared_ptr<tls_context>& ctx, bool server, const std::string& host = {});
-  // A descriptor for a stream made before it had one (a client about to connect).
-  void adopt(int fd) noexcept { fd_ = fd; }
+  // A descriptor for a stream made before it had one (a client about to connect), or a new
+  // one once the last was closed (a client that reconnects): a plain, unbroken stream again.
+  void adopt(int fd) noexcept {
+    fd_ = fd;
+    broken_ = read_ = write_ = false;
+    queue_.clear();
+    tls_.reset();
+  }
 
   // --- readiness ---
   // Registers the descriptor for the readiness asked for; later changes go through these.

@@ -100,6 +100,9 @@ bool socket_conn::read_body() {
   http_->reader.skip(step.consumed);
   if (!b.ex) return false;  // the handler failed: the connection is closing
   if (step.state == http::body_decoder::status::complete) {
+    // Paused on the last piece: on_end waits for resume() too (the decoder, complete, gives
+    // `complete` again then, consuming nothing).
+    if (b.paused) return false;
     b.reading = false;
     end_body();
     return b.ex != nullptr;
@@ -202,6 +205,8 @@ void socket_conn::answer(const http_response& res) {
       b.discarding = true;
     else
       close = true;
+    b.paused = false;  // what is left is the glue's to drop, paused or not
+    if (b.reading) deadline = body_deadline();
   }
   b.close_after = close;
   if (writable()) emit(res.serialize(!close, b.ex->head_only));

@@ -249,9 +249,23 @@ server& server::fallback(http_handler handler) {
   return *this;
 }
 
+// Every loop accepts from one Unix-domain socket: SO_REUSEPORT does not spread those.
+static void listen_unix(detail::server_state& st, unsigned n) {
+  const net::unix_listen_options where{st.opts.unix_path, st.opts.unix_mode, st.opts.unlink_stale};
+  for (unsigned i = 0; i < n; ++i) {
+    auto ctx = std::make_unique<detail::loop_context>(st, i);
+    auto on_accept = [c = ctx.get()](int fd, const net::address&) { c->accept(fd); };
+    ctx->listener =
+        i == 0 ? std::make_unique<net::listener>(ctx->loop, where, on_accept)
+               : std::make_unique<net::listener>(ctx->loop, *st.loops[0]->listener, on_accept);
+    st.loops.push_back(std::move(ctx));
+  }
+}
+
 void server::listen() {
   if (!state_->loops.empty()) return;
   const unsigned n = std::max(1u, state_->opts.threads);
+  if (!state_->opts.unix_path.empty()) return listen_unix(*state_, n);
   auto addr = net::address::resolve(state_->opts.host, state_->opts.port);
   if (n > 1 && !state_->opts.share_port && addr.port() != 0 && net::listener::in_use(addr))
     throw std::system_error(EADDRINUSE, std::generic_category(),

@@ -22,6 +22,12 @@ socket_conn::~socket_conn() = default;
 void socket_conn::on_io(net::io_events events) {
   if (phase_ == phase::dead) return;
   try {
+    if (held_ && has(events, net::io_events::error | net::io_events::hangup)) {
+      // Reset while its input was held (a paused body, an awaited answer): no read will
+      // report it, and the error would wake the loop again and again.
+      aborting_ = true;
+      return destroy();
+    }
     if (has(events, net::io_events::writable)) on_writable();
     if (phase_ != phase::dead && read_ready(events)) stream().read(*this);
     if (phase_ != phase::dead) maybe_finish();

@@ -188,6 +188,21 @@ try {
   await guest.press('#nick', 'Enter');
   await online(guest);
   check(true, 'a guest with a free name enters');
+  const alicePage = await open(aliceCtx, url);
+  await online(alicePage);
+  await guest.fill('#text', 'a guest speaks');
+  await guest.press('#text', 'Enter');
+  await waitText(alicePage, 'a guest speaks');
+  check(await alicePage.$eval('#messages .msg:last-child .nick', (e) => e.classList.contains('guest')),
+    'the guest\'s message is marked as a guest\'s');
+  await alicePage.waitForSelector('#members li.guest', { timeout: 5000 });
+  check((await alicePage.textContent('#members li.guest')) === 'gus', 'the guest is marked in the member list');
+  await alicePage.fill('#text', 'a member answers');
+  await alicePage.press('#text', 'Enter');
+  await waitText(guest, 'a member answers');
+  check(!(await guest.$eval('#messages .msg:last-child .nick', (e) => e.classList.contains('guest'))),
+    'a registered member\'s message is not marked');
+  await alicePage.screenshot({ path: path.join(outDir, 'guest-marked.png') });
   await guest.screenshot({ path: path.join(outDir, 'guest-phone.png') });
 } finally {
   await browser.close();

@@ -18,6 +18,8 @@ cmake --build "$work/examples" -j2 > /dev/null
 "$work/examples/roundtrip"
 "$work/examples/ticker" --self-test
 "$work/examples/auth" --self-test
+"$work/examples/upload" --self-test
+"$work/examples/reconnect" --self-test
 
 echo "--- pkg-config"
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"

@@ -54,6 +54,8 @@ class fake_wire {
   // While set, sendmsg says EAGAIN: the kernel's buffer is full.
   void refuse_writes(bool on) { refusing_ = on; }
   bool write_shut() const { return shut_wr_; }
+  // Bytes fed that the server has not read yet.
+  std::size_t unread() const { return input_.size(); }
   bool read_shut() const { return shut_rd_; }
   std::size_t writes() const { return writes_; }
 

@@ -2,8 +2,6 @@
 
 #include <chrono>
 
-#include "conversations.hpp"
-
 namespace duplex::chat {
 namespace {
 
@@ -14,8 +12,13 @@ std::int64_t system_ms() {
 
 }  // namespace
 
-hub::hub(store& s, publisher& topics, hub_limits limits, clock now)
-    : store_(s), topics_(topics), limits_(limits), now_(now ? std::move(now) : clock(system_ms)) {
+hub::hub(store& s, publisher& topics, hub_limits limits, clock now, room_directory* rooms)
+    : store_(s),
+      own_directory_(rooms == nullptr ? std::make_unique<memory_directory>() : nullptr),
+      dir_(rooms != nullptr ? *rooms : *own_directory_),
+      topics_(topics),
+      limits_(limits),
+      now_(now ? std::move(now) : clock(system_ms)) {
   store_.set_listener(this);
 }
 
@@ -75,7 +78,10 @@ void hub::receive(std::uint64_t id, std::string_view text) {
 }
 
 bool hub::take_token(client& c) {
-  const auto verdict = c.bucket.take(now_());
+  // Before its hello a connection has its own bucket; from then on the user's, so a user's
+  // rate is the same with one tab or ten.
+  user* u = user_of(c);
+  const auto verdict = (u != nullptr ? u->bucket : c.bucket).take(now_());
   if (verdict == token_bucket::verdict::pass) return true;
   ++counters_.rate_limited;
   // Refused with an error while the debt grows; a client that keeps flooding until the debt
@@ -103,23 +109,8 @@ void hub::dispatch(client& c, const request& r) {
   if (r.type == "conversation") return on_conversation(c, r);
   if (r.type == "conversations") return on_conversations(c);
   if (r.type == "read") return on_read(c, r);
-  if (r.type == "rooms") return on_rooms(c);
+  if (is_room_request(r.type)) return on_room_request(c, r);
   error(c, "unknown_type", "unknown message type");
-}
-
-void hub::on_rooms(client& c) {
-  const std::uint64_t cid = c.id;
-  store_.rooms([this, cid](bool ok, std::vector<std::string> names) {
-    client* cl = find_client(cid);
-    if (cl == nullptr) return;
-    if (!ok) return error(*cl, "store_failed", "the room list is unavailable");
-    std::map<std::string, std::size_t> all;
-    for (auto& name : names)
-      if (!conversations::is_conversation(name)) all[name] = 0;  // never listed as a room
-    for (auto& [name, rm] : rooms_)
-      all[name] = rm.people;
-    send(*cl, wire::room_list({all.begin(), all.end()}));
-  });
 }
 
 void hub::send(client& c, const std::string& out, bool droppable) {

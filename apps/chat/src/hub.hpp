@@ -1,12 +1,15 @@
 // The chat's rules, without sockets: identities, rooms, ids, presence, history, resume and
 // rate limits, speaking the JSON protocol of docs/chat-protocol.md. hub.cpp takes requests,
 // hub_users.cpp names and users, hub_rooms.cpp joins and leaves, hub_fanout.cpp what reaches a
-// room's members; hub_private.cpp private conversations, hub_read.cpp read marks.
+// room's members, hub_moderation.cpp the directory, owners and moderators; hub_private.cpp
+// private conversations, hub_read.cpp read marks.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -16,16 +19,18 @@
 #include "hub_private.hpp"
 #include "names.hpp"
 #include "rate_limit.hpp"
+#include "room_directory.hpp"
 #include "room_feed.hpp"
 #include "session.hpp"
 #include "store.hpp"
 #include "wire.hpp"
+#include "wire_rooms.hpp"
 
 namespace duplex::chat {
 
 struct hub_limits {
   std::size_t max_text_bytes = 4096;
-  std::size_t max_rooms_per_client = 16;
+  std::size_t max_rooms_per_user = 16;  // rooms a user (or a guest's connection) is in
   std::size_t max_members_per_room = 1000;
   std::size_t max_rooms = 10'000;  // rooms held in memory by one node
   std::size_t history_page = 100;  // most messages per history request
@@ -36,6 +41,12 @@ struct hub_limits {
   double burst = 20;               // token bucket size; a debt of `burst` closes (1008)
   std::int64_t typing_interval_ms = 2000;
   std::size_t max_conversations = 10'000;  // conversations held in memory by one node
+  // ----- rooms (hub_moderation.cpp)
+  std::size_t max_owned_rooms = 10;  // rooms a user may own
+  std::size_t max_topic_bytes = 256;
+  std::size_t directory_page = 50;  // rooms in one answer to `rooms`
+  std::size_t member_list = 200;    // stored members named in `joined`
+  std::int64_t max_mute_seconds = 30 * 24 * 3600;
 };
 
 struct hub_counters {
@@ -53,7 +64,9 @@ class hub final : public store_listener {
  public:
   using clock = std::function<std::int64_t()>;  // milliseconds since the epoch
 
-  hub(store& s, publisher& topics, hub_limits limits = {}, clock now = {});
+  // `rooms`: where rooms, members and bans are kept; null: in memory, the hub's own.
+  hub(store& s, publisher& topics, hub_limits limits = {}, clock now = {},
+      room_directory* rooms = nullptr);
   ~hub();
   hub(const hub&) = delete;
   hub& operator=(const hub&) = delete;
@@ -109,6 +122,8 @@ class hub final : public store_listener {
     std::map<std::string, sync, std::less<>> syncing;
     std::uint64_t joins = 0;
     bool welcomed = false;  // a signed-in session waits for its user's conversations
+    std::set<std::string, std::less<>> announce;  // rooms this session really joined (admit)
+    std::map<std::string, std::int64_t, std::less<>> muted_until;  // ms, per room
   };
   // Everyone with a name: one guest connection, or every session of a signed-in user.
   struct user {
@@ -119,6 +134,7 @@ class hub final : public store_listener {
     std::map<std::string, std::size_t, std::less<>> rooms;      // sessions of the user in each
     std::map<std::string, std::int64_t, std::less<>> typed_ms;  // last typing event per room
     private_state priv;                                         // signed-in users only
+    token_bucket bucket;  // the rate limit is the user's, whichever session sends
   };
   struct room {
     std::string name;
@@ -128,6 +144,7 @@ class hub final : public store_listener {
     std::size_t pins = 0;       // frames of the hub holding a reference to it: not freed
     std::set<std::uint64_t> members;
     std::size_t people = 0;  // users with a session among the members
+    std::size_t guests = 0;  // ... of whom guests (not in the directory's member count)
     // Members whose join history is being read (their messages wait in client::syncing); the
     // others are subscribed to the room's topic.
     std::set<std::uint64_t> syncing;
@@ -145,7 +162,6 @@ class hub final : public store_listener {
   // hub.cpp: requests and replies.
   bool take_token(client& c);
   void dispatch(client& c, const request& r);
-  void on_rooms(client& c);
   client* find_client(std::uint64_t id);
   void send(client& c, const std::string& json, bool droppable = false);
   void error(client& c, std::string_view code, std::string_view message,
@@ -159,11 +175,13 @@ class hub final : public store_listener {
   void drop_session(client& c);
   user* user_of(const client& c);
   void entered(client& c, room& rm);
-  void left(client& c, room& rm);
+  // `quiet`: no presence line (a signed-in session closing, or a leave announced by expel).
+  void left(client& c, room& rm, bool quiet);
   void publish(const std::string& topic, const std::string& json, std::size_t listeners);
 
   // hub_rooms.cpp: rooms in memory, joins with their history, leaves.
   void on_join(client& c, const request& r);
+  void join(client& c, const std::string& name, std::int64_t since);
   room* room_named(const std::string& name);
   room* live_room(const std::string& name, std::uint64_t serial);
   void on_room_open(const std::string& name, std::uint64_t serial, bool ok, std::int64_t last_id);
@@ -175,7 +193,8 @@ class hub final : public store_listener {
                    const std::string& reply);
   void on_leave(client& c, const request& r);
   // `name` by value: callers pass elements of c.rooms, which this erases.
-  void leave_room(client& c, std::string name, bool tell_self);
+  void leave_room(client& c, std::string name, bool tell_self, bool quiet = false,
+                  std::string_view reason = {}, std::string_view by = {});
   room* joined_room(client& c, const request& r);
   void on_history(client& c, const request& r);
 
@@ -238,7 +257,33 @@ class hub final : public store_listener {
                                                   std::int64_t up_to);
   void note_sent(client& c, const std::string& feed, std::int64_t id);
 
+  // hub_moderation.cpp: the directory, owners and moderators.
+  bool is_room_request(const std::string& type) const;
+  void on_room_request(client& c, const request& r);
+  void dispatch_room_request(client& c, const request& r);
+  bool admit(client& c, const std::string& name);
+  void on_directory(client& c, const request& r);
+  void on_create(client& c, const request& r);
+  void create_room(client& c, const std::string& name, const std::string& topic, bool invite_only);
+  void on_leave_room(client& c, const std::string& name);
+  struct target;
+  std::optional<target> moderation(client& c, const request& r, bool owner_only, bool needs_user);
+  void on_kick(client& c, const request& r, bool ban);
+  void on_unban(client& c, const request& r);
+  void on_invite(client& c, const request& r);
+  void on_mute(client& c, const request& r);
+  void on_delete(client& c, const request& r);
+  void on_promote(client& c, const request& r);
+  void on_topic(client& c, const request& r);
+  void expel(const std::string& room_name, const std::string& user_key, const std::string& shown,
+             std::string_view reason, std::string_view by);
+  wire::room_view view_of(const room_record& rec, const std::string& reader);
+  void announce_room(const std::string& room_name);
+  std::vector<std::string> stored_member_names(const std::string& room_name);
+
   store& store_;
+  std::unique_ptr<room_directory> own_directory_;  // when the caller gave none
+  room_directory& dir_;
   publisher& topics_;
   hub_limits limits_;
   clock now_;

@@ -11,9 +11,13 @@ namespace duplex::chat {
 void hub::on_say(client& c, const request& r) {
   room* rm = joined_room(c, r);
   if (rm == nullptr) return;
+  if (auto m = c.muted_until.find(rm->name); m != c.muted_until.end() && m->second > now_())
+    return error(c, "muted", "a moderator muted you in this room for now", rm->name);
   const std::string text = r.str("text");
   if (text.empty()) return error(c, "empty_text", "say something");
-  if (text.size() > limits_.max_text_bytes) return error(c, "text_too_long", "at most 4096 bytes");
+  if (text.size() > limits_.max_text_bytes)
+    return error(c, "text_too_long",
+                 "at most " + std::to_string(limits_.max_text_bytes) + " bytes");
   // Refused rather than cut: a cut could split a character, and a client could no longer
   // recognise its own ref in the ack.
   std::string ref = r.str("ref");
@@ -72,7 +76,8 @@ void hub::carry_out(room& rm, room_feed::actions actions) {
   ++rm.pins;
   for (auto& a : actions) {
     if (auto* d = std::get_if<room_feed::deliver>(&a)) {
-      broadcast(rm, wire::message(d->message));
+      // An empty text is a message a moderator deleted before it went out (a gap's fill).
+      if (!d->message.text.empty()) broadcast(rm, wire::message(d->message));
     } else if (auto* k = std::get_if<room_feed::ack>(&a)) {
       if (client* c = find_client(k->sender)) send_ack(*c, rm.name, k->ref, k->id);
     } else if (auto* f = std::get_if<room_feed::fetch>(&a)) {

@@ -2,6 +2,7 @@
 // pair of signed-in users, and delivered to every session of both through their user topics.
 // Every request names its conversation (`with`): nothing here ever falls back to a room.
 #include <algorithm>
+#include <exception>
 
 #include "conversations.hpp"
 #include "hub.hpp"
@@ -65,9 +66,17 @@ void hub::on_user_loaded(const std::string& key, bool ok, user_record rec) {
     }
 }
 
+// A signed-in user's rooms are the user's: every new session is told them, and joining them
+// again is no real join (no presence line).
 void hub::send_welcome(client& c, user& u) {
   c.welcomed = true;
-  send(c, wire::welcome(c.nick, c.token, summaries(u)));
+  std::vector<std::string> rooms;
+  try {
+    rooms = dir_.rooms_of(c.user);
+  } catch (const std::exception&) {
+    error(c, "store_failed", "your rooms are unavailable; join them again later");
+  }
+  send(c, wire::welcome(c.nick, c.token, summaries(u), rooms));
   c.s->subscribe(user_topic(c.user));
 }
 

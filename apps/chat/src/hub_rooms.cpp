@@ -9,22 +9,26 @@ namespace duplex::chat {
 void hub::on_join(client& c, const request& r) {
   const std::string raw = r.str("room");
   if (!names::valid_room(raw)) return error(c, "invalid_room", "1 to 32 of a-z, 0-9, - and _");
-  const std::string name = names::room_key(raw);
+  join(c, names::room_key(raw), r.integer("since"));
+}
+
+void hub::join(client& c, const std::string& name, std::int64_t since) {
   const bool fresh = !c.rooms.contains(name);
-  if (fresh && c.rooms.size() >= limits_.max_rooms_per_client)
+  if (fresh && c.rooms.size() >= limits_.max_rooms_per_user)
     return error(c, "too_many_rooms", "leave a room first");
   if (!rooms_.contains(name) && rooms_.size() >= limits_.max_rooms)
     return error(c, "server_full", "no more rooms on this server");
+  if (fresh && !admit(c, name)) return;  // bans, invitations, the directory's limits
   room* opened = room_named(name);
   if (opened == nullptr) return error(c, "store_failed", "history is unavailable", name);
   room& rm = *opened;
   if (!rm.feed.ready()) {
     if (rm.waiting.size() >= limits_.max_members_per_room)
       return error(c, "room_full", "the room is full", name);
-    rm.waiting.emplace_back(r.id, r.integer("since"));
+    rm.waiting.emplace_back(c.id, since);
     return;
   }
-  complete_join(c, rm, r.integer("since"));
+  complete_join(c, rm, since);
   release_if_unused(name);  // a refused join leaves the room as empty as it found it
 }
 
@@ -97,7 +101,7 @@ void hub::release_if_unused(const std::string& name) {
 
 void hub::complete_join(client& c, room& rm, std::int64_t since) {
   const bool fresh = !c.rooms.contains(rm.name);
-  if (fresh && c.rooms.size() >= limits_.max_rooms_per_client)
+  if (fresh && c.rooms.size() >= limits_.max_rooms_per_user)
     return error(c, "too_many_rooms", "leave a room first", rm.name);
   if (fresh && rm.members.size() >= limits_.max_members_per_room)
     return error(c, "room_full", "the room is full", rm.name);
@@ -122,12 +126,24 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
     if (cl == nullptr) return;
     auto mine = cl->syncing.find(name);
     if (mine == cl->syncing.end() || mine->second.serial != serial) return;  // not this join's
+    // The room's members: stored ones (signed in, here or not) and whoever is here now.
     std::set<std::string> nicks(remote.begin(), remote.end());
+    for (auto& n : stored_member_names(name))
+      nicks.insert(std::move(n));
     if (auto it = rooms_.find(name); it != rooms_.end())
       for (auto m : it->second.members)
         if (const client* member = find_client(m)) nicks.insert(member->nick);
-    send(*cl, wire::joined(name, {nicks.begin(), nicks.end()}, up_to,
-                           room_read_state(*cl, name, up_to)));  // hub_read.cpp
+    std::optional<room_record> rec;
+    try {
+      rec = dir_.find(name);
+    } catch (const std::exception&) {
+    }
+    const std::vector<std::string> list(nicks.begin(), nicks.end());
+    const auto read = room_read_state(*cl, name, up_to);  // hub_read.cpp
+    if (rec)
+      send(*cl, wire::joined(name, list, up_to, view_of(*rec, cl->user), read));
+    else
+      send(*cl, wire::joined(name, list, up_to, read));
     send_join_history(*cl, name, serial, since, up_to);
   });
 }
@@ -185,11 +201,16 @@ void hub::finish_sync(std::uint64_t client_id, const std::string& room_name, std
 
 void hub::on_leave(client& c, const request& r) {
   const std::string name = names::room_key(r.str("room"));
+  const user* u = user_of(c);
+  if (u != nullptr && u->signed_in) return on_leave_room(c, name);  // the user's membership
   if (!c.rooms.contains(name)) return error(c, "not_joined", "you are not in that room");
   leave_room(c, name, true);
 }
 
-void hub::leave_room(client& c, std::string name, bool tell_self) {
+void hub::leave_room(client& c, std::string name, bool tell_self, bool quiet,
+                     std::string_view reason, std::string_view by) {
+  c.announce.erase(name);
+  c.muted_until.erase(name);
   c.rooms.erase(name);
   auto it = rooms_.find(name);
   // Acks that waited behind messages it will no longer see: what it said was stored, so they
@@ -204,13 +225,13 @@ void hub::leave_room(client& c, std::string name, bool tell_self) {
     stop_listening(c, it->second);
   }
   if (tell_self) {
-    send(c, wire::left(name));
+    send(c, reason.empty() ? wire::left(name) : wire::left(name, reason, by));
     for (const auto& out : acks)
       send(c, out);
   }
   if (it == rooms_.end()) return;
   it->second.members.erase(c.id);
-  left(c, it->second);
+  left(c, it->second, quiet);
   release_if_unused(name);
 }
 

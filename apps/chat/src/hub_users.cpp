@@ -84,13 +84,16 @@ void hub::name_session(client& c, const names::result& name, bool signed_in) {
     u.name = name.name;
     u.skeleton = name.skeleton;
     u.signed_in = signed_in;
+    u.bucket = c.bucket;  // what the connection spent before its hello still counts
     look_alikes_.emplace(u.skeleton, key);
   }
   u.sessions.push_back(c.id);
   c.nick = signed_in ? u.name : wire::guest_name(u.name);
   c.user = key;
   c.token = random_token();
-  if (signed_in) return welcome_user(c);  // hub_private.cpp: with the user's conversations
+  // A signed-in user's welcome waits for its conversations and read marks (hub_private.cpp),
+  // and carries its stored rooms.
+  if (signed_in) return welcome_user(c);
   c.welcomed = true;
   send(c, wire::welcome(c.nick, c.token));
   c.s->subscribe(user_topic(key));
@@ -116,15 +119,21 @@ void hub::drop_session(client& c) {
 
 // Presence is the user's: announced when its first session enters a room, and when its last
 // leaves.
+// Only a real join says so: a guest's (its membership is its connection's) or a signed-in
+// user's first (admit), not a new tab's or a reconnection's.
 void hub::entered(client& c, room& rm) {
   user* u = user_of(c);
-  if (u == nullptr || u->rooms[rm.name]++ != 0) return;
+  if (u == nullptr) return;
+  const bool real = c.announce.erase(rm.name) > 0 || !u->signed_in;
+  if (u->rooms[rm.name]++ != 0) return;
   ++rm.people;
-  broadcast(rm, wire::presence(rm.name, c.nick, true), c.id);
+  if (!u->signed_in) ++rm.guests;
+  if (real) broadcast(rm, wire::presence(rm.name, c.nick, true), c.id);
+  if (real && u->signed_in) announce_room(rm.name);  // the member count changed
   store_.set_presence(rm.name, c.nick, true);
 }
 
-void hub::left(client& c, room& rm) {
+void hub::left(client& c, room& rm, bool quiet) {
   user* u = user_of(c);
   if (u == nullptr) return;
   auto it = u->rooms.find(rm.name);
@@ -132,8 +141,10 @@ void hub::left(client& c, room& rm) {
   u->rooms.erase(it);
   u->typed_ms.erase(rm.name);
   --rm.people;
+  if (!u->signed_in) --rm.guests;
   store_.set_presence(rm.name, c.nick, false);
-  broadcast(rm, wire::presence(rm.name, c.nick, false));
+  // A signed-in user whose last tab closed is still a member: no line.
+  if (!quiet && !u->signed_in) broadcast(rm, wire::presence(rm.name, c.nick, false));
 }
 
 void hub::publish(const std::string& topic, const std::string& out, std::size_t listeners) {

@@ -51,8 +51,38 @@ constexpr const char* display_names_v2 =
     " OR display_skeleton = NEW.name_skeleton)"
     " BEGIN SELECT RAISE(ABORT, 'the name is another user''s display name'); END;";
 
+// ----- rooms (version 3): the room directory, sqlite_directory.cpp. Users are keyed by their
+// names::key, as the hub knows them, so a guest's ban needs no account. room_info, because
+// `rooms` is the history's list of names (sqlite_store.cpp).
+constexpr const char* rooms_v3 =
+    "CREATE TABLE room_info ("
+    " name TEXT PRIMARY KEY,"
+    " topic TEXT NOT NULL DEFAULT '',"
+    " owner TEXT NOT NULL DEFAULT '',"
+    " invite_only INTEGER NOT NULL DEFAULT 0 CHECK (invite_only IN (0, 1)),"
+    " created_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX room_info_by_owner ON room_info (owner);"
+    "CREATE TABLE room_members ("
+    " room TEXT NOT NULL REFERENCES room_info (name),"
+    " user_key TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('owner', 'moderator', 'member')),"
+    " muted_until_ms INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (room, user_key)) WITHOUT ROWID;"
+    "CREATE INDEX room_members_by_user ON room_members (user_key);"
+    "CREATE TABLE room_bans ("
+    " room TEXT NOT NULL REFERENCES room_info (name),"
+    " user_key TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (room, user_key)) WITHOUT ROWID;"
+    "CREATE TABLE room_invites ("
+    " room TEXT NOT NULL REFERENCES room_info (name),"
+    " user_key TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (room, user_key)) WITHOUT ROWID;";
+
 // steps[i] takes the file from version i to i + 1.
-constexpr std::array<const char*, schema_version> steps{accounts_v1, display_names_v2};
+constexpr std::array<const char*, schema_version> steps{accounts_v1, display_names_v2, rooms_v3};
 
 int user_version(sql::connection& db) {
   sql::statement st(db, "PRAGMA user_version");

@@ -220,6 +220,21 @@ void sqlite_store::append(stored_message m, std::function<void(bool, std::int64_
   wake_.notify_one();
 }
 
+void sqlite_store::erase(std::string_view room, std::int64_t id,
+                         std::function<void(bool, bool)> done) {
+  stored_message m;
+  m.room = std::string(room);
+  m.id = id;
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= max_queued) return done(false, false);
+    queue_.push_back(
+        {std::move(m),
+         [done = std::move(done)](bool ok, std::int64_t found) { done(ok, found != 0); }, true});
+  }
+  wake_.notify_one();
+}
+
 void sqlite_store::flush() {
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [this] { return queue_.empty() && side_.empty() && !busy_; });
@@ -240,8 +255,8 @@ void sqlite_store::writer_loop() {
     const bool ok = batch.empty() || commit(batch);
     commit_side(side);  // after the messages: a conversation is listed once it has one
     for (auto& p : batch) {
-      post_([this, m = std::move(p.msg), done = std::move(p.done), ok] {
-        if (ok) report_message(m);
+      post_([this, m = std::move(p.msg), done = std::move(p.done), ok, p_erase = p.erase] {
+        if (ok && !p_erase) report_message(m);
         if (done) done(ok, ok ? m.id : 0);
       });
     }
@@ -257,7 +272,15 @@ bool sqlite_store::commit(std::deque<pending>& batch) {
     statement one(write_db_,
                   "INSERT INTO messages (room, id, nick, text, ts) VALUES (?, ?, ?, ?, ?)");
     statement named(write_db_, "INSERT OR IGNORE INTO rooms (name) VALUES (?)");
+    statement erase(write_db_, "UPDATE messages SET text = '' WHERE room = ? AND id = ?");
     for (auto& p : batch) {
+      if (p.erase) {
+        erase.reset();
+        erase.bind(1, p.msg.room).bind(2, p.msg.id);
+        if (erase.done() != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(write_db_));
+        if (sqlite3_changes(write_db_) == 0) p.msg.id = 0;
+        continue;
+      }
       one.reset();
       one.bind(1, p.msg.room)
           .bind(2, p.msg.id)

@@ -33,6 +33,8 @@ class sqlite_store final : public store {
   void range(std::string_view room, std::int64_t after_id, std::int64_t up_to, std::size_t limit,
              read_done done) override;
   void rooms(std::function<void(bool, std::vector<std::string>)> done) override;
+  // Queued behind the appends made before it, so it never misses a message still being written.
+  void erase(std::string_view room, std::int64_t id, std::function<void(bool, bool)> done) override;
   // Conversations and read marks (sqlite_store.cpp's last section).
   void load_user(std::string_view user, std::function<void(bool, user_record)> done) override;
   void add_conversation(const std::string& feed, const std::string& a, const std::string& a_name,
@@ -52,6 +54,7 @@ class sqlite_store final : public store {
   struct pending {
     stored_message msg;
     std::function<void(bool, std::int64_t)> done;
+    bool erase = false;  // erase msg.id of msg.room; the commit sets msg.id to 0 if not found
   };
   // A write that rides with the next batch of messages, committed after them.
   struct side_write {

@@ -80,6 +80,16 @@ class store {
   // Names of rooms that have history.
   virtual void rooms(std::function<void(bool ok, std::vector<std::string> names)> done) = 0;
 
+  // ----- moderation (rooms)
+  // Deletes a message's text, keeping its id (so a resume across it is no gap): reads return
+  // it with an empty text, which no client ever sends. done(ok, found). A backend that cannot
+  // answers (false, false).
+  virtual void erase(std::string_view room, std::int64_t id,
+                     std::function<void(bool ok, bool found)> done) {
+    (void)room, (void)id;
+    done(false, false);
+  }
+
   // Presence shared with other nodes: this node's member `nick` is in `room` or not. A node
   // that dies stops refreshing its entries, and they expire. One node alone shares nothing.
   virtual void set_presence(const std::string& room, const std::string& nick, bool present) {

@@ -58,7 +58,7 @@ json history_entry(const stored_message& m) {
 json history_json(std::string_view room, const std::vector<stored_message>& messages) {
   json arr = json::array();
   for (const auto& m : messages)
-    arr.push_back(history_entry(m));
+    if (!m.text.empty()) arr.push_back(history_entry(m));  // empty: deleted by a moderator
   return {{"type", "history"}, {"room", room}, {"messages", std::move(arr)}};
 }
 
@@ -85,6 +85,11 @@ std::int64_t request::natural(const char* key) const {
   // An unsigned value past the signed range reads as negative, and is refused with the rest.
   const auto v = it->get<std::int64_t>();
   return v < 0 ? -1 : v;
+}
+
+bool request::flag(const char* key) const {
+  auto it = body_.find(key);
+  return it != body_.end() && it->is_boolean() && it->get<bool>();
 }
 
 std::string welcome(std::string_view nick, std::string_view token) {

@@ -54,6 +54,8 @@ class request {
   std::string str(const char* key) const { return text_field(body_, key); }
   // A non-negative integer field, or -1 when absent, negative or of another kind.
   std::int64_t natural(const char* key) const;
+  // True when the field is the JSON `true`.
+  bool flag(const char* key) const;
 
  private:
   explicit request(nlohmann::json body) : body_(std::move(body)) {}
@@ -64,6 +66,7 @@ class request {
 // Every name given here is in its carried form (see guest_name): a guest's comes out as the
 // name and `guest: true` (`members` lists every name, `guests` those of guests).
 
+// A guest's welcome (a signed-in user's is below, with its conversations).
 std::string welcome(std::string_view nick, std::string_view token);
 // A signed-in user's read state in a feed: sent with a join and with each conversation.
 struct read_state {
@@ -96,9 +99,11 @@ struct conversation_summary {
   std::int64_t last_id = 0;
   read_state read;
 };
-// The welcome of a signed-in user, with its conversations.
+// The welcome of a signed-in user, with its conversations and its stored rooms (`rooms`, which
+// the page joins again without a "joined" line).
 std::string welcome(std::string_view nick, std::string_view token,
-                    const std::vector<conversation_summary>& conversations);
+                    const std::vector<conversation_summary>& conversations,
+                    const std::vector<std::string>& rooms);
 std::string conversation_list(const std::vector<conversation_summary>& conversations);
 // The answer to opening a conversation: its latest messages, or those after `since`.
 std::string conversation(const conversation_summary& c, const std::vector<stored_message>& messages,

@@ -35,12 +35,15 @@ json summaries(const std::vector<conversation_summary>& list) {
 }  // namespace
 
 std::string welcome(std::string_view nick, std::string_view token,
-                    const std::vector<conversation_summary>& conversations) {
-  return to_wire({{"type", "welcome"},
-                  {"nick", nick},
-                  {"token", token},
-                  {"signed_in", true},
-                  {"conversations", summaries(conversations)}});
+                    const std::vector<conversation_summary>& conversations,
+                    const std::vector<std::string>& rooms) {
+  json out{{"type", "welcome"},
+           {"nick", nick},
+           {"token", token},
+           {"signed_in", true},
+           {"conversations", summaries(conversations)}};
+  if (!rooms.empty()) out["rooms"] = rooms;
+  return to_wire(out);
 }
 
 std::string conversation_list(const std::vector<conversation_summary>& conversations) {

@@ -60,6 +60,7 @@ function signedIn(user) {
   $('account-who').textContent = user.display || user.name;
   $('account-who').title = 'signs in as ' + user.name;
   $('account-bar').hidden = false;
+  $('me').hidden = true;  // the account bar names the user
   $('account-link').hidden = true;
   if ($('account-dialog').open) $('account-dialog').close();
 }
@@ -158,6 +159,17 @@ function wire() {
   $('account-dialog').addEventListener('cancel', (e) => { if (state.blocked) e.preventDefault(); });
 }
 
+// Names the server marked `guest: true`, as last seen (a name is a guest's or a user's, never
+// both at once): the page marks them so that nobody mistakes a guest for a member.
+const guests = new Set();
+function mark(nick, guest) { if (guest) guests.add(nick); else guests.delete(nick); }
+export function noteGuests(m) {
+  if (m.type === 'joined') for (const n of m.members || []) mark(n, (m.guests || []).includes(n));
+  else if (m.type === 'history') for (const x of m.messages || []) mark(x.nick, x.guest === true);
+  else if (['welcome', 'message', 'presence', 'typing'].includes(m.type)) mark(m.nick, m.guest === true);
+}
+export function isGuest(nick) { return guests.has(nick); }
+
 // Whether the chat may open its WebSocket now (not while the page waits for a sign-in).
 export function mayConnect() { return !state.blocked; }
 export function signedInUser() { return state.user; }
@@ -167,6 +179,7 @@ export function signedInUser() { return state.user; }
 export function ended(code) {
   state.user = null;
   $('account-bar').hidden = true;
+  $('me').hidden = false;
   showSignIn(code === 4002 ? 'Your guest name belongs to a registered user now.' : 'You were signed out.');
 }
 

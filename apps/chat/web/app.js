@@ -3,6 +3,7 @@
 // Private conversations are conversations.js's; the hooks here are marked "conversations".
 import { createConversations } from './conversations.js';
 import * as account from './account.js';
+import * as rooms from './rooms.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -64,7 +65,9 @@ function connect() {
 }
 
 function handle(m) {
+  account.noteGuests(m);
   if (convo.handle(m)) return;  // conversations
+  if (rooms.handle(m)) return;
   switch (m.type) {
     case 'welcome': return onWelcome(m);
     case 'joined': return onJoined(m);
@@ -205,7 +208,7 @@ function onPresence(m) {
   if (!room) return;
   if (m.event === 'join') room.members.add(m.nick); else room.members.delete(m.nick);
   if (m.room === state.current) {
-    appendItem(systemItem(`${m.nick} ${m.event === 'join' ? 'joined' : 'left'}`));
+    appendItem(systemItem(rooms.presenceText(m)));
     renderMembers();
   }
 }
@@ -253,6 +256,7 @@ function messageItem(nick, text, ts, pending, id) {
   const n = document.createElement('span');
   n.className = 'nick';
   n.textContent = nick;
+  if (account.isGuest(nick)) n.classList.add('guest');
   const t = document.createElement('span');
   t.className = 'text';
   t.textContent = text;
@@ -286,6 +290,7 @@ function render() {
   renderMembers();
   renderTyping();
   $('room-title').textContent = state.current ? '#' + state.current : '';
+  rooms.renderHeader();
 }
 
 function renderRooms() {
@@ -312,8 +317,10 @@ function renderMembers() {
   $('members').replaceChildren(...names.map((n) => {
     const li = document.createElement('li');
     li.textContent = n;
-    // conversations: a member opens its own private view, never a selector of this composer
-    if (state.signedIn && n !== state.nick) li.onclick = () => convo.show(n);
+    if (account.isGuest(n)) li.classList.add('guest');
+    // conversations: a member opens its own private view, never a selector of this composer;
+    // guests have no conversations
+    if (state.signedIn && n !== state.nick && !account.isGuest(n)) li.onclick = () => convo.show(n);
     return li;
   }));
 }
@@ -352,7 +359,13 @@ function askNick() {
   if (!$('nick-dialog').open) $('nick-dialog').showModal();
 }
 
+function notice(text) {
+  $('notice').textContent = text;
+  setTimeout(() => { $('notice').textContent = ''; }, 4000);
+}
+
 function start() {
+  rooms.init({ send, state, switchRoom, roomState, render, notice });
   for (const name of JSON.parse(sessionStorage.getItem('duplex.rooms') || '[]')) roomState(name);
   state.current = state.rooms.keys().next().value || '';
   $('nick-form').onsubmit = (e) => {

@@ -17,6 +17,8 @@ enum class client_errc {
   bad_handshake,       // the answer was malformed or broke RFC 6455 section 4.1
   closed_early,        // the connection ended during the handshake
   open_timeout,        // client_options::open_timeout passed
+  proxy_refused,       // the HTTP proxy answered CONNECT with a status other than 2xx
+  proxy_failed,        // the proxy's answer was malformed, or the proxy setting is not usable
 };
 
 const std::error_category& client_category() noexcept;
@@ -25,6 +27,7 @@ std::error_code make_error_code(client_errc e) noexcept;
 struct client_error {
   std::error_code code;
   std::string detail;  // what happened, with names and numbers ("server answered 403 Forbidden")
+  int status = 0;      // the HTTP status of a refusal (refused), 0 otherwise
   const std::string& message() const noexcept { return detail; }
 };
 

@@ -1,4 +1,4 @@
-// Socket addresses: resolving host and port for listening, and printing a peer.
+// Socket addresses: resolving host and port for listening, Unix-domain paths, printing a peer.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,9 @@ struct address {
 
   // Numeric or named host ("127.0.0.1", "::1", "localhost", "" or "*" for every address).
   static address resolve(std::string_view host, std::uint16_t port);
+  // A Unix-domain socket's path; throws std::invalid_argument if empty or too long (108 bytes).
+  static address unix_path(std::string_view path);
+  // "127.0.0.1:80", "[::1]:80", or "unix:PATH" for a Unix-domain socket.
   std::string to_string() const;
   std::uint16_t port() const noexcept;
   int family() const noexcept;

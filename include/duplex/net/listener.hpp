@@ -3,11 +3,21 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include "duplex/net/address.hpp"
 #include "duplex/net/event_loop.hpp"
 
 namespace duplex::net {
+
+// Where a Unix-domain listener goes. A socket file that nothing accepts on any more (left by a
+// process that died) is removed first when unlink_stale is set; a live socket, or a file that
+// is not a socket, is never touched and makes the listener throw.
+struct unix_listen_options {
+  std::string path;
+  unsigned mode = 0660;  // the socket file's permissions: who may connect
+  bool unlink_stale = true;
+};
 
 class listener final : public io_handler {
  public:
@@ -16,6 +26,12 @@ class listener final : public io_handler {
 
   listener(event_loop& loop, const address& bind_to, bool reuse_port, accept_fn on_accept,
            int backlog = 1024);
+  // A Unix-domain socket; its file is removed again when this listener closes.
+  listener(event_loop& loop, const unix_listen_options& where, accept_fn on_accept,
+           int backlog = 1024);
+  // Another loop's share of `first`'s socket, for one that SO_REUSEPORT cannot spread (a
+  // Unix-domain socket): each sharing loop races to accept, and one wins each connection.
+  listener(event_loop& loop, const listener& first, accept_fn on_accept);
   ~listener();
   listener(const listener&) = delete;
   listener& operator=(const listener&) = delete;
@@ -38,7 +54,9 @@ class listener final : public io_handler {
 
   event_loop& loop_;
   int fd_ = -1;
-  int reserve_fd_ = -1;  // kept open so that, at EMFILE, one can be freed to accept-and-close
+  int reserve_fd_ = -1;
+  std::string unlink_path_;  // the Unix-domain socket file this listener made  // kept open so
+                             // that, at EMFILE, one can be freed to accept-and-close
   std::uint16_t port_ = 0;
   std::uint64_t dropped_ = 0;
   accept_fn on_accept_;

@@ -37,7 +37,9 @@ class http_exchange {
   // Answers; the first call counts, later ones are ignored, as is a call after the connection
   // ended. May come long after the handler returned (asynchronous work), or before the body
   // ended: the connection then closes after the answer, unless what is left of the body is a
-  // known Content-Length small enough to read and discard.
+  // known Content-Length small enough to read and discard. Until it comes, no timer runs on the
+  // connection and its later requests wait: an exchange never answered holds its connection
+  // until the client leaves.
   void respond(http_response response);
 
   // Streaming routes: stop reading the body (the kernel's window then pushes back on the

@@ -43,6 +43,13 @@ struct server_options {
   // the same user could join, splitting the traffic without a word. Unless this is true,
   // listen() refuses a port that something listens on already.
   bool share_port = false;
+  // Listen on a Unix-domain socket at this path instead of host:port (a reverse proxy on the
+  // same machine, ws+unix:// clients); port() is then 0. The file gets unix_mode; a stale one
+  // (nothing accepts on it) is removed first unless unlink_stale is false, and a live one makes
+  // listen() throw. The loops share the socket, and the file goes when the server does.
+  std::string unix_path;
+  unsigned unix_mode = 0660;
+  bool unlink_stale = true;
 
   http::parser_limits http_limits{};
   ws::limits ws_limits{};

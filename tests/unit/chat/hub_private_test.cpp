@@ -160,7 +160,11 @@ TEST(Conversations, NothingEverReachesARoomEvenWhenTheRecipientLeaves) {
   EXPECT_TRUE(a.s->of("message").empty());
   EXPECT_TRUE(fx.stored_before("general", 100, 100).empty());
   fx.send(c, {{"type", "rooms"}});
-  EXPECT_EQ(c.s->last()["rooms"], json::parse(R"([{"name":"general","members":2}])"));
+  // The directory lists the room alone, never the conversation's feed; bob, offline, is still
+  // one of its stored members.
+  ASSERT_EQ(c.s->last()["rooms"].size(), 1u);
+  EXPECT_EQ(c.s->last()["rooms"][0]["name"], "general");
+  EXPECT_EQ(c.s->last()["rooms"][0]["members"], 3);
   auto b2 = sign_in(fx, "Bob");
   EXPECT_EQ(b2.s->of("welcome")[0]["conversations"][0]["unread"], 2);
 }
@@ -248,6 +252,52 @@ TEST(Conversations, ASessionWaitsForItsWelcomeBeforeAnythingElse) {
   EXPECT_TRUE(a.s->last()["conversations"].empty());
   auto guest = fx.named("dave");
   EXPECT_FALSE(guest.s->last().contains("conversations"));
+}
+
+// Rooms with owners and conversations with read marks, together: one welcome carries the
+// user's stored rooms and its conversations, and a join both the room's description and the
+// user's read mark; a moderator's requests never reach a conversation's feed.
+TEST(Conversations, StoredRoomsAndConversationsMeetInTheWelcomeAndTheJoin) {
+  chat_fixture fx;
+  register_users(fx);
+  auto a = sign_in(fx, "Alice");
+  fx.send(a, {{"type", "create"}, {"room", "team"}, {"topic", "plans"}});
+  fx.pump();
+  ASSERT_EQ(a.s->of("created").size(), 1u);
+  json joined = a.s->of("joined").at(0);
+  EXPECT_EQ(joined["topic"], "plans");
+  EXPECT_EQ(joined["role"], "owner");
+  EXPECT_EQ(joined["last_read"], 0);
+  auto b = sign_in(fx, "Bob");
+  fx.send(b, {{"type", "join"}, {"room", "team"}});
+  fx.say(b, "team", "one");
+  fx.say(b, "team", "two");
+  dm(fx, b, "alice", "psst");
+  fx.pump();
+  fx.the_hub().detach(a.id);  // a reload
+  fx.say(b, "team", "three");
+  dm(fx, b, "alice", "still there?");
+  fx.pump();
+  auto a2 = sign_in(fx, "Alice");
+  fx.pump();
+  const json welcome = a2.s->of("welcome").at(0);
+  EXPECT_EQ(welcome["rooms"], json::array({"team"}));
+  ASSERT_EQ(welcome["conversations"].size(), 1u);
+  EXPECT_EQ(welcome["conversations"][0]["with"], "Bob");
+  EXPECT_EQ(welcome["conversations"][0]["unread"], 2);
+  fx.send(a2, {{"type", "join"}, {"room", "team"}});
+  fx.pump();
+  joined = a2.s->of("joined").at(0);
+  EXPECT_EQ(joined["role"], "owner");
+  EXPECT_EQ(joined["last_id"], 3);
+  EXPECT_EQ(joined["unread"], 3);
+  EXPECT_TRUE(b.s->of("presence").empty());  // a reload is no join
+  // The owner's delete names a room: the conversation's messages are out of its reach.
+  fx.send(a2, {{"type", "delete"}, {"room", "@alice\nbob"}, {"id", 1}});
+  EXPECT_EQ(error_code(*a2.s), "invalid_room");
+  fx.send(a2, {{"type", "conversation"}, {"with", "bob"}});
+  fx.pump();
+  EXPECT_EQ(a2.s->of("conversation").at(0)["messages"].size(), 2u);
 }
 
 }  // namespace

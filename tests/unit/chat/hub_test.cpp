@@ -103,7 +103,7 @@ TEST(Rooms, NamesAreValidated) {
 
 TEST(Rooms, LimitsPerClientAndPerRoom) {
   hub_limits l = relaxed();
-  l.max_rooms_per_client = 2;
+  l.max_rooms_per_user = 2;
   l.max_members_per_room = 2;
   chat_fixture fx(l);
   auto a = fx.named("a");
