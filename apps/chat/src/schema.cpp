@@ -81,8 +81,20 @@ constexpr const char* rooms_v3 =
     " created_ms INTEGER NOT NULL,"
     " PRIMARY KEY (room, user_key)) WITHOUT ROWID;";
 
+// ----- private conversations and read marks (version 4): sqlite_store.cpp. Users are keyed by
+// their names::key, as for room members. IF NOT EXISTS: a file written before these tables had a
+// version of their own may hold them already.
+constexpr const char* conversations_v4 =
+    "CREATE TABLE IF NOT EXISTS conversations ("
+    " user TEXT NOT NULL, peer TEXT NOT NULL, peer_name TEXT NOT NULL, feed TEXT NOT NULL,"
+    " PRIMARY KEY (user, peer)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS read_marks ("
+    " user TEXT NOT NULL, feed TEXT NOT NULL, last_read INTEGER NOT NULL,"
+    " PRIMARY KEY (user, feed)) WITHOUT ROWID;";
+
 // steps[i] takes the file from version i to i + 1.
-constexpr std::array<const char*, schema_version> steps{accounts_v1, display_names_v2, rooms_v3};
+constexpr std::array<const char*, schema_version> steps{accounts_v1, display_names_v2, rooms_v3,
+                                                        conversations_v4};
 
 int user_version(sql::connection& db) {
   sql::statement st(db, "PRAGMA user_version");

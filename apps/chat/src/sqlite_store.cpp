@@ -2,8 +2,12 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdio>
 #include <stdexcept>
+
+#include "schema.hpp"
+#include "sql.hpp"
 
 namespace duplex::chat {
 namespace {
@@ -83,6 +87,14 @@ std::vector<stored_message> read_rows(statement& st, std::string_view room) {
 
 sqlite_store::sqlite_store(const std::string& path, poster post, std::int64_t keep_per_room)
     : post_(std::move(post)), keep_(keep_per_room) {
+  // The later versions' tables (conversations and read marks among them, schema.cpp): the
+  // store may be the first to open the file, and reads them from its first answer on. First,
+  // so that a file from a newer duplex-chat is refused before anything else is opened.
+  {
+    sql::connection db(path, std::chrono::seconds(5));
+    configure(db);
+    migrate(db);
+  }
   write_db_ = open_db(path);
   // WAL: readers never wait for the writer, and a committed transaction survives the process
   // being killed (synchronous=NORMAL gives up only the last commits on power loss).
@@ -98,14 +110,6 @@ sqlite_store::sqlite_store(const std::string& path, poster post, std::int64_t ke
          "CREATE TABLE rooms (name TEXT PRIMARY KEY) WITHOUT ROWID;"
          " INSERT OR IGNORE INTO rooms SELECT DISTINCT room FROM messages;");
   }
-  // Private conversations, listed under each of their two users, and read marks.
-  exec(write_db_,
-       "CREATE TABLE IF NOT EXISTS conversations ("
-       " user TEXT NOT NULL, peer TEXT NOT NULL, peer_name TEXT NOT NULL, feed TEXT NOT NULL,"
-       " PRIMARY KEY (user, peer)) WITHOUT ROWID;"
-       "CREATE TABLE IF NOT EXISTS read_marks ("
-       " user TEXT NOT NULL, feed TEXT NOT NULL, last_read INTEGER NOT NULL,"
-       " PRIMARY KEY (user, feed)) WITHOUT ROWID;");
   read_db_ = open_db(path);
   writer_ = std::thread([this] { writer_loop(); });
 }
