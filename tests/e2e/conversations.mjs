@@ -82,6 +82,17 @@ async function switchRoom(page, name) {
 
 const chat = await startChat();
 const url = `http://127.0.0.1:${chat.port}/`;
+async function clients() {
+  const text = await (await fetch(url + 'metrics')).text();
+  return Number(/^duplex_chat_clients (\d+)$/m.exec(text)[1]);
+}
+async function waitFor(condition, what, ms = 8000) {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('timed out: ' + what);
+}
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -109,8 +120,11 @@ try {
   check(true, 'alice\'s second tab sees the same conversation');
 
   // Bob goes offline; what alice types in the conversation is kept for him, and only there.
+  // A signed-in member stays in the room's list while offline (rooms are the user's), so the
+  // server's count of attached clients says when bob is gone.
+  const before = await clients();
   await bob.close();
-  await carol.waitForFunction(() => ![...document.querySelectorAll('#members li')].some((e) => e.textContent === 'bob'), null, { timeout: 8000 });
+  await waitFor(async () => await clients() === before - 1, 'bob\'s socket closes');
   await sayPrivately(alice1, 'my salary is 100');
   await alice1.waitForFunction(() => !document.querySelector('#conv-messages .msg.pending'), null, { timeout: 8000 });
   await convText(alice1, 'my salary is 100');
