@@ -142,6 +142,11 @@ try {
   await online(bob);
   await waitUnread(bob, '#conversations li[data-with="alice"]', '1');
   check(true, 'bob, back, finds one unread message from alice');
+  check(await bob.evaluate(() => {
+    const nav = document.getElementById('sidebar').getBoundingClientRect();
+    const c = document.querySelector('#conversations li[data-with="alice"]').getBoundingClientRect();
+    return c.top >= nav.top && c.bottom <= nav.bottom && c.right <= nav.right;
+  }), 'on his phone-sized page, beside his rooms, without scrolling');
   await openConversation(bob, 'alice');
   await convText(bob, 'my salary is 100');
   check(await bob.isVisible('#conv-messages .divider'), 'a "new messages" divider marks where bob stopped');

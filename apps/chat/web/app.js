@@ -320,9 +320,16 @@ function renderMembers() {
     if (account.isGuest(n)) li.classList.add('guest');
     // conversations: a member opens its own private view, never a selector of this composer;
     // guests have no conversations
-    if (state.signedIn && n !== state.nick && !account.isGuest(n)) li.onclick = () => convo.show(n);
+    li.onclick = () => converse(n, true);
     return li;
   }));
+}
+
+// conversations: whether a conversation with `n` can be opened, and with `open` opens it.
+function converse(n, open) {
+  const can = state.signedIn && n !== state.nick && !account.isGuest(n);
+  if (can && open) convo.show(n);
+  return can;
 }
 
 function renderTyping() {
@@ -365,7 +372,7 @@ function notice(text) {
 }
 
 function start() {
-  rooms.init({ send, state, switchRoom, roomState, render, notice });
+  rooms.init({ send, state, switchRoom, roomState, render, notice, converse });
   for (const name of JSON.parse(sessionStorage.getItem('duplex.rooms') || '[]')) roomState(name);
   state.current = state.rooms.keys().next().value || '';
   $('nick-form').onsubmit = (e) => {
