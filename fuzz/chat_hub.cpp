@@ -119,6 +119,13 @@ const std::vector<std::string>& store_rooms() {
   static const std::vector<std::string> v{"r0", "r1", "r2", "a-b_c"};
   return v;
 }
+// The key the hub knows a conversation's peer by: its account, whatever name it shows (ann
+// shows "Annie" under profile bit 32).
+std::string user_key(std::string_view shown) {
+  std::string k = chat::names::key(shown);
+  return k == "annie" ? "ann" : k;
+}
+
 const std::vector<std::string>& nicks() {
   static const std::vector<std::string> v{"ann",
                                           "Ann",
@@ -185,6 +192,7 @@ class fake_session final : public chat::session {
   std::string carried;           // as the hub and the store carry it (a guest's is marked)
   std::string token;             // from the welcome
   bool signed_in = false;        // attached as a signed-in user
+  std::string account;           // a signed-in user's account key (hub::attach)
   std::map<std::string, std::int64_t> dm_seen;  // per conversation: the last `dm` id
   std::vector<std::string> got;
   // Per room: the highest id among `message` events and join histories, which every later
@@ -820,15 +828,13 @@ void harness::check_private(fake_session& s, const json& j, const std::string& l
     CHAT_CHECK(!with.empty() || !string_field(j, "room").empty(), line);
     return;
   }
-  CHAT_CHECK(!with.empty() && chat::names::key(with) != chat::names::key(s.nick),
-             "a conversation with oneself: " + line);
+  CHAT_CHECK(!with.empty() && user_key(with) != s.account, "a conversation with oneself: " + line);
   const std::int64_t id = chat::int_field(j, "id");
   if (type == "dm") {
     CHAT_CHECK(id > s.dm_seen[with], "dm out of order or twice: " + line);
     s.dm_seen[with] = id;
   } else if (type == "ack") {
-    const std::string feed =
-        chat::conversations::feed_of(chat::names::key(s.nick), chat::names::key(with));
+    const std::string feed = chat::conversations::feed_of(s.account, user_key(with));
     auto it = store_.appended.find({feed, id});
     CHAT_CHECK(it != store_.appended.end(), "ack of nothing appended: " + line);
     said& w = it->second;
@@ -854,7 +860,8 @@ void harness::on_subscribe(fake_session& s, std::string_view topic, bool on) {
   TRACE("  -> %d %s %s\n", s.slot, on ? "subscribes to" : "unsubscribes from", t.c_str());
   const std::string room = "chat/room/", user = "chat/user/";
   CHAT_CHECK((t.starts_with(room) && chat::names::valid_room(t.substr(room.size()))) ||
-                 (t.starts_with(user) && t.substr(user.size()) == chat::names::key(s.nick)),
+                 (t.starts_with(user) &&
+                  t.substr(user.size()) == (s.signed_in ? s.account : chat::names::key(s.nick))),
              "topic " + t + " for " + s.nick);
   CHAT_CHECK(!s.detached, "a detached session (un)subscribes to " + t);
   auto& subs = subscribers_[t];
@@ -900,11 +907,20 @@ harness::harness(const std::uint8_t* data, std::size_t size)
     : in_(data, size), profile_(in_.byte()), limits_(limits_for(profile_)), store_(*this) {
   store_.mode = in_.byte();
   hub_ = std::make_unique<chat::hub>(store_, *this, limits_, [this] { return now_; });
-  // The registered users: both signed-in names, and one who never connects.
-  hub_->set_directory([](std::string_view key) -> std::optional<std::string> {
-    if (key == "ann" || key == "bob" || key == "cy") return std::string(key);
-    return std::nullopt;
-  });
+  // The registered users: both signed-in names, and one who never connects. With profile bit
+  // 32, ann shows the display name "Annie" (a rename): her account key stays "ann".
+  const bool annie = (profile_ & 32) != 0;
+  hub_->set_directory({[annie](std::string_view key) -> std::optional<std::string> {
+                         if (key == "ann" && annie) return std::string("Annie");
+                         if (key == "ann" || key == "bob" || key == "cy") return std::string(key);
+                         return std::nullopt;
+                       },
+                       [annie](std::string_view shown) -> std::optional<std::string> {
+                         if (shown == "annie" && annie) return std::string("ann");
+                         if ((shown == "ann" && !annie) || shown == "bob" || shown == "cy")
+                           return std::string(shown);
+                         return std::nullopt;
+                       }});
 }
 
 std::size_t harness::attached() const {
@@ -928,7 +944,15 @@ bool harness::ensure(slot& sl, std::size_t cap) {
       ((profile_ & 8) != 0 && sl.s->slot >= 1) || ((profile_ & 16) != 0 && sl.s->slot == 1);
   const char* user = sl.s->slot == 1 ? "bob" : "ann";
   sl.s->signed_in = signed_in;
-  guard("attach", [&] { sl.id = sl.s->hub_id = hub_->attach(*sl.s, signed_in ? user : ""); });
+  sl.s->account = signed_in ? user : "";
+  const bool annie = (profile_ & 32) != 0 && sl.s->slot != 1;
+  guard("attach", [&] {
+    sl.id = sl.s->hub_id = hub_->attach(*sl.s,
+                                        !signed_in ? ""
+                                        : annie    ? "Annie"
+                                                   : user,
+                                        signed_in ? user : "");
+  });
   return true;
 }
 

@@ -10,6 +10,7 @@ SQLITE = READS_AT_ONCE  # reads answer inside the call, appends come back later
 # Profiles (first byte): small tables, real rate limit, one flood allowed, slots 2 and 3 signed
 # in as one user ("ann"), slot 1 signed in as "bob".
 TIGHT, RATE, FLOODS, SIGNED, BOB = 1, 2, 4, 8, 16  # BOB: slot 1 signed in as "bob"
+RENAMED = 32  # ann shows the display name "Annie"; her account key stays "ann"
 
 # Indexes into the fuzzer's tables.
 ROOMS = {"r0": 0, "r1": 1, "R0": 2, "r2": 3, "a-b_c": 4, "": 5, "no room": 6, "e-acute": 7,
@@ -298,6 +299,13 @@ def seeds():
     out["conversations_queued"] = (s.hello(2).dm(2, 1).hello(1, "bob").complete(0).complete(0)
                                    .dm(2, 1).conversation(1, 3).complete(0).complete(0).feed()
                                    .complete(0).resync().pump())
+    # ann renamed (shows "Annie"): bob's conversation with her, her rooms and read marks are her
+    # account's, whichever name either side writes.
+    s = seed(profile=SIGNED | BOB | RENAMED)
+    out["renamed_user"] = (s.hello(2).hello(3).hello(1, "bob").join(2).join(1).dm(1, 3).pump()
+                           .dm(2, 1).pump().conversation(1, 3).read(1, 3, 2).detach(2).detach(3)
+                           .dm(1, 3).pump().hello(3).conversations(3).conversation(3, 1, since=0)
+                           .rooms(3).leave(1))
     return out
 
 

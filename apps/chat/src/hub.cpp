@@ -35,12 +35,13 @@ hub::client* hub::find_client(std::uint64_t id) {
   return it == clients_.end() ? nullptr : &it->second;
 }
 
-std::uint64_t hub::attach(session& s, std::string signed_in) {
+std::uint64_t hub::attach(session& s, std::string signed_in, std::string account) {
   const std::uint64_t id = next_id_++;
   client& c = clients_[id];
   c.id = id;
   c.s = &s;
   c.signed_in = std::move(signed_in);
+  c.account = std::move(account);
   c.bucket = token_bucket(limits_.rate_per_second, limits_.burst, now_());
   return id;
 }

@@ -75,7 +75,10 @@ class hub final : public store_listener {
   // for a guest, who claims a free name with hello. A signed-in connection is named after its
   // user whatever its hello says, and is one more session of that user: no session of the user
   // closes another, and a guest holding the name (or one like it) is closed with 4002.
-  std::uint64_t attach(session& s, std::string signed_in = {});
+  // `account`: what the user is keyed by (its rooms, roles, bans, conversations, read marks),
+  // which a change of the name shown does not change: the key of its sign-in name, one per
+  // account for good. Empty: names::key(signed_in).
+  std::uint64_t attach(session& s, std::string signed_in = {}, std::string account = {});
   // Whether a name a guest proposes belongs to a registered user (its key or its look-alike
   // key): such a name is refused to guests. Without a guard, guests take any free name.
   using name_guard = std::function<bool(const names::result& name)>;
@@ -106,8 +109,9 @@ class hub final : public store_listener {
     session* s = nullptr;
     bool closing = false;   // the hub closed it: whatever still arrives is ignored
     std::string signed_in;  // see attach()
+    std::string account;    // see attach()
     std::string nick;       // empty until a valid hello
-    std::string user;       // names::key(nick): the entry in users_
+    std::string user;       // the entry in users_: the account's key, or names::key(nick)
     std::string token;      // proves a guest's reconnection (see on_hello)
     std::set<std::string> rooms;
     token_bucket bucket;
@@ -127,8 +131,9 @@ class hub final : public store_listener {
   };
   // Everyone with a name: one guest connection, or every session of a signed-in user.
   struct user {
-    std::string name;      // as shown
-    std::string skeleton;  // names::look_alike_key(name): the entry in look_alikes_
+    std::string name;       // as shown
+    std::string shown_key;  // names::key(name): the entry in shown_keys_
+    std::string skeleton;   // names::look_alike_key(name): the entry in look_alikes_
     bool signed_in = false;
     std::vector<std::uint64_t> sessions;
     std::map<std::string, std::size_t, std::less<>> rooms;      // sessions of the user in each
@@ -171,7 +176,10 @@ class hub final : public store_listener {
   void on_hello(client& c, const request& r);
   bool take_over(user& u, const request& r);
   void evict_guest(const std::string& key);
-  void name_session(client& c, const names::result& name, bool signed_in);
+  void name_session(client& c, const names::result& name, const std::string& key, bool signed_in);
+  // The key of the user shown under `shown` (a name as clients write it): a user online here,
+  // else a registered user (the directory), else names::key(shown). Empty when invalid.
+  std::string key_of_name(std::string_view shown) const;
   void drop_session(client& c);
   user* user_of(const client& c);
   void entered(client& c, room& rm);
@@ -293,7 +301,8 @@ class hub final : public store_listener {
   bool open_failed_ = false;  // ... which answered at once that it failed
   std::unordered_map<std::uint64_t, client> clients_;
   std::map<std::string, room> rooms_;
-  std::unordered_map<std::string, user> users_;  // names::key -> user
+  std::unordered_map<std::string, user> users_;              // user key (see client::user) -> user
+  std::unordered_map<std::string, std::string> shown_keys_;  // names::key(shown) -> user key
   // names::look_alike_key -> names::key: a name may not look like another one in use.
   std::unordered_map<std::string, std::string> look_alikes_;
   hub_counters counters_;

@@ -63,6 +63,10 @@ bool hub::admit(client& c, const std::string& name) {
     auto me = u->signed_in ? dir_.member(name, c.user) : std::nullopt;
     if (me) {
       c.muted_until[name] = me->muted_until_ms;
+      if (me->name != c.nick) {  // the user shows another name now: the room lists that one
+        me->name = c.nick;
+        dir_.put_member(name, *me);
+      }
       return true;  // another tab, or a reconnection: not a real join
     }
     if (rec && rec->invite_only && !dir_.invited(name, c.user)) {

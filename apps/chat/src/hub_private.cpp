@@ -115,7 +115,7 @@ bool hub::online_here(const std::string& key) const {
 std::optional<std::string> hub::name_of_key(const std::string& key) {
   if (auto it = users_.find(key); it != users_.end() && it->second.signed_in)
     return it->second.name;
-  if (directory_) return directory_(key);
+  if (directory_.shown) return directory_.shown(key);
   return std::nullopt;
 }
 
@@ -127,9 +127,13 @@ std::string hub::shown_name(const std::string& key, const std::string& other_key
   return name_of_key(key).value_or(key);
 }
 
+// `with` is a name as shown: the peer's now, or the one a conversation was listed under.
 std::optional<hub::peer_ref> hub::peer_of(client& c, user& me, const request& r) {
   const std::string with = r.str("with");
-  const std::string key = names::key(with);
+  const std::string typed = names::key(with);
+  for (const auto& [peer_key, p] : me.priv.peers)
+    if (!typed.empty() && names::key(p.name) == typed) return peer_ref{peer_key, p.name};
+  const std::string key = key_of_name(with);
   if (key == c.user) {
     error(c, "self_conversation", "a conversation needs someone else");
     return std::nullopt;

@@ -46,9 +46,13 @@ struct conversation_state {
   const side& other(std::string_view key) const { return key == a.key ? b : a; }
 };
 
-// Who may be written to while offline: the shown name of the registered user with this key,
-// or nothing. The accounts give the server one; without it, only signed-in users online here
-// and a user's existing conversations are known.
-using user_directory = std::function<std::optional<std::string>(std::string_view key)>;
+// Who may be written to while offline. The accounts give the server one; without it, only
+// signed-in users online here and a user's existing conversations are known.
+struct user_directory {
+  // The shown name of the registered user with this account key (see hub::attach), or nothing.
+  std::function<std::optional<std::string>(std::string_view key)> shown;
+  // The account key of the registered user now shown under a name with this names::key.
+  std::function<std::optional<std::string>(std::string_view shown_key)> account;
+};
 
 }  // namespace duplex::chat

@@ -23,13 +23,15 @@ void hub::on_hello(client& c, const request& r) {
   const bool signed_in = !c.signed_in.empty();
   auto proposed = names::validate(signed_in ? c.signed_in : r.str("nick"));
   if (!proposed) return error(c, "invalid_nick", proposed.reason);
-  const std::string& key = proposed.key;
+  // A signed-in user is its account, whatever name it shows (a display name may change).
+  const std::string key = signed_in && !c.account.empty() ? c.account : proposed.key;
   if (!signed_in && registered_ && registered_(proposed))
     return error(c, "nick_taken", "that name belongs to a registered user: sign in to use it");
   if (signed_in) {
     // The owner is back: a guest who took the name (or one like it) before it was registered,
     // or while nobody checked, gives it up.
-    evict_guest(key);
+    evict_guest(proposed.key);
+    if (key != proposed.key) evict_guest(key);
     if (auto it = look_alikes_.find(proposed.skeleton); it != look_alikes_.end())
       evict_guest(std::string(it->second));
   }
@@ -42,7 +44,16 @@ void hub::on_hello(client& c, const request& r) {
     if (!shared && (signed_in || it->second.signed_in || !take_over(it->second, r)))
       return error(c, "nick_taken", "that nickname is in use");
   }
-  name_session(c, proposed, signed_in);
+  name_session(c, proposed, key, signed_in);
+}
+
+std::string hub::key_of_name(std::string_view shown) const {
+  std::string typed = names::key(shown);
+  if (typed.empty()) return typed;
+  if (auto it = shown_keys_.find(typed); it != shown_keys_.end()) return it->second;
+  if (directory_.account)
+    if (auto account = directory_.account(typed)) return *account;
+  return typed;
 }
 
 void hub::evict_guest(const std::string& key) {
@@ -77,11 +88,13 @@ bool hub::take_over(user& u, const request& r) {
   return true;
 }
 
-void hub::name_session(client& c, const names::result& name, bool signed_in) {
-  const std::string& key = name.key;
+void hub::name_session(client& c, const names::result& name, const std::string& key,
+                       bool signed_in) {
   user& u = users_[key];
   if (u.sessions.empty()) {
     u.name = name.name;
+    u.shown_key = name.key;
+    shown_keys_[u.shown_key] = key;
     u.skeleton = name.skeleton;
     u.signed_in = signed_in;
     u.bucket = c.bucket;  // what the connection spent before its hello still counts
@@ -107,6 +120,7 @@ void hub::drop_session(client& c) {
     if (c.welcomed) c.s->unsubscribe(user_topic(c.user));
     if (u->sessions.empty()) {
       look_alikes_.erase(u->skeleton);
+      shown_keys_.erase(u->shown_key);
       const std::string key = c.user;
       users_.erase(key);
       release_convos_of(key);

@@ -51,8 +51,9 @@ constexpr const char* display_names_v2 =
     " OR display_skeleton = NEW.name_skeleton)"
     " BEGIN SELECT RAISE(ABORT, 'the name is another user''s display name'); END;";
 
-// ----- rooms (version 3): the room directory, sqlite_directory.cpp. Users are keyed by their
-// names::key, as the hub knows them, so a guest's ban needs no account. room_info, because
+// ----- rooms (version 3): the room directory, sqlite_directory.cpp. Users are keyed as the hub
+// knows them (a signed-in user by its sign-in key, a guest by its nickname's), so a guest's ban
+// needs no account. room_info, because
 // `rooms` is the history's list of names (sqlite_store.cpp).
 constexpr const char* rooms_v3 =
     "CREATE TABLE room_info ("
@@ -81,8 +82,8 @@ constexpr const char* rooms_v3 =
     " created_ms INTEGER NOT NULL,"
     " PRIMARY KEY (room, user_key)) WITHOUT ROWID;";
 
-// ----- private conversations and read marks (version 4): sqlite_store.cpp. Users are keyed by
-// their names::key, as for room members. IF NOT EXISTS: a file written before these tables had a
+// ----- private conversations and read marks (version 4): sqlite_store.cpp. Users are keyed as
+// for room members. IF NOT EXISTS: a file written before these tables had a
 // version of their own may hold them already.
 constexpr const char* conversations_v4 =
     "CREATE TABLE IF NOT EXISTS conversations ("

@@ -18,12 +18,16 @@ std::string error_code(const recording_session& s) {
 
 // The registered users of these tests, as the accounts would answer.
 void register_users(chat_fixture& fx) {
-  fx.the_hub().set_directory([](std::string_view key) -> std::optional<std::string> {
+  auto shown = [](std::string_view key) -> std::optional<std::string> {
     if (key == "alice") return "Alice";
     if (key == "bob") return "Bob";
     if (key == "carol") return "Carol";
     return std::nullopt;
-  });
+  };
+  fx.the_hub().set_directory({shown, [shown](std::string_view k) -> std::optional<std::string> {
+                                if (shown(k)) return std::string(k);
+                                return std::nullopt;
+                              }});
 }
 
 chat_fixture::user sign_in(chat_fixture& fx, const std::string& name) {
@@ -298,6 +302,64 @@ TEST(Conversations, StoredRoomsAndConversationsMeetInTheWelcomeAndTheJoin) {
   fx.send(a2, {{"type", "conversation"}, {"with", "bob"}});
   fx.pump();
   EXPECT_EQ(a2.s->of("conversation").at(0)["messages"].size(), 2u);
+}
+
+// The hub keys a signed-in user by its account, not by the name it shows: after a rename the
+// user keeps its rooms, its owner's rights and its conversations, and a ban follows whoever
+// renamed to escape it; either name reaches the conversation.
+TEST(Conversations, ARenamedUserKeepsRoomsRightsAndConversations) {
+  chat_fixture fx;
+  fx.the_hub().set_directory({[](std::string_view key) -> std::optional<std::string> {
+                                if (key == "alice")
+                                  return "Alicia";  // alice renamed after her first session
+                                if (key == "bob") return "Robert";
+                                return std::nullopt;
+                              },
+                              [](std::string_view shown) -> std::optional<std::string> {
+                                if (shown == "alicia") return "alice";
+                                if (shown == "robert") return "bob";
+                                return std::nullopt;
+                              }});
+  auto a = fx.connect("Alice", "alice");
+  fx.send(a, {{"type", "hello"}});
+  auto b = fx.connect("Bob", "bob");
+  fx.send(b, {{"type", "hello"}});
+  fx.send(a, {{"type", "create"}, {"room", "team"}});
+  fx.pump();
+  fx.send(b, {{"type", "join"}, {"room", "team"}});
+  dm(fx, b, "Alice", "psst");
+  fx.pump();
+  fx.the_hub().detach(a.id);
+  fx.the_hub().detach(b.id);
+
+  auto a2 = fx.connect("Alicia", "alice");
+  fx.send(a2, {{"type", "hello"}});
+  fx.pump();
+  const json welcome = a2.s->of("welcome").at(0);
+  EXPECT_EQ(welcome["nick"], "Alicia");
+  EXPECT_EQ(welcome["rooms"], json::array({"team"}));
+  ASSERT_EQ(welcome["conversations"].size(), 1u);
+  EXPECT_EQ(welcome["conversations"][0]["unread"], 1);
+  fx.send(a2, {{"type", "join"}, {"room", "team"}});
+  fx.pump();
+  EXPECT_EQ(a2.s->of("joined").at(0)["role"], "owner");
+  fx.send(a2, {{"type", "ban"}, {"room", "team"}, {"user", "Bob"}});  // bob's former name
+  EXPECT_EQ(error_code(*a2.s), "");
+
+  auto b2 = fx.connect("Robert", "bob");
+  fx.send(b2, {{"type", "hello"}});
+  fx.send(b2, {{"type", "join"}, {"room", "team"}});
+  EXPECT_EQ(error_code(*b2.s), "banned");
+  // The conversation is listed under alice's former name; her new one reaches it too.
+  const auto refusals = b2.s->of("error").size();
+  dm(fx, b2, "Alice", "one");
+  dm(fx, b2, "alicia", "two");
+  fx.pump();
+  EXPECT_EQ(b2.s->of("error").size(), refusals);
+  const auto dms = a2.s->of("dm");
+  ASSERT_EQ(dms.size(), 2u);
+  EXPECT_EQ(dms[1]["id"], 3);
+  EXPECT_EQ(fx.the_hub().conversations(), 1u);
 }
 
 }  // namespace
