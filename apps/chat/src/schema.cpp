@@ -93,9 +93,33 @@ constexpr const char* conversations_v4 =
     " user TEXT NOT NULL, feed TEXT NOT NULL, last_read INTEGER NOT NULL,"
     " PRIMARY KEY (user, feed)) WITHOUT ROWID;";
 
+// ----- account keys (version 5): until now the hub keyed a signed-in user by the key of the
+// name it showed, its display name once it had one; it keys it by its sign-in key now (hub.hpp,
+// attach). Rows under a user's current display key move to its sign-in key; where the user has
+// rows under both (it joined a room before and after choosing a display name), the sign-in key's
+// row stays. Conversations arrived with version 4, keyed right from the start in any release.
+constexpr const char* account_keys_v5 =
+    "CREATE TEMP TABLE rekey AS SELECT display_key AS old, name_key AS new FROM users"
+    " WHERE display_key IS NOT NULL AND display_key != name_key;"
+    "UPDATE room_info SET owner = (SELECT new FROM rekey WHERE old = owner)"
+    " WHERE owner IN (SELECT old FROM rekey);"
+    "UPDATE OR IGNORE room_members SET user_key = (SELECT new FROM rekey WHERE old = user_key)"
+    " WHERE user_key IN (SELECT old FROM rekey);"
+    "DELETE FROM room_members WHERE user_key IN (SELECT old FROM rekey);"
+    "UPDATE OR IGNORE room_bans SET user_key = (SELECT new FROM rekey WHERE old = user_key)"
+    " WHERE user_key IN (SELECT old FROM rekey);"
+    "DELETE FROM room_bans WHERE user_key IN (SELECT old FROM rekey);"
+    "UPDATE OR IGNORE room_invites SET user_key = (SELECT new FROM rekey WHERE old = user_key)"
+    " WHERE user_key IN (SELECT old FROM rekey);"
+    "DELETE FROM room_invites WHERE user_key IN (SELECT old FROM rekey);"
+    "UPDATE OR IGNORE read_marks SET user = (SELECT new FROM rekey WHERE old = user)"
+    " WHERE user IN (SELECT old FROM rekey);"
+    "DELETE FROM read_marks WHERE user IN (SELECT old FROM rekey);"
+    "DROP TABLE temp.rekey;";
+
 // steps[i] takes the file from version i to i + 1.
 constexpr std::array<const char*, schema_version> steps{accounts_v1, display_names_v2, rooms_v3,
-                                                        conversations_v4};
+                                                        conversations_v4, account_keys_v5};
 
 int user_version(sql::connection& db) {
   sql::statement st(db, "PRAGMA user_version");

@@ -162,7 +162,7 @@ std::int64_t count_rows(const std::string& path, const char* table) {
 }
 
 TEST(Schema, AVersion3DatabaseGetsConversationsAndReadMarksInPlace) {
-  ASSERT_EQ(schema_version, 4);
+  ASSERT_GE(schema_version, 4);
   temp_db file;
   const std::string path = file.path();
   write_version_3(path);
@@ -171,7 +171,7 @@ TEST(Schema, AVersion3DatabaseGetsConversationsAndReadMarksInPlace) {
   const std::string feed = conversations::feed_of("ann", "bob");
   {
     sqlite_store store(path, [](std::function<void()> fn) { fn(); });
-    EXPECT_EQ(version_of(path), 4);
+    EXPECT_EQ(version_of(path), schema_version);
     store.set_read("ann", "general", 1);
     store.add_conversation(feed, "ann", "Ann", "bob", "Bob");
     store.append({feed, 0, "Bob", "hello", 2000}, nullptr);
@@ -216,11 +216,58 @@ TEST(Schema, TablesMadeBeforeTheirVersionAreKept) {
     db.exec("PRAGMA user_version = 3;");
   }
   sqlite_store again(path, [](std::function<void()> fn) { fn(); });
-  EXPECT_EQ(version_of(path), 4);
+  EXPECT_EQ(version_of(path), schema_version);
   user_record rec;
   again.load_user("ann", [&](bool, user_record r) { rec = std::move(r); });
   ASSERT_EQ(rec.read_marks.size(), 1u);
   EXPECT_EQ(rec.read_marks[0].second, 7);
+}
+
+// Version 4 keyed a user with a display name by that name's key; version 5 moves its rows to
+// its sign-in key, where the hub looks for them now, and keeps one row where it had two.
+TEST(Schema, Version5KeysUsersByTheirSignInName) {
+  temp_db file;
+  const std::string path = file.path();
+  {
+    sql::connection db(path, std::chrono::seconds(1));
+    configure(db);
+    migrate(db);
+    db.exec(
+        "INSERT INTO users (name, name_key, name_skeleton, password_hash, created_ms,"
+        " password_changed_ms) VALUES ('alice', 'alice', 'alice', 'h', 1, 1),"
+        " ('bob', 'bob', 'bob', 'h', 1, 1);"
+        "UPDATE users SET display_name = 'Alicia', display_key = 'alicia',"
+        " display_skeleton = 'alicia' WHERE name_key = 'alice';"
+        "INSERT INTO room_info (name, owner, created_ms) VALUES ('team', 'alicia', 1),"
+        " ('general', '', 1);"
+        "INSERT INTO room_members (room, user_key, name, role) VALUES"
+        " ('team', 'alicia', 'Alicia', 'owner'), ('team', 'bob', 'bob', 'member'),"
+        " ('general', 'alice', 'alice', 'member'), ('general', 'alicia', 'Alicia', 'member');"
+        "INSERT INTO room_bans (room, user_key, created_ms) VALUES ('general', 'alicia', 1);"
+        "INSERT INTO read_marks (user, feed, last_read) VALUES ('alicia', 'team', 5);"
+        "PRAGMA user_version = 4;");
+  }
+  sql::connection db(path, std::chrono::seconds(1));
+  configure(db);
+  EXPECT_EQ(migrate(db), 4);
+  EXPECT_EQ(version_of(path), schema_version);
+  auto rows = [&](const char* query) {
+    std::vector<std::string> out;
+    sql::statement st(db, query);
+    while (st.row())
+      out.push_back(st.text(0));
+    return out;
+  };
+  EXPECT_EQ(rows("SELECT owner FROM room_info WHERE name = 'team'"),
+            std::vector<std::string>{"alice"});
+  EXPECT_EQ(rows("SELECT user_key || ' ' || role FROM room_members WHERE room = 'team'"
+                 " ORDER BY user_key"),
+            (std::vector<std::string>{"alice owner", "bob member"}));
+  EXPECT_EQ(rows("SELECT user_key FROM room_members WHERE room = 'general'"),
+            std::vector<std::string>{"alice"});
+  EXPECT_EQ(rows("SELECT user_key FROM room_bans"), std::vector<std::string>{"alice"});
+  EXPECT_EQ(rows("SELECT user || ' ' || last_read FROM read_marks"),
+            std::vector<std::string>{"alice 5"});
 }
 
 // The history store refuses a newer file too, whichever part of the chat opens it first.
