@@ -23,6 +23,7 @@
 
 #include "duplex/core/utf8.hpp"
 #include "fuzz_check.hpp"
+#include "src/conversations.hpp"
 #include "src/hub.hpp"
 #include "src/names.hpp"
 #include "src/store.hpp"
@@ -118,6 +119,13 @@ const std::vector<std::string>& store_rooms() {
   static const std::vector<std::string> v{"r0", "r1", "r2", "a-b_c"};
   return v;
 }
+// The key the hub knows a conversation's peer by: its account, whatever name it shows (ann
+// shows "Annie" under profile bit 32).
+std::string user_key(std::string_view shown) {
+  std::string k = chat::names::key(shown);
+  return k == "annie" ? "ann" : k;
+}
+
 const std::vector<std::string>& nicks() {
   static const std::vector<std::string> v{"ann",
                                           "Ann",
@@ -183,6 +191,9 @@ class fake_session final : public chat::session {
   std::string nick;              // from the welcome
   std::string carried;           // as the hub and the store carry it (a guest's is marked)
   std::string token;             // from the welcome
+  bool signed_in = false;        // attached as a signed-in user
+  std::string account;           // a signed-in user's account key (hub::attach)
+  std::map<std::string, std::int64_t> dm_seen;  // per conversation: the last `dm` id
   std::vector<std::string> got;
   // Per room: the highest id among `message` events and join histories, which every later
   // `message` must exceed.
@@ -243,6 +254,11 @@ class fake_store final : public chat::store {
   void remote_members(const std::string& room,
                       std::function<void(bool, std::vector<std::string>)> done) override;
   void set_presence(const std::string& room, const std::string& nick, bool present) override;
+  void load_user(std::string_view user, std::function<void(bool, chat::user_record)> done) override;
+  void add_conversation(const std::string& feed, const std::string& a, const std::string& a_name,
+                        const std::string& b, const std::string& b_name) override;
+  void set_read(const std::string& user, const std::string& feed, std::int64_t id) override;
+  std::map<std::string, chat::user_record> users;  // conversations and read marks per user key
 
   // Runs a queued completion; `how` decides its outcome.
   void run(std::size_t index, std::uint8_t how);
@@ -308,6 +324,7 @@ class harness final : public chat::publisher {
   void on_send(fake_session& s, std::string_view text, bool droppable);
   void on_close(fake_session& s, std::uint16_t code);
   void on_subscribe(fake_session& s, std::string_view topic, bool on);
+  void check_private(fake_session& s, const json& j, const std::string& line);
   // The server's topics: each subscriber gets the message at once, in subscription order.
   void publish(std::string_view topic, std::string_view text) override;
 
@@ -513,12 +530,60 @@ void fake_store::set_presence(const std::string& room, const std::string& nick, 
              "set_presence(" + room + ", " + nick + ")");
 }
 
+// What a signed-in user's first session reads: answered like any read.
+void fake_store::load_user(std::string_view user,
+                           std::function<void(bool, chat::user_record)> done) {
+  ++calls;
+  CHAT_CHECK(user == "ann" || user == "bob", "load_user(" + std::string(user) + ")");
+  auto record = [this, key = std::string(user)] {
+    chat::user_record rec = users[key];
+    for (auto& c : rec.conversations)
+      c.last_id = read_last(c.feed);
+    return rec;
+  };
+  called("load_user " + std::string(user));
+  if (at_once_failure()) return done(false, {});
+  if (mode & reads_at_once) return done(true, record());
+  queue_read("load_user", [record, done = std::move(done)](bool ok) {
+    if (!ok) return done(false, {});
+    done(true, record());
+  });
+}
+
+void fake_store::add_conversation(const std::string& feed, const std::string& a,
+                                  const std::string& a_name, const std::string& b,
+                                  const std::string& b_name) {
+  ++calls;
+  CHAT_CHECK(chat::conversations::feed_of(a, b) == feed && a != b, "add_conversation " + a + b);
+  auto note = [&](const std::string& user, const std::string& peer, const std::string& name) {
+    auto& list = users[user].conversations;
+    if (std::none_of(list.begin(), list.end(), [&](const auto& c) { return c.peer == peer; }))
+      list.push_back({peer, name, feed, 0});
+  };
+  note(a, b, b_name);
+  note(b, a, a_name);
+}
+
+void fake_store::set_read(const std::string& user, const std::string& feed, std::int64_t id) {
+  ++calls;
+  CHAT_CHECK(id >= 0 && id <= read_last(feed), "set_read beyond the feed: " + std::to_string(id));
+  auto& marks = users[user].read_marks;
+  for (auto& [f, mark] : marks)
+    if (f == feed) {
+      CHAT_CHECK(id >= mark, "a read mark moved back");
+      mark = id;
+      return;
+    }
+  marks.emplace_back(feed, id);
+}
+
 void fake_store::append(stored_message m, std::function<void(bool, std::int64_t)> done) {
   ++calls;
   // Only a say appends, and only with the speaker's own name, in a room it may be in.
   CHAT_CHECK(h_.speaking != nullptr, "append outside a request: " + m.text);
   CHAT_CHECK(m.nick == h_.speaking->carried, "append as " + m.nick + " by " + h_.speaking->carried);
-  CHAT_CHECK(chat::names::valid_room(m.room) && m.room == chat::names::room_key(m.room),
+  CHAT_CHECK((chat::names::valid_room(m.room) && m.room == chat::names::room_key(m.room)) ||
+                 (chat::conversations::members(m.room) && h_.speaking->signed_in),
              "append to " + m.room);
   CHAT_CHECK(!m.text.empty() && m.text.size() <= 4096, "append of " + m.text);
   const said who{h_.speaking, m.room, h_.speaking_ref, count(h_.speaking->lefts, m.room),
@@ -658,7 +723,7 @@ void harness::on_send(fake_session& s, std::string_view text, bool droppable) {
   // has left every room and lost its name: only answers to what it asked before can reach it.
   if (s.closed == 4000 || s.closed == 4002)
     CHAT_CHECK(type != "message" && type != "presence" && type != "typing" && type != "joined" &&
-                   type != "welcome" && type != "left" && type != "private",
+                   type != "welcome" && type != "left" && type != "dm" && type != "read",
                "to a replaced connection: " + line);
   auto room_of = [&] { return j.contains("room") && j["room"].is_string() ? j["room"] : json(); };
   auto id_of = [](const json& m) {
@@ -724,6 +789,9 @@ void harness::on_send(fake_session& s, std::string_view text, bool droppable) {
     } else {
       s.complete_to[room] = last;
     }
+  } else if (type == "dm" || type == "read" || type == "conversation" || type == "conversations" ||
+             (type == "ack" && j.contains("with"))) {
+    check_private(s, j, line);
   } else if (type == "ack") {
     CHAT_CHECK(room_of().is_string() && id_of(j) > 0 && j.contains("ref") && j["ref"].is_string(),
                line);
@@ -749,6 +817,33 @@ void harness::on_send(fake_session& s, std::string_view text, bool droppable) {
   }
 }
 
+// Private conversations and read marks: signed-in users only, each conversation's messages in
+// id order, named after the other user, acknowledged once to their sender.
+void harness::check_private(fake_session& s, const json& j, const std::string& line) {
+  const std::string type = j["type"];
+  CHAT_CHECK(s.signed_in, "to a guest: " + line);
+  if (type == "conversations") return;
+  const std::string with = string_field(j, "with");
+  if (type == "read") {
+    CHAT_CHECK(!with.empty() || !string_field(j, "room").empty(), line);
+    return;
+  }
+  CHAT_CHECK(!with.empty() && user_key(with) != s.account, "a conversation with oneself: " + line);
+  const std::int64_t id = chat::int_field(j, "id");
+  if (type == "dm") {
+    CHAT_CHECK(id > s.dm_seen[with], "dm out of order or twice: " + line);
+    s.dm_seen[with] = id;
+  } else if (type == "ack") {
+    const std::string feed = chat::conversations::feed_of(s.account, user_key(with));
+    auto it = store_.appended.find({feed, id});
+    CHAT_CHECK(it != store_.appended.end(), "ack of nothing appended: " + line);
+    said& w = it->second;
+    CHAT_CHECK(w.ok && w.sender == &s && !w.acked && j["ref"] == w.ref, "wrong ack: " + line);
+    w.acked = true;
+    CHAT_CHECK(s.dm_seen[with] >= id || s.closed != 0, "ack before its dm: " + line);
+  }
+}
+
 void harness::on_close(fake_session& s, std::uint16_t code) {
   ++closes;
   TRACE("  -> %d closed %u\n", s.slot, code);
@@ -765,7 +860,8 @@ void harness::on_subscribe(fake_session& s, std::string_view topic, bool on) {
   TRACE("  -> %d %s %s\n", s.slot, on ? "subscribes to" : "unsubscribes from", t.c_str());
   const std::string room = "chat/room/", user = "chat/user/";
   CHAT_CHECK((t.starts_with(room) && chat::names::valid_room(t.substr(room.size()))) ||
-                 (t.starts_with(user) && t.substr(user.size()) == chat::names::key(s.nick)),
+                 (t.starts_with(user) &&
+                  t.substr(user.size()) == (s.signed_in ? s.account : chat::names::key(s.nick))),
              "topic " + t + " for " + s.nick);
   CHAT_CHECK(!s.detached, "a detached session (un)subscribes to " + t);
   auto& subs = subscribers_[t];
@@ -811,6 +907,20 @@ harness::harness(const std::uint8_t* data, std::size_t size)
     : in_(data, size), profile_(in_.byte()), limits_(limits_for(profile_)), store_(*this) {
   store_.mode = in_.byte();
   hub_ = std::make_unique<chat::hub>(store_, *this, limits_, [this] { return now_; });
+  // The registered users: both signed-in names, and one who never connects. With profile bit
+  // 32, ann shows the display name "Annie" (a rename): her account key stays "ann".
+  const bool annie = (profile_ & 32) != 0;
+  hub_->set_directory({[annie](std::string_view key) -> std::optional<std::string> {
+                         if (key == "ann" && annie) return std::string("Annie");
+                         if (key == "ann" || key == "bob" || key == "cy") return std::string(key);
+                         return std::nullopt;
+                       },
+                       [annie](std::string_view shown) -> std::optional<std::string> {
+                         if (shown == "annie" && annie) return std::string("ann");
+                         if ((shown == "ann" && !annie) || shown == "bob" || shown == "cy")
+                           return std::string(shown);
+                         return std::nullopt;
+                       }});
 }
 
 std::size_t harness::attached() const {
@@ -827,11 +937,22 @@ bool harness::ensure(slot& sl, std::size_t cap) {
   sl.s = sessions_.back().get();
   sl.s->slot = static_cast<int>(&sl - slots_);
   TRACE("%d: attach\n", sl.s->slot);
-  // With profile bit 8, slots 2 and 3 are sessions of one signed-in user, and slot 1 another
-  // (so that one can moderate the other).
-  const bool signed_in = (profile_ & 8) != 0 && sl.s->slot >= 1;
+  // With profile bit 8, slots 2 and 3 are sessions of one signed-in user ("ann") and slot 1
+  // another ("bob"), so that one can moderate the other; with bit 16, slot 1 is "bob" alone
+  // (conversations between a signed-in user and whoever else is there).
+  const bool signed_in =
+      ((profile_ & 8) != 0 && sl.s->slot >= 1) || ((profile_ & 16) != 0 && sl.s->slot == 1);
   const char* user = sl.s->slot == 1 ? "bob" : "ann";
-  guard("attach", [&] { sl.id = sl.s->hub_id = hub_->attach(*sl.s, signed_in ? user : ""); });
+  sl.s->signed_in = signed_in;
+  sl.s->account = signed_in ? user : "";
+  const bool annie = (profile_ & 32) != 0 && sl.s->slot != 1;
+  guard("attach", [&] {
+    sl.id = sl.s->hub_id = hub_->attach(*sl.s,
+                                        !signed_in ? ""
+                                        : annie    ? "Annie"
+                                                   : user,
+                                        signed_in ? user : "");
+  });
   return true;
 }
 
@@ -1003,12 +1124,17 @@ std::string harness::ref_value(json& j) {
 void harness::request(slot& sl, std::uint8_t kind) {
   if (!ensure(sl)) return;
   json j = json::object();
-  static const char* const types[] = {"hello",   "join",    "leave",  "say",
-                                      "private", "history", "typing", "rooms"};
-  // "rooms" stands for the directory and moderation requests too (hub_moderation*.cpp).
+  static const char* const types[] = {"hello", "join",    "leave",  "say",
+                                      "dm",    "history", "typing", "rooms"};
+  // "dm" stands for every request of conversations and read marks (hub_private.cpp,
+  // hub_read.cpp), "rooms" for the directory and moderation requests (hub_moderation*.cpp).
+  static const char* const privates[] = {"dm", "conversation", "read", "conversations", "history"};
   static const char* const room_types[] = {"rooms", "create", "invite", "kick",    "ban",
                                            "unban", "mute",   "delete", "promote", "topic"};
-  const std::string type = kind % 8 == 7 ? room_types[in_.below(10)] : types[kind % 8];
+  std::string type = types[kind % 8];
+  const bool private_kind = type == "dm";
+  if (private_kind) type = privates[in_.below(5)];
+  if (kind % 8 == 7) type = room_types[in_.below(10)];
   // Now and then a type of another kind, or none, or one the protocol does not know.
   switch (in_.below(32)) {
     case 0:
@@ -1044,11 +1170,23 @@ void harness::request(slot& sl, std::uint8_t kind) {
     j["room"] = room_value();
     j["text"] = text_value();
     lone = ref_value(j);
-  } else if (type == "private") {
+  } else if (private_kind) {
     const std::uint8_t b = in_.byte();
     const fake_session* other = slots_[b % slots].s;
-    j["to"] = b < 128 && other != nullptr ? json(other->nick) : json(nicks()[b % nicks().size()]);
-    j["text"] = text_value();
+    if (b & 1)
+      j["with"] =
+          b < 128 && other != nullptr ? json(other->nick) : json(nicks()[b % nicks().size()]);
+    else if (b & 2)
+      j["room"] = room_value();
+    else if (b & 4)
+      j["with"] = odd();
+    if (type == "dm") {
+      j["text"] = text_value();
+      lone = ref_value(j);
+    } else if (type != "conversations") {
+      const char* key = type == "conversation" ? "since" : type == "read" ? "id" : "before";
+      if ((b & 8) == 0) j[key] = b & 16 ? odd() : json(static_cast<int>(in_.below(12)) - 1);
+    }
   } else if (type == "rooms" || type == "create" || type == "topic") {
     j["room"] = room_value();
     if (in_.byte() & 1) j["q"] = text_value();
@@ -1237,6 +1375,8 @@ void harness::finish() {
   quiesce();
   CHAT_CHECK(hub_->clients() == 0, "clients() is " + std::to_string(hub_->clients()));
   CHAT_CHECK(hub_->users() == 0, "users() is " + std::to_string(hub_->users()));
+  CHAT_CHECK(hub_->conversations() == 0,
+             "conversations() is " + std::to_string(hub_->conversations()));
   if (hub_->rooms() != 0 && tolerated("room-leak")) sweep();
   CHAT_CHECK(hub_->rooms() == 0, "rooms() is " + std::to_string(hub_->rooms()) +
                                      " with every client gone and the store quiet");

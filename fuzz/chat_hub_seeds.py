@@ -8,8 +8,9 @@ import sys
 READS_AT_ONCE, APPENDS_AT_ONCE, DOWN, SNAPSHOT, MEMBERS_QUEUED, FEED_WITH_DONE = 1, 2, 4, 8, 16, 32
 SQLITE = READS_AT_ONCE  # reads answer inside the call, appends come back later
 # Profiles (first byte): small tables, real rate limit, one flood allowed, slots 2 and 3 signed
-# in as one user ("ann").
-TIGHT, RATE, FLOODS, SIGNED = 1, 2, 4, 8
+# in as one user ("ann"), slot 1 signed in as "bob".
+TIGHT, RATE, FLOODS, SIGNED, BOB = 1, 2, 4, 8, 16  # BOB: slot 1 signed in as "bob"
+RENAMED = 32  # ann shows the display name "Annie"; her account key stays "ann"
 
 # Indexes into the fuzzer's tables.
 ROOMS = {"r0": 0, "r1": 1, "R0": 2, "r2": 3, "a-b_c": 4, "": 5, "no room": 6, "e-acute": 7,
@@ -66,8 +67,24 @@ class seed:
             out += [len(fuzz), *fuzz]
         return self.op(5, s, *out, 1)
 
-    def private(self, s, to_slot, text="hi"):
-        return self.op(6, s, TYPE, to_slot, TEXTS[text], 0)
+    # The private requests (opcode 6): a sub-type, then `with` as another slot's name (slot 1
+    # or 3: the selector byte must be odd), then the request's own fields.
+    def dm(self, s, with_slot, text="hi"):
+        return self.op(6, s, 0, TYPE, with_slot, TEXTS[text], REFS[None], 0)
+
+    def conversation(self, s, with_slot, since=None):  # since: None or a small id
+        if since is None:
+            return self.op(6, s, 1, TYPE, with_slot | 8, 0)
+        return self.op(6, s, 1, TYPE, with_slot, since + 1, 0)
+
+    def read(self, s, with_slot, id):
+        return self.op(6, s, 2, TYPE, with_slot, id + 1, 0)
+
+    def conversations(self, s):
+        return self.op(6, s, 3, TYPE, 0, 0)
+
+    def dm_history(self, s, with_slot):
+        return self.op(6, s, 4, TYPE, with_slot | 8, 0)
 
     def history(self, s, room="r0", before=None, limit=None):
         b = (1 if before is not None else 0) | (2 if limit is not None else 0)
@@ -134,7 +151,7 @@ def seeds():
     out["basic"] = s.hello(0).join(0).say(0).pump().history(0).rooms(0).leave(0)
     s = seed()
     out["two_clients"] = (s.hello(0).hello(1, "bob").join(0).join(1).say(0).typing(1)
-                          .private(0, 1).pump().say(1, ref="max").pump().detach(1).rooms(0))
+                          .dm(0, 1).pump().say(1, ref="max").pump().detach(1).rooms(0))
     s = seed(mode=0)
     out["all_queued"] = (s.hello(0).hello(1, "bob").join(0).join(1).complete(1).complete(0)
                          .complete(0).complete(0).say(0).say(1).complete(1).feed().complete(0)
@@ -263,13 +280,32 @@ def seeds():
     s = seed()  # acknowledged before published, then the sender leaves
     out["regression_room_freed_after_ack"] = (s.hello(0).join(0).say(0).complete(0, 3).leave(0)
                                               .feed())
-    # Two sessions of one signed-in user: one name, one presence, privates to both; a guest
-    # cannot take the name, with or without a session's token.
+    # Two sessions of one signed-in user: one name, one presence; a guest cannot write to
+    # them privately nor take the name, with or without a session's token.
     s = seed(profile=SIGNED)
     out["signed_in_sessions"] = (s.hello(2).hello(3).hello(0, "bob").join(2).join(3).join(0)
-                                 .typing(2).say(3).pump().private(0, 2).private(2, 0).leave(2)
+                                 .typing(2).say(3).pump().dm(0, 3).dm(2, 1).leave(2)
                                  .typing(3).hello(1, "ann", token_of=2).detach(3).rooms(0)
                                  .detach(2).hello(1, "ann"))
+    # Conversations between ann (two sessions) and bob: stored, to every session of both, resumed,
+    # read on one session and synced; bob goes and comes back to an unread message.
+    s = seed(profile=SIGNED | BOB)
+    out["conversations"] = (s.hello(2).hello(3).hello(1, "bob").join(2).join(1).dm(2, 1).pump()
+                            .dm(1, 3).pump().conversation(3, 1, since=0).read(3, 1, 2)
+                            .read(2, 1, 1).conversations(2).dm_history(1, 3).detach(1).dm(3, 1)
+                            .pump().hello(1, "bob").conversations(1).conversation(1, 3)
+                            .read(1, 3, 9).dm(1, 1).leave(2))
+    s = seed(profile=SIGNED | BOB, mode=0)  # every answer late: welcomes wait for the store
+    out["conversations_queued"] = (s.hello(2).dm(2, 1).hello(1, "bob").complete(0).complete(0)
+                                   .dm(2, 1).conversation(1, 3).complete(0).complete(0).feed()
+                                   .complete(0).resync().pump())
+    # ann renamed (shows "Annie"): bob's conversation with her, her rooms and read marks are her
+    # account's, whichever name either side writes.
+    s = seed(profile=SIGNED | BOB | RENAMED)
+    out["renamed_user"] = (s.hello(2).hello(3).hello(1, "bob").join(2).join(1).dm(1, 3).pump()
+                           .dm(2, 1).pump().conversation(1, 3).read(1, 3, 2).detach(2).detach(3)
+                           .dm(1, 3).pump().hello(3).conversations(3).conversation(3, 1, since=0)
+                           .rooms(3).leave(1))
     return out
 
 

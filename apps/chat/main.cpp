@@ -71,6 +71,7 @@ struct ws_session final : chat::session {
   std::int64_t user_id = 0;
   std::int64_t session_id = 0;
   std::string user_name;
+  std::string user_key;  // the account's sign-in key: who the hub says the user is
 };
 
 // A room's messages through the server's topics: framed once for all its members. The hub
@@ -206,13 +207,14 @@ void add_routes(server& srv, chat::hub& hub, accounts& acc, const chat::static_f
       s.user_id = found.session->who.id;
       s.session_id = found.session->session.id;
       s.user_name = found.session->who.shown();
+      s.user_key = found.session->who.key;
       return 0;
     }
     return cfg.guests ? 0 : 401;
   };
   b.on_open = [&hub, &acc](websocket& ws) {
     auto& s = *ws.data<ws_session>();
-    s.id = hub.attach(s, s.user_name);
+    s.id = hub.attach(s, s.user_name, s.user_key);
     if (s.session_id != 0) acc.sockets.add(s.user_id, s.session_id, s);
   };
   // An exception here is the library's to catch: it logs it, counts it in
@@ -361,6 +363,9 @@ int main(int argc, char** argv) {
     hub.guard_names([&service](const chat::names::result& n) {
       return service.name_registered(n.key, n.skeleton);
     });
+    // Private conversations reach registered users, online or not.
+    hub.set_directory({[&service](std::string_view key) { return service.shown_name(key); },
+                       [&service](std::string_view shown) { return service.key_of_shown(shown); }});
     chat::static_files files(cfg.web_root);
     std::map<std::uint16_t, std::uint64_t> closes;
     add_routes(srv, hub, acc, files, cfg, closes);

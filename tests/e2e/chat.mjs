@@ -1,4 +1,4 @@
-// duplex-chat in Debian's Chromium: two people chat, a private message reaches only its target,
+// duplex-chat in Debian's Chromium: two people chat, the room's composer picks no recipient,
 // hostile markup stays text, a reload shows history, and after kill -9 and a restart every page
 // resumes with no message lost or doubled. Saves screenshots of the pages.
 //
@@ -90,13 +90,9 @@ try {
   check(true, 'alice sees that bob is typing');
   await bob.fill('#text', '');
 
-  await alice.selectOption('#private-to', 'bob');
-  await say(alice, 'just for you');
-  await bob.waitForSelector('.msg.private', { timeout: 5000 });
-  check((await bob.textContent('.msg.private .text')) === 'just for you', 'bob gets the private message');
-  await carol.waitForTimeout(300);
-  check(await carol.$('.msg.private') === null, 'carol does not see it');
-  await alice.selectOption('#private-to', '');
+  // Private words have their own views (conversations.mjs): the room's composer has no
+  // recipient to pick, so a line meant for the room cannot go elsewhere, nor the reverse.
+  check(await alice.$('#private-to') === null, 'the room composer has no recipient selector');
 
   await bob.reload();
   await bob.waitForSelector('#status.online', { timeout: 5000 });

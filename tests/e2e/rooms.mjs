@@ -94,6 +94,8 @@ try {
 
   await bob.screenshot({ path: path.join(outDir, 'rooms-phone.png') });
   await alice.click('#members li >> text="bob"');
+  const menu = await alice.$$eval('#mod-menu button', (els) => els.map((e) => e.textContent));
+  check(menu[0] === 'Message bob', 'the owner\'s menu on a member also opens a conversation: ' + menu.join(', '));
   await alice.click('#mod-menu button >> text="Ban bob"');
   await bob.waitForSelector('#rooms li[data-room="team"]', { state: 'detached', timeout: 8000 });
   check(true, 'a banned user loses the room');

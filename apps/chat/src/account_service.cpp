@@ -413,6 +413,33 @@ bool account_service::name_registered(std::string_view key, std::string_view ske
   }
 }
 
+// For private conversations: the user a shown name's key designates, as the chat shows it.
+std::optional<std::string> account_service::shown_name(std::string_view key) {
+  try {
+    sql::statement st(loop_db_,
+                      "SELECT COALESCE(display_name, name) FROM users WHERE banned = 0 AND"
+                      " name_key = ?1");
+    st.bind(1, key);
+    if (st.row()) return st.text(0);
+  } catch (const std::exception& e) {
+    log_failure("name lookup", e);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> account_service::key_of_shown(std::string_view shown_key) {
+  try {
+    sql::statement st(loop_db_,
+                      "SELECT name_key FROM users WHERE banned = 0 AND"
+                      " (display_key = ?1 OR (display_key IS NULL AND name_key = ?1))");
+    st.bind(1, shown_key);
+    if (st.row()) return st.text(0);
+  } catch (const std::exception& e) {
+    log_failure("name lookup", e);
+  }
+  return std::nullopt;
+}
+
 std::optional<std::vector<session_info>> account_service::sessions(std::int64_t user_id) {
   try {
     return session_store(loop_db_, config_.sessions).list(user_id, now_ms());

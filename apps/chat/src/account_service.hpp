@@ -112,6 +112,10 @@ class account_service {
   // look-alike key (a guest may not take it). True when the database cannot say: refusing a guest
   // is safe.
   bool name_registered(std::string_view key, std::string_view skeleton);
+  // The shown name of the registered, unbanned user with this sign-in key (user::key).
+  std::optional<std::string> shown_name(std::string_view key);
+  // The sign-in key of the registered, unbanned user whose shown name has this key.
+  std::optional<std::string> key_of_shown(std::string_view shown_key);
   // The user's live sessions; nullopt when the database could not be read.
   std::optional<std::vector<session_info>> sessions(std::int64_t user_id);
 

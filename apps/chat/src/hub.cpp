@@ -35,12 +35,13 @@ hub::client* hub::find_client(std::uint64_t id) {
   return it == clients_.end() ? nullptr : &it->second;
 }
 
-std::uint64_t hub::attach(session& s, std::string signed_in) {
+std::uint64_t hub::attach(session& s, std::string signed_in, std::string account) {
   const std::uint64_t id = next_id_++;
   client& c = clients_[id];
   c.id = id;
   c.s = &s;
   c.signed_in = std::move(signed_in);
+  c.account = std::move(account);
   c.bucket = token_bucket(limits_.rate_per_second, limits_.burst, now_());
   return id;
 }
@@ -98,12 +99,17 @@ bool hub::take_token(client& c) {
 void hub::dispatch(client& c, const request& r) {
   if (r.type == "hello") return on_hello(c, r);
   if (c.nick.empty()) return error(c, "hello_first", "choose a nickname first");
+  if (!c.welcomed) return error(c, "not_ready", "wait for the welcome");
   if (r.type == "join") return on_join(c, r);
   if (r.type == "leave") return on_leave(c, r);
   if (r.type == "say") return on_say(c, r);
   if (r.type == "typing") return on_typing(c, r);
-  if (r.type == "private") return on_private(c, r);
+  if (r.type == "history" && !r.str("with").empty()) return on_private_history(c, r);
   if (r.type == "history") return on_history(c, r);
+  if (r.type == "dm") return on_dm(c, r);
+  if (r.type == "conversation") return on_conversation(c, r);
+  if (r.type == "conversations") return on_conversations(c);
+  if (r.type == "read") return on_read(c, r);
   if (is_room_request(r.type)) return on_room_request(c, r);
   error(c, "unknown_type", "unknown message type");
 }

@@ -1,7 +1,8 @@
 // The chat's rules, without sockets: identities, rooms, ids, presence, history, resume and
 // rate limits, speaking the JSON protocol of docs/chat-protocol.md. hub.cpp takes requests,
 // hub_users.cpp names and users, hub_rooms.cpp joins and leaves, hub_fanout.cpp what reaches a
-// room's members, hub_moderation.cpp the directory, owners and moderators.
+// room's members, hub_moderation.cpp the directory, owners and moderators; hub_private.cpp
+// private conversations, hub_read.cpp read marks.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hub_private.hpp"
 #include "names.hpp"
 #include "rate_limit.hpp"
 #include "room_directory.hpp"
@@ -38,6 +40,7 @@ struct hub_limits {
   double rate_per_second = 5;      // token bucket refill
   double burst = 20;               // token bucket size; a debt of `burst` closes (1008)
   std::int64_t typing_interval_ms = 2000;
+  std::size_t max_conversations = 10'000;  // conversations held in memory by one node
   // ----- rooms (hub_moderation.cpp)
   std::size_t max_owned_rooms = 10;  // rooms a user may own
   std::size_t max_topic_bytes = 256;
@@ -72,7 +75,10 @@ class hub final : public store_listener {
   // for a guest, who claims a free name with hello. A signed-in connection is named after its
   // user whatever its hello says, and is one more session of that user: no session of the user
   // closes another, and a guest holding the name (or one like it) is closed with 4002.
-  std::uint64_t attach(session& s, std::string signed_in = {});
+  // `account`: what the user is keyed by (its rooms, roles, bans, conversations, read marks),
+  // which a change of the name shown does not change: the key of its sign-in name, one per
+  // account for good. Empty: names::key(signed_in).
+  std::uint64_t attach(session& s, std::string signed_in = {}, std::string account = {});
   // Whether a name a guest proposes belongs to a registered user (its key or its look-alike
   // key): such a name is refused to guests. Without a guard, guests take any free name.
   using name_guard = std::function<bool(const names::result& name)>;
@@ -92,6 +98,10 @@ class hub final : public store_listener {
   static std::string topic_of(std::string_view room_name);
   // The topic every session of a user listens to, from its welcome (private messages).
   static std::string user_topic(std::string_view user_key);
+  // Conversations held in memory: each has a participant here or work under way.
+  std::size_t conversations() const noexcept { return convos_.size(); }
+  // Who exists to be written to (see user_directory); set before the first client.
+  void set_directory(user_directory d) { directory_ = std::move(d); }
 
  private:
   struct client {
@@ -99,8 +109,9 @@ class hub final : public store_listener {
     session* s = nullptr;
     bool closing = false;   // the hub closed it: whatever still arrives is ignored
     std::string signed_in;  // see attach()
+    std::string account;    // see attach()
     std::string nick;       // empty until a valid hello
-    std::string user;       // names::key(nick): the entry in users_
+    std::string user;       // the entry in users_: the account's key, or names::key(nick)
     std::string token;      // proves a guest's reconnection (see on_hello)
     std::set<std::string> rooms;
     token_bucket bucket;
@@ -114,17 +125,20 @@ class hub final : public store_listener {
     };
     std::map<std::string, sync, std::less<>> syncing;
     std::uint64_t joins = 0;
+    bool welcomed = false;  // a signed-in session waits for its user's conversations
     std::set<std::string, std::less<>> announce;  // rooms this session really joined (admit)
     std::map<std::string, std::int64_t, std::less<>> muted_until;  // ms, per room
   };
   // Everyone with a name: one guest connection, or every session of a signed-in user.
   struct user {
-    std::string name;      // as shown
-    std::string skeleton;  // names::look_alike_key(name): the entry in look_alikes_
+    std::string name;       // as shown
+    std::string shown_key;  // names::key(name): the entry in shown_keys_
+    std::string skeleton;   // names::look_alike_key(name): the entry in look_alikes_
     bool signed_in = false;
     std::vector<std::uint64_t> sessions;
     std::map<std::string, std::size_t, std::less<>> rooms;      // sessions of the user in each
     std::map<std::string, std::int64_t, std::less<>> typed_ms;  // last typing event per room
+    private_state priv;                                         // signed-in users only
     token_bucket bucket;  // the rate limit is the user's, whichever session sends
   };
   struct room {
@@ -162,13 +176,15 @@ class hub final : public store_listener {
   void on_hello(client& c, const request& r);
   bool take_over(user& u, const request& r);
   void evict_guest(const std::string& key);
-  void name_session(client& c, const names::result& name, bool signed_in);
+  void name_session(client& c, const names::result& name, const std::string& key, bool signed_in);
+  // The key of the user shown under `shown` (a name as clients write it): a user online here,
+  // else a registered user (the directory), else names::key(shown). Empty when invalid.
+  std::string key_of_name(std::string_view shown) const;
   void drop_session(client& c);
   user* user_of(const client& c);
   void entered(client& c, room& rm);
   // `quiet`: no presence line (a signed-in session closing, or a leave announced by expel).
   void left(client& c, room& rm, bool quiet);
-  void on_private(client& c, const request& r);
   void publish(const std::string& topic, const std::string& json, std::size_t listeners);
 
   // hub_rooms.cpp: rooms in memory, joins with their history, leaves.
@@ -207,6 +223,48 @@ class hub final : public store_listener {
   void listen(client& c, room& rm);
   void stop_listening(client& c, room& rm);
 
+  // hub_private.cpp: private conversations.
+  struct peer_ref {
+    std::string key;
+    std::string name;
+  };
+  void welcome_user(client& c);
+  void on_user_loaded(const std::string& key, bool ok, user_record rec);
+  void send_welcome(client& c, user& u);
+  user* signed_in_user(client& c);
+  std::optional<peer_ref> peer_of(client& c, user& me, const request& r);
+  std::optional<std::string> name_of_key(const std::string& key);
+  std::string shown_name(const std::string& key, const std::string& other_key);
+  bool online_here(const std::string& key) const;
+  void load_user(const std::string& key, user& u);
+  void on_dm(client& c, const request& r);
+  void on_dm_stored(std::uint64_t sender, const std::string& feed, const std::string& ref, bool ok,
+                    std::int64_t id);
+  conversation_state* convo_named(const std::string& feed, const peer_ref& a, const peer_ref& b);
+  conversation_state* live_convo(const std::string& feed, std::uint64_t serial);
+  void on_dm_message(const stored_message& m);
+  void carry_out(conversation_state& cv, room_feed::actions actions);
+  void deliver_dm(conversation_state& cv, const stored_message& m);
+  void note_peer(const std::string& user_key, const peer_ref& peer, const std::string& feed,
+                 std::int64_t id);
+  void release_convo_if_unused(const std::string& feed);
+  void release_convos_of(const std::string& user_key);
+  void on_conversation(client& c, const request& r);
+  void send_conversation(std::uint64_t cid, const std::string& with, const std::string& feed,
+                         std::int64_t since, std::int64_t up_to);
+  void on_private_history(client& c, const request& r);
+  void on_conversations(client& c);
+  std::vector<wire::conversation_summary> summaries(const user& u) const;
+
+  // hub_read.cpp: read marks, the user's across its sessions.
+  void on_read(client& c, const request& r);
+  std::int64_t last_read(const user& u, const std::string& feed) const;
+  void mark_read(const std::string& user_key, const std::string& feed, std::string_view field,
+                 std::string_view shown, std::int64_t id, client* asking);
+  std::optional<wire::read_state> room_read_state(client& c, const std::string& room_name,
+                                                  std::int64_t up_to);
+  void note_sent(client& c, const std::string& feed, std::int64_t id);
+
   // hub_moderation.cpp: the directory, owners and moderators.
   bool is_room_request(const std::string& type) const;
   void on_room_request(client& c, const request& r);
@@ -243,11 +301,16 @@ class hub final : public store_listener {
   bool open_failed_ = false;  // ... which answered at once that it failed
   std::unordered_map<std::uint64_t, client> clients_;
   std::map<std::string, room> rooms_;
-  std::unordered_map<std::string, user> users_;  // names::key -> user
+  std::unordered_map<std::string, user> users_;              // user key (see client::user) -> user
+  std::unordered_map<std::string, std::string> shown_keys_;  // names::key(shown) -> user key
   // names::look_alike_key -> names::key: a name may not look like another one in use.
   std::unordered_map<std::string, std::string> look_alikes_;
   hub_counters counters_;
   name_guard registered_;
+  // hub_private.cpp
+  std::map<std::string, conversation_state, std::less<>> convos_;  // by feed
+  std::uint64_t next_convo_serial_ = 1;
+  user_directory directory_;
 };
 
 }  // namespace duplex::chat

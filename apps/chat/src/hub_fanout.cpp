@@ -3,6 +3,7 @@
 // member still reading its join history gets its own copy, held until the history is out.
 #include <vector>
 
+#include "conversations.hpp"
 #include "hub.hpp"
 
 namespace duplex::chat {
@@ -43,6 +44,7 @@ void hub::on_stored(std::uint64_t sender, const std::string& room_name, const st
     if (c) error(*c, "store_failed", "the message could not be saved; send it again");
     return;
   }
+  if (c) note_sent(*c, room_name, id);  // hub_read.cpp
   auto it = rooms_.find(room_name);
   if (it != rooms_.end()) return carry_out(it->second, it->second.feed.stored(id, sender, ref));
   if (c) send_ack(*c, room_name, ref, id);
@@ -61,6 +63,7 @@ void hub::send_ack(client& c, const std::string& room_name, const std::string& r
 // Messages from the store, in id order per room but possibly with gaps (a lost feed): the
 // room's feed decides what goes out.
 void hub::on_message(const stored_message& m) {
+  if (conversations::is_conversation(m.room)) return on_dm_message(m);  // hub_private.cpp
   auto it = rooms_.find(m.room);
   if (it == rooms_.end()) return;  // nobody here ever joined it
   carry_out(it->second, it->second.feed.message(m));
@@ -101,6 +104,11 @@ void hub::on_resync() {
     if (rm.feed.ready() && !rm.feed.filling()) open.emplace_back(name, rm.serial);
   for (const auto& [name, serial] : open)
     if (room* rm = live_room(name, serial)) carry_out(*rm, rm->feed.resync());
+  std::vector<std::pair<std::string, std::uint64_t>> convos;
+  for (const auto& [feed, cv] : convos_)
+    if (cv.feed.ready() && !cv.feed.filling()) convos.emplace_back(feed, cv.serial);
+  for (const auto& [feed, serial] : convos)
+    if (conversation_state* cv = live_convo(feed, serial)) carry_out(*cv, cv->feed.resync());
 }
 
 void hub::on_presence(const std::string& room_name, const std::string& nick, bool joined) {

@@ -5,6 +5,7 @@
 #include <exception>
 #include <set>
 
+#include "conversations.hpp"
 #include "hub.hpp"
 #include "names.hpp"
 
@@ -62,6 +63,10 @@ bool hub::admit(client& c, const std::string& name) {
     auto me = u->signed_in ? dir_.member(name, c.user) : std::nullopt;
     if (me) {
       c.muted_until[name] = me->muted_until_ms;
+      if (me->name != c.nick) {  // the user shows another name now: the room lists that one
+        me->name = c.nick;
+        dir_.put_member(name, *me);
+      }
       return true;  // another tab, or a reconnection: not a real join
     }
     if (rec && rec->invite_only && !dir_.invited(name, c.user)) {
@@ -111,6 +116,7 @@ void hub::on_directory(client& c, const request& r) {
     if (cl == nullptr) return;
     if (!ok) return error(*cl, "store_failed", "the room list is unavailable");
     auto add = [&](const std::string& name) {
+      if (conversations::is_conversation(name)) return;  // a private feed is never a room
       if (all.size() < limits_.directory_page && contains_folded(name, query) &&
           !all.contains(name) && !hidden.contains(name))
         all[name].room.name = name;

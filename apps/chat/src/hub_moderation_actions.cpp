@@ -52,7 +52,7 @@ std::optional<hub::target> hub::moderation(client& c, const request& r, bool own
   target t{*rec, *me, {}, {}, {}};
   if (!needs_user) return t;
   const std::string who = r.str("user");
-  t.user = names::key(who);
+  t.user = key_of_name(who);
   if (who.empty() || who.size() > 256 || t.user.empty()) {
     error(c, "invalid_user", "name the user", name);
     return std::nullopt;

@@ -139,10 +139,11 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
     } catch (const std::exception&) {
     }
     const std::vector<std::string> list(nicks.begin(), nicks.end());
+    const auto read = room_read_state(*cl, name, up_to);  // hub_read.cpp
     if (rec)
-      send(*cl, wire::joined(name, list, up_to, view_of(*rec, cl->user)));
+      send(*cl, wire::joined(name, list, up_to, view_of(*rec, cl->user), read));
     else
-      send(*cl, wire::joined(name, list, up_to));
+      send(*cl, wire::joined(name, list, up_to, read));
     send_join_history(*cl, name, serial, since, up_to);
   });
 }

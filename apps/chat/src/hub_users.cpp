@@ -1,5 +1,5 @@
 // Names and users: who a connection is, presence as the user's, and what reaches every session
-// of a user.
+// of a user (its topic).
 #include <algorithm>
 
 #include "hub.hpp"
@@ -23,13 +23,15 @@ void hub::on_hello(client& c, const request& r) {
   const bool signed_in = !c.signed_in.empty();
   auto proposed = names::validate(signed_in ? c.signed_in : r.str("nick"));
   if (!proposed) return error(c, "invalid_nick", proposed.reason);
-  const std::string& key = proposed.key;
+  // A signed-in user is its account, whatever name it shows (a display name may change).
+  const std::string key = signed_in && !c.account.empty() ? c.account : proposed.key;
   if (!signed_in && registered_ && registered_(proposed))
     return error(c, "nick_taken", "that name belongs to a registered user: sign in to use it");
   if (signed_in) {
     // The owner is back: a guest who took the name (or one like it) before it was registered,
     // or while nobody checked, gives it up.
-    evict_guest(key);
+    evict_guest(proposed.key);
+    if (key != proposed.key) evict_guest(key);
     if (auto it = look_alikes_.find(proposed.skeleton); it != look_alikes_.end())
       evict_guest(std::string(it->second));
   }
@@ -42,7 +44,16 @@ void hub::on_hello(client& c, const request& r) {
     if (!shared && (signed_in || it->second.signed_in || !take_over(it->second, r)))
       return error(c, "nick_taken", "that nickname is in use");
   }
-  name_session(c, proposed, signed_in);
+  name_session(c, proposed, key, signed_in);
+}
+
+std::string hub::key_of_name(std::string_view shown) const {
+  std::string typed = names::key(shown);
+  if (typed.empty()) return typed;
+  if (auto it = shown_keys_.find(typed); it != shown_keys_.end()) return it->second;
+  if (directory_.account)
+    if (auto account = directory_.account(typed)) return *account;
+  return typed;
 }
 
 void hub::evict_guest(const std::string& key) {
@@ -77,11 +88,13 @@ bool hub::take_over(user& u, const request& r) {
   return true;
 }
 
-void hub::name_session(client& c, const names::result& name, bool signed_in) {
-  const std::string& key = name.key;
+void hub::name_session(client& c, const names::result& name, const std::string& key,
+                       bool signed_in) {
   user& u = users_[key];
   if (u.sessions.empty()) {
     u.name = name.name;
+    u.shown_key = name.key;
+    shown_keys_[u.shown_key] = key;
     u.skeleton = name.skeleton;
     u.signed_in = signed_in;
     u.bucket = c.bucket;  // what the connection spent before its hello still counts
@@ -91,17 +104,11 @@ void hub::name_session(client& c, const names::result& name, bool signed_in) {
   c.nick = signed_in ? u.name : wire::guest_name(u.name);
   c.user = key;
   c.token = random_token();
-  // A signed-in user's rooms are the user's: every new session is told them, and joining them
-  // again is no real join (no presence line).
-  std::vector<std::string> rooms;
-  if (signed_in) {
-    try {
-      rooms = dir_.rooms_of(key);
-    } catch (const std::exception&) {
-      error(c, "store_failed", "your rooms are unavailable; join them again later");
-    }
-  }
-  send(c, wire::welcome(c.nick, c.token, rooms));
+  // A signed-in user's welcome waits for its conversations and read marks (hub_private.cpp),
+  // and carries its stored rooms.
+  if (signed_in) return welcome_user(c);
+  c.welcomed = true;
+  send(c, wire::welcome(c.nick, c.token));
   c.s->subscribe(user_topic(key));
 }
 
@@ -109,14 +116,19 @@ void hub::name_session(client& c, const names::result& name, bool signed_in) {
 void hub::drop_session(client& c) {
   if (user* u = user_of(c)) {
     std::erase(u->sessions, c.id);
-    c.s->unsubscribe(user_topic(c.user));
+    std::erase(u->priv.waiting, c.id);
+    if (c.welcomed) c.s->unsubscribe(user_topic(c.user));
     if (u->sessions.empty()) {
       look_alikes_.erase(u->skeleton);
-      users_.erase(c.user);
+      shown_keys_.erase(u->shown_key);
+      const std::string key = c.user;
+      users_.erase(key);
+      release_convos_of(key);
     }
   }
   c.nick.clear();
   c.user.clear();
+  c.welcomed = false;
 }
 
 // Presence is the user's: announced when its first session enters a room, and when its last
@@ -147,21 +159,6 @@ void hub::left(client& c, room& rm, bool quiet) {
   store_.set_presence(rm.name, c.nick, false);
   // A signed-in user whose last tab closed is still a member: no line.
   if (!quiet && !u->signed_in) broadcast(rm, wire::presence(rm.name, c.nick, false));
-}
-
-// To every session of the recipient, and of the sender (its own copy), one frame each.
-void hub::on_private(client& c, const request& r) {
-  const std::string text = r.str("text");
-  if (text.empty() || text.size() > limits_.max_text_bytes)
-    return error(c, "invalid_text", "1 to 4096 bytes");
-  auto to = users_.find(names::key(r.str("to")));
-  if (to == users_.end()) return error(c, "no_such_user", "nobody by that name is online");
-  const std::string to_name =
-      to->second.signed_in ? to->second.name : wire::guest_name(to->second.name);
-  const std::string out = wire::private_message(c.nick, to_name, text, now_());
-  publish(user_topic(to->first), out, to->second.sessions.size());
-  if (to->first == c.user) return;
-  if (const user* me = user_of(c)) publish(user_topic(c.user), out, me->sessions.size());
 }
 
 void hub::publish(const std::string& topic, const std::string& out, std::size_t listeners) {

@@ -28,6 +28,21 @@ std::string members_key(std::string_view room) {
   return "duplex-chat:room:" + std::string(room) + ":members";
 }
 
+// A user's conversations (other user's key -> {"name", "feed"}) and read marks (feed -> id).
+std::string conversations_key(std::string_view user) {
+  return "duplex-chat:user:" + std::string(user) + ":conversations";
+}
+std::string marks_key(std::string_view user) {
+  return "duplex-chat:user:" + std::string(user) + ":read";
+}
+
+// Marks only move forward, whichever node writes last; a first one may be 0 (an empty room).
+constexpr const char* read_mark_script = R"lua(
+local now = redis.call('HGET', KEYS[1], ARGV[1])
+if not now or tonumber(ARGV[2]) > tonumber(now) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 0
+)lua";
+
 std::int64_t wall_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -66,7 +81,7 @@ constexpr const char* append_script = R"lua(
 local id = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], id .. '-0',
            'nick', ARGV[2], 'text', ARGV[3], 'ts', ARGV[4])
-redis.call('SADD', KEYS[3], ARGV[1])
+if string.sub(ARGV[1], 1, 1) ~= '@' then redis.call('SADD', KEYS[3], ARGV[1]) end
 redis.call('PUBLISH', KEYS[4], cjson.encode({room = ARGV[1], id = id, nick = ARGV[2],
                                              text = ARGV[3], ts = tonumber(ARGV[4])}))
 return id
@@ -290,6 +305,71 @@ void redis_store::rooms(std::function<void(bool, std::vector<std::string>)> done
         std::sort(names.begin(), names.end());
         if (names.size() > max_listed_rooms) names.resize(max_listed_rooms);  // a list to read
         done(true, std::move(names));
+      });
+  if (!sent) done(false, {});
+}
+
+// ----- Private conversations and read marks (issue 11, items 5 and 7)
+
+void redis_store::add_conversation(const std::string& feed, const std::string& a,
+                                   const std::string& a_name, const std::string& b,
+                                   const std::string& b_name) {
+  auto entry = [&](const std::string& name) { return to_wire({{"name", name}, {"feed", feed}}); };
+  commands_.command({"HSET", conversations_key(a), b, entry(b_name)}, nullptr);
+  commands_.command({"HSET", conversations_key(b), a, entry(a_name)}, nullptr);
+}
+
+void redis_store::set_read(const std::string& user, const std::string& feed, std::int64_t id) {
+  commands_.command({"EVAL", read_mark_script, "1", marks_key(user), feed, std::to_string(id)},
+                    nullptr);
+}
+
+// Three reads in turn: the conversations, their last ids, the read marks.
+void redis_store::load_user(std::string_view user, std::function<void(bool, user_record)> done) {
+  auto rec = std::make_shared<user_record>();
+  const bool sent =
+      commands_.command({"HGETALL", conversations_key(user)},
+                        [this, rec, user = std::string(user), done](const redisReply* r) {
+                          if (is_error(r) || r->type != REDIS_REPLY_ARRAY) return done(false, {});
+                          for (std::size_t i = 0; i + 1 < r->elements; i += 2) {
+                            if (rec->conversations.size() >= max_listed_conversations) break;
+                            const nlohmann::json j =
+                                nlohmann::json::parse(text_of(r->element[i + 1]), nullptr, false);
+                            conversation_entry e{std::string(text_of(r->element[i])),
+                                                 text_field(j, "name"), text_field(j, "feed"), 0};
+                            if (!e.feed.empty()) rec->conversations.push_back(std::move(e));
+                          }
+                          load_last_ids(rec, user, done);
+                        });
+  if (!sent) done(false, {});
+}
+
+void redis_store::load_last_ids(std::shared_ptr<user_record> rec, std::string user,
+                                std::function<void(bool, user_record)> done) {
+  if (rec->conversations.empty()) return load_marks(rec, std::move(user), std::move(done));
+  std::vector<std::string> argv{"MGET"};
+  for (const auto& c : rec->conversations)
+    argv.push_back(seq_key(c.feed));
+  const bool sent = commands_.command(argv, [this, rec, user, done](const redisReply* r) {
+    if (is_error(r) || r->type != REDIS_REPLY_ARRAY) return done(false, {});
+    for (std::size_t i = 0; i < r->elements && i < rec->conversations.size(); ++i)
+      rec->conversations[i].last_id = to_int(text_of(r->element[i]));
+    load_marks(rec, user, done);
+  });
+  if (!sent) done(false, {});
+}
+
+void redis_store::load_marks(std::shared_ptr<user_record> rec, std::string user,
+                             std::function<void(bool, user_record)> done) {
+  const bool sent =
+      commands_.command({"HGETALL", marks_key(user)}, [rec, done](const redisReply* r) {
+        if (is_error(r) || r->type != REDIS_REPLY_ARRAY) return done(false, {});
+        for (std::size_t i = 0; i + 1 < r->elements; i += 2) {
+          if (rec->read_marks.size() >= max_listed_marks) break;
+          rec->read_marks.emplace_back(std::string(text_of(r->element[i])),
+                                       to_int(text_of(r->element[i + 1])));
+        }
+        done(true, std::move(*rec));
       });
   if (!sent) done(false, {});
 }

@@ -34,6 +34,11 @@ class redis_store final : public store {
   void set_presence(const std::string& room, const std::string& nick, bool present) override;
   void remote_members(const std::string& room,
                       std::function<void(bool, std::vector<std::string>)> done) override;
+  // Conversations and read marks: a hash of each per user (redis_store.cpp's last section).
+  void load_user(std::string_view user, std::function<void(bool, user_record)> done) override;
+  void add_conversation(const std::string& feed, const std::string& a, const std::string& a_name,
+                        const std::string& b, const std::string& b_name) override;
+  void set_read(const std::string& user, const std::string& feed, std::int64_t id) override;
 
   // Rooms whose presence this node sweeps: those with a member anywhere that it heard of.
   std::size_t watched_rooms() const noexcept { return watched_.size(); }
@@ -43,6 +48,10 @@ class redis_store final : public store {
   void on_feed(std::string_view payload);
   void on_presence_feed(std::string_view payload);
   void refresh_presence();
+  void load_last_ids(std::shared_ptr<user_record> rec, std::string user,
+                     std::function<void(bool, user_record)> done);
+  void load_marks(std::shared_ptr<user_record> rec, std::string user,
+                  std::function<void(bool, user_record)> done);
   void read_stream(std::vector<std::string> argv, std::string room, bool reverse, read_done done);
 
   net::event_loop& loop_;

@@ -51,8 +51,9 @@ constexpr const char* display_names_v2 =
     " OR display_skeleton = NEW.name_skeleton)"
     " BEGIN SELECT RAISE(ABORT, 'the name is another user''s display name'); END;";
 
-// ----- rooms (version 3): the room directory, sqlite_directory.cpp. Users are keyed by their
-// names::key, as the hub knows them, so a guest's ban needs no account. room_info, because
+// ----- rooms (version 3): the room directory, sqlite_directory.cpp. Users are keyed as the hub
+// knows them (a signed-in user by its sign-in key, a guest by its nickname's), so a guest's ban
+// needs no account. room_info, because
 // `rooms` is the history's list of names (sqlite_store.cpp).
 constexpr const char* rooms_v3 =
     "CREATE TABLE room_info ("
@@ -81,8 +82,44 @@ constexpr const char* rooms_v3 =
     " created_ms INTEGER NOT NULL,"
     " PRIMARY KEY (room, user_key)) WITHOUT ROWID;";
 
+// ----- private conversations and read marks (version 4): sqlite_store.cpp. Users are keyed as
+// for room members. IF NOT EXISTS: a file written before these tables had a
+// version of their own may hold them already.
+constexpr const char* conversations_v4 =
+    "CREATE TABLE IF NOT EXISTS conversations ("
+    " user TEXT NOT NULL, peer TEXT NOT NULL, peer_name TEXT NOT NULL, feed TEXT NOT NULL,"
+    " PRIMARY KEY (user, peer)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS read_marks ("
+    " user TEXT NOT NULL, feed TEXT NOT NULL, last_read INTEGER NOT NULL,"
+    " PRIMARY KEY (user, feed)) WITHOUT ROWID;";
+
+// ----- account keys (version 5): until now the hub keyed a signed-in user by the key of the
+// name it showed, its display name once it had one; it keys it by its sign-in key now (hub.hpp,
+// attach). Rows under a user's current display key move to its sign-in key; where the user has
+// rows under both (it joined a room before and after choosing a display name), the sign-in key's
+// row stays. Conversations arrived with version 4, keyed right from the start in any release.
+constexpr const char* account_keys_v5 =
+    "CREATE TEMP TABLE rekey AS SELECT display_key AS old, name_key AS new FROM users"
+    " WHERE display_key IS NOT NULL AND display_key != name_key;"
+    "UPDATE room_info SET owner = (SELECT new FROM rekey WHERE old = owner)"
+    " WHERE owner IN (SELECT old FROM rekey);"
+    "UPDATE OR IGNORE room_members SET user_key = (SELECT new FROM rekey WHERE old = user_key)"
+    " WHERE user_key IN (SELECT old FROM rekey);"
+    "DELETE FROM room_members WHERE user_key IN (SELECT old FROM rekey);"
+    "UPDATE OR IGNORE room_bans SET user_key = (SELECT new FROM rekey WHERE old = user_key)"
+    " WHERE user_key IN (SELECT old FROM rekey);"
+    "DELETE FROM room_bans WHERE user_key IN (SELECT old FROM rekey);"
+    "UPDATE OR IGNORE room_invites SET user_key = (SELECT new FROM rekey WHERE old = user_key)"
+    " WHERE user_key IN (SELECT old FROM rekey);"
+    "DELETE FROM room_invites WHERE user_key IN (SELECT old FROM rekey);"
+    "UPDATE OR IGNORE read_marks SET user = (SELECT new FROM rekey WHERE old = user)"
+    " WHERE user IN (SELECT old FROM rekey);"
+    "DELETE FROM read_marks WHERE user IN (SELECT old FROM rekey);"
+    "DROP TABLE temp.rekey;";
+
 // steps[i] takes the file from version i to i + 1.
-constexpr std::array<const char*, schema_version> steps{accounts_v1, display_names_v2, rooms_v3};
+constexpr std::array<const char*, schema_version> steps{accounts_v1, display_names_v2, rooms_v3,
+                                                        conversations_v4, account_keys_v5};
 
 int user_version(sql::connection& db) {
   sql::statement st(db, "PRAGMA user_version");

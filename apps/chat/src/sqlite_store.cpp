@@ -2,8 +2,12 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdio>
 #include <stdexcept>
+
+#include "schema.hpp"
+#include "sql.hpp"
 
 namespace duplex::chat {
 namespace {
@@ -83,6 +87,14 @@ std::vector<stored_message> read_rows(statement& st, std::string_view room) {
 
 sqlite_store::sqlite_store(const std::string& path, poster post, std::int64_t keep_per_room)
     : post_(std::move(post)), keep_(keep_per_room) {
+  // The later versions' tables (conversations and read marks among them, schema.cpp): the
+  // store may be the first to open the file, and reads them from its first answer on. First,
+  // so that a file from a newer duplex-chat is refused before anything else is opened.
+  {
+    sql::connection db(path, std::chrono::seconds(5));
+    configure(db);
+    migrate(db);
+  }
   write_db_ = open_db(path);
   // WAL: readers never wait for the writer, and a committed transaction survives the process
   // being killed (synchronous=NORMAL gives up only the last commits on power loss).
@@ -229,20 +241,23 @@ void sqlite_store::erase(std::string_view room, std::int64_t id,
 
 void sqlite_store::flush() {
   std::unique_lock lock(mutex_);
-  idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+  idle_.wait(lock, [this] { return queue_.empty() && side_.empty() && !busy_; });
 }
 
 void sqlite_store::writer_loop() {
   std::unique_lock lock(mutex_);
   while (true) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty() && stopping_) return;
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty() || !side_.empty(); });
+    if (queue_.empty() && side_.empty() && stopping_) return;
     // Everything queued so far goes into one transaction: one fsync-free commit per batch.
     std::deque<pending> batch;
     batch.swap(queue_);
+    std::deque<side_write> side;
+    side.swap(side_);
     busy_ = true;
     lock.unlock();
-    const bool ok = commit(batch);
+    const bool ok = batch.empty() || commit(batch);
+    commit_side(side);  // after the messages: a conversation is listed once it has one
     for (auto& p : batch) {
       post_([this, m = std::move(p.msg), done = std::move(p.done), ok, p_erase = p.erase] {
         if (ok && !p_erase) report_message(m);
@@ -277,9 +292,12 @@ bool sqlite_store::commit(std::deque<pending>& batch) {
           .bind(4, p.msg.text)
           .bind(5, p.msg.ts_ms);
       if (one.done() != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(write_db_));
-      named.reset();
-      named.bind(1, p.msg.room);  // on the writer thread: one index probe per message
-      if (named.done() != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(write_db_));
+      // On the writer thread: one index probe per message. A conversation is no room.
+      if (!p.msg.room.starts_with('@')) {
+        named.reset();
+        named.bind(1, p.msg.room);
+        if (named.done() != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(write_db_));
+      }
       if (p.msg.id % 100 == 0) {  // retention: prune now and then, not on every insert
         statement prune(write_db_, "DELETE FROM messages WHERE room = ? AND id <= ?");
         prune.bind(1, p.msg.room).bind(2, p.msg.id - keep_);
@@ -292,6 +310,77 @@ bool sqlite_store::commit(std::deque<pending>& batch) {
     std::fprintf(stderr, "duplex-chat: history write failed: %s\n", e.what());
     sqlite3_exec(write_db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return false;
+  }
+}
+
+// ----- Private conversations and read marks (issue 11, items 5 and 7)
+
+void sqlite_store::load_user(std::string_view user, std::function<void(bool, user_record)> done) {
+  auto [ok, rec] = attempt<user_record>([&] {
+    user_record out;
+    statement convos(read_db_,
+                     "SELECT c.peer, c.peer_name, c.feed,"
+                     " (SELECT COALESCE(MAX(id), 0) FROM messages m WHERE m.room = c.feed)"
+                     " FROM conversations c WHERE c.user = ? LIMIT ?");
+    convos.bind(1, user).bind(2, static_cast<std::int64_t>(max_listed_conversations));
+    while (convos.step())
+      out.conversations.push_back(
+          {convos.text(0), convos.text(1), convos.text(2), convos.integer(3)});
+    statement marks(read_db_, "SELECT feed, last_read FROM read_marks WHERE user = ? LIMIT ?");
+    marks.bind(1, user).bind(2, static_cast<std::int64_t>(max_listed_marks));
+    while (marks.step())
+      out.read_marks.emplace_back(marks.text(0), marks.integer(1));
+    return out;
+  });
+  done(ok, std::move(rec));
+}
+
+void sqlite_store::add_conversation(const std::string& feed, const std::string& a,
+                                    const std::string& a_name, const std::string& b,
+                                    const std::string& b_name) {
+  queue_side({true, feed, a, b, b_name, 0});
+  queue_side({true, feed, b, a, a_name, 0});
+}
+
+void sqlite_store::set_read(const std::string& user, const std::string& feed, std::int64_t id) {
+  queue_side({false, feed, user, {}, {}, id});
+}
+
+// Bounded like the appends: past it a write is dropped (a read mark is raised again by the next
+// one, a conversation is recorded again with its next message).
+void sqlite_store::queue_side(side_write w) {
+  {
+    std::lock_guard lock(mutex_);
+    if (side_.size() >= max_queued) return;
+    side_.push_back(std::move(w));
+  }
+  wake_.notify_one();
+}
+
+void sqlite_store::commit_side(std::deque<side_write>& writes) {
+  if (writes.empty()) return;
+  try {
+    exec(write_db_, "BEGIN IMMEDIATE");
+    statement convo(write_db_,
+                    "INSERT OR IGNORE INTO conversations (user, peer, peer_name, feed)"
+                    " VALUES (?, ?, ?, ?)");
+    statement mark(write_db_,
+                   "INSERT INTO read_marks (user, feed, last_read) VALUES (?, ?, ?)"
+                   " ON CONFLICT (user, feed) DO UPDATE SET"
+                   " last_read = MAX(last_read, excluded.last_read)");
+    for (auto& w : writes) {
+      statement& st = w.conversation ? convo : mark;
+      st.reset();
+      if (w.conversation)
+        st.bind(1, w.user).bind(2, w.peer).bind(3, w.peer_name).bind(4, w.feed);
+      else
+        st.bind(1, w.user).bind(2, w.feed).bind(3, w.id);
+      if (st.done() != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(write_db_));
+    }
+    exec(write_db_, "COMMIT");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "duplex-chat: conversation or read mark write failed: %s\n", e.what());
+    sqlite3_exec(write_db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
 }
 

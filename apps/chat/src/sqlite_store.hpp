@@ -35,6 +35,11 @@ class sqlite_store final : public store {
   void rooms(std::function<void(bool, std::vector<std::string>)> done) override;
   // Queued behind the appends made before it, so it never misses a message still being written.
   void erase(std::string_view room, std::int64_t id, std::function<void(bool, bool)> done) override;
+  // Conversations and read marks (sqlite_store.cpp's last section).
+  void load_user(std::string_view user, std::function<void(bool, user_record)> done) override;
+  void add_conversation(const std::string& feed, const std::string& a, const std::string& a_name,
+                        const std::string& b, const std::string& b_name) override;
+  void set_read(const std::string& user, const std::string& feed, std::int64_t id) override;
 
   static constexpr std::size_t max_queued = 10'000;        // appends waiting for the writer
   static constexpr std::size_t max_cached_rooms = 10'000;  // next ids kept in memory
@@ -51,6 +56,14 @@ class sqlite_store final : public store {
     std::function<void(bool, std::int64_t)> done;
     bool erase = false;  // erase msg.id of msg.room; the commit sets msg.id to 0 if not found
   };
+  // A write that rides with the next batch of messages, committed after them.
+  struct side_write {
+    bool conversation = false;  // else a read mark
+    std::string feed, user, peer, peer_name;
+    std::int64_t id = 0;
+  };
+  void queue_side(side_write w);
+  void commit_side(std::deque<side_write>& writes);
   std::int64_t read_last_id(std::string_view room);
   template <class T, class Read>
   std::pair<bool, T> attempt(Read&& read) noexcept;
@@ -65,6 +78,7 @@ class sqlite_store final : public store {
   std::condition_variable wake_;
   std::condition_variable idle_;
   std::deque<pending> queue_;
+  std::deque<side_write> side_;
   bool busy_ = false;
   bool stopping_ = false;
   std::thread writer_;

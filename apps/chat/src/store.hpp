@@ -6,10 +6,13 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace duplex::chat {
 
+// A feed is a room ("general") or a private conversation ("@" + two user keys, see
+// conversations.hpp): both are stored, numbered and read the same way.
 struct stored_message {
   std::string room;
   std::int64_t id = 0;  // increasing per room, assigned by the store
@@ -19,6 +22,21 @@ struct stored_message {
 };
 
 using read_done = std::function<void(bool ok, std::vector<stored_message> messages)>;
+
+// ----- Private conversations and read marks (issue 11, items 5 and 7)
+
+// One of a user's conversations, as load_user() lists it.
+struct conversation_entry {
+  std::string peer;       // the other user's key
+  std::string peer_name;  // as shown
+  std::string feed;
+  std::int64_t last_id = 0;  // the highest id stored in the feed
+};
+// What the hub keeps of a signed-in user while one of its sessions is online.
+struct user_record {
+  std::vector<conversation_entry> conversations;
+  std::vector<std::pair<std::string, std::int64_t>> read_marks;  // (feed, last read id)
+};
 
 // What a store reports on its own, not as the answer to a call. Runs on the hub's thread.
 class store_listener {
@@ -83,6 +101,30 @@ class store {
     (void)room;
     done(true, {});
   }
+
+  // ----- Private conversations and read marks (issue 11, items 5 and 7). The defaults keep
+  // nothing: a store without them lists no conversation and forgets read marks.
+
+  // The user's conversations (at most max_listed_conversations) and read marks (at most
+  // max_listed_marks), read when the user's first session signs in.
+  virtual void load_user(std::string_view user, std::function<void(bool ok, user_record)> done) {
+    (void)user;
+    done(true, {});
+  }
+  // Users `a` and `b` have a conversation in `feed`: each lists it under the other's name.
+  // Written in order with the appends that follow, and idempotent.
+  virtual void add_conversation(const std::string& feed, const std::string& a,
+                                const std::string& a_name, const std::string& b,
+                                const std::string& b_name) {
+    (void)feed, (void)a, (void)a_name, (void)b, (void)b_name;
+  }
+  // Raises the user's read mark in the feed to `id`, or sets it (0 included) when there is
+  // none; a lower id changes nothing.
+  virtual void set_read(const std::string& user, const std::string& feed, std::int64_t id) {
+    (void)user, (void)feed, (void)id;
+  }
+  static constexpr std::size_t max_listed_conversations = 1'000;
+  static constexpr std::size_t max_listed_marks = 4'096;
 
  protected:
   // For the backends: what they tell the listener, if there is one.

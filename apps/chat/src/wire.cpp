@@ -92,16 +92,14 @@ bool request::flag(const char* key) const {
   return it != body_.end() && it->is_boolean() && it->get<bool>();
 }
 
-std::string welcome(std::string_view nick, std::string_view token,
-                    const std::vector<std::string>& rooms) {
+std::string welcome(std::string_view nick, std::string_view token) {
   json out{{"type", "welcome"}, {"token", token}};
   put_name(out, "nick", nick);
-  if (!rooms.empty()) out["rooms"] = rooms;
   return to_wire(out);
 }
 
 std::string joined(std::string_view room, const std::vector<std::string>& members,
-                   std::int64_t last_id) {
+                   std::int64_t last_id, std::optional<read_state> read) {
   std::vector<std::string> names, guests;
   for (const auto& m : members) {
     const auto who = shown(m);
@@ -111,6 +109,10 @@ std::string joined(std::string_view room, const std::vector<std::string>& member
   std::sort(names.begin(), names.end());
   json out{{"type", "joined"}, {"room", room}, {"members", names}, {"last_id", last_id}};
   if (!guests.empty()) out["guests"] = guests;
+  if (read) {
+    out["last_read"] = read->last_read;
+    out["unread"] = read->unread;
+  }
   return to_wire(out);
 }
 
@@ -152,14 +154,6 @@ std::string left(std::string_view room) {
 
 std::string ack(std::string_view ref, std::string_view room, std::int64_t id) {
   return to_wire({{"type", "ack"}, {"ref", ref}, {"room", room}, {"id", id}});
-}
-
-std::string private_message(std::string_view from, std::string_view to, std::string_view text,
-                            std::int64_t ts_ms) {
-  json out{{"type", "private"}, {"text", text}, {"ts", ts_ms}};
-  put_name(out, "from", from);
-  put_name(out, "to", to, "to_guest");
-  return to_wire(out);
 }
 
 std::string room_list(const std::vector<std::pair<std::string, std::size_t>>& rooms) {

@@ -66,11 +66,15 @@ class request {
 // Every name given here is in its carried form (see guest_name): a guest's comes out as the
 // name and `guest: true` (`members` lists every name, `guests` those of guests).
 
-// `rooms`: a signed-in user's stored rooms, which the page joins again without a "joined" line.
-std::string welcome(std::string_view nick, std::string_view token,
-                    const std::vector<std::string>& rooms = {});
+// A guest's welcome (a signed-in user's is below, with its conversations).
+std::string welcome(std::string_view nick, std::string_view token);
+// A signed-in user's read state in a feed: sent with a join and with each conversation.
+struct read_state {
+  std::int64_t last_read = 0;
+  std::int64_t unread = 0;
+};
 std::string joined(std::string_view room, const std::vector<std::string>& members,
-                   std::int64_t last_id);
+                   std::int64_t last_id, std::optional<read_state> read = std::nullopt);
 // The history sent with a join; `resume` after a join with `since`.
 std::string join_history(std::string_view room, const std::vector<stored_message>& messages,
                          bool resume);
@@ -82,12 +86,35 @@ std::string presence(std::string_view room, std::string_view nick, bool joined);
 std::string typing(std::string_view room, std::string_view nick);
 std::string left(std::string_view room);
 std::string ack(std::string_view ref, std::string_view room, std::int64_t id);
-std::string private_message(std::string_view from, std::string_view to, std::string_view text,
-                            std::int64_t ts_ms);
 // Rooms with their member counts.
 std::string room_list(const std::vector<std::pair<std::string, std::size_t>>& rooms);
 // `room` empty: an error about no room in particular.
 std::string error(std::string_view code, std::string_view message, std::string_view room = {});
+
+// ----- server to client: private conversations and read marks (wire_private.cpp). A
+// conversation is named by the other user's name (`with`), as each side sees it.
+
+struct conversation_summary {
+  std::string with;
+  std::int64_t last_id = 0;
+  read_state read;
+};
+// The welcome of a signed-in user, with its conversations and its stored rooms (`rooms`, which
+// the page joins again without a "joined" line).
+std::string welcome(std::string_view nick, std::string_view token,
+                    const std::vector<conversation_summary>& conversations,
+                    const std::vector<std::string>& rooms);
+std::string conversation_list(const std::vector<conversation_summary>& conversations);
+// The answer to opening a conversation: its latest messages, or those after `since`.
+std::string conversation(const conversation_summary& c, const std::vector<stored_message>& messages,
+                         bool resume);
+std::string conversation_page(std::string_view with, const std::vector<stored_message>& messages,
+                              std::int64_t before);
+std::string dm(std::string_view with, const stored_message& m);
+std::string dm_ack(std::string_view ref, std::string_view with, std::int64_t id);
+// `field`: "room" or "with".
+std::string read_mark(std::string_view field, std::string_view feed, std::int64_t id);
+std::string dm_error(std::string_view code, std::string_view message, std::string_view with);
 
 // ----- between nodes, through Redis
 // Redis's Lua scripts (redis_store.cpp) write these too, with cjson, because the id or the

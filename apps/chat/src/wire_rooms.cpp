@@ -25,9 +25,9 @@ json view_json(const room_view& v) {
 }  // namespace
 
 std::string joined(std::string_view room, const std::vector<std::string>& members,
-                   std::int64_t last_id, const room_view& view) {
+                   std::int64_t last_id, const room_view& view, std::optional<read_state> read) {
   // The members as every joined event shows them (guests marked), then the room's description.
-  json out = json::parse(joined(room, members, last_id));
+  json out = json::parse(joined(room, members, last_id, read));
   out.update(view_json(view));
   out["room"] = room;
   return to_wire(out);

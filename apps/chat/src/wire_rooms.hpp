@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "room_directory.hpp"
+#include "wire.hpp"
 
 namespace duplex::chat::wire {
 
@@ -22,7 +24,8 @@ struct room_view {
 };
 
 std::string joined(std::string_view room, const std::vector<std::string>& members,
-                   std::int64_t last_id, const room_view& view);
+                   std::int64_t last_id, const room_view& view,
+                   std::optional<read_state> read = std::nullopt);
 // Sent to a room when its topic, owner, moderators or member count change.
 std::string room_info(const room_view& view);
 std::string directory(const std::vector<directory_entry>& rooms);

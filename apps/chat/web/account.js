@@ -167,7 +167,6 @@ export function noteGuests(m) {
   if (m.type === 'joined') for (const n of m.members || []) mark(n, (m.guests || []).includes(n));
   else if (m.type === 'history') for (const x of m.messages || []) mark(x.nick, x.guest === true);
   else if (['welcome', 'message', 'presence', 'typing'].includes(m.type)) mark(m.nick, m.guest === true);
-  else if (m.type === 'private') mark(m.from, m.guest === true);
 }
 export function isGuest(nick) { return guests.has(nick); }
 

@@ -1,5 +1,7 @@
 // The chat page: one WebSocket to /ws, resumed after every disconnect without gaps or doubles.
 // Every text that came from a user is put on the page with textContent, never as markup.
+// Private conversations are conversations.js's; the hooks here are marked "conversations".
+import { createConversations } from './conversations.js';
 import * as account from './account.js';
 import * as rooms from './rooms.js';
 
@@ -14,7 +16,16 @@ const state = {
   nextRef: 1,
   typingSent: 0,
   typingTimers: new Map(),
+  signedIn: false,  // read marks are kept by the server for signed-in users only
 };
+// conversations: each in its own view, which replaces the room's while it is open.
+const convo = createConversations({
+  send: (obj) => send(obj),
+  me: () => state.nick,
+  onOpen: () => { $('chat').hidden = true; renderRooms(); },
+  onClose: () => { $('chat').hidden = false; },
+  notice: (text) => onError({ message: text }),
+});
 
 function setStatus(kind, text) {
   const el = $('status');
@@ -55,6 +66,7 @@ function connect() {
 
 function handle(m) {
   account.noteGuests(m);
+  if (convo.handle(m)) return;  // conversations
   if (rooms.handle(m)) return;
   switch (m.type) {
     case 'welcome': return onWelcome(m);
@@ -64,7 +76,7 @@ function handle(m) {
     case 'ack': return onAck(m);
     case 'presence': return onPresence(m);
     case 'typing': return onTyping(m);
-    case 'private': return onPrivate(m);
+    case 'read': return onRead(m);
     case 'left': return onLeft(m);
     case 'error': return onError(m);
   }
@@ -79,6 +91,8 @@ function onWelcome(m) {
   $('nick-dialog').close();
   $('me').textContent = 'you are ' + m.nick;
   setStatus('online', 'online');
+  state.signedIn = m.signed_in === true;
+  convo.welcome(m);  // conversations
   const rooms = state.rooms.size ? [...state.rooms.keys()] : ['general'];
   for (const name of rooms) join(name);
 }
@@ -93,7 +107,7 @@ function join(name) {
 
 function roomState(name) {
   if (!state.rooms.has(name)) {
-    state.rooms.set(name, { lastId: 0, firstId: 0, members: new Set(), unread: 0, pending: new Map() });
+    state.rooms.set(name, { lastId: 0, firstId: 0, lastRead: 0, dividerAt: -1, members: new Set(), unread: 0, pending: new Map() });
     saveRooms();
   }
   return state.rooms.get(name);
@@ -105,7 +119,28 @@ function onJoined(m) {
   const room = roomState(m.room);
   room.members = new Set(m.members);
   if (!state.current) state.current = m.room;
+  // The server's read mark: unread counts and the "new messages" divider survive a reload.
+  if (m.last_read !== undefined) {
+    room.lastRead = m.last_read;
+    if (m.room === state.current) room.dividerAt = m.unread > 0 ? m.last_read : -1;
+    else room.unread = m.unread;
+  }
   render();
+}
+
+function onRead(m) {
+  const room = state.rooms.get(m.room);
+  if (!room) return;
+  room.lastRead = Math.max(room.lastRead, m.id);
+  if (room.lastRead >= room.lastId) room.unread = 0;
+  renderRooms();
+}
+
+// The current room is read up to what it shows.
+function markRead(roomName) {
+  const room = state.rooms.get(roomName);
+  if (state.signedIn && room && room.lastId > room.lastRead && document.visibilityState !== 'hidden')
+    send({ type: 'read', room: roomName, id: room.lastId });
 }
 
 function onHistory(m) {
@@ -116,21 +151,36 @@ function onHistory(m) {
     if (m.room === state.current) prependMessages(list, m.room);
     return;
   }
-  for (const x of m.messages) addMessage(m.room, x);
+  for (const x of m.messages) addMessage(m.room, x, false);
   if (m.resume) resendPending(m.room, m.messages);
+  if (m.room === state.current) markRead(m.room);
 }
 
-function addMessage(roomName, m) {
+// `live`: a message as it is sent, which may be news; history is counted by the server's
+// read marks (onJoined), never message by message.
+function addMessage(roomName, m, live = true) {
   const room = roomState(roomName);
   if (m.id <= room.lastId) return;  // already shown: a resume never doubles a message
   room.lastId = m.id;
   if (!room.firstId) room.firstId = m.id;
   if (roomName === state.current) {
+    if (room.dividerAt >= 0 && m.id > room.dividerAt && m.nick !== state.nick) {
+      appendItem(dividerItem());
+      room.dividerAt = -1;
+    }
     appendItem(messageItem(m.nick, m.text, m.ts, false, m.id));
-  } else {
+    if (live) markRead(roomName);
+  } else if (live && m.id > room.lastRead && m.nick !== state.nick) {
     room.unread++;
     renderRooms();
   }
+}
+
+function dividerItem() {
+  const li = document.createElement('li');
+  li.className = 'divider';
+  li.textContent = 'new messages';
+  return li;
 }
 
 function onAck(m) {
@@ -168,12 +218,6 @@ function onTyping(m) {
   clearTimeout(state.typingTimers.get(m.nick));
   state.typingTimers.set(m.nick, setTimeout(() => { state.typingTimers.delete(m.nick); renderTyping(); }, 3000));
   renderTyping();
-}
-
-function onPrivate(m) {
-  const item = messageItem(m.from === state.nick ? `${m.from} → ${m.to}` : m.from, m.text, m.ts, false);
-  item.classList.add('private');
-  appendItem(item);
 }
 
 function onLeft(m) {
@@ -255,7 +299,7 @@ function renderRooms() {
     const li = document.createElement('li');
     li.textContent = '#' + name;
     li.dataset.room = name;
-    if (name === state.current) li.className = 'current';
+    if (name === state.current && !convo.isOpen()) li.className = 'current';
     if (room.unread) {
       const u = document.createElement('span');
       u.className = 'unread';
@@ -274,14 +318,18 @@ function renderMembers() {
     const li = document.createElement('li');
     li.textContent = n;
     if (account.isGuest(n)) li.classList.add('guest');
-    li.onclick = () => { if (n !== state.nick) $('private-to').value = n; };
+    // conversations: a member opens its own private view, never a selector of this composer;
+    // guests have no conversations
+    li.onclick = () => converse(n, true);
     return li;
   }));
-  const select = $('private-to');
-  const chosen = select.value;
-  select.replaceChildren(new Option('everyone in the room', ''),
-    ...names.filter((n) => n !== state.nick).map((n) => new Option('private: ' + n, n)));
-  select.value = names.includes(chosen) ? chosen : '';
+}
+
+// conversations: whether a conversation with `n` can be opened, and with `open` opens it.
+function converse(n, open) {
+  const can = state.signedIn && n !== state.nick && !account.isGuest(n);
+  if (can && open) convo.show(n);
+  return can;
 }
 
 function renderTyping() {
@@ -290,9 +338,11 @@ function renderTyping() {
 }
 
 function switchRoom(name) {
+  convo.close();  // conversations
   state.current = name;
   const room = roomState(name);
   room.unread = 0;
+  room.dividerAt = -1;
   // Reload the room's recent history: the view shows one room at a time.
   room.lastId = 0;
   room.firstId = 0;
@@ -322,7 +372,7 @@ function notice(text) {
 }
 
 function start() {
-  rooms.init({ send, state, switchRoom, roomState, render, notice });
+  rooms.init({ send, state, switchRoom, roomState, render, notice, converse });
   for (const name of JSON.parse(sessionStorage.getItem('duplex.rooms') || '[]')) roomState(name);
   state.current = state.rooms.keys().next().value || '';
   $('nick-form').onsubmit = (e) => {
@@ -342,8 +392,7 @@ function start() {
     e.preventDefault();
     const text = $('text').value;
     if (!text.trim() || !state.current) return;
-    const to = $('private-to').value;
-    if (to) send({ type: 'private', to, text }); else say(state.current, text);
+    say(state.current, text);  // the room's composer speaks to the room, and only to it
     $('text').value = '';
   };
   $('text').oninput = () => {
@@ -356,6 +405,8 @@ function start() {
     const room = state.rooms.get(state.current);
     if (room) send({ type: 'history', room: state.current, before: room.firstId || undefined, limit: 50 });
   };
+  convo.start();  // conversations
+  document.addEventListener('visibilitychange', () => markRead(state.current));
   account.start(connect, () => (state.nick ? connect() : askNick()));
 }
 

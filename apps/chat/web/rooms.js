@@ -3,7 +3,7 @@
 // every action; this only offers what the reader's role allows.
 
 const $ = (id) => document.getElementById(id);
-let api = null;                 // { send, state, switchRoom, render, notice }
+let api = null;                 // { send, state, switchRoom, render, notice, converse }
 const info = new Map();         // room -> { topic, owner, count, moderators, role, invite_only }
 
 export function init(a) {
@@ -122,7 +122,11 @@ function onMemberClick(e) {
   const r = moderating();
   if (!li || !r || li.textContent === api.state.nick) return;
   e.stopPropagation();
-  openMenu(e, userActions(li.textContent, r));
+  // The menu takes the click that opens a conversation for other readers: it offers that too.
+  const user = li.textContent;
+  const items = userActions(user, r);
+  if (api.converse && api.converse(user, false)) items.unshift([`Message ${user}`, () => api.converse(user, true)]);
+  openMenu(e, items);
 }
 
 function userActions(user, r) {
@@ -145,7 +149,7 @@ function openMenu(e, items) {
     const b = document.createElement('button');
     b.type = 'button';
     b.textContent = label;
-    b.onclick = () => { api.send({ ...req, room }); closeMenu(); };
+    b.onclick = () => { if (typeof req === 'function') req(); else api.send({ ...req, room }); closeMenu(); };
     return b;
   }));
   menu.style.left = Math.min(e.clientX, window.innerWidth - 220) + 'px';

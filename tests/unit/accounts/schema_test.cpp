@@ -6,6 +6,7 @@
 
 #include "accounts/accounts_support.hpp"
 #include "src/accounts.hpp"
+#include "src/conversations.hpp"
 #include "src/schema.hpp"
 #include "src/sqlite_store.hpp"
 
@@ -29,17 +30,21 @@ std::vector<stored_message> history(sqlite_store& s, const std::string& room) {
   return out;
 }
 
-// A file written by today's history store (version 0) gains the accounts tables; its history
-// stays readable by the history store, before and after.
+// A file written by the history store before accounts (version 0: messages and rooms) gains
+// the later tables; its history stays readable by the history store.
 TEST(Schema, UpgradesAChatDatabaseInPlace) {
   temp_db file;
   std::vector<std::function<void()>> posted;
   auto post = [&](std::function<void()> fn) { posted.push_back(std::move(fn)); };
   {
-    sqlite_store store(file.path(), post);
-    for (int i = 0; i < 3; ++i)
-      store.append({"general", 0, "ann", "line " + std::to_string(i), 1000 + i}, nullptr);
-    store.flush();
+    sql::connection db(file.path(), std::chrono::seconds(1));
+    db.exec(
+        "CREATE TABLE messages (room TEXT NOT NULL, id INTEGER NOT NULL, nick TEXT NOT NULL,"
+        " text TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (room, id)) WITHOUT ROWID;"
+        "CREATE TABLE rooms (name TEXT PRIMARY KEY) WITHOUT ROWID;"
+        "INSERT INTO messages VALUES ('general', 1, 'ann', 'line 0', 1000),"
+        " ('general', 2, 'ann', 'line 1', 1001), ('general', 3, 'ann', 'line 2', 1002);"
+        "INSERT INTO rooms VALUES ('general');");
   }
   ASSERT_EQ(version_of(file.path()), 0);
 
@@ -122,6 +127,159 @@ TEST(Schema, UpgradesVersionOneToDisplayNames) {
   EXPECT_EQ(ann->shown(), "Ann");
   EXPECT_EQ(users.set_display(ann->id, test::claim("Annie")), create_result::created);
   EXPECT_EQ(users.by_key("ann")->display, "Annie");
+}
+
+bool has_table(const std::string& path, const char* name) {
+  sql::connection db(path, std::chrono::seconds(1));
+  sql::statement st(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+  st.bind(1, name);
+  return st.row();
+}
+
+// A file as duplex-chat with rooms but before conversations left it: history, a user, a room
+// with its owner, at version 3.
+void write_version_3(const std::string& path) {
+  {
+    sqlite_store store(path, [](std::function<void()> fn) { fn(); });
+    store.append({"general", 0, "ann", "from version 3", 1000}, nullptr);
+    store.flush();
+  }
+  sql::connection db(path, std::chrono::seconds(1));
+  db.exec(
+      "DROP TABLE conversations; DROP TABLE read_marks;"
+      " INSERT INTO users (name, name_key, name_skeleton, password_hash, created_ms,"
+      " password_changed_ms) VALUES ('ann', 'ann', 'ann', 'h', 1, 1);"
+      " INSERT INTO room_info (name, topic, owner, created_ms) VALUES ('general', 't', 'ann', 1);"
+      " INSERT INTO room_members (room, user_key, name, role) VALUES"
+      " ('general', 'ann', 'ann', 'owner');"
+      " PRAGMA user_version = 3;");
+}
+
+std::int64_t count_rows(const std::string& path, const char* table) {
+  sql::connection db(path, std::chrono::seconds(1));
+  sql::statement st(db, (std::string("SELECT COUNT(*) FROM ") + table).c_str());
+  return st.row() ? st.integer(0) : -1;
+}
+
+TEST(Schema, AVersion3DatabaseGetsConversationsAndReadMarksInPlace) {
+  ASSERT_GE(schema_version, 4);
+  temp_db file;
+  const std::string path = file.path();
+  write_version_3(path);
+  ASSERT_EQ(version_of(path), 3);
+  ASSERT_FALSE(has_table(path, "read_marks"));
+  const std::string feed = conversations::feed_of("ann", "bob");
+  {
+    sqlite_store store(path, [](std::function<void()> fn) { fn(); });
+    EXPECT_EQ(version_of(path), schema_version);
+    store.set_read("ann", "general", 1);
+    store.add_conversation(feed, "ann", "Ann", "bob", "Bob");
+    store.append({feed, 0, "Bob", "hello", 2000}, nullptr);
+    store.flush();
+  }
+  // What version 3 held is still there.
+  EXPECT_EQ(count_rows(path, "users"), 1);
+  EXPECT_EQ(count_rows(path, "room_members"), 1);
+  // And what version 4 added outlives a restart.
+  sqlite_store again(path, [](std::function<void()> fn) { fn(); });
+  bool ok = false;
+  user_record rec;
+  again.load_user("ann", [&](bool k, user_record r) {
+    ok = k;
+    rec = std::move(r);
+  });
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(rec.read_marks.size(), 1u);
+  EXPECT_EQ(rec.read_marks[0], (std::pair<std::string, std::int64_t>{"general", 1}));
+  ASSERT_EQ(rec.conversations.size(), 1u);
+  EXPECT_EQ(rec.conversations[0].peer, "bob");
+  EXPECT_EQ(rec.conversations[0].peer_name, "Bob");
+  EXPECT_EQ(rec.conversations[0].last_id, 1);
+  std::vector<stored_message> lines;
+  again.before("general", 100, 10, [&](bool, std::vector<stored_message> m) { lines = m; });
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].text, "from version 3");
+}
+
+// A file from before the merge of conversations into the versions held the two tables already,
+// created by the store at version 2 or 3: the step takes it to 4 without losing them.
+TEST(Schema, TablesMadeBeforeTheirVersionAreKept) {
+  temp_db file;
+  const std::string path = file.path();
+  {
+    sqlite_store store(path, [](std::function<void()> fn) { fn(); });
+    store.set_read("ann", "general", 7);
+    store.flush();
+  }
+  {
+    sql::connection db(path, std::chrono::seconds(1));
+    db.exec("PRAGMA user_version = 3;");
+  }
+  sqlite_store again(path, [](std::function<void()> fn) { fn(); });
+  EXPECT_EQ(version_of(path), schema_version);
+  user_record rec;
+  again.load_user("ann", [&](bool, user_record r) { rec = std::move(r); });
+  ASSERT_EQ(rec.read_marks.size(), 1u);
+  EXPECT_EQ(rec.read_marks[0].second, 7);
+}
+
+// Version 4 keyed a user with a display name by that name's key; version 5 moves its rows to
+// its sign-in key, where the hub looks for them now, and keeps one row where it had two.
+TEST(Schema, Version5KeysUsersByTheirSignInName) {
+  temp_db file;
+  const std::string path = file.path();
+  {
+    sql::connection db(path, std::chrono::seconds(1));
+    configure(db);
+    migrate(db);
+    db.exec(
+        "INSERT INTO users (name, name_key, name_skeleton, password_hash, created_ms,"
+        " password_changed_ms) VALUES ('alice', 'alice', 'alice', 'h', 1, 1),"
+        " ('bob', 'bob', 'bob', 'h', 1, 1);"
+        "UPDATE users SET display_name = 'Alicia', display_key = 'alicia',"
+        " display_skeleton = 'alicia' WHERE name_key = 'alice';"
+        "INSERT INTO room_info (name, owner, created_ms) VALUES ('team', 'alicia', 1),"
+        " ('general', '', 1);"
+        "INSERT INTO room_members (room, user_key, name, role) VALUES"
+        " ('team', 'alicia', 'Alicia', 'owner'), ('team', 'bob', 'bob', 'member'),"
+        " ('general', 'alice', 'alice', 'member'), ('general', 'alicia', 'Alicia', 'member');"
+        "INSERT INTO room_bans (room, user_key, created_ms) VALUES ('general', 'alicia', 1);"
+        "INSERT INTO read_marks (user, feed, last_read) VALUES ('alicia', 'team', 5);"
+        "PRAGMA user_version = 4;");
+  }
+  sql::connection db(path, std::chrono::seconds(1));
+  configure(db);
+  EXPECT_EQ(migrate(db), 4);
+  EXPECT_EQ(version_of(path), schema_version);
+  auto rows = [&](const char* query) {
+    std::vector<std::string> out;
+    sql::statement st(db, query);
+    while (st.row())
+      out.push_back(st.text(0));
+    return out;
+  };
+  EXPECT_EQ(rows("SELECT owner FROM room_info WHERE name = 'team'"),
+            std::vector<std::string>{"alice"});
+  EXPECT_EQ(rows("SELECT user_key || ' ' || role FROM room_members WHERE room = 'team'"
+                 " ORDER BY user_key"),
+            (std::vector<std::string>{"alice owner", "bob member"}));
+  EXPECT_EQ(rows("SELECT user_key FROM room_members WHERE room = 'general'"),
+            std::vector<std::string>{"alice"});
+  EXPECT_EQ(rows("SELECT user_key FROM room_bans"), std::vector<std::string>{"alice"});
+  EXPECT_EQ(rows("SELECT user || ' ' || last_read FROM read_marks"),
+            std::vector<std::string>{"alice 5"});
+}
+
+// The history store refuses a newer file too, whichever part of the chat opens it first.
+TEST(Schema, TheHistoryStoreRefusesAFileFromANewerProgram) {
+  temp_db file;
+  const std::string path = file.path();
+  {
+    sql::connection db(path, std::chrono::seconds(1));
+    db.exec(("PRAGMA user_version = " + std::to_string(schema_version + 1)).c_str());
+  }
+  EXPECT_THROW(sqlite_store(path, [](std::function<void()> fn) { fn(); }), std::runtime_error);
+  EXPECT_EQ(version_of(path), schema_version + 1);
 }
 
 TEST(Schema, RefusesAFileFromANewerProgram) {

@@ -142,10 +142,11 @@ class chat_fixture {
     std::uint64_t id;
     recording_session* s;
   };
-  // `signed_in`: as if the server had authenticated the connection as that user.
-  user connect(const std::string& signed_in = {}) {
+  // `signed_in`: as if the server had authenticated the connection as that user (`account`:
+  // its account key, see hub::attach).
+  user connect(const std::string& signed_in = {}, const std::string& account = {}) {
     sessions_.push_back(std::make_unique<recording_session>(topics_));
-    return {hub_->attach(*sessions_.back(), signed_in), sessions_.back().get()};
+    return {hub_->attach(*sessions_.back(), signed_in, account), sessions_.back().get()};
   }
   user named(const std::string& nick) {
     auto u = connect();

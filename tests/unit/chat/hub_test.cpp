@@ -296,18 +296,16 @@ TEST(Typing, OthersOnlyThrottledDroppableAndNeverStored) {
   EXPECT_TRUE(fx.stored_before("x", 100, 100).empty());
 }
 
-TEST(Private, ReachesOnlyItsTarget) {
+// The old `private` message (not stored, sent to whoever a selector named) is gone: private
+// words go to a conversation, by `dm` (hub_private_test.cpp).
+TEST(Private, TheUnstoredPrivateMessageIsGone) {
   chat_fixture fx;
   auto a = fx.named("alice");
   auto b = fx.named("bob");
-  auto c = fx.named("carol");
   fx.send(a, {{"type", "private"}, {"to", "BOB"}, {"text", "psst"}});
-  ASSERT_EQ(b.s->of("private").size(), 1u);
-  EXPECT_EQ(b.s->of("private")[0]["from"], "alice");
-  EXPECT_EQ(a.s->of("private").size(), 1u);  // the sender's copy
-  EXPECT_TRUE(c.s->of("private").empty());
-  fx.send(a, {{"type", "private"}, {"to", "nobody"}, {"text", "x"}});
-  EXPECT_EQ(error_code(*a.s), "no_such_user");
+  EXPECT_EQ(error_code(*a.s), "unknown_type");
+  EXPECT_TRUE(b.s->of("private").empty());
+  EXPECT_TRUE(b.s->of("dm").empty());
 }
 
 TEST(Errors, KeepTheConnectionOpen) {

@@ -1,6 +1,6 @@
-// Several sessions of one signed-in user (the groundwork of issue 11's step 4): one name, one
-// presence, private messages and typing that follow the user, and no session that closes
-// another. Guests keep today's rules: one connection per name, taken over only by its token.
+// Several sessions of one signed-in user (issue 11's step 4): one name, one presence, messages
+// and typing that follow the user, and no session that closes another. Guests keep today's rules:
+// one connection per name, taken over only by its token.
 #include <gtest/gtest.h>
 
 #include "chat_support.hpp"
@@ -123,23 +123,22 @@ TEST(Users, PresenceIsTheUsersAnnouncedOnce) {
   EXPECT_EQ(one.s->of("left").size(), 1u);
 }
 
-TEST(Users, PrivateMessagesReachEverySessionOfBothUsers) {
+TEST(Users, WhatAUserSaysReachesEachOfItsSessionsAndTheAckOnlyTheSender) {
   chat_fixture fx;
   auto bob = fx.named("bob");
   auto one = hello(fx, "alice", "alice");
   auto two = hello(fx, "alice", "alice");
-  fx.send(bob, {{"type", "private"}, {"to", "ALICE"}, {"text", "psst"}});
-  EXPECT_EQ(one.s->of("private").size(), 1u);
-  EXPECT_EQ(two.s->of("private").size(), 1u);
-  EXPECT_EQ(bob.s->of("private").size(), 1u);
-  fx.send(one, {{"type", "private"}, {"to", "bob"}, {"text", "hi"}});
-  EXPECT_EQ(bob.s->of("private").size(), 2u);
-  EXPECT_EQ(two.s->of("private").back()["text"], "hi");  // the sender's copy, on every session
-  fx.send(two, {{"type", "private"}, {"to", "alice"}, {"text", "note to self"}});
-  EXPECT_EQ(one.s->of("private").size(), 3u);  // once, not once as sender and once as recipient
-  const auto published = fx.topics().published.size();
-  fx.send(bob, {{"type", "private"}, {"to", "alice"}, {"text", "again"}});
-  EXPECT_EQ(fx.topics().published.size() - published, 2u);  // one frame per user, not session
+  for (const auto& u : {bob, one, two})
+    fx.send(u, {{"type", "join"}, {"room", "r"}});
+  fx.send(one, {{"type", "say"}, {"room", "r"}, {"text", "hi"}, {"ref", "x"}});
+  fx.pump();
+  for (const auto* s : {bob.s, one.s, two.s})
+    EXPECT_EQ(s->of("message").size(), 1u);
+  EXPECT_EQ(one.s->of("ack").size(), 1u);
+  EXPECT_TRUE(two.s->of("ack").empty());
+  EXPECT_TRUE(bob.s->of("ack").empty());
+  EXPECT_EQ(one.s->close_code, 0);
+  EXPECT_EQ(two.s->close_code, 0);
 }
 
 TEST(Users, TypingIsTheUsersThrottledOnceAndNotEchoedToItsSessions) {

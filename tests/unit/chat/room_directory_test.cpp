@@ -133,9 +133,14 @@ TEST(SqliteDirectory, UpgradesAnEarlierDatabaseInPlace) {
   std::vector<std::function<void()>> posted;
   auto post = [&](std::function<void()> fn) { posted.push_back(std::move(fn)); };
   {
-    sqlite_store store(path, post);
-    store.append({"general", 0, "ann", "before the upgrade", 1000}, nullptr);
-    store.flush();
+    // Version 0: history only, as the first sqlite_store wrote it.
+    sql::connection db(path, std::chrono::seconds(1));
+    db.exec(
+        "CREATE TABLE messages (room TEXT NOT NULL, id INTEGER NOT NULL, nick TEXT NOT NULL,"
+        " text TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (room, id)) WITHOUT ROWID;"
+        "CREATE TABLE rooms (name TEXT PRIMARY KEY) WITHOUT ROWID;"
+        "INSERT INTO messages VALUES ('general', 1, 'ann', 'before the upgrade', 1000);"
+        "INSERT INTO rooms VALUES ('general');");
   }
   ASSERT_EQ(version_of(path), 0);
   {
@@ -143,16 +148,16 @@ TEST(SqliteDirectory, UpgradesAnEarlierDatabaseInPlace) {
     EXPECT_TRUE(d.create({"general", "", "", false, 1}));
   }
   EXPECT_EQ(version_of(path), schema_version);
-  // The version before the directory's is this one without its tables: made so, then upgraded.
+  // The version before the directory's (2) is this one without its tables and the later ones':
+  // made so, then upgraded.
   {
     sql::connection db(path, std::chrono::seconds(1));
     db.exec(
-        ("DROP TABLE room_members; DROP TABLE room_bans; DROP TABLE room_invites;"
-         " DROP TABLE room_info; INSERT INTO users (name, name_key, name_skeleton,"
-         " password_hash, created_ms, password_changed_ms) VALUES ('ann', 'ann', 'ann', 'h', 1, 1);"
-         " PRAGMA user_version = " +
-         std::to_string(schema_version - 1) + ";")
-            .c_str());
+        "DROP TABLE room_members; DROP TABLE room_bans; DROP TABLE room_invites;"
+        " DROP TABLE room_info; DROP TABLE conversations; DROP TABLE read_marks;"
+        " INSERT INTO users (name, name_key, name_skeleton,"
+        " password_hash, created_ms, password_changed_ms) VALUES ('ann', 'ann', 'ann', 'h', 1, 1);"
+        " PRAGMA user_version = 2;");
   }
   {
     sqlite_directory d(path);

@@ -1,0 +1,223 @@
+// Private conversations on the page: a list with unread counts, and each conversation in a view
+// of its own. The view's composer is bound to the conversation it was opened for: nothing typed
+// there can go anywhere else, whoever comes, goes or is selected meanwhile.
+// Every text from a user is put on the page with textContent, never as markup.
+
+const $ = (id) => document.getElementById(id);
+
+export function createConversations({ send, me, onOpen, onClose, notice }) {
+  const list = new Map();  // with -> { lastId, lastRead, unread, messages: Map(id -> m), pending: Map }
+  let open = '';           // the conversation shown, '' when a room is
+  let dividerAt = -1;      // the read mark when the view opened: "new messages" below it
+  let nextRef = 1;
+
+  function conv(w) {
+    if (!list.has(w)) list.set(w, { lastId: 0, lastRead: 0, unread: 0, messages: new Map(), pending: new Map() });
+    return list.get(w);
+  }
+
+  function summary(s) {
+    const c = conv(s.with);
+    c.lastId = Math.max(c.lastId, s.last_id);
+    c.lastRead = Math.max(c.lastRead, s.last_read);
+    c.unread = s.unread;
+  }
+
+  function add(w, m) {
+    const c = conv(w);
+    if (c.messages.has(m.id)) return false;  // a dm and a conversation answer may overlap
+    c.messages.set(m.id, m);
+    c.lastId = Math.max(c.lastId, m.id);
+    return true;
+  }
+
+  function markRead(w) {
+    const c = conv(w);
+    if (c.lastId > c.lastRead && document.visibilityState !== 'hidden') send({ type: 'read', with: w, id: c.lastId });
+  }
+
+  function renderList() {
+    $('conversations').replaceChildren(...[...list.keys()].sort().map((w) => {
+      const c = list.get(w);
+      const li = document.createElement('li');
+      li.textContent = '@' + w;
+      li.dataset.with = w;
+      if (w === open) li.className = 'current';
+      if (c.unread > 0 && w !== open) {
+        const u = document.createElement('span');
+        u.className = 'unread';
+        u.textContent = c.unread;
+        li.append(u);
+      }
+      li.onclick = () => show(w);
+      return li;
+    }));
+  }
+
+  function item(m, pending) {
+    const li = document.createElement('li');
+    li.className = 'msg' + (pending ? ' pending' : '');
+    const n = document.createElement('span');
+    n.className = 'nick';
+    n.textContent = m.nick;
+    const t = document.createElement('span');
+    t.className = 'text';
+    t.textContent = m.text;
+    const time = document.createElement('time');
+    time.className = 'time';
+    time.textContent = m.ts ? new Date(m.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : 'sending…';
+    li.append(n, t, time);
+    return li;
+  }
+
+  function renderView() {
+    if (!open) return;
+    const c = conv(open);
+    const ol = $('conv-messages');
+    const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
+    const items = [];
+    let divided = false;
+    for (const id of [...c.messages.keys()].sort((a, b) => a - b)) {
+      const m = c.messages.get(id);
+      if (!divided && dividerAt >= 0 && id > dividerAt && m.nick !== me()) {
+        const d = document.createElement('li');
+        d.className = 'divider';
+        d.textContent = 'new messages';
+        items.push(d);
+        divided = true;
+      }
+      items.push(item(m, false));
+    }
+    for (const [ref, text] of c.pending) {
+      const li = item({ nick: me(), text }, true);
+      li.dataset.ref = ref;
+      items.push(li);
+    }
+    ol.replaceChildren(...items);
+    if (atBottom || divided) ol.scrollTop = ol.scrollHeight;
+  }
+
+  // Opens the conversation with `w` in its own view, and binds the view's composer to it.
+  function show(w) {
+    if (!w) return;
+    open = w;
+    const c = conv(w);
+    dividerAt = c.unread > 0 ? c.lastRead : -1;
+    $('conversation').dataset.with = w;
+    $('conv-title').textContent = 'private conversation with ' + w;
+    $('conversation').hidden = false;
+    onOpen();
+    const req = { type: 'conversation', with: w };
+    if (c.messages.size) req.since = Math.max(...c.messages.keys());
+    send(req);
+    renderView();
+    renderList();
+    $('conv-text').focus();
+  }
+
+  function close() {
+    if (!open) return;
+    open = '';
+    $('conversation').hidden = true;
+    delete $('conversation').dataset.with;
+    renderList();
+    onClose();
+  }
+
+  function say(w, text) {
+    const c = conv(w);
+    const ref = 'd' + nextRef++;
+    c.pending.set(ref, text);
+    send({ type: 'dm', with: w, text, ref });
+    if (w === open) renderView();
+  }
+
+  // What the server says about conversations: true when the message was one of them.
+  function handle(m) {
+    switch (m.type) {
+      case 'dm': {
+        const c = conv(m.with);
+        if (!add(m.with, m)) return true;
+        if (m.with === open && document.visibilityState !== 'hidden') markRead(m.with);
+        else if (m.nick !== me() && m.id > c.lastRead) c.unread++;
+        if (m.with === open) renderView();
+        renderList();
+        return true;
+      }
+      case 'conversation': {
+        summary(m);
+        for (const x of m.messages) add(m.with, x);
+        if (m.with === open) {
+          renderView();
+          markRead(m.with);
+        }
+        renderList();
+        return true;
+      }
+      case 'conversations':
+        for (const s of m.conversations) summary(s);
+        renderList();
+        return true;
+      case 'read':
+        if (m.with === undefined) return false;
+        {
+          const c = conv(m.with);
+          c.lastRead = Math.max(c.lastRead, m.id);
+          c.unread = [...c.messages.entries()].filter(([id, x]) => id > c.lastRead && x.nick !== me()).length;
+          if (!c.messages.size) c.unread = Math.max(0, c.lastId - c.lastRead);
+          renderList();
+        }
+        return true;
+      case 'ack':
+        if (m.with === undefined) return false;
+        conv(m.with).pending.delete(m.ref);
+        if (m.with === open) renderView();
+        return true;
+      case 'history':
+        if (m.with === undefined) return false;
+        for (const x of m.messages) add(m.with, x);
+        if (m.with === open) renderView();
+        return true;
+      case 'error':
+        if (m.with === undefined && !['signed_in_only', 'self_conversation', 'no_such_user'].includes(m.code)) return false;
+        $('conv-notice').textContent = m.message;
+        if (!open) notice(m.message);
+        if (m.code === 'resume_too_old' && m.with) {
+          conv(m.with).messages.clear();
+          send({ type: 'conversation', with: m.with });
+        }
+        return true;
+    }
+    return false;
+  }
+
+  // A welcome: the list as the server has it, then the open view resumes.
+  function welcome(m) {
+    for (const s of m.conversations || []) summary(s);
+    renderList();
+    if (open) show(open);
+  }
+
+  function start() {
+    $('dm-form').onsubmit = (e) => {
+      e.preventDefault();
+      const w = $('dm-to').value.trim();
+      $('dm-to').value = '';
+      show(w);
+    };
+    $('conv-close').onclick = close;
+    $('conv-composer').onsubmit = (e) => {
+      e.preventDefault();
+      // The conversation this view was opened for, and no other.
+      const w = $('conversation').dataset.with;
+      const text = $('conv-text').value;
+      if (!w || !text.trim()) return;
+      $('conv-text').value = '';
+      $('conv-notice').textContent = '';
+      say(w, text);
+    };
+    document.addEventListener('visibilitychange', () => { if (open) markRead(open); });
+  }
+
+  return { handle, welcome, show, close, start, isOpen: () => open !== '' };
+}
