@@ -96,7 +96,7 @@ bool socket_conn::send_ping(std::string_view data) {
 
 void socket_conn::start_close(std::uint16_t code, std::string_view reason) {
   if (phase_ != phase::websocket || !ws_.close(code, reason)) return;
-  deadline = ctx_.closing_deadline();
+  set_deadline(ctx_.closing_deadline());
   if (!corked_) flush_output();
 }
 

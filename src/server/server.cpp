@@ -64,12 +64,12 @@ void server_state::publish(std::string_view topic, std::string_view data, ws::op
 
 // ---- loop_context ----------------------------------------------------------------------
 
-loop_context::loop_context(server_state& s, unsigned i) : server(s), index(i) {
+loop_context::loop_context(server_state& s, unsigned i)
+    : server(s),
+      index(i),
+      wheel(static_cast<std::uint64_t>(std::max<std::int64_t>(s.opts.tick.count(), 1))) {
   cork.reserve(64 * 1024);
   scratch.reserve(16 * 1024);
-  const auto tick = std::max<std::int64_t>(s.opts.tick.count(), 1);
-  loop.add_timer(
-      std::chrono::milliseconds(tick), [this] { sweep(); }, true);
   loop.on_exception([this](std::string_view what) {
     if (server.opts.on_exception) return server.opts.on_exception(what);
     server.log("exception on loop " + std::to_string(index) + ": " + std::string(what));
@@ -110,17 +110,30 @@ void loop_context::unlink(socket_conn* c) noexcept {
   if (c->next) c->next->prev = c->prev;
   if (head == c) head = c->next;
   server.connections.fetch_sub(1, std::memory_order_relaxed);
-  // c->next stays as it was so that a sweep standing on c can still move on.
+  // c->next stays as it was so that a walk over the list standing on c can still move on.
 }
 
-void loop_context::sweep() {
+void loop_context::arm(net::wheel_node& n, std::uint64_t at) {
+  wheel.arm(n, at);
+  schedule_wheel();
+}
+
+void loop_context::turn_wheel() {
+  wheel_timer = 0;
+  wheel_wake = 0;
   const std::uint64_t now = loop.now_ms();
-  for (socket_conn* c = head; c != nullptr;) {
-    socket_conn* next = c->next;
-    if (c->deadline != 0 && c->deadline <= now && c->current_phase() != phase::dead)
-      c->on_deadline(now);
-    c = next;
-  }
+  wheel.advance(now, [now](net::wheel_node& n) { socket_conn::of(n).on_timer(now); });
+  schedule_wheel();
+}
+
+void loop_context::schedule_wheel() {
+  const std::uint64_t at = wheel.next_turn();
+  if (at == 0 || (wheel_timer != 0 && wheel_wake <= at)) return;
+  if (wheel_timer != 0) loop.cancel_timer(wheel_timer);
+  const std::uint64_t now = loop.now_ms();
+  wheel_timer =
+      loop.add_timer(std::chrono::milliseconds(at > now ? at - now : 0), [this] { turn_wheel(); });
+  wheel_wake = at;
 }
 
 void loop_context::iteration_end() {

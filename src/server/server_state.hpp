@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../net/timer_wheel.hpp"
 #include "duplex/net/event_loop.hpp"
 #include "duplex/net/listener.hpp"
 #include "duplex/net/send_queue.hpp"
@@ -37,7 +38,11 @@ struct loop_context {
   void accept(int fd);
   void link(socket_conn* c) noexcept;
   void unlink(socket_conn* c) noexcept;
-  void sweep();
+  // Arms a socket's deadline node for `at`, and the loop's timer for the wheel's next turn if
+  // that comes sooner than the one set.
+  void arm(net::wheel_node& n, std::uint64_t at);
+  void turn_wheel();
+  void schedule_wheel();
   void iteration_end();
   void begin_shutdown();
   void deliver(std::string_view topic_name, const net::shared_bytes& frame, socket_conn* except);
@@ -50,6 +55,12 @@ struct loop_context {
   server_state& server;
   unsigned index;
   net::event_loop loop;
+  // Every socket deadline (handshake, body, idle and pong, closing), at server_options::tick
+  // resolution. One loop timer stands for the wheel's next turn, and none while it is empty:
+  // sockets without a deadline cost nothing over time.
+  net::timer_wheel wheel;
+  net::timer_id wheel_timer = 0;
+  std::uint64_t wheel_wake = 0;  // when wheel_timer is due
   std::unique_ptr<net::listener> listener;
   socket_conn* head = nullptr;
   std::vector<socket_conn*> graveyard;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "../net/stream.hpp"
+#include "../net/timer_wheel.hpp"
 #include "duplex/server/server.hpp"
 #include "duplex/ws/connection.hpp"
 #include "http_phase.hpp"
@@ -26,7 +27,9 @@ enum class phase : std::uint8_t {
   dead,       // fd closed; freed at the end of the loop iteration
 };
 
-class socket_conn final : public websocket, private net::stream {
+// Its deadline's node in the loop's timer wheel is a base, not a member: the wheel hands the
+// node back, and the socket is found from it without a pointer or an offset.
+class socket_conn final : public websocket, private net::stream, private net::wheel_node {
  public:
   socket_conn(loop_context& ctx, int fd);
   ~socket_conn();
@@ -35,6 +38,11 @@ class socket_conn final : public websocket, private net::stream {
   void start() { stream().watch(true, false); }
   void on_io(net::io_events events) override;
   void on_deadline(std::uint64_t now) noexcept;
+  // The wheel's turn for this socket's node came: its deadline is due, later (re-armed), or
+  // none any more.
+  void on_timer(std::uint64_t now) noexcept;
+  static socket_conn& of(net::wheel_node& n) noexcept { return static_cast<socket_conn&>(n); }
+  std::uint64_t deadline() const noexcept { return deadline_; }
   void begin_shutdown();
   void force_close();
 
@@ -70,7 +78,6 @@ class socket_conn final : public websocket, private net::stream {
 
   socket_conn* prev = nullptr;
   socket_conn* next = nullptr;
-  std::uint64_t deadline = 0;  // ms on the loop's clock; 0: none
 
  private:
   net::stream& stream() noexcept { return *this; }
@@ -82,6 +89,16 @@ class socket_conn final : public websocket, private net::stream {
   }
   // Whether anything at all may still be written (a close frame, a pong, an HTTP answer).
   bool writable() const noexcept { return phase_ != phase::dead && !stream().broken(); }
+
+  net::wheel_node& timer_node() noexcept { return *this; }
+  // ms on the loop's clock; 0: none (the node leaves the wheel, so the loop need not wake).
+  // Lazy: a later deadline (a message received) only stores the time, and the node's present
+  // turn re-arms it; only an earlier one moves the node.
+  void set_deadline(std::uint64_t at) {
+    deadline_ = at;
+    if (at == 0) return ctx_.wheel.cancel(timer_node());
+    if (ctx_.wheel.earlier(timer_node(), at)) ctx_.arm(timer_node(), at);
+  }
 
   // socket_conn.cpp
   void on_writable();
@@ -140,6 +157,7 @@ class socket_conn final : public websocket, private net::stream {
   send_result result(send_status s) const noexcept { return {s, stream().queued()}; }
 
   loop_context& ctx_;
+  std::uint64_t deadline_ = 0;
   phase phase_ = phase::http;
   bool corked_ = false;
   bool close_after_flush_ = false;

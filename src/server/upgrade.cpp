@@ -61,7 +61,7 @@ void socket_conn::upgrade(const http::request& req) {
   route_ = r;
   http_.reset();
   phase_ = phase::websocket;
-  deadline = ctx_.after(opts.idle_timeout);
+  set_deadline(ctx_.after(opts.idle_timeout));
   if (writable()) emit(response);
   if (route_->behavior.on_open) {
     begin_cork();

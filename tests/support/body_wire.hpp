@@ -82,7 +82,7 @@ struct body_wire {
   void expire_all() {
     for (detail::socket_conn* c = ctx.head; c != nullptr;) {
       detail::socket_conn* next = c->next;
-      if (c->deadline != 0) c->on_deadline(c->deadline);
+      if (c->deadline() != 0) c->on_deadline(c->deadline());
       c = next;
     }
     step();

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server/server_state.hpp"
@@ -87,6 +88,45 @@ TEST(FakeWire, RepliesMadeInOneCallbackLeaveInOneWrite) {
   h.step();
   EXPECT_EQ(h.frames().size(), 6u);
   EXPECT_EQ(h.wire.writes() - before, 1u) << "the cork batches every reply of the read";
+}
+
+// Without an idle timeout an open socket has no deadline: it leaves the timer wheel at the
+// upgrade, and once the handshake's turn has passed the loop has no timer left to wake for.
+TEST(FakeWire, AnIdleSocketWithoutIdleTimeoutHoldsNoTimer) {
+  server_options o;
+  o.idle_timeout = std::chrono::milliseconds(0);
+  o.handshake_timeout = std::chrono::milliseconds(5);
+  o.tick = std::chrono::milliseconds(1);
+  harness h(o);
+  EXPECT_EQ(h.ctx.wheel.size(), 1u) << "the handshake deadline";
+  EXPECT_NE(h.ctx.wheel_timer, 0u);
+  h.open();
+  EXPECT_TRUE(h.ctx.wheel.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  h.step();
+  h.step();
+  EXPECT_EQ(h.ctx.wheel_timer, 0u) << "nothing armed, nothing to wake for";
+  h.wire.feed(frame(fin | op_text, "still here"));
+  h.step();
+  EXPECT_EQ(h.frames().size(), 1u);
+  EXPECT_EQ(h.ctx.wheel_timer, 0u);
+}
+
+// A message pushes the idle deadline back without touching the wheel: the node keeps its
+// turn, and is re-armed for the later time only when that turn comes.
+TEST(FakeWire, AMessageDefersTheIdleDeadlineLazily) {
+  server_options o;
+  o.idle_timeout = std::chrono::milliseconds(60'000);
+  harness h(o);
+  h.open();
+  ASSERT_EQ(h.ctx.wheel.size(), 1u);
+  const std::uint64_t turn = h.ctx.wheel.next_turn();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past one tick of 250 ms
+  h.wire.feed(frame(fin | op_text, "a"));
+  h.step();
+  EXPECT_EQ(h.frames().size(), 1u);
+  EXPECT_EQ(h.ctx.wheel.size(), 1u);
+  EXPECT_EQ(h.ctx.wheel.next_turn(), turn) << "the node did not move";
 }
 
 TEST(FakeWire, RefusedBytesAreQueuedAndFollowOnWritability) {
