@@ -121,6 +121,7 @@ bool listener::in_use(const address& a) {
 
 listener::~listener() {
   close();
+  if (pause_timer_ != 0) loop_.cancel_timer(pause_timer_);
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
@@ -144,8 +145,50 @@ bool listener::shed_one() noexcept {
   // pending too: then nothing was dropped, and asking again would only say EMFILE again.
   if (fd < 0) return false;
   ++dropped_;
-  std::fprintf(stderr, "duplex: out of file descriptors, dropped a connection\n");
+  ++burst_dropped_;
   return true;
+}
+
+void listener::log(const std::string& line) const {
+  if (log_) return log_(line);
+  std::fprintf(stderr, "duplex: %s\n", line.c_str());
+}
+
+// Asking again while no descriptor is free only says EMFILE again, and every connection that
+// arrives meanwhile would wake the loop: what waits now is dropped (its peer gets a reset, not
+// a timeout), then the listener leaves epoll for a pause and tries again. One line per burst.
+void listener::at_fd_limit() {
+  const std::uint64_t now = loop_.now_ms();
+  if (!in_burst_) {
+    in_burst_ = true;
+    burst_dropped_ = 0;
+    burst_start_ms_ = burst_logged_ms_ = now;
+  }
+  for (int i = 0; i < 256 && shed_one(); ++i) {
+  }
+  if (now - burst_logged_ms_ >= 10'000) {  // a long burst says so every 10 s, not only at its end
+    log("still out of file descriptors after " + std::to_string(now - burst_start_ms_) +
+        " ms: dropped " + std::to_string(burst_dropped_) + " connections so far");
+    burst_logged_ms_ = now;
+  }
+  loop_.remove(fd_);
+  pause_timer_ = loop_.add_timer(fd_limit_pause, [this] {
+    pause_timer_ = 0;
+    resume();
+  });
+}
+
+void listener::resume() {
+  if (fd_ < 0) return;
+  loop_.add(fd_, io_events::readable, this);
+  on_io(io_events::readable);  // the probe: a descriptor free again ends the burst
+}
+
+void listener::end_burst() {
+  in_burst_ = false;
+  if (burst_dropped_ == 0) return;
+  log("out of file descriptors for " + std::to_string(loop_.now_ms() - burst_start_ms_) +
+      " ms: dropped " + std::to_string(burst_dropped_) + " connections");
 }
 
 void listener::on_io(io_events) {
@@ -157,12 +200,11 @@ void listener::on_io(io_events) {
                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE) {
-        if (!shed_one()) return;
-        continue;
-      }
+      if (errno == EMFILE || errno == ENFILE) return at_fd_limit();
+      if (in_burst_ && (errno == EAGAIN || errno == EWOULDBLOCK)) end_burst();
       return;  // EAGAIN, or an error the next readiness will report again
     }
+    if (in_burst_) end_burst();
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     on_accept_(fd, peer);
