@@ -28,10 +28,18 @@ write_result write_bytes(int fd, std::string_view bytes) noexcept;
 // keep them, megabytes per socket, as an orphan for minutes, outside every limit of ours.
 void close_socket(int fd) noexcept;
 
+// Empty, it is one null pointer: a socket that is not waiting on the kernel holds no queue.
+// While bytes wait, their segments live in a block taken from (and given back to) a small
+// per-thread pool, so that a queue filled and drained on every broadcast costs no allocation.
 class send_queue {
  public:
-  bool empty() const noexcept { return bytes_ == 0; }
-  std::size_t bytes() const noexcept { return bytes_; }
+  send_queue() = default;
+  ~send_queue() { clear(); }
+  send_queue(const send_queue&) = delete;
+  send_queue& operator=(const send_queue&) = delete;
+
+  bool empty() const noexcept { return q_ == nullptr; }
+  std::size_t bytes() const noexcept;
 
   void push(std::string_view data);
   void push(std::string&& data);
@@ -42,20 +50,13 @@ class send_queue {
   write_result flush(int fd) noexcept;
   void clear() noexcept;
 
+  struct block;  // the segments (send_queue.cpp)
+
  private:
-  struct segment {
-    std::string owned;
-    shared_bytes shared;
-    std::size_t offset = 0;
-    std::string_view rest() const noexcept {
-      return std::string_view(shared ? *shared : owned).substr(offset);
-    }
-  };
+  block& take();
   void consume(std::size_t n) noexcept;
 
-  std::vector<segment> segments_;
-  std::size_t head_ = 0;  // first live segment
-  std::size_t bytes_ = 0;
+  block* q_ = nullptr;
 };
 
 }  // namespace duplex::net
