@@ -71,7 +71,9 @@ class socket_conn final : public websocket, private net::stream, private net::wh
   bool unsubscribe(std::string_view name);
   bool subscribed(std::string_view name) const { return topics_.contains(name); }
   const route* current_route() const noexcept { return route_; }
-  std::string_view agreed_protocol() const noexcept { return protocol_; }
+  std::string_view agreed_protocol() const noexcept {
+    return protocol_ ? std::string_view(*protocol_) : std::string_view();
+  }
   loop_context& context() const noexcept { return ctx_; }
   int fd() const noexcept { return stream().fd(); }
   phase current_phase() const noexcept { return phase_; }
@@ -157,21 +159,23 @@ class socket_conn final : public websocket, private net::stream, private net::wh
   send_result result(send_status s) const noexcept { return {s, stream().queued()}; }
 
   loop_context& ctx_;
-  std::uint64_t deadline_ = 0;
-  phase phase_ = phase::http;
-  bool corked_ = false;
-  bool close_after_flush_ = false;
-  bool ping_outstanding_ = false;
-  bool deferred_ = false;        // in ctx_.deferred: shared frames wait for the iteration's end
-  bool close_reported_ = false;  // on_close has run (it runs once for every upgraded socket)
-  bool aborting_ = false;        // ended by a timer or a limit: close with a reset if bytes wait
-  bool peer_done_ = false;       // the peer half-closed while answers were still queued
-  bool held_ = false;            // reading stopped: a paused body, or an answer awaited
+  // One word for the deadline (ms on the loop's clock: 48 bits last 8,900 years), the phase
+  // and the flags.
+  std::uint64_t deadline_ : 48 = 0;
+  phase phase_ : 8 = phase::http;
+  bool corked_ : 1 = false;
+  bool close_after_flush_ : 1 = false;
+  bool ping_outstanding_ : 1 = false;
+  bool deferred_ : 1 = false;        // in ctx_.deferred: shared frames wait for the iteration's end
+  bool close_reported_ : 1 = false;  // on_close has run (it runs once for every upgraded socket)
+  bool aborting_ : 1 = false;   // ended by a timer or a limit: close with a reset if bytes wait
+  bool peer_done_ : 1 = false;  // the peer half-closed while answers were still queued
+  bool held_ : 1 = false;       // reading stopped: a paused body, or an answer awaited
   const route* route_ = nullptr;
   std::unique_ptr<http_state> http_;
   ws::connection ws_;
   topic_set topics_;
-  std::string protocol_;
+  std::unique_ptr<const std::string> protocol_;  // null: none agreed (the usual case)
 };
 
 // Application callbacks run through here: one that throws is reported like any exception on
