@@ -79,13 +79,13 @@ loop_context::loop_context(server_state& s, unsigned i)
 
 loop_context::~loop_context() {
   listener.reset();
-  while (head != nullptr) {
-    socket_conn* c = head;
-    unlink(c);
-    delete c;
+  std::vector<socket_conn*> all;  // open ones and the graveyard's
+  all.reserve(sockets.size());
+  sockets.for_each([&](socket_conn& c) { all.push_back(&c); });
+  for (socket_conn* c : all) {
+    if (c->current_phase() != phase::dead) unlink(c);
+    sockets.destroy(c);
   }
-  for (socket_conn* c : graveyard)
-    delete c;
 }
 
 void loop_context::accept(int fd) {
@@ -93,24 +93,27 @@ void loop_context::accept(int fd) {
     ::close(fd);
     return;
   }
-  auto* c = new socket_conn(*this, fd);
+  socket_conn* c = sockets.make(*this, fd);
   link(c);
   c->start();
 }
 
-void loop_context::link(socket_conn* c) noexcept {
-  c->next = head;
-  if (head) head->prev = c;
-  head = c;
+void loop_context::link(socket_conn*) noexcept {
+  ++open;
   server.connections.fetch_add(1, std::memory_order_relaxed);
 }
 
-void loop_context::unlink(socket_conn* c) noexcept {
-  if (c->prev) c->prev->next = c->next;
-  if (c->next) c->next->prev = c->prev;
-  if (head == c) head = c->next;
+void loop_context::unlink(socket_conn*) noexcept {
+  --open;
   server.connections.fetch_sub(1, std::memory_order_relaxed);
-  // c->next stays as it was so that a walk over the list standing on c can still move on.
+}
+
+socket_conn* loop_context::first_open() noexcept {
+  socket_conn* found = nullptr;
+  sockets.for_each([&](socket_conn& c) {
+    if (!found && c.current_phase() != phase::dead) found = &c;
+  });
+  return found;
 }
 
 void loop_context::arm(net::wheel_node& n, std::uint64_t at) {
@@ -142,26 +145,22 @@ void loop_context::iteration_end() {
     deferred[i]->flush_deferred();
   deferred.clear();
   for (socket_conn* c : graveyard)
-    delete c;
+    sockets.destroy(c);
   graveyard.clear();
-  if (shutting_down && head == nullptr) loop.stop();
+  if (shutting_down && open == 0) loop.stop();
 }
 
 void loop_context::begin_shutdown() {
   if (shutting_down) return;
   shutting_down = true;
   listener.reset();
-  for (socket_conn* c = head; c != nullptr;) {
-    socket_conn* next = c->next;
-    c->begin_shutdown();
-    c = next;
-  }
+  sockets.for_each([](socket_conn& c) {
+    if (c.current_phase() != phase::dead) c.begin_shutdown();
+  });
   loop.add_timer(server.opts.close_timeout, [this] {
-    for (socket_conn* c = head; c != nullptr;) {
-      socket_conn* next = c->next;
-      c->force_close();
-      c = next;
-    }
+    sockets.for_each([](socket_conn& c) {
+      if (c.current_phase() != phase::dead) c.force_close();
+    });
   });
 }
 

@@ -18,6 +18,7 @@
 #include "duplex/net/tls.hpp"
 #include "duplex/server/server.hpp"
 #include "exchange.hpp"
+#include "socket_slab.hpp"
 #include "topics.hpp"
 
 namespace duplex::detail {
@@ -36,8 +37,11 @@ struct loop_context {
   ~loop_context();
 
   void accept(int fd);
+  // Counts a socket open (from accept) and closed (from its destroy()).
   void link(socket_conn* c) noexcept;
   void unlink(socket_conn* c) noexcept;
+  // Some socket not yet closed, or null (tests that hold one look at it through this).
+  socket_conn* first_open() noexcept;
   // Arms a socket's deadline node for `at`, and the loop's timer for the wheel's next turn if
   // that comes sooner than the one set.
   void arm(net::wheel_node& n, std::uint64_t at);
@@ -62,7 +66,8 @@ struct loop_context {
   net::timer_id wheel_timer = 0;
   std::uint64_t wheel_wake = 0;  // when wheel_timer is due
   std::unique_ptr<net::listener> listener;
-  socket_conn* head = nullptr;
+  slab<socket_conn> sockets;  // open ones, and closed ones until the iteration ends
+  std::size_t open = 0;       // sockets not yet closed
   std::vector<socket_conn*> graveyard;
   std::vector<socket_conn*> deferred;  // sockets with broadcast frames to write at iteration end
   topic_map topics;

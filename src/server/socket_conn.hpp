@@ -78,9 +78,6 @@ class socket_conn final : public websocket, private net::stream, private net::wh
   int fd() const noexcept { return stream().fd(); }
   phase current_phase() const noexcept { return phase_; }
 
-  socket_conn* prev = nullptr;
-  socket_conn* next = nullptr;
-
  private:
   net::stream& stream() noexcept { return *this; }
   const net::stream& stream() const noexcept { return *this; }

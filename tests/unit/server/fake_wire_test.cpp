@@ -136,14 +136,14 @@ TEST(FakeWire, RefusedBytesAreQueuedAndFollowOnWritability) {
   h.wire.feed(frame(fin | op_binary, std::string(1000, 'q')));
   h.step();
   EXPECT_TRUE(h.frames().empty());
-  ASSERT_NE(h.ctx.head, nullptr);
-  EXPECT_GT(h.ctx.head->buffered_amount(), 1000u);
+  ASSERT_NE(h.ctx.first_open(), nullptr);
+  EXPECT_GT(h.ctx.first_open()->buffered_amount(), 1000u);
   h.wire.refuse_writes(false);
   h.step();  // the descriptor is writable: the queue goes out
   const auto f = h.frames();
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].payload, std::string(1000, 'q'));
-  EXPECT_EQ(h.ctx.head->buffered_amount(), 0u);
+  EXPECT_EQ(h.ctx.first_open()->buffered_amount(), 0u);
 }
 
 TEST(FakeWire, CloseHandshakeThenHalfCloseThenOnClose) {
@@ -157,10 +157,10 @@ TEST(FakeWire, CloseHandshakeThenHalfCloseThenOnClose) {
   EXPECT_EQ(f[0].close_code(), 1000);
   EXPECT_TRUE(h.wire.write_shut()) << "RFC 6455 7.1.1: the server ends TCP first";
   EXPECT_EQ(h.closes, std::vector<std::uint16_t>{1000});
-  ASSERT_NE(h.ctx.head, nullptr) << "still reading until the peer's FIN";
+  ASSERT_NE(h.ctx.first_open(), nullptr) << "still reading until the peer's FIN";
   h.wire.end();
   h.step();
-  EXPECT_EQ(h.ctx.head, nullptr);
+  EXPECT_EQ(h.ctx.first_open(), nullptr);
   EXPECT_EQ(h.closes.size(), 1u) << "on_close runs once";
 }
 
@@ -176,7 +176,7 @@ TEST(FakeWire, AQueueOverTheLimitEndsTheSocketWith1008) {
   EXPECT_TRUE(h.wire.read_shut());
   h.step();  // the next readiness reports the end, and on_close follows
   EXPECT_EQ(h.closes, std::vector<std::uint16_t>{1008});
-  EXPECT_EQ(h.ctx.head, nullptr);
+  EXPECT_EQ(h.ctx.first_open(), nullptr);
 }
 
 }  // namespace
