@@ -154,19 +154,12 @@ void listener::log(const std::string& line) const {
   std::fprintf(stderr, "duplex: %s\n", line.c_str());
 }
 
-// Asking again while no descriptor is free only says EMFILE again, and every connection that
-// arrives meanwhile would wake the loop: what waits now is dropped (its peer gets a reset, not
-// a timeout), then the listener leaves epoll for a pause and tries again. One line per burst.
+// At the limit with nothing pending, asking again only says EMFILE again, and every connection
+// that arrives would wake the loop for one more drop: the listener leaves epoll for a pause.
+// A long burst says so every 10 s, not only at its end.
 void listener::at_fd_limit() {
   const std::uint64_t now = loop_.now_ms();
-  if (!in_burst_) {
-    in_burst_ = true;
-    burst_dropped_ = 0;
-    burst_start_ms_ = burst_logged_ms_ = now;
-  }
-  for (int i = 0; i < 256 && shed_one(); ++i) {
-  }
-  if (now - burst_logged_ms_ >= 10'000) {  // a long burst says so every 10 s, not only at its end
+  if (now - burst_logged_ms_ >= 10'000) {
     log("still out of file descriptors after " + std::to_string(now - burst_start_ms_) +
         " ms: dropped " + std::to_string(burst_dropped_) + " connections so far");
     burst_logged_ms_ = now;
@@ -193,6 +186,7 @@ void listener::end_burst() {
 
 void listener::on_io(io_events) {
   // Bounded per wake-up so that a connection storm cannot starve established sockets.
+  bool at_limit = false;
   for (int i = 0; i < 256 && fd_ >= 0; ++i) {
     address peer;
     peer.length = sizeof peer.storage;
@@ -200,15 +194,28 @@ void listener::on_io(io_events) {
                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE) return at_fd_limit();
+      if (errno == EMFILE || errno == ENFILE) {
+        if (!in_burst_) {
+          in_burst_ = true;
+          burst_dropped_ = 0;
+          burst_start_ms_ = burst_logged_ms_ = loop_.now_ms();
+        }
+        at_limit = true;
+        // One dropped (its peer gets a reset, not a timeout): a descriptor may be free again.
+        if (shed_one()) continue;
+        break;
+      }
+      // EAGAIN: a descriptor was free (Linux looks for one before the queue), so a burst is over.
       if (in_burst_ && (errno == EAGAIN || errno == EWOULDBLOCK)) end_burst();
       return;  // EAGAIN, or an error the next readiness will report again
     }
+    at_limit = false;
     if (in_burst_) end_burst();
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     on_accept_(fd, peer);
   }
+  if (at_limit && fd_ >= 0) at_fd_limit();
 }
 
 }  // namespace duplex::net

@@ -60,7 +60,7 @@ class listener final : public io_handler {
  private:
   // Accepts and closes one pending connection; false if none was pending.
   bool shed_one() noexcept;
-  // Out of descriptors: drops what waits and stops asking the kernel for a while.
+  // Out of descriptors with nothing left to drop: stops asking the kernel for a while.
   void at_fd_limit();
   void resume();
   void end_burst();
