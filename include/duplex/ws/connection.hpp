@@ -180,13 +180,15 @@ class connection {
   std::uint8_t msg_op_ = 0;  // message in progress; 0: none
   ws::role role_;
   ws::state state_ = state::open;
+  // The frame's flags, written for every frame, are whole bytes (a bit-field write is a
+  // read-modify-write on the per-message path); the rarer ones share a byte.
+  bool in_payload_ = false;
+  bool frame_fin_ = false;
+  bool frame_masked_ = false;
+  bool frame_rsv1_ = false;
+  bool frame_split_ = false;  // a chunk of this frame's payload came in an earlier read
+  bool msg_compressed_ = false;
   bool stream_fragments_ : 1;
-  bool in_payload_ : 1 = false;
-  bool frame_fin_ : 1 = false;
-  bool frame_masked_ : 1 = false;
-  bool frame_rsv1_ : 1 = false;
-  bool frame_split_ : 1 = false;  // a chunk of this frame's payload came in an earlier read
-  bool msg_compressed_ : 1 = false;
   bool sending_fragments_ : 1 = false;
   bool failed_ : 1 = false;
   bool close_sent_ : 1 = false;
