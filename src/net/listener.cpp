@@ -121,6 +121,7 @@ bool listener::in_use(const address& a) {
 
 listener::~listener() {
   close();
+  if (pause_timer_ != 0) loop_.cancel_timer(pause_timer_);
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
@@ -144,12 +145,48 @@ bool listener::shed_one() noexcept {
   // pending too: then nothing was dropped, and asking again would only say EMFILE again.
   if (fd < 0) return false;
   ++dropped_;
-  std::fprintf(stderr, "duplex: out of file descriptors, dropped a connection\n");
+  ++burst_dropped_;
   return true;
+}
+
+void listener::log(const std::string& line) const {
+  if (log_) return log_(line);
+  std::fprintf(stderr, "duplex: %s\n", line.c_str());
+}
+
+// At the limit with nothing pending, asking again only says EMFILE again, and every connection
+// that arrives would wake the loop for one more drop: the listener leaves epoll for a pause.
+// A long burst says so every 10 s, not only at its end.
+void listener::at_fd_limit() {
+  const std::uint64_t now = loop_.now_ms();
+  if (now - burst_logged_ms_ >= 10'000) {
+    log("still out of file descriptors after " + std::to_string(now - burst_start_ms_) +
+        " ms: dropped " + std::to_string(burst_dropped_) + " connections so far");
+    burst_logged_ms_ = now;
+  }
+  loop_.remove(fd_);
+  pause_timer_ = loop_.add_timer(fd_limit_pause, [this] {
+    pause_timer_ = 0;
+    resume();
+  });
+}
+
+void listener::resume() {
+  if (fd_ < 0) return;
+  loop_.add(fd_, io_events::readable, this);
+  on_io(io_events::readable);  // the probe: a descriptor free again ends the burst
+}
+
+void listener::end_burst() {
+  in_burst_ = false;
+  if (burst_dropped_ == 0) return;
+  log("out of file descriptors for " + std::to_string(loop_.now_ms() - burst_start_ms_) +
+      " ms: dropped " + std::to_string(burst_dropped_) + " connections");
 }
 
 void listener::on_io(io_events) {
   // Bounded per wake-up so that a connection storm cannot starve established sockets.
+  bool at_limit = false;
   for (int i = 0; i < 256 && fd_ >= 0; ++i) {
     address peer;
     peer.length = sizeof peer.storage;
@@ -158,15 +195,27 @@ void listener::on_io(io_events) {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE) {
-        if (!shed_one()) return;
-        continue;
+        if (!in_burst_) {
+          in_burst_ = true;
+          burst_dropped_ = 0;
+          burst_start_ms_ = burst_logged_ms_ = loop_.now_ms();
+        }
+        at_limit = true;
+        // One dropped (its peer gets a reset, not a timeout): a descriptor may be free again.
+        if (shed_one()) continue;
+        break;
       }
+      // EAGAIN: a descriptor was free (Linux looks for one before the queue), so a burst is over.
+      if (in_burst_ && (errno == EAGAIN || errno == EWOULDBLOCK)) end_burst();
       return;  // EAGAIN, or an error the next readiness will report again
     }
+    at_limit = false;
+    if (in_burst_) end_burst();
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     on_accept_(fd, peer);
   }
+  if (at_limit && fd_ >= 0) at_fd_limit();
 }
 
 }  // namespace duplex::net

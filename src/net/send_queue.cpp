@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "io_calls.hpp"
 
@@ -30,63 +31,125 @@ write_result write_bytes(int fd, std::string_view bytes) noexcept {
   return write_vector(fd, &v, 1);
 }
 
+struct send_queue::block {
+  struct segment {
+    std::string owned;
+    shared_bytes shared;
+    std::size_t offset = 0;
+    std::string_view rest() const noexcept {
+      return std::string_view(shared ? *shared : owned).substr(offset);
+    }
+  };
+  std::vector<segment> segments;
+  std::size_t head = 0;  // first live segment
+  std::size_t bytes = 0;
+};
+
+namespace {
+
+// Blocks of drained queues, kept for the next queue of this thread; bounded, and each with
+// little storage, so the pool holds a few kilobytes at most. Trivially destructible, so that
+// a queue destroyed late in the thread's exit still finds it; `drain` empties it then.
+struct block_pool {
+  static constexpr std::size_t max_blocks = 64;
+  send_queue::block* free[max_blocks];
+  std::size_t count;
+  bool closed;  // the thread is ending: blocks are deleted, not kept
+};
+thread_local block_pool pool{};
+
+struct pool_drain {
+  ~pool_drain();
+};
+thread_local pool_drain drain;
+
+pool_drain::~pool_drain() {
+  while (pool.count > 0)
+    delete pool.free[--pool.count];
+  pool.closed = true;
+}
+
+}  // namespace
+
+std::size_t send_queue::bytes() const noexcept {
+  return q_ ? q_->bytes : 0;
+}
+
+send_queue::block& send_queue::take() {
+  if (q_) return *q_;
+  if (pool.count > 0) {
+    q_ = pool.free[--pool.count];
+  } else {
+    static_cast<void>(&drain);  // odr-used here, so this thread constructs it and drains it
+    q_ = new block;
+  }
+  return *q_;
+}
+
 void send_queue::push(std::string_view data) {
   if (data.empty()) return;
-  segments_.push_back({std::string(data), nullptr, 0});
-  bytes_ += data.size();
+  block& b = take();
+  b.segments.push_back({std::string(data), nullptr, 0});
+  b.bytes += data.size();
 }
 
 void send_queue::push(std::string&& data) {
   if (data.empty()) return;
-  bytes_ += data.size();
-  segments_.push_back({std::move(data), nullptr, 0});
+  block& b = take();
+  b.bytes += data.size();
+  b.segments.push_back({std::move(data), nullptr, 0});
 }
 
 void send_queue::push(shared_bytes buf, std::size_t offset) {
   if (!buf || offset >= buf->size()) return;
-  bytes_ += buf->size() - offset;
-  segments_.push_back({{}, std::move(buf), offset});
+  block& b = take();
+  b.bytes += buf->size() - offset;
+  b.segments.push_back({{}, std::move(buf), offset});
 }
 
 void send_queue::clear() noexcept {
-  segments_.clear();
-  head_ = 0;
-  bytes_ = 0;
+  if (!q_) return;
+  block* b = std::exchange(q_, nullptr);
+  b->segments.clear();
+  b->head = 0;
+  b->bytes = 0;
+  // A block that a burst grew is not worth keeping; nor more blocks than a loop reuses.
+  if (b->segments.capacity() > 8 || pool.count == block_pool::max_blocks || pool.closed) {
+    delete b;
+    return;
+  }
+  pool.free[pool.count++] = b;
 }
 
 void send_queue::consume(std::size_t n) noexcept {
-  bytes_ -= n;
+  block& b = *q_;
+  b.bytes -= n;
   while (n > 0) {
-    segment& s = segments_[head_];
+    block::segment& s = b.segments[b.head];
     const std::size_t left = s.rest().size();
     if (n < left) {
       s.offset += n;
       return;
     }
     n -= left;
-    s = segment{};
-    ++head_;
+    s = block::segment{};
+    ++b.head;
   }
   // A queue that never drains completely must not grow with dead segments at its front.
-  if (head_ >= 32 && head_ * 2 >= segments_.size()) {
-    segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));
-    head_ = 0;
+  if (b.head >= 32 && b.head * 2 >= b.segments.size()) {
+    b.segments.erase(b.segments.begin(), b.segments.begin() + static_cast<std::ptrdiff_t>(b.head));
+    b.head = 0;
   }
-  if (head_ == segments_.size()) {
-    segments_.clear();
-    // An idle socket keeps no queue storage.
-    if (segments_.capacity() > 8) std::vector<segment>().swap(segments_);
-    head_ = 0;
-  }
+  if (b.head == b.segments.size()) clear();  // drained: the block goes back
 }
 
 write_result send_queue::flush(int fd) noexcept {
   write_result total;
-  while (bytes_ > 0) {
+  while (q_ != nullptr) {
     iovec iov[64];
     std::size_t n = 0;
-    for (std::size_t i = head_; i < segments_.size() && n < 64; ++i, ++n) {
-      const auto r = segments_[i].rest();
+    for (std::size_t i = q_->head; i < q_->segments.size() && n < 64; ++i, ++n) {
+      const auto r = q_->segments[i].rest();
       iov[n] = {const_cast<char*>(r.data()), r.size()};
     }
     const write_result w = write_vector(fd, iov, n);

@@ -35,7 +35,7 @@ void socket_conn::begin_exchange(const body_route& r, const http::request& req) 
   b.ex = std::move(ex);
   b.route = &r;
   b.total_deadline = ctx_.after(ctx_.server.opts.body_total_timeout);
-  deadline = body_deadline();
+  set_deadline(body_deadline());
   // Whether the client waits for a 100 before it sends the body (any limit would do here).
   b.continue_owed =
       http::decide_expect(b.ex->request, UINT64_MAX).action == http::expect_action::send_continue;
@@ -79,7 +79,7 @@ bool socket_conn::advance_exchange() {
       close_after_flush();
       return false;
     }
-    deadline = ctx_.after(ctx_.server.opts.handshake_timeout);
+    set_deadline(ctx_.after(ctx_.server.opts.handshake_timeout));
     return !answers_over_limit();
   }
   if (!b.reading || b.paused) return false;
@@ -93,7 +93,7 @@ bool socket_conn::read_body() {
     fail_body(b.decoder.error());
     return false;
   }
-  if (step.consumed > 0 && !b.paused) deadline = body_deadline();
+  if (step.consumed > 0 && !b.paused) set_deadline(body_deadline());
   b.length_left -= std::min<std::uint64_t>(b.length_left, step.data.size());
   // The piece views the reader's buffer: delivered before skip(), which may clear it.
   if (!step.data.empty() && !b.discarding) deliver_piece(step.data);
@@ -131,7 +131,7 @@ void socket_conn::end_body() {
     call_route([&] { b.route->buffered(h, std::exchange(b.gathered, {})); });
   }
   // The answer is the application's now, however long it takes: no timer runs meanwhile.
-  if (b.ex && !b.ex->answered) deadline = 0;
+  if (b.ex && !b.ex->answered) set_deadline(0);
 }
 
 // The decoder or the Expect field refused the body: its status, then the closing phase, so
@@ -206,7 +206,7 @@ void socket_conn::answer(const http_response& res) {
     else
       close = true;
     b.paused = false;  // what is left is the glue's to drop, paused or not
-    if (b.reading) deadline = body_deadline();
+    if (b.reading) set_deadline(body_deadline());
   }
   b.close_after = close;
   if (writable()) emit(res.serialize(!close, b.ex->head_only));
@@ -229,7 +229,7 @@ void socket_conn::pause_body() {
   if (!b.reading || b.paused) return;
   b.paused = true;
   b.paused_at = ctx_.loop.now_ms();
-  deadline = 0;
+  set_deadline(0);
   update_input();
 }
 
@@ -238,7 +238,7 @@ void socket_conn::resume_body() {
   if (!b.paused) return;
   b.paused = false;
   if (b.total_deadline != 0) b.total_deadline += ctx_.loop.now_ms() - b.paused_at;
-  deadline = body_deadline();
+  set_deadline(body_deadline());
   kick();
 }
 

@@ -27,14 +27,13 @@ void socket_conn::expect_proxy_header() {
   if (!s.opts.proxy_protocol || s.trusted.empty()) return;
   const auto peer = tcp_peer(fd());
   if (!peer || !s.trusted.trusts(*peer)) return;  // a stranger's header is just bad input
-  edge_ = std::make_unique<edge_state>();
-  edge_->awaiting = true;
+  rare().awaiting = true;
 }
 
 // Reads exactly as many bytes as the header still needs, so the first byte after it (a TLS
 // ClientHello or a request) is left to the stream.
 void socket_conn::read_proxy_header() {
-  auto& e = *edge_;
+  auto& e = *rare_;
   while (true) {
     const auto r = net::parse_proxy_v2(e.header);
     if (r.status == net::proxy_status::invalid) {
@@ -69,8 +68,8 @@ std::optional<std::string> socket_conn::forwarded_by_trusted(const http::request
   const auto& s = ctx_.server;
   if (!s.opts.forwarded_headers || s.trusted.empty()) return std::nullopt;
   std::optional<ip_address> hop;
-  if (edge_ && edge_->client_ip) {
-    hop = edge_->client_ip;
+  if (rare_ && rare_->client_ip) {
+    hop = rare_->client_ip;
   } else if (const auto peer = tcp_peer(fd())) {
     hop = ip_of(*peer);
   }
@@ -82,8 +81,7 @@ std::optional<std::string> socket_conn::forwarded_by_trusted(const http::request
 void socket_conn::adopt_forwarded(const http::request& req) {
   auto client = forwarded_by_trusted(req);
   if (!client) return;
-  if (!edge_) edge_ = std::make_unique<edge_state>();
-  edge_->client = std::move(*client);
+  rare().client = std::move(*client);
 }
 
 // A plain request's client is its own: a proxy's connection carries requests of many clients.
@@ -93,7 +91,7 @@ std::string socket_conn::request_client(const http::request& req) const {
 }
 
 const std::string* socket_conn::reported_client() const noexcept {
-  return edge_ && !edge_->client.empty() ? &edge_->client : nullptr;
+  return rare_ && !rare_->client.empty() ? &rare_->client : nullptr;
 }
 
 }  // namespace duplex::detail

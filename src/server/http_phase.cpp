@@ -92,7 +92,7 @@ void socket_conn::handle_plain(const http::request& req) {
     return respond_and_close(500, "the request handler failed");
   if (writable()) emit(res.serialize(keep_alive, req.method == "HEAD"));
   if (!keep_alive || res.wants_close()) return close_after_flush();
-  deadline = ctx_.after(ctx_.server.opts.handshake_timeout);
+  set_deadline(ctx_.after(ctx_.server.opts.handshake_timeout));
 }
 
 void socket_conn::respond_and_close(int status, std::string_view reason) {

@@ -13,14 +13,14 @@ constexpr std::size_t writev_threshold = 16 * 1024;
 
 void socket_conn::begin_cork() noexcept {
   if (corked_ || ctx_.cork.capacity() == 0 || !ws_.pending_output().empty()) return;
-  ws_.swap_output(ctx_.cork);
+  ws_.lend_output(&ctx_.cork);
   corked_ = true;
 }
 
 void socket_conn::end_cork() {
   flush_output();
   if (!corked_) return;
-  ws_.swap_output(ctx_.cork);
+  ws_.lend_output(nullptr);
   corked_ = false;
 }
 
@@ -28,8 +28,8 @@ void socket_conn::flush_output() {
   if (ws_.pending_output().empty()) return;
   if (!writable()) return ws_.clear_output();
   emit(ws_.pending_output());
-  // A buffer of our own that a burst grew is freed; the loop's lent one is kept.
-  ws_.clear_output(corked_ ? SIZE_MAX : 4096);
+  // A buffer of our own is freed (an idle socket holds none); the loop's lent one is kept.
+  ws_.clear_output(corked_ ? SIZE_MAX : 0);
   check_backpressure();
 }
 
@@ -62,11 +62,11 @@ send_result socket_conn::send_message(std::string_view data, ws::opcode op, bool
   if (data.size() < writev_threshold || compressing || stream().secure() ||
       !ws_.frame_insertable()) {
     const bool lend = !corked_ && ws_.pending_output().empty();
-    if (lend) ws_.swap_output(ctx_.scratch);
+    if (lend) ws_.lend_output(&ctx_.scratch);
     ws_.send(op, data, compressing);
     if (lend) {
       flush_output();
-      ws_.swap_output(ctx_.scratch);
+      ws_.lend_output(nullptr);
     }
     // Held behind a fragmented message, it is in no queue yet, but counts toward the limit.
     if (!ws_.frame_insertable()) check_backpressure();
@@ -96,7 +96,7 @@ bool socket_conn::send_ping(std::string_view data) {
 
 void socket_conn::start_close(std::uint16_t code, std::string_view reason) {
   if (phase_ != phase::websocket || !ws_.close(code, reason)) return;
-  deadline = ctx_.closing_deadline();
+  set_deadline(ctx_.closing_deadline());
   if (!corked_) flush_output();
 }
 

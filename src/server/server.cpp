@@ -64,13 +64,13 @@ void server_state::publish(std::string_view topic, std::string_view data, ws::op
 
 // ---- loop_context ----------------------------------------------------------------------
 
-loop_context::loop_context(server_state& s, unsigned i) : server(s), index(i) {
+loop_context::loop_context(server_state& s, unsigned i)
+    : server(s),
+      index(i),
+      wheel(static_cast<std::uint64_t>(std::max<std::int64_t>(s.opts.tick.count(), 1))) {
   anchor->ctx = this;
   cork.reserve(64 * 1024);
   scratch.reserve(16 * 1024);
-  const auto tick = std::max<std::int64_t>(s.opts.tick.count(), 1);
-  loop.add_timer(
-      std::chrono::milliseconds(tick), [this] { sweep(); }, true);
   loop.on_exception([this](std::string_view what) {
     if (server.opts.on_exception) return server.opts.on_exception(what);
     server.log("exception on loop " + std::to_string(index) + ": " + std::string(what));
@@ -84,13 +84,13 @@ loop_context::~loop_context() {
     anchor->ctx = nullptr;
   }
   listener.reset();
-  while (head != nullptr) {
-    socket_conn* c = head;
-    unlink(c);
-    delete c;
+  std::vector<socket_conn*> all;  // open ones and the graveyard's
+  all.reserve(sockets.size());
+  sockets.for_each([&](socket_conn& c) { all.push_back(&c); });
+  for (socket_conn* c : all) {
+    if (c->current_phase() != phase::dead) unlink(c);
+    sockets.destroy(c);
   }
-  for (socket_conn* c : graveyard)
-    delete c;
 }
 
 void loop_context::accept(int fd) {
@@ -98,34 +98,50 @@ void loop_context::accept(int fd) {
     ::close(fd);
     return;
   }
-  auto* c = new socket_conn(*this, fd);
+  socket_conn* c = sockets.make(*this, fd);
   link(c);
   c->start();
 }
 
-void loop_context::link(socket_conn* c) noexcept {
-  c->next = head;
-  if (head) head->prev = c;
-  head = c;
+void loop_context::link(socket_conn*) noexcept {
+  ++open;
   server.connections.fetch_add(1, std::memory_order_relaxed);
 }
 
-void loop_context::unlink(socket_conn* c) noexcept {
-  if (c->prev) c->prev->next = c->next;
-  if (c->next) c->next->prev = c->prev;
-  if (head == c) head = c->next;
+void loop_context::unlink(socket_conn*) noexcept {
+  --open;
   server.connections.fetch_sub(1, std::memory_order_relaxed);
-  // c->next stays as it was so that a sweep standing on c can still move on.
 }
 
-void loop_context::sweep() {
+socket_conn* loop_context::first_open() noexcept {
+  socket_conn* found = nullptr;
+  sockets.for_each([&](socket_conn& c) {
+    if (!found && c.current_phase() != phase::dead) found = &c;
+  });
+  return found;
+}
+
+void loop_context::arm(net::wheel_node& n, std::uint64_t at) {
+  wheel.arm(n, at);
+  schedule_wheel();
+}
+
+void loop_context::turn_wheel() {
+  wheel_timer = 0;
+  wheel_wake = 0;
   const std::uint64_t now = loop.now_ms();
-  for (socket_conn* c = head; c != nullptr;) {
-    socket_conn* next = c->next;
-    if (c->deadline != 0 && c->deadline <= now && c->current_phase() != phase::dead)
-      c->on_deadline(now);
-    c = next;
-  }
+  wheel.advance(now, [now](net::wheel_node& n) { socket_conn::of(n).on_timer(now); });
+  schedule_wheel();
+}
+
+void loop_context::schedule_wheel() {
+  const std::uint64_t at = wheel.next_turn();
+  if (at == 0 || (wheel_timer != 0 && wheel_wake <= at)) return;
+  if (wheel_timer != 0) loop.cancel_timer(wheel_timer);
+  const std::uint64_t now = loop.now_ms();
+  wheel_timer =
+      loop.add_timer(std::chrono::milliseconds(at > now ? at - now : 0), [this] { turn_wheel(); });
+  wheel_wake = at;
 }
 
 void loop_context::iteration_end() {
@@ -134,26 +150,22 @@ void loop_context::iteration_end() {
     deferred[i]->flush_deferred();
   deferred.clear();
   for (socket_conn* c : graveyard)
-    delete c;
+    sockets.destroy(c);
   graveyard.clear();
-  if (shutting_down && head == nullptr) loop.stop();
+  if (shutting_down && open == 0) loop.stop();
 }
 
 void loop_context::begin_shutdown() {
   if (shutting_down) return;
   shutting_down = true;
   listener.reset();
-  for (socket_conn* c = head; c != nullptr;) {
-    socket_conn* next = c->next;
-    c->begin_shutdown();
-    c = next;
-  }
+  sockets.for_each([](socket_conn& c) {
+    if (c.current_phase() != phase::dead) c.begin_shutdown();
+  });
   loop.add_timer(server.opts.close_timeout, [this] {
-    for (socket_conn* c = head; c != nullptr;) {
-      socket_conn* next = c->next;
-      c->force_close();
-      c = next;
-    }
+    sockets.for_each([](socket_conn& c) {
+      if (c.current_phase() != phase::dead) c.force_close();
+    });
   });
 }
 
@@ -288,6 +300,7 @@ static void listen_unix(detail::server_state& st, unsigned n) {
     ctx->listener =
         i == 0 ? std::make_unique<net::listener>(ctx->loop, where, on_accept)
                : std::make_unique<net::listener>(ctx->loop, *st.loops[0]->listener, on_accept);
+    ctx->listener->on_log([&st](std::string_view line) { st.log(line); });
     st.loops.push_back(std::move(ctx));
   }
 }
@@ -306,6 +319,7 @@ void server::listen() {
     auto* c = ctx.get();
     ctx->listener = std::make_unique<net::listener>(
         ctx->loop, addr, n > 1, [c](int fd, const net::address&) { c->accept(fd); });
+    ctx->listener->on_log([st = state_.get()](std::string_view line) { st->log(line); });
     // With port 0 the first listener picks the port; the others join it through SO_REUSEPORT.
     if (i == 0) {
       state_->port = ctx->listener->port();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "client_address.hpp"
+#include "../net/timer_wheel.hpp"
 #include "duplex/net/event_loop.hpp"
 #include "duplex/net/listener.hpp"
 #include "duplex/net/send_queue.hpp"
@@ -20,6 +21,7 @@
 #include "duplex/server/server.hpp"
 #include "exchange.hpp"
 #include "socket_token.hpp"
+#include "socket_slab.hpp"
 #include "topics.hpp"
 
 namespace duplex::detail {
@@ -38,9 +40,16 @@ struct loop_context {
   ~loop_context();
 
   void accept(int fd);
+  // Counts a socket open (from accept) and closed (from its destroy()).
   void link(socket_conn* c) noexcept;
   void unlink(socket_conn* c) noexcept;
-  void sweep();
+  // Some socket not yet closed, or null (tests that hold one look at it through this).
+  socket_conn* first_open() noexcept;
+  // Arms a socket's deadline node for `at`, and the loop's timer for the wheel's next turn if
+  // that comes sooner than the one set.
+  void arm(net::wheel_node& n, std::uint64_t at);
+  void turn_wheel();
+  void schedule_wheel();
   void iteration_end();
   void begin_shutdown();
   void deliver(std::string_view topic_name, const net::shared_bytes& frame, socket_conn* except);
@@ -53,8 +62,15 @@ struct loop_context {
   server_state& server;
   unsigned index;
   net::event_loop loop;
+  // Every socket deadline (handshake, body, idle and pong, closing), at server_options::tick
+  // resolution. One loop timer stands for the wheel's next turn, and none while it is empty:
+  // sockets without a deadline cost nothing over time.
+  net::timer_wheel wheel;
+  net::timer_id wheel_timer = 0;
+  std::uint64_t wheel_wake = 0;  // when wheel_timer is due
   std::unique_ptr<net::listener> listener;
-  socket_conn* head = nullptr;
+  slab<socket_conn> sockets;  // open ones, and closed ones until the iteration ends
+  std::size_t open = 0;       // sockets not yet closed
   std::vector<socket_conn*> graveyard;
   std::vector<socket_conn*> deferred;  // sockets with broadcast frames to write at iteration end
   topic_map topics;

@@ -11,12 +11,13 @@ socket_conn::socket_conn(loop_context& ctx, int fd)
       http_(std::make_unique<http_state>(ctx.server.opts.http_limits)),
       ws_(ws::role::server, ctx.server.opts.ws_limits) {
   // The handshake deadline covers the TLS handshake too: it starts at accept.
-  deadline = ctx_.after(ctx_.server.opts.handshake_timeout);
+  set_deadline(ctx_.after(ctx_.server.opts.handshake_timeout));
   if (auto tls = ctx.server.current_tls()) stream().use_tls(tls, true);
 }
 
 socket_conn::~socket_conn() {
   retire_token();  // a loop torn down frees its sockets without destroy()
+  ctx_.wheel.cancel(timer_node());
 }
 
 // ---- readiness -------------------------------------------------------------------------
@@ -52,7 +53,7 @@ void socket_conn::on_stream_data(char* data, std::size_t n) {
       break;
     case phase::websocket:
       if (ws_.state() == ws::state::open) {
-        deadline = ctx_.after(ctx_.server.opts.idle_timeout);
+        set_deadline(ctx_.after(ctx_.server.opts.idle_timeout));
         ping_outstanding_ = false;
       }
       dispatch({data, n});
@@ -86,7 +87,7 @@ void socket_conn::on_stream_end() {
     // a FIN, and a level-triggered EPOLLIN would report it again and again).
     peer_done_ = true;
     close_after_flush_ = true;
-    deadline = ctx_.closing_deadline();
+    set_deadline(ctx_.closing_deadline());
     stream().set_interest(false, true);
     return;
   }
@@ -131,7 +132,7 @@ void socket_conn::fail_internal() noexcept {
 
 void socket_conn::close_after_flush() {
   close_after_flush_ = true;
-  deadline = ctx_.closing_deadline();
+  set_deadline(ctx_.closing_deadline());
 }
 
 void socket_conn::maybe_finish() {
@@ -149,7 +150,7 @@ void socket_conn::finish_close() {
   abort_exchange(std::make_error_code(std::errc::connection_aborted));
   phase_ = phase::draining;
   http_.reset();
-  deadline = ctx_.closing_deadline();
+  set_deadline(ctx_.closing_deadline());
   if (peer_done_) return destroy();  // its FIN came already: nothing more to wait for
   if (held_) {  // the closing phase reads until the FIN, whatever held the input before
     held_ = false;
@@ -157,11 +158,22 @@ void socket_conn::finish_close() {
   }
 }
 
+void socket_conn::on_timer(std::uint64_t now) noexcept {
+  if (deadline_ == 0 || phase_ == phase::dead) return;
+  if (deadline_ <= now) return on_deadline(now);
+  try {
+    ctx_.arm(timer_node(), deadline_);
+  } catch (...) {
+    ctx_.loop.report_exception(std::current_exception());
+    fail_internal();
+  }
+}
+
 void socket_conn::on_deadline(std::uint64_t now) noexcept {
   try {
     expire(now);
   } catch (...) {
-    // One socket's failure must not stop the sweep for every socket after it.
+    // One socket's failure must not stop the wheel's turn for every socket after it.
     ctx_.loop.report_exception(std::current_exception());
     fail_internal();
   }
@@ -184,8 +196,8 @@ void socket_conn::expire(std::uint64_t now) {
   if (!ping_outstanding_) {
     aborting_ = false;  // only a ping: the socket lives on
     ping_outstanding_ = true;
-    deadline =
-        o.pong_timeout.count() > 0 ? now + static_cast<std::uint64_t>(o.pong_timeout.count()) : 0;
+    set_deadline(
+        o.pong_timeout.count() > 0 ? now + static_cast<std::uint64_t>(o.pong_timeout.count()) : 0);
     send_ping({});
     return;
   }
@@ -224,6 +236,7 @@ void socket_conn::destroy() {
   // reading) gets everything and a FIN.
   stream().close(stream().broken() || aborting_);
   phase_ = phase::dead;
+  ctx_.wheel.cancel(timer_node());
   http_.reset();
   ctx_.unlink(this);
   ctx_.graveyard.push_back(this);

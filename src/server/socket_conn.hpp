@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "../net/stream.hpp"
+#include "../net/timer_wheel.hpp"
 #include "duplex/server/server.hpp"
 #include "duplex/ws/connection.hpp"
 #include "http_phase.hpp"
@@ -28,7 +29,9 @@ enum class phase : std::uint8_t {
   dead,       // fd closed; freed at the end of the loop iteration
 };
 
-class socket_conn final : public websocket, private net::stream {
+// Its deadline's node in the loop's timer wheel is a base, not a member: the wheel hands the
+// node back, and the socket is found from it without a pointer or an offset.
+class socket_conn final : public websocket, private net::stream, private net::wheel_node {
  public:
   socket_conn(loop_context& ctx, int fd);
   ~socket_conn();
@@ -40,6 +43,11 @@ class socket_conn final : public websocket, private net::stream {
   }
   void on_io(net::io_events events) override;
   void on_deadline(std::uint64_t now) noexcept;
+  // The wheel's turn for this socket's node came: its deadline is due, later (re-armed), or
+  // none any more.
+  void on_timer(std::uint64_t now) noexcept;
+  static socket_conn& of(net::wheel_node& n) noexcept { return static_cast<socket_conn&>(n); }
+  std::uint64_t deadline() const noexcept { return deadline_; }
   void begin_shutdown();
   void force_close();
 
@@ -68,7 +76,9 @@ class socket_conn final : public websocket, private net::stream {
   bool unsubscribe(std::string_view name);
   bool subscribed(std::string_view name) const { return topics_.contains(name); }
   const route* current_route() const noexcept { return route_; }
-  std::string_view agreed_protocol() const noexcept { return protocol_; }
+  std::string_view agreed_protocol() const noexcept {
+    return rare_ ? std::string_view(rare_->protocol) : std::string_view();
+  }
   loop_context& context() const noexcept { return ctx_; }
   int fd() const noexcept { return stream().fd(); }
   phase current_phase() const noexcept { return phase_; }
@@ -78,10 +88,6 @@ class socket_conn final : public websocket, private net::stream {
   // socket_handle.cpp: the token handles hold (made on first use), and its end.
   std::shared_ptr<socket_token> token();
   void retire_token() noexcept;
-
-  socket_conn* prev = nullptr;
-  socket_conn* next = nullptr;
-  std::uint64_t deadline = 0;  // ms on the loop's clock; 0: none
 
  private:
   net::stream& stream() noexcept { return *this; }
@@ -93,6 +99,16 @@ class socket_conn final : public websocket, private net::stream {
   }
   // Whether anything at all may still be written (a close frame, a pong, an HTTP answer).
   bool writable() const noexcept { return phase_ != phase::dead && !stream().broken(); }
+
+  net::wheel_node& timer_node() noexcept { return *this; }
+  // ms on the loop's clock; 0: none (the node leaves the wheel, so the loop need not wake).
+  // Lazy: a later deadline (a message received) only stores the time, and the node's present
+  // turn re-arms it; only an earlier one moves the node.
+  void set_deadline(std::uint64_t at) {
+    deadline_ = at;
+    if (at == 0) return ctx_.wheel.cancel(timer_node());
+    if (ctx_.wheel.earlier(timer_node(), at)) ctx_.arm(timer_node(), at);
+  }
 
   // socket_conn.cpp
   void on_writable();
@@ -107,7 +123,7 @@ class socket_conn final : public websocket, private net::stream {
   void destroy();
   // edge.cpp
   void expect_proxy_header();
-  bool awaiting_proxy_header() const noexcept { return edge_ && edge_->awaiting; }
+  bool awaiting_proxy_header() const noexcept { return rare_ && rare_->awaiting; }
   void read_proxy_header();
   std::optional<std::string> forwarded_by_trusted(const http::request& req) const;
   void adopt_forwarded(const http::request& req);
@@ -158,29 +174,37 @@ class socket_conn final : public websocket, private net::stream {
   send_result result(send_status s) const noexcept { return {s, stream().queued()}; }
 
   loop_context& ctx_;
-  phase phase_ = phase::http;
-  bool corked_ = false;
-  bool close_after_flush_ = false;
-  bool ping_outstanding_ = false;
-  bool deferred_ = false;        // in ctx_.deferred: shared frames wait for the iteration's end
-  bool close_reported_ = false;  // on_close has run (it runs once for every upgraded socket)
-  bool aborting_ = false;        // ended by a timer or a limit: close with a reset if bytes wait
-  bool peer_done_ = false;       // the peer half-closed while answers were still queued
-  bool held_ = false;            // reading stopped: a paused body, or an answer awaited
+  // One word for the deadline (ms on the loop's clock: 48 bits last 8,900 years), the phase
+  // and the flags.
+  std::uint64_t deadline_ : 48 = 0;
+  phase phase_ : 8 = phase::http;
+  bool corked_ : 1 = false;
+  bool close_after_flush_ : 1 = false;
+  bool ping_outstanding_ : 1 = false;
+  bool deferred_ : 1 = false;        // in ctx_.deferred: shared frames wait for the iteration's end
+  bool close_reported_ : 1 = false;  // on_close has run (it runs once for every upgraded socket)
+  bool aborting_ : 1 = false;   // ended by a timer or a limit: close with a reset if bytes wait
+  bool peer_done_ : 1 = false;  // the peer half-closed while answers were still queued
+  bool held_ : 1 = false;       // reading stopped: a paused body, or an answer awaited
   const route* route_ = nullptr;
   std::unique_ptr<http_state> http_;
   ws::connection ws_;
   topic_set topics_;
-  std::string protocol_;
-  // What proxies in front said; only for a server with trusted_proxies (8 bytes otherwise).
-  struct edge_state {
-    std::string header;  // the PROXY header's bytes so far
-    std::string client;  // empty: the TCP peer is the client
+  // What few sockets need, out of line so that the common socket does not pay for it: the
+  // agreed subprotocol, what trusted proxies in front said, and the token of handle().
+  struct rare_state {
+    std::string protocol;  // empty: none agreed
+    std::string header;    // the PROXY header's bytes so far
+    std::string client;    // empty: the TCP peer is the client
     std::optional<ip_address> client_ip;
+    std::shared_ptr<socket_token> token;  // only once handle() was called
     bool awaiting = false;
   };
-  std::unique_ptr<edge_state> edge_;
-  std::shared_ptr<socket_token> token_;  // only once handle() was called
+  rare_state& rare() {
+    if (!rare_) rare_ = std::make_unique<rare_state>();
+    return *rare_;
+  }
+  std::unique_ptr<rare_state> rare_;
 };
 
 // Application callbacks run through here: one that throws is reported like any exception on

@@ -48,19 +48,20 @@ socket_handle websocket::handle() {
 namespace detail {
 
 std::shared_ptr<socket_token> socket_conn::token() {
-  if (!token_) {
-    token_ = std::make_shared<socket_token>();
-    token_->anchor = ctx_.anchor;
-    token_->conn = this;
-    token_->open.store(phase_ != phase::dead, std::memory_order_release);
+  auto& t = rare().token;
+  if (!t) {
+    t = std::make_shared<socket_token>();
+    t->anchor = ctx_.anchor;
+    t->conn = this;
+    t->open.store(phase_ != phase::dead, std::memory_order_release);
   }
-  return token_;
+  return t;
 }
 
 void socket_conn::retire_token() noexcept {
-  if (!token_) return;
-  token_->open.store(false, std::memory_order_release);
-  token_->conn = nullptr;
+  if (!rare_ || !rare_->token) return;
+  rare_->token->open.store(false, std::memory_order_release);
+  rare_->token->conn = nullptr;
 }
 
 }  // namespace detail

@@ -7,14 +7,18 @@ bool topic_set::add(topic_map& topics, std::string_view name, socket_conn* self)
   auto it = topics.find(name);
   if (it == topics.end())
     it = topics.emplace(std::string(name), topic{std::string(name), {}}).first;
+  if (!mine_) mine_ = std::make_unique<std::vector<topic*>>();
+  mine_->reserve(mine_->size() + 1);  // before the topic lists self: nothing throws after
   it->second.subscribers.push_back(self);
-  mine_.push_back(&it->second);
+  mine_->push_back(&it->second);
   return true;
 }
 
 bool topic_set::remove(topic_map& topics, std::string_view name, socket_conn* self) {
-  for (std::size_t i = 0; i < mine_.size(); ++i) {
-    topic* t = mine_[i];
+  if (!mine_) return false;
+  auto& mine = *mine_;
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    topic* t = mine[i];
     if (t->name != name) continue;
     auto& subs = t->subscribers;
     for (auto& s : subs) {
@@ -24,8 +28,9 @@ bool topic_set::remove(topic_map& topics, std::string_view name, socket_conn* se
         break;
       }
     }
-    mine_[i] = mine_.back();
-    mine_.pop_back();
+    mine[i] = mine.back();
+    mine.pop_back();
+    if (mine.empty()) mine_.reset();
     // Erase through an iterator: erasing by a key that lives inside the node is unsafe.
     if (subs.empty()) topics.erase(topics.find(std::string_view(t->name)));
     return true;
@@ -34,15 +39,16 @@ bool topic_set::remove(topic_map& topics, std::string_view name, socket_conn* se
 }
 
 bool topic_set::contains(std::string_view name) const noexcept {
-  for (const topic* t : mine_)
+  if (!mine_) return false;
+  for (const topic* t : *mine_)
     if (t->name == name) return true;
   return false;
 }
 
 void topic_set::clear(topic_map& topics, socket_conn* self) {
-  while (!mine_.empty())
-    remove(topics, std::string(mine_.back()->name), self);
-  std::vector<topic*>().swap(mine_);
+  while (mine_ && !mine_->empty())
+    remove(topics, std::string(mine_->back()->name), self);
+  mine_.reset();
 }
 
 }  // namespace duplex::detail

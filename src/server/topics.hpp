@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,7 +28,8 @@ struct string_hash {
 using topic_map = std::unordered_map<std::string, topic, string_hash, std::equal_to<>>;
 
 // The topics of one socket. Both sides are kept, so that leaving costs a scan of this socket's
-// few topics and of one topic's subscribers, never of every topic.
+// few topics and of one topic's subscribers, never of every topic. A socket subscribed to
+// nothing (most idle ones) holds a null pointer.
 class topic_set {
  public:
   bool add(topic_map& topics, std::string_view name, socket_conn* self);
@@ -36,7 +38,7 @@ class topic_set {
   void clear(topic_map& topics, socket_conn* self);
 
  private:
-  std::vector<topic*> mine_;
+  std::unique_ptr<std::vector<topic*>> mine_;
 };
 
 }  // namespace duplex::detail

@@ -45,10 +45,12 @@ void socket_conn::upgrade(const http::request& req) {
     return respond_and_close(ws::status_for(e), ec.message());
   }
   adopt_forwarded(req);
-  if (const int status = negotiate(ctx_.server, ctx_.loop, *r, req, up, *this, protocol_);
+  std::string protocol;
+  if (const int status = negotiate(ctx_.server, ctx_.loop, *r, req, up, *this, protocol);
       status != 0)
     return respond_and_close(status,
                              status == 403 ? "origin not allowed" : "refused by the application");
+  if (!protocol.empty()) rare().protocol = std::move(protocol);
   std::string extensions;
   const auto& opts = ctx_.server.opts;
   if (!up.extensions.empty()) {
@@ -57,12 +59,12 @@ void socket_conn::upgrade(const http::request& req) {
       ws_.enable_deflate(agreed->params, opts.deflate.level, opts.deflate.min_size);
     }
   }
-  std::string response = ws::accept_response(up.key, protocol_, extensions);
+  std::string response = ws::accept_response(up.key, agreed_protocol(), extensions);
   std::string leftover(http_->reader.after_head());
   route_ = r;
   http_.reset();
   phase_ = phase::websocket;
-  deadline = ctx_.after(opts.idle_timeout);
+  set_deadline(ctx_.after(opts.idle_timeout));
   if (writable()) emit(response);
   if (route_->behavior.on_open) {
     begin_cork();

@@ -34,13 +34,28 @@ event close_event(std::uint16_t code, std::string_view reason, std::error_code e
 }  // namespace
 
 connection::connection(ws::role r, limits l, core::random_source* rng)
-    : role_(r), limits_(l), rng_(rng) {}
+    : max_message_(l.max_message_bytes),
+      max_fragments_(
+          static_cast<std::uint32_t>(std::min<std::size_t>(l.max_fragments, UINT32_MAX))),
+      rng_(rng),
+      role_(r),
+      stream_fragments_(l.stream_fragments) {}
 
 connection::~connection() = default;
 
 void connection::enable_deflate(const deflate_params& p, int level, std::size_t min_size) {
-  deflate_ = std::make_unique<deflate_codec>(role_ == ws::role::server, p, level);
-  deflate_min_ = min_size;
+  deflate_ = std::make_unique<deflate_part>(role_ == ws::role::server, p, level, min_size);
+}
+
+connection::partial& connection::part() {
+  if (!part_) part_ = std::make_unique<partial>();
+  return *part_;
+}
+
+event connection::pending_close() const {
+  return close_event(
+      close_code_, {},
+      close_error_ ? make_error_code(static_cast<errc>(close_error_)) : std::error_code());
 }
 
 void connection::receive(std::span<char> bytes) noexcept {
@@ -59,27 +74,32 @@ void connection::abort(errc why) noexcept {
   free_held();
   failed_ = true;
   pending_close_ = true;
-  pending_event_ = close_event(close_code_for(why), {}, why);
+  close_code_ = close_code_for(why);
+  close_error_ = static_cast<std::uint8_t>(why);
   in_ = in_end_;
 }
 
 void connection::release_delivered() noexcept {
+  if (!part_) return;
+  partial& p = *part_;
   if (release_msg_) {
-    msg_.clear();
-    if (msg_.capacity() > keep_capacity) std::string().swap(msg_);
+    p.msg.clear();
+    if (p.msg.capacity() > keep_capacity) std::string().swap(p.msg);
     release_msg_ = false;
   }
   if (release_ctrl_) {
-    ctrl_.clear();
+    p.ctrl.clear();
     release_ctrl_ = false;
   }
+  // Back to idle: nothing split across reads is held any more.
+  if (!deflate_ && p.msg.empty() && p.ctrl.empty() && p.hdr_have == 0) part_.reset();
 }
 
 std::optional<event> connection::next_event() {
   release_delivered();
   if (pending_close_) {
     pending_close_ = false;
-    return pending_event_;
+    return pending_close();
   }
   while (in_ != in_end_) {
     // RFC 6455 section 5.5.1: after the close handshake, nothing more is read.
@@ -89,7 +109,7 @@ std::optional<event> connection::next_event() {
     }
     if (!in_payload_) {
       const auto hs = read_header();
-      if (hs == header_status::error) return pending_event_;
+      if (hs == header_status::error) return pending_close();
       if (hs == header_status::more) break;
       if (remaining_ == 0) {
         if (auto ev = on_payload(in_, 0)) return ev;
@@ -102,6 +122,7 @@ std::optional<event> connection::next_event() {
     in_ += n;
     if (frame_masked_) phase_ = static_cast<std::uint8_t>(apply_mask(chunk, n, key_, phase_));
     remaining_ -= n;
+    if (n != 0 && remaining_ != 0) frame_split_ = true;
     if (auto ev = on_payload(chunk, n)) return ev;
   }
   return std::nullopt;
@@ -109,7 +130,7 @@ std::optional<event> connection::next_event() {
 
 connection::header_status connection::read_header() {
   const auto avail = static_cast<std::size_t>(in_end_ - in_);
-  if (hdr_have_ == 0 && avail >= 2) {
+  if ((!part_ || part_->hdr_have == 0) && avail >= 2) {
     const std::size_t need = header_length(static_cast<unsigned char>(in_[1]));
     if (avail >= need) {
       const auto* h = reinterpret_cast<const unsigned char*>(in_);
@@ -117,23 +138,24 @@ connection::header_status connection::read_header() {
       return parse_header(h);
     }
   }
-  // The header is split across reads: gather it in hdr_.
-  while (hdr_have_ < 2 && in_ != in_end_)
-    hdr_[hdr_have_++] = static_cast<std::uint8_t>(*in_++);
-  if (hdr_have_ < 2) return header_status::more;
-  const std::size_t need = header_length(hdr_[1]);
-  const std::size_t take = std::min(need - hdr_have_, static_cast<std::size_t>(in_end_ - in_));
-  std::memcpy(hdr_ + hdr_have_, in_, take);
+  // The header is split across reads: gather it out of line.
+  partial& p = part();
+  while (p.hdr_have < 2 && in_ != in_end_)
+    p.hdr[p.hdr_have++] = static_cast<std::uint8_t>(*in_++);
+  if (p.hdr_have < 2) return header_status::more;
+  const std::size_t need = header_length(p.hdr[1]);
+  const std::size_t take = std::min(need - p.hdr_have, static_cast<std::size_t>(in_end_ - in_));
+  std::memcpy(p.hdr + p.hdr_have, in_, take);
   in_ += take;
-  hdr_have_ = static_cast<std::uint8_t>(hdr_have_ + take);
-  if (hdr_have_ < need) return header_status::more;
-  hdr_have_ = 0;
-  return parse_header(hdr_);
+  p.hdr_have = static_cast<std::uint8_t>(p.hdr_have + take);
+  if (p.hdr_have < need) return header_status::more;
+  p.hdr_have = 0;
+  return parse_header(p.hdr);
 }
 
 connection::header_status connection::parse_header(const unsigned char* h) {
   auto failed = [&](errc e) {
-    pending_event_ = fail(e);
+    fail(e);  // records the close event that next_event() reports
     return header_status::error;
   };
   const bool fin = (h[0] & 0x80) != 0;
@@ -177,7 +199,8 @@ connection::header_status connection::parse_header(const unsigned char* h) {
   frame_op_ = op;
   frame_fin_ = fin;
   frame_masked_ = masked;
-  frame_len_ = remaining_ = len;
+  remaining_ = len;
+  frame_split_ = false;
   phase_ = 0;
   in_payload_ = true;
   return header_status::ok;
@@ -195,16 +218,15 @@ std::optional<errc> connection::check_data_frame(std::uint8_t op, std::uint64_t 
     msg_compressed_ = frame_rsv1_;
     utf8_.reset();
   }
-  if (++fragments_ > limits_.max_fragments) return errc::too_many_fragments;
+  if (++fragments_ > max_fragments_) return errc::too_many_fragments;
   // A compressed message is held to the limit on its inflated size, while it inflates; its
   // compressed size may exceed that only by what incompressible data costs (stored blocks).
-  const std::uint64_t max = limits_.max_message_bytes;
+  const std::uint64_t max = max_message_;
   const std::uint64_t slack = max / 256 + 1024;
   const std::uint64_t limit = !msg_compressed_           ? max
                               : max > UINT64_MAX - slack ? UINT64_MAX
                                                          : max + slack;
-  if (!limits_.stream_fragments && len > limit - std::min(limit, msg_size_))
-    return errc::message_too_big;
+  if (!stream_fragments_ && len > limit - std::min(limit, msg_size_)) return errc::message_too_big;
   msg_size_ += len;
   return std::nullopt;
 }
@@ -226,7 +248,7 @@ std::optional<event> connection::on_data(char* chunk, std::size_t n) {
   }
   event ev;
   ev.op = op;
-  if (limits_.stream_fragments) {
+  if (stream_fragments_) {
     if (n == 0 && !msg_done) return std::nullopt;
     ev.type = event_type::fragment;
     ev.last = msg_done;
@@ -235,16 +257,17 @@ std::optional<event> connection::on_data(char* chunk, std::size_t n) {
     return ev;
   }
   // Fast path: the whole message is this one chunk, so the event views the input directly.
-  if (msg_done && msg_.empty() && n == frame_len_) {
+  if (msg_done && !frame_split_ && (!part_ || part_->msg.empty())) {
     ev.data = {chunk, n};
     end_message();
     return ev;
   }
   // Not reserved from the frame's declared length: a header claiming 16 MiB, then one byte,
   // would buy 16 MiB.
-  detail::append_capped(msg_, {chunk, n}, limits_.max_message_bytes);
+  std::string& msg = part().msg;
+  detail::append_capped(msg, {chunk, n}, max_message_);
   if (!msg_done) return std::nullopt;
-  ev.data = msg_;
+  ev.data = msg;
   release_msg_ = true;
   end_message();
   return ev;
@@ -253,10 +276,10 @@ std::optional<event> connection::on_data(char* chunk, std::size_t n) {
 std::optional<event> connection::on_compressed(char* chunk, std::size_t n) {
   const bool msg_done = remaining_ == 0 && frame_fin_;
   const auto op = static_cast<opcode>(msg_op_);
-  const std::size_t before = msg_.size();
-  const std::size_t limit =
-      limits_.stream_fragments ? before + limits_.max_message_bytes : limits_.max_message_bytes;
-  switch (deflate_->inflate({chunk, n}, msg_done, msg_, limit)) {
+  std::string& msg = part().msg;
+  const std::size_t before = msg.size();
+  const std::size_t limit = stream_fragments_ ? before + max_message_ : max_message_;
+  switch (deflate_->codec.inflate({chunk, n}, msg_done, msg, limit)) {
     case deflate_codec::result::too_big:
       return fail(errc::message_too_big);
     case deflate_codec::result::corrupt:
@@ -264,14 +287,14 @@ std::optional<event> connection::on_compressed(char* chunk, std::size_t n) {
     case deflate_codec::result::ok:
       break;
   }
-  const std::string_view fresh = std::string_view(msg_).substr(before);
+  const std::string_view fresh = std::string_view(msg).substr(before);
   // Section 8.1 still holds after inflating: fail at the first invalid byte.
   if (op == opcode::text) {
     if (!utf8_.feed(fresh) || (msg_done && !utf8_.complete())) return fail(errc::invalid_utf8);
   }
   event ev;
   ev.op = op;
-  if (limits_.stream_fragments) {
+  if (stream_fragments_) {
     if (fresh.empty() && !msg_done) return std::nullopt;
     ev.type = event_type::fragment;
     ev.last = msg_done;
@@ -279,7 +302,7 @@ std::optional<event> connection::on_compressed(char* chunk, std::size_t n) {
     release_msg_ = true;
   } else {
     if (!msg_done) return std::nullopt;
-    ev.data = msg_;
+    ev.data = msg;
     release_msg_ = true;
   }
   if (msg_done) end_message();
@@ -295,12 +318,13 @@ void connection::end_message() noexcept {
 
 std::optional<event> connection::on_control(char* chunk, std::size_t n) {
   std::string_view payload;
-  if (remaining_ == 0 && ctrl_.empty()) {
+  if (remaining_ == 0 && (!part_ || part_->ctrl.empty())) {
     payload = {chunk, n};
   } else {
-    ctrl_.append(chunk, n);
+    std::string& ctrl = part().ctrl;
+    ctrl.append(chunk, n);
     if (remaining_ != 0) return std::nullopt;
-    payload = ctrl_;
+    payload = ctrl;
     release_ctrl_ = true;
   }
   event ev;
@@ -355,6 +379,8 @@ event connection::fail(errc why) {
   failed_ = true;
   in_ = in_end_;
   in_payload_ = false;
+  close_code_ = code;
+  close_error_ = static_cast<std::uint8_t>(why);
   return close_event(code, {}, why);
 }
 

@@ -22,6 +22,23 @@ std::string& connection::held() {
   return *held_;
 }
 
+std::string& connection::out() {
+  if (!out_) {
+    if (!own_out_) own_out_ = std::make_unique<std::string>();
+    out_ = own_out_.get();
+  }
+  return *out_;
+}
+
+void connection::clear_output(std::size_t keep) noexcept {
+  if (!out_) return;
+  out_->clear();
+  if (out_ == own_out_.get() && own_out_->capacity() > keep) {
+    own_out_.reset();
+    out_ = nullptr;
+  }
+}
+
 // Held messages are written out after the last fragment, or never once the connection closes;
 // either way their buffer goes.
 void connection::free_held() noexcept {
@@ -29,7 +46,7 @@ void connection::free_held() noexcept {
 }
 
 void connection::write_frame(opcode op, std::string_view data, bool fin, std::uint8_t rsv) {
-  write_frame_to(out_, op, data, fin, rsv);
+  write_frame_to(out(), op, data, fin, rsv);
 }
 
 void connection::write_frame_to(std::string& to, opcode op, std::string_view data, bool fin,
@@ -63,20 +80,20 @@ void connection::write_close(std::uint16_t code, std::string_view reason) {
 }
 
 bool connection::send(opcode op, std::string_view data) {
-  return send(op, data, data.size() >= deflate_min_);
+  return send(op, data, deflate_ && data.size() >= deflate_->min_size);
 }
 
 bool connection::send(opcode op, std::string_view data, bool compress) {
   if (!can_send() || is_control(op) || op == opcode::continuation) return false;
   // Section 5.4: no other data frame may come between the fragments of a message, so a whole
   // message sent meanwhile waits for the last fragment (control frames may interleave).
-  std::string& to = sending_fragments_ ? held() : out_;
+  std::string& to = sending_fragments_ ? held() : out();
   if (deflate_ && compress) {
     // The header needs the compressed length, so the payload is built aside first: in one
     // buffer per thread (a loop's connections share it), not one allocation per message.
     thread_local std::string packed;
     packed.clear();
-    const bool ok = deflate_->compress(data, packed);
+    const bool ok = deflate_->codec.compress(data, packed);
     // RFC 7692 section 7.2.1: RSV1 marks the message as compressed.
     if (ok) write_frame_to(to, op, packed, true, 0x40);
     if (packed.capacity() > keep_capacity) std::string().swap(packed);
@@ -88,13 +105,13 @@ bool connection::send(opcode op, std::string_view data, bool compress) {
 
 bool connection::insert_frame(std::string_view frame) {
   if (!can_send()) return false;
-  (sending_fragments_ ? held() : out_).append(frame);
+  (sending_fragments_ ? held() : out()).append(frame);
   return true;
 }
 
 connection::admission connection::admit_frame(std::string_view frame, bool batching) {
   if (!can_send()) return admission::refused;
-  if (!batching && out_.empty() && !sending_fragments_) return admission::direct;
+  if (!batching && pending_output().empty() && !sending_fragments_) return admission::direct;
   insert_frame(frame);
   return admission::buffered;
 }
@@ -105,7 +122,7 @@ bool connection::send_fragment(opcode op, std::string_view data, bool fin) {
   write_frame(sending_fragments_ ? opcode::continuation : op, data, fin);
   sending_fragments_ = !fin;
   if (fin && held_) {
-    out_.append(*held_);
+    out().append(*held_);
     free_held();
   }
   return true;

@@ -77,14 +77,13 @@ struct body_wire {
     pending += wire.take_output();
     return take_responses(pending);
   }
-  bool alive() const { return ctx.head != nullptr; }
+  bool alive() const { return ctx.open != 0; }
   // The deadline sweep, as if the clock had passed every deadline.
   void expire_all() {
-    for (detail::socket_conn* c = ctx.head; c != nullptr;) {
-      detail::socket_conn* next = c->next;
-      if (c->deadline != 0) c->on_deadline(c->deadline);
-      c = next;
-    }
+    ctx.sockets.for_each([](detail::socket_conn& c) {
+      if (c.current_phase() != detail::phase::dead && c.deadline() != 0)
+        c.on_deadline(c.deadline());
+    });
     step();
   }
 

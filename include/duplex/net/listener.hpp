@@ -2,8 +2,10 @@
 // running out of file descriptors.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "duplex/net/address.hpp"
 #include "duplex/net/event_loop.hpp"
@@ -51,6 +53,13 @@ class listener final : public io_handler {
   void close() noexcept;
   /// Accepted connections dropped because the process had no file descriptor left.
   std::uint64_t dropped_for_fd_limit() const noexcept { return dropped_; }
+  /// Whether accepting is paused at the descriptor limit.
+  bool paused() const noexcept { return pause_timer_ != 0; }
+
+  /// Where the one line per burst at the descriptor limit goes (by default stderr).
+  void on_log(std::function<void(std::string_view)> fn) { log_ = std::move(fn); }
+  /// How long accepting stops once the process is out of descriptors.
+  static constexpr std::chrono::milliseconds fd_limit_pause{100};
 
   /// Accepts what is pending.
   void on_io(io_events events) override;
@@ -58,6 +67,11 @@ class listener final : public io_handler {
  private:
   /// Accepts and closes one pending connection; false if none was pending.
   bool shed_one() noexcept;
+  // Out of descriptors with nothing left to drop: stops asking the kernel for a while.
+  void at_fd_limit();
+  void resume();
+  void end_burst();
+  void log(const std::string& line) const;
 
   event_loop& loop_;
   int fd_ = -1;
@@ -65,7 +79,14 @@ class listener final : public io_handler {
   std::string unlink_path_;  ///< the Unix-domain socket file this listener made
   std::uint16_t port_ = 0;
   std::uint64_t dropped_ = 0;
+  // A burst at the descriptor limit: from the first EMFILE to an accept that works again.
+  bool in_burst_ = false;
+  std::uint64_t burst_dropped_ = 0;
+  std::uint64_t burst_start_ms_ = 0;
+  std::uint64_t burst_logged_ms_ = 0;
+  timer_id pause_timer_ = 0;
   accept_fn on_accept_;
+  std::function<void(std::string_view)> log_;
 };
 
 }  // namespace duplex::net

@@ -32,12 +32,21 @@ void close_socket(int fd) noexcept;
 
 /// Bytes for a socket that the kernel has not taken yet: owned copies and shared buffers, in
 /// order, written with writev.
+///
+/// Empty, it is one null pointer: a socket that is not waiting on the kernel holds no queue.
+/// While bytes wait, their segments live in a block taken from (and given back to) a small
+/// per-thread pool, so that a queue filled and drained on every broadcast costs no allocation.
 class send_queue {
  public:
+  send_queue() = default;
+  ~send_queue() { clear(); }
+  send_queue(const send_queue&) = delete;
+  send_queue& operator=(const send_queue&) = delete;
+
   /// Nothing waits.
-  bool empty() const noexcept { return bytes_ == 0; }
+  bool empty() const noexcept { return q_ == nullptr; }
   /// Bytes waiting.
-  std::size_t bytes() const noexcept { return bytes_; }
+  std::size_t bytes() const noexcept;
 
   /// Appends a copy of `data`.
   void push(std::string_view data);
@@ -51,20 +60,14 @@ class send_queue {
   /// Drops everything waiting.
   void clear() noexcept;
 
+  /// The segments (defined in send_queue.cpp).
+  struct block;
+
  private:
-  struct segment {
-    std::string owned;
-    shared_bytes shared;
-    std::size_t offset = 0;
-    std::string_view rest() const noexcept {
-      return std::string_view(shared ? *shared : owned).substr(offset);
-    }
-  };
+  block& take();
   void consume(std::size_t n) noexcept;
 
-  std::vector<segment> segments_;
-  std::size_t head_ = 0;  ///< first live segment
-  std::size_t bytes_ = 0;
+  block* q_ = nullptr;
 };
 
 }  // namespace duplex::net

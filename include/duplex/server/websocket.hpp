@@ -71,17 +71,15 @@ class websocket {
   /// Per-socket user data, destroyed with the socket. data<T>() is null if another type is held.
   template <class T, class... Args>
   T& emplace_data(Args&&... args) {
+    auto* fresh = new typed_box<T>(std::forward<Args>(args)...);
     reset_data();
-    T* p = new T(std::forward<Args>(args)...);
-    user_ = p;
-    type_ = &type_tag<T>;
-    destroy_ = [](void* q) { delete static_cast<T*>(q); };
-    return *p;
+    box_ = fresh;
+    return fresh->value;
   }
   template <class T>
   /// The per-socket data of type T, or null.
   T* data() const noexcept {
-    return type_ == &type_tag<T> ? static_cast<T*>(user_) : nullptr;
+    return box_ && box_->type == &type_tag<T> ? &static_cast<typed_box<T>*>(box_)->value : nullptr;
   }
 
  protected:
@@ -91,16 +89,25 @@ class websocket {
  private:
   template <class T>
   static inline const char type_tag = 0;
+  // The data with its type and its destructor in one allocation: a socket without data holds
+  // one null pointer.
+  struct box {
+    explicit box(const void* t) noexcept : type(t) {}
+    virtual ~box() = default;
+    const void* type;
+  };
+  template <class T>
+  struct typed_box final : box {
+    template <class... Args>
+    explicit typed_box(Args&&... args) : box(&type_tag<T>), value(std::forward<Args>(args)...) {}
+    T value;
+  };
   void reset_data() noexcept {
-    if (destroy_) destroy_(user_);
-    user_ = nullptr;
-    destroy_ = nullptr;
-    type_ = nullptr;
+    delete box_;
+    box_ = nullptr;
   }
 
-  void* user_ = nullptr;
-  const void* type_ = nullptr;
-  void (*destroy_)(void*) = nullptr;
+  box* box_ = nullptr;
 };
 
 }  // namespace duplex

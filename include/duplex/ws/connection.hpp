@@ -100,17 +100,20 @@ class connection {
 
   // --- output ---
   /// Bytes to write to the transport.
-  std::string_view pending_output() const noexcept { return out_; }
-  /// The first `n` pending bytes were written.
-  void consume_output(std::size_t n) noexcept { out_.erase(0, n); }
-  /// All of it was written (or is abandoned). A buffer that grew past `keep` bytes is freed.
-  void clear_output(std::size_t keep = SIZE_MAX) noexcept {
-    out_.clear();
-    if (out_.capacity() > keep) std::string().swap(out_);
+  std::string_view pending_output() const noexcept {
+    return out_ ? std::string_view(*out_) : std::string_view();
   }
-  /// Exchanges the output buffer for `other`, so that a caller batching writes can lend a larger
-  /// shared one and take it back; what was pending moves with the buffer.
-  void swap_output(std::string& other) noexcept { out_.swap(other); }
+  /// The first `n` pending bytes were written.
+  void consume_output(std::size_t n) noexcept {
+    if (out_) out_->erase(0, n);
+  }
+  /// All of it was written (or is abandoned). The connection's own buffer is freed once its
+  /// capacity is past `keep` bytes (0: always, so that an idle connection holds none).
+  void clear_output(std::size_t keep = SIZE_MAX) noexcept;
+  /// Output goes to `buf` (a caller batching the writes of many connections lends one shared
+  /// buffer) until lend_output(nullptr) takes the connection's own back. Lend and take back only
+  /// while nothing is pending: what was written to a lent buffer stays there.
+  void lend_output(std::string* buf) noexcept { out_ = buf ? buf : own_out_.get(); }
 
   // --- status ---
   /// Open, closing or closed.
@@ -127,11 +130,29 @@ class connection {
   bool failed() const noexcept { return failed_; }
   /// Memory held for a message being gathered from its frames (or inflated): at most about the
   /// message limit, however the peer splits it.
-  std::size_t buffered_message_bytes() const noexcept { return msg_.capacity(); }
+  std::size_t buffered_message_bytes() const noexcept { return part_ ? part_->msg.capacity() : 0; }
+  /// Memory held out of line while a frame or message is split across reads (0 when idle).
+  bool holds_partial() const noexcept { return part_ != nullptr; }
 
  private:
   enum class header_status { ok, more, error };
   static constexpr std::size_t keep_capacity = 64 * 1024;  ///< larger buffers are freed after use
+
+  // What a connection needs only while a frame or a message is split across reads (or being
+  // inflated): allocated then, and freed once nothing is in it, so that an idle connection
+  // holds none of it. A connection that compresses keeps it (it holds a codec anyway).
+  struct partial {
+    std::string msg;   // a message gathered from its frames, or inflated
+    std::string ctrl;  // a control frame's payload
+    std::uint8_t hdr[max_header_size]{};
+    std::uint8_t hdr_have = 0;  // bytes of a header split across reads
+  };
+  struct deflate_part {
+    deflate_part(bool server, const deflate_params& p, int level, std::size_t min)
+        : codec(server, p, level), min_size(min) {}
+    deflate_codec codec;
+    std::size_t min_size;
+  };
 
   header_status read_header();
   header_status parse_header(const unsigned char* h);
@@ -142,6 +163,9 @@ class connection {
   std::optional<event> on_control(char* chunk, std::size_t n);
   std::optional<event> on_close_frame(std::string_view payload);
   event fail(errc why);
+  event pending_close() const;
+  partial& part();
+  std::string& out();
   std::string& held();
   void free_held() noexcept;
   void end_message() noexcept;
@@ -154,42 +178,42 @@ class connection {
   /// Input being parsed.
   char* in_ = nullptr;
   char* in_end_ = nullptr;
-  /// Frame in progress.
-  std::uint64_t remaining_ = 0;
-  std::uint64_t frame_len_ = 0;
+  std::uint64_t remaining_ = 0;  // of the frame in progress
+  std::uint64_t msg_size_ = 0;   // of the message in progress
+  std::uint64_t max_message_;    // limits, kept compact
+  std::uint32_t max_fragments_;
+  std::uint32_t fragments_ = 0;
+  core::random_source* rng_;
+  std::unique_ptr<partial> part_;
+  std::string* out_ = nullptr;  // own_out_'s buffer, a lent one, or none yet
+  std::unique_ptr<std::string> own_out_;
+  // Whole messages sent while a fragmented one is in progress; null when there are none.
+  std::unique_ptr<std::string> held_;
+  std::unique_ptr<deflate_part> deflate_;
   mask_key key_{};
+  core::utf8_validator utf8_;
+  std::uint16_t close_code_ = 0;  // the close event to report (pending_close_), and why
+  std::uint8_t close_error_ = 0;
   std::uint8_t frame_op_ = 0;
-  std::uint8_t phase_ = 0;
-  std::uint8_t hdr_have_ = 0;
+  std::uint8_t phase_ = 0;   // of the mask, in the frame's payload
+  std::uint8_t msg_op_ = 0;  // message in progress; 0: none
+  ws::role role_;
+  ws::state state_ = state::open;
+  // The frame's flags, written for every frame, are whole bytes (a bit-field write is a
+  // read-modify-write on the per-message path); the rarer ones share a byte.
   bool in_payload_ = false;
   bool frame_fin_ = false;
   bool frame_masked_ = false;
   bool frame_rsv1_ = false;
+  bool frame_split_ = false;  // a chunk of this frame's payload came in an earlier read
   bool msg_compressed_ = false;
-  std::uint8_t hdr_[max_header_size]{};
-  /// Message in progress (msg_op_ 0: none).
-  std::uint8_t msg_op_ = 0;
-  bool sending_fragments_ = false;
-  bool failed_ = false;
-  bool close_sent_ = false;
-  bool pending_close_ = false;  ///< pending_event_ holds a close to report
-  bool release_msg_ = false;
-  bool release_ctrl_ = false;
-  ws::role role_;
-  ws::state state_ = state::open;
-  core::utf8_validator utf8_;
-  std::uint32_t fragments_ = 0;
-  std::uint64_t msg_size_ = 0;
-  limits limits_;
-  core::random_source* rng_;
-  event pending_event_;
-  std::string msg_;
-  std::string ctrl_;
-  std::string out_;
-  /// Whole messages sent while a fragmented one is in progress; null when there are none.
-  std::unique_ptr<std::string> held_;
-  std::unique_ptr<deflate_codec> deflate_;
-  std::size_t deflate_min_ = 32;
+  bool stream_fragments_ : 1;
+  bool sending_fragments_ : 1 = false;
+  bool failed_ : 1 = false;
+  bool close_sent_ : 1 = false;
+  bool pending_close_ : 1 = false;  // a close event waits to be reported
+  bool release_msg_ : 1 = false;
+  bool release_ctrl_ : 1 = false;
 };
 
 }  // namespace duplex::ws

@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "duplex/net/listener.hpp"
@@ -86,6 +88,64 @@ TEST(ListenerFaults, OneConnectionAtTheLimitIsOneDrop) {
   // EMFILE, the shedding accept, EMFILE again, a shedding accept that finds nothing.
   EXPECT_LE(accept_calls.load(), 4);
   ::close(client);
+}
+
+// A burst at the limit: ten connections arrive with no descriptor left. They are dropped, the
+// listener stops asking the kernel for a while instead of waking on every arrival, and one log
+// line with the count says so once descriptors are free again and accepting works.
+TEST(ListenerFaults, ABurstAtTheLimitIsOnePauseAndOneLine) {
+#ifdef DUPLEX_SANITIZED
+  GTEST_SKIP() << "needs all file descriptors, which the sanitizer runtime also uses";
+#endif
+  rlimit old{};
+  ::getrlimit(RLIMIT_NOFILE, &old);
+  event_loop loop;
+  std::vector<int> accepted;
+  std::vector<std::string> lines;
+  listener l(loop, address::resolve("127.0.0.1", 0), false,
+             [&](int fd, const address&) { accepted.push_back(fd); });
+  l.on_log([&](std::string_view line) { lines.emplace_back(line); });
+  accept_calls = 0;
+  io.accept4.store(&counting_accept4);
+  rlimit low = old;
+  low.rlim_cur = 64;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> filler;
+  for (int fd; (fd = ::dup(0)) >= 0;)
+    filler.push_back(fd);
+  std::vector<int> clients;
+  for (int i = 0; i < 10; ++i) {  // room for the clients' ends, none for the accepted ones
+    ::close(filler.back());
+    filler.pop_back();
+    clients.push_back(test::connect_loopback(l.port()));
+  }
+  const auto run_for = [&](std::chrono::milliseconds d) {
+    loop.add_timer(d, [&] { loop.stop(); });
+    loop.run();
+  };
+  run_for(50ms);
+  EXPECT_EQ(l.dropped_for_fd_limit(), 10u);
+  EXPECT_TRUE(l.paused());
+  const int calls_at_first = accept_calls.load();
+  EXPECT_LE(calls_at_first, 22);  // EMFILE and a shedding accept per drop, then nothing pending
+  run_for(250ms);  // still at the limit: a probe and a shed per pause, nothing per arrival
+  EXPECT_LE(accept_calls.load() - calls_at_first, 3 * 2 + 2);
+  EXPECT_TRUE(lines.empty()) << "the burst is not over";
+  for (int fd : filler)
+    ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &old);
+  const int late = test::connect_loopback(l.port());
+  run_for(200ms);
+  io.restore();
+  EXPECT_EQ(accepted.size(), 1u) << "accepting again once descriptors are free";
+  EXPECT_FALSE(l.paused());
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("dropped 10 connections"), std::string::npos) << lines[0];
+  for (int fd : accepted)
+    ::close(fd);
+  for (int fd : clients)
+    ::close(fd);
+  ::close(late);
 }
 
 }  // namespace

@@ -31,6 +31,36 @@ struct socket_pair {
   }
 };
 
+// Every idle socket holds a queue: empty, it is one pointer and owns nothing, and a queue
+// filled and drained again (a broadcast on every iteration) works the same each time.
+static_assert(sizeof(send_queue) == sizeof(void*));
+
+TEST(SendQueue, DrainedQueueHoldsNothingAndIsReusable) {
+  socket_pair s;
+  send_queue q;
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.bytes(), 0u);
+  auto frame = std::make_shared<const std::string>("frame");
+  std::string expect, got;
+  for (int i = 0; i < 100; ++i) {
+    q.push(frame);
+    q.push(std::string_view("own"));
+    EXPECT_EQ(q.bytes(), 8u);
+    const auto w = q.flush(s.a);
+    EXPECT_EQ(w.written, 8u);
+    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(q.bytes(), 0u);
+    expect += "frameown";
+    got += s.drain();  // the peer reads: the small socket buffer never blocks the next flush
+  }
+  EXPECT_EQ(got, expect);
+  q.push(std::string_view("x"));
+  q.clear();
+  EXPECT_TRUE(q.empty());
+  q.push(std::string_view(""));  // nothing to queue: still empty
+  EXPECT_TRUE(q.empty());
+}
+
 TEST(SendQueue, KeepsOrderAcrossOwnedAndSharedSegmentsAndPartialWrites) {
   socket_pair s;
   send_queue q;

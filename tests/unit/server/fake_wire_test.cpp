@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server/server_state.hpp"
@@ -89,6 +90,45 @@ TEST(FakeWire, RepliesMadeInOneCallbackLeaveInOneWrite) {
   EXPECT_EQ(h.wire.writes() - before, 1u) << "the cork batches every reply of the read";
 }
 
+// Without an idle timeout an open socket has no deadline: it leaves the timer wheel at the
+// upgrade, and once the handshake's turn has passed the loop has no timer left to wake for.
+TEST(FakeWire, AnIdleSocketWithoutIdleTimeoutHoldsNoTimer) {
+  server_options o;
+  o.idle_timeout = std::chrono::milliseconds(0);
+  o.handshake_timeout = std::chrono::milliseconds(5);
+  o.tick = std::chrono::milliseconds(1);
+  harness h(o);
+  EXPECT_EQ(h.ctx.wheel.size(), 1u) << "the handshake deadline";
+  EXPECT_NE(h.ctx.wheel_timer, 0u);
+  h.open();
+  EXPECT_TRUE(h.ctx.wheel.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  h.step();
+  h.step();
+  EXPECT_EQ(h.ctx.wheel_timer, 0u) << "nothing armed, nothing to wake for";
+  h.wire.feed(frame(fin | op_text, "still here"));
+  h.step();
+  EXPECT_EQ(h.frames().size(), 1u);
+  EXPECT_EQ(h.ctx.wheel_timer, 0u);
+}
+
+// A message pushes the idle deadline back without touching the wheel: the node keeps its
+// turn, and is re-armed for the later time only when that turn comes.
+TEST(FakeWire, AMessageDefersTheIdleDeadlineLazily) {
+  server_options o;
+  o.idle_timeout = std::chrono::milliseconds(60'000);
+  harness h(o);
+  h.open();
+  ASSERT_EQ(h.ctx.wheel.size(), 1u);
+  const std::uint64_t turn = h.ctx.wheel.next_turn();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past one tick of 250 ms
+  h.wire.feed(frame(fin | op_text, "a"));
+  h.step();
+  EXPECT_EQ(h.frames().size(), 1u);
+  EXPECT_EQ(h.ctx.wheel.size(), 1u);
+  EXPECT_EQ(h.ctx.wheel.next_turn(), turn) << "the node did not move";
+}
+
 TEST(FakeWire, RefusedBytesAreQueuedAndFollowOnWritability) {
   harness h;
   h.open();
@@ -96,14 +136,14 @@ TEST(FakeWire, RefusedBytesAreQueuedAndFollowOnWritability) {
   h.wire.feed(frame(fin | op_binary, std::string(1000, 'q')));
   h.step();
   EXPECT_TRUE(h.frames().empty());
-  ASSERT_NE(h.ctx.head, nullptr);
-  EXPECT_GT(h.ctx.head->buffered_amount(), 1000u);
+  ASSERT_NE(h.ctx.first_open(), nullptr);
+  EXPECT_GT(h.ctx.first_open()->buffered_amount(), 1000u);
   h.wire.refuse_writes(false);
   h.step();  // the descriptor is writable: the queue goes out
   const auto f = h.frames();
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].payload, std::string(1000, 'q'));
-  EXPECT_EQ(h.ctx.head->buffered_amount(), 0u);
+  EXPECT_EQ(h.ctx.first_open()->buffered_amount(), 0u);
 }
 
 TEST(FakeWire, CloseHandshakeThenHalfCloseThenOnClose) {
@@ -117,10 +157,10 @@ TEST(FakeWire, CloseHandshakeThenHalfCloseThenOnClose) {
   EXPECT_EQ(f[0].close_code(), 1000);
   EXPECT_TRUE(h.wire.write_shut()) << "RFC 6455 7.1.1: the server ends TCP first";
   EXPECT_EQ(h.closes, std::vector<std::uint16_t>{1000});
-  ASSERT_NE(h.ctx.head, nullptr) << "still reading until the peer's FIN";
+  ASSERT_NE(h.ctx.first_open(), nullptr) << "still reading until the peer's FIN";
   h.wire.end();
   h.step();
-  EXPECT_EQ(h.ctx.head, nullptr);
+  EXPECT_EQ(h.ctx.first_open(), nullptr);
   EXPECT_EQ(h.closes.size(), 1u) << "on_close runs once";
 }
 
@@ -136,7 +176,7 @@ TEST(FakeWire, AQueueOverTheLimitEndsTheSocketWith1008) {
   EXPECT_TRUE(h.wire.read_shut());
   h.step();  // the next readiness reports the end, and on_close follows
   EXPECT_EQ(h.closes, std::vector<std::uint16_t>{1008});
-  EXPECT_EQ(h.ctx.head, nullptr);
+  EXPECT_EQ(h.ctx.first_open(), nullptr);
 }
 
 }  // namespace

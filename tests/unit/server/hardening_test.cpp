@@ -51,7 +51,7 @@ TEST(Hardening, OnCloseRunsOnceWhenOverflowAndTheSweepMeetInOneIteration) {
   ASSERT_EQ(c.upgrade(), 101);
   ASSERT_TRUE(eventually([&] { return s.get().connection_count() == 1; }));
   // The loop sleeps past the socket's idle deadline; the next iteration then overflows the
-  // socket's queue (posted work) and runs the sweep (timers) with the deadline due.
+  // socket's queue (posted work) and turns the timer wheel with the deadline due.
   post_and_wait_start(s.get(), [] { std::this_thread::sleep_for(400ms); });
   s.get().post(0, [&] { s.get().publish("t", std::string(1 << 20, 'x'), ws::opcode::binary); });
   ASSERT_TRUE(eventually([&] { return s.get().connection_count() == 0; }));

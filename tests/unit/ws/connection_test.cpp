@@ -76,6 +76,55 @@ TEST(Connection, Utf8SplitAcrossFragmentsIsValid) {
   });
 }
 
+// What a message split across reads needed (the gathered payload, a split header, a split
+// control frame) is held out of line only while it is split: back at a frame boundary, the
+// connection holds nothing but its own fields.
+TEST(Connection, HoldsNothingOutOfLineOnceSplitInputIsWhole) {
+  const std::string input = frame(op_text, "Hel") + frame(fin | op_ping, "p!") +
+                            frame(fin | op_cont, "lo") + frame(fin | op_binary, "whole");
+  for (const auto& parts : all_splits(input)) {
+    SCOPED_TRACE(describe(parts));
+    connection c(role::server);
+    run_result res;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      pump(c, parts[i], res);
+      if (i + 1 < parts.size()) continue;
+      EXPECT_FALSE(c.holds_partial());
+      EXPECT_EQ(c.buffered_message_bytes(), 0u);
+    }
+    ASSERT_EQ(res.events.size(), 3u);
+    EXPECT_EQ(res.events[1].data, "Hello");
+    EXPECT_EQ(res.events[2].data, "whole");
+  }
+  // A whole frame in one read never allocates it.
+  connection c(role::server);
+  run_result res;
+  pump(c, frame(fin | op_text, "Hello"), res);
+  EXPECT_FALSE(c.holds_partial());
+}
+
+// The output buffer can be lent (a server batches many sockets' replies in one), and the
+// connection's own is freed on request, so that an idle one holds none.
+TEST(Connection, LentOutputAndFreedOwnBuffer) {
+  connection c(role::server);
+  EXPECT_TRUE(c.pending_output().empty());
+  std::string batch;
+  c.lend_output(&batch);
+  ASSERT_TRUE(c.send_text("a"));
+  EXPECT_EQ(batch.size(), 3u);
+  EXPECT_EQ(c.pending_output().size(), 3u);
+  batch.clear();
+  c.lend_output(nullptr);
+  EXPECT_TRUE(c.pending_output().empty());
+  ASSERT_TRUE(c.send_text("b"));
+  EXPECT_EQ(c.pending_output().size(), 3u);
+  EXPECT_TRUE(batch.empty()) << "taken back: output goes to the connection's own buffer";
+  c.clear_output(0);
+  EXPECT_TRUE(c.pending_output().empty());
+  ASSERT_TRUE(c.send_text("c"));  // a buffer again when needed
+  EXPECT_EQ(c.pending_output().size(), 3u);
+}
+
 TEST(Connection, PongIsReported) {
   const auto r = run({frame(fin | op_pong, "x")});
   ASSERT_EQ(r.events.size(), 1u);
