@@ -1,4 +1,5 @@
-// One epoll loop per thread: I/O readiness, timers, cross-thread posting, a shared read buffer.
+// One event loop per thread: I/O readiness, timers, cross-thread posting, a
+// shared read buffer.
 #pragma once
 
 #include <atomic>
@@ -56,8 +57,10 @@ class io_handler {
 
 struct loop_options {
   std::size_t receive_buffer_bytes = 512 * 1024;  // one per loop, shared by its sockets
-  std::size_t max_events = 512;                   // readiness events taken per epoll_wait
+  std::size_t max_events = 512;                   // readiness events taken per wait
 };
+
+class poller;
 
 using timer_id = std::uint64_t;
 
@@ -122,11 +125,10 @@ class event_loop {
   void run_timers();
   void update_clock() noexcept;
 
-  int epoll_fd_ = -1;
+  std::unique_ptr<poller> poller_;
   std::unique_ptr<waker> waker_;
   std::unique_ptr<char[]> buffer_;
   std::size_t buffer_size_;
-  std::size_t max_events_;
   std::uint64_t now_ms_ = 0;
   std::atomic<bool> stopped_{false};
   std::atomic<std::thread::id> thread_{};
