@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <system_error>
 
 #include "poller.hpp"
@@ -22,7 +23,62 @@ std::uint64_t monotonic_ms() noexcept {
   throw std::system_error(errno, std::generic_category(), what);
 }
 
+// The backend `automatic` stands for: DUPLEX_IO's, else epoll.
+io_backend from_environment() noexcept {
+  const char* v = std::getenv("DUPLEX_IO");
+  io_backend b = io_backend::automatic;
+  if (v == nullptr || !parse_io_backend(v, b) || b == io_backend::automatic)
+    return io_backend::epoll;
+  return b;
+}
+
+// A process with many loops on a kernel that refuses io_uring says so once, not once a loop.
+void report_fallback(const std::string& why) {
+  static std::atomic<bool> said{false};
+  if (said.exchange(true)) return;
+  std::fprintf(stderr, "duplex: io_uring unavailable (%s), using epoll\n", why.c_str());
+}
+
+std::unique_ptr<poller> open_poller(const loop_options& opts, io_backend& chosen) {
+  const io_backend want = opts.io == io_backend::automatic ? from_environment() : opts.io;
+  if (want == io_backend::uring) {
+    std::string why;
+    if (auto p = make_uring_poller(opts.max_events, why)) {
+      chosen = io_backend::uring;
+      return p;
+    }
+    report_fallback(why);
+  }
+  chosen = io_backend::epoll;
+  return make_epoll_poller(opts.max_events);
+}
+
 }  // namespace
+
+bool parse_io_backend(std::string_view text, io_backend& out) noexcept {
+  if (text == "auto") {
+    out = io_backend::automatic;
+  } else if (text == "epoll") {
+    out = io_backend::epoll;
+  } else if (text == "uring" || text == "io_uring") {
+    out = io_backend::uring;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::string_view to_string(io_backend b) noexcept {
+  switch (b) {
+    case io_backend::epoll:
+      return "epoll";
+    case io_backend::uring:
+      return "uring";
+    case io_backend::automatic:
+      break;
+  }
+  return "auto";
+}
 
 // The eventfd that wakes the poller's wait when another thread posts work or stops the loop.
 class event_loop::waker final : public io_handler {
@@ -57,7 +113,7 @@ void event_loop::guarded(F&& f) noexcept {
 }
 
 event_loop::event_loop(loop_options opts)
-    : poller_(make_epoll_poller(opts.max_events)),
+    : poller_(open_poller(opts, backend_)),
       waker_(std::make_unique<waker>()),
       buffer_(std::make_unique<char[]>(opts.receive_buffer_bytes)),
       buffer_size_(opts.receive_buffer_bytes) {

@@ -64,7 +64,18 @@ void server_state::publish(std::string_view topic, std::string_view data, ws::op
 
 // ---- loop_context ----------------------------------------------------------------------
 
-loop_context::loop_context(server_state& s, unsigned i) : server(s), index(i) {
+namespace {
+
+net::loop_options loop_options_for(const server_options& o) {
+  net::loop_options l;
+  l.io = o.io;
+  return l;
+}
+
+}  // namespace
+
+loop_context::loop_context(server_state& s, unsigned i)
+    : server(s), index(i), loop(loop_options_for(s.opts)) {
   cork.reserve(64 * 1024);
   scratch.reserve(16 * 1024);
   const auto tick = std::max<std::int64_t>(s.opts.tick.count(), 1);

@@ -1,4 +1,4 @@
-// One event loop per thread: I/O readiness, timers, cross-thread posting, a
+// One event loop per thread (epoll or io_uring): I/O readiness, timers, cross-thread posting, a
 // shared read buffer.
 #pragma once
 
@@ -55,9 +55,19 @@ class io_handler {
   ~io_handler() = default;
 };
 
+// How a loop learns of readiness. `automatic` follows the environment's DUPLEX_IO (uring,
+// epoll or auto) and is epoll without it. io_uring falls back to epoll, with one line on stderr
+// per process, when the kernel refuses it (too old, disabled by sysctl or a seccomp filter).
+enum class io_backend : std::uint8_t { automatic, epoll, uring };
+
+// "auto", "epoll" or "uring" (also "io_uring"); false for anything else.
+bool parse_io_backend(std::string_view text, io_backend& out) noexcept;
+std::string_view to_string(io_backend b) noexcept;
+
 struct loop_options {
   std::size_t receive_buffer_bytes = 512 * 1024;  // one per loop, shared by its sockets
   std::size_t max_events = 512;                   // readiness events taken per wait
+  io_backend io = io_backend::automatic;
 };
 
 class poller;
@@ -109,6 +119,8 @@ class event_loop {
   // Monotonic milliseconds, read once per iteration.
   std::uint64_t now_ms() const noexcept { return now_ms_; }
   bool in_loop_thread() const noexcept { return std::this_thread::get_id() == thread_.load(); }
+  // The backend in use: epoll or uring, never automatic.
+  io_backend backend() const noexcept { return backend_; }
 
  private:
   struct timer {
@@ -125,6 +137,7 @@ class event_loop {
   void run_timers();
   void update_clock() noexcept;
 
+  io_backend backend_ = io_backend::epoll;  // before poller_: its initializer sets this
   std::unique_ptr<poller> poller_;
   std::unique_ptr<waker> waker_;
   std::unique_ptr<char[]> buffer_;
