@@ -82,6 +82,10 @@ int main(int argc, char** argv) {
   app.add_option("--linger", linger_ms,
                  "after stdin ends, close once nothing arrived for this many ms")
       ->capture_default_str();
+  std::string io = "auto";
+  app.add_option("--io", io, "I/O backend: auto (DUPLEX_IO, else epoll), epoll or uring")
+      ->check(CLI::IsMember({"auto", "epoll", "uring"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   opts.deflate.enabled = !no_deflate;
   opts.tls.verify = !insecure;
@@ -96,7 +100,9 @@ int main(int argc, char** argv) {
     opts.headers.emplace_back(h.substr(0, colon), value);
   }
 
-  net::event_loop loop;
+  net::loop_options loop_opts;
+  net::parse_io_backend(io, loop_opts.io);
+  net::event_loop loop(loop_opts);
   int status = 0;
   // After stdin ends, replies may still be on their way: close once the line has been quiet.
   bool input_done = false;

@@ -275,6 +275,10 @@ int main(int argc, char** argv) {
   app.add_option("--cert", cfg.server.tls.cert_file,
                  "PEM certificate chain: serve https:// and wss://");
   app.add_option("--key", cfg.server.tls.key_file, "PEM private key for --cert");
+  std::string io = "auto";
+  app.add_option("--io", io, "I/O backend: auto (DUPLEX_IO, else epoll), epoll or uring")
+      ->check(CLI::IsMember({"auto", "epoll", "uring"}))
+      ->capture_default_str();
   chat::user_command user_cmd;
   chat::add_user_commands(app, user_cmd);
   // ----- rooms: the limits an operator sets, as flags and in --config (docs/limits.md)
@@ -282,6 +286,7 @@ int main(int argc, char** argv) {
   chat::add_limit_flags(app, limits);
   // ----- end of rooms
   CLI11_PARSE(app, argc, argv);
+  net::parse_io_backend(io, cfg.server.io);
   // A broken ICU would refuse every name later, one by one; better to say so now.
   if (!chat::names::ready()) {
     std::fprintf(stderr, "duplex-chat: ICU cannot check names (see docs/names.md)\n");

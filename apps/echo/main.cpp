@@ -25,7 +25,12 @@ int main(int argc, char** argv) {
   app.add_flag("--no-deflate", no_deflate, "refuse permessage-deflate (on by default)");
   app.add_option("--cert", opts.tls.cert_file, "PEM certificate chain: serve wss:// and https://");
   app.add_option("--key", opts.tls.key_file, "PEM private key for --cert");
+  std::string io = "auto";
+  app.add_option("--io", io, "I/O backend: auto (DUPLEX_IO, else epoll), epoll or uring")
+      ->check(CLI::IsMember({"auto", "epoll", "uring"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  duplex::net::parse_io_backend(io, opts.io);
   opts.deflate.enabled = !no_deflate;
   opts.ws_limits.max_message_bytes = max_message;
   opts.idle_timeout = std::chrono::seconds(idle_seconds);

@@ -1,14 +1,16 @@
 #include "duplex/net/event_loop.hpp"
 
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+
+#include "poller.hpp"
 
 namespace duplex::net {
 namespace {
@@ -23,9 +25,64 @@ std::uint64_t monotonic_ms() noexcept {
   throw std::system_error(errno, std::generic_category(), what);
 }
 
+// The backend `automatic` stands for: DUPLEX_IO's, else epoll.
+io_backend from_environment() noexcept {
+  const char* v = std::getenv("DUPLEX_IO");
+  io_backend b = io_backend::automatic;
+  if (v == nullptr || !parse_io_backend(v, b) || b == io_backend::automatic)
+    return io_backend::epoll;
+  return b;
+}
+
+// A process with many loops on a kernel that refuses io_uring says so once, not once a loop.
+void report_fallback(const std::string& why) {
+  static std::atomic<bool> said{false};
+  if (said.exchange(true)) return;
+  std::fprintf(stderr, "duplex: io_uring unavailable (%s), using epoll\n", why.c_str());
+}
+
+std::unique_ptr<poller> open_poller(const loop_options& opts, io_backend& chosen) {
+  const io_backend want = opts.io == io_backend::automatic ? from_environment() : opts.io;
+  if (want == io_backend::uring) {
+    std::string why;
+    if (auto p = make_uring_poller(opts.max_events, why)) {
+      chosen = io_backend::uring;
+      return p;
+    }
+    report_fallback(why);
+  }
+  chosen = io_backend::epoll;
+  return make_epoll_poller(opts.max_events);
+}
+
 }  // namespace
 
-// The eventfd that wakes epoll_wait when another thread posts work or stops the loop.
+bool parse_io_backend(std::string_view text, io_backend& out) noexcept {
+  if (text == "auto") {
+    out = io_backend::automatic;
+  } else if (text == "epoll") {
+    out = io_backend::epoll;
+  } else if (text == "uring" || text == "io_uring") {
+    out = io_backend::uring;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::string_view to_string(io_backend b) noexcept {
+  switch (b) {
+    case io_backend::epoll:
+      return "epoll";
+    case io_backend::uring:
+      return "uring";
+    case io_backend::automatic:
+      break;
+  }
+  return "auto";
+}
+
+// The eventfd that wakes the poller's wait when another thread posts work or stops the loop.
 class event_loop::waker final : public io_handler {
  public:
   waker() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
@@ -58,25 +115,18 @@ void event_loop::guarded(F&& f) noexcept {
 }
 
 event_loop::event_loop(loop_options opts)
-    : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
+    : poller_(open_poller(opts, backend_)),
       waker_(std::make_unique<waker>()),
       buffer_(std::make_unique<char[]>(opts.receive_buffer_bytes)),
-      buffer_size_(opts.receive_buffer_bytes),
-      max_events_(opts.max_events) {
-  if (epoll_fd_ < 0) throw_errno("epoll_create1");
+      buffer_size_(opts.receive_buffer_bytes) {
   add(waker_->fd(), io_events::readable, waker_.get());
   update_clock();
 }
 
 event_loop::~event_loop() {
-  ::close(epoll_fd_);
+  // The waker goes first and unregisters itself while the poller still stands.
+  if (waker_) remove(waker_->fd());
 }
-
-// The flags are epoll's own bits, so that no translation runs per event.
-static_assert(static_cast<std::uint32_t>(io_events::readable) == EPOLLIN);
-static_assert(static_cast<std::uint32_t>(io_events::writable) == EPOLLOUT);
-static_assert(static_cast<std::uint32_t>(io_events::error) == EPOLLERR);
-static_assert(static_cast<std::uint32_t>(io_events::hangup) == EPOLLHUP);
 
 void event_loop::wrong_thread(const char* call) {
   throw std::logic_error(std::string("duplex: ") + call +
@@ -86,22 +136,16 @@ void event_loop::wrong_thread(const char* call) {
 
 void event_loop::add(int fd, io_events interest, io_handler* h) {
   expect_owner("event_loop::add");
-  epoll_event ev{};
-  ev.events = static_cast<std::uint32_t>(interest);
-  ev.data.ptr = h;
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) throw_errno("epoll_ctl add");
+  poller_->add(fd, interest, h);
 }
 
 void event_loop::modify(int fd, io_events interest, io_handler* h) {
   expect_owner("event_loop::modify");
-  epoll_event ev{};
-  ev.events = static_cast<std::uint32_t>(interest);
-  ev.data.ptr = h;
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0) throw_errno("epoll_ctl mod");
+  poller_->modify(fd, interest, h);
 }
 
 void event_loop::remove(int fd) noexcept {
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  poller_->remove(fd);
 }
 
 void event_loop::update_clock() noexcept {
@@ -116,19 +160,13 @@ int event_loop::wait_timeout() const noexcept {
 
 void event_loop::run() {
   thread_ = std::this_thread::get_id();
-  std::vector<epoll_event> events(max_events_);
   // Iteration order: wait, dispatch readiness in kernel order, run posted work, run due timers,
   // then the iteration-end hooks (which flush corked writes and free closed sockets).
   while (!stopped_.load(std::memory_order_acquire)) {
-    const int n =
-        ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), wait_timeout());
-    if (n < 0 && errno != EINTR) throw_errno("epoll_wait");
+    const std::span<const ready_event> ready = poller_->wait(wait_timeout());
     update_clock();
-    for (int i = 0; i < n; ++i) {
-      const epoll_event& ev = events[static_cast<std::size_t>(i)];
-      guarded(
-          [&] { static_cast<io_handler*>(ev.data.ptr)->on_io(static_cast<io_events>(ev.events)); });
-    }
+    for (const ready_event& r : ready)
+      guarded([&] { r.handler->on_io(r.events); });
     run_posted();
     run_timers();
     for (auto& fn : iteration_end_)

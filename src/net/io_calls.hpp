@@ -29,20 +29,25 @@ struct io_calls {
   using shutdown_fn = int (*)(int fd, int how);
   // Asked before each step when set: true makes that step fail as a fatal OpenSSL error does.
   using tls_fault_fn = bool (*)(tls_step step);
+  // Asked before an io_uring is set up when set: a negative errno makes the setup fail with
+  // it, as a kernel that refuses io_uring (or a seccomp filter) does.
+  using uring_fault_fn = int (*)();
 
   std::atomic<recv_fn> recv{&::recv};
   std::atomic<sendmsg_fn> sendmsg{&::sendmsg};
   std::atomic<accept4_fn> accept4{&::accept4};
   std::atomic<shutdown_fn> shutdown{&::shutdown};
   std::atomic<tls_fault_fn> tls_fault{nullptr};
+  std::atomic<uring_fault_fn> uring_fault{nullptr};
 
-  // Puts the real calls back (and no TLS hook).
+  // Puts the real calls back (and no TLS or io_uring hook).
   void restore() noexcept {
     recv.store(&::recv, std::memory_order_release);
     sendmsg.store(&::sendmsg, std::memory_order_release);
     accept4.store(&::accept4, std::memory_order_release);
     shutdown.store(&::shutdown, std::memory_order_release);
     tls_fault.store(nullptr, std::memory_order_release);
+    uring_fault.store(nullptr, std::memory_order_release);
   }
 };
 
@@ -74,6 +79,12 @@ inline int shutdown(int fd, int how) {
 inline bool tls_fault(tls_step step) {
   const auto hook = io.tls_fault.load(std::memory_order_acquire);
   return hook != nullptr && hook(step);
+}
+
+// 0, or the negative errno a test's hook makes io_uring's setup fail with.
+inline int uring_fault() {
+  const auto hook = io.uring_fault.load(std::memory_order_acquire);
+  return hook != nullptr ? hook() : 0;
 }
 
 }  // namespace sys

@@ -26,7 +26,10 @@ std::string& tls_cipher_buffer() noexcept {
 }  // namespace
 
 stream::~stream() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ < 0) return;
+  // io_uring, unlike epoll, keeps polling a closed descriptor's file until told.
+  loop_.remove(fd_);
+  ::close(fd_);
 }
 
 void stream::watch(bool read, bool write) {

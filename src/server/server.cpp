@@ -64,9 +64,20 @@ void server_state::publish(std::string_view topic, std::string_view data, ws::op
 
 // ---- loop_context ----------------------------------------------------------------------
 
+namespace {
+
+net::loop_options loop_options_for(const server_options& o) {
+  net::loop_options l;
+  l.io = o.io;
+  return l;
+}
+
+}  // namespace
+
 loop_context::loop_context(server_state& s, unsigned i)
     : server(s),
       index(i),
+      loop(loop_options_for(s.opts)),
       wheel(static_cast<std::uint64_t>(std::max<std::int64_t>(s.opts.tick.count(), 1))) {
   anchor->ctx = this;
   cork.reserve(64 * 1024);

@@ -1,4 +1,5 @@
-// One epoll loop per thread: I/O readiness, timers, cross-thread posting, a shared read buffer.
+// One event loop per thread (epoll or io_uring): I/O readiness, timers, cross-thread posting, a
+// shared read buffer.
 #pragma once
 
 #include <atomic>
@@ -55,11 +56,24 @@ class io_handler {
   ~io_handler() = default;
 };
 
-/// Sizes of an event loop's buffers.
+/// How a loop learns of readiness. `automatic` follows the environment's DUPLEX_IO (uring,
+/// epoll or auto) and is epoll without it. io_uring falls back to epoll, with one line on stderr
+/// per process, when the kernel refuses it (too old, disabled by sysctl or a seccomp filter).
+enum class io_backend : std::uint8_t { automatic, epoll, uring };
+
+/// "auto", "epoll" or "uring" (also "io_uring"); false for anything else.
+bool parse_io_backend(std::string_view text, io_backend& out) noexcept;
+/// The backend's name, as parse_io_backend reads it.
+std::string_view to_string(io_backend b) noexcept;
+
+/// Sizes of an event loop's buffers, and its I/O backend.
 struct loop_options {
   std::size_t receive_buffer_bytes = 512 * 1024;  ///< one per loop, shared by its sockets
-  std::size_t max_events = 512;                   ///< readiness events taken per epoll_wait
+  std::size_t max_events = 512;                   ///< readiness events taken per wait
+  io_backend io = io_backend::automatic;          ///< see io_backend
 };
+
+class poller;
 
 using timer_id = std::uint64_t;
 
@@ -121,6 +135,8 @@ class event_loop {
     const auto owner = thread_.load(std::memory_order_relaxed);
     if (owner != std::thread::id{} && owner != std::this_thread::get_id()) wrong_thread(call);
   }
+  /// The backend in use: epoll or uring, never automatic.
+  io_backend backend() const noexcept { return backend_; }
 
  private:
   struct timer {
@@ -138,11 +154,11 @@ class event_loop {
   void run_timers();
   void update_clock() noexcept;
 
-  int epoll_fd_ = -1;
+  io_backend backend_ = io_backend::epoll;  // before poller_: its initializer sets this
+  std::unique_ptr<poller> poller_;
   std::unique_ptr<waker> waker_;
   std::unique_ptr<char[]> buffer_;
   std::size_t buffer_size_;
-  std::size_t max_events_;
   std::uint64_t now_ms_ = 0;
   std::atomic<bool> stopped_{false};
   std::atomic<std::thread::id> thread_{};

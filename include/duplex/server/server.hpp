@@ -12,6 +12,7 @@
 
 #include "duplex/http/request.hpp"
 #include "duplex/http/request_parser.hpp"
+#include "duplex/net/event_loop.hpp"
 #include "duplex/net/tls.hpp"
 #include "duplex/server/http_exchange.hpp"
 #include "duplex/server/http_response.hpp"
@@ -96,6 +97,9 @@ struct server_options {
   std::chrono::milliseconds body_idle_timeout{10'000};
   std::chrono::milliseconds body_total_timeout{60'000};  ///< see body_idle_timeout
   std::chrono::milliseconds tick{250};                   ///< resolution of the timeouts above
+
+  /// The loops' I/O backend; see net::io_backend (automatic: DUPLEX_IO, else epoll).
+  net::io_backend io = net::io_backend::automatic;
 
   std::size_t max_backpressure = 16 * 1024 * 1024;  ///< send queue bytes per socket
   /// What happens to a socket whose send queue passes max_backpressure.

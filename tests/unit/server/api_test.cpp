@@ -2,11 +2,16 @@
 // for calls made too early, and a port that is not silently shared.
 #include <gtest/gtest.h>
 
+#include <linux/io_uring.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
 
+#include "duplex/net/event_loop.hpp"
 #include "support/test_client.hpp"
 
 namespace duplex {
@@ -26,6 +31,32 @@ TEST(ServerApi, PostBeforeListenSaysWhatToDo) {
   s.listen();
   EXPECT_THROW(s.post(3, [] {}), std::logic_error);
   EXPECT_THROW(s.loop(1), std::logic_error);
+}
+
+// Whether this kernel lets the process set up an io_uring at all.
+bool kernel_allows_io_uring() {
+  io_uring_params p{};
+  const long fd = ::syscall(__NR_io_uring_setup, 4, &p);
+  if (fd < 0) return false;
+  ::close(static_cast<int>(fd));
+  return true;
+}
+
+// server_options::io reaches every loop, whatever DUPLEX_IO says.
+TEST(ServerApi, TheIoBackendAskedForIsTheLoopsOne) {
+  const bool uring = kernel_allows_io_uring();
+  for (const auto b : {net::io_backend::epoll, net::io_backend::uring}) {
+    server_options o;
+    o.handle_signals = false;
+    o.threads = 2;
+    o.io = b;
+    server s(o);
+    s.listen();
+    // A kernel that refuses io_uring leaves the loops on epoll (net/io_backend_test.cpp).
+    const auto expected = b == net::io_backend::uring && !uring ? net::io_backend::epoll : b;
+    for (unsigned i = 0; i < 2; ++i)
+      EXPECT_EQ(s.loop(i).backend(), expected) << i;
+  }
 }
 
 TEST(ServerApi, TimersBeforeRunAndFromAnotherThreadWhileRunning) {

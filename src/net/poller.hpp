@@ -1,0 +1,40 @@
+// The seam between the event loop and the kernel's readiness interface (epoll, io_uring).
+// Internal: not installed.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "duplex/net/event_loop.hpp"
+
+namespace duplex::net {
+
+// One readiness report, for the loop to hand to its handler.
+struct ready_event {
+  io_handler* handler;
+  io_events events;
+};
+
+// Both backends keep epoll's level-triggered contract: a descriptor stays reported for as long
+// as it is ready and watched, so a handler may read a little and come back on the next wait.
+// Errors and hang-ups are reported whatever the interest.
+class poller {
+ public:
+  virtual ~poller() = default;
+  virtual void add(int fd, io_events interest, io_handler* h) = 0;
+  virtual void modify(int fd, io_events interest, io_handler* h) = 0;
+  // Once it returns, no readiness of `fd` is reported and the kernel holds no reference to the
+  // descriptor's file: a close() right after it closes the socket.
+  virtual void remove(int fd) noexcept = 0;
+  // Waits up to timeout_ms (-1: without limit, 0: not at all) and returns at most max_events
+  // reports, valid until the next call. A signal ends the wait with none.
+  virtual std::span<const ready_event> wait(int timeout_ms) = 0;
+};
+
+std::unique_ptr<poller> make_epoll_poller(std::size_t max_events);
+// Null when the kernel refuses io_uring or lacks a feature it needs; `why` then says which.
+std::unique_ptr<poller> make_uring_poller(std::size_t max_events, std::string& why);
+
+}  // namespace duplex::net
