@@ -87,7 +87,7 @@ void socket_conn::handle_plain(const http::request& req) {
   if (const auto no = http::check_without_body(req); no.status != 0)
     return respond_and_close(no.status, no.reason);
   const bool keep_alive = http::keeps_alive(req);
-  http_response res;
+  http_response res(request_client(req));
   if (!answer_plain(ctx_.server, ctx_.loop, req, res))
     return respond_and_close(500, "the request handler failed");
   if (writable()) emit(res.serialize(keep_alive, req.method == "HEAD"));

@@ -11,6 +11,15 @@ namespace duplex {
 /// The answer a plain HTTP handler fills in: status, headers and body, written by the server.
 class http_response {
  public:
+  http_response() = default;
+  /// Made by the server for a plain HTTP route, knowing who asked.
+  explicit http_response(std::string peer) : peer_(std::move(peer)) {}
+
+  /// For a plain HTTP route, the client's address as http_exchange::peer() reports it: the TCP
+  /// peer, or the client a trusted proxy named for this request. Empty in a response made by the
+  /// application.
+  std::string_view peer() const noexcept { return peer_; }
+
   /// Sets the status code (200 unless set).
   http_response& status(int code) noexcept {
     status_ = code;
@@ -48,6 +57,7 @@ class http_response {
   std::vector<std::pair<std::string, std::string>> headers_;
   std::string body_;
   std::string content_type_ = "text/plain; charset=utf-8";
+  std::string peer_;
 };
 
 }  // namespace duplex

@@ -184,6 +184,24 @@ TEST(Forwarded, EachRequestOnAProxysConnectionHasItsOwnClient) {
   EXPECT_TRUE(posted_peer(c).starts_with("127.0.0.1:")) << "no header: the proxy itself";
 }
 
+TEST(Forwarded, APlainRouteSeesTheClientOfATrustedPeerOnly) {
+  const auto who = [](server& s) {
+    s.http("/who",
+           [](const http::request&, http_response& res) { res.body(std::string(res.peer())); });
+  };
+  running_server trusting(behind({"127.0.0.1"}, false, true), who);
+  running_server wary(behind({"10.0.0.0/8"}, false, true), who);
+  const auto ask = [](test_client& c) {
+    c.send("GET /who HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.3\r\n\r\n");
+    if (c.read_status() != 200) return std::string("no answer");
+    const std::string& r = c.last_head();
+    return r.substr(r.find("\r\n\r\n") + 4);
+  };
+  test_client a(trusting.port()), b(wary.port());
+  EXPECT_EQ(ask(a), "198.51.100.3");
+  EXPECT_TRUE(ask(b).starts_with("127.0.0.1:"));
+}
+
 TEST(Forwarded, ABodyRouteIgnoresTheHeadersWhenOff) {
   running_server srv(behind({"127.0.0.1"}, false, false), peer_route);
   test_client c(srv.port());
