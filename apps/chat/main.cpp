@@ -251,7 +251,7 @@ int main(int argc, char** argv) {
   app.add_option("--host", cfg.server.host, "address to listen on")->capture_default_str();
   app.add_option("--port", cfg.server.port, "port to listen on (0: any free port)")
       ->capture_default_str();
-  app.add_option("--db", cfg.db, "SQLite file for history")->capture_default_str();
+  app.add_option("--db", cfg.db, "SQLite file: accounts, rooms, conversations and history")->capture_default_str();
   app.add_option("--redis", cfg.redis,
                  "redis://HOST:PORT: share rooms with other nodes through Redis instead of --db");
   app.add_option("--presence-ttl", cfg.presence_ttl,

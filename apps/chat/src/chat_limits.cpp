@@ -1,6 +1,7 @@
 #include "chat_limits.hpp"
 
 #include <chrono>
+#include <sstream>
 #include <string>
 
 namespace duplex::chat {
@@ -14,14 +15,15 @@ void add_rule(CLI::App& app, const std::string& prefix, bucket_rule& rule, const
       ->capture_default_str()
       ->group("Limits");
   // CLI11 binds no duration: the value, when given, in seconds.
-  const double shown = std::chrono::duration<double>(rule.every).count();
+  std::ostringstream shown;  // 60, 2.5: what a person would type, not 60.000000
+  shown << std::chrono::duration<double>(rule.every).count();
   app.add_option_function<double>(
          "--" + prefix + "-every",
          [&rule](double seconds) {
            rule.every = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
          },
          std::string("seconds for one sign-in attempt per ") + what + " to come back (default " +
-             std::to_string(shown) + ")")
+             shown.str() + ")")
       ->check(CLI::Range(0.001, 86400.0))
       ->group("Limits");
 }
