@@ -251,9 +251,11 @@ int main(int argc, char** argv) {
   app.add_option("--host", cfg.server.host, "address to listen on")->capture_default_str();
   app.add_option("--port", cfg.server.port, "port to listen on (0: any free port)")
       ->capture_default_str();
-  app.add_option("--db", cfg.db, "SQLite file: accounts, rooms, conversations and history")->capture_default_str();
+  app.add_option("--db", cfg.db, "SQLite file: accounts, rooms, conversations and history")
+      ->capture_default_str();
   app.add_option("--redis", cfg.redis,
-                 "redis://HOST:PORT: share rooms with other nodes through Redis instead of --db");
+                 "redis://HOST:PORT: share rooms, ids and history with other nodes through Redis "
+                 "(accounts stay in --db)");
   app.add_option("--presence-ttl", cfg.presence_ttl,
                  "with --redis: seconds after which a dead node's members leave the lists")
       ->check(CLI::Range(0.3, 3600.0))
