@@ -14,11 +14,13 @@
 #include "src/account_api.hpp"
 #include "src/account_replies.hpp"
 #include "src/account_service.hpp"
+#include "src/accounts.hpp"
 #include "src/chat_limits.hpp"
 #include "src/host_policy.hpp"
 #include "src/hub.hpp"
 #include "src/names.hpp"
 #include "src/redis_store.hpp"
+#include "src/schema.hpp"
 #include "src/sqlite_directory.hpp"
 #include "src/sqlite_store.hpp"
 #include "src/static_files.hpp"
@@ -131,6 +133,24 @@ std::string metrics_text(const chat::hub& hub, const server& srv,
   for (const auto& [label, n] : by_label)
     out += "duplex_chat_closes_total{code=\"" + label + "\"} " + std::to_string(n) + "\n";
   return out;
+}
+
+// The stored look-alike keys follow the names module's rules of this version and this ICU, so
+// that a name registered before a rule existed is compared under it like every other.
+bool refresh_look_alike_keys(const std::string& db_path) {
+  try {
+    chat::sql::connection db(db_path, std::chrono::seconds(5));
+    chat::configure(db);
+    chat::migrate(db);
+    for (const auto& name : chat::account_store(db).refresh_skeletons(chat::names::skeleton))
+      std::fprintf(stderr,
+                   "duplex-chat: \"%s\" now looks like another user's name; it keeps its own\n",
+                   name.c_str());
+    return true;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "duplex-chat: cannot open %s: %s\n", db_path.c_str(), e.what());
+    return false;
+  }
 }
 
 // Sign-in names follow the RFC 8265 username profile, display names the RFC 8266 nickname
@@ -294,6 +314,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "duplex-chat: ICU cannot check names (see docs/names.md)\n");
     return 1;
   }
+  if (!refresh_look_alike_keys(cfg.db)) return 1;
   if (!user_cmd.action.empty()) {
     // The password comes on standard input, never in argv (which `ps` shows to everyone).
     const chat::cli_context ctx{cfg.db,

@@ -126,4 +126,53 @@ bool account_store::set_banned(std::int64_t id, bool banned) {
   return db_.changes() > 0;
 }
 
+namespace {
+
+// Sets one look-alike column of one user; false when the file refuses it (another user's).
+bool set_skeleton(sql::connection& db, const char* column, std::int64_t id,
+                  const std::string& skeleton) {
+  const std::string text = std::string("UPDATE users SET ") + column + " = ? WHERE id = ?";
+  sql::statement st(db, text.c_str());
+  st.bind(1, skeleton).bind(2, id);
+  try {
+    st.run();
+  } catch (const sql::error& e) {
+    if (!e.constraint_violation()) throw;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::string> account_store::refresh_skeletons(
+    const std::function<std::string(std::string_view)>& skeleton_of) {
+  struct row {
+    std::int64_t id;
+    std::string name, name_skeleton, display, display_skeleton;
+  };
+  std::vector<row> rows;
+  {
+    sql::statement st(db_,
+                      "SELECT id, name, name_skeleton, coalesce(display_name, ''),"
+                      " coalesce(display_skeleton, '') FROM users ORDER BY id");
+    while (st.row())
+      rows.push_back({st.integer(0), st.text(1), st.text(2), st.text(3), st.text(4)});
+  }
+  std::vector<std::string> kept;
+  sql::transaction tx(db_);
+  for (const row& r : rows) {
+    const std::string name = skeleton_of(r.name);
+    if (!name.empty() && name != r.name_skeleton && !set_skeleton(db_, "name_skeleton", r.id, name))
+      kept.push_back(r.name);
+    if (r.display.empty()) continue;
+    const std::string display = skeleton_of(r.display);
+    if (!display.empty() && display != r.display_skeleton &&
+        !set_skeleton(db_, "display_skeleton", r.id, display))
+      kept.push_back(r.display);
+  }
+  tx.commit();
+  return kept;
+}
+
 }  // namespace duplex::chat

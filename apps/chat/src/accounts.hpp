@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sql.hpp"
 
@@ -63,6 +65,12 @@ class account_store {
   bool replace_password_hash(std::int64_t id, std::string_view old, std::string_view hash);
   bool set_role(std::int64_t id, role r);
   bool set_banned(std::int64_t id, bool banned);
+  // Recomputes every stored look-alike key with `skeleton_of` (an empty answer leaves one as it
+  // is): the names module's rules change with upgrades, and with ICU's data. A name whose new
+  // key is already another user's keeps its old one, so nobody loses a name they had; those
+  // names are returned, for the operator to hear of.
+  std::vector<std::string> refresh_skeletons(
+      const std::function<std::string(std::string_view)>& skeleton_of);
 
  private:
   sql::connection& db_;

@@ -1,5 +1,6 @@
 #include "names_icu.hpp"
 
+#include <unicode/locid.h>
 #include <unicode/uchar.h>
 #include <unicode/ustring.h>
 
@@ -158,16 +159,33 @@ reason spoof_check(const toolkit& kit, const icu::UnicodeString& s, URestriction
   return reason::ok;
 }
 
-bool skeleton(const toolkit& kit, const icu::UnicodeString& s, icu::UnicodeString& out) {
-  // Of the case-kept form, then folded: folding first loses confusables that exist only in
-  // one case (Cyrillic `АВС` is `ABC`, but `авс` is not `abc`; `BiII` is `Bill`), and ICU's
-  // skeletons are not lower case (`0` becomes `O`), so without the fold `b0b` and `bob` differ.
+namespace {
+
+// fold(skeleton(s)), in NFD. Of the case-kept form, then folded: folding first loses
+// confusables that exist only in one case (Cyrillic `АВС` is `ABC`, but `авс` is not `abc`;
+// `BiII` is `Bill`), and ICU's skeletons are not lower case (`0` becomes `O`), so without the
+// fold `b0b` and `bob` differ.
+bool folded_skeleton(const toolkit& kit, const icu::UnicodeString& s, icu::UnicodeString& out) {
   UErrorCode st = U_ZERO_ERROR;
   icu::UnicodeString raw;
   uspoof_getSkeletonUnicodeString(kit.spoof, 0, small_capitals_lowered(kit, s), raw, &st);
   if (U_FAILURE(st)) return false;
   out = kit.nfd->normalize(folded(raw), st);
   return U_SUCCESS(st);
+}
+
+}  // namespace
+
+bool skeleton(const toolkit& kit, const icu::UnicodeString& s, icu::UnicodeString& out) {
+  // A name is one person in every case (`ALICE` is `alice`), so a name that looks like any case
+  // form of a taken one must collide with it: `ALlCE`, with a small L, looks like `ALICE`, not
+  // like `alice`. Taking the skeleton again of the first one's upper case puts every case form
+  // and its look-alikes on one key. It also joins some names that differ only in a letter that
+  // is ambiguous in one case (`kai` and `kal`: `KAI`, `KAl`): a refusal we accept.
+  icu::UnicodeString once;
+  if (!folded_skeleton(kit, s, once)) return false;
+  once.toUpper(icu::Locale::getRoot());
+  return folded_skeleton(kit, once, out);
 }
 
 }  // namespace duplex::chat::names::icu_kit

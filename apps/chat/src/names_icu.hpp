@@ -48,7 +48,8 @@ icu::UnicodeString folded(const icu::UnicodeString& s);
 // TR #39 checks of `s`: stacked marks, mixed digit systems, and a restriction level looser
 // than `loosest` (reason::mixed_script). reason::internal if ICU failed.
 reason spoof_check(const toolkit& kit, const icu::UnicodeString& s, URestrictionLevel loosest);
-// fold(skeleton(s)) in NFD; false if ICU failed.
+// The look-alike key: fold(skeleton(upper(fold(skeleton(s))))) in NFD, so that every case form
+// of a name and their look-alikes share it; false if ICU failed.
 bool skeleton(const toolkit& kit, const icu::UnicodeString& s, icu::UnicodeString& out);
 
 }  // namespace duplex::chat::names::icu_kit

@@ -122,5 +122,43 @@ TEST_F(AccountStore, TheDatabaseItselfKeepsDisplayNamesApart) {
                sql::error);
 }
 
+// A rule that now sees I as l and ignores case (as the names module's did, once, not).
+std::string upper_il(std::string_view name) {
+  std::string s(name);
+  for (auto& ch : s) {
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (ch == 'I') ch = 'L';
+  }
+  return s;
+}
+
+std::string stored(sql::connection& db, const char* column, std::string_view name) {
+  const std::string q =
+      std::string("SELECT coalesce(") + column + ", '') FROM users WHERE name = ?";
+  sql::statement st(db, q.c_str());
+  st.bind(1, name);
+  return st.row() ? st.text(0) : "none";
+}
+
+TEST_F(AccountStore, StoredLookAlikeKeysFollowTheRulesOfTheDay) {
+  std::int64_t bob = 0;
+  ASSERT_EQ(users.create(claim("kai"), "h", role::user, 1), create_result::created);
+  ASSERT_EQ(users.create(claim("kal"), "h", role::user, 1), create_result::created);
+  ASSERT_EQ(users.create(claim("bob"), "h", role::user, 1, &bob), create_result::created);
+  ASSERT_EQ(users.set_display(bob, claim("Bobby")), create_result::created);
+  // kai takes KAL first; kal cannot have it too, keeps its old key and is reported.
+  EXPECT_EQ(users.refresh_skeletons(upper_il), std::vector<std::string>{"kal"});
+  EXPECT_EQ(stored(db, "name_skeleton", "kai"), "KAL");
+  EXPECT_EQ(stored(db, "name_skeleton", "kal"), "kal");
+  EXPECT_EQ(stored(db, "name_skeleton", "bob"), "BOB");
+  EXPECT_EQ(stored(db, "display_skeleton", "bob"), "BOBBY");
+  EXPECT_EQ(users.check_name({"BOBBY", "bobby2", "BOBBY"}), create_result::name_look_alike);
+  EXPECT_EQ(users.check_name({"KAI", "kai2", "KAL"}), create_result::name_look_alike);
+  // Again: nothing changes, the same conflict is reported; an empty answer changes nothing.
+  EXPECT_EQ(users.refresh_skeletons(upper_il), std::vector<std::string>{"kal"});
+  EXPECT_TRUE(users.refresh_skeletons([](std::string_view) { return std::string(); }).empty());
+  EXPECT_EQ(stored(db, "name_skeleton", "bob"), "BOB");
+}
+
 }  // namespace
 }  // namespace duplex::chat

@@ -211,7 +211,7 @@ TEST(Names, LookAlikesShareASkeleton) {
       {"bob", "b0b", "BOB", "B0B"},
       {"ABC", "\u0410\u0412\u0421"},                // Latin and Cyrillic capitals
       {"paypa", "\u0440\u0430\u0443\u0440\u0430"},  // Latin and Cyrillic lower case
-      {"ALICE", "ALlCE", "AL1CE"}};
+      {"ALICE", "ALlCE", "AL1CE", "alice"}};
   for (const auto& g : groups) {
     const checked first = nickname(g.front(), {});
     ASSERT_TRUE(first) << g.front();
@@ -227,12 +227,28 @@ TEST(Names, LookAlikesShareASkeleton) {
   EXPECT_NE(skeleton("alice"), skeleton("alicia"));
 }
 
-TEST(Names, AKeysSkeletonMayDifferFromItsDisplays) {
-  // The skeleton is of the case-kept form: `ALICE` (I is l) and `alice` differ, which is
-  // harmless, since their keys are equal and a taken key is refused first.
-  const checked upper = nickname("ALICE", {}), lower = nickname("alice", {});
-  EXPECT_EQ(upper.key, lower.key);
-  EXPECT_NE(upper.skeleton, lower.skeleton);
+TEST(Names, EveryCaseFormOfANameSharesItsSkeleton) {
+  // A name is one person in every case, so what looks like `ALICE` impersonates `alice`: `ALlCE`
+  // (small L) and `AL1CE` once registered beside `alice` read as her name in capitals.
+  const std::vector<std::vector<std::string>> groups{
+      {"alice", "ALICE", "Alice", "ALlCE", "AL1CE", "AIice", "a1ice"},
+      {"bill", "BILL", "BiII", "B1LL"},
+      {"bob", "BOB", "B0B", "b0b"}};
+  for (const auto& g : groups) {
+    const checked first = nickname(g.front(), {});
+    ASSERT_TRUE(first) << g.front();
+    for (const auto& name : g) {
+      const checked r = nickname(name, {});
+      ASSERT_TRUE(r) << name << ": " << code(r.why);
+      EXPECT_EQ(r.skeleton, first.skeleton) << name << " vs " << g.front();
+    }
+  }
+  // All-Cyrillic `Ьоь` (soft signs around an o) reads as `bob`.
+  EXPECT_EQ(skeleton("\u042C\u043E\u044C"), skeleton("bob"));
+  EXPECT_EQ(skeleton("\u044C\u043E\u044C"), skeleton("bob"));
+  // Names that differ by a letter seen in both cases stay apart.
+  EXPECT_NE(skeleton("alice"), skeleton("alise"));
+  EXPECT_NE(skeleton("ann"), skeleton("anna"));
 }
 
 TEST(Names, DottedCapitalIFoldsToAKeyThatIsNotAName) {
