@@ -104,14 +104,22 @@ void hub::on_invite(client& c, const request& r) {
   auto t = moderation(c, r, false, true);
   if (!t) return;
   const std::string& name = t->room.name;
+  // An invitation waits for a registered user who is away: the room shows in their directory.
   auto u = users_.find(t->user);
-  if (u == users_.end()) return error(c, "no_such_user", "nobody by that name is online", name);
+  const bool online = u != users_.end() && u->second.signed_in;
+  std::optional<std::string> shown;
+  if (online)
+    shown = u->second.name;
+  else if (directory_.shown)
+    shown = directory_.shown(t->user);
+  if (!shown) return error(c, "no_such_user", "nobody is registered by that name", name);
   if (t->record) return error(c, "already_member", "that user is a member already", name);
   if (dir_.banned(name, t->user)) return error(c, "banned", "unban that user first", name);
   dir_.set_invited(name, t->user, true);
-  publish(user_topic(t->user), wire::invited(name, c.nick, t->room.topic),
-          u->second.sessions.size());
-  send(c, wire::done("invite", name, u->second.name));
+  if (online)
+    publish(user_topic(t->user), wire::invited(name, c.nick, t->room.topic),
+            u->second.sessions.size());
+  send(c, wire::done("invite", name, *shown));
 }
 
 // `seconds` 0 lifts the mute. Mutes are stored with the membership: signed-in members only.

@@ -315,6 +315,26 @@ TEST(Rooms, AnInviteOnlyRoomLetsInTheInvitedOnlyAndIsHiddenFromOthers) {
   EXPECT_EQ(error_code(*gus.s), "invite_only");
 }
 
+TEST(Rooms, AnInvitationWaitsForARegisteredUserWhoIsAway) {
+  chat_fixture fx;
+  auto known = [](std::string_view key) -> std::optional<std::string> {
+    if (key == "alice" || key == "bob") return std::string(key);
+    return std::nullopt;
+  };
+  fx.the_hub().set_directory({known, known});
+  auto alice = sign_in(fx, "alice");
+  fx.send(alice, create("secret", "hush", true));
+  fx.send(alice, act("invite", "secret", "bob"));  // bob has never been online here
+  ASSERT_EQ(alice.s->of("done").size(), 1u);
+  fx.send(alice, act("invite", "secret", "nobody"));
+  EXPECT_EQ(error_code(*alice.s), "no_such_user");
+  auto bob = sign_in(fx, "bob");
+  fx.send(bob, {{"type", "rooms"}});
+  ASSERT_EQ(bob.s->last()["rooms"].size(), 1u);
+  fx.send(bob, join("secret"));
+  EXPECT_EQ(bob.s->of("joined").size(), 1u);
+}
+
 TEST(Rooms, TheRoomsPerUserLimitIsTheUsersAndALeaveMakesRoom) {
   hub_limits limits = relaxed();
   limits.max_rooms_per_user = 2;
