@@ -103,6 +103,8 @@ try {
   await bob.press('#room-input', 'Enter');
   await waitFor(bob, () => document.getElementById('notice').textContent.includes('banned'));
   check(true, 'a banned user\'s join is refused: ' + await textOf(bob, '#notice'));
+  await waitFor(bob, () => !document.querySelector('#rooms li[data-room="team"]'));
+  check(true, 'and the refused room does not stay in the sidebar as an empty room');
   await waitFor(alice, () => [...document.querySelectorAll('#messages .system')].some((e) => e.textContent === 'bob was banned by alice'));
   check(true, 'the room is told who banned whom');
 

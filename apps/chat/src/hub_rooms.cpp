@@ -127,23 +127,25 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
     auto mine = cl->syncing.find(name);
     if (mine == cl->syncing.end() || mine->second.serial != serial) return;  // not this join's
     // The room's members: stored ones (signed in, here or not) and whoever is here now.
-    std::set<std::string> nicks(remote.begin(), remote.end());
-    for (auto& n : stored_member_names(name))
-      nicks.insert(std::move(n));
+    std::set<std::string> here(remote.begin(), remote.end());
     if (auto it = rooms_.find(name); it != rooms_.end())
       for (auto m : it->second.members)
-        if (const client* member = find_client(m)) nicks.insert(member->nick);
+        if (const client* member = find_client(m)) here.insert(member->nick);
+    std::set<std::string> nicks(here);
+    for (auto& n : stored_member_names(name))
+      nicks.insert(std::move(n));
     std::optional<room_record> rec;
     try {
       rec = dir_.find(name);
     } catch (const std::exception&) {
     }
     const std::vector<std::string> list(nicks.begin(), nicks.end());
+    const std::vector<std::string> online(here.begin(), here.end());
     const auto read = room_read_state(*cl, name, up_to);  // hub_read.cpp
     if (rec)
-      send(*cl, wire::joined(name, list, up_to, view_of(*rec, cl->user), read));
+      send(*cl, wire::joined(name, list, up_to, view_of(*rec, cl->user), read, &online));
     else
-      send(*cl, wire::joined(name, list, up_to, read));
+      send(*cl, wire::joined(name, list, up_to, read, &online));
     send_join_history(*cl, name, serial, since, up_to);
   });
 }

@@ -143,7 +143,8 @@ void hub::entered(client& c, room& rm) {
   ++rm.people;
   if (!u->signed_in) ++rm.guests;
   if (real) broadcast(rm, wire::presence(rm.name, c.nick, true), c.id);
-  if (real && u->signed_in) announce_room(rm.name);  // the member count changed
+  if (!real) broadcast(rm, wire::status(rm.name, c.nick, true), c.id);  // back, not new
+  if (real && u->signed_in) announce_room(rm.name);                     // the member count changed
   store_.set_presence(rm.name, c.nick, true);
 }
 
@@ -157,8 +158,9 @@ void hub::left(client& c, room& rm, bool quiet) {
   --rm.people;
   if (!u->signed_in) --rm.guests;
   store_.set_presence(rm.name, c.nick, false);
-  // A signed-in user whose last tab closed is still a member: no line.
+  // A signed-in user whose last tab closed is still a member: no line, only its status.
   if (!quiet && !u->signed_in) broadcast(rm, wire::presence(rm.name, c.nick, false));
+  if (!quiet && u->signed_in) broadcast(rm, wire::status(rm.name, c.nick, false));
 }
 
 void hub::publish(const std::string& topic, const std::string& out, std::size_t listeners) {

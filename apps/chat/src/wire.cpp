@@ -99,7 +99,8 @@ std::string welcome(std::string_view nick, std::string_view token) {
 }
 
 std::string joined(std::string_view room, const std::vector<std::string>& members,
-                   std::int64_t last_id, std::optional<read_state> read) {
+                   std::int64_t last_id, std::optional<read_state> read,
+                   const std::vector<std::string>* online) {
   std::vector<std::string> names, guests;
   for (const auto& m : members) {
     const auto who = shown(m);
@@ -109,6 +110,13 @@ std::string joined(std::string_view room, const std::vector<std::string>& member
   std::sort(names.begin(), names.end());
   json out{{"type", "joined"}, {"room", room}, {"members", names}, {"last_id", last_id}};
   if (!guests.empty()) out["guests"] = guests;
+  if (online) {
+    std::vector<std::string> here;
+    for (const auto& m : *online)
+      here.emplace_back(shown(m).nick);
+    std::sort(here.begin(), here.end());
+    out["online"] = here;
+  }
   if (read) {
     out["last_read"] = read->last_read;
     out["unread"] = read->unread;
@@ -138,6 +146,12 @@ std::string message(const stored_message& m) {
 
 std::string presence(std::string_view room, std::string_view nick, bool joined) {
   json out{{"type", "presence"}, {"room", room}, {"event", joined ? "join" : "leave"}};
+  put_name(out, "nick", nick);
+  return to_wire(out);
+}
+
+std::string status(std::string_view room, std::string_view nick, bool online) {
+  json out{{"type", "status"}, {"room", room}, {"online", online}};
   put_name(out, "nick", nick);
   return to_wire(out);
 }

@@ -73,8 +73,10 @@ struct read_state {
   std::int64_t last_read = 0;
   std::int64_t unread = 0;
 };
+// `online`: the members with a session open now (members are also those who are away).
 std::string joined(std::string_view room, const std::vector<std::string>& members,
-                   std::int64_t last_id, std::optional<read_state> read = std::nullopt);
+                   std::int64_t last_id, std::optional<read_state> read = std::nullopt,
+                   const std::vector<std::string>* online = nullptr);
 // The history sent with a join; `resume` after a join with `since`.
 std::string join_history(std::string_view room, const std::vector<stored_message>& messages,
                          bool resume);
@@ -83,6 +85,8 @@ std::string history_page(std::string_view room, const std::vector<stored_message
                          std::int64_t before);
 std::string message(const stored_message& m);
 std::string presence(std::string_view room, std::string_view nick, bool joined);
+// A member's first session came (online) or its last went (offline): no join or leave.
+std::string status(std::string_view room, std::string_view nick, bool online);
 std::string typing(std::string_view room, std::string_view nick);
 std::string left(std::string_view room);
 std::string ack(std::string_view ref, std::string_view room, std::int64_t id);

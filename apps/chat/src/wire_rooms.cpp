@@ -25,9 +25,10 @@ json view_json(const room_view& v) {
 }  // namespace
 
 std::string joined(std::string_view room, const std::vector<std::string>& members,
-                   std::int64_t last_id, const room_view& view, std::optional<read_state> read) {
+                   std::int64_t last_id, const room_view& view, std::optional<read_state> read,
+                   const std::vector<std::string>* online) {
   // The members as every joined event shows them (guests marked), then the room's description.
-  json out = json::parse(joined(room, members, last_id, read));
+  json out = json::parse(joined(room, members, last_id, read, online));
   out.update(view_json(view));
   out["room"] = room;
   return to_wire(out);

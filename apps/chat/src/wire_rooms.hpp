@@ -25,7 +25,8 @@ struct room_view {
 
 std::string joined(std::string_view room, const std::vector<std::string>& members,
                    std::int64_t last_id, const room_view& view,
-                   std::optional<read_state> read = std::nullopt);
+                   std::optional<read_state> read = std::nullopt,
+                   const std::vector<std::string>* online = nullptr);
 // Sent to a room when its topic, owner, moderators or member count change.
 std::string room_info(const room_view& view);
 std::string directory(const std::vector<directory_entry>& rooms);

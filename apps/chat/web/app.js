@@ -75,6 +75,7 @@ function handle(m) {
     case 'message': return addMessage(m.room, m);
     case 'ack': return onAck(m);
     case 'presence': return onPresence(m);
+    case 'status': return onStatus(m);
     case 'typing': return onTyping(m);
     case 'read': return onRead(m);
     case 'left': return onLeft(m);
@@ -117,7 +118,9 @@ function saveRooms() { sessionStorage.setItem('duplex.rooms', JSON.stringify([..
 
 function onJoined(m) {
   const room = roomState(m.room);
+  room.joined = true;
   room.members = new Set(m.members);
+  room.online = new Set(m.online || m.members);  // members are also those who are away
   if (!state.current) state.current = m.room;
   // The server's read mark: unread counts and the "new messages" divider survive a reload.
   if (m.last_read !== undefined) {
@@ -207,10 +210,19 @@ function onPresence(m) {
   const room = state.rooms.get(m.room);
   if (!room) return;
   if (m.event === 'join') room.members.add(m.nick); else room.members.delete(m.nick);
+  if (m.event === 'join') room.online?.add(m.nick); else room.online?.delete(m.nick);
   if (m.room === state.current) {
     appendItem(systemItem(rooms.presenceText(m)));
     renderMembers();
   }
+}
+
+// A member's first tab opened or its last closed: the dot changes, no line is written.
+function onStatus(m) {
+  const room = state.rooms.get(m.room);
+  if (!room || !room.online) return;
+  if (m.online) room.online.add(m.nick); else room.online.delete(m.nick);
+  if (m.room === state.current) renderMembers();
 }
 
 function onTyping(m) {
@@ -241,8 +253,12 @@ function onError(m) {
     if (m.room === state.current) $('messages').replaceChildren();
     return send({ type: 'join', room: m.room });
   }
+  // A room the server never let us into (invite-only, banned, full, too many rooms) leaves the
+  // sidebar with the reason, instead of staying as an empty room that swallows what is typed.
+  const refused = m.room && state.rooms.get(m.room);
+  if (refused && !refused.joined) onLeft(m);
   $('notice').textContent = m.message;
-  setTimeout(() => { $('notice').textContent = ''; }, 4000);
+  setTimeout(() => { $('notice').textContent = ''; }, refused && !refused.joined ? 8000 : 4000);
 }
 
 function timeText(ts) {
@@ -318,6 +334,9 @@ function renderMembers() {
     const li = document.createElement('li');
     li.textContent = n;
     if (account.isGuest(n)) li.classList.add('guest');
+    const here = !room.online || room.online.has(n);
+    li.classList.toggle('away', !here);
+    li.title = here ? `${n} is online` : `${n} is away`;
     // conversations: a member opens its own private view, never a selector of this composer;
     // guests have no conversations
     li.onclick = () => converse(n, true);

@@ -123,6 +123,30 @@ TEST(Users, PresenceIsTheUsersAnnouncedOnce) {
   EXPECT_EQ(one.s->of("left").size(), 1u);
 }
 
+TEST(Users, MembersWhoAreAwayAreListedAsAwayAndTheirReturnIsNoJoin) {
+  chat_fixture fx;
+  auto alice = hello(fx, "alice", "alice");
+  auto bob = hello(fx, "bob", "bob");
+  fx.send(alice, {{"type", "join"}, {"room", "r"}});
+  fx.send(bob, {{"type", "join"}, {"room", "r"}});
+  fx.the_hub().detach(bob.id);  // bob's only tab closes: still a member, now away
+  ASSERT_EQ(alice.s->of("status").size(), 1u);
+  EXPECT_EQ(alice.s->of("status").back()["nick"], "bob");
+  EXPECT_EQ(alice.s->of("status").back()["online"], false);
+  auto carol = hello(fx, "carol", "carol");
+  fx.send(carol, {{"type", "join"}, {"room", "r"}});
+  const json joined = carol.s->of("joined").at(0);
+  EXPECT_EQ(joined["members"], json({"alice", "bob", "carol"}));
+  EXPECT_EQ(joined["online"], json({"alice", "carol"}));
+  const auto lines = alice.s->of("presence").size();
+  auto back = hello(fx, "bob", "bob");
+  fx.send(back, {{"type", "join"}, {"room", "r"}});
+  EXPECT_EQ(alice.s->of("presence").size(), lines);  // no "bob joined"
+  ASSERT_EQ(alice.s->of("status").size(), 2u);
+  EXPECT_EQ(alice.s->of("status").back()["online"], true);
+  EXPECT_TRUE(back.s->of("status").empty());  // nobody is told of their own return
+}
+
 TEST(Users, WhatAUserSaysReachesEachOfItsSessionsAndTheAckOnlyTheSender) {
   chat_fixture fx;
   auto bob = fx.named("bob");
