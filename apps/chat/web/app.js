@@ -6,6 +6,7 @@ import * as account from './account.js';
 import * as rooms from './rooms.js';
 import * as history from './history.js';
 import * as a11y from './a11y.js';
+import * as mentions from './mentions.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -173,6 +174,7 @@ function addMessage(roomName, m, live = true) {
   const room = roomState(roomName);
   if (m.id <= room.lastId) return;  // already shown: a resume never doubles a message
   room.lastId = m.id;
+  if (live) mentions.roomMessage(roomName, m);
   if (!room.firstId) room.firstId = m.id;
   if (roomName === state.current) {
     if (room.dividerAt >= 0 && m.id > room.dividerAt && m.nick !== state.nick) {
@@ -488,6 +490,7 @@ function start() {
   renderRooms();
   convo.start();  // conversations
   document.addEventListener('visibilitychange', () => markRead(state.current));
+  mentions.init({ me: () => state.nick, members: () => [...(state.rooms.get(state.current)?.members || [])] });
   account.start(connect, () => (state.nick ? connect() : askNick()));
 }
 

@@ -5,6 +5,7 @@
 
 import * as history from './history.js';
 import { announce, closeDrawer, itemButton } from './a11y.js';
+import { privateMessage } from './mentions.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -177,6 +178,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
         const c = conv(m.with);
         if (!add(m.with, m)) return true;
         if (m.nick !== me()) announce(`private message from ${m.nick}: ${m.text}`);
+        privateMessage(m);
         if (m.with === open && document.visibilityState !== 'hidden') markRead(m.with);
         else if (m.nick !== me() && m.id > c.lastRead) c.unread++;
         if (m.with === open) renderView();
