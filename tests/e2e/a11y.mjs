@@ -92,6 +92,11 @@ try {
   const spoken = await alice.textContent('#announce');
   check(spoken === 'carol in #general: No objection from me. The dashboards look calm.', `switching rooms announces no history (still "${spoken}")`);
 
+  await say(bob, '#text', 'Migration dry run passed on my side too.');
+  await say(carol, '#text', '@alice staging is green, go ahead when you are ready.');
+  await waitText(alice, '#messages', '@alice staging is green, go ahead when you are ready.');
+  check(await alice.$eval('#messages .msg[data-id]:last-child', (e) => e.classList.contains('mention')), 'carol\'s mention of alice is highlighted');
+
   // The keyboard alone: a room is a button, with a visible focus.
   await alice.focus('#rooms li[data-room="ops"] button');
   await alice.keyboard.press('Enter');
@@ -131,6 +136,7 @@ try {
   await alice.evaluate(() => document.getElementById('pale').remove());
   await audit(alice, 'on a desktop with a conversation open');
   await alice.click('#conv-close');
+  check(await alice.$eval('#rooms li[data-room="general"] button', (b) => b.getAttribute('aria-current') === 'true'), 'back in the room, the list marks it as the current one');
   await audit(alice, 'on a desktop in a room with messages');
   await alice.waitForFunction(() => !document.getElementById('typing').textContent, null, { timeout: 5000 });
   await alice.screenshot({ path: path.join(outDir, 'chat-desktop.png') });
@@ -162,6 +168,11 @@ try {
     await carol.click(`#rooms li[data-room="${r}"] button`);
     await carol.click('#leave-room');
     await carol.waitForSelector(`#rooms li[data-room="${r}"]`, { state: 'detached', timeout: 5000 });
+    if (r === 'general') {
+      await carol.waitForSelector('#rooms li.current[data-room="design"]', { state: 'attached', timeout: 5000 });
+      const left = await carol.$$eval('#messages .text', (els) => els.filter((e) => e.textContent.includes('release notes')).length);
+      check(left === 0, 'leaving a room shows the next one, without the left room\'s lines');
+    }
   }
   check(await carol.isVisible('#rooms-empty'), 'with no room left, the page says how to join one');
 } catch (e) {

@@ -26,7 +26,7 @@ const convo = createConversations({
   send: (obj) => send(obj),
   me: () => state.nick,
   onOpen: () => { $('chat').hidden = true; renderRooms(); a11y.closeDrawer(); },
-  onClose: () => { $('chat').hidden = false; },
+  onClose: () => { $('chat').hidden = false; renderRooms(); },
   notice: (text) => onError({ message: text }),
 });
 
@@ -241,7 +241,14 @@ function onTyping(m) {
 function onLeft(m) {
   state.rooms.delete(m.room);
   saveRooms();
-  if (state.current === m.room) state.current = state.rooms.keys().next().value || '';
+  if (state.current === m.room) {
+    // The left room's lines go with it; the next room shows its own (kept or fetched).
+    const next = state.rooms.keys().next().value || '';
+    state.current = '';
+    $('messages').replaceChildren();
+    if (next && !convo.isOpen()) return switchRoom(next);
+    state.current = next;
+  }
   render();
 }
 

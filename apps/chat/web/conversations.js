@@ -107,6 +107,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     }
     ol.replaceChildren(...items);
     history.fixDays(ol);
+    if (c.messages.has(1)) c.start = true;  // ids start at 1 in every conversation
     if (c.start) {
       history.markBeginning(ol, c.messages.size
         ? `This is the beginning of your conversation with ${open}.`
