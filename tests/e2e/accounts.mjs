@@ -77,7 +77,7 @@ try {
 
   await account(tab1, '#account-register', 'alice', 'correct horse battery');
   await online(tab1);
-  await tab1.waitForSelector('#rooms li[data-room="general"]', { timeout: 5000 });
+  await tab1.waitForSelector('#rooms li[data-room="general"]', { state: 'attached', timeout: 5000 });
   check((await tab1.textContent('#account-who')) === 'alice', 'registered and signed in as alice');
   check(!(await tab1.isVisible('#account-dialog')), 'the sign-in screen is gone');
   await tab1.screenshot({ path: path.join(outDir, 'signed-in.png') });
@@ -90,7 +90,7 @@ try {
   // A second tab of the same browser is the same person: both stay online, one member.
   const tab2 = await open(aliceCtx, url);
   await online(tab2);
-  await tab2.waitForSelector('#rooms li[data-room="general"]', { timeout: 5000 });
+  await tab2.waitForSelector('#rooms li[data-room="general"]', { state: 'attached', timeout: 5000 });
   await tab2.fill('#text', 'from the second tab');
   await tab2.press('#text', 'Enter');
   await waitText(tab1, 'from the second tab');

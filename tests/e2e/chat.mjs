@@ -42,7 +42,7 @@ async function enter(context, url, nick) {
   await page.fill('#nick', nick);
   await page.press('#nick', 'Enter');
   await page.waitForSelector('#status.online', { timeout: 5000 });
-  await page.waitForSelector('#rooms li[data-room="general"]', { timeout: 5000 });
+  await page.waitForSelector('#rooms li[data-room="general"]', { state: 'attached', timeout: 5000 });
   return page;
 }
 

@@ -41,7 +41,7 @@ async function open(context, url) {
 }
 const online = async (page) => {
   await page.waitForSelector('#status.online', { timeout: 8000 });
-  await page.waitForSelector('#rooms li[data-room="general"]', { timeout: 8000 });
+  await page.waitForSelector('#rooms li[data-room="general"]', { state: 'attached', timeout: 8000 });
 };
 async function register(context, url, name) {
   const page = await open(context, url);
@@ -53,6 +53,7 @@ async function register(context, url, name) {
   return page;
 }
 async function openConversation(page, name) {
+  if (await page.isVisible('#drawer-toggle') && await page.isHidden('#dm-to')) await page.click('#drawer-toggle');  // a phone's drawer
   await page.fill('#dm-to', name);
   await page.press('#dm-to', 'Enter');
   await page.waitForFunction((n) => document.getElementById('conversation').dataset.with === n, name, { timeout: 5000 });
@@ -142,6 +143,8 @@ try {
   await online(bob);
   await waitUnread(bob, '#conversations li[data-with="alice"]', '1');
   check(true, 'bob, back, finds one unread message from alice');
+  await bob.click('#drawer-toggle');
+  await bob.waitForSelector('#conversations li[data-with="alice"]', { timeout: 3000 });
   check(await bob.evaluate(() => {
     const nav = document.getElementById('sidebar').getBoundingClientRect();
     const c = document.querySelector('#conversations li[data-with="alice"]').getBoundingClientRect();
@@ -153,7 +156,7 @@ try {
   await bob.waitForFunction(() => !document.querySelector('#conversations li[data-with="alice"] .unread'), null, { timeout: 8000 });
   await bob.reload();
   await online(bob);
-  await bob.waitForSelector('#conversations li[data-with="alice"]', { timeout: 8000 });
+  await bob.waitForSelector('#conversations li[data-with="alice"]', { state: 'attached', timeout: 8000 });
   check(await unreadOf(bob, '#conversations li[data-with="alice"]') === '0', 'read on one load, read after a reload');
 
   // Room unread counts survive a reload: the read mark is the server's.

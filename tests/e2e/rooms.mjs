@@ -40,7 +40,7 @@ async function register(browser, url, name, viewport) {
   await page.fill('#account-password', 'correct horse battery');
   await page.click('#account-register');
   await page.waitForSelector('#status.online', { timeout: 8000 });
-  await page.waitForSelector('#rooms li[data-room="general"]', { timeout: 5000 });
+  await page.waitForSelector('#rooms li[data-room="general"]', { state: 'attached', timeout: 5000 });
   return page;
 }
 
@@ -48,6 +48,8 @@ const textOf = (page, sel) => page.$eval(sel, (e) => e.textContent);
 const hasText = (page, text) => page.evaluate(
   (t) => [...document.querySelectorAll('#messages .msg .text')].some((e) => e.textContent === t), text);
 const waitFor = (page, fn, arg) => page.waitForFunction(fn, arg, { timeout: 8000 });
+// On a phone the rooms are in a drawer.
+const drawer = async (page) => { if (await page.isVisible('#drawer-toggle') && await page.isHidden('#browse-rooms')) await page.click('#drawer-toggle'); };
 
 const chat = await startChat();
 const url = `http://127.0.0.1:${chat.port}/`;
@@ -67,13 +69,16 @@ try {
   await waitFor(alice, () => document.getElementById('room-topic').textContent === 'weekly plans');
   check(await textOf(alice, '#room-count') === '1 member', 'the creator sees the topic and 1 member');
 
+  await drawer(bob);
   await bob.click('#browse-rooms');
   await bob.fill('#directory-search', 'PLANS');
-  await waitFor(bob, () => [...document.querySelectorAll('#directory-list .room-name')].some((e) => e.textContent === '#team'));
+  // The unfiltered list asked for when the directory opened may come first: wait for the search's.
+  await waitFor(bob, () => [...document.querySelectorAll('#directory-list .room-name')].map((e) => e.textContent).join() === '#team')
+    .catch(() => {});
   const listed = await bob.$$eval('#directory-list li', (els) => els.map((e) => e.textContent));
   check(listed.length === 1 && listed[0].includes('weekly plans'), 'bob finds the room by its topic');
   await bob.click('#directory-list .room-name');
-  await bob.waitForSelector('#rooms li[data-room="team"].current', { timeout: 8000 });
+  await bob.waitForSelector('#rooms li[data-room="team"].current', { state: 'attached', timeout: 8000 });
   await waitFor(alice, () => document.getElementById('room-count').textContent === '2 members');
   check(true, 'alice sees 2 members once bob joined');
 
@@ -87,7 +92,8 @@ try {
   check(!(await hasText(bob, 'buy cheap watches')), 'a deleted message leaves both pages');
   await bob.reload();
   await bob.waitForSelector('#status.online', { timeout: 8000 });
-  await bob.waitForSelector('#rooms li[data-room="team"]', { timeout: 8000 });
+  await bob.waitForSelector('#rooms li[data-room="team"]', { state: 'attached', timeout: 8000 });
+  await drawer(bob);
   await bob.click('#rooms li[data-room="team"]');
   await bob.waitForTimeout(500);
   check(!(await hasText(bob, 'buy cheap watches')), 'and history no longer shows it after a reload');
@@ -99,6 +105,7 @@ try {
   await alice.click('#mod-menu button >> text="Ban bob"');
   await bob.waitForSelector('#rooms li[data-room="team"]', { state: 'detached', timeout: 8000 });
   check(true, 'a banned user loses the room');
+  await drawer(bob);
   await bob.fill('#room-input', 'team');
   await bob.press('#room-input', 'Enter');
   await waitFor(bob, () => document.getElementById('notice').textContent.includes('banned'));

@@ -363,8 +363,9 @@ void hub::send_conversation(std::uint64_t cid, const std::string& with, const st
                   up_to);
     }
     const std::int64_t read = last_read(*u, feed);
+    const bool start = since < 0 && msgs.size() < limits_.join_history;
     send(*cl, wire::conversation({with, up_to, {read, std::max<std::int64_t>(0, up_to - read)}},
-                                 msgs, since >= 0));
+                                 msgs, since >= 0, start));
   };
   if (since < 0) return store_.before(feed, up_to + 1, limits_.join_history, std::move(reply));
   store_.range(feed, since, up_to, limits_.max_resume, std::move(reply));
@@ -380,14 +381,17 @@ void hub::on_private_history(client& c, const request& r) {
   std::int64_t limit = r.integer("limit");
   if (limit <= 0 || limit > static_cast<std::int64_t>(limits_.history_page))
     limit = static_cast<std::int64_t>(limits_.history_page);
-  store_.before(
-      conversations::feed_of(c.user, peer->key), before, static_cast<std::size_t>(limit),
-      [this, cid = c.id, with = peer->name, before](bool ok, std::vector<stored_message> msgs) {
-        client* cl = find_client(cid);
-        if (cl == nullptr) return;
-        if (!ok) return send(*cl, wire::dm_error("store_failed", "history is unavailable", with));
-        send(*cl, wire::conversation_page(with, msgs, before));
-      });
+  store_.before(conversations::feed_of(c.user, peer->key), before, static_cast<std::size_t>(limit),
+                [this, cid = c.id, with = peer->name, before, limit](
+                    bool ok, std::vector<stored_message> msgs) {
+                  client* cl = find_client(cid);
+                  if (cl == nullptr) return;
+                  if (!ok)
+                    return send(*cl,
+                                wire::dm_error("store_failed", "history is unavailable", with));
+                  const bool start = msgs.size() < static_cast<std::size_t>(limit);
+                  send(*cl, wire::conversation_page(with, msgs, before, start));
+                });
 }
 
 }  // namespace duplex::chat

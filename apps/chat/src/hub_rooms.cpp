@@ -175,7 +175,9 @@ void hub::send_join_history(client& c, const std::string& name, std::uint64_t se
       error(*cl, "resume_too_old", "history since that id is not available; fetch it again", name);
       return finish_sync(cid, name, serial, {});
     }
-    finish_sync(cid, name, serial, wire::join_history(name, msgs, since >= 0));
+    // Fewer rows than asked for: the store holds nothing older (deleted rows count as rows).
+    const bool start = since < 0 && msgs.size() < limits_.join_history;
+    finish_sync(cid, name, serial, wire::join_history(name, msgs, since >= 0, start));
   };
   if (since < 0) return store_.before(name, up_to + 1, limits_.join_history, std::move(reply));
   store_.range(name, since, up_to, limits_.max_resume, std::move(reply));
@@ -257,13 +259,15 @@ void hub::on_history(client& c, const request& r) {
   if (limit <= 0 || limit > static_cast<std::int64_t>(limits_.history_page))
     limit = static_cast<std::int64_t>(limits_.history_page);
   const std::uint64_t cid = c.id;
-  store_.before(rm->name, before, static_cast<std::size_t>(limit),
-                [this, cid, name = rm->name, before](bool ok, std::vector<stored_message> msgs) {
-                  client* cl = find_client(cid);
-                  if (cl == nullptr) return;
-                  if (!ok) return error(*cl, "store_failed", "history is unavailable", name);
-                  send(*cl, wire::history_page(name, msgs, before));
-                });
+  store_.before(
+      rm->name, before, static_cast<std::size_t>(limit),
+      [this, cid, name = rm->name, before, limit](bool ok, std::vector<stored_message> msgs) {
+        client* cl = find_client(cid);
+        if (cl == nullptr) return;
+        if (!ok) return error(*cl, "store_failed", "history is unavailable", name);
+        const bool start = msgs.size() < static_cast<std::size_t>(limit);
+        send(*cl, wire::history_page(name, msgs, before, start));
+      });
 }
 
 }  // namespace duplex::chat

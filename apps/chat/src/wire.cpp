@@ -125,16 +125,18 @@ std::string joined(std::string_view room, const std::vector<std::string>& member
 }
 
 std::string join_history(std::string_view room, const std::vector<stored_message>& messages,
-                         bool resume) {
+                         bool resume, bool start) {
   json out = history_json(room, messages);
   if (resume) out["resume"] = true;
+  if (start) out["start"] = true;
   return to_wire(out);
 }
 
 std::string history_page(std::string_view room, const std::vector<stored_message>& messages,
-                         std::int64_t before) {
+                         std::int64_t before, bool start) {
   json out = history_json(room, messages);
   out["before"] = before;
+  if (start) out["start"] = true;
   return to_wire(out);
 }
 

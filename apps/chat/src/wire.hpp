@@ -77,12 +77,13 @@ struct read_state {
 std::string joined(std::string_view room, const std::vector<std::string>& members,
                    std::int64_t last_id, std::optional<read_state> read = std::nullopt,
                    const std::vector<std::string>* online = nullptr);
-// The history sent with a join; `resume` after a join with `since`.
+// The history sent with a join; `resume` after a join with `since`. `start`: nothing older is
+// stored, so the page can say where the room begins instead of offering more.
 std::string join_history(std::string_view room, const std::vector<stored_message>& messages,
-                         bool resume);
+                         bool resume, bool start = false);
 // A page asked for with `history`.
 std::string history_page(std::string_view room, const std::vector<stored_message>& messages,
-                         std::int64_t before);
+                         std::int64_t before, bool start = false);
 std::string message(const stored_message& m);
 std::string presence(std::string_view room, std::string_view nick, bool joined);
 // A member's first session came (online) or its last went (offline): no join or leave.
@@ -111,9 +112,9 @@ std::string welcome(std::string_view nick, std::string_view token,
 std::string conversation_list(const std::vector<conversation_summary>& conversations);
 // The answer to opening a conversation: its latest messages, or those after `since`.
 std::string conversation(const conversation_summary& c, const std::vector<stored_message>& messages,
-                         bool resume);
+                         bool resume, bool start = false);
 std::string conversation_page(std::string_view with, const std::vector<stored_message>& messages,
-                              std::int64_t before);
+                              std::int64_t before, bool start = false);
 std::string dm(std::string_view with, const stored_message& m);
 std::string dm_ack(std::string_view ref, std::string_view with, std::int64_t id);
 // `field`: "room" or "with".

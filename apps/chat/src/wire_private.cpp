@@ -51,18 +51,21 @@ std::string conversation_list(const std::vector<conversation_summary>& conversat
 }
 
 std::string conversation(const conversation_summary& c, const std::vector<stored_message>& messages,
-                         bool resume) {
+                         bool resume, bool start) {
   json out = summary(c);
   out["type"] = "conversation";
   out["messages"] = entries(messages);
   if (resume) out["resume"] = true;
+  if (start) out["start"] = true;
   return to_wire(out);
 }
 
 std::string conversation_page(std::string_view with, const std::vector<stored_message>& messages,
-                              std::int64_t before) {
-  return to_wire(
-      {{"type", "history"}, {"with", with}, {"messages", entries(messages)}, {"before", before}});
+                              std::int64_t before, bool start) {
+  json out{
+      {"type", "history"}, {"with", with}, {"messages", entries(messages)}, {"before", before}};
+  if (start) out["start"] = true;
+  return to_wire(out);
 }
 
 std::string dm(std::string_view with, const stored_message& m) {

@@ -4,6 +4,9 @@
 import { createConversations } from './conversations.js';
 import * as account from './account.js';
 import * as rooms from './rooms.js';
+import * as history from './history.js';
+import * as a11y from './a11y.js';
+import * as mentions from './mentions.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -22,13 +25,15 @@ const state = {
 const convo = createConversations({
   send: (obj) => send(obj),
   me: () => state.nick,
-  onOpen: () => { $('chat').hidden = true; renderRooms(); },
-  onClose: () => { $('chat').hidden = false; },
+  onOpen: () => { $('chat').hidden = true; renderRooms(); a11y.closeDrawer(); },
+  onClose: () => { $('chat').hidden = false; renderRooms(); },
   notice: (text) => onError({ message: text }),
 });
 
 function setStatus(kind, text) {
   const el = $('status');
+  el.hidden = false;  // nothing is said before the first attempt to connect
+  a11y.hideStartBanner();
   el.className = 'status ' + kind;
   el.textContent = text;
 }
@@ -108,7 +113,8 @@ function join(name) {
 
 function roomState(name) {
   if (!state.rooms.has(name)) {
-    state.rooms.set(name, { lastId: 0, firstId: 0, lastRead: 0, dividerAt: -1, members: new Set(), unread: 0, pending: new Map() });
+    // view: the room's items while another is shown (history.js); atStart: nothing older exists
+    state.rooms.set(name, { lastId: 0, firstId: 0, lastRead: 0, dividerAt: -1, members: new Set(), unread: 0, pending: new Map(), view: null, atStart: false, loading: false });
     saveRooms();
   }
   return state.rooms.get(name);
@@ -149,12 +155,18 @@ function markRead(roomName) {
 function onHistory(m) {
   const room = roomState(m.room);
   if (m.before !== undefined) {  // an older page: goes above what is shown
+    room.loading = false;
+    if (m.room !== state.current || convo.isOpen()) return;
     const list = m.messages.filter((x) => room.firstId === 0 || x.id < room.firstId);
     if (list.length) room.firstId = list[0].id;
-    if (m.room === state.current) prependMessages(list, m.room);
+    prependMessages(list, m.room, m.start === true);
     return;
   }
   for (const x of m.messages) addMessage(m.room, x, false);
+  if (m.start && !m.resume) {
+    room.atStart = true;
+    if (m.room === state.current) showBeginning(m.room);
+  }
   if (m.resume) resendPending(m.room, m.messages);
   if (m.room === state.current) markRead(m.room);
 }
@@ -165,6 +177,7 @@ function addMessage(roomName, m, live = true) {
   const room = roomState(roomName);
   if (m.id <= room.lastId) return;  // already shown: a resume never doubles a message
   room.lastId = m.id;
+  if (live) mentions.roomMessage(roomName, m);
   if (!room.firstId) room.firstId = m.id;
   if (roomName === state.current) {
     if (room.dividerAt >= 0 && m.id > room.dividerAt && m.nick !== state.nick) {
@@ -173,9 +186,14 @@ function addMessage(roomName, m, live = true) {
     }
     appendItem(messageItem(m.nick, m.text, m.ts, false, m.id));
     if (live) markRead(roomName);
-  } else if (live && m.id > room.lastRead && m.nick !== state.nick) {
-    room.unread++;
-    renderRooms();
+    if (live && m.nick !== state.nick) a11y.announce(`${m.nick} in #${roomName}: ${m.text}`);
+  } else {
+    // A room kept aside stays whole, so that switching back shows it at once and resumes.
+    if (room.view) room.view.push(messageItem(m.nick, m.text, m.ts, false, m.id));
+    if (live && m.id > room.lastRead && m.nick !== state.nick) {
+      room.unread++;
+      renderRooms();
+    }
   }
 }
 
@@ -235,7 +253,14 @@ function onTyping(m) {
 function onLeft(m) {
   state.rooms.delete(m.room);
   saveRooms();
-  if (state.current === m.room) state.current = state.rooms.keys().next().value || '';
+  if (state.current === m.room) {
+    // The left room's lines go with it; the next room shows its own (kept or fetched).
+    const next = state.rooms.keys().next().value || '';
+    state.current = '';
+    $('messages').replaceChildren();
+    if (next && !convo.isOpen()) return switchRoom(next);
+    state.current = next;
+  }
   render();
 }
 
@@ -250,6 +275,8 @@ function onError(m) {
     const room = roomState(m.room);
     room.lastId = 0;
     room.firstId = 0;
+    room.view = null;
+    room.atStart = false;
     if (m.room === state.current) $('messages').replaceChildren();
     return send({ type: 'join', room: m.room });
   }
@@ -261,14 +288,11 @@ function onError(m) {
   setTimeout(() => { $('notice').textContent = ''; }, refused && !refused.joined ? 8000 : 4000);
 }
 
-function timeText(ts) {
-  return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-}
-
 function messageItem(nick, text, ts, pending, id) {
   const li = document.createElement('li');
   li.className = 'msg' + (pending ? ' pending' : '');
   if (id !== undefined) li.dataset.id = id;
+  if (ts) li.dataset.ts = ts;  // day separators (history.js)
   const n = document.createElement('span');
   n.className = 'nick';
   n.textContent = nick;
@@ -276,10 +300,7 @@ function messageItem(nick, text, ts, pending, id) {
   const t = document.createElement('span');
   t.className = 'text';
   t.textContent = text;
-  const time = document.createElement('time');
-  time.className = 'time';
-  time.textContent = ts ? timeText(ts) : 'sending…';
-  li.append(n, t, time);
+  li.append(n, t, history.timeElement(ts));
   return li;
 }
 
@@ -292,13 +313,46 @@ function systemItem(text) {
 
 function appendItem(li) {
   const list = $('messages');
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const atBottom = history.atBottom(list);
   list.append(li);
-  if (atBottom) list.scrollTop = list.scrollHeight;
+  if (li.dataset.ts) history.fixDays(list);
+  if (li.dataset.id && list.querySelector(':scope > li.beginning.empty')) showBeginning(state.current);
+  if (atBottom) history.toBottom(list);
 }
 
-function prependMessages(list) {
-  $('messages').prepend(...list.map((m) => messageItem(m.nick, m.text, m.ts, false, m.id)));
+// An older page goes above, below the marker of the beginning if there is one; the reader's
+// place stays where it was.
+function prependMessages(list, roomName, start) {
+  const ol = $('messages');
+  const room = roomState(roomName);
+  history.keepPosition(ol, () => {
+    const top = ol.querySelector(':scope > li.beginning');
+    const items = list.map((m) => messageItem(m.nick, m.text, m.ts, false, m.id));
+    if (top) top.after(...items); else ol.prepend(...items);
+    history.fixDays(ol);
+    if (start) {
+      room.atStart = true;
+      showBeginning(roomName);
+    }
+  });
+  $('older').hidden = room.atStart;
+}
+
+function showBeginning(roomName) {
+  const ol = $('messages');
+  const empty = !ol.querySelector('.msg[data-id]');
+  history.markBeginning(ol, empty
+    ? `This is the beginning of #${roomName}. Nothing has been said here yet: write the first message below.`
+    : `This is the beginning of #${roomName}.`, empty);
+  $('older').hidden = true;
+}
+
+// Scrolled near the top: the page before the oldest shown, once at a time.
+function loadOlder() {
+  const room = state.rooms.get(state.current);
+  if (!room || room.atStart || room.loading || convo.isOpen()) return;
+  room.loading = true;
+  send({ type: 'history', room: state.current, before: room.firstId || undefined, limit: 50 });
 }
 
 function render() {
@@ -313,33 +367,38 @@ function renderRooms() {
   const ul = $('rooms');
   ul.replaceChildren(...[...state.rooms.entries()].map(([name, room]) => {
     const li = document.createElement('li');
-    li.textContent = '#' + name;
     li.dataset.room = name;
-    if (name === state.current && !convo.isOpen()) li.className = 'current';
+    const b = a11y.itemButton('#' + name, () => switchRoom(name));
+    if (name === state.current && !convo.isOpen()) {
+      li.className = 'current';
+      b.setAttribute('aria-current', 'true');
+    }
     if (room.unread) {
       const u = document.createElement('span');
       u.className = 'unread';
       u.textContent = room.unread;
-      li.append(u);
+      u.setAttribute('aria-label', `${room.unread} unread`);
+      b.append(u);
     }
-    li.onclick = () => switchRoom(name);
+    li.append(b);
     return li;
   }));
+  $('rooms-empty').hidden = state.rooms.size > 0;
 }
+
 
 function renderMembers() {
   const room = state.rooms.get(state.current);
   const names = room ? [...room.members].sort() : [];
   $('members').replaceChildren(...names.map((n) => {
     const li = document.createElement('li');
-    li.textContent = n;
     if (account.isGuest(n)) li.classList.add('guest');
     const here = !room.online || room.online.has(n);
     li.classList.toggle('away', !here);
     li.title = here ? `${n} is online` : `${n} is away`;
     // conversations: a member opens its own private view, never a selector of this composer;
     // guests have no conversations
-    li.onclick = () => converse(n, true);
+    li.append(a11y.itemButton(n, () => converse(n, true)));
     return li;
   }));
 }
@@ -358,16 +417,44 @@ function renderTyping() {
 
 function switchRoom(name) {
   convo.close();  // conversations
+  a11y.closeDrawer();
+  keepView(state.current, name);
   state.current = name;
   const room = roomState(name);
   room.unread = 0;
   room.dividerAt = -1;
-  // Reload the room's recent history: the view shows one room at a time.
-  room.lastId = 0;
-  room.firstId = 0;
-  $('messages').replaceChildren();
-  send({ type: 'join', room: name });
+  if (room.view) {
+    // The history loaded before, as it was; the join resumes after its last message.
+    $('messages').replaceChildren(...room.view);
+    room.view = null;
+    history.fixDays($('messages'));
+    history.toBottom($('messages'));
+    join(name);
+  } else {
+    room.lastId = 0;
+    room.firstId = 0;
+    room.atStart = false;
+    $('messages').replaceChildren();
+    send({ type: 'join', room: name });
+  }
+  room.loading = false;
+  $('older').hidden = room.atStart;
   render();
+}
+
+// The room left keeps its newest items, at most history.MAX_KEPT messages.
+function keepView(from, to) {
+  const room = state.rooms.get(from);
+  if (!room || from === to) return;
+  let items = [...$('messages').children].filter((li) => !li.classList.contains('divider') && !li.classList.contains('pending'));
+  const messages = items.filter((li) => li.dataset.id);
+  if (messages.length > history.MAX_KEPT) {
+    const first = messages[messages.length - history.MAX_KEPT];
+    items = items.slice(items.indexOf(first));
+    room.firstId = Number(first.dataset.id);
+    room.atStart = false;
+  }
+  room.view = items;
 }
 
 function say(roomName, text) {
@@ -420,12 +507,16 @@ function start() {
       send({ type: 'typing', room: state.current });
     }
   };
-  $('older').onclick = () => {
-    const room = state.rooms.get(state.current);
-    if (room) send({ type: 'history', room: state.current, before: room.firstId || undefined, limit: 50 });
-  };
+  $('older').onclick = loadOlder;
+  history.watch($('messages'), $('jump-latest'), loadOlder);
+  a11y.init({
+    connected: () => state.ws !== null,
+    reopen: (id) => (id === 'nick-dialog' ? askNick() : $('account-link').click()),
+  });
+  renderRooms();
   convo.start();  // conversations
   document.addEventListener('visibilitychange', () => markRead(state.current));
+  mentions.init({ me: () => state.nick, members: () => [...(state.rooms.get(state.current)?.members || [])] });
   account.start(connect, () => (state.nick ? connect() : askNick()));
 }
 

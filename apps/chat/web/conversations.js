@@ -3,6 +3,10 @@
 // there can go anywhere else, whoever comes, goes or is selected meanwhile.
 // Every text from a user is put on the page with textContent, never as markup.
 
+import * as history from './history.js';
+import { announce, closeDrawer, itemButton } from './a11y.js';
+import { privateMessage } from './mentions.js';
+
 const $ = (id) => document.getElementById(id);
 
 export function createConversations({ send, me, onOpen, onClose, notice }) {
@@ -10,9 +14,11 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
   let open = '';           // the conversation shown, '' when a room is
   let dividerAt = -1;      // the read mark when the view opened: "new messages" below it
   let nextRef = 1;
+  let signedIn = false;    // guests have no conversations: no empty state to show them
 
   function conv(w) {
-    if (!list.has(w)) list.set(w, { lastId: 0, lastRead: 0, unread: 0, messages: new Map(), pending: new Map() });
+    // start: the first message is loaded; loading: an older page was asked for
+    if (!list.has(w)) list.set(w, { lastId: 0, lastRead: 0, unread: 0, messages: new Map(), pending: new Map(), start: false, loading: false });
     return list.get(w);
   }
 
@@ -40,41 +46,47 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     $('conversations').replaceChildren(...[...list.keys()].sort().map((w) => {
       const c = list.get(w);
       const li = document.createElement('li');
-      li.textContent = '@' + w;
       li.dataset.with = w;
-      if (w === open) li.className = 'current';
+      const b = itemButton('@' + w, () => show(w));
+      if (w === open) {
+        li.className = 'current';
+        b.setAttribute('aria-current', 'true');
+      }
       if (c.unread > 0 && w !== open) {
         const u = document.createElement('span');
         u.className = 'unread';
         u.textContent = c.unread;
-        li.append(u);
+        u.setAttribute('aria-label', `${c.unread} unread`);
+        b.append(u);
       }
-      li.onclick = () => show(w);
+      li.append(b);
       return li;
     }));
+    $('conv-empty').hidden = !signedIn || list.size > 0;
   }
 
   function item(m, pending) {
     const li = document.createElement('li');
     li.className = 'msg' + (pending ? ' pending' : '');
+    if (m.id !== undefined) li.dataset.id = m.id;
+    if (m.ts) li.dataset.ts = m.ts;  // day separators (history.js)
     const n = document.createElement('span');
     n.className = 'nick';
     n.textContent = m.nick;
     const t = document.createElement('span');
     t.className = 'text';
     t.textContent = m.text;
-    const time = document.createElement('time');
-    time.className = 'time';
-    time.textContent = m.ts ? new Date(m.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : 'sending…';
-    li.append(n, t, time);
+    li.append(n, t, history.timeElement(m.ts));
     return li;
   }
 
-  function renderView() {
+  // `older`: a page went above; the reader's place stays where it was.
+  function renderView(older = false) {
     if (!open) return;
+    if (older) return history.keepPosition($('conv-messages'), () => renderView());
     const c = conv(open);
     const ol = $('conv-messages');
-    const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
+    const atBottom = history.atBottom(ol);
     const items = [];
     let divided = false;
     for (const id of [...c.messages.keys()].sort((a, b) => a - b)) {
@@ -94,14 +106,40 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
       items.push(li);
     }
     ol.replaceChildren(...items);
-    if (atBottom || divided) ol.scrollTop = ol.scrollHeight;
+    history.fixDays(ol);
+    if (c.messages.has(1)) c.start = true;  // ids start at 1 in every conversation
+    if (c.start) {
+      history.markBeginning(ol, c.messages.size
+        ? `This is the beginning of your conversation with ${open}.`
+        : `This is the beginning of your conversation with ${open}. Nothing has been said yet: write below; only the two of you can read it.`);
+    }
+    if (!older && (atBottom || divided)) history.toBottom(ol);
+  }
+
+  // Scrolled near the top: the page before the oldest message shown.
+  function loadOlder() {
+    const c = open ? conv(open) : null;
+    if (!c || c.start || c.loading || !c.messages.size) return;
+    c.loading = true;
+    send({ type: 'history', with: open, before: Math.min(...c.messages.keys()), limit: 50 });
+  }
+
+  // A conversation left keeps its newest messages, at most history.MAX_KEPT.
+  function trim(c) {
+    const ids = [...c.messages.keys()].sort((a, b) => a - b);
+    if (ids.length <= history.MAX_KEPT) return;
+    for (const id of ids.slice(0, ids.length - history.MAX_KEPT)) c.messages.delete(id);
+    c.start = false;
   }
 
   // Opens the conversation with `w` in its own view, and binds the view's composer to it.
   function show(w) {
     if (!w) return;
+    if (open && open !== w) trim(conv(open));
     open = w;
+    closeDrawer();
     const c = conv(w);
+    c.loading = false;
     dividerAt = c.unread > 0 ? c.lastRead : -1;
     $('conversation').dataset.with = w;
     $('conv-title').textContent = 'private conversation with ' + w;
@@ -111,12 +149,14 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     if (c.messages.size) req.since = Math.max(...c.messages.keys());
     send(req);
     renderView();
+    history.toBottom($('conv-messages'));
     renderList();
     $('conv-text').focus();
   }
 
   function close() {
     if (!open) return;
+    trim(conv(open));
     open = '';
     $('conversation').hidden = true;
     delete $('conversation').dataset.with;
@@ -138,6 +178,8 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
       case 'dm': {
         const c = conv(m.with);
         if (!add(m.with, m)) return true;
+        if (m.nick !== me()) announce(`private message from ${m.nick}: ${m.text}`);
+        privateMessage(m);
         if (m.with === open && document.visibilityState !== 'hidden') markRead(m.with);
         else if (m.nick !== me() && m.id > c.lastRead) c.unread++;
         if (m.with === open) renderView();
@@ -146,6 +188,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
       }
       case 'conversation': {
         summary(m);
+        if (m.start && !m.resume) conv(m.with).start = true;
         for (const x of m.messages) add(m.with, x);
         if (m.with === open) {
           renderView();
@@ -175,8 +218,13 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
         return true;
       case 'history':
         if (m.with === undefined) return false;
-        for (const x of m.messages) add(m.with, x);
-        if (m.with === open) renderView();
+        {
+          const c = conv(m.with);
+          c.loading = false;
+          if (m.start) c.start = true;
+          for (const x of m.messages) add(m.with, x);
+          if (m.with === open) renderView(true);
+        }
         return true;
       case 'error':
         if (m.with === undefined && !['signed_in_only', 'self_conversation', 'no_such_user'].includes(m.code)) return false;
@@ -184,6 +232,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
         if (!open) notice(m.message);
         if (m.code === 'resume_too_old' && m.with) {
           conv(m.with).messages.clear();
+          conv(m.with).start = false;
           send({ type: 'conversation', with: m.with });
         }
         return true;
@@ -193,6 +242,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
 
   // A welcome: the list as the server has it, then the open view resumes.
   function welcome(m) {
+    signedIn = m.signed_in === true;
     for (const s of m.conversations || []) summary(s);
     renderList();
     if (open) show(open);
@@ -206,6 +256,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
       show(w);
     };
     $('conv-close').onclick = close;
+    history.watch($('conv-messages'), $('conv-jump'), loadOlder);
     $('conv-composer').onsubmit = (e) => {
       e.preventDefault();
       // The conversation this view was opened for, and no other.

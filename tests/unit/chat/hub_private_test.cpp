@@ -142,6 +142,11 @@ TEST(Conversations, ResumeGivesExactlyTheMessagesAfterSince) {
   EXPECT_EQ(b.s->last()["with"], "Alice");
   ASSERT_EQ(b.s->last()["messages"].size(), 1u);
   EXPECT_EQ(b.s->last()["messages"][0]["id"], 2);
+  EXPECT_FALSE(b.s->last().contains("start")) << "message 1 is older";
+  fx.send(b, {{"type", "history"}, {"with", "alice"}, {"before", 2}, {"limit", 5}});
+  EXPECT_EQ(b.s->last()["start"], true) << "the page holds the conversation's first message";
+  fx.send(b, {{"type", "conversation"}, {"with", "alice"}});
+  EXPECT_EQ(b.s->last()["start"], true) << "four messages: all of them";
 }
 
 TEST(Conversations, NothingEverReachesARoomEvenWhenTheRecipientLeaves) {

@@ -187,8 +187,30 @@ TEST(History, PagesGoBackwardsAtMostAHundred) {
   ASSERT_EQ(page["messages"].size(), 100u);
   EXPECT_EQ(page["messages"][0]["id"], 20);
   EXPECT_EQ(page["messages"][99]["id"], 119);
+  EXPECT_FALSE(page.contains("start")) << "19 older messages remain";
   fx.send(a, {{"type", "history"}, {"room", "x"}, {"before", 5}, {"limit", 10}});
   EXPECT_EQ(a.s->last()["messages"].size(), 4u);
+  EXPECT_EQ(a.s->last()["start"], true) << "the page reaches the room's first message";
+  fx.send(a, {{"type", "history"}, {"room", "x"}, {"before", 1}});
+  EXPECT_TRUE(a.s->last()["messages"].empty());
+  EXPECT_EQ(a.s->last()["start"], true);
+}
+
+TEST(History, AJoinSaysWhetherItReachesTheBeginning) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  fx.send(a, {{"type", "join"}, {"room", "short"}});
+  for (int i = 1; i <= 3; ++i)
+    fx.say(a, "short", std::to_string(i));
+  fx.send(a, {{"type", "join"}, {"room", "long"}});
+  for (int i = 1; i <= 60; ++i)
+    fx.say(a, "long", std::to_string(i));
+  fx.pump();
+  auto b = fx.named("bob");
+  fx.send(b, {{"type", "join"}, {"room", "short"}});
+  EXPECT_EQ(b.s->of("history").at(0)["start"], true);
+  fx.send(b, {{"type", "join"}, {"room", "long"}});
+  EXPECT_FALSE(b.s->of("history").at(1).contains("start")) << "50 of 60 messages";
 }
 
 TEST(Resume, DeliversExactlyTheMissedMessagesInOrder) {
