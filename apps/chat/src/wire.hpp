@@ -81,15 +81,22 @@ std::string join_history(std::string_view room, const std::vector<stored_message
 // A page asked for with `history`.
 std::string history_page(std::string_view room, const std::vector<stored_message>& messages,
                          std::int64_t before);
+// With the sender's `cid` when it gave one: its pages recognise their own sends by it.
 std::string message(const stored_message& m);
+// A client id as a say may carry it: 1 to max_chars of A-Z a-z 0-9 _ -.
+bool valid_cid(std::string_view cid, std::size_t max_chars) noexcept;
 std::string presence(std::string_view room, std::string_view nick, bool joined);
 std::string typing(std::string_view room, std::string_view nick);
 std::string left(std::string_view room);
-std::string ack(std::string_view ref, std::string_view room, std::int64_t id);
+// `cid`: the say's client id, when it gave one (a resend of a stored one included).
+std::string ack(std::string_view ref, std::string_view room, std::int64_t id,
+                std::string_view cid = {});
 // Rooms with their member counts.
 std::string room_list(const std::vector<std::pair<std::string, std::size_t>>& rooms);
 // `room` empty: an error about no room in particular.
-std::string error(std::string_view code, std::string_view message, std::string_view room = {});
+// `cid`: the refused say's client id, when it gave a valid one.
+std::string error(std::string_view code, std::string_view message, std::string_view room = {},
+                  std::string_view cid = {});
 
 // ----- server to client: private conversations and read marks (wire_private.cpp). A
 // conversation is named by the other user's name (`with`), as each side sees it.
@@ -111,10 +118,12 @@ std::string conversation(const conversation_summary& c, const std::vector<stored
 std::string conversation_page(std::string_view with, const std::vector<stored_message>& messages,
                               std::int64_t before);
 std::string dm(std::string_view with, const stored_message& m);
-std::string dm_ack(std::string_view ref, std::string_view with, std::int64_t id);
+std::string dm_ack(std::string_view ref, std::string_view with, std::int64_t id,
+                   std::string_view cid = {});
 // `field`: "room" or "with".
 std::string read_mark(std::string_view field, std::string_view feed, std::int64_t id);
-std::string dm_error(std::string_view code, std::string_view message, std::string_view with);
+std::string dm_error(std::string_view code, std::string_view message, std::string_view with,
+                     std::string_view cid = {});
 
 // ----- between nodes, through Redis
 // Redis's Lua scripts (redis_store.cpp) write these too, with cjson, because the id or the
