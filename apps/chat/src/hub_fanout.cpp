@@ -51,8 +51,9 @@ void hub::on_stored(std::uint64_t sender, const std::string& room_name, const se
   if (!a.ok) {
     if (c == nullptr) return;
     ++counters_.errors;
-    send(*c, wire::error("store_failed", "the message could not be saved; send it again", room_name,
-                         tag.cid));
+    // Without the room, as before cids: an error of a room tells a client its view has a hole.
+    send(*c,
+         wire::error("store_failed", "the message could not be saved; send it again", {}, tag.cid));
     return;
   }
   if (c) note_sent(*c, room_name, a.id);  // hub_read.cpp

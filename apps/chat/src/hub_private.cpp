@@ -76,7 +76,7 @@ void hub::send_welcome(client& c, user& u) {
   } catch (const std::exception&) {
     error(c, "store_failed", "your rooms are unavailable; join them again later");
   }
-  send(c, wire::welcome(c.nick, c.token, summaries(u), rooms));
+  send(c, wire::welcome(c.nick, c.token, summaries(u), rooms, limits_.max_text_bytes));
   c.s->subscribe(user_topic(c.user));
 }
 

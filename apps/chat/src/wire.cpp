@@ -101,9 +101,10 @@ bool request::flag(const char* key) const {
   return it != body_.end() && it->is_boolean() && it->get<bool>();
 }
 
-std::string welcome(std::string_view nick, std::string_view token) {
+std::string welcome(std::string_view nick, std::string_view token, std::size_t max_text_bytes) {
   json out{{"type", "welcome"}, {"token", token}};
   put_name(out, "nick", nick);
+  if (max_text_bytes != 0) out["max_text_bytes"] = max_text_bytes;
   return to_wire(out);
 }
 

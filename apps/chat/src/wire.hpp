@@ -67,7 +67,8 @@ class request {
 // name and `guest: true` (`members` lists every name, `guests` those of guests).
 
 // A guest's welcome (a signed-in user's is below, with its conversations).
-std::string welcome(std::string_view nick, std::string_view token);
+// `max_text_bytes` (when not 0): the longest text a say or dm may carry, for the page's counter.
+std::string welcome(std::string_view nick, std::string_view token, std::size_t max_text_bytes = 0);
 // A signed-in user's read state in a feed: sent with a join and with each conversation.
 struct read_state {
   std::int64_t last_read = 0;
@@ -110,7 +111,7 @@ struct conversation_summary {
 // the page joins again without a "joined" line).
 std::string welcome(std::string_view nick, std::string_view token,
                     const std::vector<conversation_summary>& conversations,
-                    const std::vector<std::string>& rooms);
+                    const std::vector<std::string>& rooms, std::size_t max_text_bytes = 0);
 std::string conversation_list(const std::vector<conversation_summary>& conversations);
 // The answer to opening a conversation: its latest messages, or those after `since`.
 std::string conversation(const conversation_summary& c, const std::vector<stored_message>& messages,

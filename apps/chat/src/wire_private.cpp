@@ -38,13 +38,14 @@ json summaries(const std::vector<conversation_summary>& list) {
 
 std::string welcome(std::string_view nick, std::string_view token,
                     const std::vector<conversation_summary>& conversations,
-                    const std::vector<std::string>& rooms) {
+                    const std::vector<std::string>& rooms, std::size_t max_text_bytes) {
   json out{{"type", "welcome"},
            {"nick", nick},
            {"token", token},
            {"signed_in", true},
            {"conversations", summaries(conversations)}};
   if (!rooms.empty()) out["rooms"] = rooms;
+  if (max_text_bytes != 0) out["max_text_bytes"] = max_text_bytes;
   return to_wire(out);
 }
 

@@ -4,7 +4,7 @@
 import { createConversations } from './conversations.js';
 import * as account from './account.js';
 import * as rooms from './rooms.js';
-import { attachComposer, markFailed, newCid, pendingItem } from './composer.js';
+import { attachComposer, markFailed, newCid, pendingItem, setMaxTextBytes } from './composer.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -102,6 +102,7 @@ function onWelcome(m) {
   $('me').textContent = 'you are ' + m.nick;
   setStatus('online', 'online');
   state.signedIn = m.signed_in === true;
+  setMaxTextBytes(m.max_text_bytes);
   convo.welcome(m);  // conversations
   const rooms = state.rooms.size ? [...state.rooms.keys()] : ['general'];
   for (const name of rooms) join(name);
@@ -218,7 +219,7 @@ function resendPending(roomName) {
 
 // A send the server refused: back into the composer, the reason beside it.
 function refused(m) {
-  const room = state.rooms.get(m.room);
+  const room = [...state.rooms.values()].find((r) => r.pending.has(m.cid));  // by cid alone
   const text = room?.pending.get(m.cid);
   if (text === undefined) return false;
   settle(room, m.cid);

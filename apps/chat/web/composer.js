@@ -3,8 +3,12 @@
 // the error shown until the user acts; every send carries a client id (`cid`) that the server
 // stores, so that a resend after a reconnect is recognised exactly (docs/chat-protocol.md).
 
-// The server's limit (docs/limits.md): bytes of UTF-8, not characters.
-export const maxTextBytes = 4096;
+// The server's limit (docs/limits.md): bytes of UTF-8, not characters. The welcome says it
+// (`max_text_bytes`, set with --message-bytes); 4096 is the default until then.
+let maxTextBytes = 4096;
+export function setMaxTextBytes(n) {
+  if (Number.isInteger(n) && n > 0) maxTextBytes = n;
+}
 const encoder = new TextEncoder();
 
 export function byteLength(text) {

@@ -83,6 +83,15 @@ TEST(Cid, RecognisedAfterARestartAndOnlyForItsAuthor) {
   EXPECT_EQ(stored_count(fx, "r"), 2u);
 }
 
+TEST(Cid, TheWelcomeSaysTheTextLimitInBytes) {
+  hub_limits small = relaxed();
+  small.max_text_bytes = 100;
+  chat_fixture fx(small);
+  auto a = fx.named("alice");
+  ASSERT_EQ(a.s->of("welcome").size(), 1u);
+  EXPECT_EQ(a.s->of("welcome")[0]["max_text_bytes"], 100);
+}
+
 TEST(Cid, BadCidsAreRefusedAndARefusalNamesTheCid) {
   chat_fixture fx;
   auto a = fx.named("alice");
