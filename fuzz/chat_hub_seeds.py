@@ -19,7 +19,7 @@ NICKS = {"ann": 0, "Ann": 1, "bob": 2, "cy": 3, "dee": 4, " ann": 5, "ann ": 6, 
          "rlo": 8, "": 9, "long": 10, "32e": 11, "newline": 12, "fffd": 13}
 TEXTS = {"": 0, "max": 1, "over": 2, "emoji": 3, "odd": 4, "fuzz": 5, "hi": 7}
 REFS = {None: 0, "max": 1, "over": 2, "max-e": 3, "over-e": 4, "cut": 5, "max-emoji": 6,
-        "cut3": 7, "odd": 8, "fuzz": 9, "lone": 10, "m": 11}
+        "cut3": 7, "odd": 8, "fuzz": 9, "lone": 10, "m": 11, "cid": 12, "bad-cid": 13}
 TYPE = 3  # the request's own type (selector >= 3)
 
 
@@ -52,7 +52,7 @@ class seed:
     def leave(self, s, room="r0"):
         return self.op(4, s, TYPE, ROOMS[room], 0)
 
-    def say(self, s, room="r0", text="hi", ref="m", fuzz=b""):
+    def say(self, s, room="r0", text="hi", ref="m", fuzz=b"", cid=0):
         out = [TYPE, ROOMS[room], TEXTS[text]]
         if text == "fuzz":
             out += [len(fuzz), *fuzz]
@@ -61,6 +61,10 @@ class seed:
         out += [REFS[ref]]
         if ref == "m":
             out += [7]
+        if ref == "cid":  # the ref's byte, then the cid's (c0..c7)
+            out += [7, cid]
+        if ref == "bad-cid":
+            out += [cid]
         if ref == "odd":
             out += [5]
         if ref == "fuzz":
@@ -306,6 +310,12 @@ def seeds():
                            .dm(2, 1).pump().conversation(1, 3).read(1, 3, 2).detach(2).detach(3)
                            .dm(1, 3).pump().hello(3).conversations(3).conversation(3, 1, since=0)
                            .rooms(3).leave(1))
+    s = seed()
+    # Client ids (issue 14): a resend of one cid, another user's same cid, refused cids.
+    out["cids"] = (s.hello(0).hello(1, "bob").join(0).join(1).say(0, ref="cid", cid=1).pump()
+                   .say(0, ref="cid", cid=1).say(1, ref="cid", cid=1).say(0, ref="bad-cid", cid=0)
+                   .say(0, ref="bad-cid", cid=1).say(0, ref="bad-cid", cid=2)
+                   .say(0, ref="bad-cid", cid=3).say(0, text="over", ref="cid", cid=2).pump())
     return out
 
 

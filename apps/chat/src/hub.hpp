@@ -37,6 +37,7 @@ struct hub_limits {
   std::size_t join_history = 50;   // sent with a fresh join
   std::size_t max_resume = 500;    // more missed than this: "resume_too_old"
   std::size_t max_ref_chars = 64;  // a say's ref, in characters
+  std::size_t max_cid_chars = 64;  // a say's client id (wire::valid_cid)
   double rate_per_second = 5;      // token bucket refill
   double burst = 20;               // token bucket size; a debt of `burst` closes (1008)
   std::int64_t typing_interval_ms = 2000;
@@ -208,9 +209,14 @@ class hub final : public store_listener {
 
   // hub_fanout.cpp: messages in and out of rooms.
   void on_say(client& c, const request& r);
-  void on_stored(std::uint64_t sender, const std::string& room_name, const std::string& ref,
-                 bool ok, std::int64_t id);
-  void send_ack(client& c, const std::string& room_name, const std::string& ref, std::int64_t id);
+  // What a sender gave to recognise its message in the ack.
+  struct send_tag {
+    std::string ref;
+    std::string cid;
+  };
+  void on_stored(std::uint64_t sender, const std::string& room_name, const send_tag& tag,
+                 append_result a);
+  void send_ack(client& c, const std::string& room_name, const send_tag& tag, std::int64_t id);
   // store_listener: called through the store only.
   void on_message(const stored_message& m) override;
   void on_resync() override;
@@ -238,8 +244,8 @@ class hub final : public store_listener {
   bool online_here(const std::string& key) const;
   void load_user(const std::string& key, user& u);
   void on_dm(client& c, const request& r);
-  void on_dm_stored(std::uint64_t sender, const std::string& feed, const std::string& ref, bool ok,
-                    std::int64_t id);
+  void on_dm_stored(std::uint64_t sender, const std::string& feed, const send_tag& tag,
+                    append_result a);
   conversation_state* convo_named(const std::string& feed, const peer_ref& a, const peer_ref& b);
   conversation_state* live_convo(const std::string& feed, std::uint64_t serial);
   void on_dm_message(const stored_message& m);

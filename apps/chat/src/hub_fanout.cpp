@@ -11,50 +11,62 @@ namespace duplex::chat {
 void hub::on_say(client& c, const request& r) {
   room* rm = joined_room(c, r);
   if (rm == nullptr) return;
+  std::string cid = r.str("cid");
+  if (!cid.empty() && !wire::valid_cid(cid, limits_.max_cid_chars))
+    return error(c, "invalid_cid", "cid is 1 to 64 of A-Z a-z 0-9 _ -", rm->name);
+  // With the cid: the page knows which of its sends was refused, and keeps its text.
+  auto refuse = [&](std::string_view code, std::string_view why) {
+    ++counters_.errors;
+    send(c, wire::error(code, why, rm->name, cid));
+  };
   if (auto m = c.muted_until.find(rm->name); m != c.muted_until.end() && m->second > now_())
-    return error(c, "muted", "a moderator muted you in this room for now", rm->name);
+    return refuse("muted", "a moderator muted you in this room for now");
   const std::string text = r.str("text");
-  if (text.empty()) return error(c, "empty_text", "say something");
+  if (text.empty()) return refuse("empty_text", "say something");
   if (text.size() > limits_.max_text_bytes)
-    return error(c, "text_too_long",
-                 "at most " + std::to_string(limits_.max_text_bytes) + " bytes");
+    return refuse("text_too_long", "at most " + std::to_string(limits_.max_text_bytes) + " bytes");
   // Refused rather than cut: a cut could split a character, and a client could no longer
   // recognise its own ref in the ack.
   std::string ref = r.str("ref");
   if (code_points(ref) > limits_.max_ref_chars)
-    return error(c, "invalid_ref", "ref is at most 64 characters", rm->name);
-  // The nick comes from the connection, never from the message; the id from the store.
-  stored_message m{rm->name, 0, c.nick, text, now_()};
+    return refuse("invalid_ref", "ref is at most 64 characters");
+  // The nick comes from the connection, never from the message; the id from the store, which
+  // answers a cid it stored already with that message's id.
+  stored_message m{rm->name, 0, c.nick, text, now_(), cid, c.user};
   const std::uint64_t sender = r.id;
   ++rm->appending;
-  store_.append(std::move(m), [this, sender, name = rm->name, serial = rm->serial,
-                               ref = std::move(ref)](bool ok, std::int64_t id) {
+  store_.append_once(std::move(m), [this, sender, name = rm->name, serial = rm->serial,
+                                    ref = std::move(ref), cid](append_result a) {
     if (room* live = live_room(name, serial)) --live->appending;
-    on_stored(sender, name, ref, ok, id);
+    on_stored(sender, name, {ref, cid}, a);
     release_if_unused(name);
   });
 }
 
 // The room's feed holds the ack until the message itself has been delivered here: a client
 // always sees its message before the ack, whichever of the two the store reports first.
-void hub::on_stored(std::uint64_t sender, const std::string& room_name, const std::string& ref,
-                    bool ok, std::int64_t id) {
+void hub::on_stored(std::uint64_t sender, const std::string& room_name, const send_tag& tag,
+                    append_result a) {
   client* c = find_client(sender);
-  if (!ok) {
-    if (c) error(*c, "store_failed", "the message could not be saved; send it again");
+  if (!a.ok) {
+    if (c == nullptr) return;
+    ++counters_.errors;
+    // Without the room, as before cids: an error of a room tells a client its view has a hole.
+    send(*c,
+         wire::error("store_failed", "the message could not be saved; send it again", {}, tag.cid));
     return;
   }
-  if (c) note_sent(*c, room_name, id);  // hub_read.cpp
+  if (c) note_sent(*c, room_name, a.id);  // hub_read.cpp
   auto it = rooms_.find(room_name);
-  if (it != rooms_.end()) return carry_out(it->second, it->second.feed.stored(id, sender, ref));
-  if (c) send_ack(*c, room_name, ref, id);
+  if (it != rooms_.end())
+    return carry_out(it->second, it->second.feed.stored(a.id, sender, tag.ref, tag.cid));
+  if (c) send_ack(*c, room_name, tag, a.id);
 }
 
 // After the message itself: if the sender is still reading its join history, the message waits
 // among its held messages, and the ack waits behind it.
-void hub::send_ack(client& c, const std::string& room_name, const std::string& ref,
-                   std::int64_t id) {
-  std::string out = wire::ack(ref, room_name, id);
+void hub::send_ack(client& c, const std::string& room_name, const send_tag& tag, std::int64_t id) {
+  std::string out = wire::ack(tag.ref, room_name, id, tag.cid);
   if (auto held = c.syncing.find(room_name); held != c.syncing.end())
     return held->second.acks.push_back(std::move(out));
   send(c, out);
@@ -79,7 +91,7 @@ void hub::carry_out(room& rm, room_feed::actions actions) {
       // An empty text is a message a moderator deleted before it went out (a gap's fill).
       if (!d->message.text.empty()) broadcast(rm, wire::message(d->message));
     } else if (auto* k = std::get_if<room_feed::ack>(&a)) {
-      if (client* c = find_client(k->sender)) send_ack(*c, rm.name, k->ref, k->id);
+      if (client* c = find_client(k->sender)) send_ack(*c, rm.name, {k->ref, k->cid}, k->id);
     } else if (auto* f = std::get_if<room_feed::fetch>(&a)) {
       fetch(rm, *f);
     }

@@ -76,7 +76,7 @@ void hub::send_welcome(client& c, user& u) {
   } catch (const std::exception&) {
     error(c, "store_failed", "your rooms are unavailable; join them again later");
   }
-  send(c, wire::welcome(c.nick, c.token, summaries(u), rooms));
+  send(c, wire::welcome(c.nick, c.token, summaries(u), rooms, limits_.max_text_bytes));
   c.s->subscribe(user_topic(c.user));
 }
 
@@ -156,13 +156,18 @@ void hub::on_dm(client& c, const request& r) {
   if (me == nullptr) return;
   auto peer = peer_of(c, *me, r);
   if (!peer) return;
+  std::string cid = r.str("cid");
+  if (!cid.empty() && !wire::valid_cid(cid, limits_.max_cid_chars)) cid.clear();
   auto refuse = [&](std::string_view code, std::string_view why) {
     ++counters_.errors;
-    send(c, wire::dm_error(code, why, peer->name));
+    send(c, wire::dm_error(code, why, peer->name, cid));
   };
+  if (cid.empty() && !r.str("cid").empty())
+    return refuse("invalid_cid", "cid is 1 to 64 of A-Z a-z 0-9 _ -");
   const std::string text = r.str("text");
   if (text.empty()) return refuse("empty_text", "say something");
-  if (text.size() > limits_.max_text_bytes) return refuse("text_too_long", "at most 4096 bytes");
+  if (text.size() > limits_.max_text_bytes)
+    return refuse("text_too_long", "at most " + std::to_string(limits_.max_text_bytes) + " bytes");
   std::string ref = r.str("ref");
   if (code_points(ref) > limits_.max_ref_chars)
     return refuse("invalid_ref", "ref is at most 64 characters");
@@ -175,35 +180,40 @@ void hub::on_dm(client& c, const request& r) {
   note_peer(c.user, *peer, feed, 0);
   note_peer(peer->key, {c.user, c.nick}, feed, 0);
   ++cv->appending;
-  store_.append({feed, 0, c.nick, text, now_()}, [this, sender = r.id, feed, serial = cv->serial,
-                                                  ref = std::move(ref)](bool ok, std::int64_t id) {
-    if (conversation_state* live = live_convo(feed, serial)) --live->appending;
-    on_dm_stored(sender, feed, ref, ok, id);
-    release_convo_if_unused(feed);
-  });
+  store_.append_once(
+      {feed, 0, c.nick, text, now_(), cid, c.user},
+      [this, sender = r.id, feed, serial = cv->serial, ref = std::move(ref), cid](append_result a) {
+        if (conversation_state* live = live_convo(feed, serial)) --live->appending;
+        on_dm_stored(sender, feed, {ref, cid}, a);
+        release_convo_if_unused(feed);
+      });
 }
 
 // As in a room, the ack waits until the message itself has gone to the sender.
-void hub::on_dm_stored(std::uint64_t sender, const std::string& feed, const std::string& ref,
-                       bool ok, std::int64_t id) {
+void hub::on_dm_stored(std::uint64_t sender, const std::string& feed, const send_tag& tag,
+                       append_result a) {
+  const std::int64_t id = a.id;
   client* c = find_client(sender);
   const auto keys = conversations::members(feed);
   if (c == nullptr || c->user.empty() || !keys) return;
   const std::string& other = keys->first == c->user ? keys->second : keys->first;
-  if (!ok) {
+  if (!a.ok) {
     ++counters_.errors;
     return send(*c, wire::dm_error("store_failed", "the message could not be saved; send it again",
-                                   shown_name(other, c->user)));
+                                   shown_name(other, c->user), tag.cid));
   }
   note_sent(*c, feed, id);
   auto it = convos_.find(feed);
-  if (it == convos_.end()) return send(*c, wire::dm_ack(ref, shown_name(other, c->user), id));
+  // A duplicate was delivered when it was first stored: a feed not open yet must not start
+  // below the ids delivered since.
+  if (it == convos_.end() || (a.duplicate && !it->second.feed.ready()))
+    return send(*c, wire::dm_ack(tag.ref, shown_name(other, c->user), id, tag.cid));
   // Not open yet (its message not seen): it starts here, so that a lost message is read back
   // by the next resync instead of holding the ack for good.
   conversation_state& cv = it->second;
   room_feed::actions actions = cv.feed.ready() ? room_feed::actions{} : cv.feed.open(id - 1);
-  for (auto& a : cv.feed.stored(id, sender, ref))
-    actions.push_back(std::move(a));
+  for (auto& k : cv.feed.stored(id, sender, tag.ref, tag.cid))
+    actions.push_back(std::move(k));
   carry_out(cv, std::move(actions));
 }
 
@@ -279,7 +289,7 @@ void hub::carry_out(conversation_state& cv, room_feed::actions actions) {
     } else if (auto* k = std::get_if<room_feed::ack>(&a)) {
       client* c = find_client(k->sender);
       if (c != nullptr && !c->closing && !c->user.empty())
-        send(*c, wire::dm_ack(k->ref, cv.other(c->user).name, k->id));
+        send(*c, wire::dm_ack(k->ref, cv.other(c->user).name, k->id, k->cid));
     } else if (auto* f = std::get_if<room_feed::fetch>(&a)) {
       store_.range(feed, f->after_id, f->up_to, f->limit,
                    [this, feed, serial = cv.serial](bool ok, std::vector<stored_message> msgs) {

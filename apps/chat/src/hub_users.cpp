@@ -108,7 +108,7 @@ void hub::name_session(client& c, const names::result& name, const std::string& 
   // and carries its stored rooms.
   if (signed_in) return welcome_user(c);
   c.welcomed = true;
-  send(c, wire::welcome(c.nick, c.token));
+  send(c, wire::welcome(c.nick, c.token, limits_.max_text_bytes));
   c.s->subscribe(user_topic(key));
 }
 

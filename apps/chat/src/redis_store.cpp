@@ -75,16 +75,39 @@ end
 return redis.call('ZCARD', KEYS[1])
 )lua";
 
+// An author's client ids: a hash "<feed>\n<cid>" -> id, and the list of its fields, newest
+// first, that bounds it (store::max_sent_cids).
+std::string sent_key(std::string_view author) {
+  return "duplex-chat:user:" + std::string(author) + ":sent";
+}
+std::string sent_order_key(std::string_view author) {
+  return "duplex-chat:user:" + std::string(author) + ":sent-order";
+}
+
 // One atomic step per message, so that ids, stream order and publish order agree on every
-// node: the next id, the stream entry under that id, the room's name, and the fan-out.
+// node: the next id, the stream entry under that id, the room's name, and the fan-out. With a
+// cid (ARGV[6] the sent field, not empty) a cid stored already answers its first id instead,
+// whichever node stored it. Returns {id, 1 if a duplicate}.
 constexpr const char* append_script = R"lua(
+if ARGV[6] ~= '' then
+  local seen = redis.call('HGET', KEYS[5], ARGV[6])
+  if seen then return {tonumber(seen), 1} end
+end
 local id = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], id .. '-0',
-           'nick', ARGV[2], 'text', ARGV[3], 'ts', ARGV[4])
+           'nick', ARGV[2], 'text', ARGV[3], 'ts', ARGV[4], 'cid', ARGV[7])
 if string.sub(ARGV[1], 1, 1) ~= '@' then redis.call('SADD', KEYS[3], ARGV[1]) end
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[5], ARGV[6], id)
+  redis.call('LPUSH', KEYS[6], ARGV[6])
+  while redis.call('LLEN', KEYS[6]) > tonumber(ARGV[8]) do
+    redis.call('HDEL', KEYS[5], redis.call('RPOP', KEYS[6]))
+  end
+end
 redis.call('PUBLISH', KEYS[4], cjson.encode({room = ARGV[1], id = id, nick = ARGV[2],
-                                             text = ARGV[3], ts = tonumber(ARGV[4])}))
-return id
+                                             text = ARGV[3], ts = tonumber(ARGV[4]),
+                                             cid = ARGV[7]}))
+return {id, 0}
 )lua";
 
 // A number Redis sent as text; 0 for anything else (no std::stoll: nothing here may throw).
@@ -115,6 +138,7 @@ bool parse_entry(const redisReply* e, const std::string& room, stored_message& o
     if (key == "nick") out.nick = value;
     if (key == "text") out.text = value;
     if (key == "ts") out.ts_ms = to_int(value);
+    if (key == "cid") out.cid = value;
   }
   return true;
 }
@@ -242,23 +266,36 @@ void redis_store::last_id(std::string_view room, std::function<void(bool, std::i
 }
 
 void redis_store::append(stored_message m, std::function<void(bool, std::int64_t)> done) {
+  m.cid.clear();  // no client id: stored whatever was stored before
+  append_once(std::move(m),
+              [done = std::move(done)](append_result a) { done(a.ok, a.ok ? a.id : 0); });
+}
+
+void redis_store::append_once(stored_message m, std::function<void(append_result)> done) {
   std::vector<std::string> argv{"EVAL",
                                 append_script,
-                                "4",
+                                "6",
                                 seq_key(m.room),
                                 log_key(m.room),
                                 std::string(rooms_key),
                                 std::string(feed_channel),
+                                sent_key(m.author),
+                                sent_order_key(m.author),
                                 m.room,
                                 m.nick,
                                 m.text,
                                 std::to_string(m.ts_ms),
-                                std::to_string(keep_)};
+                                std::to_string(keep_),
+                                m.cid.empty() ? std::string() : m.room + '\n' + m.cid,
+                                m.cid,
+                                std::to_string(max_sent_cids)};
   const bool sent = commands_.command(argv, [done](const redisReply* r) {
-    if (is_error(r) || r->type != REDIS_REPLY_INTEGER) return done(false, 0);
-    done(true, r->integer);
+    if (is_error(r) || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER)
+      return done({false, 0, false});
+    done({true, r->element[0]->integer, r->element[1]->integer == 1});
   });
-  if (!sent) done(false, 0);
+  if (!sent) done({false, 0, false});
 }
 
 void redis_store::read_stream(std::vector<std::string> argv, std::string room, bool reverse,

@@ -26,6 +26,8 @@ class redis_store final : public store {
 
   void last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) override;
   void append(stored_message m, std::function<void(bool, std::int64_t)> done) override;
+  // The cid is looked up and recorded inside the append's script: one answer on every node.
+  void append_once(stored_message m, std::function<void(append_result)> done) override;
   void before(std::string_view room, std::int64_t before_id, std::size_t limit,
               read_done done) override;
   void range(std::string_view room, std::int64_t after_id, std::int64_t up_to, std::size_t limit,

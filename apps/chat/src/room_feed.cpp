@@ -30,13 +30,14 @@ room_feed::actions room_feed::message(const stored_message& m) {
 
 // The message comes first: a sender always sees its message before the ack, whichever of the
 // two the store reports first.
-room_feed::actions room_feed::stored(std::int64_t id, std::uint64_t sender, std::string ref) {
+room_feed::actions room_feed::stored(std::int64_t id, std::uint64_t sender, std::string ref,
+                                     std::string cid) {
   actions out;
   if (!ready_ || id > delivered_) {
-    acks_[id] = {sender, std::move(ref)};
+    acks_.emplace(id, owed_ack{sender, std::move(ref), std::move(cid)});
     return out;
   }
-  out.emplace_back(ack{sender, std::move(ref), id});
+  out.emplace_back(ack{sender, std::move(ref), id, std::move(cid)});
   return out;
 }
 
@@ -76,7 +77,8 @@ void room_feed::deliver_one(stored_message m, actions& out) {
 void room_feed::release_acks(actions& out) {
   while (!acks_.empty() && acks_.begin()->first <= delivered_) {
     auto first = acks_.begin();
-    out.emplace_back(ack{first->second.sender, std::move(first->second.ref), first->first});
+    out.emplace_back(ack{first->second.sender, std::move(first->second.ref), first->first,
+                         std::move(first->second.cid)});
     acks_.erase(first);
   }
 }

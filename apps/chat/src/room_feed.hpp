@@ -30,6 +30,7 @@ class room_feed {
     std::uint64_t sender = 0;
     std::string ref;
     std::int64_t id = 0;
+    std::string cid{};
   };
   // Read the messages with after_id < id <= up_to (at most `limit`) with store::range and hand
   // the answer to filled(). up_to is everything there is when it is `to_the_end`.
@@ -55,7 +56,7 @@ class room_feed {
   // A message of the store's feed.
   actions message(const stored_message& m);
   // The store answered an append of `sender` with `id`.
-  actions stored(std::int64_t id, std::uint64_t sender, std::string ref);
+  actions stored(std::int64_t id, std::uint64_t sender, std::string ref, std::string cid = {});
   // The answer to the last fetch.
   actions filled(bool ok, std::vector<stored_message> messages);
   // The feed was lost and is back: read everything after what was delivered.
@@ -73,6 +74,7 @@ class room_feed {
   struct owed_ack {
     std::uint64_t sender;
     std::string ref;
+    std::string cid;
   };
   void deliver_one(stored_message m, actions& out);
   void release_acks(actions& out);
@@ -85,7 +87,8 @@ class room_feed {
   std::int64_t delivered_ = 0;
   std::optional<fetch> fetching_;                // the read under way
   std::map<std::int64_t, stored_message> held_;  // arrived past a gap, or before open()
-  std::map<std::int64_t, owed_ack> acks_;        // stored, acknowledged once delivered
+  // Stored, acknowledged once delivered; a resend of a stored cid may owe a second ack of an id.
+  std::multimap<std::int64_t, owed_ack> acks_;
 };
 
 }  // namespace duplex::chat

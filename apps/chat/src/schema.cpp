@@ -117,9 +117,36 @@ constexpr const char* account_keys_v5 =
     "DELETE FROM read_marks WHERE user IN (SELECT old FROM rekey);"
     "DROP TABLE temp.rekey;";
 
+// ----- client ids (version 6): a say's `cid` is kept with its message, and in `sent` per author
+// (the user's key), so that a resend after a reconnect is answered with the first id instead of
+// stored twice (sqlite_store::append_once). `sent` keeps an author's last store::max_sent_cids
+// rows (by rowid); messages outlive them. The history table is sqlite_store's, and may not
+// exist yet in a file that only held accounts: created here as version 0 had it. The column
+// is added by add_missing_columns (no IF NOT EXISTS for columns): a file may hold it already.
+constexpr const char* client_ids_v6 =
+    "CREATE TABLE IF NOT EXISTS messages ("
+    " room TEXT NOT NULL, id INTEGER NOT NULL, nick TEXT NOT NULL, text TEXT NOT NULL,"
+    " ts INTEGER NOT NULL, PRIMARY KEY (room, id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS sent ("
+    " author TEXT NOT NULL, feed TEXT NOT NULL, cid TEXT NOT NULL, id INTEGER NOT NULL,"
+    " UNIQUE (author, feed, cid));"
+    "CREATE INDEX IF NOT EXISTS sent_by_author ON sent (author);";
+
+bool has_column(sql::connection& db, const char* table, const char* column) {
+  sql::statement st(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+  st.bind(1, table).bind(2, column);
+  return st.row();
+}
+
+// The columns a step brings, after its statements: `to` is the version it reaches.
+void add_missing_columns(sql::connection& db, int to) {
+  if (to == 6 && !has_column(db, "messages", "cid"))
+    db.exec("ALTER TABLE messages ADD COLUMN cid TEXT NOT NULL DEFAULT '';");
+}
+
 // steps[i] takes the file from version i to i + 1.
-constexpr std::array<const char*, schema_version> steps{accounts_v1, display_names_v2, rooms_v3,
-                                                        conversations_v4, account_keys_v5};
+constexpr std::array<const char*, schema_version> steps{
+    accounts_v1, display_names_v2, rooms_v3, conversations_v4, account_keys_v5, client_ids_v6};
 
 int user_version(sql::connection& db) {
   sql::statement st(db, "PRAGMA user_version");
@@ -147,6 +174,7 @@ int migrate(sql::connection& db) {
       continue;
     }
     db.exec(steps[static_cast<std::size_t>(v)]);
+    add_missing_columns(db, v + 1);
     db.exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
     tx.commit();
   }

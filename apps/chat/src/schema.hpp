@@ -9,9 +9,10 @@ namespace duplex::chat {
 // Version 0: history only (messages, rooms), as sqlite_store creates it. Version 1: accounts
 // and sessions. Version 2: display names. Version 3: the room directory (rooms with owners,
 // members, bans, invitations). Version 4: private conversations and read marks. Version 5:
-// users keyed by their sign-in key, not their display name's. A later step appends to the list
+// users keyed by their sign-in key, not their display name's. Version 6: client ids of messages
+// (`cid`) and each author's last ones. A later step appends to the list
 // in schema.cpp and raises this number.
-inline constexpr int schema_version = 5;
+inline constexpr int schema_version = 6;
 
 // Applies every missing step, each in its own IMMEDIATE transaction together with the version
 // it reaches, so two processes opening one file at once apply each step once, and a crash

@@ -79,7 +79,8 @@ bool table_exists(sqlite3* db, const char* name) {
 std::vector<stored_message> read_rows(statement& st, std::string_view room) {
   std::vector<stored_message> out;
   while (st.step())
-    out.push_back({std::string(room), st.integer(0), st.text(1), st.text(2), st.integer(3)});
+    out.push_back(
+        {std::string(room), st.integer(0), st.text(1), st.text(2), st.integer(3), st.text(4)});
   return out;
 }
 
@@ -162,9 +163,10 @@ std::int64_t sqlite_store::first_id(std::string_view room) {
 void sqlite_store::before(std::string_view room, std::int64_t before_id, std::size_t limit,
                           read_done done) {
   auto [ok, rows] = attempt<std::vector<stored_message>>([&] {
-    statement st(read_db_,
-                 "SELECT id, nick, text, ts FROM (SELECT * FROM messages WHERE room = ? AND id < ?"
-                 " ORDER BY id DESC LIMIT ?) ORDER BY id");
+    statement st(
+        read_db_,
+        "SELECT id, nick, text, ts, cid FROM (SELECT * FROM messages WHERE room = ? AND id < ?"
+        " ORDER BY id DESC LIMIT ?) ORDER BY id");
     st.bind(1, room).bind(2, before_id).bind(3, static_cast<std::int64_t>(limit));
     return read_rows(st, room);
   });
@@ -174,9 +176,10 @@ void sqlite_store::before(std::string_view room, std::int64_t before_id, std::si
 void sqlite_store::range(std::string_view room, std::int64_t after_id, std::int64_t up_to,
                          std::size_t limit, read_done done) {
   auto [ok, rows] = attempt<std::vector<stored_message>>([&] {
-    statement st(read_db_,
-                 "SELECT id, nick, text, ts FROM messages WHERE room = ? AND id > ? AND id <= ?"
-                 " ORDER BY id LIMIT ?");
+    statement st(
+        read_db_,
+        "SELECT id, nick, text, ts, cid FROM messages WHERE room = ? AND id > ? AND id <= ?"
+        " ORDER BY id LIMIT ?");
     st.bind(1, room).bind(2, after_id).bind(3, up_to).bind(4, static_cast<std::int64_t>(limit));
     return read_rows(st, room);
   });
@@ -199,6 +202,10 @@ void sqlite_store::rooms(std::function<void(bool, std::vector<std::string>)> don
 // Ids come from a per-room counter on the hub's thread, so they follow the order of the calls;
 // the writer commits in that order too.
 void sqlite_store::append(stored_message m, std::function<void(bool, std::int64_t)> done) {
+  enqueue(std::move(m), std::move(done));
+}
+
+std::int64_t sqlite_store::enqueue(stored_message m, std::function<void(bool, std::int64_t)> done) {
   bool full = false;
   {
     std::lock_guard lock(mutex_);
@@ -209,19 +216,56 @@ void sqlite_store::append(stored_message m, std::function<void(bool, std::int64_
       last_ids_.clear();
   }
   // A disk slower than the writers: refused now, rather than queued without end.
-  if (full) return done(false, 0);
+  if (full) {
+    done(false, 0);
+    return 0;
+  }
   auto it = last_ids_.find(m.room);
   if (it == last_ids_.end()) {
     auto [ok, last] = attempt<std::int64_t>([&] { return read_last_id(m.room); });
-    if (!ok) return done(false, 0);
+    if (!ok) {
+      done(false, 0);
+      return 0;
+    }
     it = last_ids_.emplace(m.room, last).first;
   }
   m.id = ++it->second;
+  const std::int64_t id = m.id;
   {
     std::lock_guard lock(mutex_);
     queue_.push_back({std::move(m), std::move(done)});
   }
   wake_.notify_one();
+  return id;
+}
+
+std::string sqlite_store::sent_key(const stored_message& m) {
+  return m.author + '\n' + m.room + '\n' + m.cid;  // no key, feed or cid holds a newline
+}
+
+std::int64_t sqlite_store::sent_id(const stored_message& m) {
+  statement st(read_db_, "SELECT id FROM sent WHERE author = ? AND feed = ? AND cid = ?");
+  st.bind(1, m.author).bind(2, m.room).bind(3, m.cid);
+  return st.step() ? st.integer(0) : 0;
+}
+
+// The queue first: a resend may come while the first send still waits for the writer.
+void sqlite_store::append_once(stored_message m, std::function<void(append_result)> done) {
+  if (m.cid.empty())
+    return append(std::move(m), [done = std::move(done)](bool ok, std::int64_t id) {
+      done({ok, id, false});
+    });
+  std::string key = sent_key(m);
+  if (auto it = in_flight_.find(key); it != in_flight_.end()) return done({true, it->second, true});
+  auto [read, found] = attempt<std::int64_t>([&] { return sent_id(m); });
+  if (!read) return done({false, 0, false});
+  if (found != 0) return done({true, found, true});
+  const std::int64_t given =
+      enqueue(std::move(m), [this, key, done = std::move(done)](bool ok, std::int64_t id) {
+        in_flight_.erase(key);  // committed (found in the file from now on) or failed
+        done({ok, id, false});
+      });
+  if (given != 0) in_flight_.emplace(std::move(key), given);
 }
 
 void sqlite_store::erase(std::string_view room, std::int64_t id,
@@ -270,11 +314,30 @@ void sqlite_store::writer_loop() {
   }
 }
 
+namespace {
+
+void remember_cid(sqlite3* db, statement& sent, statement& forget, const stored_message& m) {
+  sent.reset();
+  sent.bind(1, m.author).bind(2, m.room).bind(3, m.cid).bind(4, m.id);
+  if (sent.done() != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+  forget.reset();
+  forget.bind(1, m.author).bind(2, static_cast<std::int64_t>(store::max_sent_cids));
+  if (forget.done() != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db));
+}
+
+}  // namespace
+
 bool sqlite_store::commit(std::deque<pending>& batch) {
   try {
     exec(write_db_, "BEGIN IMMEDIATE");
     statement one(write_db_,
-                  "INSERT INTO messages (room, id, nick, text, ts) VALUES (?, ?, ?, ?, ?)");
+                  "INSERT INTO messages (room, id, nick, text, ts, cid) VALUES (?, ?, ?, ?, ?, ?)");
+    statement sent(write_db_,
+                   "INSERT OR IGNORE INTO sent (author, feed, cid, id) VALUES (?, ?, ?, ?)");
+    // An author's oldest cids past the last max_sent_cids go: the table stays bounded.
+    statement forget(write_db_,
+                     "DELETE FROM sent WHERE author = ?1 AND rowid <= (SELECT rowid FROM sent"
+                     " WHERE author = ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2)");
     statement named(write_db_, "INSERT OR IGNORE INTO rooms (name) VALUES (?)");
     statement erase(write_db_, "UPDATE messages SET text = '' WHERE room = ? AND id = ?");
     for (auto& p : batch) {
@@ -290,8 +353,10 @@ bool sqlite_store::commit(std::deque<pending>& batch) {
           .bind(2, p.msg.id)
           .bind(3, p.msg.nick)
           .bind(4, p.msg.text)
-          .bind(5, p.msg.ts_ms);
+          .bind(5, p.msg.ts_ms)
+          .bind(6, p.msg.cid);
       if (one.done() != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(write_db_));
+      if (!p.msg.cid.empty()) remember_cid(write_db_, sent, forget, p.msg);
       // On the writer thread: one index probe per message. A conversation is no room.
       if (!p.msg.room.starts_with('@')) {
         named.reset();

@@ -28,6 +28,8 @@ class sqlite_store final : public store {
 
   void last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) override;
   void append(stored_message m, std::function<void(bool, std::int64_t)> done) override;
+  // A cid is looked up among the appends still queued, then in the file's `sent` table.
+  void append_once(stored_message m, std::function<void(append_result)> done) override;
   void before(std::string_view room, std::int64_t before_id, std::size_t limit,
               read_done done) override;
   void range(std::string_view room, std::int64_t after_id, std::int64_t up_to, std::size_t limit,
@@ -65,6 +67,12 @@ class sqlite_store final : public store {
   void queue_side(side_write w);
   void commit_side(std::deque<side_write>& writes);
   std::int64_t read_last_id(std::string_view room);
+  // Queues the message under the next id of its room, which it returns; 0 when refused (done
+  // has been told).
+  std::int64_t enqueue(stored_message m, std::function<void(bool, std::int64_t)> done);
+  // The id stored for (author, feed, cid), or 0.
+  std::int64_t sent_id(const stored_message& m);
+  static std::string sent_key(const stored_message& m);
   template <class T, class Read>
   std::pair<bool, T> attempt(Read&& read) noexcept;
   void writer_loop();
@@ -83,6 +91,8 @@ class sqlite_store final : public store {
   bool stopping_ = false;
   std::thread writer_;
   std::map<std::string, std::int64_t, std::less<>> last_ids_;  // hub thread only
+  // Appends with a cid, queued and not yet answered: sent_key -> id. Hub thread only.
+  std::map<std::string, std::int64_t> in_flight_;
 };
 
 }  // namespace duplex::chat

@@ -19,6 +19,18 @@ struct stored_message {
   std::string nick;
   std::string text;
   std::int64_t ts_ms = 0;
+  // The sender's client id (docs/chat-protocol.md, `cid`), stored and shown with the message;
+  // empty when the sender gave none.
+  std::string cid{};
+  // Whom a cid belongs to (the sender's user key): never shown, only for append_once.
+  std::string author{};
+};
+
+// The answer to append_once: `duplicate` when the cid was stored already, as `id`.
+struct append_result {
+  bool ok = false;
+  std::int64_t id = 0;
+  bool duplicate = false;
 };
 
 using read_done = std::function<void(bool ok, std::vector<stored_message> messages)>;
@@ -70,6 +82,17 @@ class store {
   // Gives `m` the next id of its room and stores it; done(ok, id) once it is durable. A stored
   // message also comes back through on_message, before or after done.
   virtual void append(stored_message m, std::function<void(bool ok, std::int64_t id)> done) = 0;
+  // As append, but a message with a cid that its author already stored in the same feed
+  // (among the author's last max_sent_cids) is not stored again: done gets the first one's id
+  // with `duplicate`, and nothing is reported. Without a cid, or in a backend that keeps no
+  // cids, it is append.
+  virtual void append_once(stored_message m, std::function<void(append_result)> done) {
+    append(std::move(m), [done = std::move(done)](bool ok, std::int64_t id) {
+      done({ok, id, false});
+    });
+  }
+  // Cids kept per author, across feeds: a resend older than that is stored again.
+  static constexpr std::size_t max_sent_cids = 1'000;
   // Up to `limit` messages with id < before_id, oldest first.
   virtual void before(std::string_view room, std::int64_t before_id, std::size_t limit,
                       read_done done) = 0;

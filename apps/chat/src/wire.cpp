@@ -52,6 +52,7 @@ void put_name(json& j, const char* field, std::string_view carried, const char* 
 json history_entry(const stored_message& m) {
   json out{{"room", m.room}, {"id", m.id}, {"text", m.text}, {"ts", m.ts_ms}};
   put_name(out, "nick", m.nick);
+  if (!m.cid.empty()) out["cid"] = m.cid;
   return out;
 }
 
@@ -73,6 +74,14 @@ shown_name shown(std::string_view carried) noexcept {
   return {carried, false};
 }
 
+bool valid_cid(std::string_view cid, std::size_t max_chars) noexcept {
+  if (cid.empty() || cid.size() > max_chars) return false;
+  return std::all_of(cid.begin(), cid.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '-';
+  });
+}
+
 std::optional<request> request::parse(std::string_view text) {
   json body = json::parse(text, nullptr, false);
   if (body.is_discarded() || !body.is_object()) return std::nullopt;
@@ -92,9 +101,10 @@ bool request::flag(const char* key) const {
   return it != body_.end() && it->is_boolean() && it->get<bool>();
 }
 
-std::string welcome(std::string_view nick, std::string_view token) {
+std::string welcome(std::string_view nick, std::string_view token, std::size_t max_text_bytes) {
   json out{{"type", "welcome"}, {"token", token}};
   put_name(out, "nick", nick);
+  if (max_text_bytes != 0) out["max_text_bytes"] = max_text_bytes;
   return to_wire(out);
 }
 
@@ -168,8 +178,11 @@ std::string left(std::string_view room) {
   return to_wire({{"type", "left"}, {"room", room}});
 }
 
-std::string ack(std::string_view ref, std::string_view room, std::int64_t id) {
-  return to_wire({{"type", "ack"}, {"ref", ref}, {"room", room}, {"id", id}});
+std::string ack(std::string_view ref, std::string_view room, std::int64_t id,
+                std::string_view cid) {
+  json out{{"type", "ack"}, {"ref", ref}, {"room", room}, {"id", id}};
+  if (!cid.empty()) out["cid"] = cid;
+  return to_wire(out);
 }
 
 std::string room_list(const std::vector<std::pair<std::string, std::size_t>>& rooms) {
@@ -179,9 +192,11 @@ std::string room_list(const std::vector<std::pair<std::string, std::size_t>>& ro
   return to_wire({{"type", "rooms"}, {"rooms", std::move(list)}});
 }
 
-std::string error(std::string_view code, std::string_view message, std::string_view room) {
+std::string error(std::string_view code, std::string_view message, std::string_view room,
+                  std::string_view cid) {
   json out{{"type", "error"}, {"code", code}, {"message", message}};
   if (!room.empty()) out["room"] = room;
+  if (!cid.empty()) out["cid"] = cid;
   return to_wire(out);
 }
 
@@ -189,7 +204,7 @@ std::optional<stored_message> parse_feed_message(std::string_view payload) {
   const json j = json::parse(payload, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   stored_message m{text_field(j, "room"), int_field(j, "id"), text_field(j, "nick"),
-                   text_field(j, "text"), int_field(j, "ts")};
+                   text_field(j, "text"), int_field(j, "ts"), text_field(j, "cid")};
   if (m.room.empty() || m.id <= 0) return std::nullopt;
   return m;
 }

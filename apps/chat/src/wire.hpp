@@ -67,7 +67,8 @@ class request {
 // name and `guest: true` (`members` lists every name, `guests` those of guests).
 
 // A guest's welcome (a signed-in user's is below, with its conversations).
-std::string welcome(std::string_view nick, std::string_view token);
+// `max_text_bytes` (when not 0): the longest text a say or dm may carry, for the page's counter.
+std::string welcome(std::string_view nick, std::string_view token, std::size_t max_text_bytes = 0);
 // A signed-in user's read state in a feed: sent with a join and with each conversation.
 struct read_state {
   std::int64_t last_read = 0;
@@ -84,17 +85,24 @@ std::string join_history(std::string_view room, const std::vector<stored_message
 // A page asked for with `history`.
 std::string history_page(std::string_view room, const std::vector<stored_message>& messages,
                          std::int64_t before, bool start = false);
+// With the sender's `cid` when it gave one: its pages recognise their own sends by it.
 std::string message(const stored_message& m);
+// A client id as a say may carry it: 1 to max_chars of A-Z a-z 0-9 _ -.
+bool valid_cid(std::string_view cid, std::size_t max_chars) noexcept;
 std::string presence(std::string_view room, std::string_view nick, bool joined);
 // A member's first session came (online) or its last went (offline): no join or leave.
 std::string status(std::string_view room, std::string_view nick, bool online);
 std::string typing(std::string_view room, std::string_view nick);
 std::string left(std::string_view room);
-std::string ack(std::string_view ref, std::string_view room, std::int64_t id);
+// `cid`: the say's client id, when it gave one (a resend of a stored one included).
+std::string ack(std::string_view ref, std::string_view room, std::int64_t id,
+                std::string_view cid = {});
 // Rooms with their member counts.
 std::string room_list(const std::vector<std::pair<std::string, std::size_t>>& rooms);
 // `room` empty: an error about no room in particular.
-std::string error(std::string_view code, std::string_view message, std::string_view room = {});
+// `cid`: the refused say's client id, when it gave a valid one.
+std::string error(std::string_view code, std::string_view message, std::string_view room = {},
+                  std::string_view cid = {});
 
 // ----- server to client: private conversations and read marks (wire_private.cpp). A
 // conversation is named by the other user's name (`with`), as each side sees it.
@@ -108,7 +116,7 @@ struct conversation_summary {
 // the page joins again without a "joined" line).
 std::string welcome(std::string_view nick, std::string_view token,
                     const std::vector<conversation_summary>& conversations,
-                    const std::vector<std::string>& rooms);
+                    const std::vector<std::string>& rooms, std::size_t max_text_bytes = 0);
 std::string conversation_list(const std::vector<conversation_summary>& conversations);
 // The answer to opening a conversation: its latest messages, or those after `since`.
 std::string conversation(const conversation_summary& c, const std::vector<stored_message>& messages,
@@ -116,10 +124,12 @@ std::string conversation(const conversation_summary& c, const std::vector<stored
 std::string conversation_page(std::string_view with, const std::vector<stored_message>& messages,
                               std::int64_t before, bool start = false);
 std::string dm(std::string_view with, const stored_message& m);
-std::string dm_ack(std::string_view ref, std::string_view with, std::int64_t id);
+std::string dm_ack(std::string_view ref, std::string_view with, std::int64_t id,
+                   std::string_view cid = {});
 // `field`: "room" or "with".
 std::string read_mark(std::string_view field, std::string_view feed, std::int64_t id);
-std::string dm_error(std::string_view code, std::string_view message, std::string_view with);
+std::string dm_error(std::string_view code, std::string_view message, std::string_view with,
+                     std::string_view cid = {});
 
 // ----- between nodes, through Redis
 // Redis's Lua scripts (redis_store.cpp) write these too, with cjson, because the id or the

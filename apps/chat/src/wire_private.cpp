@@ -8,7 +8,9 @@ namespace {
 using json = nlohmann::json;
 
 json entry(const stored_message& m) {
-  return {{"id", m.id}, {"nick", m.nick}, {"text", m.text}, {"ts", m.ts_ms}};
+  json out{{"id", m.id}, {"nick", m.nick}, {"text", m.text}, {"ts", m.ts_ms}};
+  if (!m.cid.empty()) out["cid"] = m.cid;
+  return out;
 }
 
 json entries(const std::vector<stored_message>& messages) {
@@ -36,13 +38,14 @@ json summaries(const std::vector<conversation_summary>& list) {
 
 std::string welcome(std::string_view nick, std::string_view token,
                     const std::vector<conversation_summary>& conversations,
-                    const std::vector<std::string>& rooms) {
+                    const std::vector<std::string>& rooms, std::size_t max_text_bytes) {
   json out{{"type", "welcome"},
            {"nick", nick},
            {"token", token},
            {"signed_in", true},
            {"conversations", summaries(conversations)}};
   if (!rooms.empty()) out["rooms"] = rooms;
+  if (max_text_bytes != 0) out["max_text_bytes"] = max_text_bytes;
   return to_wire(out);
 }
 
@@ -75,17 +78,22 @@ std::string dm(std::string_view with, const stored_message& m) {
   return to_wire(out);
 }
 
-std::string dm_ack(std::string_view ref, std::string_view with, std::int64_t id) {
-  return to_wire({{"type", "ack"}, {"ref", ref}, {"with", with}, {"id", id}});
+std::string dm_ack(std::string_view ref, std::string_view with, std::int64_t id,
+                   std::string_view cid) {
+  json out{{"type", "ack"}, {"ref", ref}, {"with", with}, {"id", id}};
+  if (!cid.empty()) out["cid"] = cid;
+  return to_wire(out);
 }
 
 std::string read_mark(std::string_view field, std::string_view feed, std::int64_t id) {
   return to_wire({{"type", "read"}, {std::string(field), feed}, {"id", id}});
 }
 
-std::string dm_error(std::string_view code, std::string_view message, std::string_view with) {
+std::string dm_error(std::string_view code, std::string_view message, std::string_view with,
+                     std::string_view cid) {
   json out{{"type", "error"}, {"code", code}, {"message", message}};
   if (!with.empty()) out["with"] = with;
+  if (!cid.empty()) out["cid"] = cid;
   return to_wire(out);
 }
 

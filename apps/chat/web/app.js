@@ -7,19 +7,21 @@ import * as rooms from './rooms.js';
 import * as history from './history.js';
 import * as a11y from './a11y.js';
 import * as mentions from './mentions.js';
+import { attachComposer, markFailed, newCid, pendingItem, setMaxTextBytes } from './composer.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
   ws: null,
   nick: sessionStorage.getItem('duplex.nick') || '',
   token: sessionStorage.getItem('duplex.token') || '',
-  rooms: new Map(),  // name -> { lastId, firstId, members: Set, unread, pending: Map(ref -> text) }
+  rooms: new Map(),  // name -> { lastId, firstId, members: Set, unread, pending: Map(cid -> text) }
   current: '',
   attempt: 0,
-  nextRef: 1,
   typingSent: 0,
   typingTimers: new Map(),
   signedIn: false,  // read marks are kept by the server for signed-in users only
+  ended: '',  // why the socket closed for good: pending sends have failed
+  composer: null,
 };
 // conversations: each in its own view, which replaces the room's while it is open.
 const convo = createConversations({
@@ -58,8 +60,8 @@ function connect() {
   ws.onclose = (e) => {
     if (state.ws !== ws) return;
     state.ws = null;
-    if (e.code === 4000) return setStatus('offline', 'opened in another tab');
-    if (e.code === 4001 || e.code === 4002) { setStatus('offline', 'signed out'); return account.ended(e.code); }
+    if (e.code === 4000) return endForGood('opened in another tab');
+    if (e.code === 4001 || e.code === 4002) { endForGood('signed out'); return account.ended(e.code); }
     if (!opened) account.verify();  // refused: the session may have ended
     // Exponential backoff with jitter: many clients of a restarted server do not return at once.
     const base = Math.min(30000, 500 * 2 ** state.attempt++);
@@ -67,6 +69,14 @@ function connect() {
     setStatus('reconnecting', `reconnecting in ${Math.ceil(delay / 1000)} s`);
     setTimeout(connect, delay);
   };
+}
+
+// No reconnection follows: what waits to be sent is marked as not sent, with the reason.
+function endForGood(why) {
+  state.ended = why;
+  setStatus('offline', why);
+  document.querySelectorAll('.msg.pending').forEach((li) => markFailed(li, 'not sent: ' + why));
+  convo.failAll(why);  // conversations
 }
 
 function handle(m) {
@@ -98,6 +108,7 @@ function onWelcome(m) {
   $('me').textContent = 'you are ' + m.nick;
   setStatus('online', 'online');
   state.signedIn = m.signed_in === true;
+  setMaxTextBytes(m.max_text_bytes);
   convo.welcome(m);  // conversations
   const rooms = state.rooms.size ? [...state.rooms.keys()] : ['general'];
   for (const name of rooms) join(name);
@@ -167,7 +178,7 @@ function onHistory(m) {
     room.atStart = true;
     if (m.room === state.current) showBeginning(m.room);
   }
-  if (m.resume) resendPending(m.room, m.messages);
+  resendPending(m.room);
   if (m.room === state.current) markRead(m.room);
 }
 
@@ -175,6 +186,7 @@ function onHistory(m) {
 // read marks (onJoined), never message by message.
 function addMessage(roomName, m, live = true) {
   const room = roomState(roomName);
+  settle(room, m.cid);
   if (m.id <= room.lastId) return;  // already shown: a resume never doubles a message
   room.lastId = m.id;
   if (live) mentions.roomMessage(roomName, m);
@@ -204,24 +216,36 @@ function dividerItem() {
   return li;
 }
 
-function onAck(m) {
-  const room = state.rooms.get(m.room);
-  if (!room) return;
-  room.pending.delete(m.ref);
-  document.querySelector(`.msg.pending[data-ref="${CSS.escape(m.ref)}"]`)?.remove();
+// A pending send is settled by its cid alone: its message or its ack, whichever comes first.
+function settle(room, cid) {
+  if (!cid || !room.pending.delete(cid)) return;
+  document.querySelector(`#messages .msg[data-cid="${CSS.escape(cid)}"]`)?.remove();
 }
 
-// Messages sent before a disconnect and never acknowledged: if the resumed history holds them
-// they were stored; the others are sent again.
-function resendPending(roomName, resumed) {
+function onAck(m) {
+  const room = state.rooms.get(m.room);
+  if (room) settle(room, m.cid);
+}
+
+// After a join's history (a resume or a fresh one, a room without history included): what it
+// did not settle is sent again under its cid, which the server answers once, stored or not.
+function resendPending(roomName) {
   const room = state.rooms.get(roomName);
-  // A snapshot: say() adds to room.pending, and a Map iterator would visit the new entries.
-  const unacked = [...room.pending];
-  room.pending.clear();
-  for (const [ref, text] of unacked) {
-    document.querySelector(`.msg.pending[data-ref="${CSS.escape(ref)}"]`)?.remove();
-    if (!resumed.some((x) => x.nick === state.nick && x.text === text)) say(roomName, text);
+  for (const [cid, text] of room.pending) {
+    if (roomName === state.current && !document.querySelector(`#messages .msg[data-cid="${CSS.escape(cid)}"]`))
+      appendItem(pendingItem(state.nick, text, cid, messageItem));
+    send({ type: 'say', room: roomName, text, cid });
   }
+}
+
+// A send the server refused: back into the composer, the reason beside it.
+function refused(m) {
+  const room = [...state.rooms.values()].find((r) => r.pending.has(m.cid));  // by cid alone
+  const text = room?.pending.get(m.cid);
+  if (text === undefined) return false;
+  settle(room, m.cid);
+  state.composer.refused(text, m.message);
+  return true;
 }
 
 function onPresence(m) {
@@ -265,6 +289,7 @@ function onLeft(m) {
 }
 
 function onError(m) {
+  if (m.cid && refused(m)) return;
   if (m.code === 'nick_taken' || m.code === 'invalid_nick') {
     state.token = '';
     $('nick-error').textContent = m.message;
@@ -288,7 +313,7 @@ function onError(m) {
   setTimeout(() => { $('notice').textContent = ''; }, refused && !refused.joined ? 8000 : 4000);
 }
 
-function messageItem(nick, text, ts, pending, id) {
+function messageItem(nick, text, ts = 0, pending = true, id = undefined) {
   const li = document.createElement('li');
   li.className = 'msg' + (pending ? ' pending' : '');
   if (id !== undefined) li.dataset.id = id;
@@ -457,14 +482,16 @@ function keepView(from, to) {
   room.view = items;
 }
 
+// Pending until its message or ack comes; sent now if the socket is open, else after the
+// reconnection's join (resendPending).
 function say(roomName, text) {
-  const ref = 'r' + state.nextRef++;
+  if (state.ended) return 'not sent: ' + state.ended;
+  const cid = newCid();
   const room = roomState(roomName);
-  room.pending.set(ref, text);
-  const item = messageItem(state.nick, text, 0, true);
-  item.dataset.ref = ref;
-  if (roomName === state.current) appendItem(item);
-  send({ type: 'say', room: roomName, text, ref });
+  room.pending.set(cid, text);
+  if (roomName === state.current) appendItem(pendingItem(state.nick, text, cid, messageItem));
+  send({ type: 'say', room: roomName, text, cid });
+  return true;
 }
 
 function askNick() {
@@ -494,13 +521,11 @@ function start() {
     $('room-input').value = '';
     switchRoom(name);
   };
-  $('composer').onsubmit = (e) => {
-    e.preventDefault();
-    const text = $('text').value;
-    if (!text.trim() || !state.current) return;
-    say(state.current, text);  // the room's composer speaks to the room, and only to it
-    $('text').value = '';
-  };
+  // The room's composer speaks to the room, and only to it.
+  state.composer = attachComposer({
+    form: $('composer'), input: $('text'), counter: $('text-count'), error: $('text-error'),
+    send: (text) => (!state.current ? 'join a room first' : say(state.current, text)),
+  });
   $('text').oninput = () => {
     if (Date.now() - state.typingSent > 2000 && state.current) {
       state.typingSent = Date.now();

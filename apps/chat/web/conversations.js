@@ -1,7 +1,9 @@
 // Private conversations on the page: a list with unread counts, and each conversation in a view
 // of its own. The view's composer is bound to the conversation it was opened for: nothing typed
 // there can go anywhere else, whoever comes, goes or is selected meanwhile.
-// Every text from a user is put on the page with textContent, never as markup.
+// Every text from a user is put on the page with textContent, never as markup. Sends carry a
+// client id (composer.js), settled by it alone, sent again after a reconnection.
+import { attachComposer, markFailed, newCid } from './composer.js';
 
 import * as history from './history.js';
 import { announce, closeDrawer, itemButton } from './a11y.js';
@@ -10,11 +12,12 @@ import { privateMessage } from './mentions.js';
 const $ = (id) => document.getElementById(id);
 
 export function createConversations({ send, me, onOpen, onClose, notice }) {
-  const list = new Map();  // with -> { lastId, lastRead, unread, messages: Map(id -> m), pending: Map }
+  const list = new Map();  // with -> { lastId, lastRead, unread, messages: Map(id -> m), pending: Map(cid -> text) }
   let open = '';           // the conversation shown, '' when a room is
   let dividerAt = -1;      // the read mark when the view opened: "new messages" below it
-  let nextRef = 1;
   let signedIn = false;    // guests have no conversations: no empty state to show them
+  let composer = null;
+  let ended = '';  // why the socket closed for good
 
   function conv(w) {
     // start: the first message is loaded; loading: an older page was asked for
@@ -31,6 +34,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
 
   function add(w, m) {
     const c = conv(w);
+    if (m.cid) c.pending.delete(m.cid);  // its own send, back: settled
     if (c.messages.has(m.id)) return false;  // a dm and a conversation answer may overlap
     c.messages.set(m.id, m);
     c.lastId = Math.max(c.lastId, m.id);
@@ -100,9 +104,10 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
       }
       items.push(item(m, false));
     }
-    for (const [ref, text] of c.pending) {
+    for (const [cid, text] of c.pending) {
       const li = item({ nick: me(), text }, true);
-      li.dataset.ref = ref;
+      li.dataset.cid = cid;
+      if (ended) markFailed(li, 'not sent: ' + ended);
       items.push(li);
     }
     ol.replaceChildren(...items);
@@ -165,11 +170,24 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
   }
 
   function say(w, text) {
+    if (ended) return 'not sent: ' + ended;
     const c = conv(w);
-    const ref = 'd' + nextRef++;
-    c.pending.set(ref, text);
-    send({ type: 'dm', with: w, text, ref });
+    const cid = newCid();
+    c.pending.set(cid, text);
+    send({ type: 'dm', with: w, text, cid });
     if (w === open) renderView();
+    return true;
+  }
+
+  // A reconnection: every conversation's unsettled sends go again under their cids.
+  function resendAll() {
+    for (const [w, c] of list)
+      for (const [cid, text] of c.pending) send({ type: 'dm', with: w, text, cid });
+  }
+
+  function failAll(why) {
+    ended = why;
+    renderView();
   }
 
   // What the server says about conversations: true when the message was one of them.
@@ -213,7 +231,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
         return true;
       case 'ack':
         if (m.with === undefined) return false;
-        conv(m.with).pending.delete(m.ref);
+        conv(m.with).pending.delete(m.cid);
         if (m.with === open) renderView();
         return true;
       case 'history':
@@ -228,6 +246,14 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
         return true;
       case 'error':
         if (m.with === undefined && !['signed_in_only', 'self_conversation', 'no_such_user'].includes(m.code)) return false;
+        if (m.cid && m.with !== undefined && conv(m.with).pending.has(m.cid)) {
+          // Refused: the text goes back into the composer, with the reason beside it.
+          const text = conv(m.with).pending.get(m.cid);
+          conv(m.with).pending.delete(m.cid);
+          if (m.with === open) renderView();
+          composer.refused(text, m.message);
+          return true;
+        }
         $('conv-notice').textContent = m.message;
         if (!open) notice(m.message);
         if (m.code === 'resume_too_old' && m.with) {
@@ -246,6 +272,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     for (const s of m.conversations || []) summary(s);
     renderList();
     if (open) show(open);
+    resendAll();
   }
 
   function start() {
@@ -257,18 +284,18 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     };
     $('conv-close').onclick = close;
     history.watch($('conv-messages'), $('conv-jump'), loadOlder);
-    $('conv-composer').onsubmit = (e) => {
-      e.preventDefault();
+    composer = attachComposer({
+      form: $('conv-composer'), input: $('conv-text'), counter: $('conv-text-count'), error: $('conv-text-error'),
       // The conversation this view was opened for, and no other.
-      const w = $('conversation').dataset.with;
-      const text = $('conv-text').value;
-      if (!w || !text.trim()) return;
-      $('conv-text').value = '';
-      $('conv-notice').textContent = '';
-      say(w, text);
-    };
+      send: (text) => {
+        const w = $('conversation').dataset.with;
+        if (!w) return 'open a conversation first';
+        $('conv-notice').textContent = '';
+        return say(w, text);
+      },
+    });
     document.addEventListener('visibilitychange', () => { if (open) markRead(open); });
   }
 
-  return { handle, welcome, show, close, start, isOpen: () => open !== '' };
+  return { handle, welcome, show, close, start, failAll, isOpen: () => open !== '' };
 }

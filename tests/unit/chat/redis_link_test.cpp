@@ -190,6 +190,50 @@ TEST(RedisStore, IdsAreSharedAndEveryNodeHearsEachMessageInOrder) {
   EXPECT_EQ(heard_by_two, want);
 }
 
+// Client ids in the append's script: a resend through either node is the first message's id,
+// nothing is published twice, and an author's list of cids is bounded.
+TEST(RedisStore, ACidIsStoredOnceWhicheverNodeItComesThrough) {
+  test::redis_server redis;
+  net::event_loop loop;
+  redis_store one(loop, at(redis.port()));
+  redis_store two(loop, at(redis.port()));
+  one.start();
+  two.start();
+  ASSERT_TRUE(run_until(loop, [&] { return one.connected() && two.connected(); }));
+  std::map<std::string, append_result> by;  // two connections: answers in either order
+  auto as = [&](std::string label) { return [&by, label](append_result a) { by[label] = a; }; };
+  one.append_once({"r", 0, "ada", "hello", 1, "k1", "ada"}, as("first"));
+  ASSERT_TRUE(run_until(loop, [&] { return by.size() == 1; }));
+  two.append_once({"r", 0, "ada", "hello", 1, "k1", "ada"}, as("resend"));  // elsewhere
+  two.append_once({"r", 0, "bob", "his", 1, "k1", "bob"}, as("bob"));       // another author
+  one.append_once({"@a\nb", 0, "ada", "dm", 1, "k1", "ada"}, as("dm"));     // another feed
+  ASSERT_TRUE(run_until(loop, [&] { return by.size() == 4; }));
+  EXPECT_TRUE(by["first"].ok && !by["first"].duplicate);
+  EXPECT_TRUE(by["resend"].ok && by["resend"].duplicate);
+  EXPECT_EQ(by["resend"].id, by["first"].id);
+  EXPECT_FALSE(by["bob"].duplicate);
+  EXPECT_EQ(by["bob"].id, by["first"].id + 1);
+  EXPECT_FALSE(by["dm"].duplicate);
+  std::vector<append_result> got;
+  auto keep = [&](append_result a) { got.push_back(a); };
+  std::vector<stored_message> read;
+  bool answered = false;
+  one.range("r", 0, std::numeric_limits<std::int64_t>::max(), 100,
+            [&](bool ok, std::vector<stored_message> m) {
+              answered = ok;
+              read = std::move(m);
+            });
+  ASSERT_TRUE(run_until(loop, [&] { return answered; }));
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(read[0].cid, "k1");
+  // The bound: past max_sent_cids, an author's oldest cid is forgotten.
+  for (std::size_t i = 0; i < store::max_sent_cids; ++i)
+    one.append_once({"s", 0, "ada", "x", 1, "b" + std::to_string(i), "ada"}, keep);
+  one.append_once({"r", 0, "ada", "hello", 1, "k1", "ada"}, keep);
+  ASSERT_TRUE(run_until(loop, [&] { return got.size() == store::max_sent_cids + 1; }));
+  EXPECT_FALSE(got.back().duplicate);
+}
+
 TEST(RedisStore, ReadsHistoryTheWayTheHubAsks) {
   test::redis_server redis;
   net::event_loop loop;
