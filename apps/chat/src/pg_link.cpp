@@ -8,6 +8,27 @@
 
 namespace duplex::chat {
 
+namespace {
+// libpq's messages span lines (with tabs); a log line and an error reply want one.
+std::string one_line(std::string_view m) {
+  std::string out;
+  for (const char ch : m) {
+    const bool space = ch == '\n' || ch == '\t' || ch == '\r' || ch == ' ';
+    if (!space)
+      out += ch;
+    else if (!out.empty() && out.back() != ' ')
+      out += ' ';
+  }
+  while (!out.empty() && out.back() == ' ')
+    out.pop_back();
+  return out;
+}
+std::string message_of(const PGconn* c, std::string_view fallback) {
+  std::string m = one_line(c != nullptr ? PQerrorMessage(c) : "");
+  return m.empty() ? std::string(fallback) : m;
+}
+}  // namespace
+
 // ----- pg_reply
 
 pg_reply pg_reply::failure(std::string why) {
@@ -19,9 +40,7 @@ pg_reply pg_reply::failure(std::string why) {
 pg_reply::pg_reply(pg_result* r) : result_(r, PQclear) {
   const auto st = PQresultStatus(r);
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return;
-  error_ = PQresultErrorMessage(r);
-  while (!error_.empty() && error_.back() == '\n')
-    error_.pop_back();
+  error_ = one_line(PQresultErrorMessage(r));
   if (error_.empty()) error_ = PQresStatus(st);
 }
 
@@ -56,15 +75,6 @@ std::int64_t pg_reply::affected() const noexcept {
 }
 
 // ----- pg_link
-
-namespace {
-std::string message_of(const PGconn* c, std::string_view fallback) {
-  std::string m = c != nullptr ? PQerrorMessage(c) : "";
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' '))
-    m.pop_back();
-  return m.empty() ? std::string(fallback) : m;
-}
-}  // namespace
 
 pg_link::pg_link(net::event_loop& loop, pg_options opts)
     : loop_(loop), opts_(std::move(opts)), backoff_(opts_.min_backoff) {}
