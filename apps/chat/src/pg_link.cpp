@@ -94,9 +94,13 @@ void pg_link::start() {
 void pg_link::connect() {
   conn_ = PQconnectStart(opts_.conninfo.c_str());
   if (conn_ == nullptr) return lost("out of memory");
-  if (PQstatus(conn_) == CONNECTION_BAD) return lost(message_of(conn_, "cannot connect"));
+  if (PQstatus(conn_) == CONNECTION_BAD || PQsocket(conn_) < 0)
+    return lost(message_of(conn_, "cannot connect"));
+  // libpq's rule: the first PQconnectPoll waits for the socket to be writable (the TCP
+  // connect finished, or failed).
   state_ = state::connecting;
-  poll_connect();
+  fd_ = PQsocket(conn_);
+  watch(net::io_events::writable);
 }
 
 // One step of the connection handshake. libpq may switch sockets between steps (another
