@@ -82,13 +82,28 @@ pg_link::pg_link(net::event_loop& loop, pg_options opts)
 pg_link::~pg_link() {
   stopping_ = true;
   if (retry_ != 0) loop_.cancel_timer(retry_);
+  if (watchdog_ != 0) loop_.cancel_timer(watchdog_);
   watch(net::io_events::none);
   if (partial_ != nullptr) PQclear(partial_);
   if (conn_ != nullptr) PQfinish(conn_);
 }
 
 void pg_link::start() {
+  if (watchdog_ == 0) {
+    const auto period = std::clamp(opts_.answer_timeout / 4, std::chrono::milliseconds(10),
+                                   std::chrono::milliseconds(1000));
+    watchdog_ = loop_.add_timer(
+        period, [this] { check_deadline(); }, true);
+  }
   if (state_ == state::idle && retry_ == 0) connect();
+}
+
+void pg_link::check_deadline() {
+  if (deadline_ms_ == 0 || loop_.now_ms() < deadline_ms_) return;
+  lost(state_ == state::connecting
+           ? "no answer to the connection attempt in " +
+                 std::to_string(opts_.answer_timeout.count()) + " ms"
+           : "no answer in " + std::to_string(opts_.answer_timeout.count()) + " ms");
 }
 
 void pg_link::connect() {
@@ -99,6 +114,7 @@ void pg_link::connect() {
   // libpq's rule: the first PQconnectPoll waits for the socket to be writable (the TCP
   // connect finished, or failed).
   state_ = state::connecting;
+  deadline_ms_ = loop_.now_ms() + static_cast<std::uint64_t>(opts_.answer_timeout.count());
   fd_ = PQsocket(conn_);
   watch(net::io_events::writable);
 }
@@ -121,6 +137,7 @@ void pg_link::poll_connect() {
   }
   if (PQsetnonblocking(conn_, 1) != 0) return lost(message_of(conn_, "cannot set nonblocking"));
   state_ = state::ready;
+  deadline_ms_ = 0;
   backoff_ = opts_.min_backoff;
   watch(net::io_events::readable);
   if (on_state) on_state(true);
@@ -138,6 +155,7 @@ void pg_link::lost(std::string why) {
   if (conn_ != nullptr) PQfinish(conn_);
   conn_ = nullptr;
   state_ = state::idle;
+  deadline_ms_ = 0;
   std::deque<pending> failed;
   failed.swap(queue_);
   const bool was_busy = busy_;
@@ -188,6 +206,7 @@ void pg_link::send_next() {
     return lost(message_of(conn_, "cannot send"));
   }
   busy_ = true;
+  deadline_ms_ = loop_.now_ms() + static_cast<std::uint64_t>(opts_.answer_timeout.count());
   flush();
 }
 
@@ -239,6 +258,7 @@ void pg_link::finish_one(pg_reply r) {
   pending p = std::move(queue_.front());
   queue_.pop_front();
   busy_ = false;
+  deadline_ms_ = 0;
   answer(p.done, r);
   send_next();
 }

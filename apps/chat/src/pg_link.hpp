@@ -23,6 +23,9 @@ struct pg_options {
   std::chrono::milliseconds min_backoff{100};
   std::chrono::milliseconds max_backoff{5000};
   std::size_t max_queued = 10'000;  // statements waiting or in flight; more are refused
+  // A connection attempt or a statement taking longer ends the connection (a hung server, a
+  // dead peer without a reset), which fails what waits and reconnects.
+  std::chrono::milliseconds answer_timeout{10'000};
 };
 
 // The answer to one statement: rows (text format), or the reason it failed.
@@ -48,6 +51,7 @@ class pg_reply {
 };
 
 // Loop thread only. Statements run one at a time, in the order given, on one connection.
+// A statement or connection attempt unanswered for answer_timeout ends the connection.
 // While disconnected, or with max_queued statements already waiting, query() answers at once
 // with an error. A lost connection fails the statement in flight ("may have been applied") and
 // every waiting one ("not sent"): nothing is retried behind the caller's back.
@@ -92,6 +96,7 @@ class pg_link final : public net::io_handler {
   void finish_one(pg_reply r);
   void watch(net::io_events events);
   void answer(reply_fn& fn, const pg_reply& r) noexcept;
+  void check_deadline();
 
   net::event_loop& loop_;
   pg_options opts_;
@@ -105,6 +110,8 @@ class pg_link final : public net::io_handler {
   pg_result* partial_ = nullptr;  // the first (or error) result of the statement in flight
   std::chrono::milliseconds backoff_;
   net::timer_id retry_ = 0;
+  net::timer_id watchdog_ = 0;
+  std::uint64_t deadline_ms_ = 0;  // of the connection attempt or statement under way; 0: none
   std::string last_error_;
 };
 

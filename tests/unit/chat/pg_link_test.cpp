@@ -155,6 +155,28 @@ TEST(PgLink, FailsClearlyWhileDownAndComesBackAfterARestart) {
   }
 }
 
+TEST(PgLink, AStatementWithoutAnAnswerEndsTheConnectionAndFailsClearly) {
+  PG_OR_SKIP(pg);
+  net::event_loop loop;
+  auto opts = test::pg_at(*pg, pg->fresh_database());
+  opts.answer_timeout = 300ms;
+  pg_link link(loop, opts);
+  link.start();
+  ASSERT_TRUE(run_until(loop, [&] { return link.connected(); }));
+  std::string slow, queued;
+  link.query("SELECT pg_sleep(30)", {}, [&](const pg_reply& r) { slow = r.error(); });
+  link.query("SELECT 1", {}, [&](const pg_reply& r) { queued = r.error(); });
+  ASSERT_TRUE(run_until(loop, [&] { return !slow.empty(); }));
+  EXPECT_NE(slow.find("no answer in 300 ms"), std::string::npos) << slow;
+  EXPECT_NE(slow.find("may have been applied"), std::string::npos) << slow;
+  EXPECT_NE(queued.find("was not sent"), std::string::npos) << queued;
+  // A fresh connection serves the next statement.
+  ASSERT_TRUE(run_until(loop, [&] { return link.connected(); }));
+  bool ok = false;
+  link.query("SELECT 1", {}, [&](const pg_reply& r) { ok = r.ok(); });
+  ASSERT_TRUE(run_until(loop, [&] { return ok; }));
+}
+
 TEST(PgLink, StartsWithTheServerUnreachableAndKeepsTrying) {
   PG_OR_SKIP(pg);
   net::event_loop loop;
