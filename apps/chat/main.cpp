@@ -19,6 +19,8 @@
 #include "src/host_policy.hpp"
 #include "src/hub.hpp"
 #include "src/names.hpp"
+#include "src/pg_schema.hpp"
+#include "src/pg_store.hpp"
 #include "src/redis_store.hpp"
 #include "src/schema.hpp"
 #include "src/sqlite_directory.hpp"
@@ -35,6 +37,7 @@ struct settings {
   server_options server;
   std::string db = "./duplex-chat.db";
   std::string redis;         // redis://host:port: history and fan-out shared with other nodes
+  std::string pg;            // postgresql://...: with --redis, ids and history there instead
   double presence_ttl = 15;  // seconds a dead node's members stay listed, at most
   std::string web_root;
   std::vector<std::string> origins;
@@ -276,6 +279,11 @@ int main(int argc, char** argv) {
   app.add_option("--redis", cfg.redis,
                  "redis://HOST:PORT: share rooms, ids and history with other nodes through Redis "
                  "(accounts stay in --db)");
+  auto* redis_opt = app.get_option("--redis");
+  app.add_option("--pg", cfg.pg,
+                 "postgresql://USER@HOST:PORT/DB (or a libpq conninfo): with --redis, keep ids and "
+                 "history in PostgreSQL, Redis being the bus only")
+      ->needs(redis_opt);
   app.add_option("--presence-ttl", cfg.presence_ttl,
                  "with --redis: seconds after which a dead node's members leave the lists")
       ->check(CLI::Range(0.3, 3600.0))
@@ -345,8 +353,17 @@ int main(int argc, char** argv) {
     srv.listen();
     std::unique_ptr<chat::sqlite_store> sqlite;
     std::unique_ptr<chat::redis_store> redis;
+    std::unique_ptr<chat::pg_store> pg;
     chat::store* store = nullptr;
-    if (cfg.redis.empty()) {
+    if (!cfg.pg.empty()) {
+      // Every node brings the schema up to date before it serves (docs/operations.md).
+      chat::pg_migrate(cfg.pg);
+      const auto ttl = std::chrono::milliseconds(static_cast<long>(cfg.presence_ttl * 1000));
+      pg = std::make_unique<chat::pg_store>(srv.loop(0), chat::pg_options{cfg.pg},
+                                            chat::parse_redis_url(cfg.redis), ttl);
+      pg->start();
+      store = pg.get();
+    } else if (cfg.redis.empty()) {
       sqlite = std::make_unique<chat::sqlite_store>(
           cfg.db, [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
       store = sqlite.get();
@@ -399,7 +416,9 @@ int main(int argc, char** argv) {
     add_routes(srv, hub, acc, files, cfg, closes);
     std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",
                 cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(), srv.port(),
-                cfg.redis.empty() ? cfg.db.c_str() : cfg.redis.c_str());
+                !cfg.pg.empty()     ? "PostgreSQL, bus in Redis"
+                : cfg.redis.empty() ? cfg.db.c_str()
+                                    : cfg.redis.c_str());
     std::fflush(stdout);
     srv.run();
     if (sqlite) sqlite->flush();

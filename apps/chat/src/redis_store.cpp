@@ -298,6 +298,12 @@ void redis_store::append_once(stored_message m, std::function<void(append_result
   if (!sent) done({false, 0, false});
 }
 
+bool redis_store::publish(const stored_message& m) {
+  const std::string payload = to_wire(
+      {{"room", m.room}, {"id", m.id}, {"nick", m.nick}, {"text", m.text}, {"ts", m.ts_ms}});
+  return commands_.command({"PUBLISH", std::string(feed_channel), payload}, nullptr);
+}
+
 void redis_store::read_stream(std::vector<std::string> argv, std::string room, bool reverse,
                               read_done done) {
   const bool sent = commands_.command(argv, [room, reverse, done](const redisReply* r) {

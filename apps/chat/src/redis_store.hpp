@@ -42,6 +42,10 @@ class redis_store final : public store {
                         const std::string& b, const std::string& b_name) override;
   void set_read(const std::string& user, const std::string& feed, std::int64_t id) override;
 
+  // The bus alone, for a store that keeps ids and history elsewhere (pg_store): `m`, stored and
+  // numbered already, goes to every node's on_message. False when Redis did not take it.
+  bool publish(const stored_message& m);
+
   // Rooms whose presence this node sweeps: those with a member anywhere that it heard of.
   std::size_t watched_rooms() const noexcept { return watched_.size(); }
   static constexpr std::size_t max_listed_rooms = 1'000;  // names rooms() returns

@@ -1,0 +1,94 @@
+#include "pg_schema.hpp"
+
+#include <libpq-fe.h>
+
+#include <array>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+
+namespace duplex::chat {
+namespace {
+
+// Ids come from feeds.last_id, raised in the same statement as the insert (pg_store.cpp): they
+// are dense per feed, and a Redis that forgets everything cannot make them start again.
+constexpr const char* history_v1 =
+    "CREATE TABLE feeds ("
+    " feed text PRIMARY KEY,"
+    " last_id bigint NOT NULL,"
+    " is_room boolean NOT NULL);"
+    "CREATE TABLE messages ("
+    " feed text NOT NULL REFERENCES feeds (feed),"
+    " id bigint NOT NULL,"
+    " nick text NOT NULL,"
+    " body text NOT NULL,"
+    " ts_ms bigint NOT NULL,"
+    " PRIMARY KEY (feed, id));"
+    "CREATE TABLE conversations ("
+    " user_key text NOT NULL,"
+    " peer text NOT NULL,"
+    " peer_name text NOT NULL,"
+    " feed text NOT NULL,"
+    " PRIMARY KEY (user_key, peer));"
+    "CREATE TABLE read_marks ("
+    " user_key text NOT NULL,"
+    " feed text NOT NULL,"
+    " last_id bigint NOT NULL,"
+    " PRIMARY KEY (user_key, feed));";
+
+constexpr std::array<const char*, pg_schema_version> steps{history_v1};
+
+// Any number: it only has to be the same in every node.
+constexpr const char* lock = "SELECT pg_advisory_xact_lock(7244500215)";
+
+using conn_ptr = std::unique_ptr<PGconn, decltype(&PQfinish)>;
+using result_ptr = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+result_ptr run(PGconn* c, const std::string& sql) {
+  result_ptr r(PQexec(c, sql.c_str()), PQclear);
+  const auto st = PQresultStatus(r.get());
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    std::string why = PQresultErrorMessage(r.get());
+    while (!why.empty() && why.back() == '\n')
+      why.pop_back();
+    throw std::runtime_error("PostgreSQL schema: " + why);
+  }
+  return r;
+}
+
+int found_version(PGconn* c) {
+  run(c, "CREATE TABLE IF NOT EXISTS duplex_schema_version (version integer NOT NULL)");
+  auto r = run(c, "SELECT version FROM duplex_schema_version");
+  if (PQntuples(r.get()) == 0) {
+    run(c, "INSERT INTO duplex_schema_version VALUES (0)");
+    return 0;
+  }
+  return std::atoi(PQgetvalue(r.get(), 0, 0));
+}
+
+}  // namespace
+
+int pg_migrate(const std::string& conninfo) {
+  conn_ptr c(PQconnectdb(conninfo.c_str()), PQfinish);
+  if (PQstatus(c.get()) != CONNECTION_OK) {
+    std::string why = PQerrorMessage(c.get());
+    while (!why.empty() && why.back() == '\n')
+      why.pop_back();
+    throw std::runtime_error("cannot reach PostgreSQL: " + why);
+  }
+  run(c.get(), "SET client_min_messages = warning");  // IF NOT EXISTS notices are no news
+  run(c.get(), "BEGIN");
+  run(c.get(), lock);
+  const int version = found_version(c.get());
+  if (version > pg_schema_version)
+    throw std::runtime_error("PostgreSQL schema version " + std::to_string(version) +
+                             " is newer than this duplex-chat knows (" +
+                             std::to_string(pg_schema_version) + "): upgrade the binary");
+  for (int v = version; v < pg_schema_version; ++v)
+    run(c.get(), steps[static_cast<std::size_t>(v)]);
+  run(c.get(), "UPDATE duplex_schema_version SET version = " + std::to_string(pg_schema_version));
+  run(c.get(), "COMMIT");
+  return version;
+}
+
+}  // namespace duplex::chat

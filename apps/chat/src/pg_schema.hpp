@@ -1,0 +1,20 @@
+// The PostgreSQL database's schema version (table duplex_schema_version) and the steps that bring
+// an empty or older database to the current version, run by every node at start.
+#pragma once
+
+#include <string>
+
+namespace duplex::chat {
+
+// Version 1: feeds (rooms and private conversations) with their id counters, messages,
+// conversations and read marks (pg_store.cpp). A later step appends to the list in
+// pg_schema.cpp and raises this number.
+inline constexpr int pg_schema_version = 1;
+
+// Connects (blocking: nodes migrate before they serve) and applies every missing step in one
+// transaction under an advisory lock, so nodes starting together apply each step once and a
+// failure leaves the database as it was. Returns the version found before. Throws
+// std::runtime_error with the server's message, or for a database newer than this program.
+int pg_migrate(const std::string& conninfo);
+
+}  // namespace duplex::chat

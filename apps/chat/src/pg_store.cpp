@@ -1,0 +1,192 @@
+#include "pg_store.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include "conversations.hpp"
+
+namespace duplex::chat {
+namespace {
+
+// One statement, so one transaction: the feed's counter is raised (its row locked until the
+// commit, which orders concurrent writers of one feed) and the message stored under the new
+// value. A failed insert rolls the counter back with it: ids stay dense.
+constexpr const char* append_sql =
+    "WITH next AS (INSERT INTO feeds (feed, last_id, is_room) VALUES ($1, 1, $5)"
+    " ON CONFLICT (feed) DO UPDATE SET last_id = feeds.last_id + 1 RETURNING last_id)"
+    " INSERT INTO messages (feed, id, nick, body, ts_ms)"
+    " SELECT $1, last_id, $2, $3, $4 FROM next RETURNING id";
+
+constexpr const char* columns = "SELECT id, nick, body, ts_ms FROM messages ";
+
+}  // namespace
+
+pg_store::pg_store(net::event_loop& loop, pg_options pg, redis_options redis,
+                   std::chrono::milliseconds presence_ttl)
+    : db_(loop, std::move(pg)), bus_(loop, std::move(redis), 0, presence_ttl) {
+  bus_.set_listener(this);
+  db_.on_state = [this](bool up) {
+    std::fprintf(stderr, "duplex-chat: postgresql %s\n",
+                 up ? "connected" : ("lost; reconnecting (" + db_.last_error() + ")").c_str());
+    // Reads that failed while it was down (a gap being filled) are retried by a resync.
+    if (up) report_resync();
+  };
+}
+
+void pg_store::start() {
+  db_.start();
+  bus_.start();
+}
+
+// The bus is back: what it lost meanwhile is read from PostgreSQL, and this node's own messages
+// that it never carried are announced now, so that other nodes notice them.
+void pg_store::on_resync() {
+  auto pending = std::move(unannounced_);
+  unannounced_.clear();
+  for (const auto& [feed, m] : pending)
+    announce(m);
+  report_resync();
+}
+
+void pg_store::announce(const stored_message& m) {
+  if (bus_.publish(m)) {
+    unannounced_.erase(m.room);
+    return;
+  }
+  if (unannounced_.size() < max_unannounced || unannounced_.contains(m.room))
+    unannounced_[m.room] = m;
+}
+
+void pg_store::last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) {
+  db_.query("SELECT last_id FROM feeds WHERE feed = $1", {std::string(room)},
+            [done](const pg_reply& r) {
+              if (!r.ok()) return done(false, 0);
+              done(true, r.rows() > 0 ? r.integer(0, 0) : 0);
+            });
+}
+
+void pg_store::append(stored_message m, std::function<void(bool, std::int64_t)> done) {
+  const bool room = !conversations::is_conversation(m.room);
+  std::vector<std::string> params{m.room, m.nick, m.text, std::to_string(m.ts_ms),
+                                  room ? "true" : "false"};
+  db_.query(append_sql, std::move(params), [this, m, done](const pg_reply& r) mutable {
+    // The hub answers the sender with store_failed; the link's state change is the log line.
+    if (!r.ok() || r.rows() != 1) return done(false, 0);
+    m.id = r.integer(0, 0);
+    // This node hears its own messages at once, Redis or not; the others through the bus.
+    report_message(m);
+    announce(m);
+    done(true, m.id);
+  });
+}
+
+void pg_store::read(std::string sql, std::vector<std::string> params, std::string room,
+                    bool reverse, read_done done) {
+  db_.query(std::move(sql), std::move(params), [room, reverse, done](const pg_reply& r) {
+    if (!r.ok()) return done(false, {});
+    std::vector<stored_message> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i)
+      out.push_back({room, r.integer(i, 0), std::string(r.text(i, 1)), std::string(r.text(i, 2)),
+                     r.integer(i, 3)});
+    if (reverse) std::reverse(out.begin(), out.end());
+    done(true, std::move(out));
+  });
+}
+
+void pg_store::before(std::string_view room, std::int64_t before_id, std::size_t limit,
+                      read_done done) {
+  if (before_id <= 1 || limit == 0) return done(true, {});
+  read(std::string(columns) + "WHERE feed = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+       {std::string(room), std::to_string(before_id), std::to_string(limit)}, std::string(room),
+       true, std::move(done));
+}
+
+void pg_store::range(std::string_view room, std::int64_t after_id, std::int64_t up_to,
+                     std::size_t limit, read_done done) {
+  if (up_to <= after_id || limit == 0) return done(true, {});
+  read(std::string(columns) + "WHERE feed = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4",
+       {std::string(room), std::to_string(after_id), std::to_string(up_to), std::to_string(limit)},
+       std::string(room), false, std::move(done));
+}
+
+void pg_store::rooms(std::function<void(bool, std::vector<std::string>)> done) {
+  db_.query("SELECT feed FROM feeds WHERE is_room ORDER BY feed LIMIT $1",
+            {std::to_string(redis_store::max_listed_rooms)}, [done](const pg_reply& r) {
+              if (!r.ok()) return done(false, {});
+              std::vector<std::string> names;
+              for (int i = 0; i < r.rows(); ++i)
+                names.emplace_back(r.text(i, 0));
+              done(true, std::move(names));
+            });
+}
+
+void pg_store::erase(std::string_view room, std::int64_t id, std::function<void(bool, bool)> done) {
+  db_.query("UPDATE messages SET body = '' WHERE feed = $1 AND id = $2",
+            {std::string(room), std::to_string(id)},
+            [done](const pg_reply& r) { done(r.ok(), r.ok() && r.affected() > 0); });
+}
+
+void pg_store::set_presence(const std::string& room, const std::string& nick, bool present) {
+  bus_.set_presence(room, nick, present);
+}
+
+void pg_store::remote_members(const std::string& room,
+                              std::function<void(bool, std::vector<std::string>)> done) {
+  bus_.remote_members(room, std::move(done));
+}
+
+// ----- Private conversations and read marks
+
+void pg_store::add_conversation(const std::string& feed, const std::string& a,
+                                const std::string& a_name, const std::string& b,
+                                const std::string& b_name) {
+  // One row per side; a conversation with oneself has only one (and one statement may not
+  // update a row twice).
+  const char* sql =
+      a == b ? "INSERT INTO conversations VALUES ($1, $2, $3, $4)"
+               " ON CONFLICT (user_key, peer) DO UPDATE SET peer_name = EXCLUDED.peer_name,"
+               " feed = EXCLUDED.feed"
+             : "INSERT INTO conversations VALUES ($1, $2, $3, $4), ($2, $1, $5, $4)"
+               " ON CONFLICT (user_key, peer) DO UPDATE SET peer_name = EXCLUDED.peer_name,"
+               " feed = EXCLUDED.feed";
+  std::vector<std::string> params{a, b, b_name, feed};
+  if (a != b) params.push_back(a_name);
+  db_.query(sql, std::move(params), [feed](const pg_reply& r) {
+    if (!r.ok())
+      std::fprintf(stderr, "duplex-chat: conversation %s not listed: %s\n", feed.c_str(),
+                   r.error().c_str());
+  });
+}
+
+void pg_store::set_read(const std::string& user, const std::string& feed, std::int64_t id) {
+  db_.query(
+      "INSERT INTO read_marks VALUES ($1, $2, $3) ON CONFLICT (user_key, feed)"
+      " DO UPDATE SET last_id = GREATEST(read_marks.last_id, EXCLUDED.last_id)",
+      {user, feed, std::to_string(id)}, nullptr);
+}
+
+// Two reads in turn: the conversations with their feeds' last ids, then the read marks.
+void pg_store::load_user(std::string_view user, std::function<void(bool, user_record)> done) {
+  const std::string key(user);
+  db_.query(
+      "SELECT c.peer, c.peer_name, c.feed, coalesce(f.last_id, 0) FROM conversations c"
+      " LEFT JOIN feeds f ON f.feed = c.feed WHERE c.user_key = $1 ORDER BY c.peer LIMIT $2",
+      {key, std::to_string(max_listed_conversations)}, [this, key, done](const pg_reply& r) {
+        if (!r.ok()) return done(false, {});
+        auto rec = std::make_shared<user_record>();
+        for (int i = 0; i < r.rows(); ++i)
+          rec->conversations.push_back({std::string(r.text(i, 0)), std::string(r.text(i, 1)),
+                                        std::string(r.text(i, 2)), r.integer(i, 3)});
+        db_.query("SELECT feed, last_id FROM read_marks WHERE user_key = $1 ORDER BY feed LIMIT $2",
+                  {key, std::to_string(max_listed_marks)}, [rec, done](const pg_reply& m) {
+                    if (!m.ok()) return done(false, {});
+                    for (int i = 0; i < m.rows(); ++i)
+                      rec->read_marks.emplace_back(std::string(m.text(i, 0)), m.integer(i, 1));
+                    done(true, std::move(*rec));
+                  });
+      });
+}
+
+}  // namespace duplex::chat
