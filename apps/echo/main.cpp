@@ -23,6 +23,14 @@ int main(int argc, char** argv) {
   app.add_option("--idle-timeout", idle_seconds, "seconds of silence before a ping (0: never)")
       ->capture_default_str();
   app.add_flag("--no-deflate", no_deflate, "refuse permessage-deflate (on by default)");
+  app.add_flag("--shared-compressor", opts.deflate.shared_compressor,
+               "agree server_no_context_takeover with every client: broadcasts are compressed "
+               "once per window, not once per subscriber");
+  unsigned compressor_kib = 256;
+  app.add_option("--compressor-kib", compressor_kib,
+                 "memory of a compressor that keeps context: 4, 8, 16, 32, 64, 128 or 256")
+      ->check(CLI::IsMember({4u, 8u, 16u, 32u, 64u, 128u, 256u}))
+      ->capture_default_str();
   app.add_option("--cert", opts.tls.cert_file, "PEM certificate chain: serve wss:// and https://");
   app.add_option("--key", opts.tls.key_file, "PEM private key for --cert");
   std::string io = "auto";
@@ -32,6 +40,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   duplex::net::parse_io_backend(io, opts.io);
   opts.deflate.enabled = !no_deflate;
+  for (unsigned kib = 4, tier = 0; kib <= 256; kib *= 2, ++tier)
+    if (kib == compressor_kib)
+      opts.deflate.memory = static_cast<duplex::ws::compressor_memory>(tier);
   opts.ws_limits.max_message_bytes = max_message;
   opts.idle_timeout = std::chrono::seconds(idle_seconds);
 

@@ -51,13 +51,16 @@ net::shared_bytes server_state::frame(std::string_view data, ws::opcode op) cons
 
 void server_state::publish(std::string_view topic, std::string_view data, ws::opcode op,
                            socket_conn* except) {
-  const auto shared = frame(data, op);
+  publication pub{frame(data, op), nullptr};
+  // Compressed frames are made later, on demand: only the loops know who compresses.
+  if (opts.deflate.enabled && data.size() >= opts.deflate.min_size)
+    pub.packed = std::make_shared<packed_frames>(pub.plain, pub.plain->size() - data.size(), op,
+                                                 opts.deflate.level);
   for (auto& ctx : loops) {
     if (ctx->loop.in_loop_thread()) {
-      ctx->deliver(topic, shared, except);
+      ctx->deliver(topic, pub, except);
     } else {
-      ctx->loop.post(
-          [c = ctx.get(), t = std::string(topic), shared] { c->deliver(t, shared, nullptr); });
+      ctx->loop.post([c = ctx.get(), t = std::string(topic), pub] { c->deliver(t, pub, nullptr); });
     }
   }
 }
@@ -188,12 +191,24 @@ std::uint64_t loop_context::closing_deadline() const noexcept {
   return after(std::max(server.opts.close_timeout, std::chrono::milliseconds(1)));
 }
 
-void loop_context::deliver(std::string_view topic_name, const net::shared_bytes& frame,
+void loop_context::deliver(std::string_view topic_name, const publication& pub,
                            socket_conn* except) {
   auto it = topics.find(topic_name);
   if (it == topics.end()) return;
-  for (socket_conn* c : it->second.subscribers)
-    if (c != except) c->deliver_shared(frame);
+  for (socket_conn* c : it->second.subscribers) {
+    if (c == except) continue;
+    if (!pub.packed || !c->compresses()) {
+      c->deliver_shared(pub.plain);
+    } else if (const int bits = c->shared_deflate_bits()) {
+      // No context between messages: the frame compressed once for this window serves it.
+      const auto& packed = pub.packed->frame(bits);
+      c->deliver_shared(packed ? packed : pub.plain);
+    } else {
+      // Its compressor keeps context: only it can compress for it (docs/design.md weighs this
+      // against sending such subscribers the uncompressed frame).
+      c->send_message(pub.packed->payload(), pub.packed->op(), true);
+    }
+  }
 }
 
 // ---- signals ---------------------------------------------------------------------------

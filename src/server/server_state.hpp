@@ -12,16 +12,17 @@
 #include <unordered_map>
 #include <vector>
 
-#include "client_address.hpp"
 #include "../net/timer_wheel.hpp"
+#include "client_address.hpp"
 #include "duplex/net/event_loop.hpp"
 #include "duplex/net/listener.hpp"
 #include "duplex/net/send_queue.hpp"
 #include "duplex/net/tls.hpp"
 #include "duplex/server/server.hpp"
 #include "exchange.hpp"
-#include "socket_token.hpp"
+#include "publication.hpp"
 #include "socket_slab.hpp"
+#include "socket_token.hpp"
 #include "topics.hpp"
 
 namespace duplex::detail {
@@ -52,7 +53,9 @@ struct loop_context {
   void schedule_wheel();
   void iteration_end();
   void begin_shutdown();
-  void deliver(std::string_view topic_name, const net::shared_bytes& frame, socket_conn* except);
+  // A publication to this loop's subscribers of `topic_name`: each gets the frame it can take
+  // (plain, compressed once for its window, or compressed by its own compressor).
+  void deliver(std::string_view topic_name, const publication& pub, socket_conn* except);
   // A deadline `d` from now on the loop's clock; 0 (none) for a zero or negative `d`.
   std::uint64_t after(std::chrono::milliseconds d) const noexcept;
   // The closing phase always ends: a close_timeout of 0 means at the next tick, never "no
@@ -88,8 +91,8 @@ struct server_state {
   // The body route for a path: exact first, then the longest prefix route; null if none.
   const body_route* find_body(std::string_view path) const noexcept;
   net::shared_bytes frame(std::string_view data, ws::opcode op) const;
-  // Frames once and delivers to every subscriber of `topic`: at once on the calling loop
-  // (skipping `except`), through post on the others.
+  // Frames once (and compresses at most once per window) and delivers to every subscriber of
+  // `topic`: at once on the calling loop (skipping `except`), through post on the others.
   void publish(std::string_view topic, std::string_view data, ws::opcode op, socket_conn* except);
 
   server_options opts;

@@ -72,6 +72,8 @@ class socket_conn final : public websocket, private net::stream, private net::wh
   void flush_deferred();
   std::size_t queued() const noexcept { return stream().queued() + ws_.held_bytes(); }
   ws::state ws_state() const noexcept { return ws_.state(); }
+  bool compresses() const noexcept { return ws_.compresses(); }
+  int shared_deflate_bits() const noexcept { return ws_.shared_deflate_bits(); }
   bool subscribe(std::string_view name);
   bool unsubscribe(std::string_view name);
   bool subscribed(std::string_view name) const { return topics_.contains(name); }

@@ -56,7 +56,8 @@ void socket_conn::upgrade(const http::request& req) {
   if (!up.extensions.empty()) {
     if (auto agreed = ws::negotiate_deflate(up.extensions, opts.deflate)) {
       extensions = std::move(agreed->response);
-      ws_.enable_deflate(agreed->params, opts.deflate.level, opts.deflate.min_size);
+      ws_.enable_deflate(agreed->params, opts.deflate.level, opts.deflate.min_size,
+                         opts.deflate.memory);
     }
   }
   std::string response = ws::accept_response(up.key, agreed_protocol(), extensions);

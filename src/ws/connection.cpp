@@ -43,8 +43,9 @@ connection::connection(ws::role r, limits l, core::random_source* rng)
 
 connection::~connection() = default;
 
-void connection::enable_deflate(const deflate_params& p, int level, std::size_t min_size) {
-  deflate_ = std::make_unique<deflate_part>(role_ == ws::role::server, p, level, min_size);
+void connection::enable_deflate(const deflate_params& p, int level, std::size_t min_size,
+                                compressor_memory memory) {
+  deflate_ = std::make_unique<deflate_part>(role_ == ws::role::server, p, level, min_size, memory);
 }
 
 connection::partial& connection::part() {

@@ -148,7 +148,8 @@ std::optional<deflate_agreement> negotiate_deflate(std::string_view header,
     if (o.smwb == 8) continue;
     deflate_agreement a;
     auto& p = a.params;
-    p.server_no_context_takeover = o.snct || ours.server_no_context_takeover;
+    p.server_no_context_takeover =
+        o.snct || ours.server_no_context_takeover || ours.shared_compressor;
     p.client_no_context_takeover = o.cnct || ours.client_no_context_takeover;
     p.server_max_window_bits = std::min(o.smwb ? o.smwb : 15, ours.server_max_window_bits);
     p.client_max_window_bits =
@@ -230,56 +231,21 @@ struct deflate_codec::zstate {
   }
 };
 
-deflate_codec::deflate_codec(bool server, const deflate_params& p, int level)
-    : z_(std::make_unique<zstate>()),
-      deflate_bits_(server ? p.server_max_window_bits : p.client_max_window_bits),
-      inflate_bits_(server ? p.client_max_window_bits : p.server_max_window_bits),
-      reset_deflate_(server ? p.server_no_context_takeover : p.client_no_context_takeover),
-      reset_inflate_(server ? p.client_no_context_takeover : p.server_no_context_takeover),
-      level_(level) {}
+namespace {
 
-deflate_codec::~deflate_codec() {
-  z_->end_deflate();
-  z_->end_inflate();
+// A tier's window: 9 bits for kib_4 up to 15 for kib_256.
+int tier_bits(compressor_memory m) {
+  return 9 + std::min(static_cast<int>(m), 6);
 }
 
-std::size_t deflate_codec::memory() const noexcept {
-  return z_->bytes;
+// A compressor may always use a smaller window than agreed (its peer's decompressor reads any
+// smaller one): the tier caps it. An agreed window zlib cannot compress with stays, and fails.
+int compressor_bits(int agreed, compressor_memory m) {
+  return agreed < 9 ? agreed : std::min(agreed, tier_bits(m));
 }
 
-bool deflate_codec::ensure_deflate() {
-  if (z_->def_ready) return true;
-  if (deflate_bits_ < 9) return false;
-  z_->def = z_stream{};
-  z_->def.zalloc = zstate::alloc;
-  z_->def.zfree = zstate::release;
-  z_->def.opaque = z_.get();
-  // Negative window bits: raw deflate, no zlib header or checksum (RFC 7692 section 7.2.1).
-  if (deflateInit2(&z_->def, level_, Z_DEFLATED, -deflate_bits_, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    return false;
-  z_->def_ready = true;
-  return true;
-}
-
-bool deflate_codec::ensure_inflate() {
-  if (z_->inf_ready) return true;
-  z_->inf = z_stream{};
-  z_->inf.zalloc = zstate::alloc;
-  z_->inf.zfree = zstate::release;
-  z_->inf.opaque = z_.get();
-  // The window the peer agreed to compress with is all the history its data may refer to, and
-  // zlib allocates exactly that: 512 bytes for 9 bits instead of 32 KiB, for as long as the
-  // context is kept. Data reaching further back is corrupt (RFC 7692 section 7.1.2). A value
-  // zlib would not take (a hand-built deflate_params) reads with the largest window instead.
-  const int bits = inflate_bits_ >= 8 && inflate_bits_ <= 15 ? inflate_bits_ : 15;
-  if (inflateInit2(&z_->inf, -bits) != Z_OK) return false;
-  z_->inf_ready = true;
-  return true;
-}
-
-bool deflate_codec::compress(std::string_view in, std::string& out) {
-  if (!ensure_deflate()) return false;
-  z_stream& d = z_->def;
+// Runs a whole message through `d` with a sync flush, as RFC 7692 section 7.2.1 frames it.
+void deflate_whole(z_stream& d, std::string_view in, std::string& out) {
   const std::size_t start = out.size();
   // zlib counts bytes in uInt: a larger message goes in slices, flushed after the last one.
   std::size_t at = 0;
@@ -304,7 +270,110 @@ bool deflate_codec::compress(std::string_view in, std::string& out) {
     out.resize(out.size() - 4);
   // A flush with no new input emits nothing; section 7.2.3.6 sends an empty message as 0x00.
   if (out.size() == start) out += '\0';
-  if (reset_deflate_) z_->end_deflate();
+}
+
+// The streams deflate_message() reuses on this thread, one per window: a reset costs far less
+// than the allocation and setup of a stream per message.
+class shared_streams {
+ public:
+  ~shared_streams() {
+    for (auto& s : s_)
+      if (s.ready) deflateEnd(&s.z);
+  }
+  z_stream* get(int bits, int level) {
+    auto& s = s_[static_cast<std::size_t>(bits - 9)];
+    if (s.ready && s.level != level) {
+      deflateEnd(&s.z);
+      s.ready = false;
+    }
+    if (!s.ready) {
+      s.z = z_stream{};
+      if (deflateInit2(&s.z, level, Z_DEFLATED, -bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return nullptr;
+      s.ready = true;
+      s.level = level;
+    }
+    return &s.z;
+  }
+
+ private:
+  struct slot {
+    z_stream z{};
+    bool ready = false;
+    int level = 0;
+  };
+  slot s_[7];
+};
+
+}  // namespace
+
+bool deflate_message(std::string_view in, int window_bits, int level, std::string& out) {
+  if (window_bits < 9 || window_bits > 15) return false;
+  thread_local shared_streams streams;
+  z_stream* d = streams.get(window_bits, level);
+  if (d == nullptr) return false;
+  deflate_whole(*d, in, out);
+  deflateReset(d);  // no context into the next message
+  return true;
+}
+
+deflate_codec::deflate_codec(bool server, const deflate_params& p, int level,
+                             compressor_memory memory)
+    : z_(std::make_unique<zstate>()),
+      deflate_bits_(
+          compressor_bits(server ? p.server_max_window_bits : p.client_max_window_bits, memory)),
+      inflate_bits_(server ? p.client_max_window_bits : p.server_max_window_bits),
+      reset_deflate_(server ? p.server_no_context_takeover : p.client_no_context_takeover),
+      reset_inflate_(server ? p.client_no_context_takeover : p.server_no_context_takeover),
+      level_(level),
+      mem_level_(tier_bits(memory) - 7) {}
+
+deflate_codec::~deflate_codec() {
+  z_->end_deflate();
+  z_->end_inflate();
+}
+
+std::size_t deflate_codec::memory() const noexcept {
+  return z_->bytes;
+}
+
+bool deflate_codec::ensure_deflate() {
+  if (z_->def_ready) return true;
+  if (deflate_bits_ < 9) return false;
+  z_->def = z_stream{};
+  z_->def.zalloc = zstate::alloc;
+  z_->def.zfree = zstate::release;
+  z_->def.opaque = z_.get();
+  // Negative window bits: raw deflate, no zlib header or checksum (RFC 7692 section 7.2.1).
+  if (deflateInit2(&z_->def, level_, Z_DEFLATED, -deflate_bits_, mem_level_, Z_DEFAULT_STRATEGY) !=
+      Z_OK)
+    return false;
+  z_->def_ready = true;
+  return true;
+}
+
+bool deflate_codec::ensure_inflate() {
+  if (z_->inf_ready) return true;
+  z_->inf = z_stream{};
+  z_->inf.zalloc = zstate::alloc;
+  z_->inf.zfree = zstate::release;
+  z_->inf.opaque = z_.get();
+  // The window the peer agreed to compress with is all the history its data may refer to, and
+  // zlib allocates exactly that: 512 bytes for 9 bits instead of 32 KiB, for as long as the
+  // context is kept. Data reaching further back is corrupt (RFC 7692 section 7.1.2). A value
+  // zlib would not take (a hand-built deflate_params) reads with the largest window instead.
+  const int bits = inflate_bits_ >= 8 && inflate_bits_ <= 15 ? inflate_bits_ : 15;
+  if (inflateInit2(&z_->inf, -bits) != Z_OK) return false;
+  z_->inf_ready = true;
+  return true;
+}
+
+bool deflate_codec::compress(std::string_view in, std::string& out) {
+  // Without context the thread's shared stream does the same work, and this socket holds no
+  // compressor between messages nor pays for setting one up for each.
+  if (reset_deflate_) return deflate_message(in, deflate_bits_, level_, out);
+  if (!ensure_deflate()) return false;
+  deflate_whole(z_->def, in, out);
   return true;
 }
 

@@ -173,7 +173,17 @@ worker::worker(const config& cfg, shared_state& shared, const sockaddr_storage& 
     : cfg_(cfg), shared_(shared), addr_(addr), addr_len_(len), tls_(tls), rx_(256 * 1024) {
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_ < 0) throw std::runtime_error("epoll_create1 failed");
-  const std::string payload(cfg.size, cfg.binary ? '\xA5' : 'x');
+  std::string payload(cfg.size, cfg.binary ? '\xA5' : 'x');
+  // With compression offered, text that compresses as chat text does (about 3:1), not one
+  // letter repeated (which any compressor reduces to nothing).
+  static constexpr std::string_view words[] = {"alice", "said",  "the",   "build", "is",
+                                               "green", "again", "after", "lunch", "ok"};
+  if (!cfg.extensions.empty() && !cfg.binary) {
+    payload.clear();
+    for (unsigned x = 1; payload.size() < cfg.size; x = x * 1103515245 + 12345)
+      payload.append(words[(x >> 16) % 10]).append(" ");
+    payload.resize(cfg.size);
+  }
   frame_ = masked_frame(cfg.binary ? ws::opcode::binary : ws::opcode::text, payload);
   const std::size_t copies = std::clamp<std::size_t>(64 * 1024 / frame_.size(), 1, cfg.in_flight);
   for (std::size_t i = 0; i < copies; ++i)
@@ -181,7 +191,10 @@ worker::worker(const config& cfg, shared_state& shared, const sockaddr_storage& 
   close_ = masked_frame(ws::opcode::close, std::string_view("\x03\xE8", 2));
   upgrade_ = "GET " + cfg.path + " HTTP/1.1\r\nHost: " + cfg.host + ":" + std::to_string(cfg.port) +
              "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+             (cfg.extensions.empty() ? std::string()
+                                     : "Sec-WebSocket-Extensions: " + cfg.extensions + "\r\n") +
+             "\r\n";
   conns_.resize(sockets + (publisher ? 1 : 0));
   const bool all_send = cfg.mode == mode::echo || cfg.mode == mode::large;
   for (auto& c : conns_)
@@ -373,6 +386,7 @@ void worker::on_open(std::size_t i) {
     return;
   }
   if (c.sender && i != publisher_) request(i, cfg_.in_flight);
+  if (cfg_.mode == mode::idle && cfg_.warm) request(i, 1);
   flush(i);
 }
 

@@ -26,6 +26,10 @@ struct config {
   bool raw = false;  // no handshake, and masked frames accepted back (a raw TCP echo)
   bool tls = false;  // wss: TLS on every socket, the server's certificate not verified
   unsigned threads = 1;
+  // Sec-WebSocket-Extensions offered in the upgrade (empty: none). Compressed frames are
+  // counted, not inflated: the load is on the server's side.
+  std::string extensions;
+  bool warm = false;  // idle: each socket sends one message and gets its answer, then idles
 };
 
 // Totals a worker publishes while it runs; read by the main thread for progress and windows.

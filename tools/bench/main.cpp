@@ -216,6 +216,11 @@ int main(int argc, char** argv) {
   app.add_flag("--tls", o.cfg.tls, "wss: TLS on every socket (the certificate is not verified)")
       ->excludes(raw);
   app.add_option("--threads,-t", o.cfg.threads, "load threads")->capture_default_str();
+  app.add_option("--extensions", o.cfg.extensions,
+                 "Sec-WebSocket-Extensions to offer, e.g. permessage-deflate (frames counted, "
+                 "not inflated)");
+  app.add_flag("--warm", o.cfg.warm,
+               "idle: each socket exchanges one message first (a compressor's state is made)");
   app.add_option("--warmup", o.warmup, "seconds before measuring")->capture_default_str();
   app.add_option("--duration,-d", o.duration, "seconds measured")->capture_default_str();
   app.add_option("--hold", o.hold, "idle: seconds to hold before reading memory")

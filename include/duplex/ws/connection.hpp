@@ -45,9 +45,17 @@ class connection {
 
   /// Turns on permessage-deflate with the parameters the handshake agreed (RFC 7692). Messages
   /// of at least `min_size` bytes are sent compressed unless a send asks otherwise.
-  void enable_deflate(const deflate_params& p, int level = 6, std::size_t min_size = 32);
+  /// `memory`: the compressor's tier when it keeps context between messages.
+  void enable_deflate(const deflate_params& p, int level = 6, std::size_t min_size = 32,
+                      compressor_memory memory = compressor_memory::kib_256);
   /// Whether permessage-deflate is on.
   bool compresses() const noexcept { return deflate_ != nullptr; }
+  /// The window a message compressed once for many peers (deflate_message()) must use to be
+  /// sent to this one as it is, or 0 when this peer cannot take such a frame: no deflate, or
+  /// a compressor that keeps context between messages (it needs its own compression).
+  int shared_deflate_bits() const noexcept {
+    return deflate_ ? deflate_->codec.shared_window_bits() : 0;
+  }
 
   // --- input ---
   /// Hands bytes to the parser. They may be rewritten in place (unmasked), and events may view
@@ -148,8 +156,9 @@ class connection {
     std::uint8_t hdr_have = 0;  // bytes of a header split across reads
   };
   struct deflate_part {
-    deflate_part(bool server, const deflate_params& p, int level, std::size_t min)
-        : codec(server, p, level), min_size(min) {}
+    deflate_part(bool server, const deflate_params& p, int level, std::size_t min,
+                 compressor_memory memory)
+        : codec(server, p, level, memory), min_size(min) {}
     deflate_codec codec;
     std::size_t min_size;
   };

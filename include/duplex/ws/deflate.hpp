@@ -44,6 +44,14 @@ std::string deflate_offer(const deflate_options& ours);
 std::optional<deflate_params> accept_deflate_response(std::string_view response_header,
                                                       const deflate_options& offered);
 
+/// Compresses a whole message as a sender without context takeover does: with a `window_bits`
+/// window (9..15) at zlib `level`, appended to `out` without the final 00 00 FF FF. The result
+/// is the payload of a compressed frame (RSV1) that every peer which agreed no context takeover
+/// for this sender, and a window of at least `window_bits`, inflates: one compression serves
+/// many peers. Each thread keeps one zlib stream per window, reset between messages, so that no
+/// socket holds compressor memory for it. Returns false for a window out of range.
+bool deflate_message(std::string_view in, int window_bits, int level, std::string& out);
+
 /// One side's compressor and decompressor. zlib state is allocated on first use and, without
 /// context takeover, freed after every message: an idle connection holds no zlib memory then.
 class deflate_codec {
@@ -52,7 +60,9 @@ class deflate_codec {
   enum class result { ok, too_big, corrupt };
 
   /// `server`: which role we play; decides which parameters govern our two directions.
-  deflate_codec(bool server, const deflate_params& p, int level);
+  /// `memory`: the compressor's tier when it keeps context (the agreed window caps it).
+  deflate_codec(bool server, const deflate_params& p, int level,
+                compressor_memory memory = compressor_memory::kib_256);
   ~deflate_codec();
   deflate_codec(const deflate_codec&) = delete;
   deflate_codec& operator=(const deflate_codec&) = delete;
@@ -68,6 +78,13 @@ class deflate_codec {
 
   /// Bytes of zlib state held right now (for the memory figures in docs/limits.md).
   std::size_t memory() const noexcept;
+
+  /// The window our compressor uses when it keeps no context between messages, so that a
+  /// message compressed once by deflate_message() with this window may go to this peer as is;
+  /// 0 when it keeps context (or cannot compress): such a peer needs its own compression.
+  int shared_window_bits() const noexcept {
+    return reset_deflate_ && deflate_bits_ >= 9 ? deflate_bits_ : 0;
+  }
 
   /// The work inflate() has done so far, so tests can bound it per input byte without a clock.
   struct inflate_work {
@@ -90,6 +107,7 @@ class deflate_codec {
   bool reset_inflate_;         ///< the peer does not keep context: neither need we
   bool stream_ended_ = false;  ///< this message's data ended its deflate stream (BFINAL)
   int level_;
+  int mem_level_;  ///< zlib's memLevel for a compressor that keeps context
   inflate_work work_;
 };
 

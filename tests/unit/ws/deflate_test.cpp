@@ -183,6 +183,83 @@ TEST(DeflateCodec, ReceiverKeepsOnlyTheAgreedWindow) {
   EXPECT_LT(held[0] + 30000, held[1]);
 }
 
+// The shared mode imposes server_no_context_takeover, asked for or not (RFC 7692 7.1.1.1).
+TEST(DeflateNegotiation, SharedCompressorImposesServerNoContextTakeover) {
+  deflate_options o;
+  o.enabled = true;
+  o.shared_compressor = true;
+  auto a = negotiate_deflate("permessage-deflate; client_max_window_bits", o);
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->params.server_no_context_takeover);
+  EXPECT_NE(a->response.find("server_no_context_takeover"), std::string::npos);
+  o.shared_compressor = false;
+  a = negotiate_deflate("permessage-deflate", o);
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->params.server_no_context_takeover);
+}
+
+// One compression for every window serves any peer without context whose window is at least
+// as large; windows out of range are refused.
+TEST(DeflateMessage, InflatesForEveryPeerWithALargeEnoughWindow) {
+  const std::string text = sample(40000);
+  for (int bits = 9; bits <= 15; ++bits) {
+    std::string packed;
+    ASSERT_TRUE(deflate_message(text, bits, 6, packed));
+    for (int peer = bits; peer <= 15; ++peer) {
+      deflate_params p;
+      p.server_no_context_takeover = true;
+      p.server_max_window_bits = peer;
+      deflate_codec client(false, p, 6);
+      std::string plain;
+      ASSERT_EQ(client.inflate(packed, true, plain, 1u << 20), deflate_codec::result::ok);
+      EXPECT_EQ(plain, text) << bits << " into " << peer;
+    }
+    // The same call again gives the same bytes: nothing is carried from one message on.
+    std::string again;
+    ASSERT_TRUE(deflate_message(text, bits, 6, again));
+    EXPECT_EQ(again, packed);
+  }
+  std::string out;
+  EXPECT_FALSE(deflate_message(text, 8, 6, out));
+  EXPECT_FALSE(deflate_message(text, 16, 6, out));
+  ASSERT_TRUE(deflate_message("", 15, 6, out));
+  EXPECT_EQ(out, std::string(1, '\0'));
+}
+
+// Tiers bound what a compressor that keeps context holds between messages, and its output
+// still inflates with the agreed (larger) window. Figures for docs/limits.md.
+TEST(DeflateCodec, MemoryTiersBoundTheCompressor) {
+  std::size_t last = 0;
+  for (int t = 0; t <= 6; ++t) {
+    const auto tier = static_cast<compressor_memory>(t);
+    deflate_codec server(true, {}, 6, tier);
+    deflate_codec client(false, {}, 6);
+    for (int m = 0; m < 3; ++m) {
+      std::string packed, plain;
+      ASSERT_TRUE(server.compress(sample(20000), packed));
+      ASSERT_EQ(client.inflate(packed, true, plain, 1u << 20), deflate_codec::result::ok);
+      EXPECT_EQ(plain, sample(20000));
+    }
+    std::printf("[ memory ] compressor tier %d: %zu bytes held\n", t, server.memory());
+    EXPECT_GT(server.memory(), last);
+    EXPECT_LT(server.memory(), (std::size_t{4096} << t) + 8192) << t;
+    last = server.memory();
+  }
+}
+
+// Without context the compressor is the thread's: the socket holds none, even mid-stream.
+TEST(DeflateCodec, NoContextCompressorHoldsNothing) {
+  deflate_params p;
+  p.server_no_context_takeover = true;
+  deflate_codec server(true, p, 6);
+  std::string packed;
+  ASSERT_TRUE(server.compress(sample(20000), packed));
+  EXPECT_EQ(server.memory(), 0u);
+  EXPECT_EQ(server.shared_window_bits(), 15);
+  deflate_codec keeps(true, {}, 6);
+  EXPECT_EQ(keeps.shared_window_bits(), 0);
+}
+
 // A peer that agreed to a 9-bit window but refers further back than 512 bytes, into an earlier
 // message, sends data that cannot be read with the window we kept. (Within one call zlib may
 // still resolve such a reference from the output it is writing: the check is at the window.)
