@@ -115,6 +115,23 @@ try {
   await waitFor(alice, () => [...document.querySelectorAll('#messages .system')].some((e) => e.textContent === 'bob was banned by alice'));
   check(true, 'the room is told who banned whom');
 
+  await alice.click('#manage-room');
+  await alice.fill('#manage-user', 'bob');
+  await alice.click('#manage-user-form button[value="unban"]');
+  await waitFor(alice, () => document.getElementById('manage-note').textContent === 'done: unban bob');
+  check(true, 'the owner lifts the ban from the Manage dialog');
+  await alice.fill('#manage-topic', 'monthly plans');
+  await alice.click('#manage-topic-form button');
+  await waitFor(alice, () => document.getElementById('room-topic').textContent === 'monthly plans');
+  check(true, 'and sets the topic there');
+  await alice.keyboard.press('Escape');
+  await drawer(bob);
+  await bob.fill('#room-input', 'team');
+  await bob.press('#room-input', 'Enter');
+  await bob.waitForSelector('#rooms li[data-room="team"]', { state: 'attached', timeout: 8000 });
+  await waitFor(bob, () => document.getElementById('room-topic').textContent === 'monthly plans');
+  check(true, 'bob, no longer banned, joins again and sees the new topic');
+
   await alice.click('#leave-room');
   await alice.waitForSelector('#rooms li[data-room="team"]', { state: 'detached', timeout: 8000 });
   check(true, 'leave takes the room off the list');

@@ -17,6 +17,19 @@ export function init(a) {
     api.send({ type: 'create', room, topic: $('create-topic').value, invite_only: $('create-invite').checked });
   };
   $('leave-room').onclick = () => { if (api.state.current) api.send({ type: 'leave', room: api.state.current }); };
+  $('manage-room').onclick = openManage;
+  $('manage-user-form').onsubmit = (e) => {
+    e.preventDefault();
+    const user = $('manage-user').value.trim();
+    const room = api.state.current;
+    if (!user || !room) return;
+    const how = e.submitter ? e.submitter.value : 'invite';
+    api.send(how === 'unmute' ? { type: 'mute', room, user, seconds: 0 } : { type: how, room, user });
+  };
+  $('manage-topic-form').onsubmit = (e) => {
+    e.preventDefault();
+    if (api.state.current) api.send({ type: 'topic', room: api.state.current, topic: $('manage-topic').value });
+  };
   $('messages').addEventListener('click', onMessageClick);
   $('members').addEventListener('click', onMemberClick, true);
   document.addEventListener('click', (e) => { if (!$('mod-menu').contains(e.target)) closeMenu(); });
@@ -47,7 +60,13 @@ export function handle(m) {
       return true;
     case 'muted': api.notice(m.until ? `${m.by} muted you in #${m.room} until ${new Date(m.until).toLocaleTimeString()}` : `you may speak again in #${m.room}`); return true;
     case 'invited': api.notice(`${m.by} invited you to #${m.room}: open the rooms to join`); return true;
-    case 'done': api.notice(`${m.request}: ${m.user}`); return true;
+    case 'done':
+      api.notice(`${m.request}: ${m.user}`);
+      if ($('manage-dialog').open) $('manage-note').textContent = `done: ${m.request} ${m.user}`;
+      return true;
+    case 'error':
+      if ($('manage-dialog').open) $('manage-note').textContent = m.message;  // not behind it
+      return false;
     case 'left':
       info.delete(m.room);
       if (m.reason) api.notice(`you were ${m.reason} from #${m.room} by ${m.by}`);
@@ -75,6 +94,19 @@ export function renderHeader() {
   $('room-topic').textContent = r && r.topic ? r.topic : '';
   $('room-count').textContent = r ? `${r.count} member${r.count === 1 ? '' : 's'}` : '';
   $('leave-room').hidden = !api.state.current;
+  $('manage-room').hidden = !moderating();
+  $('manage-topic-form').hidden = !r || r.role !== 'owner';
+}
+
+// Invitations, lifted bans and mutes, and the topic: what a moderator needs beyond a click on
+// a member or a message (an invitee or a banned user is not in the member list).
+function openManage() {
+  const r = moderating();
+  if (!r) return;
+  $('manage-topic').value = r.topic || '';
+  $('manage-note').textContent = '';
+  $('manage-dialog').showModal();
+  $('manage-user').focus();
 }
 
 function openDirectory() {
@@ -130,13 +162,15 @@ function onMemberClick(e) {
 }
 
 function userActions(user, r) {
+  // The owner is beyond anyone's reach, and a moderator beyond another moderator's.
+  const mod = (r.moderators || []).includes(user);
+  if (user === r.owner || (mod && r.role !== 'owner')) return [];
   const out = [
     [`Kick ${user}`, { type: 'kick', user }],
     [`Ban ${user}`, { type: 'ban', user }],
     [`Mute ${user} for 10 min`, { type: 'mute', user, seconds: 600 }],
   ];
   if (r.role === 'owner') {
-    const mod = (r.moderators || []).includes(user);
     out.push([mod ? `Make ${user} a member` : `Make ${user} a moderator`, { type: 'promote', user, role: mod ? 'member' : 'moderator' }]);
   }
   return out;
