@@ -22,7 +22,9 @@ void hub::on_say(client& c, const request& r) {
   if (auto m = c.muted_until.find(rm->name); m != c.muted_until.end() && m->second > now_())
     return refuse("muted", "a moderator muted you in this room for now");
   const std::string text = r.str("text");
-  if (text.empty()) return refuse("empty_text", "say something");
+  if (const auto why = text_refusal(text); !why.empty())
+    return refuse(why, why == "empty_text" ? "say something"
+                                           : "no control characters other than tab and line break");
   if (text.size() > limits_.max_text_bytes)
     return refuse("text_too_long", "at most " + std::to_string(limits_.max_text_bytes) + " bytes");
   // Refused rather than cut: a cut could split a character, and a client could no longer
@@ -33,6 +35,8 @@ void hub::on_say(client& c, const request& r) {
   // The nick comes from the connection, never from the message; the id from the store, which
   // answers a cid it stored already with that message's id.
   stored_message m{rm->name, 0, c.nick, text, now_(), cid, c.user};
+  // What they typed is said: the next keystroke is a new message, announced at once.
+  if (user* u = user_of(c)) u->typed_ms.erase(rm->name);
   const std::uint64_t sender = r.id;
   ++rm->appending;
   store_.append_once(std::move(m), [this, sender, name = rm->name, serial = rm->serial,

@@ -165,7 +165,9 @@ void hub::on_dm(client& c, const request& r) {
   if (cid.empty() && !r.str("cid").empty())
     return refuse("invalid_cid", "cid is 1 to 64 of A-Z a-z 0-9 _ -");
   const std::string text = r.str("text");
-  if (text.empty()) return refuse("empty_text", "say something");
+  if (const auto why = text_refusal(text); !why.empty())
+    return refuse(why, why == "empty_text" ? "say something"
+                                           : "no control characters other than tab and line break");
   if (text.size() > limits_.max_text_bytes)
     return refuse("text_too_long", "at most " + std::to_string(limits_.max_text_bytes) + " bytes");
   std::string ref = r.str("ref");

@@ -36,6 +36,17 @@ std::size_t code_points(std::string_view utf8) noexcept {
   return n;
 }
 
+std::string_view text_refusal(std::string_view text) noexcept {
+  bool blank = true;
+  for (const char ch : text) {
+    const auto b = static_cast<unsigned char>(ch);
+    if (b == ' ' || b == '\t' || b == '\n' || b == '\r') continue;
+    if (b < 0x20 || b == 0x7F) return "invalid_text";
+    blank = false;
+  }
+  return blank ? "empty_text" : "";
+}
+
 namespace wire {
 namespace {
 

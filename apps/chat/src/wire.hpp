@@ -29,6 +29,11 @@ std::int64_t int_field(const nlohmann::json& j, const char* key, std::int64_t fa
 
 // The number of code points in valid UTF-8 (the WebSocket layer validated every text frame).
 std::size_t code_points(std::string_view utf8) noexcept;
+// Why a message's text (valid UTF-8) is refused, as an error code, or "" when it may be sent:
+// "empty_text" for nothing, or nothing but spaces and line breaks; "invalid_text" for a
+// control character other than tab and line break (a NUL, an escape), which shows as nothing
+// or as a box.
+std::string_view text_refusal(std::string_view text) noexcept;
 
 namespace wire {
 

@@ -111,6 +111,11 @@ TEST(Cid, BadCidsAreRefusedAndARefusalNamesTheCid) {
   fx.send(a, say_cid("", "empty_1"));
   EXPECT_EQ(a.s->last()["code"], "empty_text");
   EXPECT_EQ(a.s->last()["cid"], "empty_1");
+  fx.send(a, say_cid("  \n ", "blank_1"));
+  EXPECT_EQ(a.s->last()["code"], "empty_text");
+  fx.send(a, say_cid("bell\x07", "bell_1"));
+  EXPECT_EQ(a.s->last()["code"], "invalid_text");
+  EXPECT_EQ(a.s->last()["cid"], "bell_1");
   fx.send(a, say_cid("fits", std::string(64, 'Z')));
   fx.pump();
   ASSERT_EQ(a.s->of("ack").size(), 1u);

@@ -195,6 +195,8 @@ TEST(Conversations, HostileRequestsGetAClearAnswerAndCostNothing) {
       {{{"with", ""}, {"text", "hi"}}, "no_such_user"},
       {{{"with", "\u200Bbob"}, {"text", "hi"}}, "no_such_user"},
       {{{"with", "bob"}, {"text", ""}}, "empty_text"},
+      {{{"with", "bob"}, {"text", " \n\t "}}, "empty_text"},
+      {{{"with", "bob"}, {"text", std::string("a\0b", 3)}}, "invalid_text"},
       {{{"with", "bob"}, {"text", std::string(4097, 'x')}}, "text_too_long"},
       {{{"with", "bob"}, {"text", "x"}, {"ref", std::string(65, 'r')}}, "invalid_ref"},
   };
