@@ -121,7 +121,11 @@ async function changePassword(e) {
   const r = await api('POST', 'password', { current: $('password-current').value, password: $('password-new').value });
   $('password-current').value = '';
   $('password-new').value = '';
-  if (r.status !== 200) return ($('panel-error').textContent = explain(r));
+  if (r.status !== 200) {
+    // Here the name is not in question: only the current password can be wrong.
+    const why = r.body.error === 'bad_credentials' ? 'The current password is wrong.' : explain(r);
+    return ($('panel-error').textContent = why);
+  }
   $('panel-error').textContent = '';
   $('panel-notice').textContent = `Password changed; ${r.body.revoked} other session(s) signed out.`;
   listSessions();

@@ -190,6 +190,12 @@ function addMessage(roomName, m, live = true) {
   if (m.id <= room.lastId) return;  // already shown: a resume never doubles a message
   room.lastId = m.id;
   if (live) mentions.roomMessage(roomName, m);
+  if (live && roomName === state.current && state.typingTimers.has(m.nick)) {
+    // Their message is here: they are no longer typing it.
+    clearTimeout(state.typingTimers.get(m.nick));
+    state.typingTimers.delete(m.nick);
+    renderTyping();
+  }
   if (!room.firstId) room.firstId = m.id;
   if (roomName === state.current) {
     if (room.dividerAt >= 0 && m.id > room.dividerAt && m.nick !== state.nick) {
@@ -487,6 +493,7 @@ function keepView(from, to) {
 function say(roomName, text) {
   if (state.ended) return 'not sent: ' + state.ended;
   const cid = newCid();
+  state.typingSent = 0;  // the next keystroke starts a new message: say so at once
   const room = roomState(roomName);
   room.pending.set(cid, text);
   if (roomName === state.current) appendItem(pendingItem(state.nick, text, cid, messageItem));

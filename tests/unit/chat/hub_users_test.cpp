@@ -180,6 +180,10 @@ TEST(Users, TypingIsTheUsersThrottledOnceAndNotEchoedToItsSessions) {
   fx.send(two, {{"type", "typing"}, {"room", "r"}});
   EXPECT_EQ(bob.s->of("typing").size(), 2u);
   EXPECT_TRUE(one.s->of("typing").empty());
+  // A message said ends the typing: the next one is announced without waiting the interval.
+  fx.send(two, {{"type", "say"}, {"room", "r"}, {"text", "done"}});
+  fx.send(two, {{"type", "typing"}, {"room", "r"}});
+  EXPECT_EQ(bob.s->of("typing").size(), 3u);
 }
 
 TEST(Users, ANameLastsWhileAnySessionHoldsIt) {
