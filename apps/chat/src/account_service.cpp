@@ -87,9 +87,11 @@ void account_service::drain() {
   writer_.drain();
 }
 
-std::function<void()> account_service::hashed(auth_result r, std::string account, done_fn done) {
-  return [sh = shared_, r = std::move(r), account = std::move(account), done = std::move(done)] {
-    if (r.what == status::ok) sh->limiter.succeeded(account, limiter_clock::now());
+std::function<void()> account_service::hashed(auth_result r, std::string account,
+                                              std::string address, done_fn done) {
+  return [sh = shared_, r = std::move(r), account = std::move(account),
+          address = std::move(address), done = std::move(done)] {
+    if (r.what == status::ok) sh->limiter.succeeded(account, address, limiter_clock::now());
     done(r);
   };
 }
@@ -142,7 +144,7 @@ void account_service::register_user(const name_claim& name, std::string password
           }
         }
         wipe(prepared);
-        return hashed(std::move(r), {}, std::move(done));
+        return hashed(std::move(r), {}, {}, std::move(done));
       });
   if (!queued) {
     shared_->limiter.cancel({}, address, limiter_clock::now());
@@ -171,9 +173,9 @@ void account_service::sign_in(std::string_view name_key, std::string password,
     return done(r);
   }
   const bool queued = hashers_.submit(
-      [this, who, hash, password = std::move(password), client, account, done]() mutable {
+      [this, who, hash, password = std::move(password), client, account, address, done]() mutable {
         auto r = finish_sign_in(std::move(who), std::move(hash), std::move(password), client);
-        return hashed(std::move(r), account, std::move(done));
+        return hashed(std::move(r), account, address, std::move(done));
       });
   if (!queued) {
     shared_->limiter.cancel(account, address, limiter_clock::now());
@@ -247,37 +249,38 @@ void account_service::change_password(const signed_in& who, std::string current,
     return done(r);
   }
   const std::int64_t user_id = who.who.id, keep = who.session.id;
-  const bool queued = hashers_.submit([this, user_id, keep, hash, current = std::move(current),
-                                       prepared = std::move(prepared), account, done]() mutable {
-    password_rules any = config_.passwords;
-    any.min_chars = 0;
-    std::string cur;
-    const bool usable = prepare_password(current, any, {}, cur) == password_problem::none;
-    wipe(current);
-    const bool right = usable && verify_password(hash, cur);
-    wipe(cur);
-    auth_result r = answer(right ? status::busy : status::bad_credentials);
-    std::optional<std::string> fresh;
-    if (right) fresh = hash_password(prepared, config_.cost);
-    wipe(prepared);
-    if (fresh) {
-      try {
-        std::lock_guard lock(work_mutex_);
-        sql::transaction tx(work_db_);
-        if (!account_store(work_db_).set_password_hash(user_id, *fresh, now_ms())) {
-          r = answer(status::not_found);
-        } else {
-          r = answer(status::ok);
-          r.revoked = session_store(work_db_, config_.sessions).revoke_all(user_id, keep);
-          tx.commit();
+  const bool queued =
+      hashers_.submit([this, user_id, keep, hash, current = std::move(current),
+                       prepared = std::move(prepared), account, address, done]() mutable {
+        password_rules any = config_.passwords;
+        any.min_chars = 0;
+        std::string cur;
+        const bool usable = prepare_password(current, any, {}, cur) == password_problem::none;
+        wipe(current);
+        const bool right = usable && verify_password(hash, cur);
+        wipe(cur);
+        auth_result r = answer(right ? status::busy : status::bad_credentials);
+        std::optional<std::string> fresh;
+        if (right) fresh = hash_password(prepared, config_.cost);
+        wipe(prepared);
+        if (fresh) {
+          try {
+            std::lock_guard lock(work_mutex_);
+            sql::transaction tx(work_db_);
+            if (!account_store(work_db_).set_password_hash(user_id, *fresh, now_ms())) {
+              r = answer(status::not_found);
+            } else {
+              r = answer(status::ok);
+              r.revoked = session_store(work_db_, config_.sessions).revoke_all(user_id, keep);
+              tx.commit();
+            }
+          } catch (const std::exception& e) {
+            log_failure("password change", e);
+            r = answer(status::store_failed);
+          }
         }
-      } catch (const std::exception& e) {
-        log_failure("password change", e);
-        r = answer(status::store_failed);
-      }
-    }
-    return hashed(std::move(r), account, std::move(done));
-  });
+        return hashed(std::move(r), account, address, std::move(done));
+      });
   if (!queued) {
     shared_->limiter.cancel(account, address, now);
     done(answer(status::busy));

@@ -129,7 +129,8 @@ class account_service {
   bool run_write(std::function<auth_result(sql::connection&)> work, done_fn done);
   auth_result finish_sign_in(std::optional<user> who, std::string hash, std::string password,
                              const client_info& client);
-  std::function<void()> hashed(auth_result r, std::string account, done_fn done);
+  std::function<void()> hashed(auth_result r, std::string account, std::string address,
+                               done_fn done);
 
   account_config config_;
   sql::connection loop_db_;

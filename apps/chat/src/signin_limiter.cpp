@@ -10,6 +10,10 @@ constexpr std::size_t max_key_bytes = 256;
 
 }  // namespace
 
+bool bucket_table::has(std::string_view key) const {
+  return index_.find(key.substr(0, max_key_bytes)) != index_.end();
+}
+
 bucket_table::entry& bucket_table::find(std::string_view key, limiter_clock::time_point now) {
   key = key.substr(0, max_key_bytes);
   auto it = index_.find(key);
@@ -49,25 +53,42 @@ void bucket_table::give_back(std::string_view key, limiter_clock::time_point now
   e.tokens = std::min(rule_.burst, e.tokens + 1);
 }
 
+bucket_table& signin_limiter::account_table(std::string_view account, std::string_view address,
+                                            std::string& key) {
+  key.assign(account).append(1, '\n').append(address);
+  if (known_.has(key)) return known_;
+  key.assign(account);
+  return accounts_;
+}
+
 std::chrono::milliseconds signin_limiter::attempt(std::string_view account,
                                                   std::string_view address,
                                                   limiter_clock::time_point now) {
   auto wait = addresses_.wait(address, now);
-  if (!account.empty()) wait = std::max(wait, accounts_.wait(account, now));
+  std::string key;
+  bucket_table* table = account.empty() ? nullptr : &account_table(account, address, key);
+  if (table) wait = std::max(wait, table->wait(key, now));
   if (wait.count() > 0) return wait;
   addresses_.take(address, now);
-  if (!account.empty()) accounts_.take(account, now);
+  if (table) table->take(key, now);
   return wait;
 }
 
-void signin_limiter::succeeded(std::string_view account, limiter_clock::time_point now) {
-  if (!account.empty()) accounts_.give_back(account, now);
+void signin_limiter::succeeded(std::string_view account, std::string_view address,
+                               limiter_clock::time_point now) {
+  if (account.empty()) return;
+  std::string key;
+  account_table(account, address, key).give_back(key, now);
+  const std::string pair = std::string(account) + '\n' + std::string(address);
+  if (!known_.has(pair)) known_.give_back(pair, now);  // made, full
 }
 
 void signin_limiter::cancel(std::string_view account, std::string_view address,
                             limiter_clock::time_point now) {
   addresses_.give_back(address, now);
-  succeeded(account, now);
+  if (account.empty()) return;
+  std::string key;
+  account_table(account, address, key).give_back(key, now);
 }
 
 }  // namespace duplex::chat

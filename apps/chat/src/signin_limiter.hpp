@@ -34,6 +34,8 @@ class bucket_table {
   std::chrono::milliseconds wait(std::string_view key, limiter_clock::time_point now);
   void take(std::string_view key, limiter_clock::time_point now);
   void give_back(std::string_view key, limiter_clock::time_point now);
+  // Whether the key has an entry (without touching it).
+  bool has(std::string_view key) const;
   std::size_t size() const noexcept { return index_.size(); }
 
  private:
@@ -53,7 +55,9 @@ class bucket_table {
 class signin_limiter {
  public:
   explicit signin_limiter(const signin_limits& l)
-      : accounts_(l.account, l.max_tracked), addresses_(l.address, l.max_tracked) {}
+      : accounts_(l.account, l.max_tracked),
+        addresses_(l.address, l.max_tracked),
+        known_(l.account, l.max_tracked) {}
 
   // One attempt from `address` (see address_key) at `account` (the id of an account that
   // exists, or empty: unknown names are not tracked, so they cannot flood the table, and the
@@ -62,8 +66,11 @@ class signin_limiter {
   std::chrono::milliseconds attempt(std::string_view account, std::string_view address,
                                     limiter_clock::time_point now);
   // The password was right: the account's token comes back, so that signing in often never
-  // locks a user out; the address keeps its charge (it bounds hashing work).
-  void succeeded(std::string_view account, limiter_clock::time_point now);
+  // locks a user out; the address keeps its charge (it bounds hashing work). The address is
+  // known for the account from now on: its attempts at that account draw on a bucket of their
+  // own, so a stranger who spends the account's bucket from elsewhere cannot lock the user out
+  // where they signed in before.
+  void succeeded(std::string_view account, std::string_view address, limiter_clock::time_point now);
   // The attempt could not be made after all (the server was busy): both tokens come back.
   void cancel(std::string_view account, std::string_view address, limiter_clock::time_point now);
 
@@ -71,8 +78,12 @@ class signin_limiter {
   std::size_t tracked_addresses() const noexcept { return addresses_.size(); }
 
  private:
+  // The account's own bucket, or the one of (account, address) when the address is known.
+  bucket_table& account_table(std::string_view account, std::string_view address, std::string& key);
+
   bucket_table accounts_;
   bucket_table addresses_;
+  bucket_table known_;  // (account, address) pairs that signed in, with their own buckets
 };
 
 }  // namespace duplex::chat

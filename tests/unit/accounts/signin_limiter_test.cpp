@@ -57,12 +57,27 @@ TEST(SigninLimiter, SuccessGivesTheAccountsTokenBackButNotTheAddresss) {
   const auto t = limiter_clock::now();
   for (int i = 0; i < 5; ++i) {
     ASSERT_EQ(lim.attempt("7", "10.0.0.1", t), 0ms) << i;
-    lim.succeeded("7", t);
+    lim.succeeded("7", "10.0.0.1", t);
   }
   EXPECT_EQ(lim.attempt("8", "10.0.0.1", t), 1s);  // the address spent its five
   EXPECT_EQ(lim.attempt("7", "10.0.0.2", t), 0ms);
   lim.cancel("7", "10.0.0.2", t);
   EXPECT_EQ(lim.attempt("7", "10.0.0.2", t), 0ms);
+}
+
+TEST(SigninLimiter, AStrangerCannotLockAUserOutWhereTheySignedInBefore) {
+  signin_limiter lim(small());
+  const auto t = limiter_clock::now();
+  ASSERT_EQ(lim.attempt("7", "10.0.0.1", t), 0ms);
+  lim.succeeded("7", "10.0.0.1", t);  // alice, at home
+  for (int i = 0; i < 50; ++i)
+    lim.attempt("7", "10.0.0." + std::to_string(100 + i), t);  // guesses from everywhere
+  EXPECT_GT(lim.attempt("7", "10.0.0.2", t), 0ms) << "a new address waits";
+  EXPECT_EQ(lim.attempt("7", "10.0.0.1", t), 0ms) << "alice at home does not";
+  // The known address has a bucket of its own: guessing from there is limited too.
+  for (int i = 0; i < 10; ++i)
+    lim.attempt("7", "10.0.0.1", t);
+  EXPECT_GT(lim.attempt("7", "10.0.0.1", t), 0ms);
 }
 
 TEST(SigninLimiter, TablesStayBoundedAndForgetTheLeastRecentlyUsed) {
