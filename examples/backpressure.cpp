@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
   std::size_t received = 0;
   duplex::client_handlers h;
   h.on_message = [&](duplex::client& c, std::string_view data, duplex::ws::opcode) {
+    // A reader as fast as the writer never makes it wait: stall once, as a slow peer would, so
+    // that the server's queue reaches its high water and on_drain has to resume the stream.
+    if (received == 0) std::this_thread::sleep_for(300ms);
     received += data.size();
     if (received == total) c.close();
   };

@@ -302,7 +302,10 @@ async def chat_stalled_member(chat_port, senders, each):
         await ws.send(json.dumps({"type": "hello", "nick": f"talker{i}"}))
         await ws.send(json.dumps({"type": "join", "room": "busy"}))
         talkers.append(ws)
-    text = "t" * 4096
+    # 300 messages of 3,000 bytes stay under the chat's 1 MiB send queue per socket, so the
+    # reading member gets everything however late the scheduler lets it read (with 4 KiB they
+    # passed the limit whenever the machine was busy); the stalled one holds them all queued.
+    text = "t" * 3000
     for _ in range(each):  # within each talker's burst allowance
         for ws in talkers:
             await ws.send(json.dumps({"type": "say", "room": "busy", "text": text}))
@@ -410,7 +413,7 @@ async def main():
         before = chat.rss()
         got = await chat_stalled_member(chat.port, 20, 15)
         check(got == 300, f"chat: with a member that never reads, another gets {got} of 300 "
-                          f"messages of 4 KiB")
+                          f"messages of 3,000 bytes")
         grew = chat.rss() - before
         check(grew < 64 << 20, f"chat: memory grew by {grew >> 10} KiB meanwhile (bound 65536 KiB)")
         answers = await chat_sizes(chat.port)
