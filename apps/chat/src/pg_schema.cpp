@@ -36,7 +36,15 @@ constexpr const char* history_v1 =
     " last_id bigint NOT NULL,"
     " PRIMARY KEY (user_key, feed));";
 
-constexpr std::array<const char*, pg_schema_version> steps{history_v1};
+// A say's client id and its author's key go with the message, and at most one message per
+// (feed, author, cid): the unique index is what makes a resend through any node land once.
+// Unlike SQLite's bounded `sent` table, every cid is kept: it is a few bytes of a stored row.
+constexpr const char* client_ids_v2 =
+    "ALTER TABLE messages ADD COLUMN cid text NOT NULL DEFAULT '';"
+    "ALTER TABLE messages ADD COLUMN author text NOT NULL DEFAULT '';"
+    "CREATE UNIQUE INDEX messages_once ON messages (feed, author, cid) WHERE cid <> '';";
+
+constexpr std::array<const char*, pg_schema_version> steps{history_v1, client_ids_v2};
 
 // Any number: it only has to be the same in every node.
 constexpr const char* lock = "SELECT pg_advisory_xact_lock(7244500215)";

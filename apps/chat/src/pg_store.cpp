@@ -11,14 +11,25 @@ namespace {
 
 // One statement, so one transaction: the feed's counter is raised (its row locked until the
 // commit, which orders concurrent writers of one feed) and the message stored under the new
-// value. A failed insert rolls the counter back with it: ids stay dense.
+// value. A failed insert rolls the counter back with it: ids stay dense. A cid its author
+// already stored in the feed answers that message's id instead ($7 empty: no cid, always
+// stored). Two nodes racing with one resend both miss `prior`; the unique index lets one in,
+// and the other (no row back, its counter raise kept as an id that never exists) looks again.
 constexpr const char* append_sql =
-    "WITH next AS (INSERT INTO feeds (feed, last_id, is_room) VALUES ($1, 1, $5)"
-    " ON CONFLICT (feed) DO UPDATE SET last_id = feeds.last_id + 1 RETURNING last_id)"
-    " INSERT INTO messages (feed, id, nick, body, ts_ms)"
-    " SELECT $1, last_id, $2, $3, $4 FROM next RETURNING id";
+    "WITH prior AS (SELECT id FROM messages"
+    " WHERE $7 <> '' AND feed = $1 AND author = $6 AND cid = $7),"
+    " next AS (INSERT INTO feeds (feed, last_id, is_room)"
+    " SELECT $1::text, 1, $5::boolean WHERE NOT EXISTS (SELECT 1 FROM prior)"
+    " ON CONFLICT (feed) DO UPDATE SET last_id = feeds.last_id + 1 RETURNING last_id),"
+    " stored AS (INSERT INTO messages (feed, id, nick, body, ts_ms, cid, author)"
+    " SELECT $1::text, last_id, $2::text, $3::text, $4::bigint, $7::text, $6::text FROM next"
+    " ON CONFLICT (feed, author, cid) WHERE cid <> '' DO NOTHING RETURNING id)"
+    " SELECT id, 0 FROM stored UNION ALL SELECT id, 1 FROM prior";
 
-constexpr const char* columns = "SELECT id, nick, body, ts_ms FROM messages ";
+constexpr const char* find_sql =
+    "SELECT id FROM messages WHERE feed = $1 AND author = $2 AND cid = $3 AND cid <> ''";
+
+constexpr const char* columns = "SELECT id, nick, body, ts_ms, cid FROM messages ";
 
 }  // namespace
 
@@ -67,17 +78,33 @@ void pg_store::last_id(std::string_view room, std::function<void(bool, std::int6
 }
 
 void pg_store::append(stored_message m, std::function<void(bool, std::int64_t)> done) {
+  m.cid.clear();  // no client id: stored whatever was stored before
+  append_once(std::move(m), [done = std::move(done)](append_result r) { done(r.ok, r.id); });
+}
+
+void pg_store::append_once(stored_message m, std::function<void(append_result)> done) {
   const bool room = !conversations::is_conversation(m.room);
-  std::vector<std::string> params{m.room, m.nick, m.text, std::to_string(m.ts_ms),
-                                  room ? "true" : "false"};
+  std::vector<std::string> params{
+      m.room, m.nick, m.text, std::to_string(m.ts_ms), room ? "true" : "false", m.author, m.cid};
   db_.query(append_sql, std::move(params), [this, m, done](const pg_reply& r) mutable {
     // The hub answers the sender with store_failed; the link's state change is the log line.
-    if (!r.ok() || r.rows() != 1) return done(false, 0);
+    if (!r.ok() || r.rows() > 1) return done({false, 0, false});
+    if (r.rows() == 0) return find_once(m, std::move(done));
     m.id = r.integer(0, 0);
+    if (r.integer(0, 1) == 1) return done({true, m.id, true});
     // This node hears its own messages at once, Redis or not; the others through the bus.
     report_message(m);
     announce(m);
-    done(true, m.id);
+    done({true, m.id, false});
+  });
+}
+
+// The other node of a race stored the cid first: its id is the answer.
+void pg_store::find_once(const stored_message& m, std::function<void(append_result)> done) {
+  if (m.cid.empty()) return done({false, 0, false});
+  db_.query(find_sql, {m.room, m.author, m.cid}, [done](const pg_reply& r) {
+    if (!r.ok() || r.rows() != 1) return done({false, 0, false});
+    done({true, r.integer(0, 0), true});
   });
 }
 
@@ -89,7 +116,7 @@ void pg_store::read(std::string sql, std::vector<std::string> params, std::strin
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i)
       out.push_back({room, r.integer(i, 0), std::string(r.text(i, 1)), std::string(r.text(i, 2)),
-                     r.integer(i, 3)});
+                     r.integer(i, 3), std::string(r.text(i, 4))});
     if (reverse) std::reverse(out.begin(), out.end());
     done(true, std::move(out));
   });

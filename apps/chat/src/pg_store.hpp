@@ -25,6 +25,8 @@ class pg_store final : public store, private store_listener {
 
   void last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) override;
   void append(stored_message m, std::function<void(bool, std::int64_t)> done) override;
+  // Every cid is kept (a column of the message), not only the author's last max_sent_cids.
+  void append_once(stored_message m, std::function<void(append_result)> done) override;
   void before(std::string_view room, std::int64_t before_id, std::size_t limit,
               read_done done) override;
   void range(std::string_view room, std::int64_t after_id, std::int64_t up_to, std::size_t limit,
@@ -51,6 +53,7 @@ class pg_store final : public store, private store_listener {
     report_presence(room, nick, joined);
   }
   void announce(const stored_message& m);
+  void find_once(const stored_message& m, std::function<void(append_result)> done);
   void read(std::string sql, std::vector<std::string> params, std::string room, bool reverse,
             read_done done);
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <set>
 
 #include "src/pg_schema.hpp"
@@ -169,6 +170,48 @@ TEST_F(pg_store_test, ReadsHistoryTheWayTheHubAsks) {
   ASSERT_TRUE(run_until(loop, [&] { return found >= 0; }));
   EXPECT_EQ(found, 1);
   EXPECT_EQ(range(*s, "lobby", 2).front().text, "");  // the id stays, the text goes
+}
+
+// A client that lost its connection resends with the same cid, maybe through another node, maybe
+// while the first attempt is still in flight: one message, one id, whichever node answers.
+TEST_F(pg_store_test, AResendWithItsCidLandsOnceThroughAnyNode) {
+  auto one = node(), two = node();
+  recorder r1;
+  one->set_listener(&r1);
+  ASSERT_TRUE(run_until(loop, [&] { return one->connected() && two->connected(); }));
+  // Answers by the order of the sends: two nodes answer in any order.
+  std::vector<std::optional<append_result>> answers(5);
+  int answered = 0;
+  auto send = [&](int i, pg_store& s, std::string author, std::string cid) {
+    s.append_once({"lobby", 0, "ann", "hello", 1, std::move(cid), std::move(author)},
+                  [&, i](append_result a) {
+                    answers[static_cast<std::size_t>(i)] = a;
+                    ++answered;
+                  });
+  };
+  send(0, *one, "ann", "c-1");
+  send(1, *two, "ann", "c-1");  // racing the first
+  ASSERT_TRUE(run_until(loop, [&] { return answered == 2; }));
+  send(2, *two, "ann", "c-1");  // later, after a reconnect
+  send(3, *one, "bob", "c-1");  // another author's cid is another message
+  send(4, *one, "ann", "c-2");
+  ASSERT_TRUE(run_until(loop, [&] { return answered == 5; }));
+  for (const auto& a : answers)
+    ASSERT_TRUE(a->ok);
+  const std::int64_t first = answers[0]->duplicate ? answers[1]->id : answers[0]->id;
+  EXPECT_NE(answers[0]->duplicate, answers[1]->duplicate);
+  EXPECT_EQ(answers[0]->id, first);
+  EXPECT_EQ(answers[1]->id, first);
+  EXPECT_TRUE(answers[2]->duplicate);
+  EXPECT_EQ(answers[2]->id, first);
+  EXPECT_FALSE(answers[3]->duplicate);
+  EXPECT_FALSE(answers[4]->duplicate);
+  const auto stored = range(*one, "lobby", 0);
+  ASSERT_EQ(stored.size(), 3u);
+  EXPECT_EQ(stored[0].cid, "c-1");  // read back, as SQLite does, for the page's matching
+  // Heard (locally or through the bus) as the three messages stored, nothing more.
+  const std::set<std::int64_t> ids{stored[0].id, stored[1].id, stored[2].id};
+  ASSERT_TRUE(run_until(loop, [&] { return r1.distinct() == ids; }));
 }
 
 TEST_F(pg_store_test, KeepsConversationsAndReadMarks) {
