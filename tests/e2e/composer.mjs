@@ -3,7 +3,8 @@
 // stays with its error; a send whose answers were lost is settled after a forced reconnect and
 // arrives once, a say frame resent twice by the network is stored once, a text typed while the
 // socket was down in a room without history is sent after the reconnect, and a socket ended
-// for good shows "not sent" rather than "sending…" forever.
+// for good shows "not sent" rather than "sending…" forever; a send lost just before a reload is
+// sent by the reloaded page, once.
 //
 // Usage: node composer.mjs path/to/duplex-chat output-dir
 import { chromium } from 'playwright-core';
@@ -156,6 +157,26 @@ try {
   check(await texts(alice, 'typed while offline') === 1, 'the offline text is sent after the reconnect, once');
   check(await texts(bob, 'typed while offline') === 1, 'and reaches the other user once');
   await alice.screenshot({ path: path.join(outDir, 'composer-alice.png') });
+
+  // Dropped by the network, then the tab reloads: the reloaded page sends it, once.
+  net.dropSays = true;
+  await alice.fill('#text', 'typed before a reload');
+  await alice.press('#text', 'Enter');
+  check(await alice.$$eval('#messages .msg.pending', (e) => e.length) === 1, 'before the reload the send is pending');
+  net.dropSays = false;
+  await alice.reload();
+  if (await alice.isVisible('#nick-dialog')) {
+    await alice.fill('#nick', 'alice');
+    await alice.press('#nick', 'Enter');
+  }
+  await alice.waitForSelector('#status.online', { timeout: 8000 });
+  check(await alice.$eval('#rooms li.current', (e) => e.dataset.room) === 'fresh', 'the reloaded page is back in the room it showed');
+  await waitText(bob, 'typed before a reload');
+  await waitText(alice, 'typed before a reload');
+  await settled(alice);
+  await bob.waitForTimeout(300);
+  check(await texts(bob, 'typed before a reload') === 1, 'a send lost before a reload is sent by the reloaded page, once');
+  check(await texts(alice, 'typed before a reload') === 1, 'and its sender sees it once');
 
   // Ended for good (another tab took over): "not sent", never "sending…" forever.
   net.deaf = true;

@@ -8,6 +8,7 @@ import * as history from './history.js';
 import * as a11y from './a11y.js';
 import * as mentions from './mentions.js';
 import { attachComposer, markFailed, newCid, pendingItem, setMaxTextBytes } from './composer.js';
+import * as outbox from './outbox.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -61,7 +62,11 @@ function connect() {
     if (state.ws !== ws) return;
     state.ws = null;
     if (e.code === 4000) return endForGood('opened in another tab');
-    if (e.code === 4001 || e.code === 4002) { endForGood('signed out'); return account.ended(e.code); }
+    if (e.code === 4001 || e.code === 4002) {
+      outbox.forget();
+      endForGood('signed out');
+      return account.ended(e.code);
+    }
     if (!opened) account.verify();  // refused: the session may have ended
     // Exponential backoff with jitter: many clients of a restarted server do not return at once.
     const base = Math.min(30000, 500 * 2 ** state.attempt++);
@@ -109,6 +114,11 @@ function onWelcome(m) {
   setStatus('online', 'online');
   state.signedIn = m.signed_in === true;
   setMaxTextBytes(m.max_text_bytes);
+  // Sends kept from before a reload are pending again, and go with the joins and the welcome.
+  for (const e of outbox.claim(m.nick)) {
+    if (e.kind === 'say') roomState(e.to).pending.set(e.cid, e.text);
+    else if (e.kind === 'dm') convo.restore(e.to, e.cid, e.text);
+  }
   convo.welcome(m);  // conversations
   const rooms = state.rooms.size ? [...state.rooms.keys()] : ['general'];
   for (const name of rooms) join(name);
@@ -125,7 +135,7 @@ function join(name) {
 function roomState(name) {
   if (!state.rooms.has(name)) {
     // view: the room's items while another is shown (history.js); atStart: nothing older exists
-    state.rooms.set(name, { lastId: 0, firstId: 0, lastRead: 0, dividerAt: -1, members: new Set(), unread: 0, pending: new Map(), view: null, atStart: false, loading: false });
+    state.rooms.set(name, { lastId: 0, firstId: 0, lastRead: 0, dividerAt: -1, members: new Set(), unread: 0, pending: new outbox.Pending('say', name), view: null, atStart: false, loading: false });
     saveRooms();
   }
   return state.rooms.get(name);
@@ -451,6 +461,7 @@ function switchRoom(name) {
   a11y.closeDrawer();
   keepView(state.current, name);
   state.current = name;
+  sessionStorage.setItem('duplex.current', name);  // a reload comes back to it
   const room = roomState(name);
   room.unread = 0;
   room.dividerAt = -1;
@@ -514,7 +525,8 @@ function notice(text) {
 function start() {
   rooms.init({ send, state, switchRoom, roomState, render, notice, converse });
   for (const name of JSON.parse(sessionStorage.getItem('duplex.rooms') || '[]')) roomState(name);
-  state.current = state.rooms.keys().next().value || '';
+  const last = sessionStorage.getItem('duplex.current');
+  state.current = state.rooms.has(last) ? last : state.rooms.keys().next().value || '';
   $('nick-form').onsubmit = (e) => {
     e.preventDefault();
     state.nick = $('nick').value.trim();

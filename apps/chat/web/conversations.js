@@ -8,6 +8,7 @@ import { attachComposer, markFailed, newCid } from './composer.js';
 import * as history from './history.js';
 import { announce, closeDrawer, itemButton } from './a11y.js';
 import { privateMessage } from './mentions.js';
+import { Pending } from './outbox.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,7 +22,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
 
   function conv(w) {
     // start: the first message is loaded; loading: an older page was asked for
-    if (!list.has(w)) list.set(w, { lastId: 0, lastRead: 0, unread: 0, messages: new Map(), pending: new Map(), start: false, loading: false });
+    if (!list.has(w)) list.set(w, { lastId: 0, lastRead: 0, unread: 0, messages: new Map(), pending: new Pending('dm', w), start: false, loading: false });
     return list.get(w);
   }
 
@@ -185,6 +186,11 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
       for (const [cid, text] of c.pending) send({ type: 'dm', with: w, text, cid });
   }
 
+  // A send kept from before a reload (outbox.js): pending again, resent by welcome().
+  function restore(w, cid, text) {
+    conv(w).pending.set(cid, text);
+  }
+
   function failAll(why) {
     ended = why;
     renderView();
@@ -297,5 +303,5 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     document.addEventListener('visibilitychange', () => { if (open) markRead(open); });
   }
 
-  return { handle, welcome, show, close, start, failAll, isOpen: () => open !== '' };
+  return { handle, welcome, restore, show, close, start, failAll, isOpen: () => open !== '' };
 }
