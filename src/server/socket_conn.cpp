@@ -184,7 +184,10 @@ void socket_conn::expire(std::uint64_t now) {
   aborting_ = true;  // whatever this timer ends, it ends by giving up
   if (phase_ == phase::http && exchange_active() && http_->body->reading) return expire_body();
   if (phase_ == phase::http) {
-    ctx_.server.log("handshake timeout for " + remote_address());
+    // Nothing sent (a browser's spare connection, a keep-alive between requests) is idle, not
+    // slow: only a request left half-sent is worth a line.
+    if (http_ && http_->reader.buffered() > 0)
+      ctx_.server.log("handshake timeout for " + remote_address());
     return destroy();
   }
   if (phase_ != phase::websocket) return destroy();

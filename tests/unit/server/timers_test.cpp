@@ -33,6 +33,17 @@ TEST(Timers, SlowHandshakeIsDropped) {
   EXPECT_EQ(fx.opened, 0);
 }
 
+// A browser opens spare connections and never uses some: closing one that sent nothing is no
+// news for the operator's log, only a request left half-sent is.
+TEST(Timers, AConnectionThatSentNothingIsClosedWithoutALogLine) {
+  echo_fixture fx;
+  running_server s(fast(), fx.setup());
+  test_client c(s.port());
+  EXPECT_TRUE(c.wait_eof(3000));
+  EXPECT_FALSE(s.logged("handshake timeout"));
+  EXPECT_EQ(fx.opened, 0);
+}
+
 TEST(Timers, IdleSocketIsPingedAndKeptWhenItAnswers) {
   echo_fixture fx;
   running_server s(fast(), fx.setup());
