@@ -6,7 +6,9 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
+#include <stdexcept>
 
 #include "accounts.hpp"
 #include "schema.hpp"
@@ -78,6 +80,15 @@ std::optional<std::string> new_password(const cli_context& c, const std::string&
   return prepared;
 }
 
+// Only `user add` may start a database (an admin before the first start); every other command
+// names a user who must exist, and a mistyped --db must not leave an empty file behind.
+std::string existing(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    throw std::runtime_error("no chat database at " + path + " (give its --db FILE)");
+  return path;
+}
+
 struct opened {
   explicit opened(const std::string& path) : db(path, std::chrono::seconds(5)) {
     configure(db);
@@ -139,7 +150,7 @@ int user_add(const cli_context& c, const std::string& name, role r) {
 
 int user_passwd(const cli_context& c, const std::string& name) {
   return guarded(c, [&] {
-    opened o(c.db_path);
+    opened o(existing(c.db_path));
     const auto u = find_user(c, o.db, name);
     if (!u) return 1;
     auto prepared = new_password(c, u->name);
@@ -158,7 +169,7 @@ int user_passwd(const cli_context& c, const std::string& name) {
 
 int user_role(const cli_context& c, const std::string& name, role r) {
   return guarded(c, [&] {
-    opened o(c.db_path);
+    opened o(existing(c.db_path));
     const auto u = find_user(c, o.db, name);
     if (!u) return 1;
     account_store(o.db).set_role(u->id, r);
@@ -169,7 +180,7 @@ int user_role(const cli_context& c, const std::string& name, role r) {
 
 int user_ban(const cli_context& c, const std::string& name, bool banned) {
   return guarded(c, [&] {
-    opened o(c.db_path);
+    opened o(existing(c.db_path));
     const auto u = find_user(c, o.db, name);
     if (!u) return 1;
     sql::transaction tx(o.db);
@@ -185,7 +196,7 @@ int user_ban(const cli_context& c, const std::string& name, bool banned) {
 
 int user_list(const cli_context& c) {
   return guarded(c, [&] {
-    opened o(c.db_path);
+    opened o(existing(c.db_path));
     sql::statement st(o.db,
                       "SELECT u.id, u.name, u.role, u.banned,"
                       " (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id)"

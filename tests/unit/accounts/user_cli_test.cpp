@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <sstream>
 
 #include "accounts/accounts_support.hpp"
@@ -112,9 +113,20 @@ TEST_F(UserCli, ANewerDatabaseIsAnErrorNotACrash) {
   EXPECT_NE(err.str().find("newer"), std::string::npos) << err.str();
 }
 
-TEST_F(UserCli, ListShowsRolesBansAndSessions) {
+TEST_F(UserCli, OnlyAddStartsADatabase) {
+  for (auto cmd : {std::vector<std::string>{"user", "list"},
+                   {"user", "ban", "ann"},
+                   {"user", "role", "ann", "admin"}}) {
+    EXPECT_EQ(run(cmd), 1);
+    EXPECT_NE(err.str().find("no chat database at"), std::string::npos) << err.str();
+  }
+  EXPECT_EQ(run({"user", "passwd", "ann"}, "correct horse\n"), 1);
+  EXPECT_FALSE(std::filesystem::exists(file.path()));  // a mistyped --db leaves nothing behind
+  ASSERT_EQ(run({"user", "add", "ann"}, "correct horse\n"), 0) << err.str();
   EXPECT_EQ(run({"user", "list"}), 0) << err.str();
-  EXPECT_EQ(out.str(), "0 user(s)\n");
+}
+
+TEST_F(UserCli, ListShowsRolesBansAndSessions) {
   ASSERT_EQ(run({"user", "add", "ann", "--role", "admin"}, "correct horse\n"), 0) << err.str();
   ASSERT_EQ(run({"user", "add", "bob"}, "battery staple\n"), 0) << err.str();
   {
