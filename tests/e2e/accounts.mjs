@@ -128,6 +128,7 @@ try {
   await tab1.click('#account-open');
   await tab1.waitForSelector('#sessions li', { timeout: 5000 });
   check((await tab1.textContent('#sessions')).includes('(this device)'), 'the session list shows this device');
+  check((await tab1.textContent('#sessions li')).startsWith('Chrome on Linux ·'), 'a session names its browser and system, not the raw User-Agent');
   await tab1.fill('#password-current', 'correct horse battery');
   await tab1.fill('#password-new', 'a new horse battery');
   await tab1.click('#password-form button');

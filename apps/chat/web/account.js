@@ -85,12 +85,27 @@ async function signOut() {
   location.reload();
 }
 
+// "Chrome on Linux" rather than a hundred characters of User-Agent; the whole string stays in
+// the item's title. Order matters: Edge and Opera also say Chrome, Chrome also says Safari.
+export function describeAgent(ua) {
+  if (!ua) return 'unknown browser';
+  const browsers = [[/Edg\//, 'Edge'], [/OPR\//, 'Opera'], [/Firefox\//, 'Firefox'],
+    [/Chrom(e|ium)\//, 'Chrome'], [/Safari\//, 'Safari'], [/^curl\//, 'curl']];
+  const systems = [[/Android/, 'Android'], [/iPhone|iPad|iPod/, 'iOS'], [/Mac OS X|Macintosh/, 'macOS'],
+    [/Windows/, 'Windows'], [/CrOS/, 'ChromeOS'], [/Linux/, 'Linux']];
+  const browser = browsers.find(([re]) => re.test(ua))?.[1];
+  const system = systems.find(([re]) => re.test(ua))?.[1];
+  if (!browser) return system ? `a browser on ${system}` : ua.slice(0, 40);
+  return system ? `${browser} on ${system}` : browser;
+}
+
 function sessionItem(s) {
   const li = document.createElement('li');
   li.dataset.id = s.id;
   const what = document.createElement('span');
   const seen = new Date(s.last_seen).toLocaleString();
-  what.textContent = `${s.user_agent || 'unknown browser'} · ${s.address} · ${seen}`;
+  what.textContent = `${describeAgent(s.user_agent)} · ${s.address} · ${seen}`;
+  what.title = s.user_agent || '';
   li.append(what);
   if (s.current) {
     const me = document.createElement('strong');
