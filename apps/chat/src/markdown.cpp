@@ -269,7 +269,7 @@ bool allowed_href(std::string_view href) noexcept {
 }
 
 std::optional<nlohmann::json> render(std::string_view text, const limits& lim) {
-  if (text.size() > 0xFFFF'FFFFu) return std::nullopt;  // md4c's sizes are 32 bits
+  if (text.size() >= 0xFFFF'FFFFu) return std::nullopt;  // md4c's sizes are 32 bits
   try {
     builder b(lim);
     MD_PARSER parser{};
@@ -279,7 +279,13 @@ std::optional<nlohmann::json> render(std::string_view text, const limits& lim) {
     parser.enter_span = enter_span;
     parser.leave_span = leave_span;
     parser.text = on_text;
-    if (md_parse(text.data(), static_cast<MD_SIZE>(text.size()), &parser, &b) != 0 || b.stopped())
+    // md4c 0.4.8 (Debian 12) reads past the end of a text that ends inside a link's target
+    // (`[x](http://a`): valgrind sees it use bytes that are not the message's, and under the
+    // fuzzer it made a 3 GB text. A final line break (which CommonMark ignores) ends the scan
+    // inside the text, and std::string's terminating NUL stands behind it.
+    const std::string terminated = std::string(text) + '\n';
+    if (md_parse(terminated.data(), static_cast<MD_SIZE>(terminated.size()), &parser, &b) != 0 ||
+        b.stopped())
       return std::nullopt;
     json doc = b.take();
     if (doc.empty() || plain(doc, text)) return std::nullopt;

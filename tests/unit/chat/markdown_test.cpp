@@ -182,6 +182,23 @@ TEST(Markdown, HostileMessageOfMaxSizeIsBounded) {
   }
 }
 
+TEST(Markdown, TreeBytesStayWithinTwiceTheTextPlus16KiB) {
+  // The shapes that cost the most bytes per byte of text, just under the node limit and past it.
+  const std::string long_link =
+      "[" + std::string(300, 'a') + "](http://" + std::string(900, 'b') + ") ";
+  for (const std::string& unit : std::vector<std::string>{"*a* ", "- a\n", "[a](http://b) ",
+                                                          "www.a.b ", "> a\n\n", long_link}) {
+    for (std::size_t n = 1; n <= 600; n += 7) {
+      std::string text;
+      for (std::size_t i = 0; i < n && text.size() + unit.size() <= 65'536; ++i)
+        text += unit;
+      if (const auto t = md::render(text)) {
+        EXPECT_LE(t->dump().size(), 2 * text.size() + 16 * 1024) << unit << " x" << n;
+      }
+    }
+  }
+}
+
 TEST(Markdown, InvalidUtf8NeverReachesThePageRaw) {
   // The WebSocket layer refuses a text frame that is not UTF-8, so a say cannot carry it; a
   // store that did would still come out as U+FFFD, formatted or not.
