@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "markdown.hpp"
+
 namespace duplex::chat {
 
 using json = nlohmann::json;
@@ -64,6 +66,7 @@ json history_entry(const stored_message& m) {
   json out{{"room", m.room}, {"id", m.id}, {"text", m.text}, {"ts", m.ts_ms}};
   put_name(out, "nick", m.nick);
   if (!m.cid.empty()) out["cid"] = m.cid;
+  put_formatting(out, m.text);
   return out;
 }
 
@@ -75,6 +78,10 @@ json history_json(std::string_view room, const std::vector<stored_message>& mess
 }
 
 }  // namespace
+
+void put_formatting(json& entry, std::string_view text) {
+  if (auto md = markdown::render(text)) entry["md"] = std::move(*md);
+}
 
 std::string guest_name(std::string_view nick) {
   return guest_mark + std::string(nick);

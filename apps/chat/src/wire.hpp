@@ -48,6 +48,10 @@ struct shown_name {
 };
 shown_name shown(std::string_view carried) noexcept;
 
+// A message's formatting as `md` (markdown.hpp), when its text has any: every message, dm and
+// history entry goes through here, rendered as it is serialized (once per broadcast).
+void put_formatting(nlohmann::json& entry, std::string_view text);
+
 // One request of a client: a JSON object whose fields are read by kind.
 class request {
  public:

@@ -1,5 +1,6 @@
 // The chat page: one WebSocket to /ws, resumed after every disconnect without gaps or doubles.
-// Every text that came from a user is put on the page with textContent, never as markup.
+// Every text that came from a user is put on the page with textContent, never as markup
+// (formatting too: markdown.js builds its elements the same way).
 // Private conversations are conversations.js's; the hooks here are marked "conversations".
 import { createConversations } from './conversations.js';
 import * as account from './account.js';
@@ -7,6 +8,7 @@ import * as rooms from './rooms.js';
 import * as history from './history.js';
 import * as a11y from './a11y.js';
 import * as mentions from './mentions.js';
+import { fill as fillText } from './markdown.js';
 import { attachComposer, markFailed, newCid, pendingItem, setMaxTextBytes } from './composer.js';
 import * as outbox from './outbox.js';
 
@@ -212,12 +214,12 @@ function addMessage(roomName, m, live = true) {
       appendItem(dividerItem());
       room.dividerAt = -1;
     }
-    appendItem(messageItem(m.nick, m.text, m.ts, false, m.id));
+    appendItem(messageItem(m.nick, m.text, m.ts, false, m.id, m.md));
     if (live) markRead(roomName);
     if (live && m.nick !== state.nick) a11y.announce(`${m.nick} in #${roomName}: ${m.text}`);
   } else {
     // A room kept aside stays whole, so that switching back shows it at once and resumes.
-    if (room.view) room.view.push(messageItem(m.nick, m.text, m.ts, false, m.id));
+    if (room.view) room.view.push(messageItem(m.nick, m.text, m.ts, false, m.id, m.md));
     if (live && m.id > room.lastRead && m.nick !== state.nick) {
       room.unread++;
       renderRooms();
@@ -329,7 +331,7 @@ function onError(m) {
   setTimeout(() => { $('notice').textContent = ''; }, refused && !refused.joined ? 8000 : 4000);
 }
 
-function messageItem(nick, text, ts = 0, pending = true, id = undefined) {
+function messageItem(nick, text, ts = 0, pending = true, id = undefined, md = undefined) {
   const li = document.createElement('li');
   li.className = 'msg' + (pending ? ' pending' : '');
   if (id !== undefined) li.dataset.id = id;
@@ -340,7 +342,7 @@ function messageItem(nick, text, ts = 0, pending = true, id = undefined) {
   if (account.isGuest(nick)) n.classList.add('guest');
   const t = document.createElement('span');
   t.className = 'text';
-  t.textContent = text;
+  fillText(t, text, md);
   li.append(n, t, history.timeElement(ts));
   return li;
 }
@@ -368,7 +370,7 @@ function prependMessages(list, roomName, start) {
   const room = roomState(roomName);
   history.keepPosition(ol, () => {
     const top = ol.querySelector(':scope > li.beginning');
-    const items = list.map((m) => messageItem(m.nick, m.text, m.ts, false, m.id));
+    const items = list.map((m) => messageItem(m.nick, m.text, m.ts, false, m.id, m.md));
     if (top) top.after(...items); else ol.prepend(...items);
     history.fixDays(ol);
     if (start) {

@@ -9,6 +9,7 @@ import * as history from './history.js';
 import { announce, closeDrawer, itemButton } from './a11y.js';
 import { privateMessage } from './mentions.js';
 import { Pending } from './outbox.js';
+import { fill as fillText } from './markdown.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -80,7 +81,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     n.textContent = m.nick;
     const t = document.createElement('span');
     t.className = 'text';
-    t.textContent = m.text;
+    fillText(t, m.text, m.md);
     li.append(n, t, history.timeElement(m.ts));
     return li;
   }

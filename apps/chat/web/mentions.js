@@ -88,7 +88,9 @@ function onKey(e) {
 // ----- highlighting: every message item put into the room's or a conversation's list
 function highlight(li) {
   if (!(li instanceof HTMLElement) || !li.classList.contains('msg')) return;
-  const text = li.querySelector('.text')?.textContent || '';
+  const t = li.querySelector('.text');
+  // A formatted message's elements join its lines without a space: read the text as typed.
+  const text = t?.dataset.text ?? t?.textContent ?? '';
   const nick = li.querySelector('.nick')?.textContent || '';
   li.classList.toggle('mention', nick !== api.me() && mentions(text, api.me()));
 }
