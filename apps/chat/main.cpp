@@ -24,6 +24,7 @@
 #include "src/redis_store.hpp"
 #include "src/schema.hpp"
 #include "src/sqlite_directory.hpp"
+#include "src/sqlite_search.hpp"
 #include "src/sqlite_store.hpp"
 #include "src/static_files.hpp"
 #include "src/user_cli.hpp"
@@ -354,6 +355,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<chat::sqlite_store> sqlite;
     std::unique_ptr<chat::redis_store> redis;
     std::unique_ptr<chat::pg_store> pg;
+    std::unique_ptr<chat::sqlite_search> search;  // one node only: the history is in the file
     chat::store* store = nullptr;
     if (!cfg.pg.empty()) {
       // Every node brings the schema up to date before it serves (docs/operations.md).
@@ -367,6 +369,8 @@ int main(int argc, char** argv) {
       sqlite = std::make_unique<chat::sqlite_store>(
           cfg.db, [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
       store = sqlite.get();
+      search = std::make_unique<chat::sqlite_search>(
+          cfg.db, [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
     } else {
       // Driven by the hub's own loop: registered now, before run(), then only from that loop.
       const auto ttl = std::chrono::milliseconds(static_cast<long>(cfg.presence_ttl * 1000));
@@ -405,6 +409,7 @@ int main(int argc, char** argv) {
     chat::sqlite_directory directory(cfg.db);
     chat::hub hub(*store, topics, limits.hub, {}, &directory);
     // ----- end of rooms
+    hub.set_search(search.get());
     hub.guard_names([&service](const chat::names::result& n) {
       return service.name_registered(n.key, n.skeleton);
     });
