@@ -16,6 +16,8 @@ let openRoom = () => {};
 let openConversation = () => {};
 let query = '';      // the search whose results are shown
 let waiting = false;  // a search was sent and not answered
+let queued = '';     // a search typed meanwhile: sent once the one under way is answered
+let stuck = 0;       // a timer: an answer lost with the socket does not block searching
 let ctx = null;      // { field: 'room'|'with', name, id, first, last, start, latest, loading }
 let before = null;   // the view to return to when the search panel closes
 
@@ -43,9 +45,13 @@ function submit(q) {
   q = q.trim();
   if (!q) return;
   if (new TextEncoder().encode(q).length > 256) return setStatus('At most 256 bytes: shorten the search.');
+  if (waiting) {  // the server takes one search at a time
+    queued = q;
+    return;
+  }
   if (!send({ type: 'search', q })) return setStatus('Offline: the search will work once the chat is back.');
   query = q;
-  waiting = true;
+  asked();
   if ($('search-panel').hidden) before = visibleView();
   show('search-panel');
   closeDrawer();
@@ -89,9 +95,24 @@ function resultItem(r) {
   return li;
 }
 
-function onResults(m) {
-  if (m.q !== query) return;  // an older search, answered after a newer one was asked
+function asked() {
+  waiting = true;
+  clearTimeout(stuck);
+  stuck = setTimeout(() => { waiting = false; }, 10000);
+}
+
+// The search typed while another was under way, if any.
+function sendNext() {
   waiting = false;
+  clearTimeout(stuck);
+  const q = queued;
+  queued = '';
+  if (q) submit(q);
+  return q !== '';
+}
+
+function onResults(m) {
+  if (sendNext() || m.q !== query) return;
   const ul = $('search-results');
   if (!m.before) ul.replaceChildren();
   ul.append(...m.results.map(resultItem));
@@ -195,8 +216,7 @@ function jumpToLatest() {
 
 function onError(m) {
   if (m.request === 'search') {
-    waiting = false;
-    setStatus(m.message);
+    if (!sendNext()) setStatus(m.message);
     return true;
   }
   if (m.request === 'around') {
@@ -219,7 +239,7 @@ function focusBox(e) {
   const typing = e.target.closest?.('input, textarea, select, [contenteditable="true"]');
   const slash = e.key === '/' && !typing && !e.ctrlKey && !e.metaKey && !e.altKey;
   const ctrlK = (e.ctrlKey || e.metaKey) && (e.key === 'k' || e.key === 'K');
-  if (!slash && !ctrlK) return;
+  if ((!slash && !ctrlK) || document.querySelector('dialog[open]')) return;
   e.preventDefault();
   if (window.matchMedia('(max-width: 640px)').matches && !document.body.classList.contains('drawer-open')) $('drawer-toggle').click();
   // The drawer becomes visible over a few frames (a transition), and nothing hidden takes focus.
@@ -244,8 +264,7 @@ export function init(opts) {
   $('search-more').onclick = () => {
     const next = Number($('search-more').dataset.next);
     if (!next || waiting) return;
-    waiting = true;
-    send({ type: 'search', q: query, before: next });
+    if (send({ type: 'search', q: query, before: next })) asked();
   };
   $('search-close').onclick = () => {
     const back = before && before !== 'search-panel' ? before : 'chat';
