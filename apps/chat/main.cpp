@@ -20,6 +20,7 @@
 #include "src/hub.hpp"
 #include "src/names.hpp"
 #include "src/pg_schema.hpp"
+#include "src/pg_search.hpp"
 #include "src/pg_store.hpp"
 #include "src/redis_store.hpp"
 #include "src/schema.hpp"
@@ -356,6 +357,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<chat::redis_store> redis;
     std::unique_ptr<chat::pg_store> pg;
     std::unique_ptr<chat::sqlite_search> search;  // one node only: the history is in the file
+    std::unique_ptr<chat::pg_search> pg_search;   // --pg: PostgreSQL's full-text search
     chat::store* store = nullptr;
     if (!cfg.pg.empty()) {
       // Every node brings the schema up to date before it serves (docs/operations.md).
@@ -365,6 +367,8 @@ int main(int argc, char** argv) {
                                             chat::parse_redis_url(cfg.redis), ttl);
       pg->start();
       store = pg.get();
+      pg_search = std::make_unique<chat::pg_search>(srv.loop(0), chat::pg_options{cfg.pg});
+      pg_search->start();
     } else if (cfg.redis.empty()) {
       sqlite = std::make_unique<chat::sqlite_store>(
           cfg.db, [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
@@ -409,7 +413,7 @@ int main(int argc, char** argv) {
     chat::sqlite_directory directory(cfg.db);
     chat::hub hub(*store, topics, limits.hub, {}, &directory);
     // ----- end of rooms
-    hub.set_search(search.get());
+    hub.set_search(search ? static_cast<chat::message_search*>(search.get()) : pg_search.get());
     hub.guard_names([&service](const chat::names::result& n) {
       return service.name_registered(n.key, n.skeleton);
     });

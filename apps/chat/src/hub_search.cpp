@@ -55,7 +55,8 @@ void hub::on_search(client& c, const request& r) {
   }
   const std::int64_t before = std::max<std::int64_t>(r.integer("before"), 0);
   auto feeds = readable_feeds(c);
-  search_request req{std::move(match), {}, before, limits_.search_page};
+  search_request req{
+      std::move(match), search_words(q, limits_.max_query_terms), {}, before, limits_.search_page};
   for (const auto& [feed, name] : feeds)
     req.feeds.push_back(feed);
   c.searching = true;

@@ -29,6 +29,7 @@ struct search_hit {
 
 struct search_request {
   std::string match;               // an FTS5 query made by fts_query, never the user's text
+  std::string words;               // the same words, as search_words gives them (PostgreSQL)
   std::vector<std::string> feeds;  // the only feeds results may come from
   std::int64_t before_key = 0;     // 0: from the newest
   std::size_t limit = 50;
@@ -41,7 +42,7 @@ enum class search_status : std::uint8_t {
   failed,   // the index could not be read
 };
 
-// Answers run on the hub's thread, never before find() returns.
+// Answers run on the hub's thread, possibly before find() returns (a refusal).
 class message_search {
  public:
   virtual ~message_search() = default;
@@ -55,6 +56,10 @@ class message_search {
 // also matches as a prefix unless `typed` ends with a space. At most `max_terms` words (the
 // first ones). Empty when there is no word.
 std::string fts_query(std::string_view typed, std::size_t max_terms = 16);
+
+// The words of `typed` as fts_query splits them, joined by single spaces, unquoted: for a
+// backend whose own function reads plain text (PostgreSQL's plainto_tsquery).
+std::string search_words(std::string_view typed, std::size_t max_terms = 16);
 
 // A snippet marked with `open` and `close` bytes around matches, as pieces. Stray marks are
 // dropped, so any input gives pieces whose texts, joined, are the input without its marks.

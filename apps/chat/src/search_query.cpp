@@ -21,11 +21,13 @@ void quote(std::string& out, std::string_view word) {
 
 }  // namespace
 
-std::string fts_query(std::string_view typed, std::size_t max_terms) {
-  std::string out;
+namespace {
+
+// Calls `word` for each word of `typed` (at most max_terms), with whether it ends the input.
+template <class Word>
+void each_word(std::string_view typed, std::size_t max_terms, Word&& word) {
   std::size_t terms = 0;
   std::size_t i = 0;
-  bool last_open = false;  // the last word ran to the end of the input: still being typed
   while (i < typed.size() && terms < max_terms) {
     while (i < typed.size() && separates(typed[i]))
       ++i;
@@ -33,11 +35,30 @@ std::string fts_query(std::string_view typed, std::size_t max_terms) {
     while (i < typed.size() && !separates(typed[i]))
       ++i;
     if (i == start) break;
-    if (!out.empty()) out += ' ';
-    quote(out, typed.substr(start, i - start));
+    word(typed.substr(start, i - start), i == typed.size());
     ++terms;
-    last_open = i == typed.size();
   }
+}
+
+}  // namespace
+
+std::string search_words(std::string_view typed, std::size_t max_terms) {
+  std::string out;
+  each_word(typed, max_terms, [&](std::string_view w, bool) {
+    if (!out.empty()) out += ' ';
+    out += w;
+  });
+  return out;
+}
+
+std::string fts_query(std::string_view typed, std::size_t max_terms) {
+  std::string out;
+  bool last_open = false;  // the last word ran to the end of the input: still being typed
+  each_word(typed, max_terms, [&](std::string_view w, bool at_end) {
+    if (!out.empty()) out += ' ';
+    quote(out, w);
+    last_open = at_end;
+  });
   if (last_open) out += '*';
   return out;
 }

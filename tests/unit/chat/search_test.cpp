@@ -106,6 +106,13 @@ TEST(SearchQuery, WordsAreQuotedAndTheLastOneIsAPrefix) {
   EXPECT_EQ(fts_query("a b c d", 2), "\"a\" \"b\"");
 }
 
+TEST(SearchQuery, PlainWordsForPostgresAreTheSameWordsUnquoted) {
+  EXPECT_EQ(search_words("  say \"hi\"\tthere "), "say \"hi\" there");
+  EXPECT_EQ(search_words(std::string("x\0y", 3)), "x y");
+  EXPECT_EQ(search_words("a b c", 2), "a b");
+  EXPECT_EQ(search_words(" \n"), "");
+}
+
 TEST(SearchQuery, SnippetsBecomePiecesAndStrayMarksVanish) {
   EXPECT_EQ(split_snippet("a \x01hit\x02 b"),
             (std::vector<search_segment>{{"a ", false}, {"hit", true}, {" b", false}}));
