@@ -20,10 +20,12 @@
 #include "src/hub.hpp"
 #include "src/names.hpp"
 #include "src/pg_schema.hpp"
+#include "src/pg_search.hpp"
 #include "src/pg_store.hpp"
 #include "src/redis_store.hpp"
 #include "src/schema.hpp"
 #include "src/sqlite_directory.hpp"
+#include "src/sqlite_search.hpp"
 #include "src/sqlite_store.hpp"
 #include "src/static_files.hpp"
 #include "src/user_cli.hpp"
@@ -354,6 +356,8 @@ int main(int argc, char** argv) {
     std::unique_ptr<chat::sqlite_store> sqlite;
     std::unique_ptr<chat::redis_store> redis;
     std::unique_ptr<chat::pg_store> pg;
+    std::unique_ptr<chat::sqlite_search> search;  // one node only: the history is in the file
+    std::unique_ptr<chat::pg_search> pg_search;   // --pg: PostgreSQL's full-text search
     chat::store* store = nullptr;
     if (!cfg.pg.empty()) {
       // Every node brings the schema up to date before it serves (docs/operations.md).
@@ -363,10 +367,14 @@ int main(int argc, char** argv) {
                                             chat::parse_redis_url(cfg.redis), ttl);
       pg->start();
       store = pg.get();
+      pg_search = std::make_unique<chat::pg_search>(srv.loop(0), chat::pg_options{cfg.pg});
+      pg_search->start();
     } else if (cfg.redis.empty()) {
       sqlite = std::make_unique<chat::sqlite_store>(
           cfg.db, [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
       store = sqlite.get();
+      search = std::make_unique<chat::sqlite_search>(
+          cfg.db, [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
     } else {
       // Driven by the hub's own loop: registered now, before run(), then only from that loop.
       const auto ttl = std::chrono::milliseconds(static_cast<long>(cfg.presence_ttl * 1000));
@@ -405,6 +413,7 @@ int main(int argc, char** argv) {
     chat::sqlite_directory directory(cfg.db);
     chat::hub hub(*store, topics, limits.hub, {}, &directory);
     // ----- end of rooms
+    hub.set_search(search ? static_cast<chat::message_search*>(search.get()) : pg_search.get());
     hub.guard_names([&service](const chat::names::result& n) {
       return service.name_registered(n.key, n.skeleton);
     });

@@ -88,6 +88,7 @@ class Client:
         self.seen = []  # (id, text) in the order shown
         self.acks = set()
         self.errors = []
+        self.searches = []  # answers to `search`
         self.ws = None
         self.reader = None
 
@@ -114,6 +115,8 @@ class Client:
                     self.seen.extend((h["id"], h["text"]) for h in m["messages"])
                 elif m["type"] == "ack":
                     self.acks.add(m["id"])
+                elif m["type"] == "search":
+                    self.searches.append(m)
                 elif m["type"] == "error":
                     self.errors.append(m["code"])
         except websockets.ConnectionClosed:
@@ -176,6 +179,10 @@ async def scenario(pg, redis_port):
     await carol.connect(b)
     check(await until(lambda: len(carol.seen) >= 24) and carol.ids() == list(range(1, 25)),
           "a client joining after the loss gets the history from before it")
+    await carol.ws.send(json.dumps({"type": "search", "q": "redis DOWN"}))
+    check(await until(lambda: carol.searches, 5)
+          and [r["id"] for r in carol.searches[-1]["results"]] == [21],
+          "search with --pg: PostgreSQL's full text finds the room's message")
     await alice.close()
     await bob.say("while alice is away")
     alice.ws = None

@@ -110,6 +110,8 @@ void hub::dispatch(client& c, const request& r) {
   if (r.type == "conversation") return on_conversation(c, r);
   if (r.type == "conversations") return on_conversations(c);
   if (r.type == "read") return on_read(c, r);
+  if (r.type == "search") return on_search(c, r);
+  if (r.type == "around") return on_around(c, r);
   if (is_room_request(r.type)) return on_room_request(c, r);
   error(c, "unknown_type", "unknown message type");
 }

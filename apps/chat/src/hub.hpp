@@ -2,7 +2,7 @@
 // rate limits, speaking the JSON protocol of docs/chat-protocol.md. hub.cpp takes requests,
 // hub_users.cpp names and users, hub_rooms.cpp joins and leaves, hub_fanout.cpp what reaches a
 // room's members, hub_moderation.cpp the directory, owners and moderators; hub_private.cpp
-// private conversations, hub_read.cpp read marks.
+// private conversations, hub_read.cpp read marks, hub_search.cpp search.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,7 @@
 #include "rate_limit.hpp"
 #include "room_directory.hpp"
 #include "room_feed.hpp"
+#include "search.hpp"
 #include "session.hpp"
 #include "store.hpp"
 #include "wire.hpp"
@@ -48,6 +49,14 @@ struct hub_limits {
   std::size_t directory_page = 50;  // rooms in one answer to `rooms`
   std::size_t member_list = 200;    // stored members named in `joined`
   std::int64_t max_mute_seconds = 30 * 24 * 3600;
+  // ----- search (hub_search.cpp)
+  std::size_t max_query_bytes = 256;
+  std::size_t max_query_terms = 16;
+  std::size_t search_page = 50;    // results in one answer
+  double searches_per_second = 1;  // per session, besides the requests' own bucket
+  double search_burst = 5;
+  std::size_t around_side = 25;      // messages on each side of an `around` id, by default
+  std::size_t max_around_side = 50;  // ... at most
 };
 
 struct hub_counters {
@@ -103,6 +112,9 @@ class hub final : public store_listener {
   std::size_t conversations() const noexcept { return convos_.size(); }
   // Who exists to be written to (see user_directory); set before the first client.
   void set_directory(user_directory d) { directory_ = std::move(d); }
+  // Where `search` looks (null: nowhere, answered "search_unavailable"); it must outlive the
+  // hub's loop. Set before the first client.
+  void set_search(message_search* s) noexcept { search_ = s; }
 
  private:
   struct client {
@@ -129,6 +141,8 @@ class hub final : public store_listener {
     bool welcomed = false;  // a signed-in session waits for its user's conversations
     std::set<std::string, std::less<>> announce;  // rooms this session really joined (admit)
     std::map<std::string, std::int64_t, std::less<>> muted_until;  // ms, per room
+    std::optional<token_bucket> searches;  // from its first search on (hub_search.cpp)
+    bool searching = false;                // one search at a time
   };
   // Everyone with a name: one guest connection, or every session of a signed-in user.
   struct user {
@@ -271,6 +285,14 @@ class hub final : public store_listener {
                                                   std::int64_t up_to);
   void note_sent(client& c, const std::string& feed, std::int64_t id);
 
+  // hub_search.cpp: search and messages around one.
+  void on_search(client& c, const request& r);
+  // Every feed the client may read, by feed: how its reader names it.
+  std::map<std::string, std::pair<std::string, std::string>> readable_feeds(client& c);
+  void on_around(client& c, const request& r);
+  void send_around(std::uint64_t client_id, std::string field, std::string name, std::string feed,
+                   std::int64_t id, std::int64_t before, std::int64_t after);
+
   // hub_moderation.cpp: the directory, owners and moderators.
   bool is_room_request(const std::string& type) const;
   void on_room_request(client& c, const request& r);
@@ -317,6 +339,7 @@ class hub final : public store_listener {
   std::map<std::string, conversation_state, std::less<>> convos_;  // by feed
   std::uint64_t next_convo_serial_ = 1;
   user_directory directory_;
+  message_search* search_ = nullptr;
 };
 
 }  // namespace duplex::chat

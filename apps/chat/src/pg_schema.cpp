@@ -44,7 +44,19 @@ constexpr const char* client_ids_v2 =
     "ALTER TABLE messages ADD COLUMN author text NOT NULL DEFAULT '';"
     "CREATE UNIQUE INDEX messages_once ON messages (feed, author, cid) WHERE cid <> '';";
 
-constexpr std::array<const char*, pg_schema_version> steps{history_v1, client_ids_v2};
+
+// Search (pg_search.cpp): each message's words as a tsvector the database computes from the
+// body, so that an erase or an edit (an UPDATE of the body) is followed whoever writes it, with
+// a GIN index; search_key numbers messages in arrival order (the results' order and cursor).
+// The 'simple' configuration: no stemming, whatever the language people write in.
+constexpr const char* search_v3 =
+    "ALTER TABLE messages ADD COLUMN search_key bigserial;"
+    "ALTER TABLE messages ADD COLUMN words tsvector"
+    " GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED;"
+    "CREATE INDEX messages_words ON messages USING gin (words);"
+    "CREATE INDEX messages_search_key ON messages (search_key);";
+
+constexpr std::array<const char*, pg_schema_version> steps{history_v1, client_ids_v2, search_v3};
 
 // Any number: it only has to be the same in every node.
 constexpr const char* lock = "SELECT pg_advisory_xact_lock(7244500215)";

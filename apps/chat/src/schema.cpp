@@ -132,6 +132,39 @@ constexpr const char* client_ids_v6 =
     " UNIQUE (author, feed, cid));"
     "CREATE INDEX IF NOT EXISTS sent_by_author ON sent (author);";
 
+// ----- search (version 7): full text over every feed's messages (sqlite_search.cpp). FTS5's
+// external content wants an integer key, and `messages` has none (WITHOUT ROWID, keyed by room
+// and id): `search_keys` gives each message one, in the order messages arrive, which is also
+// the order results come in (newest first). The index holds no copy of the text; snippets read
+// it through `search_content`. The triggers keep the index in step with every write to
+// `messages` whoever makes it: appends, pruning, a moderator's erase (the text becomes empty
+// and leaves the index) and any later edit that UPDATEs the text. Existing rows are indexed
+// here, oldest first, so that a file from an earlier version is searchable at once. IF NOT
+// EXISTS: a file taken back to an earlier version number (by hand, or a test) may hold them.
+constexpr const char* search_v7 =
+    "CREATE TABLE IF NOT EXISTS search_keys ("
+    " key INTEGER PRIMARY KEY, room TEXT NOT NULL, id INTEGER NOT NULL, UNIQUE (room, id));"
+    "CREATE VIEW IF NOT EXISTS search_content AS SELECT k.key AS key, m.text AS text"
+    " FROM search_keys k JOIN messages m ON m.room = k.room AND m.id = k.id;"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(text, content = 'search_content',"
+    " content_rowid = 'key', tokenize = 'unicode61 remove_diacritics 2');"
+    "INSERT OR IGNORE INTO search_keys (room, id) SELECT room, id FROM messages ORDER BY ts, room, "
+    "id;"
+    "INSERT INTO search_index (search_index) VALUES ('rebuild');"
+    "CREATE TRIGGER IF NOT EXISTS messages_search_insert AFTER INSERT ON messages BEGIN"
+    " INSERT INTO search_keys (room, id) VALUES (new.room, new.id);"
+    " INSERT INTO search_index (rowid, text)"
+    "  SELECT key, new.text FROM search_keys WHERE room = new.room AND id = new.id; END;"
+    "CREATE TRIGGER IF NOT EXISTS messages_search_delete AFTER DELETE ON messages BEGIN"
+    " INSERT INTO search_index (search_index, rowid, text)"
+    "  SELECT 'delete', key, old.text FROM search_keys WHERE room = old.room AND id = old.id;"
+    " DELETE FROM search_keys WHERE room = old.room AND id = old.id; END;"
+    "CREATE TRIGGER IF NOT EXISTS messages_search_update AFTER UPDATE OF text ON messages BEGIN"
+    " INSERT INTO search_index (search_index, rowid, text)"
+    "  SELECT 'delete', key, old.text FROM search_keys WHERE room = old.room AND id = old.id;"
+    " INSERT INTO search_index (rowid, text)"
+    "  SELECT key, new.text FROM search_keys WHERE room = new.room AND id = new.id; END;";
+
 bool has_column(sql::connection& db, const char* table, const char* column) {
   sql::statement st(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
   st.bind(1, table).bind(2, column);
@@ -146,7 +179,8 @@ void add_missing_columns(sql::connection& db, int to) {
 
 // steps[i] takes the file from version i to i + 1.
 constexpr std::array<const char*, schema_version> steps{
-    accounts_v1, display_names_v2, rooms_v3, conversations_v4, account_keys_v5, client_ids_v6};
+    accounts_v1,     display_names_v2, rooms_v3, conversations_v4,
+    account_keys_v5, client_ids_v6,    search_v7};
 
 int user_version(sql::connection& db) {
   sql::statement st(db, "PRAGMA user_version");

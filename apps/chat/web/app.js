@@ -9,6 +9,7 @@ import * as history from './history.js';
 import * as a11y from './a11y.js';
 import * as mentions from './mentions.js';
 import { fill as fillText } from './markdown.js';
+import * as search from './search.js';
 import { attachComposer, markFailed, newCid, pendingItem, setMaxTextBytes } from './composer.js';
 import * as outbox from './outbox.js';
 
@@ -90,6 +91,7 @@ function handle(m) {
   account.noteGuests(m);
   if (convo.handle(m)) return;  // conversations
   if (rooms.handle(m)) return;
+  if (search.handle(m)) return;
   switch (m.type) {
     case 'welcome': return onWelcome(m);
     case 'joined': return onJoined(m);
@@ -561,6 +563,11 @@ function start() {
   });
   renderRooms();
   convo.start();  // conversations
+  search.init({
+    send,
+    room: (name) => (name === state.current && !convo.isOpen() ? history.toBottom($('messages')) : switchRoom(name)),
+    conversation: (w) => convo.show(w),
+  });
   document.addEventListener('visibilitychange', () => markRead(state.current));
   mentions.init({ me: () => state.nick, members: () => [...(state.rooms.get(state.current)?.members || [])] });
   account.start(connect, () => (state.nick ? connect() : askNick()));

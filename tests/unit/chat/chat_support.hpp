@@ -161,6 +161,7 @@ class chat_fixture {
   hub& the_hub() { return *hub_; }
   recording_topics& topics() { return topics_; }
   sqlite_store& the_store() { return *store_; }
+  std::string db_path() const { return (dir_ / "chat.db").string(); }
   // The stored messages before an id, read the way the hub reads them.
   std::vector<stored_message> stored_before(const std::string& room, std::int64_t before,
                                             std::size_t limit) {
