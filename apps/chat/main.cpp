@@ -199,7 +199,9 @@ void serve_api(accounts& acc, const settings& cfg, const http::request& req, std
     if (req.method != "GET")
       return respond(chat::replies::error(405, "method_not_allowed", "use GET"));
     return respond(chat::replies::json_reply(
-        200, {{"guests", cfg.guests}, {"registration", !cfg.closed_registration}}));
+        200, {{"guests", cfg.guests},
+              {"registration", !cfg.closed_registration},
+              {"max_upload_bytes", cfg.redis.empty() ? cfg.max_upload_bytes : 0}}));
   }
   // The views in `api_request` point into these, which the completion keeps alive.
   auto keep =

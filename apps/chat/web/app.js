@@ -8,6 +8,7 @@ import * as history from './history.js';
 import * as a11y from './a11y.js';
 import * as mentions from './mentions.js';
 import { attachComposer, markFailed, newCid, pendingItem, setMaxTextBytes } from './composer.js';
+import { attachFiles, withFile } from './files.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -202,12 +203,12 @@ function addMessage(roomName, m, live = true) {
       appendItem(dividerItem());
       room.dividerAt = -1;
     }
-    appendItem(messageItem(m.nick, m.text, m.ts, false, m.id));
+    appendItem(withFile(messageItem(m.nick, m.text, m.ts, false, m.id), m.file));
     if (live) markRead(roomName);
     if (live && m.nick !== state.nick) a11y.announce(`${m.nick} in #${roomName}: ${m.text}`);
   } else {
     // A room kept aside stays whole, so that switching back shows it at once and resumes.
-    if (room.view) room.view.push(messageItem(m.nick, m.text, m.ts, false, m.id));
+    if (room.view) room.view.push(withFile(messageItem(m.nick, m.text, m.ts, false, m.id), m.file));
     if (live && m.id > room.lastRead && m.nick !== state.nick) {
       room.unread++;
       renderRooms();
@@ -358,7 +359,7 @@ function prependMessages(list, roomName, start) {
   const room = roomState(roomName);
   history.keepPosition(ol, () => {
     const top = ol.querySelector(':scope > li.beginning');
-    const items = list.map((m) => messageItem(m.nick, m.text, m.ts, false, m.id));
+    const items = list.map((m) => withFile(messageItem(m.nick, m.text, m.ts, false, m.id), m.file));
     if (top) top.after(...items); else ol.prepend(...items);
     history.fixDays(ol);
     if (start) {
@@ -532,6 +533,10 @@ function start() {
   state.composer = attachComposer({
     form: $('composer'), input: $('text'), counter: $('text-count'), error: $('text-error'),
     send: (text) => (!state.current ? 'join a room first' : say(state.current, text)),
+  });
+  attachFiles({
+    form: $('composer'), input: $('text'), dropZone: $('chat'), error: $('text-error'), send,
+    target: () => (state.current ? { room: state.current } : null),
   });
   $('text').oninput = () => {
     if (Date.now() - state.typingSent > 2000 && state.current) {
