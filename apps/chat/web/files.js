@@ -95,6 +95,8 @@ export function attachFiles({ form, input, dropZone, error, target, send }) {
   picker.multiple = true;
   picker.hidden = true;
   picker.className = 'file-picker';
+  picker.setAttribute('aria-label', 'Files to attach');
+  picker.tabIndex = -1;  // the button is the way in
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'attach';
