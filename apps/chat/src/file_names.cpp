@@ -82,11 +82,13 @@ std::string sanitize_file_name(std::string_view sent) {
       ++i;
       continue;
     }
-    if (cp == '/' || cp == '\\')
-      out += '_';
-    else if (!hidden(cp)) {
-      if (out.size() + n > max_file_name_bytes) break;
-      out.append(raw, i, n);
+    const bool separator = cp == '/' || cp == '\\';
+    if (separator || !hidden(cp)) {
+      if (out.size() + (separator ? 1 : n) > max_file_name_bytes) break;
+      if (separator)
+        out += '_';
+      else
+        out.append(raw, i, n);
     }
     i += n;
   }

@@ -95,6 +95,8 @@ TEST(FileNames, StripWhatCouldMisleadOrEscape) {
   EXPECT_EQ(sanitize_file_name("%E2%80%8F. . "), "file");
   const std::string many(400, 'x');
   EXPECT_EQ(sanitize_file_name(many).size(), max_file_name_bytes);
+  // Separators become '_' within the bound too (the fuzzer found them unbounded).
+  EXPECT_EQ(sanitize_file_name(std::string(400, '\\')).size(), max_file_name_bytes);
   std::string accents;
   for (int i = 0; i < 200; ++i)
     accents += "%C3%A9";
