@@ -100,7 +100,7 @@ export function attachFiles({ form, input, dropZone, error, target, send }) {
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'attach';
-  button.textContent = '📎';
+  button.textContent = 'Attach';  // words, not an emoji a system may lack the font for
   button.setAttribute('aria-label', 'Attach files');
   button.title = 'Attach files (or paste, or drop them here)';
   const progress = document.createElement('progress');
