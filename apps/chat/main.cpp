@@ -242,9 +242,14 @@ void add_files(server& srv, chat::hub& hub, chat::upload_store& uploads, account
     hub.set_attachments([&uploads](const std::string& user, const std::string& feed,
                                    const std::string& id) -> std::optional<std::string> {
       if (!chat::valid_upload_id(id)) return std::nullopt;
-      auto rec = uploads.claim(id, user, feed);
-      if (!rec) return std::nullopt;
-      return chat::attachment_json(*rec);
+      try {
+        auto rec = uploads.claim(id, user, feed);
+        if (!rec) return std::nullopt;
+        return chat::attachment_json(*rec);
+      } catch (const std::exception& e) {  // a locked file: this message is refused, no more
+        std::fprintf(stderr, "duplex-chat: reading an upload: %s\n", e.what());
+        return std::nullopt;
+      }
     });
   chat::prepare_files_dir(fs.dir);
   chat::file_access access{
