@@ -11,6 +11,7 @@
 #include "apps/chat/src/file_rules.hpp"
 #include "apps/chat/src/image_probe.hpp"
 #include "apps/chat/src/uploads.hpp"
+#include "apps/chat/src/wire.hpp"
 
 namespace duplex::chat {
 namespace {
@@ -197,6 +198,35 @@ TEST(FileRules, MembersUploadAndReadNoOneElse) {
   EXPECT_EQ(upload_target_of(rooms, key_of, "alice", "", 0).status, 400);
   EXPECT_TRUE(may_read(rooms, "bob", dm.feed));
   EXPECT_FALSE(may_read(rooms, "carol", dm.feed));
+}
+
+TEST(FileWire, MessagesCarryTheirAttachmentAndNothingMalformed) {
+  upload_record r{"0123456789abcdef0123456789abcdef",
+                  "ab",
+                  "alice",
+                  "general",
+                  "a \"b\".png",
+                  "image/png",
+                  10,
+                  3,
+                  2,
+                  0,
+                  true};
+  stored_message m{"general", 7, "alice", "", 1, {}, {}, attachment_json(r)};
+  const auto out = nlohmann::json::parse(wire::message(m));
+  EXPECT_EQ(out["file"]["id"], r.id);
+  EXPECT_EQ(out["file"]["name"], "a \"b\".png");
+  EXPECT_EQ(out["file"]["type"], "image");
+  EXPECT_EQ(out["file"]["width"], 3);
+  const auto page = nlohmann::json::parse(wire::history_page("general", {m}, 8));
+  ASSERT_EQ(page["messages"].size(), 1u);  // no text, but a file: not a deleted message
+  EXPECT_EQ(page["messages"][0]["file"]["height"], 2);
+  m.file = "{not json";
+  EXPECT_FALSE(nlohmann::json::parse(wire::message(m)).contains("file"));
+  r.width = r.height = 0;
+  const auto plain = nlohmann::json::parse(attachment_json(r));
+  EXPECT_EQ(plain["type"], "file");
+  EXPECT_FALSE(plain.contains("width"));
 }
 
 }  // namespace
