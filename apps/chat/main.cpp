@@ -16,6 +16,7 @@
 #include "src/account_service.hpp"
 #include "src/accounts.hpp"
 #include "src/chat_limits.hpp"
+#include "src/file_routes.hpp"
 #include "src/host_policy.hpp"
 #include "src/hub.hpp"
 #include "src/names.hpp"
@@ -47,7 +48,17 @@ struct settings {
   std::vector<std::string> public_urls;
   bool guests = false;               // connections without a session may chat under a free name
   bool closed_registration = false;  // accounts are made with `duplex-chat user add` only
+  std::string files_dir;             // uploads; empty: "duplex-chat-files" beside the --db file
+  std::size_t max_upload_bytes = 10 * 1024 * 1024;
 };
+
+// Uploads live beside the database, never under the web root.
+std::string files_dir_of(const settings& cfg) {
+  if (!cfg.files_dir.empty()) return cfg.files_dir;
+  const auto slash = cfg.db.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : cfg.db.substr(0, slash)) +
+         "/duplex-chat-files";
+}
 
 std::string exe_dir() {
   char buf[PATH_MAX];
@@ -190,7 +201,9 @@ void serve_api(accounts& acc, const settings& cfg, const http::request& req, std
     if (req.method != "GET")
       return respond(chat::replies::error(405, "method_not_allowed", "use GET"));
     return respond(chat::replies::json_reply(
-        200, {{"guests", cfg.guests}, {"registration", !cfg.closed_registration}}));
+        200, {{"guests", cfg.guests},
+              {"registration", !cfg.closed_registration},
+              {"max_upload_bytes", cfg.redis.empty() ? cfg.max_upload_bytes : 0}}));
   }
   // The views in `api_request` point into these, which the completion keeps alive.
   auto keep =
@@ -216,6 +229,35 @@ void add_api_route(server& srv, accounts& acc, const settings& cfg) {
                   });
       },
       options);
+}
+
+// Files: uploads and downloads (src/file_routes.hpp); in multi-node mode, refused with the
+// reason, since each node would keep its own files.
+void add_files(server& srv, chat::hub& hub, chat::upload_store& uploads, accounts& acc,
+               chat::room_directory& rooms, const settings& cfg) {
+  chat::file_settings fs;
+  fs.dir = files_dir_of(cfg);
+  fs.max_bytes = cfg.max_upload_bytes;
+  if (!cfg.redis.empty())
+    fs.unavailable = "files need a single node: with --redis, each node would keep its own";
+  else
+    hub.set_attachments([&uploads](const std::string& user, const std::string& feed,
+                                   const std::string& id) -> std::optional<std::string> {
+      if (!chat::valid_upload_id(id)) return std::nullopt;
+      try {
+        auto rec = uploads.claim(id, user, feed);
+        if (!rec) return std::nullopt;
+        return chat::attachment_json(*rec);
+      } catch (const std::exception& e) {  // a locked file: this message is refused, no more
+        std::fprintf(stderr, "duplex-chat: reading an upload: %s\n", e.what());
+        return std::nullopt;
+      }
+    });
+  chat::prepare_files_dir(fs.dir);
+  chat::file_access access{
+      [&acc](std::string_view cookie) { return acc.api.session_of(cookie); }, cfg.origins, &rooms,
+      [&acc](std::string_view shown) { return acc.service.key_of_shown(chat::names::key(shown)); }};
+  chat::add_file_routes(srv, uploads, fs, std::move(access));
 }
 
 void add_routes(server& srv, chat::hub& hub, accounts& acc, const chat::static_files& files,
@@ -300,6 +342,12 @@ int main(int argc, char** argv) {
         return chat::host_of_url(url).empty() ? "expected http://HOST[:PORT] or https://..." : "";
       });
   app.add_option("--web-root", cfg.web_root, "directory of the page")->capture_default_str();
+  app.add_option("--files-dir", cfg.files_dir,
+                 "directory of uploaded files (default: duplex-chat-files beside --db)");
+  app.add_option("--max-upload-bytes", cfg.max_upload_bytes,
+                 "largest file a user may upload; larger ones are refused with 413")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32))
+      ->capture_default_str();
   app.add_flag("--guests", cfg.guests,
                "let people without an account chat under a free name (marked as guests)");
   app.add_flag("--closed-registration", cfg.closed_registration,
@@ -423,6 +471,8 @@ int main(int argc, char** argv) {
     chat::static_files files(cfg.web_root);
     std::map<std::uint16_t, std::uint64_t> closes;
     add_routes(srv, hub, acc, files, cfg, closes);
+    chat::upload_store uploads(cfg.db);
+    add_files(srv, hub, uploads, acc, directory, cfg);
     std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",
                 cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(), srv.port(),
                 !cfg.pg.empty()     ? "PostgreSQL, bus in Redis"

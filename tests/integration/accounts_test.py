@@ -102,8 +102,9 @@ async def api_and_socket(tmp):
     chat = Chat(db)
     try:
         status, body, _ = chat.call("GET", "/api/config")
-        check(status == 200 and body == {"guests": False, "registration": True},
-              f"by default: registration open, guests off ({status} {body})")
+        check(status == 200 and body == {"guests": False, "registration": True,
+                                         "max_upload_bytes": 10 * 1024 * 1024},
+              f"by default: registration open, guests off, 10 MiB files ({status} {body})")
         check(await upgrade_status(chat) == 401, "without a session the WebSocket upgrade is refused with 401")
 
         status, body, _ = chat.call("POST", "/api/register", {"name": "ann", "password": "correct horse"},

@@ -115,6 +115,12 @@ class hub final : public store_listener {
   // Where `search` looks (null: nowhere, answered "search_unavailable"); it must outlive the
   // hub's loop. Set before the first client.
   void set_search(message_search* s) noexcept { search_ = s; }
+  // Files (uploads.hpp): a say or dm with `file` names an upload; this gives the attachment it
+  // makes (the JSON object messages carry) when it is the signed-in user's upload for that feed,
+  // or nothing. Unset: no message carries a file (Redis and PostgreSQL modes).
+  using attachment_check = std::function<std::optional<std::string>(
+      const std::string& user, const std::string& feed, const std::string& file_id)>;
+  void set_attachments(attachment_check check) { attachments_ = std::move(check); }
 
  private:
   struct client {
@@ -340,6 +346,9 @@ class hub final : public store_listener {
   std::uint64_t next_convo_serial_ = 1;
   user_directory directory_;
   message_search* search_ = nullptr;
+  attachment_check attachments_;
+  // The attachment of a say or dm: "" for none; nothing (after refusing) for a bad one.
+  std::optional<std::string> attachment_of(client& c, const request& r, const std::string& feed);
 };
 
 }  // namespace duplex::chat

@@ -21,8 +21,11 @@ void hub::on_say(client& c, const request& r) {
   };
   if (auto m = c.muted_until.find(rm->name); m != c.muted_until.end() && m->second > now_())
     return refuse("muted", "a moderator muted you in this room for now");
+  const auto file = attachment_of(c, r, rm->name);
+  if (!file) return refuse("invalid_file", "attach a file you uploaded for this room");
   const std::string text = r.str("text");
-  if (const auto why = text_refusal(text); !why.empty())
+  // A file may go without a word.
+  if (const auto why = text_refusal(text); !why.empty() && (file->empty() || !text.empty()))
     return refuse(why, why == "empty_text" ? "say something"
                                            : "no control characters other than tab and line break");
   if (text.size() > limits_.max_text_bytes)
@@ -34,7 +37,7 @@ void hub::on_say(client& c, const request& r) {
     return refuse("invalid_ref", "ref is at most 64 characters");
   // The nick comes from the connection, never from the message; the id from the store, which
   // answers a cid it stored already with that message's id.
-  stored_message m{rm->name, 0, c.nick, text, now_(), cid, c.user};
+  stored_message m{rm->name, 0, c.nick, text, now_(), cid, c.user, *file};
   // What they typed is said: the next keystroke is a new message, announced at once.
   if (user* u = user_of(c)) u->typed_ms.erase(rm->name);
   const std::uint64_t sender = r.id;
@@ -45,6 +48,15 @@ void hub::on_say(client& c, const request& r) {
     on_stored(sender, name, {ref, cid}, a);
     release_if_unused(name);
   });
+}
+
+std::optional<std::string> hub::attachment_of(client& c, const request& r,
+                                              const std::string& feed) {
+  const std::string id = r.str("file");
+  if (id.empty()) return std::string();
+  // Guests upload nothing (uploads need a session), so a guest's `file` is no upload of theirs.
+  if (!attachments_ || c.signed_in.empty()) return std::nullopt;
+  return attachments_(c.user, feed, id);
 }
 
 // The room's feed holds the ack until the message itself has been delivered here: a client
@@ -93,7 +105,8 @@ void hub::carry_out(room& rm, room_feed::actions actions) {
   for (auto& a : actions) {
     if (auto* d = std::get_if<room_feed::deliver>(&a)) {
       // An empty text is a message a moderator deleted before it went out (a gap's fill).
-      if (!d->message.text.empty()) broadcast(rm, wire::message(d->message));
+      if (!d->message.text.empty() || !d->message.file.empty())
+        broadcast(rm, wire::message(d->message));
     } else if (auto* k = std::get_if<room_feed::ack>(&a)) {
       if (client* c = find_client(k->sender)) send_ack(*c, rm.name, {k->ref, k->cid}, k->id);
     } else if (auto* f = std::get_if<room_feed::fetch>(&a)) {

@@ -164,8 +164,11 @@ void hub::on_dm(client& c, const request& r) {
   };
   if (cid.empty() && !r.str("cid").empty())
     return refuse("invalid_cid", "cid is 1 to 64 of A-Z a-z 0-9 _ -");
+  const std::string feed = conversations::feed_of(c.user, peer->key);
+  const auto file = attachment_of(c, r, feed);
+  if (!file) return refuse("invalid_file", "attach a file you uploaded for this conversation");
   const std::string text = r.str("text");
-  if (const auto why = text_refusal(text); !why.empty())
+  if (const auto why = text_refusal(text); !why.empty() && (file->empty() || !text.empty()))
     return refuse(why, why == "empty_text" ? "say something"
                                            : "no control characters other than tab and line break");
   if (text.size() > limits_.max_text_bytes)
@@ -173,7 +176,6 @@ void hub::on_dm(client& c, const request& r) {
   std::string ref = r.str("ref");
   if (code_points(ref) > limits_.max_ref_chars)
     return refuse("invalid_ref", "ref is at most 64 characters");
-  const std::string feed = conversations::feed_of(c.user, peer->key);
   conversation_state* cv = convo_named(feed, {c.user, c.nick}, *peer);
   if (cv == nullptr) return refuse("server_full", "no more conversations on this server");
   // Every time, not only the first: it costs an index probe, and a failed first write is
@@ -183,7 +185,7 @@ void hub::on_dm(client& c, const request& r) {
   note_peer(peer->key, {c.user, c.nick}, feed, 0);
   ++cv->appending;
   store_.append_once(
-      {feed, 0, c.nick, text, now_(), cid, c.user},
+      {feed, 0, c.nick, text, now_(), cid, c.user, *file},
       [this, sender = r.id, feed, serial = cv->serial, ref = std::move(ref), cid](append_result a) {
         if (conversation_state* live = live_convo(feed, serial)) --live->appending;
         on_dm_stored(sender, feed, {ref, cid}, a);

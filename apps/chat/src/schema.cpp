@@ -165,6 +165,19 @@ constexpr const char* search_v7 =
     " INSERT INTO search_index (rowid, text)"
     "  SELECT key, new.text FROM search_keys WHERE room = new.room AND id = new.id; END;";
 
+// ----- files (version 8): uploads (uploads.cpp), one row per upload: the blob it names on disk
+// (sha256, shared by uploads of the same content), who uploaded it for which feed, and whether
+// a message carries it (`posted`: the feed's readers may fetch it). Messages carry their
+// attachment as a JSON object in `file` (add_missing_columns), '' for none.
+constexpr const char* files_v8 =
+    "CREATE TABLE IF NOT EXISTS uploads ("
+    " id TEXT PRIMARY KEY, sha256 TEXT NOT NULL, uploader TEXT NOT NULL, feed TEXT NOT NULL,"
+    " name TEXT NOT NULL, mime TEXT NOT NULL, size INTEGER NOT NULL, width INTEGER NOT NULL,"
+    " height INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+    " posted INTEGER NOT NULL DEFAULT 0 CHECK (posted IN (0, 1))) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS uploads_by_uploader ON uploads (uploader, posted);"
+    "CREATE INDEX IF NOT EXISTS uploads_by_sha256 ON uploads (sha256);";
+
 bool has_column(sql::connection& db, const char* table, const char* column) {
   sql::statement st(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
   st.bind(1, table).bind(2, column);
@@ -175,12 +188,14 @@ bool has_column(sql::connection& db, const char* table, const char* column) {
 void add_missing_columns(sql::connection& db, int to) {
   if (to == 6 && !has_column(db, "messages", "cid"))
     db.exec("ALTER TABLE messages ADD COLUMN cid TEXT NOT NULL DEFAULT '';");
+  if (to == 8 && !has_column(db, "messages", "file"))
+    db.exec("ALTER TABLE messages ADD COLUMN file TEXT NOT NULL DEFAULT '';");
 }
 
 // steps[i] takes the file from version i to i + 1.
 constexpr std::array<const char*, schema_version> steps{
     accounts_v1,     display_names_v2, rooms_v3, conversations_v4,
-    account_keys_v5, client_ids_v6,    search_v7};
+    account_keys_v5, client_ids_v6,    search_v7, files_v8};
 
 int user_version(sql::connection& db) {
   sql::statement st(db, "PRAGMA user_version");

@@ -79,8 +79,14 @@ bool table_exists(sqlite3* db, const char* name) {
 std::vector<stored_message> read_rows(statement& st, std::string_view room) {
   std::vector<stored_message> out;
   while (st.step())
-    out.push_back(
-        {std::string(room), st.integer(0), st.text(1), st.text(2), st.integer(3), st.text(4)});
+    out.push_back({std::string(room),
+                   st.integer(0),
+                   st.text(1),
+                   st.text(2),
+                   st.integer(3),
+                   st.text(4),
+                   {},
+                   st.text(5)});
   return out;
 }
 
@@ -163,10 +169,10 @@ std::int64_t sqlite_store::first_id(std::string_view room) {
 void sqlite_store::before(std::string_view room, std::int64_t before_id, std::size_t limit,
                           read_done done) {
   auto [ok, rows] = attempt<std::vector<stored_message>>([&] {
-    statement st(
-        read_db_,
-        "SELECT id, nick, text, ts, cid FROM (SELECT * FROM messages WHERE room = ? AND id < ?"
-        " ORDER BY id DESC LIMIT ?) ORDER BY id");
+    statement st(read_db_,
+                 "SELECT id, nick, text, ts, cid, file FROM (SELECT * FROM messages WHERE room = ? "
+                 "AND id < ?"
+                 " ORDER BY id DESC LIMIT ?) ORDER BY id");
     st.bind(1, room).bind(2, before_id).bind(3, static_cast<std::int64_t>(limit));
     return read_rows(st, room);
   });
@@ -178,7 +184,7 @@ void sqlite_store::range(std::string_view room, std::int64_t after_id, std::int6
   auto [ok, rows] = attempt<std::vector<stored_message>>([&] {
     statement st(
         read_db_,
-        "SELECT id, nick, text, ts, cid FROM messages WHERE room = ? AND id > ? AND id <= ?"
+        "SELECT id, nick, text, ts, cid, file FROM messages WHERE room = ? AND id > ? AND id <= ?"
         " ORDER BY id LIMIT ?");
     st.bind(1, room).bind(2, after_id).bind(3, up_to).bind(4, static_cast<std::int64_t>(limit));
     return read_rows(st, room);
@@ -331,7 +337,8 @@ bool sqlite_store::commit(std::deque<pending>& batch) {
   try {
     exec(write_db_, "BEGIN IMMEDIATE");
     statement one(write_db_,
-                  "INSERT INTO messages (room, id, nick, text, ts, cid) VALUES (?, ?, ?, ?, ?, ?)");
+                  "INSERT INTO messages (room, id, nick, text, ts, cid, file)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?)");
     statement sent(write_db_,
                    "INSERT OR IGNORE INTO sent (author, feed, cid, id) VALUES (?, ?, ?, ?)");
     // An author's oldest cids past the last max_sent_cids go: the table stays bounded.
@@ -339,7 +346,8 @@ bool sqlite_store::commit(std::deque<pending>& batch) {
                      "DELETE FROM sent WHERE author = ?1 AND rowid <= (SELECT rowid FROM sent"
                      " WHERE author = ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2)");
     statement named(write_db_, "INSERT OR IGNORE INTO rooms (name) VALUES (?)");
-    statement erase(write_db_, "UPDATE messages SET text = '' WHERE room = ? AND id = ?");
+    statement erase(write_db_,
+                    "UPDATE messages SET text = '', file = '' WHERE room = ? AND id = ?");
     for (auto& p : batch) {
       if (p.erase) {
         erase.reset();
@@ -354,7 +362,8 @@ bool sqlite_store::commit(std::deque<pending>& batch) {
           .bind(3, p.msg.nick)
           .bind(4, p.msg.text)
           .bind(5, p.msg.ts_ms)
-          .bind(6, p.msg.cid);
+          .bind(6, p.msg.cid)
+          .bind(7, p.msg.file);
       if (one.done() != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(write_db_));
       if (!p.msg.cid.empty()) remember_cid(write_db_, sent, forget, p.msg);
       // On the writer thread: one index probe per message. A conversation is no room.

@@ -24,6 +24,9 @@ struct stored_message {
   std::string cid{};
   // Whom a cid belongs to (the sender's user key): never shown, only for append_once.
   std::string author{};
+  // The attachment (docs/chat-protocol.md, "Files"): a JSON object as uploads.hpp writes it,
+  // checked by the hub when the message was said; empty for none.
+  std::string file{};
 };
 
 // The answer to append_once: `duplicate` when the cid was stored already, as `id`.

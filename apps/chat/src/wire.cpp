@@ -61,19 +61,30 @@ void put_name(json& j, const char* field, std::string_view carried, const char* 
   if (who.guest) j[flag] = true;
 }
 
+}  // namespace
+
+void put_file(nlohmann::json& out, const stored_message& m) {
+  if (m.file.empty()) return;
+  json file = json::parse(m.file, nullptr, false);
+  if (file.is_object()) out["file"] = std::move(file);
+}
+
+namespace {
+
 // A message inside a history: the event without its type.
 json history_entry(const stored_message& m) {
   json out{{"room", m.room}, {"id", m.id}, {"text", m.text}, {"ts", m.ts_ms}};
   put_name(out, "nick", m.nick);
   if (!m.cid.empty()) out["cid"] = m.cid;
   put_formatting(out, m.text);
+  put_file(out, m);
   return out;
 }
 
 json history_json(std::string_view room, const std::vector<stored_message>& messages) {
   json arr = json::array();
   for (const auto& m : messages)
-    if (!m.text.empty()) arr.push_back(history_entry(m));  // empty: deleted by a moderator
+    if (!m.text.empty() || !m.file.empty()) arr.push_back(history_entry(m));  // none: deleted
   return {{"type", "history"}, {"room", room}, {"messages", std::move(arr)}};
 }
 
@@ -223,6 +234,8 @@ std::optional<stored_message> parse_feed_message(std::string_view payload) {
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   stored_message m{text_field(j, "room"), int_field(j, "id"), text_field(j, "nick"),
                    text_field(j, "text"), int_field(j, "ts"), text_field(j, "cid")};
+  if (auto f = j.find("file"); f != j.end() && f->is_object())
+    m.file = f->dump(-1, ' ', false, json::error_handler_t::replace);
   if (m.room.empty() || m.id <= 0) return std::nullopt;
   return m;
 }

@@ -11,6 +11,7 @@ json entry(const stored_message& m) {
   json out{{"id", m.id}, {"nick", m.nick}, {"text", m.text}, {"ts", m.ts_ms}};
   if (!m.cid.empty()) out["cid"] = m.cid;
   put_formatting(out, m.text);
+  put_file(out, m);
   return out;
 }
 

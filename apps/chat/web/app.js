@@ -12,6 +12,7 @@ import { fill as fillText } from './markdown.js';
 import * as search from './search.js';
 import { attachComposer, markFailed, newCid, pendingItem, setMaxTextBytes } from './composer.js';
 import * as outbox from './outbox.js';
+import { attachFiles, withFile } from './files.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -216,12 +217,12 @@ function addMessage(roomName, m, live = true) {
       appendItem(dividerItem());
       room.dividerAt = -1;
     }
-    appendItem(messageItem(m.nick, m.text, m.ts, false, m.id, m.md));
+    appendItem(withFile(messageItem(m.nick, m.text, m.ts, false, m.id, m.md), m.file));
     if (live) markRead(roomName);
     if (live && m.nick !== state.nick) a11y.announce(`${m.nick} in #${roomName}: ${m.text}`);
   } else {
     // A room kept aside stays whole, so that switching back shows it at once and resumes.
-    if (room.view) room.view.push(messageItem(m.nick, m.text, m.ts, false, m.id, m.md));
+    if (room.view) room.view.push(withFile(messageItem(m.nick, m.text, m.ts, false, m.id, m.md), m.file));
     if (live && m.id > room.lastRead && m.nick !== state.nick) {
       room.unread++;
       renderRooms();
@@ -372,7 +373,7 @@ function prependMessages(list, roomName, start) {
   const room = roomState(roomName);
   history.keepPosition(ol, () => {
     const top = ol.querySelector(':scope > li.beginning');
-    const items = list.map((m) => messageItem(m.nick, m.text, m.ts, false, m.id, m.md));
+    const items = list.map((m) => withFile(messageItem(m.nick, m.text, m.ts, false, m.id, m.md), m.file));
     if (top) top.after(...items); else ol.prepend(...items);
     history.fixDays(ol);
     if (start) {
@@ -548,6 +549,10 @@ function start() {
   state.composer = attachComposer({
     form: $('composer'), input: $('text'), counter: $('text-count'), error: $('text-error'),
     send: (text) => (!state.current ? 'join a room first' : say(state.current, text)),
+  });
+  attachFiles({
+    form: $('composer'), input: $('text'), dropZone: $('chat'), error: $('text-error'), send,
+    target: () => (state.current ? { room: state.current } : null),
   });
   $('text').oninput = () => {
     if (Date.now() - state.typingSent > 2000 && state.current) {

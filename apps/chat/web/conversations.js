@@ -4,6 +4,7 @@
 // Every text from a user is put on the page with textContent, never as markup. Sends carry a
 // client id (composer.js), settled by it alone, sent again after a reconnection.
 import { attachComposer, markFailed, newCid } from './composer.js';
+import { attachFiles, withFile } from './files.js';
 
 import * as history from './history.js';
 import { announce, closeDrawer, itemButton } from './a11y.js';
@@ -83,7 +84,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     t.className = 'text';
     fillText(t, m.text, m.md);
     li.append(n, t, history.timeElement(m.ts));
-    return li;
+    return withFile(li, m.file);
   }
 
   // `older`: a page went above; the reader's place stays where it was.
@@ -300,6 +301,10 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
         $('conv-notice').textContent = '';
         return say(w, text);
       },
+    });
+    attachFiles({
+      form: $('conv-composer'), input: $('conv-text'), dropZone: $('conversation'), error: $('conv-text-error'),
+      send, target: () => ($('conversation').dataset.with ? { with: $('conversation').dataset.with } : null),
     });
     document.addEventListener('visibilitychange', () => { if (open) markRead(open); });
   }
