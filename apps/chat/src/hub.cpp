@@ -110,6 +110,7 @@ void hub::dispatch(client& c, const request& r) {
   if (r.type == "conversation") return on_conversation(c, r);
   if (r.type == "conversations") return on_conversations(c);
   if (r.type == "read") return on_read(c, r);
+  if (r.type == "edit" || r.type == "retract" || r.type == "react") return on_event(c, r);
   if (is_room_request(r.type)) return on_room_request(c, r);
   error(c, "unknown_type", "unknown message type");
 }

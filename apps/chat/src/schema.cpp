@@ -132,6 +132,18 @@ constexpr const char* client_ids_v6 =
     " UNIQUE (author, feed, cid));"
     "CREATE INDEX IF NOT EXISTS sent_by_author ON sent (author);";
 
+// ----- edits, deletions, reactions and replies (version 7, issue 14 item 3): an entry of the
+// history is a message or an event on an earlier one (`kind`, `ref` its target; a message's
+// `ref` is the one it replies to), and a message row also holds its folded state (its current
+// text, when it was edited, its reactions as JSON), kept up to date in the transaction that
+// stores each event (sqlite_store.cpp). `author` is the sender's user key: who may edit.
+constexpr std::array<const char*, 5> events_v7_columns{
+    "kind TEXT NOT NULL DEFAULT ''", "ref INTEGER NOT NULL DEFAULT 0",
+    "author TEXT NOT NULL DEFAULT ''", "edited INTEGER NOT NULL DEFAULT 0",
+    "reactions TEXT NOT NULL DEFAULT ''"};
+// The columns come from add_missing_columns, as version 6's did.
+constexpr const char* events_v7 = "";
+
 bool has_column(sql::connection& db, const char* table, const char* column) {
   sql::statement st(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
   st.bind(1, table).bind(2, column);
@@ -142,11 +154,16 @@ bool has_column(sql::connection& db, const char* table, const char* column) {
 void add_missing_columns(sql::connection& db, int to) {
   if (to == 6 && !has_column(db, "messages", "cid"))
     db.exec("ALTER TABLE messages ADD COLUMN cid TEXT NOT NULL DEFAULT '';");
+  if (to != 7) return;
+  for (const std::string column : events_v7_columns)
+    if (!has_column(db, "messages", column.substr(0, column.find(' ')).c_str()))
+      db.exec(("ALTER TABLE messages ADD COLUMN " + column + ";").c_str());
 }
 
 // steps[i] takes the file from version i to i + 1.
 constexpr std::array<const char*, schema_version> steps{
-    accounts_v1, display_names_v2, rooms_v3, conversations_v4, account_keys_v5, client_ids_v6};
+    accounts_v1,     display_names_v2, rooms_v3, conversations_v4,
+    account_keys_v5, client_ids_v6,    events_v7};
 
 int user_version(sql::connection& db) {
   sql::statement st(db, "PRAGMA user_version");

@@ -12,7 +12,7 @@ namespace duplex::chat {
 // users keyed by their sign-in key, not their display name's. Version 6: client ids of messages
 // (`cid`) and each author's last ones. A later step appends to the list
 // in schema.cpp and raises this number.
-inline constexpr int schema_version = 6;
+inline constexpr int schema_version = 7;
 
 // Applies every missing step, each in its own IMMEDIATE transaction together with the version
 // it reaches, so two processes opening one file at once apply each step once, and a crash

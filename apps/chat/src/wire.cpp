@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "message_fold.hpp"
+
 namespace duplex::chat {
 
 using json = nlohmann::json;
@@ -64,13 +66,14 @@ json history_entry(const stored_message& m) {
   json out{{"room", m.room}, {"id", m.id}, {"text", m.text}, {"ts", m.ts_ms}};
   put_name(out, "nick", m.nick);
   if (!m.cid.empty()) out["cid"] = m.cid;
+  put_fold(out, m);
   return out;
 }
 
 json history_json(std::string_view room, const std::vector<stored_message>& messages) {
   json arr = json::array();
   for (const auto& m : messages)
-    if (!m.text.empty()) arr.push_back(history_entry(m));  // empty: deleted by a moderator
+    if (fold::shown(m)) arr.push_back(history_entry(m));  // not: erased by a moderator
   return {{"type", "history"}, {"room", room}, {"messages", std::move(arr)}};
 }
 
@@ -216,6 +219,8 @@ std::optional<stored_message> parse_feed_message(std::string_view payload) {
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   stored_message m{text_field(j, "room"), int_field(j, "id"), text_field(j, "nick"),
                    text_field(j, "text"), int_field(j, "ts"), text_field(j, "cid")};
+  m.kind = text_field(j, "kind");
+  m.ref_id = int_field(j, "ref");
   if (m.room.empty() || m.id <= 0) return std::nullopt;
   return m;
 }

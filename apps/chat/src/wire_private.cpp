@@ -10,6 +10,7 @@ using json = nlohmann::json;
 json entry(const stored_message& m) {
   json out{{"id", m.id}, {"nick", m.nick}, {"text", m.text}, {"ts", m.ts_ms}};
   if (!m.cid.empty()) out["cid"] = m.cid;
+  put_fold(out, m);
   return out;
 }
 
