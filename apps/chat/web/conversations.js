@@ -6,6 +6,7 @@
 import { attachComposer, markFailed, newCid } from './composer.js';
 
 import * as history from './history.js';
+import * as edits from './edits.js';
 import { announce, closeDrawer, itemButton } from './a11y.js';
 import { privateMessage } from './mentions.js';
 
@@ -18,6 +19,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
   let signedIn = false;    // guests have no conversations: no empty state to show them
   let composer = null;
   let ended = '';  // why the socket closed for good
+  let reply = null;  // the composer's reply bar (edits.js)
 
   function conv(w) {
     // start: the first message is loaded; loading: an older page was asked for
@@ -32,7 +34,29 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     c.unread = s.unread;
   }
 
+  // An event (edits.js) folds into the message it names; its id counts like a message's.
+  function addEvent(w, m) {
+    const c = conv(w);
+    edits.settle(m.cid);
+    c.events = c.events || new Set();
+    if (c.events.has(m.id)) return false;
+    c.events.add(m.id);
+    c.lastId = Math.max(c.lastId, m.id);
+    edits.fold(c.messages.get(m.target), m);
+    return true;
+  }
+
+  function ctxFor(w) {
+    return {
+      where: { with: w }, me, send,
+      find: (id) => conv(w).messages.get(id),
+      item: (id) => $('conv-messages').querySelector(`li.msg[data-id="${id}"]`),
+      reply: (m) => reply.set(m),
+    };
+  }
+
   function add(w, m) {
+    if (edits.isEvent(m)) return addEvent(w, m);
     const c = conv(w);
     if (m.cid) c.pending.delete(m.cid);  // its own send, back: settled
     if (c.messages.has(m.id)) return false;  // a dm and a conversation answer may overlap
@@ -81,6 +105,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     t.className = 'text';
     t.textContent = m.text;
     li.append(n, t, history.timeElement(m.ts));
+    if (!pending && open) edits.decorate(li, m, ctxFor(open));
     return li;
   }
 
@@ -174,7 +199,8 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     const c = conv(w);
     const cid = newCid();
     c.pending.set(cid, text);
-    send({ type: 'dm', with: w, text, cid });
+    const replyTo = reply.take();
+    send(replyTo ? { type: 'dm', with: w, text, cid, reply_to: replyTo } : { type: 'dm', with: w, text, cid });
     if (w === open) renderView();
     return true;
   }
@@ -183,6 +209,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
   function resendAll() {
     for (const [w, c] of list)
       for (const [cid, text] of c.pending) send({ type: 'dm', with: w, text, cid });
+    edits.resend(send, (body) => body.with !== undefined);
   }
 
   function failAll(why) {
@@ -194,6 +221,10 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
   function handle(m) {
     switch (m.type) {
       case 'dm': {
+        if (edits.isEvent(m)) {
+          if (add(m.with, m) && m.with === open) renderView();
+          return true;
+        }
         const c = conv(m.with);
         if (!add(m.with, m)) return true;
         if (m.nick !== me()) announce(`private message from ${m.nick}: ${m.text}`);
@@ -232,6 +263,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
       case 'ack':
         if (m.with === undefined) return false;
         conv(m.with).pending.delete(m.cid);
+        edits.settle(m.cid);
         if (m.with === open) renderView();
         return true;
       case 'history':
@@ -240,12 +272,18 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
           const c = conv(m.with);
           c.loading = false;
           if (m.start) c.start = true;
-          for (const x of m.messages) add(m.with, x);
+          // Older pages: their messages come folded, and their events are older than what
+          // was applied already.
+          for (const x of m.messages) if (!edits.isEvent(x)) add(m.with, x);
           if (m.with === open) renderView(true);
         }
         return true;
       case 'error':
         if (m.with === undefined && !['signed_in_only', 'self_conversation', 'no_such_user'].includes(m.code)) return false;
+        if (m.cid && m.with !== undefined && edits.settle(m.cid)) {
+          $('conv-notice').textContent = m.message;  // a refused edit, deletion or reaction
+          return true;
+        }
         if (m.cid && m.with !== undefined && conv(m.with).pending.has(m.cid)) {
           // Refused: the text goes back into the composer, with the reason beside it.
           const text = conv(m.with).pending.get(m.cid);
@@ -294,6 +332,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
         return say(w, text);
       },
     });
+    reply = edits.replyBar($('conv-composer'), $('conv-text'));
     document.addEventListener('visibilitychange', () => { if (open) markRead(open); });
   }
 
