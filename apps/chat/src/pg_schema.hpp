@@ -9,7 +9,7 @@ namespace duplex::chat {
 // Version 1: feeds (rooms and private conversations) with their id counters, messages,
 // conversations and read marks (pg_store.cpp). A later step appends to the list in
 // pg_schema.cpp and raises this number.
-inline constexpr int pg_schema_version = 1;
+inline constexpr int pg_schema_version = 2;
 
 // Connects (blocking: nodes migrate before they serve) and applies every missing step in one
 // transaction under an advisory lock, so nodes starting together apply each step once and a

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "conversations.hpp"
+#include "message_fold.hpp"
 
 namespace duplex::chat {
 namespace {
@@ -15,10 +16,41 @@ namespace {
 constexpr const char* append_sql =
     "WITH next AS (INSERT INTO feeds (feed, last_id, is_room) VALUES ($1, 1, $5)"
     " ON CONFLICT (feed) DO UPDATE SET last_id = feeds.last_id + 1 RETURNING last_id)"
-    " INSERT INTO messages (feed, id, nick, body, ts_ms)"
-    " SELECT $1, last_id, $2, $3, $4 FROM next RETURNING id";
+    " INSERT INTO messages (feed, id, nick, body, ts_ms, kind, ref, author)"
+    " SELECT $1, last_id, $2, $3, $4, $6, $7, $8 FROM next RETURNING id";
 
-constexpr const char* columns = "SELECT id, nick, body, ts_ms FROM messages ";
+// An event: stored as append_sql stores a message, and folded into its target in the same
+// statement (so the same transaction), by message_fold.hpp's rules: nothing changes a deleted
+// message (an empty body), only its author edits or deletes it, a new emoji only below
+// fold::max_reactions ($9) and a person only below fold::max_reactors ($10).
+constexpr const char* event_sql =
+    "WITH next AS (INSERT INTO feeds (feed, last_id, is_room) VALUES ($1, 1, $5)"
+    " ON CONFLICT (feed) DO UPDATE SET last_id = feeds.last_id + 1 RETURNING last_id),"
+    " target AS (SELECT author FROM messages WHERE feed = $1 AND id = $7 AND kind = ''"
+    "  AND body <> '' FOR UPDATE),"
+    " stored AS (INSERT INTO messages (feed, id, nick, body, ts_ms, kind, ref, author)"
+    "  SELECT $1, last_id, $2, $3, $4, $6, $7, $8 FROM next RETURNING id),"
+    " edited AS (UPDATE messages SET body = CASE WHEN $6 = 'edit' THEN $3 ELSE '' END,"
+    "  edited = $4 WHERE feed = $1 AND id = $7 AND $6 IN ('edit', 'delete')"
+    "  AND EXISTS (SELECT 1 FROM target WHERE author <> '' AND author = $8)),"
+    " cleared AS (DELETE FROM reactions WHERE feed = $1 AND id = $7"
+    "  AND (($6 = 'unreact' AND emoji = $3 AND nick = $2) OR ($6 = 'delete'"
+    "  AND EXISTS (SELECT 1 FROM target WHERE author <> '' AND author = $8)))),"
+    " reacted AS (INSERT INTO reactions SELECT $1, $7, $3, $2, stored.id FROM stored"
+    "  WHERE $6 = 'react' AND EXISTS (SELECT 1 FROM target)"
+    "  AND (EXISTS (SELECT 1 FROM reactions WHERE feed = $1 AND id = $7 AND emoji = $3)"
+    "   OR (SELECT count(DISTINCT emoji) FROM reactions WHERE feed = $1 AND id = $7) < $9)"
+    "  AND (SELECT count(*) FROM reactions WHERE feed = $1 AND id = $7 AND emoji = $3) < $10"
+    "  ON CONFLICT DO NOTHING)"
+    " SELECT id FROM stored";
+
+// A message's reactions as message_fold.cpp encodes them, in the order they came.
+constexpr const char* columns =
+    "SELECT m.id, m.nick, m.body, m.ts_ms, m.kind, m.ref, m.author, m.edited,"
+    " (SELECT json_agg(json_build_array(g.emoji, g.nicks) ORDER BY g.first) FROM"
+    "  (SELECT emoji, json_agg(nick ORDER BY seq) AS nicks, min(seq) AS first FROM reactions r"
+    "   WHERE r.feed = m.feed AND r.id = m.id GROUP BY emoji) g)"
+    " FROM messages m ";
 
 }  // namespace
 
@@ -68,17 +100,30 @@ void pg_store::last_id(std::string_view room, std::function<void(bool, std::int6
 
 void pg_store::append(stored_message m, std::function<void(bool, std::int64_t)> done) {
   const bool room = !conversations::is_conversation(m.room);
-  std::vector<std::string> params{m.room, m.nick, m.text, std::to_string(m.ts_ms),
-                                  room ? "true" : "false"};
-  db_.query(append_sql, std::move(params), [this, m, done](const pg_reply& r) mutable {
-    // The hub answers the sender with store_failed; the link's state change is the log line.
-    if (!r.ok() || r.rows() != 1) return done(false, 0);
-    m.id = r.integer(0, 0);
-    // This node hears its own messages at once, Redis or not; the others through the bus.
-    report_message(m);
-    announce(m);
-    done(true, m.id);
-  });
+  std::vector<std::string> params{m.room,
+                                  m.nick,
+                                  m.text,
+                                  std::to_string(m.ts_ms),
+                                  room ? "true" : "false",
+                                  m.kind,
+                                  std::to_string(m.ref_id),
+                                  m.author};
+  const bool event = fold::is_event(m);
+  if (event) {
+    params.push_back(std::to_string(fold::max_reactions));
+    params.push_back(std::to_string(fold::max_reactors));
+  }
+  db_.query(event ? event_sql : append_sql, std::move(params),
+            [this, m, done](const pg_reply& r) mutable {
+              // The hub answers the sender with store_failed; the link's state change is the log
+              // line.
+              if (!r.ok() || r.rows() != 1) return done(false, 0);
+              m.id = r.integer(0, 0);
+              // This node hears its own messages at once, Redis or not; the others through the bus.
+              report_message(m);
+              announce(m);
+              done(true, m.id);
+            });
 }
 
 void pg_store::read(std::string sql, std::vector<std::string> params, std::string room,
@@ -87,9 +132,16 @@ void pg_store::read(std::string sql, std::vector<std::string> params, std::strin
     if (!r.ok()) return done(false, {});
     std::vector<stored_message> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i)
-      out.push_back({room, r.integer(i, 0), std::string(r.text(i, 1)), std::string(r.text(i, 2)),
-                     r.integer(i, 3)});
+    for (int i = 0; i < r.rows(); ++i) {
+      stored_message m{room, r.integer(i, 0), std::string(r.text(i, 1)), std::string(r.text(i, 2)),
+                       r.integer(i, 3)};
+      m.kind = r.text(i, 4);
+      m.ref_id = r.integer(i, 5);
+      m.author = r.text(i, 6);
+      m.edited_ms = r.integer(i, 7);
+      m.reactions = fold::decode_reactions(r.text(i, 8));
+      out.push_back(std::move(m));
+    }
     if (reverse) std::reverse(out.begin(), out.end());
     done(true, std::move(out));
   });
@@ -98,7 +150,7 @@ void pg_store::read(std::string sql, std::vector<std::string> params, std::strin
 void pg_store::before(std::string_view room, std::int64_t before_id, std::size_t limit,
                       read_done done) {
   if (before_id <= 1 || limit == 0) return done(true, {});
-  read(std::string(columns) + "WHERE feed = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+  read(std::string(columns) + "WHERE m.feed = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3",
        {std::string(room), std::to_string(before_id), std::to_string(limit)}, std::string(room),
        true, std::move(done));
 }
@@ -106,7 +158,8 @@ void pg_store::before(std::string_view room, std::int64_t before_id, std::size_t
 void pg_store::range(std::string_view room, std::int64_t after_id, std::int64_t up_to,
                      std::size_t limit, read_done done) {
   if (up_to <= after_id || limit == 0) return done(true, {});
-  read(std::string(columns) + "WHERE feed = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4",
+  read(std::string(columns) +
+           "WHERE m.feed = $1 AND m.id > $2 AND m.id <= $3 ORDER BY m.id LIMIT $4",
        {std::string(room), std::to_string(after_id), std::to_string(up_to), std::to_string(limit)},
        std::string(room), false, std::move(done));
 }
@@ -123,7 +176,7 @@ void pg_store::rooms(std::function<void(bool, std::vector<std::string>)> done) {
 }
 
 void pg_store::erase(std::string_view room, std::int64_t id, std::function<void(bool, bool)> done) {
-  db_.query("UPDATE messages SET body = '' WHERE feed = $1 AND id = $2",
+  db_.query("UPDATE messages SET body = '' WHERE feed = $1 AND id = $2 AND kind = ''",
             {std::string(room), std::to_string(id)},
             [done](const pg_reply& r) { done(r.ok(), r.ok() && r.affected() > 0); });
 }

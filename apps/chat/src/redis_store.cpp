@@ -373,8 +373,11 @@ void redis_store::append_once(stored_message m, std::function<void(append_result
 }
 
 bool redis_store::publish(const stored_message& m) {
-  const std::string payload = to_wire(
-      {{"room", m.room}, {"id", m.id}, {"nick", m.nick}, {"text", m.text}, {"ts", m.ts_ms}});
+  nlohmann::json j{
+      {"room", m.room}, {"id", m.id}, {"nick", m.nick}, {"text", m.text}, {"ts", m.ts_ms}};
+  if (!m.kind.empty()) j["kind"] = m.kind;
+  if (m.ref_id != 0) j["ref"] = m.ref_id;
+  const std::string payload = to_wire(j);
   return commands_.command({"PUBLISH", std::string(feed_channel), payload}, nullptr);
 }
 
