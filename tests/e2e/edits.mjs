@@ -87,6 +87,35 @@ try {
   await bob.focus(`${item('hello world')} .menu-toggle`);
   await bob.keyboard.press('Enter');
   check(await bob.$eval(`${item('hello world')} .menu-toggle`, (b) => b.getAttribute('aria-expanded')) === 'true', 'the menu opens from the keyboard');
+
+  // The same in a private conversation: a reply, a reaction, an edit, seen on both sides.
+  const dmItem = (text) => `#conv-messages li.msg[data-id]:has(> .text:text-is("${text}"))`;
+  for (const [page, other] of [[alice, 'bob'], [bob, 'alice']]) {
+    await page.fill('#dm-to', other);
+    await page.press('#dm-to', 'Enter');
+    await page.waitForSelector('#conversation:not([hidden])', { timeout: 5000 });
+  }
+  await say(alice, '#conv-text', 'psst');
+  await waitText(bob, '#conv-messages', 'psst');
+  await bob.hover(dmItem('psst'));
+  await bob.click(`${dmItem('psst')} .menu-toggle`);
+  await bob.click(`${dmItem('psst')} .tools button[aria-label="React"]`);
+  await bob.click(`${dmItem('psst')} .picker button[aria-label="react with 🎉"]`);
+  await alice.waitForSelector(`${dmItem('psst')} .reactions .chip:text-is("🎉 1")`, { timeout: 8000 });
+  check(true, 'a reaction in a private conversation reaches the other side');
+  await alice.hover(dmItem('psst'));
+  await alice.click(`${dmItem('psst')} .menu-toggle`);
+  await alice.click(`${dmItem('psst')} .tools button[aria-label="Edit"]`);
+  await alice.fill('#conv-messages .edit-box', 'psst, lunch?');
+  await alice.press('#conv-messages .edit-box', 'Enter');
+  await waitText(bob, '#conv-messages', 'psst, lunch?');
+  check(await bob.isVisible(`${dmItem('psst, lunch?')} .edited`), 'an edit in a private conversation shows as edited');
+  await bob.click(`${dmItem('psst, lunch?')} .menu-toggle`);
+  await bob.click(`${dmItem('psst, lunch?')} .tools button[aria-label="Reply"]`);
+  await say(bob, '#conv-text', 'yes');
+  await waitText(alice, '#conv-messages', 'yes');
+  const dmQuote = await alice.$eval(`${dmItem('yes')} .reply-quote`, (q) => q.textContent).catch(() => '');
+  check(dmQuote === '↪ alice: psst, lunch?', `a reply in a private conversation quotes its parent (${dmQuote})`);
 } catch (e) {
   failures.push('exception: ' + (e.stack || e));
   console.log('FAIL ' + (e.stack || e));
