@@ -24,6 +24,7 @@ const state = {
   ended: '',  // why the socket closed for good: pending sends have failed
   composer: null,
   reply: null,  // the room composer's reply bar (edits.js)
+  replyOf: new Map(),  // cid of a pending say -> the id it replies to, for its resend
 };
 // conversations: each in its own view, which replaces the room's while it is open.
 const convo = createConversations({
@@ -265,6 +266,7 @@ function dividerItem() {
 // A pending send is settled by its cid alone: its message or its ack, whichever comes first.
 function settle(room, cid) {
   if (!cid || !room.pending.delete(cid)) return;
+  state.replyOf.delete(cid);
   document.querySelector(`#messages .msg[data-cid="${CSS.escape(cid)}"]`)?.remove();
 }
 
@@ -281,7 +283,8 @@ function resendPending(roomName) {
   for (const [cid, text] of room.pending) {
     if (roomName === state.current && !document.querySelector(`#messages .msg[data-cid="${CSS.escape(cid)}"]`))
       appendItem(pendingItem(state.nick, text, cid, messageItem));
-    send({ type: 'say', room: roomName, text, cid });
+    const replyTo = state.replyOf.get(cid);
+    send(replyTo ? { type: 'say', room: roomName, text, cid, reply_to: replyTo } : { type: 'say', room: roomName, text, cid });
   }
   edits.resend(send, (body) => body.room === roomName);
 }
@@ -543,6 +546,7 @@ function say(roomName, text) {
   room.pending.set(cid, text);
   if (roomName === state.current) appendItem(pendingItem(state.nick, text, cid, messageItem));
   const replyTo = state.reply.take();
+  if (replyTo) state.replyOf.set(cid, replyTo);
   send(replyTo ? { type: 'say', room: roomName, text, cid, reply_to: replyTo } : { type: 'say', room: roomName, text, cid });
   return true;
 }

@@ -20,6 +20,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
   let composer = null;
   let ended = '';  // why the socket closed for good
   let reply = null;  // the composer's reply bar (edits.js)
+  const replyOf = new Map();  // cid of a pending dm -> the id it replies to, for its resend
 
   function conv(w) {
     // start: the first message is loaded; loading: an older page was asked for
@@ -58,7 +59,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
   function add(w, m) {
     if (edits.isEvent(m)) return addEvent(w, m);
     const c = conv(w);
-    if (m.cid) c.pending.delete(m.cid);  // its own send, back: settled
+    if (m.cid) { c.pending.delete(m.cid); replyOf.delete(m.cid); }  // its own send, back: settled
     if (c.messages.has(m.id)) return false;  // a dm and a conversation answer may overlap
     c.messages.set(m.id, m);
     c.lastId = Math.max(c.lastId, m.id);
@@ -200,6 +201,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     const cid = newCid();
     c.pending.set(cid, text);
     const replyTo = reply.take();
+    if (replyTo) replyOf.set(cid, replyTo);
     send(replyTo ? { type: 'dm', with: w, text, cid, reply_to: replyTo } : { type: 'dm', with: w, text, cid });
     if (w === open) renderView();
     return true;
@@ -208,7 +210,10 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
   // A reconnection: every conversation's unsettled sends go again under their cids.
   function resendAll() {
     for (const [w, c] of list)
-      for (const [cid, text] of c.pending) send({ type: 'dm', with: w, text, cid });
+      for (const [cid, text] of c.pending) {
+        const replyTo = replyOf.get(cid);
+        send(replyTo ? { type: 'dm', with: w, text, cid, reply_to: replyTo } : { type: 'dm', with: w, text, cid });
+      }
     edits.resend(send, (body) => body.with !== undefined);
   }
 

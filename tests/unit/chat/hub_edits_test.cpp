@@ -232,5 +232,43 @@ TEST(Edits, TheFoldedStateSurvivesARestart) {
   EXPECT_EQ(page[2].kind, "react");
 }
 
+// Private conversations: the same events, named by `with`, to every session of both users.
+TEST(Edits, InAPrivateConversationByEitherSideAndEditsByTheAuthorOnly) {
+  chat_fixture fx;
+  auto alice = fx.connect("alice");
+  fx.send(alice, {{"type", "hello"}});
+  auto bob = fx.connect("bob");
+  fx.send(bob, {{"type", "hello"}});
+  fx.pump();
+  fx.send(alice, {{"type", "dm"}, {"with", "bob"}, {"text", "psst"}, {"cid", "d1"}});
+  fx.pump();
+  ASSERT_FALSE(alice.s->of("ack").empty());
+  const auto id = alice.s->of("ack").back()["id"].get<std::int64_t>();
+  fx.send(bob, {{"type", "react"}, {"with", "alice"}, {"id", id}, {"emoji", "🎉"}, {"cid", "r1"}});
+  fx.pump();
+  fx.send(bob, {{"type", "edit"}, {"with", "alice"}, {"id", id}, {"text", "bob's"}, {"cid", "x"}});
+  fx.pump();
+  ASSERT_FALSE(bob.s->of("error").empty());
+  EXPECT_EQ(bob.s->of("error").back()["code"], "not_author");
+  EXPECT_EQ(bob.s->of("error").back()["with"], "alice");
+  fx.send(alice, {{"type", "edit"}, {"with", "bob"}, {"id", id}, {"text", "psst!"}});
+  fx.send(alice, {{"type", "dm"}, {"with", "bob"}, {"text", "re"}, {"reply_to", id}});
+  fx.pump();
+  const auto got = bob.s->of("dm");
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[1]["kind"], "react");
+  EXPECT_EQ(got[1]["with"], "alice");
+  EXPECT_EQ(got[2]["kind"], "edit");
+  EXPECT_EQ(got[2]["target"], id);
+  EXPECT_EQ(got[3]["reply_to"], id);
+  fx.send(bob, {{"type", "history"}, {"with", "alice"}});
+  fx.pump();
+  const auto page = bob.s->of("history").back()["messages"];
+  ASSERT_GE(page.size(), 1u);
+  EXPECT_EQ(page[0]["text"], "psst!");
+  EXPECT_EQ(page[0]["reactions"][0]["emoji"], "🎉");
+  EXPECT_EQ(page[0]["reactions"][0]["nicks"][0], "bob");
+}
+
 }  // namespace
 }  // namespace duplex::chat::test
