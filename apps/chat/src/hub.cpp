@@ -112,6 +112,7 @@ void hub::dispatch(client& c, const request& r) {
   if (r.type == "read") return on_read(c, r);
   if (r.type == "search") return on_search(c, r);
   if (r.type == "around") return on_around(c, r);
+  if (r.type == "edit" || r.type == "retract" || r.type == "react") return on_event(c, r);
   if (is_room_request(r.type)) return on_room_request(c, r);
   error(c, "unknown_type", "unknown message type");
 }

@@ -2,7 +2,8 @@
 // rate limits, speaking the JSON protocol of docs/chat-protocol.md. hub.cpp takes requests,
 // hub_users.cpp names and users, hub_rooms.cpp joins and leaves, hub_fanout.cpp what reaches a
 // room's members, hub_moderation.cpp the directory, owners and moderators; hub_private.cpp
-// private conversations, hub_read.cpp read marks, hub_search.cpp search.
+// private conversations, hub_read.cpp read marks, hub_search.cpp search, hub_edits.cpp edits,
+// deletions, reactions.
 #pragma once
 
 #include <cstdint>
@@ -281,6 +282,28 @@ class hub final : public store_listener {
   void on_private_history(client& c, const request& r);
   void on_conversations(client& c);
   std::vector<wire::conversation_summary> summaries(const user& u) const;
+
+  // hub_edits.cpp: edits, deletions and reactions (events on a message), and the rules for
+  // the text of a say, a dm or an edit and for where a reply points.
+  struct refusal {
+    std::string code;
+    std::string message;
+  };
+  std::optional<refusal> text_problem(const std::string& text) const;
+  std::optional<refusal> reply_problem(std::int64_t reply_to, std::int64_t known) const;
+  struct event_place {
+    std::string feed;
+    std::string shown;  // the room's name, or the other user's as this user sees it
+    std::string peer;   // a conversation's other user key
+    bool dm = false;
+  };
+  std::optional<event_place> place_of(client& c, const request& r);
+  void refuse_event(client& c, const event_place& p, std::string_view code, std::string_view why,
+                    std::string_view cid);
+  void on_event(client& c, const request& r);
+  void check_event(client& c, const event_place& p, stored_message e, bool ok,
+                   const std::vector<stored_message>& found);
+  void append_event(client& c, const event_place& p, stored_message e);
 
   // hub_read.cpp: read marks, the user's across its sessions.
   void on_read(client& c, const request& r);

@@ -1,10 +1,12 @@
 // What reaches a room's members: says and their acks, the store's feed through each room's
 // room_feed, presence and typing. A room's messages are published once to its topic; only a
 // member still reading its join history gets its own copy, held until the history is out.
+#include <algorithm>
 #include <vector>
 
 #include "conversations.hpp"
 #include "hub.hpp"
+#include "message_fold.hpp"
 
 namespace duplex::chat {
 
@@ -24,12 +26,12 @@ void hub::on_say(client& c, const request& r) {
   const auto file = attachment_of(c, r, rm->name);
   if (!file) return refuse("invalid_file", "attach a file you uploaded for this room");
   const std::string text = r.str("text");
-  // A file may go without a word.
-  if (const auto why = text_refusal(text); !why.empty() && (file->empty() || !text.empty()))
-    return refuse(why, why == "empty_text" ? "say something"
-                                           : "no control characters other than tab and line break");
-  if (text.size() > limits_.max_text_bytes)
-    return refuse("text_too_long", "at most " + std::to_string(limits_.max_text_bytes) + " bytes");
+  // A file may go without a word (hub_edits.cpp has the text rules).
+  if (auto bad = text_problem(text); bad && !(text.empty() && !file->empty()))
+    return refuse(bad->code, bad->message);
+  const std::int64_t reply_to = r.integer("reply_to");
+  if (auto bad = reply_problem(reply_to, rm->feed.delivered_id()))
+    return refuse(bad->code, bad->message);
   // Refused rather than cut: a cut could split a character, and a client could no longer
   // recognise its own ref in the ack.
   std::string ref = r.str("ref");
@@ -37,7 +39,9 @@ void hub::on_say(client& c, const request& r) {
     return refuse("invalid_ref", "ref is at most 64 characters");
   // The nick comes from the connection, never from the message; the id from the store, which
   // answers a cid it stored already with that message's id.
-  stored_message m{rm->name, 0, c.nick, text, now_(), cid, c.user, *file};
+  stored_message m{rm->name, 0, c.nick, text, now_(), cid, c.user};
+  m.ref_id = std::max<std::int64_t>(0, reply_to);
+  m.file = *file;
   // What they typed is said: the next keystroke is a new message, announced at once.
   if (user* u = user_of(c)) u->typed_ms.erase(rm->name);
   const std::uint64_t sender = r.id;
@@ -104,9 +108,8 @@ void hub::carry_out(room& rm, room_feed::actions actions) {
   ++rm.pins;
   for (auto& a : actions) {
     if (auto* d = std::get_if<room_feed::deliver>(&a)) {
-      // An empty text is a message a moderator deleted before it went out (a gap's fill).
-      if (!d->message.text.empty() || !d->message.file.empty())
-        broadcast(rm, wire::message(d->message));
+      // Not shown: a message a moderator deleted before it went out (a gap's fill).
+      if (fold::shown(d->message)) broadcast(rm, wire::message(d->message));
     } else if (auto* k = std::get_if<room_feed::ack>(&a)) {
       if (client* c = find_client(k->sender)) send_ack(*c, rm.name, {k->ref, k->cid}, k->id);
     } else if (auto* f = std::get_if<room_feed::fetch>(&a)) {

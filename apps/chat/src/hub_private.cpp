@@ -168,29 +168,35 @@ void hub::on_dm(client& c, const request& r) {
   const auto file = attachment_of(c, r, feed);
   if (!file) return refuse("invalid_file", "attach a file you uploaded for this conversation");
   const std::string text = r.str("text");
-  if (const auto why = text_refusal(text); !why.empty() && (file->empty() || !text.empty()))
-    return refuse(why, why == "empty_text" ? "say something"
-                                           : "no control characters other than tab and line break");
-  if (text.size() > limits_.max_text_bytes)
-    return refuse("text_too_long", "at most " + std::to_string(limits_.max_text_bytes) + " bytes");
+  // A file may go without a word (hub_edits.cpp has the text rules).
+  if (auto bad = text_problem(text); bad && !(text.empty() && !file->empty()))
+    return refuse(bad->code, bad->message);
   std::string ref = r.str("ref");
   if (code_points(ref) > limits_.max_ref_chars)
     return refuse("invalid_ref", "ref is at most 64 characters");
   conversation_state* cv = convo_named(feed, {c.user, c.nick}, *peer);
   if (cv == nullptr) return refuse("server_full", "no more conversations on this server");
+  // A reply points at an id this conversation delivered, as far as this node knows.
+  const std::int64_t reply_to = r.integer("reply_to");
+  std::int64_t known = cv->feed.ready() ? cv->feed.delivered_id() : 0;
+  if (auto p = me->priv.peers.find(peer->key); p != me->priv.peers.end())
+    known = std::max(known, p->second.last_id);
+  if (auto bad = reply_problem(reply_to, known)) return refuse(bad->code, bad->message);
+  stored_message m{feed, 0, c.nick, text, now_(), cid, c.user};
+  m.ref_id = std::max<std::int64_t>(0, reply_to);
+  m.file = *file;
   // Every time, not only the first: it costs an index probe, and a failed first write is
   // mended by the next message.
   store_.add_conversation(feed, c.user, c.nick, peer->key, peer->name);
   note_peer(c.user, *peer, feed, 0);
   note_peer(peer->key, {c.user, c.nick}, feed, 0);
   ++cv->appending;
-  store_.append_once(
-      {feed, 0, c.nick, text, now_(), cid, c.user, *file},
-      [this, sender = r.id, feed, serial = cv->serial, ref = std::move(ref), cid](append_result a) {
-        if (conversation_state* live = live_convo(feed, serial)) --live->appending;
-        on_dm_stored(sender, feed, {ref, cid}, a);
-        release_convo_if_unused(feed);
-      });
+  store_.append_once(std::move(m), [this, sender = r.id, feed, serial = cv->serial,
+                                    ref = std::move(ref), cid](append_result a) {
+    if (conversation_state* live = live_convo(feed, serial)) --live->appending;
+    on_dm_stored(sender, feed, {ref, cid}, a);
+    release_convo_if_unused(feed);
+  });
 }
 
 // As in a room, the ack waits until the message itself has gone to the sender.

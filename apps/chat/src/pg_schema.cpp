@@ -56,7 +56,27 @@ constexpr const char* search_v3 =
     "CREATE INDEX messages_words ON messages USING gin (words);"
     "CREATE INDEX messages_search_key ON messages (search_key);";
 
-constexpr std::array<const char*, pg_schema_version> steps{history_v1, client_ids_v2, search_v3};
+
+// Edits, deletions, reactions and replies (issue 14, item 3): an entry is a message or an
+// event (`kind`, `ref` its target; a message's `ref` is the one it replies to), and the message
+// row holds its folded text and edit time, updated in the statement that stores each event
+// (pg_store.cpp). Reactions are rows of their own, one per person and emoji, so that adding and
+// taking one away are an insert and a delete; `seq` is the event's id, their order.
+constexpr const char* events_v4 =
+    "ALTER TABLE messages"
+    " ADD COLUMN kind text NOT NULL DEFAULT '',"
+    " ADD COLUMN ref bigint NOT NULL DEFAULT 0,"
+    " ADD COLUMN edited bigint NOT NULL DEFAULT 0;"
+    "CREATE TABLE reactions ("
+    " feed text NOT NULL,"
+    " id bigint NOT NULL,"
+    " emoji text NOT NULL,"
+    " nick text NOT NULL,"
+    " seq bigint NOT NULL,"
+    " PRIMARY KEY (feed, id, emoji, nick));";
+
+constexpr std::array<const char*, pg_schema_version> steps{history_v1, client_ids_v2, search_v3,
+                                                          events_v4};
 
 // Any number: it only has to be the same in every node.
 constexpr const char* lock = "SELECT pg_advisory_xact_lock(7244500215)";

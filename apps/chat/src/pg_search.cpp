@@ -16,7 +16,7 @@ constexpr const char* find_sql =
     " ', MaxWords=24, MinWords=8')"
     " FROM messages m, plainto_tsquery('simple', $1) q"
     " WHERE m.words @@ q AND m.search_key < $2"
-    " AND m.feed IN (SELECT jsonb_array_elements_text($3::jsonb))"
+    " AND m.feed IN (SELECT jsonb_array_elements_text($3::jsonb)) AND m.kind = ''"
     " ORDER BY m.search_key DESC LIMIT $4";
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "conversations.hpp"
+#include "message_fold.hpp"
 
 namespace duplex::chat {
 namespace {
@@ -21,15 +22,48 @@ constexpr const char* append_sql =
     " next AS (INSERT INTO feeds (feed, last_id, is_room)"
     " SELECT $1::text, 1, $5::boolean WHERE NOT EXISTS (SELECT 1 FROM prior)"
     " ON CONFLICT (feed) DO UPDATE SET last_id = feeds.last_id + 1 RETURNING last_id),"
-    " stored AS (INSERT INTO messages (feed, id, nick, body, ts_ms, cid, author)"
-    " SELECT $1::text, last_id, $2::text, $3::text, $4::bigint, $7::text, $6::text FROM next"
+    " stored AS (INSERT INTO messages (feed, id, nick, body, ts_ms, cid, author, kind, ref)"
+    " SELECT $1::text, last_id, $2::text, $3::text, $4::bigint, $7::text, $6::text, $8::text,"
+    " $9::bigint FROM next"
     " ON CONFLICT (feed, author, cid) WHERE cid <> '' DO NOTHING RETURNING id)"
     " SELECT id, 0 FROM stored UNION ALL SELECT id, 1 FROM prior";
 
 constexpr const char* find_sql =
     "SELECT id FROM messages WHERE feed = $1 AND author = $2 AND cid = $3 AND cid <> ''";
 
-constexpr const char* columns = "SELECT id, nick, body, ts_ms, cid FROM messages ";
+
+// An event: stored as append_sql stores a message, and folded into its target in the same
+// statement (so the same transaction), by message_fold.hpp's rules: nothing changes a deleted
+// message (an empty body), only its author edits or deletes it, a new emoji only below
+// fold::max_reactions ($9) and a person only below fold::max_reactors ($10).
+constexpr const char* event_sql =
+    "WITH next AS (INSERT INTO feeds (feed, last_id, is_room) VALUES ($1, 1, $5)"
+    " ON CONFLICT (feed) DO UPDATE SET last_id = feeds.last_id + 1 RETURNING last_id),"
+    " target AS (SELECT author FROM messages WHERE feed = $1 AND id = $7 AND kind = ''"
+    "  AND body <> '' FOR UPDATE),"
+    " stored AS (INSERT INTO messages (feed, id, nick, body, ts_ms, kind, ref, author)"
+    "  SELECT $1, last_id, $2, $3, $4, $6, $7, $8 FROM next RETURNING id),"
+    " edited AS (UPDATE messages SET body = CASE WHEN $6 = 'edit' THEN $3 ELSE '' END,"
+    "  edited = $4 WHERE feed = $1 AND id = $7 AND $6 IN ('edit', 'delete')"
+    "  AND EXISTS (SELECT 1 FROM target WHERE author <> '' AND author = $8)),"
+    " cleared AS (DELETE FROM reactions WHERE feed = $1 AND id = $7"
+    "  AND (($6 = 'unreact' AND emoji = $3 AND nick = $2) OR ($6 = 'delete'"
+    "  AND EXISTS (SELECT 1 FROM target WHERE author <> '' AND author = $8)))),"
+    " reacted AS (INSERT INTO reactions SELECT $1, $7, $3, $2, stored.id FROM stored"
+    "  WHERE $6 = 'react' AND EXISTS (SELECT 1 FROM target)"
+    "  AND (EXISTS (SELECT 1 FROM reactions WHERE feed = $1 AND id = $7 AND emoji = $3)"
+    "   OR (SELECT count(DISTINCT emoji) FROM reactions WHERE feed = $1 AND id = $7) < $9)"
+    "  AND (SELECT count(*) FROM reactions WHERE feed = $1 AND id = $7 AND emoji = $3) < $10"
+    "  ON CONFLICT DO NOTHING)"
+    " SELECT id FROM stored";
+
+// A message's reactions as message_fold.cpp encodes them, in the order they came.
+constexpr const char* columns =
+    "SELECT m.id, m.nick, m.body, m.ts_ms, m.kind, m.ref, m.author, m.edited,"
+    " (SELECT json_agg(json_build_array(g.emoji, g.nicks) ORDER BY g.first) FROM"
+    "  (SELECT emoji, json_agg(nick ORDER BY seq) AS nicks, min(seq) AS first FROM reactions r"
+    "   WHERE r.feed = m.feed AND r.id = m.id GROUP BY emoji) g)"
+    " , m.cid FROM messages m ";
 
 }  // namespace
 
@@ -84,19 +118,29 @@ void pg_store::append(stored_message m, std::function<void(bool, std::int64_t)> 
 
 void pg_store::append_once(stored_message m, std::function<void(append_result)> done) {
   const bool room = !conversations::is_conversation(m.room);
-  std::vector<std::string> params{
-      m.room, m.nick, m.text, std::to_string(m.ts_ms), room ? "true" : "false", m.author, m.cid};
-  db_.query(append_sql, std::move(params), [this, m, done](const pg_reply& r) mutable {
-    // The hub answers the sender with store_failed; the link's state change is the log line.
-    if (!r.ok() || r.rows() > 1) return done({false, 0, false});
-    if (r.rows() == 0) return find_once(m, std::move(done));
-    m.id = r.integer(0, 0);
-    if (r.integer(0, 1) == 1) return done({true, m.id, true});
-    // This node hears its own messages at once, Redis or not; the others through the bus.
-    report_message(m);
-    announce(m);
-    done({true, m.id, false});
-  });
+  const bool event = fold::is_event(m);
+  // An event keeps no cid (no resend is recognised for it here) and has its own statement.
+  std::vector<std::string> params =
+      event ? std::vector<std::string>{m.room, m.nick, m.text, std::to_string(m.ts_ms),
+                                       room ? "true" : "false", m.kind, std::to_string(m.ref_id),
+                                       m.author, std::to_string(fold::max_reactions),
+                                       std::to_string(fold::max_reactors)}
+            : std::vector<std::string>{m.room, m.nick, m.text, std::to_string(m.ts_ms),
+                                       room ? "true" : "false", m.author, m.cid, m.kind,
+                                       std::to_string(m.ref_id)};
+  db_.query(event ? event_sql : append_sql, std::move(params),
+            [this, m, event, done](const pg_reply& r) mutable {
+              // The hub answers the sender with store_failed; the link's state change is the log
+              // line.
+              if (!r.ok() || r.rows() > 1 || (event && r.rows() != 1)) return done({false, 0, false});
+              if (r.rows() == 0) return find_once(m, std::move(done));
+              m.id = r.integer(0, 0);
+              if (!event && r.integer(0, 1) == 1) return done({true, m.id, true});
+              // This node hears its own messages at once, Redis or not; the others through the bus.
+              report_message(m);
+              announce(m);
+              done({true, m.id, false});
+            });
 }
 
 // The other node of a race stored the cid first: its id is the answer.
@@ -114,9 +158,17 @@ void pg_store::read(std::string sql, std::vector<std::string> params, std::strin
     if (!r.ok()) return done(false, {});
     std::vector<stored_message> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i)
-      out.push_back({room, r.integer(i, 0), std::string(r.text(i, 1)), std::string(r.text(i, 2)),
-                     r.integer(i, 3), std::string(r.text(i, 4))});
+    for (int i = 0; i < r.rows(); ++i) {
+      stored_message m{room, r.integer(i, 0), std::string(r.text(i, 1)), std::string(r.text(i, 2)),
+                       r.integer(i, 3)};
+      m.kind = r.text(i, 4);
+      m.ref_id = r.integer(i, 5);
+      m.author = r.text(i, 6);
+      m.edited_ms = r.integer(i, 7);
+      m.reactions = fold::decode_reactions(r.text(i, 8));
+      m.cid = r.text(i, 9);
+      out.push_back(std::move(m));
+    }
     if (reverse) std::reverse(out.begin(), out.end());
     done(true, std::move(out));
   });
@@ -125,7 +177,7 @@ void pg_store::read(std::string sql, std::vector<std::string> params, std::strin
 void pg_store::before(std::string_view room, std::int64_t before_id, std::size_t limit,
                       read_done done) {
   if (before_id <= 1 || limit == 0) return done(true, {});
-  read(std::string(columns) + "WHERE feed = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+  read(std::string(columns) + "WHERE m.feed = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3",
        {std::string(room), std::to_string(before_id), std::to_string(limit)}, std::string(room),
        true, std::move(done));
 }
@@ -133,7 +185,8 @@ void pg_store::before(std::string_view room, std::int64_t before_id, std::size_t
 void pg_store::range(std::string_view room, std::int64_t after_id, std::int64_t up_to,
                      std::size_t limit, read_done done) {
   if (up_to <= after_id || limit == 0) return done(true, {});
-  read(std::string(columns) + "WHERE feed = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4",
+  read(std::string(columns) +
+           "WHERE m.feed = $1 AND m.id > $2 AND m.id <= $3 ORDER BY m.id LIMIT $4",
        {std::string(room), std::to_string(after_id), std::to_string(up_to), std::to_string(limit)},
        std::string(room), false, std::move(done));
 }
@@ -150,7 +203,7 @@ void pg_store::rooms(std::function<void(bool, std::vector<std::string>)> done) {
 }
 
 void pg_store::erase(std::string_view room, std::int64_t id, std::function<void(bool, bool)> done) {
-  db_.query("UPDATE messages SET body = '' WHERE feed = $1 AND id = $2",
+  db_.query("UPDATE messages SET body = '' WHERE feed = $1 AND id = $2 AND kind = ''",
             {std::string(room), std::to_string(id)},
             [done](const pg_reply& r) { done(r.ok(), r.ok() && r.affected() > 0); });
 }

@@ -32,6 +32,8 @@ class pg_store final : public store, private store_listener {
   void range(std::string_view room, std::int64_t after_id, std::int64_t up_to, std::size_t limit,
              read_done done) override;
   void rooms(std::function<void(bool, std::vector<std::string>)> done) override;
+  // Events are folded into their message by the statement that stores them.
+  bool keeps_events() const noexcept override { return true; }
   void erase(std::string_view room, std::int64_t id, std::function<void(bool, bool)> done) override;
   void set_presence(const std::string& room, const std::string& nick, bool present) override;
   void remote_members(const std::string& room,

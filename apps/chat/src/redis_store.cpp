@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "message_fold.hpp"
 #include "token.hpp"
 #include "wire.hpp"
 
@@ -84,10 +85,21 @@ std::string sent_order_key(std::string_view author) {
   return "duplex-chat:user:" + std::string(author) + ":sent-order";
 }
 
+std::string fold_key(std::string_view room) {
+  return "duplex-chat:room:" + std::string(room) + ":fold";
+}
+std::string fold_order_key(std::string_view room) {
+  return "duplex-chat:room:" + std::string(room) + ":fold-order";
+}
+
 // One atomic step per message, so that ids, stream order and publish order agree on every
 // node: the next id, the stream entry under that id, the room's name, and the fan-out. With a
 // cid (ARGV[6] the sent field, not empty) a cid stored already answers its first id instead,
-// whichever node stored it. Returns {id, 1 if a duplicate}.
+// whichever node stored it. An event (ARGV[9]: edit, delete, react, unreact) is also folded
+// into its target's state in KEYS[7] (field: the target id; {text, author, edited, r}, `r` the
+// reactions as message_fold.cpp encodes them), by the rules of message_fold.hpp, so that
+// reads give messages as they are now; KEYS[8] orders those states by id, and the oldest go
+// past keep_per_room, as the stream's entries do. Returns {id, 1 if a duplicate}.
 constexpr const char* append_script = R"lua(
 if ARGV[6] ~= '' then
   local seen = redis.call('HGET', KEYS[5], ARGV[6])
@@ -95,7 +107,8 @@ if ARGV[6] ~= '' then
 end
 local id = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], id .. '-0',
-           'nick', ARGV[2], 'text', ARGV[3], 'ts', ARGV[4], 'cid', ARGV[7])
+           'nick', ARGV[2], 'text', ARGV[3], 'ts', ARGV[4], 'cid', ARGV[7],
+           'kind', ARGV[9], 'ref', ARGV[10], 'author', ARGV[11])
 if string.sub(ARGV[1], 1, 1) ~= '@' then redis.call('SADD', KEYS[3], ARGV[1]) end
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[5], ARGV[6], id)
@@ -104,9 +117,49 @@ if ARGV[6] ~= '' then
     redis.call('HDEL', KEYS[5], redis.call('RPOP', KEYS[6]))
   end
 end
+local kind, target = ARGV[9], ARGV[10]
+if kind == 'edit' or kind == 'delete' or kind == 'react' or kind == 'unreact' then
+  local st = redis.call('HGET', KEYS[7], target)
+  if st then st = cjson.decode(st) else
+    local e = redis.call('XRANGE', KEYS[2], target .. '-0', target .. '-0')
+    if #e == 1 then
+      local f = {}
+      for i = 1, #e[1][2], 2 do f[e[1][2][i]] = e[1][2][i + 1] end
+      if (f.kind or '') == '' then st = {text = f.text, author = f.author or '', edited = 0, r = {}} end
+    end
+  end
+  if st and st.text ~= '' then
+    local own = st.author ~= '' and st.author == ARGV[11]
+    if kind == 'edit' and own then st.text = ARGV[3]; st.edited = tonumber(ARGV[4])
+    elseif kind == 'delete' and own then st.text = ''; st.r = {}; st.edited = tonumber(ARGV[4])
+    elseif kind == 'react' or kind == 'unreact' then
+      local found
+      for i, x in ipairs(st.r) do if x[1] == ARGV[3] then found = i end end
+      if kind == 'react' and not found then
+        if #st.r < tonumber(ARGV[12]) then table.insert(st.r, {ARGV[3], {ARGV[2]}}) end
+      elseif found then
+        local ns, at = st.r[found][2], nil
+        for i, n in ipairs(ns) do if n == ARGV[2] then at = i end end
+        if kind == 'react' and not at and #ns < tonumber(ARGV[13]) then table.insert(ns, ARGV[2]) end
+        if kind == 'unreact' and at then table.remove(ns, at) end
+        if #ns == 0 then table.remove(st.r, found) end
+      end
+    end
+    redis.call('HSET', KEYS[7], target, cjson.encode(st))
+    redis.call('ZADD', KEYS[8], target, target)
+    local extra = redis.call('ZCARD', KEYS[8]) - tonumber(ARGV[5])
+    if extra > 0 then
+      for _, old in ipairs(redis.call('ZRANGE', KEYS[8], 0, extra - 1)) do
+        redis.call('HDEL', KEYS[7], old)
+      end
+      redis.call('ZREMRANGEBYRANK', KEYS[8], 0, extra - 1)
+    end
+  end
+end
 redis.call('PUBLISH', KEYS[4], cjson.encode({room = ARGV[1], id = id, nick = ARGV[2],
                                              text = ARGV[3], ts = tonumber(ARGV[4]),
-                                             cid = ARGV[7]}))
+                                             cid = ARGV[7], kind = ARGV[9],
+                                             ref = tonumber(ARGV[10])}))
 return {id, 0}
 )lua";
 
@@ -139,8 +192,22 @@ bool parse_entry(const redisReply* e, const std::string& room, stored_message& o
     if (key == "text") out.text = value;
     if (key == "ts") out.ts_ms = to_int(value);
     if (key == "cid") out.cid = value;
+    if (key == "kind") out.kind = value;
+    if (key == "ref") out.ref_id = to_int(value);
+    if (key == "author") out.author = value;
   }
   return true;
+}
+
+// A message's folded state (the append script's) over what its stream entry says.
+void overlay(stored_message& m, std::string_view state) {
+  const nlohmann::json j = nlohmann::json::parse(state, nullptr, false);
+  if (!j.is_object()) return;
+  m.text = text_field(j, "text");
+  m.edited_ms = int_field(j, "edited");
+  auto r = j.find("r");
+  m.reactions =
+      r != j.end() && r->is_array() ? fold::decode_reactions(to_wire(*r)) : std::vector<reaction>{};
 }
 
 }  // namespace
@@ -274,13 +341,15 @@ void redis_store::append(stored_message m, std::function<void(bool, std::int64_t
 void redis_store::append_once(stored_message m, std::function<void(append_result)> done) {
   std::vector<std::string> argv{"EVAL",
                                 append_script,
-                                "6",
+                                "8",
                                 seq_key(m.room),
                                 log_key(m.room),
                                 std::string(rooms_key),
                                 std::string(feed_channel),
                                 sent_key(m.author),
                                 sent_order_key(m.author),
+                                fold_key(m.room),
+                                fold_order_key(m.room),
                                 m.room,
                                 m.nick,
                                 m.text,
@@ -288,7 +357,12 @@ void redis_store::append_once(stored_message m, std::function<void(append_result
                                 std::to_string(keep_),
                                 m.cid.empty() ? std::string() : m.room + '\n' + m.cid,
                                 m.cid,
-                                std::to_string(max_sent_cids)};
+                                std::to_string(max_sent_cids),
+                                m.kind,
+                                std::to_string(m.ref_id),
+                                m.author,
+                                std::to_string(fold::max_reactions),
+                                std::to_string(fold::max_reactors)};
   const bool sent = commands_.command(argv, [done](const redisReply* r) {
     if (is_error(r) || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER)
@@ -299,14 +373,17 @@ void redis_store::append_once(stored_message m, std::function<void(append_result
 }
 
 bool redis_store::publish(const stored_message& m) {
-  const std::string payload = to_wire(
-      {{"room", m.room}, {"id", m.id}, {"nick", m.nick}, {"text", m.text}, {"ts", m.ts_ms}});
+  nlohmann::json j{
+      {"room", m.room}, {"id", m.id}, {"nick", m.nick}, {"text", m.text}, {"ts", m.ts_ms}};
+  if (!m.kind.empty()) j["kind"] = m.kind;
+  if (m.ref_id != 0) j["ref"] = m.ref_id;
+  const std::string payload = to_wire(j);
   return commands_.command({"PUBLISH", std::string(feed_channel), payload}, nullptr);
 }
 
 void redis_store::read_stream(std::vector<std::string> argv, std::string room, bool reverse,
                               read_done done) {
-  const bool sent = commands_.command(argv, [room, reverse, done](const redisReply* r) {
+  const bool sent = commands_.command(argv, [this, room, reverse, done](const redisReply* r) {
     if (is_error(r) || r->type != REDIS_REPLY_ARRAY) return done(false, {});
     std::vector<stored_message> out;
     for (std::size_t i = 0; i < r->elements; ++i) {
@@ -314,7 +391,30 @@ void redis_store::read_stream(std::vector<std::string> argv, std::string room, b
       if (parse_entry(r->element[i], room, m)) out.push_back(std::move(m));
     }
     if (reverse) std::reverse(out.begin(), out.end());
-    done(true, std::move(out));
+    fold_in(room, std::move(out), done);
+  });
+  if (!sent) done(false, {});
+}
+
+// The messages' folded states, read after their entries: an event stored in between may be
+// in a state and come again in the feed, which changes nothing (message_fold.hpp).
+void redis_store::fold_in(const std::string& room, std::vector<stored_message> out,
+                          read_done done) {
+  std::vector<std::string> argv{"HMGET", fold_key(room)};
+  std::vector<std::size_t> at;
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (!fold::is_event(out[i])) {
+      argv.push_back(std::to_string(out[i].id));
+      at.push_back(i);
+    }
+  if (at.empty()) return done(true, std::move(out));
+  auto msgs = std::make_shared<std::vector<stored_message>>(std::move(out));
+  const bool sent = commands_.command(argv, [msgs, at, done](const redisReply* r) {
+    if (is_error(r) || r->type != REDIS_REPLY_ARRAY) return done(false, {});
+    for (std::size_t i = 0; i < r->elements && i < at.size(); ++i)
+      if (r->element[i]->type == REDIS_REPLY_STRING)
+        overlay((*msgs)[at[i]], text_of(r->element[i]));
+    done(true, std::move(*msgs));
   });
   if (!sent) done(false, {});
 }

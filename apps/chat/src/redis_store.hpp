@@ -33,6 +33,8 @@ class redis_store final : public store {
   void range(std::string_view room, std::int64_t after_id, std::int64_t up_to, std::size_t limit,
              read_done done) override;
   void rooms(std::function<void(bool, std::vector<std::string>)> done) override;
+  // Events are folded into their message's state by the append script.
+  bool keeps_events() const noexcept override { return true; }
   void set_presence(const std::string& room, const std::string& nick, bool present) override;
   void remote_members(const std::string& room,
                       std::function<void(bool, std::vector<std::string>)> done) override;
@@ -59,6 +61,7 @@ class redis_store final : public store {
   void load_marks(std::shared_ptr<user_record> rec, std::string user,
                   std::function<void(bool, user_record)> done);
   void read_stream(std::vector<std::string> argv, std::string room, bool reverse, read_done done);
+  void fold_in(const std::string& room, std::vector<stored_message> out, read_done done);
 
   net::event_loop& loop_;
   redis_link commands_;

@@ -178,6 +178,18 @@ constexpr const char* files_v8 =
     "CREATE INDEX IF NOT EXISTS uploads_by_uploader ON uploads (uploader, posted);"
     "CREATE INDEX IF NOT EXISTS uploads_by_sha256 ON uploads (sha256);";
 
+// ----- edits, deletions, reactions and replies (version 9, issue 14 item 3): an entry of the
+// history is a message or an event on an earlier one (`kind`, `ref` its target; a message's
+// `ref` is the one it replies to), and a message row also holds its folded state (its current
+// text, when it was edited, its reactions as JSON), kept up to date in the transaction that
+// stores each event (sqlite_store.cpp). `author` is the sender's user key: who may edit.
+constexpr std::array<const char*, 5> events_v9_columns{
+    "kind TEXT NOT NULL DEFAULT ''", "ref INTEGER NOT NULL DEFAULT 0",
+    "author TEXT NOT NULL DEFAULT ''", "edited INTEGER NOT NULL DEFAULT 0",
+    "reactions TEXT NOT NULL DEFAULT ''"};
+// The columns come from add_missing_columns, as version 6's did.
+constexpr const char* events_v9 = "";
+
 bool has_column(sql::connection& db, const char* table, const char* column) {
   sql::statement st(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
   st.bind(1, table).bind(2, column);
@@ -190,12 +202,16 @@ void add_missing_columns(sql::connection& db, int to) {
     db.exec("ALTER TABLE messages ADD COLUMN cid TEXT NOT NULL DEFAULT '';");
   if (to == 8 && !has_column(db, "messages", "file"))
     db.exec("ALTER TABLE messages ADD COLUMN file TEXT NOT NULL DEFAULT '';");
+  if (to != 9) return;
+  for (const std::string column : events_v9_columns)
+    if (!has_column(db, "messages", column.substr(0, column.find(' ')).c_str()))
+      db.exec(("ALTER TABLE messages ADD COLUMN " + column + ";").c_str());
 }
 
 // steps[i] takes the file from version i to i + 1.
 constexpr std::array<const char*, schema_version> steps{
     accounts_v1,     display_names_v2, rooms_v3, conversations_v4,
-    account_keys_v5, client_ids_v6,    search_v7, files_v8};
+    account_keys_v5, client_ids_v6,    search_v7, files_v8, events_v9};
 
 int user_version(sql::connection& db) {
   sql::statement st(db, "PRAGMA user_version");

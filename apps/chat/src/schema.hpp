@@ -11,9 +11,9 @@ namespace duplex::chat {
 // members, bans, invitations). Version 4: private conversations and read marks. Version 5:
 // users keyed by their sign-in key, not their display name's. Version 6: client ids of messages
 // (`cid`) and each author's last ones. Version 7: the full-text index of messages (search).
-// Version 8: uploaded files, and messages' attachments. A later step appends to the list in
-// schema.cpp and raises this number.
-inline constexpr int schema_version = 8;
+// Version 8: uploaded files, and messages' attachments. Version 9: edits, deletions, reactions
+// and replies. A later step appends to the list in schema.cpp and raises this number.
+inline constexpr int schema_version = 9;
 
 // Applies every missing step, each in its own IMMEDIATE transaction together with the version
 // it reaches, so two processes opening one file at once apply each step once, and a crash

@@ -13,7 +13,8 @@ namespace duplex::chat {
 namespace {
 
 // The index drives the query (CROSS JOIN keeps it outermost), newest key first, so that a page
-// stops at its limit; feeds the reader may not see are skipped row by row. The snippet shows
+// stops at its limit; feeds the reader may not see, and events (an edit's row: its message row
+// holds the edited text already), are skipped row by row. The snippet shows
 // up to 24 words around the matches.
 constexpr const char* find_sql =
     "SELECT k.key, k.room, k.id, m.nick, m.ts,"
@@ -21,7 +22,7 @@ constexpr const char* find_sql =
     " FROM search_index CROSS JOIN search_keys k ON k.key = search_index.rowid"
     " CROSS JOIN messages m ON m.room = k.room AND m.id = k.id"
     " WHERE search_index MATCH ?1 AND search_index.rowid < ?2"
-    " AND k.room IN (SELECT value FROM json_each(?3))"
+    " AND k.room IN (SELECT value FROM json_each(?3)) AND m.kind = ''"
     " ORDER BY search_index.rowid DESC LIMIT ?4";
 
 struct deadline {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "message_fold.hpp"
 #include "schema.hpp"
 #include "sql.hpp"
 
@@ -76,17 +77,28 @@ bool table_exists(sqlite3* db, const char* name) {
   return st.step();
 }
 
+// The columns every read selects, in the order read_row takes them.
+#define ENTRY_COLUMNS "id, nick, text, ts, cid, author, kind, ref, edited, reactions, file"
+
+stored_message read_row(statement& st, std::string_view room) {
+  return {std::string(room),
+          st.integer(0),
+          st.text(1),
+          st.text(2),
+          st.integer(3),
+          st.text(4),
+          st.text(5),
+          st.text(6),
+          st.integer(7),
+          st.integer(8),
+          fold::decode_reactions(st.text(9)),
+          st.text(10)};
+}
+
 std::vector<stored_message> read_rows(statement& st, std::string_view room) {
   std::vector<stored_message> out;
   while (st.step())
-    out.push_back({std::string(room),
-                   st.integer(0),
-                   st.text(1),
-                   st.text(2),
-                   st.integer(3),
-                   st.text(4),
-                   {},
-                   st.text(5)});
+    out.push_back(read_row(st, room));
   return out;
 }
 
@@ -169,10 +181,9 @@ std::int64_t sqlite_store::first_id(std::string_view room) {
 void sqlite_store::before(std::string_view room, std::int64_t before_id, std::size_t limit,
                           read_done done) {
   auto [ok, rows] = attempt<std::vector<stored_message>>([&] {
-    statement st(read_db_,
-                 "SELECT id, nick, text, ts, cid, file FROM (SELECT * FROM messages WHERE room = ? "
-                 "AND id < ?"
-                 " ORDER BY id DESC LIMIT ?) ORDER BY id");
+    statement st(read_db_, "SELECT " ENTRY_COLUMNS
+                           " FROM (SELECT * FROM messages WHERE room = ? AND id < ?"
+                           " ORDER BY id DESC LIMIT ?) ORDER BY id");
     st.bind(1, room).bind(2, before_id).bind(3, static_cast<std::int64_t>(limit));
     return read_rows(st, room);
   });
@@ -182,10 +193,9 @@ void sqlite_store::before(std::string_view room, std::int64_t before_id, std::si
 void sqlite_store::range(std::string_view room, std::int64_t after_id, std::int64_t up_to,
                          std::size_t limit, read_done done) {
   auto [ok, rows] = attempt<std::vector<stored_message>>([&] {
-    statement st(
-        read_db_,
-        "SELECT id, nick, text, ts, cid, file FROM messages WHERE room = ? AND id > ? AND id <= ?"
-        " ORDER BY id LIMIT ?");
+    statement st(read_db_, "SELECT " ENTRY_COLUMNS
+                           " FROM messages WHERE room = ? AND id > ? AND id <= ?"
+                           " ORDER BY id LIMIT ?");
     st.bind(1, room).bind(2, after_id).bind(3, up_to).bind(4, static_cast<std::int64_t>(limit));
     return read_rows(st, room);
   });
@@ -333,12 +343,32 @@ void remember_cid(sqlite3* db, statement& sent, statement& forget, const stored_
 
 }  // namespace
 
+// In the event's transaction: the target row holds the folded state, so that a history page
+// is read as it is, without the events (docs/chat-protocol.md, "Edits, deletions, reactions").
+void sqlite_store::fold_into_target(const stored_message& e) {
+  statement get(write_db_, "SELECT " ENTRY_COLUMNS " FROM messages WHERE room = ? AND id = ?");
+  get.bind(1, e.room).bind(2, e.ref_id);
+  if (!get.step()) return;  // pruned meanwhile: the event is stored and changes nothing
+  stored_message m = read_row(get, e.room);
+  if (!fold::apply(m, e)) return;
+  statement put(
+      write_db_,
+      "UPDATE messages SET text = ?, edited = ?, reactions = ?, file = ? WHERE room = ? AND id = ?");
+  put.bind(1, m.text)
+      .bind(2, m.edited_ms)
+      .bind(3, fold::encode_reactions(m.reactions))
+      .bind(4, m.file)
+      .bind(5, e.room)
+      .bind(6, e.ref_id);
+  if (put.done() != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(write_db_));
+}
+
 bool sqlite_store::commit(std::deque<pending>& batch) {
   try {
     exec(write_db_, "BEGIN IMMEDIATE");
     statement one(write_db_,
-                  "INSERT INTO messages (room, id, nick, text, ts, cid, file)"
-                  " VALUES (?, ?, ?, ?, ?, ?, ?)");
+                  "INSERT INTO messages (room, id, nick, text, ts, cid, author, kind, ref, file)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     statement sent(write_db_,
                    "INSERT OR IGNORE INTO sent (author, feed, cid, id) VALUES (?, ?, ?, ?)");
     // An author's oldest cids past the last max_sent_cids go: the table stays bounded.
@@ -347,7 +377,8 @@ bool sqlite_store::commit(std::deque<pending>& batch) {
                      " WHERE author = ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2)");
     statement named(write_db_, "INSERT OR IGNORE INTO rooms (name) VALUES (?)");
     statement erase(write_db_,
-                    "UPDATE messages SET text = '', file = '' WHERE room = ? AND id = ?");
+                    "UPDATE messages SET text = '', reactions = '', file = '' WHERE room = ? AND id = ?"
+                    " AND kind = ''");
     for (auto& p : batch) {
       if (p.erase) {
         erase.reset();
@@ -363,8 +394,12 @@ bool sqlite_store::commit(std::deque<pending>& batch) {
           .bind(4, p.msg.text)
           .bind(5, p.msg.ts_ms)
           .bind(6, p.msg.cid)
-          .bind(7, p.msg.file);
+          .bind(7, p.msg.author)
+          .bind(8, p.msg.kind)
+          .bind(9, p.msg.ref_id)
+          .bind(10, p.msg.file);
       if (one.done() != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(write_db_));
+      if (fold::is_event(p.msg)) fold_into_target(p.msg);
       if (!p.msg.cid.empty()) remember_cid(write_db_, sent, forget, p.msg);
       // On the writer thread: one index probe per message. A conversation is no room.
       if (!p.msg.room.starts_with('@')) {

@@ -37,6 +37,8 @@ class sqlite_store final : public store {
   void rooms(std::function<void(bool, std::vector<std::string>)> done) override;
   // Queued behind the appends made before it, so it never misses a message still being written.
   void erase(std::string_view room, std::int64_t id, std::function<void(bool, bool)> done) override;
+  // Events are folded into their message's row as they are committed.
+  bool keeps_events() const noexcept override { return true; }
   // Conversations and read marks (sqlite_store.cpp's last section).
   void load_user(std::string_view user, std::function<void(bool, user_record)> done) override;
   void add_conversation(const std::string& feed, const std::string& a, const std::string& a_name,
@@ -77,6 +79,7 @@ class sqlite_store final : public store {
   std::pair<bool, T> attempt(Read&& read) noexcept;
   void writer_loop();
   bool commit(std::deque<pending>& batch);
+  void fold_into_target(const stored_message& e);
 
   sqlite3* read_db_ = nullptr;
   sqlite3* write_db_ = nullptr;

@@ -11,8 +11,16 @@
 
 namespace duplex::chat {
 
+// Who reacted to a message with one emoji, in the order they did (names in carried form).
+struct reaction {
+  std::string emoji;
+  std::vector<std::string> nicks;
+};
+
 // A feed is a room ("general") or a private conversation ("@" + two user keys, see
-// conversations.hpp): both are stored, numbered and read the same way.
+// conversations.hpp): both are stored, numbered and read the same way. An entry is a message
+// (`kind` empty) or an event on an earlier message of the feed (message_fold.hpp), numbered
+// from the same sequence so that a resume replays both in order.
 struct stored_message {
   std::string room;
   std::int64_t id = 0;  // increasing per room, assigned by the store
@@ -22,8 +30,16 @@ struct stored_message {
   // The sender's client id (docs/chat-protocol.md, `cid`), stored and shown with the message;
   // empty when the sender gave none.
   std::string cid{};
-  // Whom a cid belongs to (the sender's user key): never shown, only for append_once.
+  // Whom a cid belongs to (the sender's user key): never shown; append_once, and who may edit.
   std::string author{};
+  // "" (a message), "edit", "delete", "react" or "unreact" (message_fold.hpp).
+  std::string kind{};
+  // A message: the id it replies to (0: none). An event: the message it changes.
+  std::int64_t ref_id = 0;
+  // A message as reads give it, folded: when it was last edited (0: never) and its reactions.
+  // A deleted message has an empty text, as a moderator's erase leaves it.
+  std::int64_t edited_ms = 0;
+  std::vector<reaction> reactions{};
   // The attachment (docs/chat-protocol.md, "Files"): a JSON object as uploads.hpp writes it,
   // checked by the hub when the message was said; empty for none.
   std::string file{};
@@ -105,6 +121,11 @@ class store {
                      std::size_t limit, read_done done) = 0;
   // Names of rooms that have history.
   virtual void rooms(std::function<void(bool ok, std::vector<std::string> names)> done) = 0;
+
+  // Whether events (edits, deletions, reactions) and replies are kept: appends of them, and
+  // the folded state of messages in reads (message_fold.hpp). A store without them is told
+  // none: the hub refuses them with "edits_unavailable".
+  virtual bool keeps_events() const noexcept { return false; }
 
   // ----- moderation (rooms)
   // Deletes a message's text, keeping its id (so a resume across it is no gap): reads return

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "markdown.hpp"
+#include "message_fold.hpp"
 
 namespace duplex::chat {
 
@@ -78,13 +79,14 @@ json history_entry(const stored_message& m) {
   if (!m.cid.empty()) out["cid"] = m.cid;
   put_formatting(out, m.text);
   put_file(out, m);
+  put_fold(out, m);
   return out;
 }
 
 json history_json(std::string_view room, const std::vector<stored_message>& messages) {
   json arr = json::array();
   for (const auto& m : messages)
-    if (!m.text.empty() || !m.file.empty()) arr.push_back(history_entry(m));  // none: deleted
+    if (fold::shown(m)) arr.push_back(history_entry(m));  // not: erased by a moderator
   return {{"type", "history"}, {"room", room}, {"messages", std::move(arr)}};
 }
 
@@ -236,6 +238,8 @@ std::optional<stored_message> parse_feed_message(std::string_view payload) {
                    text_field(j, "text"), int_field(j, "ts"), text_field(j, "cid")};
   if (auto f = j.find("file"); f != j.end() && f->is_object())
     m.file = f->dump(-1, ' ', false, json::error_handler_t::replace);
+  m.kind = text_field(j, "kind");
+  m.ref_id = int_field(j, "ref");
   if (m.room.empty() || m.id <= 0) return std::nullopt;
   return m;
 }

@@ -94,10 +94,14 @@ std::string join_history(std::string_view room, const std::vector<stored_message
 // A page asked for with `history`.
 std::string history_page(std::string_view room, const std::vector<stored_message>& messages,
                          std::int64_t before, bool start = false);
-// With the sender's `cid` when it gave one: its pages recognise their own sends by it.
+// With the sender's `cid` when it gave one: its pages recognise their own sends by it. An
+// event (an edit, deletion or reaction) is a `message` with its `kind` and `target`.
 std::string message(const stored_message& m);
 // A message's attachment (stored_message::file), as `file`, when it has one.
 void put_file(nlohmann::json& out, const stored_message& m);
+// What an entry adds to its JSON beyond id, nick, text, ts and cid (wire_edits.cpp): an
+// event's kind, target and emoji; a message's reply_to, edit time, tombstone and reactions.
+void put_fold(nlohmann::json& out, const stored_message& m);
 // A client id as a say may carry it: 1 to max_chars of A-Z a-z 0-9 _ -.
 bool valid_cid(std::string_view cid, std::size_t max_chars) noexcept;
 std::string presence(std::string_view room, std::string_view nick, bool joined);

@@ -12,6 +12,7 @@ json entry(const stored_message& m) {
   if (!m.cid.empty()) out["cid"] = m.cid;
   put_formatting(out, m.text);
   put_file(out, m);
+  put_fold(out, m);
   return out;
 }
 

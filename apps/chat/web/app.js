@@ -10,6 +10,7 @@ import * as a11y from './a11y.js';
 import * as mentions from './mentions.js';
 import { fill as fillText } from './markdown.js';
 import * as search from './search.js';
+import * as edits from './edits.js';
 import { attachComposer, markFailed, newCid, pendingItem, setMaxTextBytes } from './composer.js';
 import * as outbox from './outbox.js';
 import { attachFiles, withFile } from './files.js';
@@ -27,6 +28,8 @@ const state = {
   signedIn: false,  // read marks are kept by the server for signed-in users only
   ended: '',  // why the socket closed for good: pending sends have failed
   composer: null,
+  reply: null,  // the room composer's reply bar (edits.js)
+  replyOf: new Map(),  // cid of a pending say -> the id it replies to, for its resend
 };
 // conversations: each in its own view, which replaces the room's while it is open.
 const convo = createConversations({
@@ -201,6 +204,7 @@ function onHistory(m) {
 // read marks (onJoined), never message by message.
 function addMessage(roomName, m, live = true) {
   const room = roomState(roomName);
+  if (edits.isEvent(m)) return roomEvent(roomName, room, m, live);
   settle(room, m.cid);
   if (m.id <= room.lastId) return;  // already shown: a resume never doubles a message
   room.lastId = m.id;
@@ -217,17 +221,54 @@ function addMessage(roomName, m, live = true) {
       appendItem(dividerItem());
       room.dividerAt = -1;
     }
-    appendItem(withFile(messageItem(m.nick, m.text, m.ts, false, m.id, m.md), m.file));
+    appendItem(serverItem(roomName, m));
     if (live) markRead(roomName);
     if (live && m.nick !== state.nick) a11y.announce(`${m.nick} in #${roomName}: ${m.text}`);
   } else {
     // A room kept aside stays whole, so that switching back shows it at once and resumes.
-    if (room.view) room.view.push(withFile(messageItem(m.nick, m.text, m.ts, false, m.id, m.md), m.file));
+    if (room.view) room.view.push(serverItem(roomName, m));
     if (live && m.id > room.lastRead && m.nick !== state.nick) {
       room.unread++;
       renderRooms();
     }
   }
+}
+
+// An edit, deletion or reaction (edits.js): folded into its message where it is shown, kept
+// or not; its id counts like a message's, so that a resume starts after it.
+function roomEvent(roomName, room, m, live) {
+  edits.settle(m.cid);
+  if (m.id <= room.lastId) return;
+  room.lastId = m.id;
+  const li = itemOf(roomName, m.target);
+  if (li?._m && edits.fold(li._m, m)) {
+    const ctx = roomCtx(roomName);
+    edits.decorate(li, li._m, ctx);
+    // Replies quote its first line: they follow an edit or a deletion.
+    const items = roomName === state.current ? [...$('messages').children] : (state.rooms.get(roomName)?.view || []);
+    for (const x of items) if (x._m?.reply_to === m.target) edits.decorate(x, x._m, ctx);
+  }
+  if (live && roomName === state.current) markRead(roomName);
+}
+
+function itemOf(roomName, id) {
+  if (roomName === state.current) return $('messages').querySelector(`li.msg[data-id="${id}"]`);
+  return state.rooms.get(roomName)?.view?.find((li) => li.dataset?.id === String(id)) || null;
+}
+
+function roomCtx(roomName) {
+  return {
+    where: { room: roomName }, me: () => state.nick, send,
+    find: (id) => itemOf(roomName, id)?._m,
+    item: (id) => (roomName === state.current ? itemOf(roomName, id) : null),
+    reply: (m) => state.reply.set(m),
+  };
+}
+
+function serverItem(roomName, m) {
+  const li = withFile(messageItem(m.nick, m.text, m.ts, false, m.id, m.md), m.file);
+  edits.decorate(li, m, roomCtx(roomName));
+  return li;
 }
 
 function dividerItem() {
@@ -240,10 +281,12 @@ function dividerItem() {
 // A pending send is settled by its cid alone: its message or its ack, whichever comes first.
 function settle(room, cid) {
   if (!cid || !room.pending.delete(cid)) return;
+  state.replyOf.delete(cid);
   document.querySelector(`#messages .msg[data-cid="${CSS.escape(cid)}"]`)?.remove();
 }
 
 function onAck(m) {
+  edits.settle(m.cid);
   const room = state.rooms.get(m.room);
   if (room) settle(room, m.cid);
 }
@@ -255,8 +298,10 @@ function resendPending(roomName) {
   for (const [cid, text] of room.pending) {
     if (roomName === state.current && !document.querySelector(`#messages .msg[data-cid="${CSS.escape(cid)}"]`))
       appendItem(pendingItem(state.nick, text, cid, messageItem));
-    send({ type: 'say', room: roomName, text, cid });
+    const replyTo = state.replyOf.get(cid);
+    send(replyTo ? { type: 'say', room: roomName, text, cid, reply_to: replyTo } : { type: 'say', room: roomName, text, cid });
   }
+  edits.resend(send, (body) => body.room === roomName);
 }
 
 // A send the server refused: back into the composer, the reason beside it.
@@ -310,6 +355,7 @@ function onLeft(m) {
 }
 
 function onError(m) {
+  if (m.cid && edits.settle(m.cid)) return notice(m.message);  // a refused edit or reaction
   if (m.cid && refused(m)) return;
   if (m.code === 'nick_taken' || m.code === 'invalid_nick') {
     state.token = '';
@@ -373,7 +419,8 @@ function prependMessages(list, roomName, start) {
   const room = roomState(roomName);
   history.keepPosition(ol, () => {
     const top = ol.querySelector(':scope > li.beginning');
-    const items = list.map((m) => withFile(messageItem(m.nick, m.text, m.ts, false, m.id, m.md), m.file));
+    // Older pages come folded; their events are older than what was applied already.
+    const items = list.filter((m) => !edits.isEvent(m)).map((m) => serverItem(roomName, m));
     if (top) top.after(...items); else ol.prepend(...items);
     history.fixDays(ol);
     if (start) {
@@ -464,6 +511,7 @@ function renderTyping() {
 function switchRoom(name) {
   convo.close();  // conversations
   a11y.closeDrawer();
+  state.reply?.take();  // a reply belongs to the room it was started in
   keepView(state.current, name);
   state.current = name;
   sessionStorage.setItem('duplex.current', name);  // a reload comes back to it
@@ -513,7 +561,9 @@ function say(roomName, text) {
   const room = roomState(roomName);
   room.pending.set(cid, text);
   if (roomName === state.current) appendItem(pendingItem(state.nick, text, cid, messageItem));
-  send({ type: 'say', room: roomName, text, cid });
+  const replyTo = state.reply.take();
+  if (replyTo) state.replyOf.set(cid, replyTo);
+  send(replyTo ? { type: 'say', room: roomName, text, cid, reply_to: replyTo } : { type: 'say', room: roomName, text, cid });
   return true;
 }
 
@@ -554,6 +604,7 @@ function start() {
     form: $('composer'), input: $('text'), dropZone: $('chat'), error: $('text-error'), send,
     target: () => (state.current ? { room: state.current } : null),
   });
+  state.reply = edits.replyBar($('composer'), $('text'));
   $('text').oninput = () => {
     if (Date.now() - state.typingSent > 2000 && state.current) {
       state.typingSent = Date.now();

@@ -7,6 +7,7 @@ import { attachComposer, markFailed, newCid } from './composer.js';
 import { attachFiles, withFile } from './files.js';
 
 import * as history from './history.js';
+import * as edits from './edits.js';
 import { announce, closeDrawer, itemButton } from './a11y.js';
 import { privateMessage } from './mentions.js';
 import { Pending } from './outbox.js';
@@ -21,6 +22,8 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
   let signedIn = false;    // guests have no conversations: no empty state to show them
   let composer = null;
   let ended = '';  // why the socket closed for good
+  let reply = null;  // the composer's reply bar (edits.js)
+  const replyOf = new Map();  // cid of a pending dm -> the id it replies to, for its resend
 
   function conv(w) {
     // start: the first message is loaded; loading: an older page was asked for
@@ -35,9 +38,31 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     c.unread = s.unread;
   }
 
-  function add(w, m) {
+  // An event (edits.js) folds into the message it names; its id counts like a message's.
+  function addEvent(w, m) {
     const c = conv(w);
-    if (m.cid) c.pending.delete(m.cid);  // its own send, back: settled
+    edits.settle(m.cid);
+    c.events = c.events || new Set();
+    if (c.events.has(m.id)) return false;
+    c.events.add(m.id);
+    c.lastId = Math.max(c.lastId, m.id);
+    edits.fold(c.messages.get(m.target), m);
+    return true;
+  }
+
+  function ctxFor(w) {
+    return {
+      where: { with: w }, me, send,
+      find: (id) => conv(w).messages.get(id),
+      item: (id) => $('conv-messages').querySelector(`li.msg[data-id="${id}"]`),
+      reply: (m) => reply.set(m),
+    };
+  }
+
+  function add(w, m) {
+    if (edits.isEvent(m)) return addEvent(w, m);
+    const c = conv(w);
+    if (m.cid) { c.pending.delete(m.cid); replyOf.delete(m.cid); }  // its own send, back: settled
     if (c.messages.has(m.id)) return false;  // a dm and a conversation answer may overlap
     c.messages.set(m.id, m);
     c.lastId = Math.max(c.lastId, m.id);
@@ -84,7 +109,9 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     t.className = 'text';
     fillText(t, m.text, m.md);
     li.append(n, t, history.timeElement(m.ts));
-    return withFile(li, m.file);
+    withFile(li, m.file);
+    if (!pending && open) edits.decorate(li, m, ctxFor(open));
+    return li;
   }
 
   // `older`: a page went above; the reader's place stays where it was.
@@ -177,7 +204,9 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
     const c = conv(w);
     const cid = newCid();
     c.pending.set(cid, text);
-    send({ type: 'dm', with: w, text, cid });
+    const replyTo = reply.take();
+    if (replyTo) replyOf.set(cid, replyTo);
+    send(replyTo ? { type: 'dm', with: w, text, cid, reply_to: replyTo } : { type: 'dm', with: w, text, cid });
     if (w === open) renderView();
     return true;
   }
@@ -185,7 +214,11 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
   // A reconnection: every conversation's unsettled sends go again under their cids.
   function resendAll() {
     for (const [w, c] of list)
-      for (const [cid, text] of c.pending) send({ type: 'dm', with: w, text, cid });
+      for (const [cid, text] of c.pending) {
+        const replyTo = replyOf.get(cid);
+        send(replyTo ? { type: 'dm', with: w, text, cid, reply_to: replyTo } : { type: 'dm', with: w, text, cid });
+      }
+    edits.resend(send, (body) => body.with !== undefined);
   }
 
   // A send kept from before a reload (outbox.js): pending again, resent by welcome().
@@ -202,6 +235,10 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
   function handle(m) {
     switch (m.type) {
       case 'dm': {
+        if (edits.isEvent(m)) {
+          if (add(m.with, m) && m.with === open) renderView();
+          return true;
+        }
         const c = conv(m.with);
         if (!add(m.with, m)) return true;
         if (m.nick !== me()) announce(`private message from ${m.nick}: ${m.text}`);
@@ -240,6 +277,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
       case 'ack':
         if (m.with === undefined) return false;
         conv(m.with).pending.delete(m.cid);
+        edits.settle(m.cid);
         if (m.with === open) renderView();
         return true;
       case 'history':
@@ -248,12 +286,18 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
           const c = conv(m.with);
           c.loading = false;
           if (m.start) c.start = true;
-          for (const x of m.messages) add(m.with, x);
+          // Older pages: their messages come folded, and their events are older than what
+          // was applied already.
+          for (const x of m.messages) if (!edits.isEvent(x)) add(m.with, x);
           if (m.with === open) renderView(true);
         }
         return true;
       case 'error':
         if (m.with === undefined && !['signed_in_only', 'self_conversation', 'no_such_user'].includes(m.code)) return false;
+        if (m.cid && m.with !== undefined && edits.settle(m.cid)) {
+          $('conv-notice').textContent = m.message;  // a refused edit, deletion or reaction
+          return true;
+        }
         if (m.cid && m.with !== undefined && conv(m.with).pending.has(m.cid)) {
           // Refused: the text goes back into the composer, with the reason beside it.
           const text = conv(m.with).pending.get(m.cid);
@@ -306,6 +350,7 @@ export function createConversations({ send, me, onOpen, onClose, notice }) {
       form: $('conv-composer'), input: $('conv-text'), dropZone: $('conversation'), error: $('conv-text-error'),
       send, target: () => ($('conversation').dataset.with ? { with: $('conversation').dataset.with } : null),
     });
+    reply = edits.replyBar($('conv-composer'), $('conv-text'));
     document.addEventListener('visibilitychange', () => { if (open) markRead(open); });
   }
 

@@ -277,5 +277,53 @@ TEST_F(pg_store_test, PostgresRestartedFailsSendsClearlyAndLosesNothingAcknowled
   EXPECT_EQ(next, static_cast<std::int64_t>(kept.size()) + 1);  // dense, not reused
 }
 
+// Edits, deletions and reactions (issue 14, item 3): stored as events with ids of the feed,
+// folded into their message by the statement that stores them, and read folded.
+TEST_F(pg_store_test, FoldsEventsIntoTheirMessage) {
+  auto s = node();
+  ASSERT_TRUE(run_until(loop, [&] { return s->connected(); }));
+  EXPECT_TRUE(s->keeps_events());
+  auto put = [&](stored_message m) {
+    std::int64_t got = -1;
+    s->append(std::move(m), [&](bool ok, std::int64_t id) { got = ok ? id : 0; });
+    EXPECT_TRUE(run_until(loop, [&] { return got >= 0; }));
+    return got;
+  };
+  auto event = [&](const char* kind, std::int64_t target, const char* who, const char* text) {
+    stored_message e{"lobby", 0, who, text, 50, {}, who};
+    e.kind = kind;
+    e.ref_id = target;
+    return put(std::move(e));
+  };
+  const auto first = put({"lobby", 0, "ann", "helo", 42, {}, "ann"});
+  const auto second = put({"lobby", 0, "ann", "oops", 43, {}, "ann"});
+  stored_message reply{"lobby", 0, "bob", "re", 44, {}, "bob"};
+  reply.ref_id = first;
+  put(reply);
+  EXPECT_EQ(event("edit", first, "bob", "not bob's"), 4);  // stored, changes nothing
+  EXPECT_EQ(event("edit", first, "ann", "hello"), 5);
+  event("react", first, "bob", "👍");
+  event("react", first, "ann", "👍");
+  event("react", first, "bob", "🎉");
+  event("unreact", first, "bob", "🎉");
+  event("react", second, "bob", "👍");
+  event("delete", second, "ann", "");
+  event("edit", second, "ann", "back from the dead");
+  const auto all = range(*s, "lobby", 0);
+  ASSERT_EQ(all.size(), 12u);
+  EXPECT_EQ(all[0].text, "hello");
+  EXPECT_EQ(all[0].edited_ms, 50);
+  ASSERT_EQ(all[0].reactions.size(), 1u);
+  EXPECT_EQ(all[0].reactions[0].emoji, "👍");
+  EXPECT_EQ(all[0].reactions[0].nicks, (std::vector<std::string>{"bob", "ann"}));
+  EXPECT_EQ(all[1].text, "");  // a tombstone: no text, no reaction, no edit after it
+  EXPECT_TRUE(all[1].reactions.empty());
+  EXPECT_EQ(all[2].ref_id, first);
+  EXPECT_EQ(all[3].kind, "edit");
+  EXPECT_EQ(all[3].ref_id, first);
+  EXPECT_EQ(all[5].kind, "react");
+  EXPECT_EQ(all[5].text, "👍");
+}
+
 }  // namespace
 }  // namespace duplex::chat
