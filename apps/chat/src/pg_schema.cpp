@@ -64,10 +64,10 @@ constexpr const char* search_v3 =
 // taking one away are an insert and a delete; `seq` is the event's id, their order.
 constexpr const char* events_v4 =
     "ALTER TABLE messages"
-    " ADD COLUMN kind text NOT NULL DEFAULT '',"
-    " ADD COLUMN ref bigint NOT NULL DEFAULT 0,"
-    " ADD COLUMN edited bigint NOT NULL DEFAULT 0;"
-    "CREATE TABLE reactions ("
+    " ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT '',"
+    " ADD COLUMN IF NOT EXISTS ref bigint NOT NULL DEFAULT 0,"
+    " ADD COLUMN IF NOT EXISTS edited bigint NOT NULL DEFAULT 0;"
+    "CREATE TABLE IF NOT EXISTS reactions ("
     " feed text NOT NULL,"
     " id bigint NOT NULL,"
     " emoji text NOT NULL,"

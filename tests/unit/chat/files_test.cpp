@@ -212,7 +212,8 @@ TEST(FileWire, MessagesCarryTheirAttachmentAndNothingMalformed) {
                   2,
                   0,
                   true};
-  stored_message m{"general", 7, "alice", "", 1, {}, {}, attachment_json(r)};
+  stored_message m{"general", 7, "alice", "", 1};
+  m.file = attachment_json(r);
   const auto out = nlohmann::json::parse(wire::message(m));
   EXPECT_EQ(out["file"]["id"], r.id);
   EXPECT_EQ(out["file"]["name"], "a \"b\".png");
