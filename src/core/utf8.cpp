@@ -81,6 +81,20 @@ bool utf8_validator::feed(const char* data, std::size_t size) noexcept {
 }
 
 bool is_valid_utf8(std::string_view s) noexcept {
+  // All ASCII, as most short texts are: one pass of word tests, no validator state.
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  if (s.size() >= 8 && s.size() <= 256) {
+    std::uint64_t any = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p + i, sizeof w);
+      any |= w;
+    }
+    std::uint64_t last;
+    std::memcpy(&last, p + s.size() - 8, sizeof last);
+    if (((any | last) & high_bits) == 0) return true;
+  }
   utf8_validator v;
   return v.feed(s) && v.complete();
 }

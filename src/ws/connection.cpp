@@ -156,22 +156,26 @@ connection::header_status connection::read_header() {
   return parse_header(p.hdr);
 }
 
-// The hot path, fused: a small message whose frame (fast_header's kind) is whole in the input
-// is unmasked, validated and reported in one step, with none of the per-chunk bookkeeping. The
-// event views the input, as on_data's own shortcut does. False: the general path takes it.
+// The hot path, fused: the frame nearly every client message is (see fast_header) whole in the
+// input is unmasked, validated and reported in one step. Being whole, it leaves no frame or
+// message state behind, so none is written. The event views the input, as on_data's own
+// shortcut does. False: the general path takes it.
 bool connection::fast_message(event& ev) {
   const auto avail = static_cast<std::size_t>(in_end_ - in_);
-  if (avail < 6 || stream_fragments_ || (part_ && part_->hdr_have != 0)) return false;
+  if (avail < 6) return false;
+  const auto b0 = static_cast<unsigned char>(in_[0]);
   const auto b1 = static_cast<unsigned char>(in_[1]);
   const std::size_t len = b1 & 0x7F;
-  if (avail - 6 < len || !fast_header()) return false;
-  char* payload = in_;  // fast_header() moved in_ past the header
-  apply_mask(payload, len, key_, 0);
-  in_ += len;
-  remaining_ = 0;
-  in_payload_ = false;
-  const auto op = static_cast<opcode>(msg_op_);
-  end_message();
+  if ((b0 != 0x81 && b0 != 0x82) || (b1 & 0x80) == 0 || len > 125 || avail - 6 < len) return false;
+  if (role_ != role::server || msg_op_ != 0 || stream_fragments_ || max_fragments_ == 0 ||
+      len > max_message_ || (part_ && part_->hdr_have != 0))
+    return false;
+  mask_key key;
+  std::memcpy(key.data(), in_ + 2, 4);
+  char* payload = in_ + 6;
+  in_ = payload + len;
+  apply_mask(payload, len, key, 0);
+  const auto op = static_cast<opcode>(b0 & 0x0F);
   // Section 8.1: invalid UTF-8 fails the connection.
   if (op == opcode::text && !core::is_valid_utf8({payload, len})) {
     ev = fail(errc::invalid_utf8);
