@@ -8,7 +8,8 @@ namespace {
 constexpr std::uint64_t high_bits = 0x8080808080808080ULL;
 
 // Skips the ASCII prefix eight bytes at a time; most text on the wire is ASCII.
-const unsigned char* skip_ascii(const unsigned char* p, const unsigned char* end) noexcept {
+const unsigned char* skip_ascii(const unsigned char* begin, const unsigned char* p,
+                                const unsigned char* end) noexcept {
   while (end - p >= 32) {
     std::uint64_t w[4];
     std::memcpy(w, p, sizeof w);
@@ -21,6 +22,15 @@ const unsigned char* skip_ascii(const unsigned char* p, const unsigned char* end
     if ((w & high_bits) != 0) break;
     p += 8;
   }
+  // Fewer than eight bytes left: they are the tail of one word ending at `end`, when the
+  // buffer reaches back that far. If none of its bytes is high (some lie before `p`), the rest
+  // is ASCII. Saves a byte loop on most short messages; a high byte anywhere in the word only
+  // means the loop runs.
+  if (p != end && end - p < 8 && end - begin >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, end - 8, sizeof w);
+    if ((w & high_bits) == 0) return end;
+  }
   while (p != end && *p < 0x80)
     ++p;
   return p;
@@ -31,10 +41,11 @@ const unsigned char* skip_ascii(const unsigned char* p, const unsigned char* end
 bool utf8_validator::feed(const char* data, std::size_t size) noexcept {
   if (failed_) return false;
   auto* p = reinterpret_cast<const unsigned char*>(data);
+  auto* const begin = p;
   auto* end = p + size;
   while (p != end) {
     if (need_ == 0) {
-      p = skip_ascii(p, end);
+      p = skip_ascii(begin, p, end);
       if (p == end) break;
       const unsigned char b = *p++;
       lo_ = 0x80;
@@ -70,6 +81,20 @@ bool utf8_validator::feed(const char* data, std::size_t size) noexcept {
 }
 
 bool is_valid_utf8(std::string_view s) noexcept {
+  // All ASCII, as most short texts are: one pass of word tests, no validator state.
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  if (s.size() >= 8 && s.size() <= 256) {
+    std::uint64_t any = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p + i, sizeof w);
+      any |= w;
+    }
+    std::uint64_t last;
+    std::memcpy(&last, p + s.size() - 8, sizeof last);
+    if (((any | last) & high_bits) == 0) return true;
+  }
   utf8_validator v;
   return v.feed(s) && v.complete();
 }

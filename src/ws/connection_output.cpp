@@ -51,12 +51,22 @@ void connection::write_frame(opcode op, std::string_view data, bool fin, std::ui
 
 void connection::write_frame_to(std::string& to, opcode op, std::string_view data, bool fin,
                                 std::uint8_t rsv) {
-  char header[max_header_size];
   if (role_ == role::server) {
-    to.append(header, write_header(header, fin, op, data.size(), nullptr, rsv));
+    // A small frame is assembled here and appended once: most messages are small, and each
+    // append checks and grows the string.
+    constexpr std::size_t small = 256;
+    char frame[max_header_size + small];
+    const std::size_t n = write_header(frame, fin, op, data.size(), nullptr, rsv);
+    if (data.size() <= small) {
+      if (!data.empty()) std::memcpy(frame + n, data.data(), data.size());
+      to.append(frame, n + data.size());
+      return;
+    }
+    to.append(frame, n);
     to.append(data);
     return;
   }
+  char header[max_header_size];
   // Section 5.3: every client frame carries a fresh, unpredictable mask.
   mask_key key;
   (rng_ ? *rng_ : fallback_random()).fill(std::as_writable_bytes(std::span(key)));

@@ -164,6 +164,8 @@ class connection {
   };
 
   header_status read_header();
+  bool fast_header() noexcept;
+  bool fast_message(event& ev);
   header_status parse_header(const unsigned char* h);
   std::optional<errc> check_data_frame(std::uint8_t op, std::uint64_t len);
   std::optional<event> on_payload(char* chunk, std::size_t n);

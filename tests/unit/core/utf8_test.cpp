@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "support/splits.hpp"
 
 namespace duplex::core {
@@ -92,6 +95,25 @@ TEST(Utf8, BadByteIsFoundAtEveryPositionOfALongAsciiRun) {
       EXPECT_TRUE(is_valid_utf8(s)) << pos;
     }
   }
+}
+
+// Short messages end with one word read back from the end, which may reach over bytes already
+// checked (a multi-byte character among them): every length and place of the character, and of
+// a bad byte, against the byte-at-a-time answer.
+TEST(Utf8, TheLastWordOfAShortTextAgreesWithByteAtATime) {
+  auto bytewise = [](const std::string& s) {
+    utf8_validator v;
+    for (char c : s)
+      if (!v.feed(&c, 1)) return false;
+    return v.complete();
+  };
+  for (std::size_t n = 1; n < 24; ++n)
+    for (std::size_t pos = 0; pos < n; ++pos)
+      for (const char* insert : {"\xC3\xA9", "\xE2\x82\xAC", "\xFF", "\xC3", "\x80"}) {
+        std::string s(n, 'a');
+        s.replace(pos, std::min(std::strlen(insert), n - pos), insert);
+        EXPECT_EQ(is_valid_utf8(s), bytewise(s)) << n << "/" << pos << "/" << insert;
+      }
 }
 
 TEST(Utf8, EveryCodePointRoundTrips) {
