@@ -4,6 +4,7 @@
 // gets its reply quote, "(edited)" mark or tombstone, reaction chips and a "…" menu. Every
 // text that came from a user is set with textContent.
 import { newCid } from './composer.js';
+import { fill as fillText } from './markdown.js';
 
 export const QUICK = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
 const MAX_REACTIONS = 20;  // distinct emoji per message, as the server bounds them
@@ -23,10 +24,11 @@ export function fold(t, e) {
   switch (e.kind) {
     case 'edit':
       t.text = e.text;
+      t.md = e.md;  // the edited text's formatting (docs/chat-protocol.md, "Formatting")
       t.edited = e.ts;
       return true;
     case 'delete':
-      Object.assign(t, { text: '', deleted: true, reactions: [] });
+      Object.assign(t, { text: '', md: undefined, file: undefined, deleted: true, reactions: [] });
       return true;
     case 'react':
       if (!r) {
@@ -201,11 +203,12 @@ export function decorate(li, m, ctx) {
   const text = li.querySelector(':scope > .text');
   if (m.reply_to) quote(li, m, ctx);
   if (m.deleted) {
+    li.querySelectorAll(':scope > .file').forEach((x) => x.remove());  // an attachment goes too
     text.textContent = 'message deleted';
     li.classList.add('deleted');
     return;
   }
-  text.textContent = m.text;
+  fillText(text, m.text, m.md);
   if (m.edited) {
     const e = document.createElement('span');
     e.className = 'edited';

@@ -47,6 +47,7 @@ function codeBlock(n, kids) {
 // Fills a message's text element: the tree when there is one, else the text as typed.
 export function fill(el, text, md) {
   if (!Array.isArray(md)) {
+    el.classList.remove('md');  // an edit may have taken the formatting away
     el.textContent = text;
     return;
   }
