@@ -70,15 +70,17 @@ void hub::receive(std::uint64_t id, std::string_view text) {
   if (c == nullptr || c->closing) return;
   ++counters_.messages_in;
   counters_.bytes_in += text.size();
-  if (!take_token(*c)) return;
+  // Parsed before the token is taken, so that a send refused for its rate carries its cid back:
+  // the page then returns the text to its composer instead of showing it pending forever.
   auto body = wire::request::parse(text);
+  if (!take_token(*c, body ? &*body : nullptr)) return;
   if (!body) return error(*c, "bad_json", "each message must be one JSON object");
   std::string type = body->type();
   const request r{id, std::move(*body), std::move(type)};
   dispatch(*c, r);
 }
 
-bool hub::take_token(client& c) {
+bool hub::take_token(client& c, const wire::request* body) {
   // Before its hello a connection has its own bucket; from then on the user's, so a user's
   // rate is the same with one tab or ten.
   user* u = user_of(c);
@@ -92,7 +94,17 @@ bool hub::take_token(client& c) {
     c.s->close(ws::close_code::policy_violation, "flood");
     return false;
   }
-  error(c, "rate_limited", "slow down");
+  const std::string cid = body != nullptr ? body->str("cid") : std::string();
+  if (cid.empty() || !wire::valid_cid(cid, limits_.max_cid_chars)) {
+    error(c, "rate_limited", "slow down");
+  } else if (body->type() == "dm") {
+    ++counters_.errors;
+    send(c,
+         wire::dm_error("rate_limited", "slow down, then send it again", body->str("with"), cid));
+  } else {
+    ++counters_.errors;
+    send(c, wire::error("rate_limited", "slow down, then send it again", body->str("room"), cid));
+  }
   return false;
 }
 

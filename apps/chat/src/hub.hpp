@@ -187,7 +187,8 @@ class hub final : public store_listener {
   };
 
   // hub.cpp: requests and replies.
-  bool take_token(client& c);
+  // `body`: the frame, when it parsed; a refused send with a cid is answered with it.
+  bool take_token(client& c, const wire::request* body = nullptr);
   void dispatch(client& c, const request& r);
   client* find_client(std::uint64_t id);
   void send(client& c, const std::string& json, bool droppable = false);

@@ -296,6 +296,32 @@ TEST(RateLimit, BurstThenErrorsThenCloseWith1008) {
   EXPECT_GT(fx.the_hub().counters().rate_limited, 0u);
 }
 
+// A say or dm refused for its rate names its cid, so that the page puts the text back into its
+// composer rather than showing it "sending..." for ever.
+TEST(RateLimit, ARefusedSendCarriesItsCid) {
+  hub_limits l;
+  l.burst = 6;
+  l.rate_per_second = 1;
+  chat_fixture fx(l);
+  auto a = fx.named("alice");
+  fx.send(a, {{"type", "join"}, {"room", "general"}});
+  for (int i = 0; i < 8 && a.s->last().value("code", "") != "rate_limited"; ++i)
+    fx.send(
+        a,
+        {{"type", "say"}, {"room", "general"}, {"text", "hi"}, {"cid", "c" + std::to_string(i)}});
+  const auto refused = a.s->last();
+  ASSERT_EQ(refused.value("code", ""), "rate_limited");
+  EXPECT_EQ(refused.value("room", ""), "general");
+  EXPECT_EQ(refused.value("cid", "").substr(0, 1), "c");
+  fx.send(a, {{"type", "rooms"}});  // no cid: a plain error
+  EXPECT_EQ(a.s->last().value("code", ""), "rate_limited");
+  EXPECT_FALSE(a.s->last().contains("cid"));
+  fx.send(a, {{"type", "dm"}, {"with", "bob"}, {"text", "hi"}, {"cid", "d1"}});
+  EXPECT_EQ(a.s->last().value("cid", ""), "d1");
+  EXPECT_EQ(a.s->last().value("with", ""), "bob");
+  EXPECT_EQ(a.s->close_code, 0);
+}
+
 TEST(Typing, OthersOnlyThrottledDroppableAndNeverStored) {
   chat_fixture fx;
   auto a = fx.named("alice");
