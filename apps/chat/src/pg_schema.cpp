@@ -44,7 +44,6 @@ constexpr const char* client_ids_v2 =
     "ALTER TABLE messages ADD COLUMN author text NOT NULL DEFAULT '';"
     "CREATE UNIQUE INDEX messages_once ON messages (feed, author, cid) WHERE cid <> '';";
 
-
 // Search (pg_search.cpp): each message's words as a tsvector the database computes from the
 // body, so that an erase or an edit (an UPDATE of the body) is followed whoever writes it, with
 // a GIN index; search_key numbers messages in arrival order (the results' order and cursor).
@@ -55,7 +54,6 @@ constexpr const char* search_v3 =
     " GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED;"
     "CREATE INDEX messages_words ON messages USING gin (words);"
     "CREATE INDEX messages_search_key ON messages (search_key);";
-
 
 // Edits, deletions, reactions and replies (issue 14, item 3): an entry is a message or an
 // event (`kind`, `ref` its target; a message's `ref` is the one it replies to), and the message
@@ -75,8 +73,14 @@ constexpr const char* events_v4 =
     " seq bigint NOT NULL,"
     " PRIMARY KEY (feed, id, emoji, nick));";
 
+// Retention per feed (pg_retention.hpp): NULL takes the node's --keep-days, 0 keeps the feed for
+// ever; the age index is what each pruning batch scans, oldest first.
+constexpr const char* retention_v5 =
+    "ALTER TABLE feeds ADD COLUMN IF NOT EXISTS keep_days integer CHECK (keep_days >= 0);"
+    "CREATE INDEX IF NOT EXISTS messages_age ON messages (ts_ms);";
+
 constexpr std::array<const char*, pg_schema_version> steps{history_v1, client_ids_v2, search_v3,
-                                                          events_v4};
+                                                           events_v4, retention_v5};
 
 // Any number: it only has to be the same in every node.
 constexpr const char* lock = "SELECT pg_advisory_xact_lock(7244500215)";
