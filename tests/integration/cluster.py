@@ -122,6 +122,7 @@ class Client:
         self.room = room
         self.seen = []  # (id, text) in the order shown
         self.acks = set()
+        self.acked_cids = set()
         self.errors = []
         self.members = set()  # the joined list, then presence events
         self.presence = []
@@ -170,6 +171,8 @@ class Client:
                 self.members.discard(m["nick"])
         elif kind == "ack":
             self.acks.add(m["id"])
+            if "cid" in m:
+                self.acked_cids.add(m["cid"])
         elif kind == "search":
             self.searches.append(m)
         elif kind == "error":
@@ -180,9 +183,16 @@ class Client:
         await self.ws.send(json.dumps({"type": "say", "room": self.room, "text": text}))
         await asyncio.sleep(0.21)
 
+    async def send_cid(self, text, cid):
+        """A say with a client id, as the page sends it, without waiting."""
+        await self.ws.send(json.dumps({"type": "say", "room": self.room, "text": text, "cid": cid}))
+
     async def talk(self, n, tag):
         for i in range(n):
             await self.say(f"{self.nick}-{tag}{i}")
+
+    def texts(self):
+        return [t for _, t in self.seen]
 
     def ids(self):
         return [i for i, _ in self.seen]
