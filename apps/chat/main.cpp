@@ -7,7 +7,6 @@
 #include <climits>
 #include <cstdio>
 #include <iostream>
-#include <map>
 
 #include "duplex/server/http_exchange.hpp"
 #include "duplex/server/server.hpp"
@@ -15,11 +14,15 @@
 #include "src/account_replies.hpp"
 #include "src/account_service.hpp"
 #include "src/accounts.hpp"
+#include "src/address_ranges.hpp"
 #include "src/chat_limits.hpp"
 #include "src/file_routes.hpp"
 #include "src/host_policy.hpp"
 #include "src/hub.hpp"
+#include "src/metered_store.hpp"
+#include "src/metrics.hpp"
 #include "src/names.hpp"
+#include "src/node_metrics.hpp"
 #include "src/pg_retention.hpp"
 #include "src/pg_schema.hpp"
 #include "src/pg_search.hpp"
@@ -52,6 +55,7 @@ struct settings {
   bool closed_registration = false;  // accounts are made with `duplex-chat user add` only
   std::string files_dir;             // uploads; empty: "duplex-chat-files" beside the --db file
   std::size_t max_upload_bytes = 10 * 1024 * 1024;
+  chat::address_ranges metrics_from;  // who may read /metrics; empty: loopback only
 };
 
 // Uploads live beside the database, never under the web root.
@@ -112,45 +116,20 @@ server_options::filter_fn host_filter(std::shared_ptr<const chat::host_policy> p
   };
 }
 
-// Close codes as metric labels: the peer chooses them, so all but the known ones share one.
-std::string close_label(std::uint16_t code) {
-  const bool known = (code >= 1000 && code <= 1015) || (code >= 4000 && code <= 4002);
-  return known ? std::to_string(code) : "other";
-}
-
-std::string metrics_text(const chat::hub& hub, const server& srv,
-                         const std::map<std::uint16_t, std::uint64_t>& closes) {
-  const auto& c = hub.counters();
-  std::string out;
-  auto metric = [&](const char* name, const char* help, std::uint64_t v) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " +
-           (std::string(name).ends_with("_total") ? "counter" : "gauge") + "\n" + name + " " +
-           std::to_string(v) + "\n";
-  };
-  metric("duplex_chat_connections", "Open connections (HTTP and WebSocket).",
-         srv.connection_count());
-  metric("duplex_chat_clients", "Chat clients attached to the hub.", hub.clients());
-  metric("duplex_chat_messages_in_total", "Protocol messages received.", c.messages_in);
-  metric("duplex_chat_messages_out_total", "Protocol messages sent.", c.messages_out);
-  metric("duplex_chat_bytes_in_total", "Bytes of protocol messages received.", c.bytes_in);
-  metric("duplex_chat_bytes_out_total", "Bytes of protocol messages sent.", c.bytes_out);
-  metric("duplex_chat_dropped_total", "Messages dropped for slow readers.", c.dropped);
-  metric("duplex_chat_rate_limited_total", "Requests refused by the rate limit.", c.rate_limited);
-  metric("duplex_chat_errors_total", "Error replies sent.", c.errors);
-  metric("duplex_chat_rooms", "Rooms held in memory (with a member here or store work under way).",
-         hub.rooms());
-  metric("duplex_chat_exceptions_total",
-         "Exceptions caught on the event loop (each closed its connection with 1011 or 500).",
-         srv.exception_count());
-  out +=
-      "# HELP duplex_chat_closes_total WebSocket closes by code.\n# TYPE duplex_chat_closes_total "
-      "counter\n";
-  std::map<std::string, std::uint64_t> by_label;
-  for (auto [code, n] : closes)
-    by_label[close_label(code)] += n;
-  for (const auto& [label, n] : by_label)
-    out += "duplex_chat_closes_total{code=\"" + label + "\"} " + std::to_string(n) + "\n";
-  return out;
+// The links of whichever backend the node runs on: with --pg, PostgreSQL and the bus; with
+// --redis alone, Redis; none for SQLite.
+void add_link_metrics(chat::metrics::registry& m, const chat::pg_store* pg,
+                      const chat::redis_store* redis) {
+  if (pg != nullptr) {
+    redis = &pg->bus();
+    chat::add_link_metrics(
+        m, "postgresql",
+        {[pg] { return pg->db().connected(); }, [pg] { return pg->db().reconnects(); }});
+  }
+  if (redis != nullptr)
+    chat::add_link_metrics(
+        m, "redis",
+        {[redis] { return redis->connected(); }, [redis] { return redis->reconnects(); }});
 }
 
 // The stored look-alike keys follow the names module's rules of this version and this ICU, so
@@ -263,7 +242,7 @@ void add_files(server& srv, chat::hub& hub, chat::upload_store& uploads, account
 }
 
 void add_routes(server& srv, chat::hub& hub, accounts& acc, const chat::static_files& files,
-                const settings& cfg, std::map<std::uint16_t, std::uint64_t>& closes) {
+                const settings& cfg, chat::metrics::registry& metrics) {
   ws_behavior b;
   // The socket is bound to the session's user for its life; without a session, a guest if the
   // operator allows guests, otherwise 401 (the page signs in first).
@@ -293,9 +272,8 @@ void add_routes(server& srv, chat::hub& hub, accounts& acc, const chat::static_f
     if (op != ws::opcode::text) return hub.receive_binary(id);
     hub.receive(id, data);
   };
-  b.on_close = [&hub, &acc, &closes](websocket& ws, ws::close_code c, std::string_view) {
-    const std::uint16_t code = ws::to_int(c);
-    ++closes[(code >= 1000 && code <= 1015) || (code >= 4000 && code <= 4002) ? code : 0];
+  b.on_close = [&hub, &acc, &metrics](websocket& ws, ws::close_code c, std::string_view) {
+    chat::count_close(metrics, ws::to_int(c));
     if (auto* s = ws.data<ws_session>()) {
       hub.detach(s->id);
       if (s->session_id != 0) acc.sockets.remove(s->user_id, s->session_id, *s);
@@ -303,8 +281,13 @@ void add_routes(server& srv, chat::hub& hub, accounts& acc, const chat::static_f
   };
   srv.ws("/ws", std::move(b));
   srv.http("/healthz", [](const http::request&, http_response& res) { res.body("ok\n"); });
-  srv.http("/metrics", [&](const http::request&, http_response& res) {
-    res.body(metrics_text(hub, srv, closes), "text/plain; version=0.0.4; charset=utf-8");
+  // For the operator's scraper only: anyone else is told there is no such page.
+  srv.http("/metrics", [&cfg, &metrics](const http::request&, http_response& res) {
+    if (!cfg.metrics_from.contains(res.peer())) {
+      res.status(404).body("not found\n");
+      return;
+    }
+    res.body(metrics.text(), "text/plain; version=0.0.4; charset=utf-8");
   });
   add_api_route(srv, acc, cfg);
   srv.fallback([&files](const http::request& req, http_response& res) { files.serve(req, res); });
@@ -368,6 +351,22 @@ int main(int argc, char** argv) {
       ->check([](const std::string& url) {
         return chat::host_of_url(url).empty() ? "expected http://HOST[:PORT] or https://..." : "";
       });
+  app.add_option_function<std::vector<std::string>>(
+         "--metrics-from",
+         [&cfg](const std::vector<std::string>& ranges) {
+           for (const auto& r : ranges)
+             cfg.metrics_from.add(r);
+         },
+         "addresses or ranges (CIDR) that may read /metrics, repeatable (default: loopback "
+         "only); others get 404")
+      ->check([](const std::string& r) {
+        try {
+          chat::address_ranges().add(r);
+          return std::string();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+      });
   app.add_option("--web-root", cfg.web_root, "directory of the page")->capture_default_str();
   app.add_option("--files-dir", cfg.files_dir,
                  "directory of uploaded files (default: duplex-chat-files beside --db)");
@@ -394,6 +393,7 @@ int main(int argc, char** argv) {
   // ----- end of rooms
   CLI11_PARSE(app, argc, argv);
   net::parse_io_backend(io, cfg.server.io);
+  if (cfg.metrics_from.empty()) cfg.metrics_from = chat::address_ranges::loopback();
   // A broken ICU would refuse every name later, one by one; better to say so now.
   if (!chat::names::ready()) {
     std::fprintf(stderr, "duplex-chat: ICU cannot check names (see docs/names.md)\n");
@@ -460,6 +460,10 @@ int main(int argc, char** argv) {
       redis->start();
       store = redis.get();
     }
+    chat::metrics::registry metrics;
+    // Every append is counted and timed on its way to whichever store holds the history.
+    chat::metered_store metered(*store, metrics);
+    add_link_metrics(metrics, pg.get(), redis.get());
     // Accounts live in the --db file whichever store holds the history.
     chat::account_config account_cfg;
     account_cfg.db_path = cfg.db;
@@ -488,7 +492,7 @@ int main(int argc, char** argv) {
     // ----- rooms: the directory is kept in the --db file, like the accounts, whichever store
     // holds the history (in Redis mode, each node's own: docs/chat-protocol.md, "Rooms").
     chat::sqlite_directory directory(cfg.db);
-    chat::hub hub(*store, topics, limits.hub, {}, &directory);
+    chat::hub hub(metered, topics, limits.hub, {}, &directory);
     // ----- end of rooms
     hub.set_search(search ? static_cast<chat::message_search*>(search.get()) : pg_search.get());
     hub.guard_names([&service](const chat::names::result& n) {
@@ -498,8 +502,8 @@ int main(int argc, char** argv) {
     hub.set_directory({[&service](std::string_view key) { return service.shown_name(key); },
                        [&service](std::string_view shown) { return service.key_of_shown(shown); }});
     chat::static_files files(cfg.web_root);
-    std::map<std::uint16_t, std::uint64_t> closes;
-    add_routes(srv, hub, acc, files, cfg, closes);
+    chat::add_node_metrics(metrics, srv, hub, [&sockets] { return sockets.size(); });
+    add_routes(srv, hub, acc, files, cfg, metrics);
     chat::upload_store uploads(cfg.db);
     add_files(srv, hub, uploads, acc, directory, cfg);
     std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",

@@ -251,6 +251,7 @@ class hub final : public store_listener {
   void on_message(const stored_message& m) override;
   void on_resync() override;
   void on_presence(const std::string& room_name, const std::string& nick, bool joined) override;
+  bool listed_here(const room& rm, std::string_view nick);
   void carry_out(room& rm, room_feed::actions actions);
   void fetch(room& rm, const room_feed::fetch& f);
   void on_typing(client& c, const request& r);

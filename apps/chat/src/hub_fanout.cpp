@@ -143,10 +143,28 @@ void hub::on_resync() {
     if (conversation_state* cv = live_convo(feed, serial)) carry_out(*cv, cv->feed.resync());
 }
 
+// A leave says that one node no longer has the member: the member may still be here (it
+// reconnected to this node before its dead node's entry expired) or on a third node. Only when
+// it is nowhere is it announced, so that no list drops someone who is in the room.
 void hub::on_presence(const std::string& room_name, const std::string& nick, bool joined) {
   auto it = rooms_.find(room_name);
   if (it == rooms_.end()) return;
-  broadcast(it->second, wire::presence(room_name, nick, joined));
+  if (joined) return broadcast(it->second, wire::presence(room_name, nick, true));
+  if (listed_here(it->second, nick)) return;
+  store_.remote_members(room_name, [this, room_name, nick, serial = it->second.serial](
+                                       bool ok, std::vector<std::string> elsewhere) {
+    room* rm = live_room(room_name, serial);
+    if (rm == nullptr || listed_here(*rm, nick)) return;
+    // Unreadable: announced, as before; the next join or refresh lists the member again.
+    if (ok && std::find(elsewhere.begin(), elsewhere.end(), nick) != elsewhere.end()) return;
+    broadcast(*rm, wire::presence(room_name, nick, false));
+  });
+}
+
+bool hub::listed_here(const room& rm, std::string_view nick) {
+  for (const auto id : rm.members)
+    if (const client* c = find_client(id); c != nullptr && c->nick == nick) return true;
+  return false;
 }
 
 // Per connection rather than through the topic: a typing event is the first thing a slow

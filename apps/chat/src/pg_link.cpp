@@ -137,6 +137,7 @@ void pg_link::poll_connect() {
   }
   if (PQsetnonblocking(conn_, 1) != 0) return lost(message_of(conn_, "cannot set nonblocking"));
   state_ = state::ready;
+  ++connections_;
   deadline_ms_ = 0;
   backoff_ = opts_.min_backoff;
   watch(net::io_events::readable);

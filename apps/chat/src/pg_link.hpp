@@ -67,6 +67,8 @@ class pg_link final : public net::io_handler {
   // Starts connecting; reconnects by itself from then on.
   void start();
   bool connected() const noexcept { return state_ == state::ready; }
+  // Connections made again after the first one (for the node's metrics).
+  std::uint64_t reconnects() const noexcept { return connections_ > 0 ? connections_ - 1 : 0; }
   std::size_t queued() const noexcept { return queue_.size(); }
   // $1, $2... in `sql` are `params`, as text. The callback runs on the loop's thread, possibly
   // before query() returns (a refusal).
@@ -113,6 +115,7 @@ class pg_link final : public net::io_handler {
   net::timer_id watchdog_ = 0;
   std::uint64_t deadline_ms_ = 0;  // of the connection attempt or statement under way; 0: none
   std::string last_error_;
+  std::uint64_t connections_ = 0;
 };
 
 }  // namespace duplex::chat

@@ -22,6 +22,9 @@ class pg_store final : public store, private store_listener {
 
   void start();
   bool connected() const noexcept { return db_.connected() && bus_.connected(); }
+  // Each link apart, for the node's metrics.
+  const pg_link& db() const noexcept { return db_; }
+  const redis_store& bus() const noexcept { return bus_; }
 
   void last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) override;
   void append(stored_message m, std::function<void(bool, std::int64_t)> done) override;

@@ -96,6 +96,7 @@ void redis_link::on_connect(const redisAsyncContext* ac, int status) {
   self->guard([&] {
     if (status != REDIS_OK) return self->lost();  // hiredis frees the context after this
     self->connected_ = true;
+    ++self->connections_;
     self->backoff_ = self->opts_.min_backoff;
     if (self->on_message_) self->send_subscribe();
     if (self->on_state) self->on_state(true);

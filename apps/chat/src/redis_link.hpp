@@ -44,6 +44,8 @@ class redis_link final : public net::io_handler {
   // Starts connecting; reconnects by itself from then on.
   void start();
   bool connected() const noexcept { return connected_; }
+  // Connections made again after the first one (for the node's metrics).
+  std::uint64_t reconnects() const noexcept { return connections_ > 0 ? connections_ - 1 : 0; }
   static constexpr std::size_t max_in_flight = 100'000;
   std::size_t in_flight() const noexcept { return in_flight_; }
   bool command(const std::vector<std::string>& argv, reply_fn reply);
@@ -79,6 +81,7 @@ class redis_link final : public net::io_handler {
   int fd_ = -1;
   net::io_events events_ = net::io_events::none;  // what the loop watches for fd_
   bool connected_ = false;
+  std::uint64_t connections_ = 0;
   bool stopping_ = false;
   std::size_t in_flight_ = 0;  // commands whose reply callback has not run yet
   std::chrono::milliseconds backoff_;

@@ -23,6 +23,8 @@ class redis_store final : public store {
 
   void start();
   bool connected() const noexcept { return commands_.connected() && feed_.connected(); }
+  // Connections made again after a first one, over both links.
+  std::uint64_t reconnects() const noexcept { return commands_.reconnects() + feed_.reconnects(); }
 
   void last_id(std::string_view room, std::function<void(bool, std::int64_t)> done) override;
   void append(stored_message m, std::function<void(bool, std::int64_t)> done) override;

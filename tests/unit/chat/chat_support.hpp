@@ -125,6 +125,10 @@ class chat_fixture {
   std::function<bool(const stored_message&)> lose_from_feed;
   // The store says its feed is back (what a Redis store does when its subscription returns).
   void resync() { relay_.on_resync(); }
+  // Another node says its member joined or left (what a Redis store reports from the bus).
+  void remote_presence(const std::string& room, const std::string& nick, bool joined) {
+    relay_.on_presence(room, nick, joined);
+  }
 
   // Waits for the store's commits and runs their completions, as the loop would.
   void pump() {

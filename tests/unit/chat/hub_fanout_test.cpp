@@ -164,5 +164,26 @@ TEST(Fanout, AJoinerListensOnlyOnceItsHistoryIsOut) {
   EXPECT_EQ(b.from_topics, 1u);
 }
 
+// A member who moved to this node (its old node died) is still in the room when the old node's
+// entry expires: the sweep's leave must not unlist it. Someone gone everywhere is unlisted.
+TEST(Fanout, ARemoteLeaveOfAMemberStillHereIsNotAnnounced) {
+  chat_fixture fx;
+  auto alice = fx.named("alice");
+  auto bob = fx.named("bob");
+  fx.send(bob, {{"type", "join"}, {"room", "r"}});
+  fx.send(alice, {{"type", "join"}, {"room", "r"}});
+  fx.pump();
+  const auto before = bob.s->of("presence").size();
+  fx.remote_presence("r", "~alice", false);  // a guest, in carried form
+  fx.pump();
+  EXPECT_EQ(bob.s->of("presence").size(), before);
+  fx.remote_presence("r", "~carol", true);
+  fx.remote_presence("r", "~carol", false);
+  fx.pump();
+  ASSERT_EQ(bob.s->of("presence").size(), before + 2);
+  EXPECT_EQ(bob.s->of("presence").back()["event"], "leave");
+  EXPECT_EQ(bob.s->of("presence").back()["nick"], "carol");  // shown without the mark
+}
+
 }  // namespace
 }  // namespace duplex::chat::test
