@@ -73,7 +73,8 @@ class stream : public io_handler {
   void queue_shared(const shared_bytes& frame) { queue_.push(frame); }
   // The queue to the kernel; write readiness follows what is left. False if the write failed.
   bool flush();
-  std::size_t queued() const noexcept { return queue_.bytes(); }
+  // Asked on every send: an empty queue (the common case) answers without a call.
+  std::size_t queued() const noexcept { return queue_.empty() ? 0 : queue_.bytes(); }
   bool drained() const noexcept { return queue_.empty(); }
   // TLS: starts a client's handshake.
   void start_tls();

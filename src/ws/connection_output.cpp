@@ -56,6 +56,13 @@ void connection::write_frame_to(std::string& to, opcode op, std::string_view dat
     // append checks and grows the string.
     constexpr std::size_t small = 256;
     char frame[max_header_size + small];
+    if (data.size() < 126) {  // the two-byte header, written in place (RFC 6455 section 5.2)
+      frame[0] = static_cast<char>((fin ? 0x80 : 0) | (rsv & 0x70) | static_cast<unsigned>(op));
+      frame[1] = static_cast<char>(data.size());
+      if (!data.empty()) std::memcpy(frame + 2, data.data(), data.size());
+      to.append(frame, 2 + data.size());
+      return;
+    }
     const std::size_t n = write_header(frame, fin, op, data.size(), nullptr, rsv);
     if (data.size() <= small) {
       if (!data.empty()) std::memcpy(frame + n, data.data(), data.size());
