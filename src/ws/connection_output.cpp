@@ -102,6 +102,17 @@ bool connection::send(opcode op, std::string_view data) {
 
 bool connection::send(opcode op, std::string_view data, bool compress) {
   if (!can_send() || is_control(op) || op == opcode::continuation) return false;
+  // The reply nearly every message gets: small, uncompressed, a server's, into a buffer already
+  // there (the loop's lent one while a callback runs). Appended here, with no further call.
+  if (out_ && data.size() < 126 && role_ == role::server && !sending_fragments_ &&
+      !(deflate_ && compress)) {
+    char frame[2 + 125];
+    frame[0] = static_cast<char>(0x80 | static_cast<unsigned>(op));
+    frame[1] = static_cast<char>(data.size());
+    if (!data.empty()) std::memcpy(frame + 2, data.data(), data.size());
+    out_->append(frame, 2 + data.size());
+    return true;
+  }
   // Section 5.4: no other data frame may come between the fragments of a message, so a whole
   // message sent meanwhile waits for the last fragment (control frames may interleave).
   std::string& to = sending_fragments_ ? held() : out();
