@@ -188,16 +188,20 @@ void event_loop::post(std::function<void()> fn) {
     std::lock_guard lock(post_mutex_);
     was_empty = posted_.empty();
     posted_.push_back(std::move(fn));
+    posted_pending_.store(true, std::memory_order_release);
   }
   // One wake-up per batch: later posts find the queue non-empty and skip the syscall.
   if (was_empty) waker_->wake();
 }
 
 void event_loop::run_posted() {
+  // A post that this load misses has woken the loop (or will): the next iteration runs it.
+  if (!posted_pending_.load(std::memory_order_acquire)) return;
   std::vector<std::function<void()>> batch;
   {
     std::lock_guard lock(post_mutex_);
     batch.swap(posted_);
+    posted_pending_.store(false, std::memory_order_relaxed);
   }
   for (auto& fn : batch)
     guarded(fn);

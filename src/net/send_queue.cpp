@@ -13,7 +13,12 @@
 
 namespace duplex::net {
 
-write_result write_vector(int fd, const iovec* iov, std::size_t count) noexcept {
+namespace {
+
+// Inlined into both callers: write_bytes runs once per reply, and a call more costs as much as
+// the checks it would share.
+[[gnu::always_inline]] inline write_result send_vector(int fd, const iovec* iov,
+                                                       std::size_t count) noexcept {
   msghdr msg{};
   msg.msg_iov = const_cast<iovec*>(iov);
   msg.msg_iovlen = count;
@@ -26,9 +31,15 @@ write_result write_vector(int fd, const iovec* iov, std::size_t count) noexcept 
   }
 }
 
+}  // namespace
+
+write_result write_vector(int fd, const iovec* iov, std::size_t count) noexcept {
+  return send_vector(fd, iov, count);
+}
+
 write_result write_bytes(int fd, std::string_view bytes) noexcept {
   iovec v{const_cast<char*>(bytes.data()), bytes.size()};
-  return write_vector(fd, &v, 1);
+  return send_vector(fd, &v, 1);
 }
 
 struct send_queue::block {

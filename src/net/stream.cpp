@@ -45,11 +45,7 @@ void stream::set_interest(bool read, bool write) {
   loop_.modify(fd_, interest(read, write), this);
 }
 
-bool stream::write(std::string_view plain) {
-  if (!tls_) {
-    write_wire(plain);
-    return true;
-  }
+bool stream::write_tls(std::string_view plain) {
   if (broken_ || plain.empty()) return true;
   if (!tls_->session.handshake_done()) {
     tls_->early += plain;

@@ -66,14 +66,19 @@ class stream : public io_handler {
   // Plaintext for the peer: encrypted with TLS (held until the TLS handshake is done), then
   // written at once if nothing waits before it, the rest queued. False only when encryption
   // failed; the stream is then broken and tls()->error() says why.
-  bool write(std::string_view plain);
+  bool write(std::string_view plain) {
+    if (tls_) return write_tls(plain);
+    write_wire(plain);  // plaintext, on every reply: no call beyond the one that writes
+    return true;
+  }
   // A header and a payload in one writev (no TLS).
   void write_pair(std::string_view header, std::string_view payload);
   // Queued by reference and not written: the owner flushes it later (a broadcast).
   void queue_shared(const shared_bytes& frame) { queue_.push(frame); }
   // The queue to the kernel; write readiness follows what is left. False if the write failed.
   bool flush();
-  std::size_t queued() const noexcept { return queue_.bytes(); }
+  // Asked on every send: an empty queue (the common case) answers without a call.
+  std::size_t queued() const noexcept { return queue_.empty() ? 0 : queue_.bytes(); }
   bool drained() const noexcept { return queue_.empty(); }
   // TLS: starts a client's handshake.
   void start_tls();
@@ -100,6 +105,7 @@ class stream : public io_handler {
   void decrypt(Sink& sink, char* data, std::size_t n);
   // Bytes for the wire as they are (ciphertext, or plaintext without TLS).
   void write_wire(std::string_view bytes);
+  bool write_tls(std::string_view plain);
 
   event_loop& loop_;
   int fd_;

@@ -44,7 +44,10 @@ bool socket_conn::over_limit(std::size_t extra) const noexcept {
 }
 
 void socket_conn::check_backpressure() {
-  if (!over_limit(0) || ctx_.server.opts.policy != backpressure_policy::close) return;
+  // Runs after every flush: the common answer (under the limit) costs no call.
+  if (queued() <= ctx_.server.opts.max_backpressure ||
+      ctx_.server.opts.policy != backpressure_policy::close)
+    return;
   if (ws_.done()) return;
   ws_.abort(ws::errc::send_queue_full);
   stream().fail();  // on_close (1008) runs from the next readiness, not from here

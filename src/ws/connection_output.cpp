@@ -56,6 +56,13 @@ void connection::write_frame_to(std::string& to, opcode op, std::string_view dat
     // append checks and grows the string.
     constexpr std::size_t small = 256;
     char frame[max_header_size + small];
+    if (data.size() < 126) {  // the two-byte header, written in place (RFC 6455 section 5.2)
+      frame[0] = static_cast<char>((fin ? 0x80 : 0) | (rsv & 0x70) | static_cast<unsigned>(op));
+      frame[1] = static_cast<char>(data.size());
+      if (!data.empty()) std::memcpy(frame + 2, data.data(), data.size());
+      to.append(frame, 2 + data.size());
+      return;
+    }
     const std::size_t n = write_header(frame, fin, op, data.size(), nullptr, rsv);
     if (data.size() <= small) {
       if (!data.empty()) std::memcpy(frame + n, data.data(), data.size());
@@ -95,6 +102,17 @@ bool connection::send(opcode op, std::string_view data) {
 
 bool connection::send(opcode op, std::string_view data, bool compress) {
   if (!can_send() || is_control(op) || op == opcode::continuation) return false;
+  // The reply nearly every message gets: small, uncompressed, a server's, into a buffer already
+  // there (the loop's lent one while a callback runs). Appended here, with no further call.
+  if (out_ && data.size() < 126 && role_ == role::server && !sending_fragments_ &&
+      !(deflate_ && compress)) {
+    char frame[2 + 125];
+    frame[0] = static_cast<char>(0x80 | static_cast<unsigned>(op));
+    frame[1] = static_cast<char>(data.size());
+    if (!data.empty()) std::memcpy(frame + 2, data.data(), data.size());
+    out_->append(frame, 2 + data.size());
+    return true;
+  }
   // Section 5.4: no other data frame may come between the fragments of a message, so a whole
   // message sent meanwhile waits for the last fragment (control frames may interleave).
   std::string& to = sending_fragments_ ? held() : out();
