@@ -20,6 +20,7 @@
 #include "src/host_policy.hpp"
 #include "src/hub.hpp"
 #include "src/names.hpp"
+#include "src/pg_accounts.hpp"
 #include "src/pg_schema.hpp"
 #include "src/pg_search.hpp"
 #include "src/pg_store.hpp"
@@ -152,19 +153,30 @@ std::string metrics_text(const chat::hub& hub, const server& srv,
 }
 
 // The stored look-alike keys follow the names module's rules of this version and this ICU, so
-// that a name registered before a rule existed is compared under it like every other.
-bool refresh_look_alike_keys(const std::string& db_path) {
+// that a name registered before a rule existed is compared under it like every other: in the
+// --db file, and in PostgreSQL's accounts with --pg.
+bool refresh_look_alike_keys(const std::string& db_path, const std::string& pg) {
   try {
-    chat::sql::connection db(db_path, std::chrono::seconds(5));
-    chat::configure(db);
-    chat::migrate(db);
-    for (const auto& name : chat::account_store(db).refresh_skeletons(chat::names::skeleton))
+    std::vector<std::string> kept;
+    if (!db_path.empty()) {
+      chat::sql::connection db(db_path, std::chrono::seconds(5));
+      chat::configure(db);
+      chat::migrate(db);
+      kept = chat::account_store(db).refresh_skeletons(chat::names::skeleton);
+    }
+    if (!pg.empty()) {
+      auto shared = chat::pg_accounts(pg, {})(chat::account_db_use::command)
+                        ->refresh_skeletons(chat::names::skeleton);
+      kept.insert(kept.end(), shared.begin(), shared.end());
+    }
+    for (const auto& name : kept)
       std::fprintf(stderr,
                    "duplex-chat: \"%s\" now looks like another user's name; it keeps its own\n",
                    name.c_str());
     return true;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "duplex-chat: cannot open %s: %s\n", db_path.c_str(), e.what());
+    std::fprintf(stderr, "duplex-chat: cannot open the accounts (%s%s): %s\n", db_path.c_str(),
+                 pg.empty() ? "" : " and PostgreSQL", e.what());
     return false;
   }
 }
@@ -322,12 +334,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--redis", cfg.redis,
                  "redis://HOST:PORT: share rooms, ids and history with other nodes through Redis "
-                 "(accounts stay in --db)");
-  auto* redis_opt = app.get_option("--redis");
+                 "(accounts stay in --db unless --pg)");
   app.add_option("--pg", cfg.pg,
-                 "postgresql://USER@HOST:PORT/DB (or a libpq conninfo): with --redis, keep ids and "
-                 "history in PostgreSQL, Redis being the bus only")
-      ->needs(redis_opt);
+                 "postgresql://USER@HOST:PORT/DB (or a libpq conninfo): with --redis, keep ids, "
+                 "history, accounts and sessions in PostgreSQL, Redis being the bus only "
+                 "(`user` commands: the accounts there)");
   app.add_option("--presence-ttl", cfg.presence_ttl,
                  "with --redis: seconds after which a dead node's members leave the lists")
       ->check(CLI::Range(0.3, 3600.0))
@@ -372,17 +383,25 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "duplex-chat: ICU cannot check names (see docs/names.md)\n");
     return 1;
   }
-  if (!refresh_look_alike_keys(cfg.db)) return 1;
+  if (!cfg.pg.empty() && cfg.redis.empty() && user_cmd.action.empty()) {
+    std::fprintf(stderr, "duplex-chat: --pg needs --redis (the bus between the nodes)\n");
+    return 1;
+  }
+  // A `user` command with --pg touches no --db file.
+  const bool file_used = user_cmd.action.empty() || cfg.pg.empty();
+  if (!refresh_look_alike_keys(file_used ? cfg.db : std::string(), cfg.pg)) return 1;
   if (!user_cmd.action.empty()) {
     // The password comes on standard input, never in argv (which `ps` shows to everyone).
-    const chat::cli_context ctx{cfg.db,
-                                name_rules_of(chat::names::username),
-                                chat::hash_cost::interactive(),
-                                {},
-                                &std::cin,
-                                &std::cout,
-                                &std::cerr,
-                                ::isatty(STDIN_FILENO) == 1};
+    const chat::cli_context ctx{
+        cfg.db,
+        name_rules_of(chat::names::username),
+        chat::hash_cost::interactive(),
+        {},
+        &std::cin,
+        &std::cout,
+        &std::cerr,
+        ::isatty(STDIN_FILENO) == 1,
+        cfg.pg.empty() ? chat::account_db_opener() : chat::pg_accounts(cfg.pg, {})};
     return chat::run_user_command(user_cmd, ctx);
   }
   // One JSON message carries at most 4 KiB of text: frames far larger are refused with 1009.
@@ -431,10 +450,12 @@ int main(int argc, char** argv) {
       redis->start();
       store = redis.get();
     }
-    // Accounts live in the --db file whichever store holds the history.
+    // Accounts live in the --db file, or with --pg in PostgreSQL, shared by every node: a
+    // cookie from one signs in on all, and a name taken on one is taken on all.
     chat::account_config account_cfg;
     account_cfg.db_path = cfg.db;
     account_cfg.signin = limits.signin;  // rooms' limits block: sign-in attempts
+    if (!cfg.pg.empty()) account_cfg.open = chat::pg_accounts(cfg.pg, account_cfg.sessions);
     chat::account_service service(account_cfg,
                                   [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
     chat::api_options api_cfg;
@@ -447,8 +468,9 @@ int main(int argc, char** argv) {
     api_cfg.display_names = name_rules_of(chat::names::nickname);
     chat::account_api api(service, name_rules_of(chat::names::username), api_cfg);
     accounts acc{service, api, sockets};
-    // `duplex-chat user ban` and `passwd` write the file from another process: the sockets of
-    // the sessions they end close within one period, not at their next reconnection.
+    // `duplex-chat user ban` and `passwd` write the file from another process (with --pg, any
+    // node or command ends sessions): the sockets of the sessions they end close within one
+    // period, not at their next reconnection.
     srv.every(std::chrono::seconds(2), [&service, &sockets] {
       if (sockets.size() == 0 || !service.changed_elsewhere()) return;
       sockets.sweep_all([&service](std::int64_t id) { return service.session_alive(id); });
