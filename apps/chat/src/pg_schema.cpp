@@ -81,8 +81,9 @@ constexpr const char* events_v4 =
 // same name, or one that looks the same, whichever column holds it. The token's SHA-256 only.
 // A deleted session (sign-out, revocation, password change, ban) is announced on the channel
 // duplex_sessions, at commit: every node's loop LISTENs, then checks its own sockets' sessions.
+// Each statement may run again (IF NOT EXISTS), like step 4's.
 constexpr const char* accounts_v5 =
-    "CREATE TABLE users ("
+    "CREATE TABLE IF NOT EXISTS users ("
     " id bigserial PRIMARY KEY,"
     " name text NOT NULL,"
     " name_key text NOT NULL UNIQUE,"
@@ -95,11 +96,11 @@ constexpr const char* accounts_v5 =
     " banned boolean NOT NULL DEFAULT false,"
     " created_ms bigint NOT NULL,"
     " password_changed_ms bigint NOT NULL);"
-    "CREATE TABLE name_claims ("
+    "CREATE TABLE IF NOT EXISTS name_claims ("
     " claim text PRIMARY KEY,"
     " user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE);"
-    "CREATE INDEX name_claims_by_user ON name_claims (user_id);"
-    "CREATE TABLE sessions ("
+    "CREATE INDEX IF NOT EXISTS name_claims_by_user ON name_claims (user_id);"
+    "CREATE TABLE IF NOT EXISTS sessions ("
     " id bigserial PRIMARY KEY,"
     " token_hash bytea NOT NULL UNIQUE,"
     " user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
@@ -107,9 +108,10 @@ constexpr const char* accounts_v5 =
     " last_seen_ms bigint NOT NULL,"
     " user_agent text NOT NULL,"
     " address text NOT NULL);"
-    "CREATE INDEX sessions_by_user ON sessions (user_id, last_seen_ms);"
-    "CREATE FUNCTION duplex_session_ended() RETURNS trigger LANGUAGE plpgsql AS"
+    "CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id, last_seen_ms);"
+    "CREATE OR REPLACE FUNCTION duplex_session_ended() RETURNS trigger LANGUAGE plpgsql AS"
     " $$ BEGIN PERFORM pg_notify('duplex_sessions', ''); RETURN NULL; END $$;"
+    "DROP TRIGGER IF EXISTS sessions_ended ON sessions;"
     "CREATE TRIGGER sessions_ended AFTER DELETE ON sessions"
     " FOR EACH ROW EXECUTE FUNCTION duplex_session_ended();";
 
