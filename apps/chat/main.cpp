@@ -471,9 +471,14 @@ int main(int argc, char** argv) {
     // `duplex-chat user ban` and `passwd` write the file from another process (with --pg, any
     // node or command ends sessions): the sockets of the sessions they end close within one
     // period, not at their next reconnection.
-    srv.every(std::chrono::seconds(2), [&service, &sockets] {
+    // With --pg, a PostgreSQL that fails during the sweep keeps the sockets it could not check
+    // (every one, once its breaker is open): its reconnection counts as a change and sweeps again.
+    const bool shared_accounts = !cfg.pg.empty();
+    srv.every(std::chrono::seconds(2), [&service, &sockets, shared_accounts] {
       if (sockets.size() == 0 || !service.changed_elsewhere()) return;
-      sockets.sweep_all([&service](std::int64_t id) { return service.session_alive(id); });
+      sockets.sweep_all([&service, shared_accounts](std::int64_t id) {
+        return service.session_alive(id, shared_accounts);
+      });
     });
     // Expired sessions leave the file now and then; a lookup refuses them meanwhile anyway.
     srv.every(std::chrono::hours(1), [&service] { service.purge_expired(); });

@@ -367,12 +367,12 @@ lookup account_service::authenticate(std::string_view token) {
   return out;
 }
 
-bool account_service::session_alive(std::int64_t session_id) {
+bool account_service::session_alive(std::int64_t session_id, bool keep_when_unknown) {
   try {
     return loop_db_->session_exists(session_id);
   } catch (const std::exception& e) {
     log_failure("session check", e);
-    return false;
+    return keep_when_unknown;
   }
 }
 

@@ -103,9 +103,11 @@ class account_service {
   // On the loop, synchronous: one read by primary key (and one of the user by id). Writes
   // last-seen in the background at most once per session_limits::touch_every.
   lookup authenticate(std::string_view token);
-  // On the loop: whether a session still exists (false also when the database cannot say, so
-  // that a socket whose session may have ended is closed rather than kept).
-  bool session_alive(std::int64_t session_id);
+  // On the loop: whether a session still exists. When the database cannot say: false, so that
+  // a socket whose session may have ended is closed rather than kept, unless
+  // `keep_when_unknown` (a sweep of every socket against a shared database that just became
+  // unreachable would otherwise close every signed-in socket; the reconnection sweeps again).
+  bool session_alive(std::int64_t session_id, bool keep_when_unknown = false);
   // On the loop: whether another connection (the operator's `duplex-chat user` command, this
   // process's own writer, another node) committed a change that may end sessions since the last
   // call. With SQLite, true when the file cannot say, so that the caller checks rather than

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "src/account_service.hpp"
 #include "src/pg_schema.hpp"
 #include "support/loopback_listener.hpp"
 #include "unit/chat/pg_support.hpp"
@@ -152,6 +153,24 @@ TEST_F(PgAccounts, NewLookAlikeRulesAreAppliedAndATakenOneKeepsTheOld) {
   EXPECT_TRUE(moved.empty());
   EXPECT_TRUE(a->name_registered("x", "al1ce"));
   EXPECT_FALSE(a->name_registered("x", "alice")) << "the old look-alike key is freed";
+}
+
+// The loop's connection cannot reach PostgreSQL (the workers' can): no change is reported (no
+// session can end meanwhile), and a sweep may keep the sockets it cannot check.
+TEST_F(PgAccounts, AnUnreachableServerEndsNoSessionOnTheLoop) {
+  account_config c;
+  c.open = [this](account_db_use use) -> std::unique_ptr<account_db> {
+    if (use != account_db_use::loop) return pg_accounts(pg->conninfo(db), {})(use);
+    pg_sync_options dead;
+    dead.conninfo = "host=127.0.0.1 port=1 user=x dbname=x";
+    return std::make_unique<pg_account_db>(dead, session_limits{});
+  };
+  account_service s(c, [](std::function<void()>) {});
+  EXPECT_FALSE(s.changed_elsewhere());
+  EXPECT_FALSE(s.session_alive(1));
+  EXPECT_TRUE(s.session_alive(1, true));
+  EXPECT_TRUE(s.authenticate(std::string(64, 'a')).failed);
+  EXPECT_TRUE(s.name_registered("anyone", "anyone")) << "a guest is refused when it cannot say";
 }
 
 // An unreachable server, then one that accepts and never answers: the first call waits its bound
