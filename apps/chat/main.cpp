@@ -475,7 +475,8 @@ int main(int argc, char** argv) {
     // (every one, once its breaker is open): its reconnection counts as a change and sweeps again.
     const bool shared_accounts = !cfg.pg.empty();
     srv.every(std::chrono::seconds(2), [&service, &sockets, shared_accounts] {
-      if (sockets.size() == 0 || !service.changed_elsewhere()) return;
+      // Asked even with no socket: PostgreSQL's notifications are read (and dropped) here.
+      if (!service.changed_elsewhere() || sockets.size() == 0) return;
       sockets.sweep_all([&service, shared_accounts](std::int64_t id) {
         return service.session_alive(id, shared_accounts);
       });

@@ -106,7 +106,10 @@ pg_result* pg_sync::read_answer(clock::time_point deadline) {
     }
     while (PQisBusy(conn_) == 0) {
       pg_result* r = PQgetResult(conn_);
-      if (!r) return first;
+      if (!r) {
+        drain_notifications();
+        return first;
+      }
       if (first)
         PQclear(r);
       else
@@ -141,15 +144,19 @@ pg_rows pg_sync::exec(std::string_view sql, const std::vector<std::string>& para
   throw e;
 }
 
+void pg_sync::drain_notifications() {
+  while (PGnotify* n = PQnotifies(conn_)) {
+    notified_ = true;
+    PQfreemem(n);
+  }
+}
+
 bool pg_sync::notified() {
   ensure_connected();
   if (PQconsumeInput(conn_) == 0) fail(trimmed(PQerrorMessage(conn_)));
-  bool any = fresh_;
-  fresh_ = false;
-  while (PGnotify* n = PQnotifies(conn_)) {
-    any = true;
-    PQfreemem(n);
-  }
+  drain_notifications();
+  const bool any = fresh_ || notified_;
+  fresh_ = notified_ = false;
   return any;
 }
 

@@ -77,13 +77,17 @@ class pg_sync {
   [[noreturn]] void fail(const std::string& why);
   void wait(short events, std::chrono::steady_clock::time_point deadline, const char* what);
   pg_result* read_answer(std::chrono::steady_clock::time_point deadline);
+  // Frees the notifications libpq has read, remembering only that there were some: they arrive
+  // with any answer, and a list nobody reads for a while must not grow.
+  void drain_notifications();
 
   pg_sync_options opts_;
   pg_conn* conn_ = nullptr;
   std::chrono::steady_clock::time_point retry_at_{};
   std::chrono::milliseconds backoff_;
   std::string last_error_;
-  bool fresh_ = false;  // connected since the last notified()
+  bool fresh_ = false;     // connected since the last notified()
+  bool notified_ = false;  // a notification arrived since the last notified()
 };
 
 // BEGIN now; ROLLBACK when destroyed without commit() (nothing thrown from there).

@@ -216,5 +216,29 @@ TEST(PgSync, AStatementPastItsBoundIsCutAndTheNextConnectsAgain) {
   EXPECT_EQ(db.exec("SELECT 8").integer(0, 0), 8) << "a statement's error keeps the connection";
 }
 
+// Notifications that arrive with other statements' answers are reported once, by the next look.
+TEST(PgSync, NotificationsAreReportedOnceWhateverReadThem) {
+  PG_OR_SKIP(pg);
+  pg_sync_options o;
+  o.conninfo = pg->conninfo();
+  o.listen = {"duplex_test"};
+  pg_sync listener(o);
+  EXPECT_TRUE(listener.notified()) << "a new connection";
+  EXPECT_FALSE(listener.notified());
+  pg_sync_options plain;
+  plain.conninfo = pg->conninfo();
+  pg_sync other(plain);
+  for (int i = 0; i < 3; ++i)
+    other.exec("NOTIFY duplex_test");
+  const auto deadline = clock::now() + 2s;
+  bool told = false;
+  while (!told && clock::now() < deadline) {
+    listener.exec("SELECT 1");  // reads whatever arrived with its answer
+    told = listener.notified();
+  }
+  EXPECT_TRUE(told);
+  EXPECT_FALSE(listener.notified()) << "three notifications, one report";
+}
+
 }  // namespace
 }  // namespace duplex::chat
