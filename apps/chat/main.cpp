@@ -175,8 +175,11 @@ bool refresh_look_alike_keys(const std::string& db_path, const std::string& pg) 
                    name.c_str());
     return true;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "duplex-chat: cannot open the accounts (%s%s): %s\n", db_path.c_str(),
-                 pg.empty() ? "" : " and PostgreSQL", e.what());
+    const std::string where = pg.empty()        ? db_path
+                              : db_path.empty() ? std::string("PostgreSQL")
+                                                : db_path + " and PostgreSQL";
+    std::fprintf(stderr, "duplex-chat: cannot open the accounts (%s): %s\n", where.c_str(),
+                 e.what());
     return false;
   }
 }
