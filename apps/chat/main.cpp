@@ -21,6 +21,7 @@
 #include "src/hub.hpp"
 #include "src/names.hpp"
 #include "src/pg_accounts.hpp"
+#include "src/pg_retention.hpp"
 #include "src/pg_schema.hpp"
 #include "src/pg_search.hpp"
 #include "src/pg_store.hpp"
@@ -43,6 +44,7 @@ struct settings {
   std::string redis;         // redis://host:port: history and fan-out shared with other nodes
   std::string pg;            // postgresql://...: with --redis, ids and history there instead
   double presence_ttl = 15;  // seconds a dead node's members stay listed, at most
+  int keep_days = 0;         // --pg: history older than this goes (0: kept for ever)
   std::string web_root;
   std::vector<std::string> origins;
   std::vector<std::string> allowed_hosts;  // Host names answered besides IP literals and localhost
@@ -323,6 +325,25 @@ void add_routes(server& srv, chat::hub& hub, accounts& acc, const chat::static_f
   srv.fallback([&files](const http::request& req, http_response& res) { files.serve(req, res); });
 }
 
+// --pg: what is past its feed's horizon leaves now and then. Every node prunes; each batch
+// deletes what is still there, so nodes pruning together do no harm.
+std::unique_ptr<chat::pg_retention> start_retention(server& srv, const settings& cfg) {
+  auto r =
+      std::make_unique<chat::pg_retention>(srv.loop(0), chat::pg_options{cfg.pg}, cfg.keep_days);
+  r->start();
+  srv.every(std::chrono::minutes(10), [r = r.get()] {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    r->prune(now.count(), [](bool ok, std::int64_t removed) {
+      if (!ok) std::fprintf(stderr, "duplex-chat: pruning old history failed; next pass later\n");
+      if (removed > 0)
+        std::fprintf(stderr, "duplex-chat: %lld old messages pruned\n",
+                     static_cast<long long>(removed));
+    });
+  });
+  return r;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -342,6 +363,12 @@ int main(int argc, char** argv) {
                  "postgresql://USER@HOST:PORT/DB (or a libpq conninfo): with --redis, keep ids, "
                  "history, accounts and sessions in PostgreSQL, Redis being the bus only "
                  "(`user` commands: the accounts there)");
+  app.add_option("--keep-days", cfg.keep_days,
+                 "with --pg: delete messages older than this many days, in every feed without a "
+                 "keep_days of its own (0: keep them for ever)")
+      ->check(CLI::Range(0, 100'000))
+      ->needs(app.get_option("--pg"))
+      ->capture_default_str();
   app.add_option("--presence-ttl", cfg.presence_ttl,
                  "with --redis: seconds after which a dead node's members leave the lists")
       ->check(CLI::Range(0.3, 3600.0))
@@ -428,6 +455,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<chat::pg_store> pg;
     std::unique_ptr<chat::sqlite_search> search;  // one node only: the history is in the file
     std::unique_ptr<chat::pg_search> pg_search;   // --pg: PostgreSQL's full-text search
+    std::unique_ptr<chat::pg_retention> retention;
     chat::store* store = nullptr;
     if (!cfg.pg.empty()) {
       // Every node brings the schema up to date before it serves (docs/operations.md).
@@ -439,6 +467,7 @@ int main(int argc, char** argv) {
       store = pg.get();
       pg_search = std::make_unique<chat::pg_search>(srv.loop(0), chat::pg_options{cfg.pg});
       pg_search->start();
+      retention = start_retention(srv, cfg);
     } else if (cfg.redis.empty()) {
       sqlite = std::make_unique<chat::sqlite_store>(
           cfg.db, [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });

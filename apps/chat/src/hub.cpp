@@ -43,6 +43,7 @@ std::uint64_t hub::attach(session& s, std::string signed_in, std::string account
   c.signed_in = std::move(signed_in);
   c.account = std::move(account);
   c.bucket = token_bucket(limits_.rate_per_second, limits_.burst, now_());
+  c.signals = token_bucket(limits_.signal_rate_per_second, limits_.signal_burst, now_());
   return id;
 }
 
@@ -73,7 +74,8 @@ void hub::receive(std::uint64_t id, std::string_view text) {
   // Parsed before the token is taken, so that a send refused for its rate carries its cid back:
   // the page then returns the text to its composer instead of showing it pending forever.
   auto body = wire::request::parse(text);
-  if (!take_token(*c, body ? &*body : nullptr)) return;
+  const bool signal = body && (body->type() == "read" || body->type() == "typing");
+  if (!(signal ? take_signal_token(*c) : take_token(*c, body ? &*body : nullptr))) return;
   if (!body) return error(*c, "bad_json", "each message must be one JSON object");
   std::string type = body->type();
   const request r{id, std::move(*body), std::move(type)};
@@ -104,6 +106,18 @@ bool hub::take_token(client& c, const wire::request* body) {
   } else {
     ++counters_.errors;
     send(c, wire::error("rate_limited", "slow down, then send it again", body->str("room"), cid));
+  }
+  return false;
+}
+
+bool hub::take_signal_token(client& c) {
+  user* u = user_of(c);
+  const auto verdict = (u != nullptr ? u->signals : c.signals).take(now_());
+  if (verdict == token_bucket::verdict::pass) return true;
+  ++counters_.rate_limited;
+  if (verdict == token_bucket::verdict::close) {
+    c.closing = true;
+    c.s->close(ws::close_code::policy_violation, "flood");
   }
   return false;
 }

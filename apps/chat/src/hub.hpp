@@ -42,6 +42,11 @@ struct hub_limits {
   std::size_t max_cid_chars = 64;  // a say's client id (wire::valid_cid)
   double rate_per_second = 5;      // token bucket refill
   double burst = 20;               // token bucket size; a debt of `burst` closes (1008)
+  // Read marks and typing draw on a bucket of their own: the page sends a mark per live message,
+  // and a reader in a busy room must not spend the tokens of its own words on them. Each one
+  // replaces the last, so one refused is dropped without an answer.
+  double signal_rate_per_second = 20;
+  double signal_burst = 40;
   std::int64_t typing_interval_ms = 2000;
   std::size_t max_conversations = 10'000;  // conversations held in memory by one node
   // ----- rooms (hub_moderation.cpp)
@@ -135,6 +140,7 @@ class hub final : public store_listener {
     std::string token;      // proves a guest's reconnection (see on_hello)
     std::set<std::string> rooms;
     token_bucket bucket;
+    token_bucket signals;  // read marks and typing (hub_limits::signal_rate_per_second)
     // Rooms whose join history is being read: what the room says meanwhile waits here, so
     // that the history comes first. `serial` tells the store's answers for an earlier join of
     // the same room (a leave and a join again before they came) from this one's.
@@ -162,6 +168,7 @@ class hub final : public store_listener {
     std::map<std::string, std::int64_t, std::less<>> typed_ms;  // last typing event per room
     private_state priv;                                         // signed-in users only
     token_bucket bucket;  // the rate limit is the user's, whichever session sends
+    token_bucket signals;
   };
   struct room {
     std::string name;
@@ -189,6 +196,7 @@ class hub final : public store_listener {
   // hub.cpp: requests and replies.
   // `body`: the frame, when it parsed; a refused send with a cid is answered with it.
   bool take_token(client& c, const wire::request* body = nullptr);
+  bool take_signal_token(client& c);
   void dispatch(client& c, const request& r);
   client* find_client(std::uint64_t id);
   void send(client& c, const std::string& json, bool droppable = false);

@@ -98,6 +98,7 @@ void hub::name_session(client& c, const names::result& name, const std::string& 
     u.skeleton = name.skeleton;
     u.signed_in = signed_in;
     u.bucket = c.bucket;  // what the connection spent before its hello still counts
+    u.signals = c.signals;
     look_alikes_.emplace(u.skeleton, key);
   }
   u.sessions.push_back(c.id);

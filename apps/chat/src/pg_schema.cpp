@@ -44,7 +44,6 @@ constexpr const char* client_ids_v2 =
     "ALTER TABLE messages ADD COLUMN author text NOT NULL DEFAULT '';"
     "CREATE UNIQUE INDEX messages_once ON messages (feed, author, cid) WHERE cid <> '';";
 
-
 // Search (pg_search.cpp): each message's words as a tsvector the database computes from the
 // body, so that an erase or an edit (an UPDATE of the body) is followed whoever writes it, with
 // a GIN index; search_key numbers messages in arrival order (the results' order and cursor).
@@ -55,7 +54,6 @@ constexpr const char* search_v3 =
     " GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED;"
     "CREATE INDEX messages_words ON messages USING gin (words);"
     "CREATE INDEX messages_search_key ON messages (search_key);";
-
 
 // Edits, deletions, reactions and replies (issue 14, item 3): an entry is a message or an
 // event (`kind`, `ref` its target; a message's `ref` is the one it replies to), and the message
@@ -75,6 +73,12 @@ constexpr const char* events_v4 =
     " seq bigint NOT NULL,"
     " PRIMARY KEY (feed, id, emoji, nick));";
 
+// Retention per feed (pg_retention.hpp): NULL takes the node's --keep-days, 0 keeps the feed for
+// ever; the age index is what each pruning batch scans, oldest first.
+constexpr const char* retention_v5 =
+    "ALTER TABLE feeds ADD COLUMN IF NOT EXISTS keep_days integer CHECK (keep_days >= 0);"
+    "CREATE INDEX IF NOT EXISTS messages_age ON messages (ts_ms);";
+
 // Accounts and sessions shared by every node (pg_accounts.cpp). A name is held through
 // name_claims: one row per key ('k' first) and per look-alike key ('s' first) of each user's
 // sign-in and display names, so that its primary key refuses the second of two nodes taking the
@@ -82,7 +86,7 @@ constexpr const char* events_v4 =
 // A deleted session (sign-out, revocation, password change, ban) is announced on the channel
 // duplex_sessions, at commit: every node's loop LISTENs, then checks its own sockets' sessions.
 // Each statement may run again (IF NOT EXISTS), like step 4's.
-constexpr const char* accounts_v5 =
+constexpr const char* accounts_v6 =
     "CREATE TABLE IF NOT EXISTS users ("
     " id bigserial PRIMARY KEY,"
     " name text NOT NULL,"
@@ -116,7 +120,7 @@ constexpr const char* accounts_v5 =
     " FOR EACH ROW EXECUTE FUNCTION duplex_session_ended();";
 
 constexpr std::array<const char*, pg_schema_version> steps{history_v1, client_ids_v2, search_v3,
-                                                           events_v4, accounts_v5};
+                                                           events_v4,  retention_v5,  accounts_v6};
 
 // Any number: it only has to be the same in every node.
 constexpr const char* lock = "SELECT pg_advisory_xact_lock(7244500215)";

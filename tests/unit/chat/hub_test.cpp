@@ -322,6 +322,33 @@ TEST(RateLimit, ARefusedSendCarriesItsCid) {
   EXPECT_EQ(a.s->close_code, 0);
 }
 
+// Typing and read marks draw on a bucket of their own, so that a reader in a busy room (a mark
+// per live message) keeps the tokens of its words; past it they are dropped without an answer,
+// and a flood of them still closes.
+TEST(RateLimit, TypingAndReadMarksSpendABucketOfTheirOwn) {
+  hub_limits l;
+  l.burst = 3;
+  l.rate_per_second = 1;
+  l.signal_burst = 10;
+  l.signal_rate_per_second = 1;
+  chat_fixture fx(l);
+  auto a = fx.named("alice");
+  fx.send(a, {{"type", "join"}, {"room", "x"}});
+  for (int i = 0; i < 10; ++i)
+    fx.send(a, {{"type", "typing"}, {"room", "x"}});
+  fx.send(a, {{"type", "say"}, {"room", "x"}, {"text", "still mine"}, {"ref", "r1"}});
+  fx.pump();
+  EXPECT_EQ(error_code(*a.s), "");
+  EXPECT_EQ(a.s->of("ack").size(), 1u);
+  const auto before = a.s->got.size();
+  fx.send(a, {{"type", "typing"}, {"room", "x"}});
+  EXPECT_EQ(a.s->got.size(), before);  // refused, and nothing to answer
+  EXPECT_EQ(a.s->close_code, 0);
+  for (int i = 0; i < 20 && a.s->close_code == 0; ++i)
+    fx.send(a, {{"type", "typing"}, {"room", "x"}});
+  EXPECT_EQ(a.s->close_code, 1008);
+}
+
 TEST(Typing, OthersOnlyThrottledDroppableAndNeverStored) {
   chat_fixture fx;
   auto a = fx.named("alice");

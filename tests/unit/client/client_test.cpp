@@ -360,18 +360,22 @@ TEST(Client, FragmentsArriveWithTheirLastFlag) {
 }
 
 TEST(Client, DrainFiresOnceTheQueueFallsToTheMark) {
-  // A server that answers the handshake, then reads nothing for a while: the client's queue
-  // must grow past the mark, and fall back once the server reads it all.
+  // A server that answers the handshake, then reads nothing until the client has queued: the
+  // client's queue must grow past the mark, and fall back once the server reads it all. (It
+  // used to sleep 300 ms instead; on a busy machine building the 32 MiB frame took longer, the
+  // server was reading by the time of the second write, and nothing was ever queued.)
   const std::size_t size = 32u << 20;
   loopback_listener listener;
   std::atomic<std::size_t> received{0};
+  std::atomic<bool> sent{false};
   std::thread peer([&] {
     const int c = listener.accept_one();
     if (c < 0) return;
     const std::string req = read_head(c);
     const std::string res = switching(ws::accept_key(key_of(req)));
     ::send(c, res.data(), res.size(), MSG_NOSIGNAL);
-    std::this_thread::sleep_for(300ms);
+    for (int i = 0; i < 1000 && !sent; ++i)
+      std::this_thread::sleep_for(10ms);
     char buf[65536];
     for (pollfd p{c, POLLIN, 0}; received<size&& ::poll(&p, 1, 5000)> 0;) {
       const ssize_t n = ::recv(c, buf, sizeof buf, 0);
@@ -389,7 +393,10 @@ TEST(Client, DrainFiresOnceTheQueueFallsToTheMark) {
   co.max_backpressure = 2 * size;
   co.drain_watermark = 64 * 1024;
   client_handlers h;
-  h.on_open = [&](client& c) { queued_at_send = c.send(big, ws::opcode::binary).buffered_amount; };
+  h.on_open = [&](client& c) {
+    queued_at_send = c.send(big, ws::opcode::binary).buffered_amount;
+    sent = true;
+  };
   h.on_drain = [&](client& c) {
     if (drains++ == 0) queued_at_drain = c.buffered_amount();
     if (c.buffered_amount() == 0) c.terminate();

@@ -1,0 +1,45 @@
+#include "pg_retention.hpp"
+
+#include <string>
+#include <utility>
+
+namespace duplex::chat {
+namespace {
+
+// One batch: the oldest rows past their feed's horizon (messages_age serves the scan), their
+// reactions with them. $1 now in ms, $2 the default days, $3 the batch size.
+constexpr const char* prune_sql =
+    "WITH doomed AS ("
+    "  SELECT m.feed, m.id FROM messages m JOIN feeds f ON f.feed = m.feed"
+    "  WHERE COALESCE(f.keep_days, $2::integer) > 0"
+    "    AND m.ts_ms < $1::bigint - COALESCE(f.keep_days, $2::integer)::bigint * 86400000"
+    "  ORDER BY m.ts_ms LIMIT $3::integer),"
+    " gone AS (DELETE FROM messages m USING doomed d WHERE m.feed = d.feed AND m.id = d.id"
+    "  RETURNING m.feed, m.id),"
+    " unreacted AS (DELETE FROM reactions r USING gone g WHERE r.feed = g.feed AND r.id = g.id)"
+    " SELECT count(*) FROM gone";
+
+}  // namespace
+
+pg_retention::pg_retention(net::event_loop& loop, pg_options opts, int default_days)
+    : db_(loop, std::move(opts)), default_days_(default_days) {}
+
+void pg_retention::prune(std::int64_t now_ms, std::function<void(bool, std::int64_t)> done) {
+  if (running_) return done(true, 0);
+  running_ = true;
+  next_batch(now_ms, 0, std::move(done));
+}
+
+void pg_retention::next_batch(std::int64_t now_ms, std::int64_t removed,
+                              std::function<void(bool, std::int64_t)> done) {
+  db_.query(prune_sql,
+            {std::to_string(now_ms), std::to_string(default_days_), std::to_string(max_batch)},
+            [this, now_ms, removed, done = std::move(done)](const pg_reply& r) mutable {
+              const std::int64_t n = r.ok() ? r.integer(0, 0) : 0;
+              if (r.ok() && n == max_batch) return next_batch(now_ms, removed + n, std::move(done));
+              running_ = false;
+              done(r.ok(), removed + n);
+            });
+}
+
+}  // namespace duplex::chat
