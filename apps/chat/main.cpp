@@ -23,6 +23,7 @@
 #include "src/metrics.hpp"
 #include "src/names.hpp"
 #include "src/node_metrics.hpp"
+#include "src/pg_accounts.hpp"
 #include "src/pg_retention.hpp"
 #include "src/pg_schema.hpp"
 #include "src/pg_search.hpp"
@@ -133,19 +134,33 @@ void add_link_metrics(chat::metrics::registry& m, const chat::pg_store* pg,
 }
 
 // The stored look-alike keys follow the names module's rules of this version and this ICU, so
-// that a name registered before a rule existed is compared under it like every other.
-bool refresh_look_alike_keys(const std::string& db_path) {
+// that a name registered before a rule existed is compared under it like every other: in the
+// --db file, and in PostgreSQL's accounts with --pg.
+bool refresh_look_alike_keys(const std::string& db_path, const std::string& pg) {
   try {
-    chat::sql::connection db(db_path, std::chrono::seconds(5));
-    chat::configure(db);
-    chat::migrate(db);
-    for (const auto& name : chat::account_store(db).refresh_skeletons(chat::names::skeleton))
+    std::vector<std::string> kept;
+    if (!db_path.empty()) {
+      chat::sql::connection db(db_path, std::chrono::seconds(5));
+      chat::configure(db);
+      chat::migrate(db);
+      kept = chat::account_store(db).refresh_skeletons(chat::names::skeleton);
+    }
+    if (!pg.empty()) {
+      auto shared = chat::pg_accounts(pg, {})(chat::account_db_use::command)
+                        ->refresh_skeletons(chat::names::skeleton);
+      kept.insert(kept.end(), shared.begin(), shared.end());
+    }
+    for (const auto& name : kept)
       std::fprintf(stderr,
                    "duplex-chat: \"%s\" now looks like another user's name; it keeps its own\n",
                    name.c_str());
     return true;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "duplex-chat: cannot open %s: %s\n", db_path.c_str(), e.what());
+    const std::string where = pg.empty()        ? db_path
+                              : db_path.empty() ? std::string("PostgreSQL")
+                                                : db_path + " and PostgreSQL";
+    std::fprintf(stderr, "duplex-chat: cannot open the accounts (%s): %s\n", where.c_str(),
+                 e.what());
     return false;
   }
 }
@@ -326,12 +341,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--redis", cfg.redis,
                  "redis://HOST:PORT: share rooms, ids and history with other nodes through Redis "
-                 "(accounts stay in --db)");
-  auto* redis_opt = app.get_option("--redis");
+                 "(accounts stay in --db unless --pg)");
   app.add_option("--pg", cfg.pg,
-                 "postgresql://USER@HOST:PORT/DB (or a libpq conninfo): with --redis, keep ids and "
-                 "history in PostgreSQL, Redis being the bus only")
-      ->needs(redis_opt);
+                 "postgresql://USER@HOST:PORT/DB (or a libpq conninfo): with --redis, keep ids, "
+                 "history, accounts and sessions in PostgreSQL, Redis being the bus only "
+                 "(`user` commands: the accounts there)");
   app.add_option("--keep-days", cfg.keep_days,
                  "with --pg: delete messages older than this many days, in every feed without a "
                  "keep_days of its own (0: keep them for ever)")
@@ -399,17 +413,25 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "duplex-chat: ICU cannot check names (see docs/names.md)\n");
     return 1;
   }
-  if (!refresh_look_alike_keys(cfg.db)) return 1;
+  if (!cfg.pg.empty() && cfg.redis.empty() && user_cmd.action.empty()) {
+    std::fprintf(stderr, "duplex-chat: --pg needs --redis (the bus between the nodes)\n");
+    return 1;
+  }
+  // A `user` command with --pg touches no --db file.
+  const bool file_used = user_cmd.action.empty() || cfg.pg.empty();
+  if (!refresh_look_alike_keys(file_used ? cfg.db : std::string(), cfg.pg)) return 1;
   if (!user_cmd.action.empty()) {
     // The password comes on standard input, never in argv (which `ps` shows to everyone).
-    const chat::cli_context ctx{cfg.db,
-                                name_rules_of(chat::names::username),
-                                chat::hash_cost::interactive(),
-                                {},
-                                &std::cin,
-                                &std::cout,
-                                &std::cerr,
-                                ::isatty(STDIN_FILENO) == 1};
+    const chat::cli_context ctx{
+        cfg.db,
+        name_rules_of(chat::names::username),
+        chat::hash_cost::interactive(),
+        {},
+        &std::cin,
+        &std::cout,
+        &std::cerr,
+        ::isatty(STDIN_FILENO) == 1,
+        cfg.pg.empty() ? chat::account_db_opener() : chat::pg_accounts(cfg.pg, {})};
     return chat::run_user_command(user_cmd, ctx);
   }
   // One JSON message carries at most 4 KiB of text: frames far larger are refused with 1009.
@@ -464,10 +486,12 @@ int main(int argc, char** argv) {
     // Every append is counted and timed on its way to whichever store holds the history.
     chat::metered_store metered(*store, metrics);
     add_link_metrics(metrics, pg.get(), redis.get());
-    // Accounts live in the --db file whichever store holds the history.
+    // Accounts live in the --db file, or with --pg in PostgreSQL, shared by every node: a
+    // cookie from one signs in on all, and a name taken on one is taken on all.
     chat::account_config account_cfg;
     account_cfg.db_path = cfg.db;
     account_cfg.signin = limits.signin;  // rooms' limits block: sign-in attempts
+    if (!cfg.pg.empty()) account_cfg.open = chat::pg_accounts(cfg.pg, account_cfg.sessions);
     chat::account_service service(account_cfg,
                                   [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
     chat::api_options api_cfg;
@@ -480,11 +504,18 @@ int main(int argc, char** argv) {
     api_cfg.display_names = name_rules_of(chat::names::nickname);
     chat::account_api api(service, name_rules_of(chat::names::username), api_cfg);
     accounts acc{service, api, sockets};
-    // `duplex-chat user ban` and `passwd` write the file from another process: the sockets of
-    // the sessions they end close within one period, not at their next reconnection.
-    srv.every(std::chrono::seconds(2), [&service, &sockets] {
-      if (sockets.size() == 0 || !service.changed_elsewhere()) return;
-      sockets.sweep_all([&service](std::int64_t id) { return service.session_alive(id); });
+    // `duplex-chat user ban` and `passwd` write the file from another process (with --pg, any
+    // node or command ends sessions): the sockets of the sessions they end close within one
+    // period, not at their next reconnection.
+    // With --pg, a PostgreSQL that fails during the sweep keeps the sockets it could not check
+    // (every one, once its breaker is open): its reconnection counts as a change and sweeps again.
+    const bool shared_accounts = !cfg.pg.empty();
+    srv.every(std::chrono::seconds(2), [&service, &sockets, shared_accounts] {
+      // Asked even with no socket: PostgreSQL's notifications are read (and dropped) here.
+      if (!service.changed_elsewhere() || sockets.size() == 0) return;
+      sockets.sweep_all([&service, shared_accounts](std::int64_t id) {
+        return service.session_alive(id, shared_accounts);
+      });
     });
     // Expired sessions leave the file now and then; a lookup refuses them meanwhile anyway.
     srv.every(std::chrono::hours(1), [&service] { service.purge_expired(); });

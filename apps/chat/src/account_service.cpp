@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "client_address.hpp"
-#include "schema.hpp"
+#include "sqlite_account_db.hpp"
 
 namespace duplex::chat {
 namespace {
@@ -63,14 +63,13 @@ std::string_view to_string(status s) noexcept {
 
 account_service::account_service(account_config config, work_pool::poster post)
     : config_(std::move(config)),
-      loop_db_(config_.db_path, config_.loop_busy_timeout),
-      work_db_(config_.db_path, std::chrono::seconds(5)),
       shared_(std::make_shared<shared>(config_.signin)),
       hashers_(config_.hash_threads, config_.max_queued_hashes, post),
       writer_(1, config_.max_queued_writes, post) {
-  configure(work_db_);
-  migrate(work_db_);
-  loop_db_.exec("PRAGMA foreign_keys=ON;");
+  if (!config_.open)
+    config_.open = sqlite_accounts(config_.db_path, config_.sessions, config_.loop_busy_timeout);
+  work_db_ = config_.open(account_db_use::worker);
+  loop_db_ = config_.open(account_db_use::loop);
 }
 
 account_service::~account_service() = default;
@@ -114,7 +113,7 @@ void account_service::register_user(const name_claim& name, std::string password
     return done(r);
   }
   try {
-    const auto taken = account_store(loop_db_).check_name(name);
+    const auto taken = loop_db_->check_name(name);
     if (taken == create_result::name_taken) return done(answer(status::name_taken));
     if (taken == create_result::name_look_alike) return done(answer(status::name_look_alike));
   } catch (const std::exception& e) {
@@ -128,15 +127,14 @@ void account_service::register_user(const name_claim& name, std::string password
           try {
             std::lock_guard lock(work_mutex_);
             std::int64_t id = 0;
-            const auto created =
-                account_store(work_db_).create(name, *hash, role::user, now_ms(), &id);
+            const auto created = work_db_->create_user(name, *hash, role::user, now_ms(), &id);
             if (created == create_result::name_taken) r = answer(status::name_taken);
             if (created == create_result::name_look_alike) r = answer(status::name_look_alike);
             if (created == create_result::created) {
               r = answer(status::ok);
-              r.who = account_store(work_db_).by_id(id);
-              r.session = session_store(work_db_, config_.sessions)
-                              .create(id, client.user_agent, peer_host(client.peer), now_ms());
+              r.who = work_db_->by_id(id);
+              r.session = work_db_->create_session(id, client.user_agent, peer_host(client.peer),
+                                                   now_ms(), {});
             }
           } catch (const std::exception& e) {
             log_failure("registration", e);
@@ -157,9 +155,8 @@ void account_service::sign_in(std::string_view name_key, std::string password,
   std::optional<user> who;
   std::string hash;
   try {
-    account_store users(loop_db_);
-    who = users.by_key(name_key);
-    if (who) hash = users.password_hash(who->id).value_or("");
+    who = loop_db_->by_key(name_key);
+    if (who) hash = loop_db_->password_hash(who->id).value_or("");
   } catch (const std::exception& e) {
     log_failure("sign-in lookup", e);
     return done(answer(status::store_failed));
@@ -206,11 +203,10 @@ auth_result account_service::finish_sign_in(std::optional<user> who, std::string
   wipe(prepared);
   try {
     std::lock_guard lock(work_mutex_);
-    if (rehashed && account_store(work_db_).replace_password_hash(who->id, hash, *rehashed))
-      hash = *rehashed;
+    if (rehashed && work_db_->replace_password_hash(who->id, hash, *rehashed)) hash = *rehashed;
     auto r = answer(status::ok);
-    r.session = session_store(work_db_, config_.sessions)
-                    .create(who->id, client.user_agent, peer_host(client.peer), now_ms(), hash);
+    r.session = work_db_->create_session(who->id, client.user_agent, peer_host(client.peer),
+                                         now_ms(), hash);
     // No session: the password was changed or the user banned since it was read.
     if (!r.session) return answer(status::bad_credentials);
     r.who = std::move(who);
@@ -236,7 +232,7 @@ void account_service::change_password(const signed_in& who, std::string current,
   wipe(next);
   std::string hash;
   try {
-    hash = account_store(loop_db_).password_hash(who.who.id).value_or("");
+    hash = loop_db_->password_hash(who.who.id).value_or("");
   } catch (const std::exception& e) {
     log_failure("password lookup", e);
     shared_->limiter.cancel(account, address, now);
@@ -266,14 +262,9 @@ void account_service::change_password(const signed_in& who, std::string current,
         if (fresh) {
           try {
             std::lock_guard lock(work_mutex_);
-            sql::transaction tx(work_db_);
-            if (!account_store(work_db_).set_password_hash(user_id, *fresh, now_ms())) {
-              r = answer(status::not_found);
-            } else {
-              r = answer(status::ok);
-              r.revoked = session_store(work_db_, config_.sessions).revoke_all(user_id, keep);
-              tx.commit();
-            }
+            const auto ended = work_db_->set_password(user_id, *fresh, now_ms(), keep);
+            r = answer(ended ? status::ok : status::not_found);
+            r.revoked = ended.value_or(0);
           } catch (const std::exception& e) {
             log_failure("password change", e);
             r = answer(status::store_failed);
@@ -287,12 +278,12 @@ void account_service::change_password(const signed_in& who, std::string current,
   }
 }
 
-bool account_service::run_write(std::function<auth_result(sql::connection&)> work, done_fn done) {
+bool account_service::run_write(std::function<auth_result(account_db&)> work, done_fn done) {
   return writer_.submit([this, work = std::move(work), done]() mutable {
     auth_result r;
     try {
       std::lock_guard lock(work_mutex_);
-      r = work(work_db_);
+      r = work(*work_db_);
     } catch (const std::exception& e) {
       log_failure("session write", e);
       r = answer(status::store_failed);
@@ -309,20 +300,17 @@ void account_service::sign_out(const signed_in& who, done_fn done) {
 
 void account_service::revoke(const signed_in& who, std::int64_t session_id, done_fn done) {
   const auto user_id = who.who.id;
-  const auto limits = config_.sessions;
-  auto work = [user_id, session_id, limits](sql::connection& db) {
-    return answer(session_store(db, limits).revoke(user_id, session_id) ? status::ok
-                                                                        : status::not_found);
+  auto work = [user_id, session_id](account_db& db) {
+    return answer(db.revoke(user_id, session_id) ? status::ok : status::not_found);
   };
   if (!run_write(work, done)) done(answer(status::busy));
 }
 
 void account_service::revoke_others(const signed_in& who, done_fn done) {
   const auto user_id = who.who.id, keep = who.session.id;
-  const auto limits = config_.sessions;
-  auto work = [user_id, keep, limits](sql::connection& db) {
+  auto work = [user_id, keep](account_db& db) {
     auto r = answer(status::ok);
-    r.revoked = session_store(db, limits).revoke_all(user_id, keep);
+    r.revoked = db.revoke_all(user_id, keep);
     return r;
   };
   if (!run_write(work, done)) done(answer(status::busy));
@@ -331,13 +319,12 @@ void account_service::revoke_others(const signed_in& who, done_fn done) {
 void account_service::set_display(const signed_in& who, std::optional<name_claim> display,
                                   done_fn done) {
   const auto user_id = who.who.id;
-  auto work = [user_id, display = std::move(display)](sql::connection& db) {
-    account_store users(db);
-    const auto set = users.set_display(user_id, display);
+  auto work = [user_id, display = std::move(display)](account_db& db) {
+    const auto set = db.set_display(user_id, display);
     if (set == create_result::name_taken) return answer(status::name_taken);
     if (set == create_result::name_look_alike) return answer(status::name_look_alike);
     auto r = answer(status::ok);
-    r.who = users.by_id(user_id);
+    r.who = db.by_id(user_id);
     if (!r.who) r = answer(status::not_found);
     return r;
   };
@@ -345,11 +332,10 @@ void account_service::set_display(const signed_in& who, std::optional<name_claim
 }
 
 void account_service::purge_expired() {
-  const auto limits = config_.sessions;
   const auto now = now_ms();
   run_write(
-      [limits, now](sql::connection& db) {
-        session_store(db, limits).purge_expired(now);
+      [now](account_db& db) {
+        db.purge_expired(now);
         return answer(status::ok);
       },
       nullptr);
@@ -359,19 +345,21 @@ lookup account_service::authenticate(std::string_view token) {
   lookup out;
   const auto now = now_ms();
   try {
-    out.session = session_store(loop_db_, config_.sessions).find(token, now);
+    out.session = loop_db_->find_session(token, now);
   } catch (const std::exception& e) {
     log_failure("session lookup", e);
     out.failed = true;
     return out;
   }
-  if (out.session && session_store(loop_db_, config_.sessions).stale(out.session->session, now)) {
+  if (out.session &&
+      now - out.session->session.last_seen_ms >=
+          std::chrono::duration_cast<std::chrono::milliseconds>(config_.sessions.touch_every)
+              .count()) {
     const auto id = out.session->session.id;
-    const auto limits = config_.sessions;
     // Skipped when the writer is full: last-seen is a hint, and the next request retries it.
     run_write(
-        [id, now, limits](sql::connection& db) {
-          session_store(db, limits).touch(id, now);
+        [id, now](account_db& db) {
+          db.touch(id, now);
           return answer(status::ok);
         },
         nullptr);
@@ -379,24 +367,18 @@ lookup account_service::authenticate(std::string_view token) {
   return out;
 }
 
-bool account_service::session_alive(std::int64_t session_id) {
+bool account_service::session_alive(std::int64_t session_id, bool keep_when_unknown) {
   try {
-    sql::statement st(loop_db_, "SELECT 1 FROM sessions WHERE id = ?");
-    st.bind(1, session_id);
-    return st.row();
+    return loop_db_->session_exists(session_id);
   } catch (const std::exception& e) {
     log_failure("session check", e);
-    return false;
+    return keep_when_unknown;
   }
 }
 
 bool account_service::changed_elsewhere() {
   try {
-    sql::statement st(loop_db_, "PRAGMA data_version");
-    const std::int64_t now = st.row() ? st.integer(0) : -1;
-    const bool changed = now != data_version_ || now < 0;
-    data_version_ = now;
-    return changed;
+    return loop_db_->changed_elsewhere();
   } catch (const std::exception& e) {
     log_failure("change check", e);
     return true;
@@ -405,11 +387,7 @@ bool account_service::changed_elsewhere() {
 
 bool account_service::name_registered(std::string_view key, std::string_view skeleton) {
   try {
-    sql::statement st(loop_db_,
-                      "SELECT 1 FROM users WHERE name_key = ?1 OR name_skeleton = ?2"
-                      " OR display_key = ?1 OR display_skeleton = ?2");
-    st.bind(1, key).bind(2, skeleton);
-    return st.row();
+    return loop_db_->name_registered(key, skeleton);
   } catch (const std::exception& e) {
     log_failure("name check", e);
     return true;
@@ -419,11 +397,7 @@ bool account_service::name_registered(std::string_view key, std::string_view ske
 // For private conversations: the user a shown name's key designates, as the chat shows it.
 std::optional<std::string> account_service::shown_name(std::string_view key) {
   try {
-    sql::statement st(loop_db_,
-                      "SELECT COALESCE(display_name, name) FROM users WHERE banned = 0 AND"
-                      " name_key = ?1");
-    st.bind(1, key);
-    if (st.row()) return st.text(0);
+    return loop_db_->shown_name(key);
   } catch (const std::exception& e) {
     log_failure("name lookup", e);
   }
@@ -432,11 +406,7 @@ std::optional<std::string> account_service::shown_name(std::string_view key) {
 
 std::optional<std::string> account_service::key_of_shown(std::string_view shown_key) {
   try {
-    sql::statement st(loop_db_,
-                      "SELECT name_key FROM users WHERE banned = 0 AND"
-                      " (display_key = ?1 OR (display_key IS NULL AND name_key = ?1))");
-    st.bind(1, shown_key);
-    if (st.row()) return st.text(0);
+    return loop_db_->key_of_shown(shown_key);
   } catch (const std::exception& e) {
     log_failure("name lookup", e);
   }
@@ -445,7 +415,7 @@ std::optional<std::string> account_service::key_of_shown(std::string_view shown_
 
 std::optional<std::vector<session_info>> account_service::sessions(std::int64_t user_id) {
   try {
-    return session_store(loop_db_, config_.sessions).list(user_id, now_ms());
+    return loop_db_->list_sessions(user_id, now_ms());
   } catch (const std::exception& e) {
     log_failure("session list", e);
     return std::nullopt;

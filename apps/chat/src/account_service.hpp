@@ -12,17 +12,19 @@
 #include <string>
 #include <vector>
 
+#include "account_db.hpp"
 #include "accounts.hpp"
 #include "passwords.hpp"
 #include "sessions.hpp"
 #include "signin_limiter.hpp"
-#include "sql.hpp"
 #include "work_pool.hpp"
 
 namespace duplex::chat {
 
 struct account_config {
   std::string db_path;  // the chat's own SQLite file: the schema is upgraded in place
+  // Where the accounts are instead (PostgreSQL with --pg: pg_accounts.hpp); empty: db_path.
+  account_db_opener open;
   hash_cost cost = hash_cost::interactive();
   password_rules passwords;
   session_limits sessions;
@@ -73,8 +75,8 @@ class account_service {
  public:
   using done_fn = std::function<void(auth_result)>;
 
-  // Opens two connections to the file (one for the loop, one for the workers) and upgrades its
-  // schema. Throws when the file cannot be opened or is newer than this program.
+  // Opens two connections (one for the loop, one for the workers) and upgrades the schema.
+  // Throws when the database cannot be opened or is newer than this program.
   account_service(account_config config, work_pool::poster post);
   ~account_service();
   account_service(const account_service&) = delete;
@@ -101,12 +103,15 @@ class account_service {
   // On the loop, synchronous: one read by primary key (and one of the user by id). Writes
   // last-seen in the background at most once per session_limits::touch_every.
   lookup authenticate(std::string_view token);
-  // On the loop: whether a session still exists (false also when the database cannot say, so
-  // that a socket whose session may have ended is closed rather than kept).
-  bool session_alive(std::int64_t session_id);
-  // On the loop: whether another connection to the file (the operator's `duplex-chat user`
-  // command, this process's own writer) committed since the last call. True when the database
-  // cannot say, so that the caller checks rather than trusts.
+  // On the loop: whether a session still exists. When the database cannot say: false, so that
+  // a socket whose session may have ended is closed rather than kept, unless
+  // `keep_when_unknown` (a sweep of every socket against a shared database that just became
+  // unreachable would otherwise close every signed-in socket; the reconnection sweeps again).
+  bool session_alive(std::int64_t session_id, bool keep_when_unknown = false);
+  // On the loop: whether another connection (the operator's `duplex-chat user` command, this
+  // process's own writer, another node) committed a change that may end sessions since the last
+  // call. With SQLite, true when the file cannot say, so that the caller checks rather than
+  // trusts; PostgreSQL says so on its reconnection instead (pg_accounts.hpp).
   bool changed_elsewhere();
   // On the loop: whether a registered user's sign-in or display name has this key or this
   // look-alike key (a guest may not take it). True when the database cannot say: refusing a guest
@@ -126,17 +131,16 @@ class account_service {
  private:
   struct shared;  // what completions posted to the loop may still use
   std::int64_t now_ms() const;
-  bool run_write(std::function<auth_result(sql::connection&)> work, done_fn done);
+  bool run_write(std::function<auth_result(account_db&)> work, done_fn done);
   auth_result finish_sign_in(std::optional<user> who, std::string hash, std::string password,
                              const client_info& client);
   std::function<void()> hashed(auth_result r, std::string account, std::string address,
                                done_fn done);
 
   account_config config_;
-  sql::connection loop_db_;
-  sql::connection work_db_;
-  std::int64_t data_version_ = -1;  // PRAGMA data_version of loop_db_ at the last look
-  std::mutex work_mutex_;           // work_db_ is shared by the hashing threads and the writer
+  std::unique_ptr<account_db> work_db_;  // opened first: it upgrades the schema
+  std::unique_ptr<account_db> loop_db_;
+  std::mutex work_mutex_;  // work_db_ is shared by the hashing threads and the writer
   std::shared_ptr<shared> shared_;
   std::once_flag dummy_once_;
   std::string dummy_hash_;  // verified against for an unknown name: the same time as a real one

@@ -79,8 +79,48 @@ constexpr const char* retention_v5 =
     "ALTER TABLE feeds ADD COLUMN IF NOT EXISTS keep_days integer CHECK (keep_days >= 0);"
     "CREATE INDEX IF NOT EXISTS messages_age ON messages (ts_ms);";
 
+// Accounts and sessions shared by every node (pg_accounts.cpp). A name is held through
+// name_claims: one row per key ('k' first) and per look-alike key ('s' first) of each user's
+// sign-in and display names, so that its primary key refuses the second of two nodes taking the
+// same name, or one that looks the same, whichever column holds it. The token's SHA-256 only.
+// A deleted session (sign-out, revocation, password change, ban) is announced on the channel
+// duplex_sessions, at commit: every node's loop LISTENs, then checks its own sockets' sessions.
+// Each statement may run again (IF NOT EXISTS), like step 4's.
+constexpr const char* accounts_v6 =
+    "CREATE TABLE IF NOT EXISTS users ("
+    " id bigserial PRIMARY KEY,"
+    " name text NOT NULL,"
+    " name_key text NOT NULL UNIQUE,"
+    " name_skeleton text NOT NULL UNIQUE,"
+    " display_name text,"
+    " display_key text UNIQUE,"
+    " display_skeleton text UNIQUE,"
+    " password_hash text NOT NULL,"
+    " role text NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),"
+    " banned boolean NOT NULL DEFAULT false,"
+    " created_ms bigint NOT NULL,"
+    " password_changed_ms bigint NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS name_claims ("
+    " claim text PRIMARY KEY,"
+    " user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE);"
+    "CREATE INDEX IF NOT EXISTS name_claims_by_user ON name_claims (user_id);"
+    "CREATE TABLE IF NOT EXISTS sessions ("
+    " id bigserial PRIMARY KEY,"
+    " token_hash bytea NOT NULL UNIQUE,"
+    " user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    " created_ms bigint NOT NULL,"
+    " last_seen_ms bigint NOT NULL,"
+    " user_agent text NOT NULL,"
+    " address text NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id, last_seen_ms);"
+    "CREATE OR REPLACE FUNCTION duplex_session_ended() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$ BEGIN PERFORM pg_notify('duplex_sessions', ''); RETURN NULL; END $$;"
+    "DROP TRIGGER IF EXISTS sessions_ended ON sessions;"
+    "CREATE TRIGGER sessions_ended AFTER DELETE ON sessions"
+    " FOR EACH ROW EXECUTE FUNCTION duplex_session_ended();";
+
 constexpr std::array<const char*, pg_schema_version> steps{history_v1, client_ids_v2, search_v3,
-                                                           events_v4, retention_v5};
+                                                           events_v4,  retention_v5,  accounts_v6};
 
 // Any number: it only has to be the same in every node.
 constexpr const char* lock = "SELECT pg_advisory_xact_lock(7244500215)";

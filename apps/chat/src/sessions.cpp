@@ -45,6 +45,33 @@ session_info read_session(const sql::statement& st) {
 
 }  // namespace
 
+token_and_digest make_token() {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium cannot be initialized");
+  std::array<unsigned char, token_bytes> raw{};
+  randombytes_buf(raw.data(), raw.size());
+  std::string token(token_bytes * 2 + 1, '\0');
+  sodium_bin2hex(token.data(), token.size(), raw.data(), raw.size());
+  token.pop_back();
+  sodium_memzero(raw.data(), raw.size());
+  auto digest = *token_digest(token);
+  return {std::move(token), std::move(digest)};
+}
+
+std::optional<std::string> token_digest(std::string_view token) {
+  const auto d = hash_of_token(token);
+  if (!d) return std::nullopt;
+  return std::string(as_view(*d));
+}
+
+bool same_digest(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool session_expired(const session_limits& limits, const session_info& s,
+                     std::int64_t now_ms) noexcept {
+  return now_ms - s.created_ms >= ms(limits.lifetime) || now_ms - s.last_seen_ms >= ms(limits.idle);
+}
+
 std::string clean_user_agent(std::string_view raw, std::size_t max_bytes) {
   std::string out(raw.substr(0, max_bytes));
   for (auto& c : out)
@@ -55,17 +82,9 @@ std::string clean_user_agent(std::string_view raw, std::size_t max_bytes) {
 std::optional<new_session> session_store::create(std::int64_t user_id, std::string_view user_agent,
                                                  std::string_view address, std::int64_t now_ms,
                                                  std::string_view password_hash) {
-  if (sodium_init() < 0) throw std::runtime_error("libsodium cannot be initialized");
-  std::array<unsigned char, token_bytes> raw{};
-  randombytes_buf(raw.data(), raw.size());
-  std::string token(token_bytes * 2 + 1, '\0');
-  sodium_bin2hex(token.data(), token.size(), raw.data(), raw.size());
-  token.pop_back();
-  sodium_memzero(raw.data(), raw.size());
-  const digest d = *hash_of_token(token);
-
+  auto made = make_token();
   new_session out{
-      std::move(token),
+      std::move(made.token),
       {0, user_id, now_ms, now_ms, clean_user_agent(user_agent, limits_.max_user_agent_bytes),
        std::string(address.substr(0, 64))}};
   sql::transaction tx(db_);
@@ -78,7 +97,7 @@ std::optional<new_session> session_store::create(std::int64_t user_id, std::stri
   sql::statement ins(db_,
                      "INSERT INTO sessions (token_hash, user_id, created_ms, last_seen_ms,"
                      " user_agent, address) VALUES (?, ?, ?, ?, ?, ?)");
-  ins.bind_blob(1, as_view(d)).bind(2, user_id).bind(3, now_ms).bind(4, now_ms);
+  ins.bind_blob(1, made.digest).bind(2, user_id).bind(3, now_ms).bind(4, now_ms);
   ins.bind(5, out.info.user_agent).bind(6, out.info.address);
   ins.run();
   out.info.id = db_.last_insert_id();
@@ -94,8 +113,7 @@ std::optional<new_session> session_store::create(std::int64_t user_id, std::stri
 }
 
 bool session_store::expired(const session_info& s, std::int64_t now_ms) const noexcept {
-  return now_ms - s.created_ms >= ms(limits_.lifetime) ||
-         now_ms - s.last_seen_ms >= ms(limits_.idle);
+  return session_expired(limits_, s, now_ms);
 }
 
 bool session_store::stale(const session_info& s, std::int64_t now_ms) const noexcept {
@@ -112,9 +130,7 @@ std::optional<signed_in> session_store::find(std::string_view token, std::int64_
   if (!st.row()) return std::nullopt;
   // The index compared hashes, which tell nothing about a token; this compare is constant in
   // time anyway, so no code path ever compares secrets byte by byte.
-  const std::string stored = st.text(6);
-  if (stored.size() != d->size() || sodium_memcmp(stored.data(), d->data(), d->size()) != 0)
-    return std::nullopt;
+  if (!same_digest(st.text(6), as_view(*d))) return std::nullopt;
   signed_in out{read_session(st), {}};
   if (expired(out.session, now_ms)) return std::nullopt;
   auto who = account_store(db_).by_id(out.session.user_id);

@@ -42,6 +42,20 @@ struct new_session {
   session_info info;
 };
 
+// A fresh random token for a cookie and the digest (SHA-256, 32 bytes) stored in its place.
+struct token_and_digest {
+  std::string token;
+  std::string digest;
+};
+token_and_digest make_token();
+// The digest of a well-formed token (exactly 64 lower-case hex digits); nullopt for anything
+// else, which then costs no lookup.
+std::optional<std::string> token_digest(std::string_view token);
+// Compares two digests in constant time, so that no code path compares secrets byte by byte.
+bool same_digest(std::string_view a, std::string_view b) noexcept;
+bool session_expired(const session_limits& limits, const session_info& s,
+                     std::int64_t now_ms) noexcept;
+
 // Printable ASCII only (anything else becomes '?'), at most `max_bytes`: it is shown back to
 // the user in the list of sessions.
 std::string clean_user_agent(std::string_view raw, std::size_t max_bytes);

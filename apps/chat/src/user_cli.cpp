@@ -10,9 +10,7 @@
 #include <iostream>
 #include <stdexcept>
 
-#include "accounts.hpp"
-#include "schema.hpp"
-#include "sessions.hpp"
+#include "sqlite_account_db.hpp"
 
 namespace duplex::chat {
 namespace {
@@ -80,29 +78,23 @@ std::optional<std::string> new_password(const cli_context& c, const std::string&
   return prepared;
 }
 
-// Only `user add` may start a database (an admin before the first start); every other command
-// names a user who must exist, and a mistyped --db must not leave an empty file behind.
-std::string existing(const std::string& path) {
+// Only `user add` may start a SQLite file (an admin before the first start); every other
+// command names a user who must exist, and a mistyped --db must not leave an empty file behind.
+std::unique_ptr<account_db> open_db(const cli_context& c, bool may_create) {
+  if (c.open) return c.open(account_db_use::command);
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    throw std::runtime_error("no chat database at " + path + " (give its --db FILE)");
-  return path;
+  if (!may_create && !std::filesystem::exists(c.db_path, ec))
+    throw std::runtime_error("no chat database at " + c.db_path + " (give its --db FILE)");
+  return std::make_unique<sqlite_account_db>(c.db_path, std::chrono::seconds(5), session_limits{},
+                                             true);
 }
 
-struct opened {
-  explicit opened(const std::string& path) : db(path, std::chrono::seconds(5)) {
-    configure(db);
-    migrate(db);
-  }
-  sql::connection db;
-};
-
 // The user a typed name names, or nullopt after saying so.
-std::optional<user> find_user(const cli_context& c, sql::connection& db, const std::string& name) {
+std::optional<user> find_user(const cli_context& c, account_db& db, const std::string& name) {
   std::string problem;
   const auto claim = c.names(name, problem);
   std::optional<user> u;
-  if (claim) u = account_store(db).by_key(claim->key);
+  if (claim) u = db.by_key(claim->key);
   if (!u) *c.err << "no user named '" << name << "'\n";
   return u;
 }
@@ -128,8 +120,8 @@ int user_add(const cli_context& c, const std::string& name, role r) {
       *c.err << "invalid name: " << problem << "\n";
       return 1;
     }
-    opened o(c.db_path);
-    if (account_store(o.db).check_name(*claim) != create_result::created) {
+    const auto db = open_db(c, true);
+    if (db->check_name(*claim) != create_result::created) {
       *c.err << "the name '" << name << "' is taken, or looks like one that is\n";
       return 1;
     }
@@ -139,7 +131,7 @@ int user_add(const cli_context& c, const std::string& name, role r) {
     sodium_memzero(prepared->data(), prepared->size());
     if (!hash) throw std::runtime_error("not enough memory to hash the password");
     std::int64_t id = 0;
-    if (account_store(o.db).create(*claim, *hash, r, now_ms(), &id) != create_result::created) {
+    if (db->create_user(*claim, *hash, r, now_ms(), &id) != create_result::created) {
       *c.err << "the name '" << name << "' was taken meanwhile\n";
       return 1;
     }
@@ -150,18 +142,15 @@ int user_add(const cli_context& c, const std::string& name, role r) {
 
 int user_passwd(const cli_context& c, const std::string& name) {
   return guarded(c, [&] {
-    opened o(existing(c.db_path));
-    const auto u = find_user(c, o.db, name);
+    const auto db = open_db(c, false);
+    const auto u = find_user(c, *db, name);
     if (!u) return 1;
     auto prepared = new_password(c, u->name);
     if (!prepared) return 1;
     const auto hash = hash_password(*prepared, c.cost);
     sodium_memzero(prepared->data(), prepared->size());
     if (!hash) throw std::runtime_error("not enough memory to hash the password");
-    sql::transaction tx(o.db);
-    account_store(o.db).set_password_hash(u->id, *hash, now_ms());
-    const auto ended = session_store(o.db, {}).revoke_all(u->id);
-    tx.commit();
+    const auto ended = db->set_password(u->id, *hash, now_ms(), 0).value_or(0);
     *c.out << "password of '" << u->name << "' changed; " << ended << " session(s) ended\n";
     return 0;
   });
@@ -169,10 +158,10 @@ int user_passwd(const cli_context& c, const std::string& name) {
 
 int user_role(const cli_context& c, const std::string& name, role r) {
   return guarded(c, [&] {
-    opened o(existing(c.db_path));
-    const auto u = find_user(c, o.db, name);
+    const auto db = open_db(c, false);
+    const auto u = find_user(c, *db, name);
     if (!u) return 1;
-    account_store(o.db).set_role(u->id, r);
+    db->set_role(u->id, r);
     *c.out << "'" << u->name << "' is now " << to_string(r) << "\n";
     return 0;
   });
@@ -180,13 +169,10 @@ int user_role(const cli_context& c, const std::string& name, role r) {
 
 int user_ban(const cli_context& c, const std::string& name, bool banned) {
   return guarded(c, [&] {
-    opened o(existing(c.db_path));
-    const auto u = find_user(c, o.db, name);
+    const auto db = open_db(c, false);
+    const auto u = find_user(c, *db, name);
     if (!u) return 1;
-    sql::transaction tx(o.db);
-    account_store(o.db).set_banned(u->id, banned);
-    const auto ended = banned ? session_store(o.db, {}).revoke_all(u->id) : 0;
-    tx.commit();
+    const auto ended = db->set_banned(u->id, banned).value_or(0);
     *c.out << "'" << u->name << "' is " << (banned ? "banned" : "no longer banned");
     if (banned) *c.out << "; " << ended << " session(s) ended";
     *c.out << "\n";
@@ -196,24 +182,18 @@ int user_ban(const cli_context& c, const std::string& name, bool banned) {
 
 int user_list(const cli_context& c) {
   return guarded(c, [&] {
-    opened o(existing(c.db_path));
-    sql::statement st(o.db,
-                      "SELECT u.id, u.name, u.role, u.banned,"
-                      " (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id)"
-                      " FROM users u ORDER BY u.id");
-    std::size_t n = 0;
-    while (st.row()) {
-      *c.out << st.integer(0) << "\t" << st.text(1) << "\t" << st.text(2)
-             << (st.integer(3) != 0 ? "\tbanned" : "") << "\t" << st.integer(4) << " session(s)\n";
-      ++n;
-    }
-    *c.out << n << " user(s)\n";
+    const auto users = open_db(c, false)->list_users();
+    for (const auto& u : users)
+      *c.out << u.id << "\t" << u.name << "\t" << to_string(u.role) << (u.banned ? "\tbanned" : "")
+             << "\t" << u.sessions << " session(s)\n";
+    *c.out << users.size() << " user(s)\n";
     return 0;
   });
 }
 
 void add_user_commands(CLI::App& app, user_command& cmd) {
-  auto* user = app.add_subcommand("user", "manage accounts in the --db file (also while serving)");
+  auto* user = app.add_subcommand(
+      "user", "manage accounts in the --db file, or PostgreSQL with --pg (also while serving)");
   user->require_subcommand(1);
   user->fallthrough();  // `user add NAME --db FILE`: the app's own options after the command
   auto action = [&cmd, user](const char* name, const char* help) {

@@ -1,12 +1,14 @@
 // The operator's commands on accounts (`duplex-chat user add|passwd|role|ban|unban NAME`,
 // `duplex-chat user list`), run
-// against the database file directly, also while a server uses it. Each returns an exit code.
+// against the database directly (the --db file, or PostgreSQL with --pg), also while servers use
+// it. Each returns an exit code.
 #pragma once
 
 #include <iosfwd>
 #include <string>
 
 #include "account_api.hpp"
+#include "account_db.hpp"
 #include "passwords.hpp"
 
 namespace CLI {
@@ -23,7 +25,8 @@ struct cli_context {
   std::istream* in = nullptr;  // the password, one line (twice when it is a terminal)
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
-  bool terminal = false;  // `in` is a terminal: prompt, without echo, and ask twice
+  bool terminal = false;   // `in` is a terminal: prompt, without echo, and ask twice
+  account_db_opener open;  // where the accounts are instead (PostgreSQL); empty: db_path
 };
 
 int user_add(const cli_context& c, const std::string& name, role r);

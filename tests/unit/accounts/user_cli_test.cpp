@@ -30,7 +30,7 @@ struct UserCli : ::testing::Test {
     std::istringstream in(input);
     out.str({});
     err.str({});
-    cli_context c{db, test::ascii_names, hash_cost::minimum(), {}, &in, &out, &err, false};
+    cli_context c{db, test::ascii_names, hash_cost::minimum(), {}, &in, &out, &err, false, {}};
     return run_user_command(cmd, c);
   }
   auth_result sign_in(account_service& s, std::string_view key, const char* pw) {

@@ -1,0 +1,172 @@
+#include "pg_sync.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
+namespace duplex::chat {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+std::string trimmed(const char* message) {
+  std::string s = message ? message : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+pg_rows::pg_rows(pg_result* r) : result_(r, PQclear) {}
+
+int pg_rows::rows() const noexcept {
+  return PQntuples(result_.get());
+}
+
+std::string pg_rows::text(int row, int col) const {
+  return PQgetvalue(result_.get(), row, col);
+}
+
+std::int64_t pg_rows::integer(int row, int col) const noexcept {
+  if (row >= rows() || is_null(row, col)) return 0;
+  return std::strtoll(PQgetvalue(result_.get(), row, col), nullptr, 10);
+}
+
+bool pg_rows::is_null(int row, int col) const noexcept {
+  return PQgetisnull(result_.get(), row, col) != 0;
+}
+
+std::int64_t pg_rows::affected() const noexcept {
+  return std::strtoll(PQcmdTuples(result_.get()), nullptr, 10);
+}
+
+pg_sync::pg_sync(pg_sync_options opts) : opts_(std::move(opts)), backoff_(opts_.min_backoff) {}
+
+pg_sync::~pg_sync() {
+  if (conn_) PQfinish(conn_);
+}
+
+void pg_sync::fail(const std::string& why) {
+  if (conn_) PQfinish(conn_);
+  conn_ = nullptr;
+  last_error_ = why;
+  retry_at_ = clock::now() + backoff_;
+  backoff_ = std::min(backoff_ * 2, opts_.max_backoff);
+  throw pg_error("PostgreSQL: " + why, {});
+}
+
+void pg_sync::wait(short events, clock::time_point deadline, const char* what) {
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    if (left.count() <= 0)
+      fail(std::string(what) + " took longer than its bound; the connection is dropped");
+    pollfd p{PQsocket(conn_), events, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(left.count()) + 1);
+    if (n > 0) return;
+    if (n < 0 && errno != EINTR) fail("poll failed");
+  }
+}
+
+void pg_sync::connect() {
+  const auto deadline = clock::now() + opts_.connect_timeout;
+  conn_ = PQconnectStart(opts_.conninfo.c_str());
+  if (!conn_) fail("out of memory");
+  if (PQstatus(conn_) == CONNECTION_BAD) fail(trimmed(PQerrorMessage(conn_)));
+  for (auto st = PGRES_POLLING_WRITING; st != PGRES_POLLING_OK; st = PQconnectPoll(conn_)) {
+    if (st == PGRES_POLLING_FAILED) fail(trimmed(PQerrorMessage(conn_)));
+    wait(st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline, "connecting");
+  }
+  if (PQsetnonblocking(conn_, 1) != 0) fail("cannot make the connection non-blocking");
+  // The server gives up on a statement at the same bound as this side does.
+  exec("SET statement_timeout = " + std::to_string(opts_.answer_timeout.count()));
+  for (const auto& channel : opts_.listen)
+    exec("LISTEN " + channel);
+  backoff_ = opts_.min_backoff;
+  fresh_ = true;
+}
+
+void pg_sync::ensure_connected() {
+  if (conn_) return;
+  if (clock::now() < retry_at_)
+    throw pg_error("PostgreSQL unavailable (" + last_error_ + "); retrying shortly", {});
+  connect();
+}
+
+pg_result* pg_sync::read_answer(clock::time_point deadline) {
+  pg_result* first = nullptr;  // the statement's result, or its error
+  for (;;) {
+    if (PQconsumeInput(conn_) == 0) {
+      if (first) PQclear(first);
+      fail(trimmed(PQerrorMessage(conn_)));
+    }
+    while (PQisBusy(conn_) == 0) {
+      pg_result* r = PQgetResult(conn_);
+      if (!r) {
+        drain_notifications();
+        return first;
+      }
+      if (first)
+        PQclear(r);
+      else
+        first = r;
+    }
+    wait(POLLIN, deadline, "a statement");
+  }
+}
+
+pg_rows pg_sync::exec(std::string_view sql, const std::vector<std::string>& params) {
+  ensure_connected();
+  const auto deadline = clock::now() + opts_.answer_timeout;
+  std::vector<const char*> values;
+  for (const auto& p : params)
+    values.push_back(p.c_str());
+  const std::string text(sql);
+  if (PQsendQueryParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr,
+                        values.data(), nullptr, nullptr, 0) == 0)
+    fail(trimmed(PQerrorMessage(conn_)));
+  for (int f = PQflush(conn_); f != 0; f = PQflush(conn_)) {
+    if (f < 0) fail(trimmed(PQerrorMessage(conn_)));
+    wait(POLLOUT | POLLIN, deadline, "sending a statement");
+  }
+  pg_result* r = read_answer(deadline);
+  if (!r) fail("no answer");
+  const auto st = PQresultStatus(r);
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return pg_rows(r);
+  const char* code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  pg_error e("PostgreSQL: " + trimmed(PQresultErrorMessage(r)), code ? code : "");
+  PQclear(r);
+  if (PQstatus(conn_) == CONNECTION_BAD || e.sqlstate().empty()) fail(e.what());
+  throw e;
+}
+
+void pg_sync::drain_notifications() {
+  while (PGnotify* n = PQnotifies(conn_)) {
+    notified_ = true;
+    PQfreemem(n);
+  }
+}
+
+bool pg_sync::notified() {
+  ensure_connected();
+  if (PQconsumeInput(conn_) == 0) fail(trimmed(PQerrorMessage(conn_)));
+  drain_notifications();
+  const bool any = fresh_ || notified_;
+  fresh_ = notified_ = false;
+  return any;
+}
+
+pg_transaction::~pg_transaction() {
+  if (!open_) return;
+  try {
+    db_.exec("ROLLBACK");
+  } catch (const std::exception&) {
+    // A lost connection rolled it back already.
+  }
+}
+
+}  // namespace duplex::chat
