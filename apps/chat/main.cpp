@@ -321,8 +321,9 @@ int main(int argc, char** argv) {
   app.add_option("--db", cfg.db, "SQLite file: accounts, rooms, conversations and history")
       ->capture_default_str();
   app.add_option("--redis", cfg.redis,
-                 "redis://HOST:PORT: share rooms, ids and history with other nodes through Redis "
-                 "(accounts stay in --db)");
+                 "redis://HOST:PORT[,redis://HOST:PORT...]: share rooms, ids and history with "
+                 "other nodes through Redis, rooms spread over the servers listed (the same list "
+                 "on every node; accounts stay in --db)");
   auto* redis_opt = app.get_option("--redis");
   app.add_option("--pg", cfg.pg,
                  "postgresql://USER@HOST:PORT/DB (or a libpq conninfo): with --redis, keep ids and "
@@ -412,7 +413,7 @@ int main(int argc, char** argv) {
       chat::pg_migrate(cfg.pg);
       const auto ttl = std::chrono::milliseconds(static_cast<long>(cfg.presence_ttl * 1000));
       pg = std::make_unique<chat::pg_store>(srv.loop(0), chat::pg_options{cfg.pg},
-                                            chat::parse_redis_url(cfg.redis), ttl);
+                                            chat::parse_redis_urls(cfg.redis), ttl);
       pg->start();
       store = pg.get();
       pg_search = std::make_unique<chat::pg_search>(srv.loop(0), chat::pg_options{cfg.pg});
@@ -426,7 +427,7 @@ int main(int argc, char** argv) {
     } else {
       // Driven by the hub's own loop: registered now, before run(), then only from that loop.
       const auto ttl = std::chrono::milliseconds(static_cast<long>(cfg.presence_ttl * 1000));
-      redis = std::make_unique<chat::redis_store>(srv.loop(0), chat::parse_redis_url(cfg.redis),
+      redis = std::make_unique<chat::redis_store>(srv.loop(0), chat::parse_redis_urls(cfg.redis),
                                                   10'000, ttl);
       redis->start();
       store = redis.get();
