@@ -186,16 +186,18 @@ void redis_store::append_once(stored_message m, std::function<void(append_result
                                 std::to_string(fold::max_reactions),
                                 std::to_string(fold::max_reactors),
                                 dm ? "0" : "1"};
-  auto answer = [this, dm, m, done](const redisReply* r) mutable {
+  // Kept for a conversation's publish only: a room's message is not copied on its way.
+  auto kept = dm ? std::make_shared<stored_message>(m) : nullptr;
+  auto answer = [this, kept, done](const redisReply* r) {
     if (is_error(r) || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER)
       return done({false, 0, false});
     const append_result a{true, r->element[0]->integer, r->element[1]->integer == 1};
     // A conversation's message goes to its users' channels, on their shards: after the append,
     // not inside it. A lost publish is a gap that the next message or a resync reads back.
-    if (dm && !a.duplicate) {
-      m.id = a.id;
-      publish(m);
+    if (kept && !a.duplicate) {
+      kept->id = a.id;
+      publish(*kept);
     }
     done(a);
   };

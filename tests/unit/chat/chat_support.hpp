@@ -125,6 +125,14 @@ class chat_fixture {
   std::function<bool(const stored_message&)> lose_from_feed;
   // The store says its feed is back (what a Redis store does when its subscription returns).
   void resync() { relay_.on_resync(); }
+  // A sharded store's part came back, or a channel was just subscribed: these feeds only.
+  void resync_feeds(const std::function<bool(const std::string&)>& pick) {
+    static_cast<store_listener&>(*hub_).on_resync_feeds(pick);
+  }
+  // Another node's member types (a sharded bus carries it).
+  void remote_typing(const std::string& room, const std::string& nick, const std::string& key) {
+    static_cast<store_listener&>(*hub_).on_remote_typing(room, nick, key);
+  }
 
   // Waits for the store's commits and runs their completions, as the loop would.
   void pump() {
