@@ -50,6 +50,8 @@ class pg_store final : public store, private store_listener {
     bus_.typing(room, nick, user);
   }
   void watch_user(const std::string& user, bool on) override { bus_.watch_user(user, on); }
+  // Whether the bus brings this node the room's messages now (redis_store::hears).
+  bool hears(std::string_view room) const { return bus_.hears(room); }
   // The bus's traffic per shard (redis_store::traffic).
   std::vector<shard_traffic> traffic() const { return bus_.traffic(); }
 
