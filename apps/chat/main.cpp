@@ -127,10 +127,28 @@ void add_link_metrics(chat::metrics::registry& m, const chat::pg_store* pg,
         m, "postgresql",
         {[pg] { return pg->db().connected(); }, [pg] { return pg->db().reconnects(); }});
   }
-  if (redis != nullptr)
-    chat::add_link_metrics(
-        m, "redis",
-        {[redis] { return redis->connected(); }, [redis] { return redis->reconnects(); }});
+  if (redis == nullptr) return;
+  chat::add_link_metrics(
+      m, "redis",
+      {[redis] { return redis->connected(); }, [redis] { return redis->reconnects(); }});
+  // Per shard: a node's bytes from the bus follow its own rooms, not the cluster's traffic.
+  const auto shards = redis->traffic();
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    const chat::metrics::labels l{{"shard", shards[i].shard}};
+    auto read = [redis, i](auto field) {
+      return [redis, i, field] { return static_cast<double>(redis->traffic()[i].*field); };
+    };
+    m.gauge_fn("duplex_chat_redis_shard_up", "1 while both connections to the shard are up.",
+               read(&chat::shard_traffic::connected), l);
+    m.gauge_fn("duplex_chat_redis_shard_channels", "Channels this node subscribes on the shard.",
+               read(&chat::shard_traffic::channels), l);
+    m.counter_fn("duplex_chat_redis_shard_messages_in_total",
+                 "Messages this node received from the shard's channels.",
+                 read(&chat::shard_traffic::messages_received), l);
+    m.counter_fn("duplex_chat_redis_shard_bytes_in_total",
+                 "Bytes (channel names and payloads) this node received from the shard.",
+                 read(&chat::shard_traffic::bytes_received), l);
+  }
 }
 
 // The stored look-alike keys follow the names module's rules of this version and this ICU, so
@@ -340,8 +358,9 @@ int main(int argc, char** argv) {
   app.add_option("--db", cfg.db, "SQLite file: accounts, rooms, conversations and history")
       ->capture_default_str();
   app.add_option("--redis", cfg.redis,
-                 "redis://HOST:PORT: share rooms, ids and history with other nodes through Redis "
-                 "(accounts stay in --db unless --pg)");
+                 "redis://HOST:PORT[,redis://HOST:PORT...]: share rooms, ids and history with "
+                 "other nodes through Redis, rooms spread over the servers listed (the same list "
+                 "on every node; accounts stay in --db unless --pg)");
   app.add_option("--pg", cfg.pg,
                  "postgresql://USER@HOST:PORT/DB (or a libpq conninfo): with --redis, keep ids, "
                  "history, accounts and sessions in PostgreSQL, Redis being the bus only "
@@ -462,7 +481,7 @@ int main(int argc, char** argv) {
       chat::pg_migrate(cfg.pg);
       const auto ttl = std::chrono::milliseconds(static_cast<long>(cfg.presence_ttl * 1000));
       pg = std::make_unique<chat::pg_store>(srv.loop(0), chat::pg_options{cfg.pg},
-                                            chat::parse_redis_url(cfg.redis), ttl);
+                                            chat::parse_redis_urls(cfg.redis), ttl);
       pg->start();
       store = pg.get();
       pg_search = std::make_unique<chat::pg_search>(srv.loop(0), chat::pg_options{cfg.pg});
@@ -477,7 +496,7 @@ int main(int argc, char** argv) {
     } else {
       // Driven by the hub's own loop: registered now, before run(), then only from that loop.
       const auto ttl = std::chrono::milliseconds(static_cast<long>(cfg.presence_ttl * 1000));
-      redis = std::make_unique<chat::redis_store>(srv.loop(0), chat::parse_redis_url(cfg.redis),
+      redis = std::make_unique<chat::redis_store>(srv.loop(0), chat::parse_redis_urls(cfg.redis),
                                                   10'000, ttl);
       redis->start();
       store = redis.get();

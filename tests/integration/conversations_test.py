@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Private conversations across two duplex-chat nodes sharing a real redis-server (and one
-account file): a message from a user on node A reaches the other user on node B and every
+"""Private conversations across two duplex-chat nodes sharing three real redis-servers (the bus
+sharded: each user's channel and each conversation on the shard its name hashes to) and one
+account file: a message from a user on node A reaches the other user on node B and every
 session of the sender, is kept for the recipient while offline, and leaves no trace in rooms.
 Everything runs on loopback ports this script picks; it stops only what it started, by PID.
 
@@ -50,9 +51,9 @@ def redis_server(port, workdir):
 
 
 class Chat(Proc):
-    def __init__(self, db, redis_port):
+    def __init__(self, db, redis_ports):
         super().__init__([BINARY, "--host", "127.0.0.1", "--port", "0", "--db", db,
-                          "--redis", f"redis://127.0.0.1:{redis_port}"])
+                          "--redis", ",".join(f"redis://127.0.0.1:{p}" for p in redis_ports)])
         self.port = int(re.search(r":(\d+)/", self.proc.stdout.readline()).group(1))
         self.origin = f"http://127.0.0.1:{self.port}"
 
@@ -86,12 +87,13 @@ async def signed_in(node, cookie):
 
 async def main():
     tmp = tempfile.mkdtemp(prefix="duplex-conversations-")
-    port = free_port()
-    redis = redis_server(port, tmp)
+    ports = [free_port() for _ in range(3)]
+    shards = [redis_server(p, tmp) for p in ports]
     db = os.path.join(tmp, "chat.db")
-    a = Chat(db, port)
-    b = Chat(db, port)
+    a = b = None
     try:
+        a = Chat(db, ports)
+        b = Chat(db, ports)
         alice_cookie = a.register("alice")
         bob_cookie = b.register("bob")
         alice, _ = await signed_in(a, alice_cookie)
@@ -117,9 +119,9 @@ async def main():
         for ws in (alice, alice2, bob):
             await ws.close()
     finally:
-        for p in (a, b):
-            p.stop()
-        redis.stop()
+        for p in (a, b, *shards):
+            if p is not None:
+                p.stop()
     return summary("conversations")
 
 

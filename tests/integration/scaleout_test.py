@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""Two duplex-chat nodes sharing rooms through a real redis-server: one order and one id
-sequence across nodes, a paused node, a node killed with -9 whose clients resume on the other
-with no gap and no double, and a Redis restart (a clear error while it is down, service after).
+"""Two duplex-chat nodes sharing rooms through three real redis-servers (the bus sharded by
+room): one order and one id sequence across nodes, a node that receives only the rooms it has
+members in, typing across nodes, a paused node, a node killed with -9 whose clients resume on
+the other with no gap and no double, and one shard killed and restarted (a clear error in its
+rooms only while it is down, which catch up after).
 Everything runs on loopback ports this script picks; it stops only what it started, by PID.
 
 Usage: scaleout_test.py path/to/duplex-chat
@@ -69,11 +71,51 @@ class Redis(Proc):
 PRESENCE_TTL = 1.5  # seconds; a dead node's members must leave the lists within this, plus a third
 
 
+def redis_cmd(port, *args):
+    """One command over RESP; the reply as Python values (enough for PUBSUB and EXISTS)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        out = f"*{len(args)}\r\n".encode()
+        for a in args:
+            a = str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        s.sendall(out)
+        f = s.makefile("rb")
+
+        def read():
+            line = f.readline().rstrip(b"\r\n")
+            kind, rest = line[:1], line[1:]
+            if kind == b":":
+                return int(rest)
+            if kind == b"$":
+                return None if int(rest) < 0 else f.read(int(rest) + 2)[:-2].decode()
+            if kind == b"*":
+                return [read() for _ in range(int(rest))]
+            return rest.decode()
+        return read()
+
+
+def shard_of(name, ports):
+    """The rendezvous hashing of shard_map.cpp, written again: the port whose score is highest."""
+    def score(shard):
+        h = 0xcbf29ce484222325
+        for ch in shard.encode() + b"\0" + name.encode():
+            h = ((h ^ ch) * 0x100000001b3) & (2**64 - 1)
+        for mul in (0xff51afd7ed558ccd, 0xc4ceb9fe1a85ec53):
+            h = ((h ^ (h >> 33)) * mul) & (2**64 - 1)
+        return h ^ (h >> 33)
+    return max(ports, key=lambda p: score(f"127.0.0.1:{p}"))
+
+
+def subscribers(room, ports):
+    """How many nodes listen to the room's channel, on its shard."""
+    return redis_cmd(shard_of(room, ports), "PUBSUB", "NUMSUB", f"duplex-chat:feed:{room}")[1]
+
+
 class Node(Proc):
     # --guests: hello's names; each node keeps its (unused) account file in a directory of its own.
-    def __init__(self, redis_port):
+    def __init__(self, redis_ports):
         super().__init__([CHAT, "--host", "127.0.0.1", "--port", "0",
-                          "--redis", f"redis://127.0.0.1:{redis_port}",
+                          "--redis", ",".join(f"redis://127.0.0.1:{p}" for p in redis_ports),
                           "--presence-ttl", str(PRESENCE_TTL), "--guests",
                           "--db", os.path.join(tempfile.mkdtemp(prefix="duplex-node-"), "accounts.db")])
         line = self.proc.stdout.readline()
@@ -93,10 +135,13 @@ class Client:
         self.errors = []
         self.members = set()  # as the page keeps them: joined's list, then presence events
         self.presence = []
+        self.typing = []
         self.ws = None
         self.reader = None
+        self.room = "lobby"
 
     async def connect(self, node, room, since=None):
+        self.room = room
         self.ws = await websockets.connect(node.url(), max_queue=None)
         await self.ws.send(json.dumps({"type": "hello", "nick": self.nick}))
         join = {"type": "join", "room": room}
@@ -123,6 +168,8 @@ class Client:
                         self.members.discard(m["nick"])
                 elif m["type"] == "ack":
                     self.acks.add(m["id"])
+                elif m["type"] == "typing":
+                    self.typing.append(m["nick"])
                 elif m["type"] == "error":
                     self.errors.append(m["code"])
         except websockets.ConnectionClosed:
@@ -130,7 +177,7 @@ class Client:
 
     async def say(self, text):
         # Under the chat's rate limit (5 a second, bursts of 20) however long the test runs.
-        await self.ws.send(json.dumps({"type": "say", "room": "lobby", "text": text}))
+        await self.ws.send(json.dumps({"type": "say", "room": self.room, "text": text}))
         await asyncio.sleep(0.21)
 
     def last_id(self):
@@ -153,8 +200,14 @@ def in_order_once(seen):
 
 async def main():
     workdir = tempfile.mkdtemp(prefix="duplex-scaleout-")
-    redis = Redis(free_port(), workdir)
-    a, b = Node(redis.port), Node(redis.port)
+    shards = {}  # port -> (Redis, its directory)
+    for i in range(3):
+        d = os.path.join(workdir, f"shard{i}")
+        os.mkdir(d)
+        port = free_port()
+        shards[port] = (Redis(port, d), d)
+    ports = list(shards)
+    a, b = Node(ports), Node(ports)
     try:
         alice, bob = Client("alice"), Client("bob")
         await alice.connect(a, "lobby")
@@ -174,6 +227,31 @@ async def main():
         check([i for i, _ in bob.seen] == list(range(1, 41)), "ids are 1..40 with no gap")
         check(await until(lambda: len(alice.acks) == 20 and len(bob.acks) == 20),
               "every message is acknowledged to its sender")
+
+        # A room whose members are all on node A: node B does not listen to its channel, so
+        # none of its bytes reach B (redis_shard_test checks B's byte counters the same way).
+        ann, ben = Client("ann"), Client("ben")
+        await ann.connect(a, "quiet")
+        check(await until(lambda: subscribers("quiet", ports) == 1),
+              "a room with members on node A only: one node listens to its channel")
+        for i in range(5):
+            await ann.say(f"q{i}")
+        check(await until(lambda: len(ann.acks) == 5) and subscribers("quiet", ports) == 1,
+              "node B still does not listen while that room talks")
+        await ben.connect(b, "quiet")
+        check(await until(lambda: subscribers("quiet", ports) == 2),
+              "a client of node B joins: node B listens to the room from then on")
+        await ann.say("hello ben")
+        check(await until(lambda: ben.seen and ben.seen[-1] == (6, "hello ben")),
+              f"and receives its messages at once ({ben.seen[-1:]})")
+        await alice.ws.send(json.dumps({"type": "typing", "room": "lobby"}))
+        check(await until(lambda: "alice" in bob.typing, 5),
+              "typing crosses nodes: bob on node B sees alice (node A) type")
+        check(not alice.typing, "nobody is told their own typing")
+        await ann.ws.close()
+        await ben.ws.close()
+        check(await until(lambda: subscribers("quiet", ports) == 0),
+              "its members gone, no node listens to the room")
 
         # A paused node holds nobody else up, and catches up in order when it resumes.
         os.kill(b.proc.pid, signal.SIGSTOP)
@@ -214,18 +292,27 @@ async def main():
         check(acked_ids <= {i for i, _ in bob.seen},
               f"all {len(acked_ids)} acknowledged messages are in the room")
 
-        # Redis restarts: a clear error while it is down, and service afterwards.
-        a2 = Node(redis.port)
+        # The lobby's shard killed with -9: a clear error in its rooms while it is down, rooms
+        # of the other shards go on, and service comes back when it restarts on its port.
+        a2 = Node(ports)
         carol = Client("carol")
         await carol.connect(a2, "lobby", since=bob.last_id())
-        await asyncio.sleep(0.3)
-        redis.kill9()
+        down = shard_of("lobby", ports)
+        other = next(f"elsewhere{i}" for i in range(100) if shard_of(f"elsewhere{i}", ports) != down)
+        dan, eve = Client("dan"), Client("eve")
+        await dan.connect(b, other)
+        await eve.connect(a2, other)
+        check(await until(lambda: eve.members == {"dan", "eve"}), "two nodes in a room elsewhere")
+        shards[down][0].kill9()
         await asyncio.sleep(0.3)
         await bob.say("while redis is down")
         check(await until(lambda: "store_failed" in bob.errors, 5),
-              "Redis down: a say is answered with store_failed, not dropped silently")
+              "lobby's shard down: a say is answered with store_failed, not dropped silently")
+        await dan.say("another shard goes on")
+        check(await until(lambda: eve.seen and eve.seen[-1][1] == "another shard goes on", 5)
+              and not dan.errors, "lobby's shard down: a room of another shard goes on across nodes")
         check(b.proc.poll() is None and a2.proc.poll() is None, "Redis down: no node crashed")
-        redis = Redis(redis.port, workdir)
+        shards[down] = (Redis(down, shards[down][1]), shards[down][1])
         before = len(bob.seen)
 
         async def said_after_restart():

@@ -250,8 +250,12 @@ class hub final : public store_listener {
   // store_listener: called through the store only.
   void on_message(const stored_message& m) override;
   void on_resync() override;
+  void on_resync_feeds(const std::function<bool(const std::string&)>& pick) override;
   void on_presence(const std::string& room_name, const std::string& nick, bool joined) override;
   bool listed_here(const room& rm, std::string_view nick);
+  void on_remote_typing(const std::string& room_name, const std::string& nick,
+                        const std::string& user_key) override;
+  void tell_typing(room& rm, const std::string& nick, const std::string& user_key);
   void carry_out(room& rm, room_feed::actions actions);
   void fetch(room& rm, const room_feed::fetch& f);
   void on_typing(client& c, const request& r);

@@ -130,15 +130,20 @@ void hub::fetch(room& rm, const room_feed::fetch& f) {
 }
 
 void hub::on_resync() {
+  on_resync_feeds([](const std::string&) { return true; });
+}
+
+// A sharded store names the feeds of the part of it that came back.
+void hub::on_resync_feeds(const std::function<bool(const std::string&)>& pick) {
   // A fill may finish at once and free its room: walk a copy, not the table.
   std::vector<std::pair<std::string, std::uint64_t>> open;
   for (const auto& [name, rm] : rooms_)
-    if (rm.feed.ready() && !rm.feed.filling()) open.emplace_back(name, rm.serial);
+    if (rm.feed.ready() && !rm.feed.filling() && pick(name)) open.emplace_back(name, rm.serial);
   for (const auto& [name, serial] : open)
     if (room* rm = live_room(name, serial)) carry_out(*rm, rm->feed.resync());
   std::vector<std::pair<std::string, std::uint64_t>> convos;
   for (const auto& [feed, cv] : convos_)
-    if (cv.feed.ready() && !cv.feed.filling()) convos.emplace_back(feed, cv.serial);
+    if (cv.feed.ready() && !cv.feed.filling() && pick(feed)) convos.emplace_back(feed, cv.serial);
   for (const auto& [feed, serial] : convos)
     if (conversation_state* cv = live_convo(feed, serial)) carry_out(*cv, cv->feed.resync());
 }
@@ -180,11 +185,22 @@ void hub::on_typing(client& c, const request& r) {
   auto& last = u->typed_ms[rm->name];
   if (last != 0 && now - last < limits_.typing_interval_ms) return;  // throttled, silently
   last = now;
-  const std::string out = wire::typing(rm->name, c.nick);
-  for (auto id : rm->members) {
-    if (rm->syncing.contains(id)) continue;
+  tell_typing(*rm, c.nick, c.user);
+  store_.typing(rm->name, c.nick, c.user);  // other nodes tell theirs
+}
+
+// Another node's member types, throttled there.
+void hub::on_remote_typing(const std::string& room_name, const std::string& nick,
+                           const std::string& user_key) {
+  if (auto it = rooms_.find(room_name); it != rooms_.end()) tell_typing(it->second, nick, user_key);
+}
+
+void hub::tell_typing(room& rm, const std::string& nick, const std::string& user_key) {
+  const std::string out = wire::typing(rm.name, nick);
+  for (auto id : rm.members) {
+    if (rm.syncing.contains(id)) continue;
     client* member = find_client(id);
-    if (member != nullptr && member->user != c.user) send(*member, out, true);
+    if (member != nullptr && member->user != user_key) send(*member, out, true);
   }
 }
 

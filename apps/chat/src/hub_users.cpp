@@ -100,6 +100,8 @@ void hub::name_session(client& c, const names::result& name, const std::string& 
     u.bucket = c.bucket;  // what the connection spent before its hello still counts
     u.signals = c.signals;
     look_alikes_.emplace(u.skeleton, key);
+    // Its private messages, stored by whichever node, reach this one while it is here.
+    if (signed_in) store_.watch_user(key, true);
   }
   u.sessions.push_back(c.id);
   c.nick = signed_in ? u.name : wire::guest_name(u.name);
@@ -123,6 +125,7 @@ void hub::drop_session(client& c) {
       look_alikes_.erase(u->skeleton);
       shown_keys_.erase(u->shown_key);
       const std::string key = c.user;
+      if (u->signed_in) store_.watch_user(key, false);
       users_.erase(key);
       release_convos_of(key);
     }

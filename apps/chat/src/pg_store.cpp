@@ -31,7 +31,6 @@ constexpr const char* append_sql =
 constexpr const char* find_sql =
     "SELECT id FROM messages WHERE feed = $1 AND author = $2 AND cid = $3 AND cid <> ''";
 
-
 // An event: stored as append_sql stores a message, and folded into its target in the same
 // statement (so the same transaction), by message_fold.hpp's rules: nothing changes a deleted
 // message (an empty body), only its author edits or deletes it, a new emoji only below
@@ -67,7 +66,7 @@ constexpr const char* columns =
 
 }  // namespace
 
-pg_store::pg_store(net::event_loop& loop, pg_options pg, redis_options redis,
+pg_store::pg_store(net::event_loop& loop, pg_options pg, std::vector<redis_options> redis,
                    std::chrono::milliseconds presence_ttl)
     : db_(loop, std::move(pg)), bus_(loop, std::move(redis), 0, presence_ttl) {
   bus_.set_listener(this);
@@ -87,11 +86,22 @@ void pg_store::start() {
 // The bus is back: what it lost meanwhile is read from PostgreSQL, and this node's own messages
 // that it never carried are announced now, so that other nodes notice them.
 void pg_store::on_resync() {
-  auto pending = std::move(unannounced_);
-  unannounced_.clear();
-  for (const auto& [feed, m] : pending)
+  on_resync_feeds([](const std::string&) { return true; });
+}
+
+// A shard of the bus is back, or a channel was just subscribed: the same for its feeds only.
+void pg_store::on_resync_feeds(const std::function<bool(const std::string&)>& pick) {
+  std::vector<stored_message> pending;
+  for (auto it = unannounced_.begin(); it != unannounced_.end();)
+    if (pick(it->first)) {
+      pending.push_back(std::move(it->second));
+      it = unannounced_.erase(it);
+    } else {
+      ++it;
+    }
+  for (const auto& m : pending)
     announce(m);
-  report_resync();
+  report_resync_feeds(pick);
 }
 
 void pg_store::announce(const stored_message& m) {
@@ -121,18 +131,25 @@ void pg_store::append_once(stored_message m, std::function<void(append_result)> 
   const bool event = fold::is_event(m);
   // An event keeps no cid (no resend is recognised for it here) and has its own statement.
   std::vector<std::string> params =
-      event ? std::vector<std::string>{m.room, m.nick, m.text, std::to_string(m.ts_ms),
-                                       room ? "true" : "false", m.kind, std::to_string(m.ref_id),
-                                       m.author, std::to_string(fold::max_reactions),
+      event ? std::vector<std::string>{m.room,
+                                       m.nick,
+                                       m.text,
+                                       std::to_string(m.ts_ms),
+                                       room ? "true" : "false",
+                                       m.kind,
+                                       std::to_string(m.ref_id),
+                                       m.author,
+                                       std::to_string(fold::max_reactions),
                                        std::to_string(fold::max_reactors)}
-            : std::vector<std::string>{m.room, m.nick, m.text, std::to_string(m.ts_ms),
-                                       room ? "true" : "false", m.author, m.cid, m.kind,
-                                       std::to_string(m.ref_id)};
+            : std::vector<std::string>{
+                  m.room,   m.nick, m.text, std::to_string(m.ts_ms), room ? "true" : "false",
+                  m.author, m.cid,  m.kind, std::to_string(m.ref_id)};
   db_.query(event ? event_sql : append_sql, std::move(params),
             [this, m, event, done](const pg_reply& r) mutable {
               // The hub answers the sender with store_failed; the link's state change is the log
               // line.
-              if (!r.ok() || r.rows() > 1 || (event && r.rows() != 1)) return done({false, 0, false});
+              if (!r.ok() || r.rows() > 1 || (event && r.rows() != 1))
+                return done({false, 0, false});
               if (r.rows() == 0) return find_once(m, std::move(done));
               m.id = r.integer(0, 0);
               if (!event && r.integer(0, 1) == 1) return done({true, m.id, true});

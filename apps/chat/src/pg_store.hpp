@@ -17,8 +17,12 @@ namespace duplex::chat {
 // reused, whatever Redis forgets. Reads never touch Redis.
 class pg_store final : public store, private store_listener {
  public:
-  pg_store(net::event_loop& loop, pg_options pg, redis_options redis,
+  // `redis`: the bus's shards (redis_store.hpp), the same list on every node.
+  pg_store(net::event_loop& loop, pg_options pg, std::vector<redis_options> redis,
            std::chrono::milliseconds presence_ttl = std::chrono::seconds(15));
+  pg_store(net::event_loop& loop, pg_options pg, redis_options redis,
+           std::chrono::milliseconds presence_ttl = std::chrono::seconds(15))
+      : pg_store(loop, std::move(pg), std::vector<redis_options>{std::move(redis)}, presence_ttl) {}
 
   void start();
   bool connected() const noexcept { return db_.connected() && bus_.connected(); }
@@ -45,6 +49,14 @@ class pg_store final : public store, private store_listener {
   void add_conversation(const std::string& feed, const std::string& a, const std::string& a_name,
                         const std::string& b, const std::string& b_name) override;
   void set_read(const std::string& user, const std::string& feed, std::int64_t id) override;
+  void typing(const std::string& room, const std::string& nick, const std::string& user) override {
+    bus_.typing(room, nick, user);
+  }
+  void watch_user(const std::string& user, bool on) override { bus_.watch_user(user, on); }
+  // Whether the bus brings this node the room's messages now (redis_store::hears).
+  bool hears(std::string_view room) const { return bus_.hears(room); }
+  // The bus's traffic per shard (redis_store::traffic).
+  std::vector<shard_traffic> traffic() const { return bus_.traffic(); }
 
   // Feeds whose last message Redis did not take, to announce again when it is back.
   std::size_t unannounced() const noexcept { return unannounced_.size(); }
@@ -54,8 +66,13 @@ class pg_store final : public store, private store_listener {
   // What the bus reports: other nodes' messages and presence, and its own losses.
   void on_message(const stored_message& m) override { report_message(m); }
   void on_resync() override;
+  void on_resync_feeds(const std::function<bool(const std::string&)>& pick) override;
   void on_presence(const std::string& room, const std::string& nick, bool joined) override {
     report_presence(room, nick, joined);
+  }
+  void on_remote_typing(const std::string& room, const std::string& nick,
+                        const std::string& user) override {
+    report_typing(room, nick, user);
   }
   void announce(const stored_message& m);
   void find_once(const stored_message& m, std::function<void(append_result)> done);

@@ -70,6 +70,11 @@ void redis_link::lost() {
   const bool was_up = connected_;
   connected_ = false;
   ac_ = nullptr;
+  // The server forgot the subscriptions with the connection: the wanted ones are sent again.
+  for (auto it = subs_.begin(); it != subs_.end();) {
+    it->second.live = sub::off;
+    it = it->second.wanted ? std::next(it) : subs_.erase(it);
+  }
   if (stopping_) return;
   if (was_up && on_state) on_state(false);
   if (retry_ != 0) return;
@@ -135,31 +140,105 @@ void redis_link::on_reply(redisAsyncContext* ac, void* reply, void* privdata) {
 }
 
 void redis_link::subscribe(std::vector<std::string> channels, message_fn on_message) {
-  channels_ = std::move(channels);
   on_message_ = std::move(on_message);
+  for (auto& c : channels)
+    subs_[c].wanted = true;
   if (connected_) send_subscribe();
 }
 
+void redis_link::listen(const std::string& channel, bool on) {
+  auto it = subs_.find(channel);
+  if (it == subs_.end()) {
+    if (!on) return;
+    it = subs_.emplace(channel, sub_state{}).first;
+  }
+  it->second.wanted = on;
+  reconcile(channel);
+}
+
+bool redis_link::listening(std::string_view channel) const {
+  auto it = subs_.find(channel);
+  return it != subs_.end() && it->second.wanted && it->second.live == sub::on;
+}
+
+bool redis_link::wants(std::string_view channel) const {
+  auto it = subs_.find(channel);
+  return it != subs_.end() && it->second.wanted;
+}
+
+// Every wanted channel in one command, on a fresh connection.
 void redis_link::send_subscribe() {
-  std::vector<const char*> ptrs{"SUBSCRIBE"};
-  std::vector<std::size_t> lens{9};
-  for (const auto& c : channels_) {
+  std::vector<std::string> wanted;
+  for (auto& [name, s] : subs_)
+    if (s.wanted) {
+      wanted.push_back(name);
+      s.live = sub::asking;
+    }
+  if (!wanted.empty()) send_sub("SUBSCRIBE", wanted);
+}
+
+void redis_link::send_sub(const char* verb, const std::vector<std::string>& channels) {
+  std::vector<const char*> ptrs{verb};
+  std::vector<std::size_t> lens{std::string_view(verb).size()};
+  for (const auto& c : channels) {
     ptrs.push_back(c.data());
     lens.push_back(c.size());
   }
+  // (UN)SUBSCRIBE's answers come to each channel's callback, this one, not as replies.
   redisAsyncCommandArgv(ac_, on_pubsub, this, static_cast<int>(ptrs.size()), ptrs.data(),
                         lens.data());
 }
 
-// One callback for the whole subscription: hiredis calls it for every message.
+// Brings the channel's subscription towards what is wanted, unless an answer is still owed.
+void redis_link::reconcile(const std::string& channel) {
+  auto it = subs_.find(channel);
+  if (it == subs_.end()) return;
+  sub_state& s = it->second;
+  if (!s.wanted && s.live == sub::off) {
+    subs_.erase(it);
+    return;
+  }
+  if (!connected_ || ac_ == nullptr || !on_message_) return;  // sent on the next connection
+  if (s.wanted && s.live == sub::off) {
+    s.live = sub::asking;
+    send_sub("SUBSCRIBE", {channel});
+  } else if (!s.wanted && s.live == sub::on) {
+    s.live = sub::leaving;
+    send_sub("UNSUBSCRIBE", {channel});
+  }
+}
+
+void redis_link::on_sub_reply(std::string_view kind, const std::string& channel) {
+  auto it = subs_.find(channel);
+  if (it == subs_.end()) return;
+  if (kind == "subscribe") {
+    it->second.live = sub::on;
+    if (it->second.wanted) {
+      if (on_subscribed) on_subscribed(channel);
+      return;
+    }
+  } else {
+    it->second.live = sub::off;
+  }
+  reconcile(channel);
+}
+
+// One callback for the whole subscription: hiredis calls it for every message, and for each
+// channel's (un)subscription.
 void redis_link::on_pubsub(redisAsyncContext*, void* reply, void* privdata) {
   const auto* r = static_cast<const redisReply*>(reply);
   auto* self = static_cast<redis_link*>(privdata);
   if (self->stopping_ || r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != 3) return;
   const redisReply* kind = r->element[0];
-  if (std::string_view(kind->str, kind->len) != "message") return;
   const redisReply* ch = r->element[1];
+  if (kind->type != REDIS_REPLY_STRING || ch->type != REDIS_REPLY_STRING) return;
+  const std::string_view k(kind->str, kind->len);
+  if (k == "subscribe" || k == "unsubscribe")
+    return self->guard([&] { self->on_sub_reply(k, std::string(ch->str, ch->len)); });
+  if (k != "message") return;
   const redisReply* payload = r->element[2];
+  ++self->messages_received_;
+  self->bytes_received_ += ch->len + payload->len;
   if (self->on_message_)
     self->guard([&] {
       self->on_message_(std::string_view(ch->str, ch->len),

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -49,11 +50,30 @@ class redis_link final : public net::io_handler {
   static constexpr std::size_t max_in_flight = 100'000;
   std::size_t in_flight() const noexcept { return in_flight_; }
   bool command(const std::vector<std::string>& argv, reply_fn reply);
-  // Turns this link into a subscriber: channels are (re)subscribed on every connection.
+  // Turns this link into a subscriber: channels are (re)subscribed on every connection. Keep
+  // at least one for good: hiredis 0.14 asserts on a subscription reply that comes after its
+  // count fell to zero, which join/leave traffic could otherwise cause.
   void subscribe(std::vector<std::string> channels, message_fn on_message);
+  // A subscriber's channels that come and go (a room with members here). One SUBSCRIBE or
+  // UNSUBSCRIBE per channel is in flight at a time; a change meanwhile is applied once its
+  // answer came, so a quick leave and join never leave the channel unheard.
+  void listen(const std::string& channel, bool on);
+  // Wanted, and Redis confirmed the subscription.
+  bool listening(std::string_view channel) const;
+  bool wants(std::string_view channel) const;
+  // Channels subscribed or being subscribed, the permanent ones included.
+  std::size_t channels() const noexcept { return subs_.size(); }
 
   // Called with true on every (re)connection and false on every loss.
   std::function<void(bool up)> on_state;
+  // Redis confirmed a subscription to `channel` (again after a reconnection): whatever was
+  // published before may have been missed.
+  std::function<void(const std::string& channel)> on_subscribed;
+
+  // What came in on the subscription since the start: messages, and their channel and payload
+  // bytes (Redis's framing not counted).
+  std::uint64_t messages_received() const noexcept { return messages_received_; }
+  std::uint64_t bytes_received() const noexcept { return bytes_received_; }
 
   void on_io(net::io_events events) override;
 
@@ -74,6 +94,9 @@ class redis_link final : public net::io_handler {
   void lost();
   void watch(net::io_events events);
   void send_subscribe();
+  void send_sub(const char* verb, const std::vector<std::string>& channels);
+  void reconcile(const std::string& channel);
+  void on_sub_reply(std::string_view kind, const std::string& channel);
 
   net::event_loop& loop_;
   redis_options opts_;
@@ -86,8 +109,15 @@ class redis_link final : public net::io_handler {
   std::size_t in_flight_ = 0;  // commands whose reply callback has not run yet
   std::chrono::milliseconds backoff_;
   net::timer_id retry_ = 0;
-  std::vector<std::string> channels_;
+  enum class sub : std::uint8_t { off, asking, on, leaving };
+  struct sub_state {
+    bool wanted = false;
+    sub live = sub::off;
+  };
+  std::map<std::string, sub_state, std::less<>> subs_;
   message_fn on_message_;
+  std::uint64_t messages_received_ = 0;
+  std::uint64_t bytes_received_ = 0;
 };
 
 }  // namespace duplex::chat

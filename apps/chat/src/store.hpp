@@ -81,6 +81,17 @@ class store_listener {
   virtual void on_resync() = 0;
   // Another node's member joined (true) or left (false) a room, or vanished with its node.
   virtual void on_presence(const std::string& room, const std::string& nick, bool joined) = 0;
+  // As on_resync, for the feeds (rooms and conversations) that `pick` names only: the part of
+  // a sharded bus that came back, or a channel just subscribed to.
+  virtual void on_resync_feeds(const std::function<bool(const std::string& feed)>& pick) {
+    (void)pick;
+    on_resync();
+  }
+  // Another node's member `nick` (user key `user`) types in `room`.
+  virtual void on_remote_typing(const std::string& room, const std::string& nick,
+                                const std::string& user) {
+    (void)room, (void)nick, (void)user;
+  }
 
  protected:
   ~store_listener() = default;
@@ -110,7 +121,8 @@ class store {
       done({ok, id, false});
     });
   }
-  // Cids kept per author, across feeds: a resend older than that is stored again.
+  // Cids kept per author, across feeds (redis_store: per author and feed, each feed's on its
+  // shard): a resend older than that is stored again.
   static constexpr std::size_t max_sent_cids = 1'000;
   // Up to `limit` messages with id < before_id, oldest first.
   virtual void before(std::string_view room, std::int64_t before_id, std::size_t limit,
@@ -142,6 +154,13 @@ class store {
   virtual void set_presence(const std::string& room, const std::string& nick, bool present) {
     (void)room, (void)nick, (void)present;
   }
+  // This node's member `user` types in `room` (throttled by the hub): other nodes tell theirs.
+  virtual void typing(const std::string& room, const std::string& nick, const std::string& user) {
+    (void)room, (void)nick, (void)user;
+  }
+  // A signed-in `user` has a session on this node (true) or no longer (false): a shared store
+  // brings it the private messages other nodes store.
+  virtual void watch_user(const std::string& user, bool on) { (void)user, (void)on; }
   // Members of `room` on other nodes (this node's own are the hub's to know).
   virtual void remote_members(const std::string& room,
                               std::function<void(bool ok, std::vector<std::string> nicks)> done) {
@@ -183,6 +202,12 @@ class store {
   }
   void report_presence(const std::string& room, const std::string& nick, bool joined) {
     if (listener_ != nullptr) listener_->on_presence(room, nick, joined);
+  }
+  void report_resync_feeds(const std::function<bool(const std::string&)>& pick) {
+    if (listener_ != nullptr) listener_->on_resync_feeds(pick);
+  }
+  void report_typing(const std::string& room, const std::string& nick, const std::string& user) {
+    if (listener_ != nullptr) listener_->on_remote_typing(room, nick, user);
   }
 
  private:

@@ -245,17 +245,22 @@ std::optional<stored_message> parse_feed_message(std::string_view payload) {
 }
 
 std::string encode(const node_presence& p) {
-  return to_wire({{"room", p.room},
-                  {"nick", p.nick},
-                  {"event", p.joined ? "join" : "leave"},
-                  {"node", p.node}});
+  json j{{"room", p.room},
+         {"nick", p.nick},
+         {"event", p.typing   ? "typing"
+                   : p.joined ? "join"
+                              : "leave"},
+         {"node", p.node}};
+  if (!p.user.empty()) j["user"] = p.user;
+  return to_wire(j);
 }
 
 std::optional<node_presence> parse_node_presence(std::string_view payload) {
   const json j = json::parse(payload, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  node_presence p{text_field(j, "room"), text_field(j, "nick"), text_field(j, "event") == "join",
-                  text_field(j, "node")};
+  const std::string event = text_field(j, "event");
+  node_presence p{text_field(j, "room"), text_field(j, "nick"), event == "join",
+                  text_field(j, "node"), event == "typing",     text_field(j, "user")};
   if (p.room.empty() || p.nick.empty()) return std::nullopt;
   return p;
 }

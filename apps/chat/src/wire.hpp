@@ -153,12 +153,15 @@ std::string dm_error(std::string_view code, std::string_view message, std::strin
 // A stored message as the append script publishes it; empty when malformed.
 std::optional<stored_message> parse_feed_message(std::string_view payload);
 
-// A member of `node` joined or left `room`.
+// A member of `node` joined or left `room`, or (`typing`) types in it; `user` is the typist's
+// key, so that none of its own sessions is told.
 struct node_presence {
   std::string room;
   std::string nick;
   bool joined = false;
   std::string node;
+  bool typing = false;
+  std::string user{};
 };
 std::string encode(const node_presence& p);
 // Empty when malformed or without a room or a nick.

@@ -129,6 +129,14 @@ class chat_fixture {
   void remote_presence(const std::string& room, const std::string& nick, bool joined) {
     relay_.on_presence(room, nick, joined);
   }
+  // A sharded store's part came back, or a channel was just subscribed: these feeds only.
+  void resync_feeds(const std::function<bool(const std::string&)>& pick) {
+    static_cast<store_listener&>(*hub_).on_resync_feeds(pick);
+  }
+  // Another node's member types (a sharded bus carries it).
+  void remote_typing(const std::string& room, const std::string& nick, const std::string& key) {
+    static_cast<store_listener&>(*hub_).on_remote_typing(room, nick, key);
+  }
 
   // Waits for the store's commits and runs their completions, as the loop would.
   void pump() {

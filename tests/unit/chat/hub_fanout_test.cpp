@@ -64,6 +64,50 @@ TEST(Fanout, PresenceIsPublishedTypingAndErrorsAreNot) {
   EXPECT_TRUE(b.s->of("presence").empty());  // a member is not told of itself
 }
 
+// Another node's typist reaches this node's members of the room, none of the typist's own
+// sessions, and nobody for a room nobody here is in.
+TEST(Fanout, AnotherNodesTypingReachesTheRoomsMembersHere) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  auto b = fx.named("bob");
+  fx.send(a, {{"type", "join"}, {"room", "r"}});
+  fx.send(b, {{"type", "join"}, {"room", "r"}});
+  fx.remote_typing("r", "carol", "carol");
+  ASSERT_EQ(a.s->of("typing").size(), 1u);
+  EXPECT_EQ(a.s->of("typing")[0]["nick"], "carol");
+  EXPECT_TRUE(a.s->droppable.back());
+  EXPECT_EQ(b.s->of("typing").size(), 1u);
+  fx.remote_typing("r", "alice", "alice");  // alice's session on another node
+  EXPECT_EQ(a.s->of("typing").size(), 1u);
+  EXPECT_EQ(b.s->of("typing").size(), 2u);
+  fx.remote_typing("elsewhere", "carol", "carol");
+  EXPECT_EQ(a.s->of("typing").size() + b.s->of("typing").size(), 3u);
+}
+
+// A resync of some feeds reads back what those missed, and leaves the others alone.
+TEST(Fanout, AResyncOfSomeFeedsCatchesUpThoseOnly) {
+  chat_fixture fx;
+  auto a = fx.named("alice");
+  auto b = fx.named("bob");
+  fx.send(a, {{"type", "join"}, {"room", "x"}});
+  fx.send(b, {{"type", "join"}, {"room", "y"}});
+  fx.pump();
+  fx.lose_from_feed = [](const stored_message&) { return true; };
+  fx.say(a, "x", "missed in x");
+  fx.say(b, "y", "missed in y");
+  fx.pump();
+  fx.lose_from_feed = nullptr;
+  EXPECT_TRUE(a.s->of("message").empty());
+  fx.resync_feeds([](const std::string& feed) { return feed == "x"; });
+  fx.pump();
+  ASSERT_EQ(a.s->of("message").size(), 1u);
+  EXPECT_EQ(a.s->of("message")[0]["text"], "missed in x");
+  EXPECT_TRUE(b.s->of("message").empty());
+  fx.resync();
+  fx.pump();
+  EXPECT_EQ(b.s->of("message").size(), 1u);
+}
+
 TEST(Fanout, LeavingAndDisconnectingEndTheSubscription) {
   chat_fixture fx;
   auto a = fx.named("alice");

@@ -131,15 +131,36 @@ class held_store final : public store {
   }
   void rooms(std::function<void(bool, std::vector<std::string>)> done) override { done(true, {}); }
   void resync() { report_resync(); }
+  // What a sharded bus adds: calls that must reach it, reports that must come back.
+  void typing(const std::string& room, const std::string& nick, const std::string&) override {
+    calls.push_back("typing " + room + " " + nick);
+  }
+  void watch_user(const std::string& user, bool on) override {
+    calls.push_back("watch " + user + (on ? " on" : " off"));
+  }
+  void remote_typing() { report_typing("lobby", "ann", "ann"); }
+  void resync_some() {
+    report_resync_feeds([](const std::string& feed) { return feed == "lobby"; });
+  }
   std::vector<std::function<void(bool)>> held;
+  std::vector<std::string> calls;
 };
 
 struct recorder final : store_listener {
   void on_message(const stored_message& m) override { messages.push_back(m.text); }
   void on_resync() override { ++resyncs; }
   void on_presence(const std::string&, const std::string&, bool) override {}
+  void on_resync_feeds(const std::function<bool(const std::string&)>& pick) override {
+    partial += pick("lobby") && !pick("other") ? 1 : 100;
+  }
+  void on_remote_typing(const std::string& room, const std::string& nick,
+                        const std::string&) override {
+    typed.push_back(room + " " + nick);
+  }
   std::vector<std::string> messages;
+  std::vector<std::string> typed;
   int resyncs = 0;
+  int partial = 0;
 };
 
 TEST(MeteredStore, CountsAppendsByAnswerAndTimesThem) {
@@ -170,6 +191,27 @@ TEST(MeteredStore, CountsAppendsByAnswerAndTimesThem) {
   std::int64_t last = 0;
   s.last_id("lobby", [&last](bool, std::int64_t id) { last = id; });
   EXPECT_EQ(last, 42);
+}
+
+// The wrapper sits between the hub and every backend: a virtual it does not pass on falls back
+// to store's default and the feature is silently gone (typing and private messages of a sharded
+// bus once were).
+TEST(MeteredStore, PassesEverythingOn) {
+  metrics::registry m;
+  held_store inner;
+  metered_store s(inner, m);
+  recorder rec;
+  s.set_listener(&rec);
+  s.typing("lobby", "ann", "ann");
+  s.watch_user("ann", true);
+  s.watch_user("ann", false);
+  EXPECT_EQ(inner.calls,
+            (std::vector<std::string>{"typing lobby ann", "watch ann on", "watch ann off"}));
+  inner.remote_typing();
+  EXPECT_EQ(rec.typed, (std::vector<std::string>{"lobby ann"}));
+  inner.resync_some();
+  EXPECT_EQ(rec.partial, 1);
+  EXPECT_EQ(rec.resyncs, 0);  // not turned into a whole resync
 }
 
 }  // namespace

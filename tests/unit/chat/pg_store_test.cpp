@@ -80,9 +80,12 @@ TEST_F(pg_store_test, TwoNodesShareDenseIdsAndEachHearsEveryMessage) {
   recorder r1, r2;
   one->set_listener(&r1);
   two->set_listener(&r2);
-  ASSERT_TRUE(run_until(loop, [&] { return one->connected() && two->connected(); }));
-  run_until(
-      loop, [] { return false; }, 100ms);  // the SUBSCRIBEs land
+  // A member on each node: both listen to the room's channel.
+  one->set_presence("lobby", "ann", true);
+  two->set_presence("lobby", "bob", true);
+  ASSERT_TRUE(run_until(loop, [&] {
+    return one->connected() && two->connected() && one->hears("lobby") && two->hears("lobby");
+  }));
   int acked = 0;
   std::set<std::int64_t> ids;
   for (int i = 0; i < 40; ++i)
@@ -178,7 +181,9 @@ TEST_F(pg_store_test, AResendWithItsCidLandsOnceThroughAnyNode) {
   auto one = node(), two = node();
   recorder r1;
   one->set_listener(&r1);
-  ASSERT_TRUE(run_until(loop, [&] { return one->connected() && two->connected(); }));
+  one->set_presence("lobby", "ann", true);  // node one listens to the room
+  ASSERT_TRUE(
+      run_until(loop, [&] { return one->connected() && two->connected() && one->hears("lobby"); }));
   // Answers by the order of the sends: two nodes answer in any order.
   std::vector<std::optional<append_result>> answers(5);
   int answered = 0;

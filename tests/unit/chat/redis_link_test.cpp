@@ -171,9 +171,8 @@ TEST(RedisStore, IdsAreSharedAndEveryNodeHearsEachMessageInOrder) {
   two.set_listener(&listener);
   one.start();
   two.start();
-  ASSERT_TRUE(run_until(loop, [&] { return one.connected() && two.connected(); }));
-  run_until(
-      loop, [] { return false; }, 100ms);  // the feed's SUBSCRIBE lands
+  two.set_presence("lobby", "bob", true);  // a member there: node two listens to the room
+  ASSERT_TRUE(run_until(loop, [&] { return one.connected() && two.hears("lobby"); }));
   std::vector<std::int64_t> acked;
   for (int i = 0; i < 10; ++i) {
     redis_store& via = i % 2 ? two : one;
@@ -226,9 +225,9 @@ TEST(RedisStore, ACidIsStoredOnceWhicheverNodeItComesThrough) {
   ASSERT_TRUE(run_until(loop, [&] { return answered; }));
   ASSERT_EQ(read.size(), 2u);
   EXPECT_EQ(read[0].cid, "k1");
-  // The bound: past max_sent_cids, an author's oldest cid is forgotten.
+  // The bound: past max_sent_cids in a feed, an author's oldest cid there is forgotten.
   for (std::size_t i = 0; i < store::max_sent_cids; ++i)
-    one.append_once({"s", 0, "ada", "x", 1, "b" + std::to_string(i), "ada"}, keep);
+    one.append_once({"r", 0, "ada", "x", 1, "b" + std::to_string(i), "ada"}, keep);
   one.append_once({"r", 0, "ada", "hello", 1, "k1", "ada"}, keep);
   ASSERT_TRUE(run_until(loop, [&] { return got.size() == store::max_sent_cids + 1; }));
   EXPECT_FALSE(got.back().duplicate);

@@ -99,6 +99,11 @@ TEST(Wire, NodePresenceReadsBackWhatItWrote) {
   EXPECT_EQ(p->node, "node1");
   EXPECT_FALSE(wire::parse_node_presence(R"({"room":"r","event":"join"})"));
   EXPECT_FALSE(wire::parse_node_presence("[]"));
+  const auto t = wire::parse_node_presence(wire::encode({"r", "ann", false, "n", true, "key"}));
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->typing);
+  EXPECT_FALSE(t->joined);
+  EXPECT_EQ(t->user, "key");
 }
 
 }  // namespace
