@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdio>
 #include <iostream>
+#include <unordered_set>
 
 #include "duplex/server/http_exchange.hpp"
 #include "duplex/server/server.hpp"
@@ -531,7 +532,13 @@ int main(int argc, char** argv) {
     const bool shared_accounts = !cfg.pg.empty();
     srv.every(std::chrono::seconds(2), [&service, &sockets, shared_accounts] {
       // Asked even with no socket: PostgreSQL's notifications are read (and dropped) here.
-      if (!service.changed_elsewhere() || sockets.size() == 0) return;
+      const auto changes = service.changes_elsewhere();
+      if (!changes.changed || sockets.size() == 0) return;
+      if (changes.ended) {  // PostgreSQL named them: no read per open session
+        const std::unordered_set<std::int64_t> ended(changes.ended->begin(), changes.ended->end());
+        sockets.sweep_all([&ended](std::int64_t id) { return !ended.contains(id); });
+        return;
+      }
       sockets.sweep_all([&service, shared_accounts](std::int64_t id) {
         return service.session_alive(id, shared_accounts);
       });

@@ -69,6 +69,13 @@ class account_db {
   // Whether something that may end a session (a deleted session, a ban, a new password) was
   // committed by another connection since the last call. Throws when it cannot say.
   virtual bool changed_elsewhere() = 0;
+  // As changed_elsewhere, with the sessions deleted when the backend knows every one of them,
+  // so that the caller closes those sockets without a read per open session.
+  struct session_changes {
+    bool changed = false;
+    std::optional<std::vector<std::int64_t>> ended;  // none: check every session
+  };
+  virtual session_changes changes_elsewhere() { return {changed_elsewhere(), std::nullopt}; }
   virtual bool name_registered(std::string_view key, std::string_view skeleton) = 0;
   virtual std::optional<std::string> shown_name(std::string_view key) = 0;
   virtual std::optional<std::string> key_of_shown(std::string_view shown_key) = 0;

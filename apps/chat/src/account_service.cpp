@@ -376,6 +376,15 @@ bool account_service::session_alive(std::int64_t session_id, bool keep_when_unkn
   }
 }
 
+account_db::session_changes account_service::changes_elsewhere() {
+  try {
+    return loop_db_->changes_elsewhere();
+  } catch (const std::exception& e) {
+    log_failure("change check", e);
+    return {true, std::nullopt};
+  }
+}
+
 bool account_service::changed_elsewhere() {
   try {
     return loop_db_->changed_elsewhere();

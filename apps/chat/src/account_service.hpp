@@ -113,6 +113,9 @@ class account_service {
   // call. With SQLite, true when the file cannot say, so that the caller checks rather than
   // trusts; PostgreSQL says so on its reconnection instead (pg_accounts.hpp).
   bool changed_elsewhere();
+  // The same, with the sessions that ended when the database knows them (PostgreSQL's
+  // notifications): the caller then closes those without reading every open session.
+  account_db::session_changes changes_elsewhere();
   // On the loop: whether a registered user's sign-in or display name has this key or this
   // look-alike key (a guest may not take it). True when the database cannot say: refusing a guest
   // is safe.

@@ -1,6 +1,8 @@
 // pg_account_db's sessions, the loop's reads, and the opener of each use (pg_accounts.hpp).
 #include <sodium.h>
 
+#include <charconv>
+
 #include "pg_accounts.hpp"
 #include "pg_schema.hpp"
 
@@ -129,6 +131,27 @@ std::size_t pg_account_db::purge_expired(std::int64_t now_ms) {
 
 bool pg_account_db::session_exists(std::int64_t session_id) {
   return db_.exec("SELECT 1 FROM sessions WHERE id = $1", {num(session_id)}).rows() > 0;
+}
+
+account_db::session_changes pg_account_db::changes_elsewhere() {
+  pg_sync::notices_t n;
+  try {
+    n = db_.notices();
+  } catch (const pg_error&) {
+    return {};
+  }
+  session_changes out{n.any, std::nullopt};
+  if (!n.complete) return out;
+  std::vector<std::int64_t> ids;
+  ids.reserve(n.payloads.size());
+  for (const auto& p : n.payloads) {
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), id);
+    if (ec != std::errc() || end != p.data() + p.size()) return out;  // not ours: check all
+    ids.push_back(id);
+  }
+  out.ended = std::move(ids);
+  return out;
 }
 
 bool pg_account_db::changed_elsewhere() {

@@ -48,6 +48,9 @@ class pg_account_db final : public account_db {
   // have been missed while there was none). False, without throwing, while PostgreSQL cannot be
   // reached: no session can end meanwhile, and the reconnection reports true.
   bool changed_elsewhere() override;
+  // The ids come as the notifications' payloads (the trigger sends each deleted session's id);
+  // after a reconnection, or past pg_sync::max_kept_notices, they are not all known.
+  session_changes changes_elsewhere() override;
   bool name_registered(std::string_view key, std::string_view skeleton) override;
   std::optional<std::string> shown_name(std::string_view key) override;
   std::optional<std::string> key_of_shown(std::string_view shown_key) override;

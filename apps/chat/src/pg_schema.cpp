@@ -114,7 +114,7 @@ constexpr const char* accounts_v6 =
     " address text NOT NULL);"
     "CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id, last_seen_ms);"
     "CREATE OR REPLACE FUNCTION duplex_session_ended() RETURNS trigger LANGUAGE plpgsql AS"
-    " $$ BEGIN PERFORM pg_notify('duplex_sessions', ''); RETURN NULL; END $$;"
+    " $$ BEGIN PERFORM pg_notify('duplex_sessions', OLD.id::text); RETURN NULL; END $$;"
     "DROP TRIGGER IF EXISTS sessions_ended ON sessions;"
     "CREATE TRIGGER sessions_ended AFTER DELETE ON sessions"
     " FOR EACH ROW EXECUTE FUNCTION duplex_session_ended();";

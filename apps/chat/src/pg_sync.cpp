@@ -147,17 +147,22 @@ pg_rows pg_sync::exec(std::string_view sql, const std::vector<std::string>& para
 void pg_sync::drain_notifications() {
   while (PGnotify* n = PQnotifies(conn_)) {
     notified_ = true;
+    if (payloads_.size() < max_kept_notices)
+      payloads_.emplace_back(n->extra != nullptr ? n->extra : "");
+    else
+      overflow_ = true;
     PQfreemem(n);
   }
 }
 
-bool pg_sync::notified() {
+pg_sync::notices_t pg_sync::notices() {
   ensure_connected();
   if (PQconsumeInput(conn_) == 0) fail(trimmed(PQerrorMessage(conn_)));
   drain_notifications();
-  const bool any = fresh_ || notified_;
-  fresh_ = notified_ = false;
-  return any;
+  notices_t out{fresh_ || notified_, !fresh_ && !overflow_, std::move(payloads_)};
+  payloads_.clear();
+  fresh_ = notified_ = overflow_ = false;
+  return out;
 }
 
 pg_transaction::~pg_transaction() {

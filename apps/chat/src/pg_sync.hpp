@@ -65,10 +65,19 @@ class pg_sync {
   // Runs one statement ($1, $2... are `params`, as text). Connects first when needed. Throws
   // pg_error: the statement's error (with its SQLSTATE), or a lost, slow or refused connection.
   pg_rows exec(std::string_view sql, const std::vector<std::string>& params = {});
-  // Whether a notification arrived on a LISTENed channel, or the connection is new (what was
-  // sent before it may have been missed), since the last call. Reads only what has arrived;
-  // connects first when needed. Throws pg_error when it cannot say.
-  bool notified();
+  // What arrived on the LISTENed channels since the last call: `any` when a notification did or
+  // the connection is new (what was sent before it may have been missed); `complete` when
+  // `payloads` holds every notification since (no new connection, none past
+  // max_kept_notices). Reads only what has arrived; connects first when needed. Throws
+  // pg_error when it cannot say.
+  struct notices_t {
+    bool any = false;
+    bool complete = false;
+    std::vector<std::string> payloads;
+  };
+  notices_t notices();
+  bool notified() { return notices().any; }
+  static constexpr std::size_t max_kept_notices = 10'000;
   bool connected() const noexcept { return conn_ != nullptr; }
 
  private:
@@ -77,8 +86,8 @@ class pg_sync {
   [[noreturn]] void fail(const std::string& why);
   void wait(short events, std::chrono::steady_clock::time_point deadline, const char* what);
   pg_result* read_answer(std::chrono::steady_clock::time_point deadline);
-  // Frees the notifications libpq has read, remembering only that there were some: they arrive
-  // with any answer, and a list nobody reads for a while must not grow.
+  // Frees the notifications libpq has read, keeping their payloads up to max_kept_notices: they
+  // arrive with any answer, and a list nobody reads for a while must not grow.
   void drain_notifications();
 
   pg_sync_options opts_;
@@ -88,6 +97,8 @@ class pg_sync {
   std::string last_error_;
   bool fresh_ = false;     // connected since the last notified()
   bool notified_ = false;  // a notification arrived since the last notified()
+  bool overflow_ = false;  // ... more than max_kept_notices of them
+  std::vector<std::string> payloads_;
 };
 
 // BEGIN now; ROLLBACK when destroyed without commit() (nothing thrown from there).
