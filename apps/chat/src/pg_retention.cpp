@@ -27,7 +27,15 @@ pg_retention::pg_retention(net::event_loop& loop, pg_options opts, int default_d
 void pg_retention::prune(std::int64_t now_ms, std::function<void(bool, std::int64_t)> done) {
   if (running_) return done(true, 0);
   running_ = true;
-  next_batch(now_ms, 0, std::move(done));
+  // Without a horizon anywhere (the default), no batch is needed: the batch's scan could not
+  // stop early and would walk the whole age index for nothing.
+  db_.query("SELECT 1 FROM feeds WHERE COALESCE(keep_days, $1::integer) > 0 LIMIT 1",
+            {std::to_string(default_days_)},
+            [this, now_ms, done = std::move(done)](const pg_reply& r) mutable {
+              if (r.ok() && r.rows() > 0) return next_batch(now_ms, 0, std::move(done));
+              running_ = false;
+              done(r.ok(), 0);
+            });
 }
 
 void pg_retention::next_batch(std::int64_t now_ms, std::int64_t removed,

@@ -82,10 +82,16 @@ void pg_sync::connect() {
     wait(st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline, "connecting");
   }
   if (PQsetnonblocking(conn_, 1) != 0) fail("cannot make the connection non-blocking");
-  // The server gives up on a statement at the same bound as this side does.
-  exec("SET statement_timeout = " + std::to_string(opts_.answer_timeout.count()));
-  for (const auto& channel : opts_.listen)
-    exec("LISTEN " + channel);
+  // The server gives up on a statement at the same bound as this side does. A connection whose
+  // set-up failed (LISTEN on a hot standby, say) is dropped, not kept without its LISTEN.
+  try {
+    exec("SET statement_timeout = " + std::to_string(opts_.answer_timeout.count()));
+    for (const auto& channel : opts_.listen)
+      exec("LISTEN " + channel);
+  } catch (const pg_error& e) {
+    if (conn_) fail(e.what());
+    throw;
+  }
   backoff_ = opts_.min_backoff;
   fresh_ = true;
 }
@@ -132,6 +138,8 @@ pg_rows pg_sync::exec(std::string_view sql, const std::vector<std::string>& para
   for (int f = PQflush(conn_); f != 0; f = PQflush(conn_)) {
     if (f < 0) fail(trimmed(PQerrorMessage(conn_)));
     wait(POLLOUT | POLLIN, deadline, "sending a statement");
+    // libpq wants input read when the socket is readable, or the flush cannot go on.
+    if (PQconsumeInput(conn_) == 0) fail(trimmed(PQerrorMessage(conn_)));
   }
   pg_result* r = read_answer(deadline);
   if (!r) fail("no answer");
