@@ -94,7 +94,12 @@ class builder {
     make = make && stack_.size() <= lim_.max_depth;
     made_.push_back(make);
     if (!make) return 0;
-    if (!count()) return 1;
+    if (!count()) {
+      // Past the node limit no node opens, so its leave must not close one: md4c may go on
+      // calling leave after a "stop" (a code span does), and closing here popped the parent.
+      made_.back() = false;
+      return 1;
+    }
     node["c"] = json::array();
     stack_.push_back(std::move(node));
     return 0;
@@ -104,6 +109,7 @@ class builder {
     const bool made = made_.back();
     made_.pop_back();
     if (!made) return block ? separate() : 0;
+    if (stack_.size() < 2) return 1;  // never the document itself
     json node = std::move(stack_.back());
     stack_.pop_back();
     children().push_back(std::move(node));

@@ -166,6 +166,20 @@ TEST(Markdown, TooManyNodesIsPlainText) {
   EXPECT_FALSE(md::render("*a* *b*", {16, 5}));
 }
 
+// Found by the markdown fuzzer: the node limit reached on entering a span, then md4c leaving it
+// anyway (it goes on after a code span's "stop"); the leave closed the span's parent and then
+// read before the builder's stack. Under ASan this failed with a heap-buffer-overflow.
+TEST(Markdown, TheNodeLimitReachedInsideSpansClosesNothingTwice) {
+  const std::string text =
+      "se *g*a* *b* *c* *d* *e* *f* *g* *h** *t* *u* *: wv**`*xe w\xD5ww.exq* ol*mple.com, "
+      "http://a.eexa-66y* ";
+  EXPECT_FALSE(md::render(text, {3, 40}));
+  std::string many;
+  for (int i = 0; i < 300; ++i)
+    many += "*a* **b`c` *d*";
+  EXPECT_FALSE(md::render(many));
+}
+
 TEST(Markdown, HostileMessageOfMaxSizeIsBounded) {
   // Every shape at 64 KiB (the largest --message-bytes): bounded nodes, bounded depth.
   for (const std::string unit : {"> ", "- ", "*", "[", "`", "&#1;", "<a>", "\n", "~~a~~"}) {
