@@ -85,7 +85,10 @@ void redis_store::load_last_ids(std::shared_ptr<user_record> rec, std::string us
     if (!g->ok) return done(false, {});
     load_marks(rec, user, done);
   };
-  for (auto& [i, which] : by_shard) {
+  for (const auto& entry : by_shard) {
+    // Named copies: clang 14 (the fuzz build) cannot capture a structured binding.
+    const auto i = entry.first;
+    const auto which = entry.second;
     std::vector<std::string> argv{"MGET"};
     for (auto c : which)
       argv.push_back(seq_key(rec->conversations[c].feed));
