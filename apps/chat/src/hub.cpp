@@ -74,10 +74,10 @@ void hub::receive(std::uint64_t id, std::string_view text) {
   // Parsed before the token is taken, so that a send refused for its rate carries its cid back:
   // the page then returns the text to its composer instead of showing it pending forever.
   auto body = wire::request::parse(text);
-  const bool signal = body && (body->type() == "read" || body->type() == "typing");
+  std::string type = body ? body->type() : std::string();
+  const bool signal = type == "read" || type == "typing";
   if (!(signal ? take_signal_token(*c) : take_token(*c, body ? &*body : nullptr))) return;
   if (!body) return error(*c, "bad_json", "each message must be one JSON object");
-  std::string type = body->type();
   const request r{id, std::move(*body), std::move(type)};
   dispatch(*c, r);
 }

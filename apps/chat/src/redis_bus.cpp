@@ -21,10 +21,6 @@ std::int64_t wall_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 }  // namespace
 
 // The first member here subscribes this node to the room's channel, the last one's leaving
@@ -124,10 +120,10 @@ void redis_store::refresh_presence() {
 // A room's channel carries its messages and, with an "event" key (which no message has),
 // its presence and typing; a user's carries messages only.
 void redis_store::on_bus(std::string_view channel, std::string_view payload) {
-  if (!starts_with(channel, feed_prefix) && !starts_with(channel, user_prefix)) return;
+  if (!channel.starts_with(feed_prefix) && !channel.starts_with(user_prefix)) return;
   // A JSON key is `"event":` quoted and followed by a colon, which a string value cannot hold
   // unescaped: only presence and typing match.
-  if (starts_with(channel, feed_prefix) && payload.find("\"event\":") != std::string_view::npos)
+  if (channel.starts_with(feed_prefix) && payload.find("\"event\":") != std::string_view::npos)
     return on_room_event(payload);
   if (const auto m = wire::parse_feed_message(payload)) report_message(*m);
 }
@@ -142,11 +138,11 @@ void redis_store::on_room_event(std::string_view payload) {
 
 // Listening from now on: whatever the channel carried before is read back from the store.
 void redis_store::on_subscribed(const std::string& channel) {
-  if (starts_with(channel, feed_prefix)) {
+  if (channel.starts_with(feed_prefix)) {
     const std::string feed = channel.substr(feed_prefix.size());
     return report_resync_feeds([&feed](const std::string& f) { return f == feed; });
   }
-  if (starts_with(channel, user_prefix)) {
+  if (channel.starts_with(user_prefix)) {
     const std::string user = channel.substr(user_prefix.size());
     run_waiting_loads(user);
     report_resync_feeds([&user](const std::string& f) {
