@@ -197,11 +197,18 @@ class chat_run {
     if (res.ptr + 2 <= cid.data() + cid.size() && res.ptr[1] == 'w') ++rooms_[r].acked_window;
   }
 
+  // The window's edges go to stderr as they pass, for a caller that reads the servers' own
+  // counters over the same window (bench/cluster).
   void sending(std::uint64_t now) {
     if (now >= window_end_) {
       phase_ = phase::draining;
       drain_end_ = now + ns(cfg_.drain);
+      if (cfg_.mark_window) std::fprintf(stderr, "window end\n");
       return;
+    }
+    if (now >= window_start_ && !marked_) {
+      marked_ = true;
+      if (cfg_.mark_window) std::fprintf(stderr, "window start\n");
     }
     owed_ += cfg_.rate * static_cast<double>(now - send_from_) / 1e9;
     send_from_ = now;
@@ -241,6 +248,7 @@ class chat_run {
   std::vector<room_stats> rooms_;
   std::mt19937 rng_{12345};
   phase phase_ = phase::opening;
+  bool marked_ = false;  // the window's start was passed
   unsigned next_ = 0, joined_ = 0, failed_ = 0, open_ = 0, lost_ = 0;
   std::uint64_t started_ = 0, opened_ = 0, send_from_ = 0, window_start_ = 0, window_end_ = 0;
   std::uint64_t drain_end_ = 0, close_end_ = 0;

@@ -25,6 +25,7 @@ struct chat_config {
   double open_limit = 60;  // at most this long for every user to connect and join
   std::string prefix;      // of nicknames, rooms and cids: a run of its own
   bool quiet = false;
+  bool mark_window = false;  // "window start" and "window end" lines on stderr as they pass
 };
 
 // Runs the whole load on this thread and returns its figures (see docs/design.md, duplex-bench).

@@ -212,6 +212,8 @@ void add_chat_options(CLI::App& app, chat_config& c) {
       ->capture_default_str();
   app.add_option("--drain", c.drain, "chat: at most this long for the window's messages to arrive")
       ->capture_default_str();
+  app.add_flag("--mark-window", c.mark_window,
+               "chat: \"window start\" and \"window end\" on stderr as they pass");
   app.add_option("--prefix", c.prefix, "chat: of nicknames, rooms and cids (default: random)")
       ->check([](const std::string& p) {
         const bool ok = !p.empty() && p.size() <= 12 &&
