@@ -18,7 +18,20 @@ from checks import check, summary  # noqa: E402
 CLUSTER = os.path.join(HERE, "..", "..", "bench", "cluster")
 
 
+def refusals():
+    """Plans the users cannot fill are refused before any connection, with the reason."""
+    bench = os.path.join(sys.argv[1], "duplex-bench")
+    out = subprocess.run([bench, "chat", "--url", "ws://127.0.0.1:9/ws", "--users", "5",
+                          "--rooms", "3"], capture_output=True, text=True, timeout=10)
+    check(out.returncode == 1 and "2 to 1000" in out.stderr,
+          "fewer than 2 users per room: refused, " + out.stderr.strip())
+    out = subprocess.run([bench, "chat", "--users", "4", "--rooms", "2"],
+                         capture_output=True, text=True, timeout=10)
+    check(out.returncode == 1 and "--url" in out.stderr, "no --url: refused, " + out.stderr.strip())
+
+
 def main():
+    refusals()
     out = subprocess.run([sys.executable, CLUSTER, "--bin", sys.argv[1], "--nodes", "1",
                           "--shards", "1", "--no-pg", "--users", "40", "--rooms", "6",
                           "--rate", "40", "--warmup", "0.5", "--duration", "2", "--json"],

@@ -27,6 +27,13 @@ std::uint64_t now_ns() noexcept {
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+// A string member of a server message, or `otherwise`: a field of another type (which
+// json::value would throw on) is treated as absent.
+std::string field(const nlohmann::json& m, const char* key, const char* otherwise = "") {
+  const auto it = m.find(key);
+  return it != m.end() && it->is_string() ? it->get<std::string>() : otherwise;
+}
+
 std::uint64_t ns(double seconds) {
   return static_cast<std::uint64_t>(seconds * 1e9);
 }
@@ -152,7 +159,7 @@ class chat_run {
   void on_message(unsigned u, client& c, std::string_view data) {
     const auto m = nlohmann::json::parse(data, nullptr, false);
     if (!m.is_object()) return;
-    const std::string type = m.value("type", "");
+    const std::string type = field(m, "type");
     if (type == "message") return on_delivered(m);
     if (type == "ack") return on_ack(m);
     if (type == "welcome")
@@ -164,29 +171,29 @@ class chat_run {
       return;
     }
     if (type == "error") {
-      count_error(m.value("code", "?"));
+      count_error(field(m, "code", "?"));
       if (!users_[u].joined) fail(u);  // a refused hello or join: this user is out
     }
   }
 
-  // The text starts with the send time: "t=<ns> ...". Others' messages are not ours to time.
+  // The text starts with the send time: "t=<ns> ...". Others' messages are not ours to time,
+  // nor is a stamp from the future (someone else's text that looks like ours).
   void on_delivered(const nlohmann::json& m) {
-    const auto* text = m.find("text") != m.end() && m["text"].is_string()
-                           ? m["text"].get_ptr<const std::string*>()
-                           : nullptr;
-    if (!text || text->rfind("t=", 0) != 0) return;
+    const std::string text = field(m, "text");
+    if (text.rfind("t=", 0) != 0) return;
     std::uint64_t sent_at = 0;
-    const auto r = std::from_chars(text->data() + 2, text->data() + text->size(), sent_at);
-    if (r.ec != std::errc()) return;
+    const auto r = std::from_chars(text.data() + 2, text.data() + text.size(), sent_at);
+    const std::uint64_t now = now_ns();
+    if (r.ec != std::errc() || sent_at > now) return;
     ++delivered_;
     if (sent_at < window_start_ || sent_at >= window_end_) return;
     ++delivered_window_;
-    latency_.record(now_ns() - sent_at);
+    latency_.record(now - sent_at);
   }
 
   void on_ack(const nlohmann::json& m) {
     ++acked_;
-    const std::string cid = m.value("cid", "");
+    const std::string cid = field(m, "cid");
     // The cid is "<prefix>-<room>-<window>-<user>-<seq>": the room and whether it was timed.
     const auto a = cid.find('-', cfg_.prefix.size());
     if (a == std::string::npos) return;
