@@ -12,7 +12,7 @@
 
 namespace duplex::bench {
 
-enum class mode { echo, fanout, handshake, idle, large };
+enum class mode { echo, fanout, handshake, idle, large, chat };
 
 struct config {
   bench::mode mode = mode::echo;

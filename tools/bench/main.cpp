@@ -1,5 +1,6 @@
 // duplex-bench: a WebSocket load generator measuring any server's echo, fan-out, handshake,
-// idle-memory and large-message performance, with the server's CPU and memory read from /proc.
+// idle-memory and large-message performance, with the server's CPU and memory read from /proc;
+// and duplex-chat nodes under a chat load (users in rooms, end-to-end latency).
 #include <sys/resource.h>
 #include <CLI/CLI.hpp>
 
@@ -8,8 +9,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <thread>
 
+#include "chat_load.hpp"
 #include "loadgen.hpp"
 #include "proc_stats.hpp"
 
@@ -27,6 +30,7 @@ struct options {
   bool json = false;
   bool quiet = false;
   std::string label;
+  chat_config chat;
 };
 
 struct snapshot {
@@ -187,17 +191,76 @@ void print_text(const options& o, const nlohmann::json& r) {
   std::printf("  errors        %llu\n", r["errors"].get<unsigned long long>());
 }
 
+void add_chat_options(CLI::App& app, chat_config& c) {
+  app.add_option("--url", c.urls, "chat: a node's ws://host:port/ws (repeat for several nodes)");
+  app.add_option("--users", c.users, "chat: guests, each in one room")->capture_default_str();
+  app.add_option("--rooms", c.rooms, "chat: rooms")->capture_default_str();
+  app.add_option("--mix", c.mix, "chat: room sizes, zipf (a few big, many small) or even")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, room_mix>{{"zipf", room_mix::zipf}, {"even", room_mix::even}}))
+      ->capture_default_str();
+  app.add_option("--placement", c.placement,
+                 "chat: room (each room's members on node room % nodes) or user (round robin)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, placement>{{"room", placement::room}, {"user", placement::user}}))
+      ->capture_default_str();
+  app.add_option("--rate", c.rate, "chat: messages per second, all users together")
+      ->check(CLI::Range(0.1, 1e6))
+      ->capture_default_str();
+  app.add_option("--text-size", c.size, "chat: bytes of each message's text")
+      ->check(CLI::Range(24, 4096))
+      ->capture_default_str();
+  app.add_option("--drain", c.drain, "chat: at most this long for the window's messages to arrive")
+      ->capture_default_str();
+  app.add_flag("--mark-window", c.mark_window,
+               "chat: \"window start\" and \"window end\" on stderr as they pass");
+  app.add_option("--prefix", c.prefix, "chat: of nicknames, rooms and cids (default: random)")
+      ->check([](const std::string& p) {
+        const bool ok = !p.empty() && p.size() <= 12 &&
+                        p.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") == p.npos;
+        return ok ? std::string() : std::string("1 to 12 of a-z 0-9");
+      });
+}
+
+int run_chat_mode(options& o) {
+  o.chat.warmup = o.warmup;
+  o.chat.duration = o.duration;
+  o.chat.quiet = o.quiet;
+  if (o.chat.prefix.empty()) {
+    std::random_device rd;
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "b%06x", rd() & 0xFFFFFFu);
+    o.chat.prefix = buf;
+  }
+  nlohmann::json r = run_chat(o.chat);
+  r["label"] = o.label;
+  if (o.json) return std::printf("%s\n", r.dump().c_str()), 0;
+  std::printf("%s%schat: %u users in %u rooms on %zu node(s), %.0f messages/s sent\n",
+              o.label.c_str(), o.label.empty() ? "" : " ", o.chat.users, o.chat.rooms,
+              o.chat.urls.size(), r["sent_per_sec"].get<double>());
+  std::printf(
+      "  delivered/s   %.0f (%llu of %llu expected)\n  latency       p50 %.2f ms  p99 "
+      "%.2f ms  p99.9 %.2f ms\n  errors        %s\n",
+      r["delivered_per_sec"].get<double>(), r["delivered_window"].get<unsigned long long>(),
+      r["expected_window"].get<unsigned long long>(), r["latency_ms"]["p50"].get<double>(),
+      r["latency_ms"]["p99"].get<double>(), r["latency_ms"]["p99.9"].get<double>(),
+      r["errors"].dump().c_str());
+  for (const auto& n : r["per_node"])
+    std::printf("  %s  %u users, %u rooms, %llu messages in its rooms\n",
+                n["url"].get<std::string>().c_str(), n["users"].get<unsigned>(),
+                n["rooms"].get<unsigned>(), n["room_messages"].get<unsigned long long>());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"duplex-bench: measures a WebSocket server (echo, fanout, handshake, idle, large)"};
   options o;
-  const std::map<std::string, mode> modes{{"echo", mode::echo},
-                                          {"fanout", mode::fanout},
-                                          {"handshake", mode::handshake},
-                                          {"idle", mode::idle},
-                                          {"large", mode::large}};
-  app.add_option("mode", o.cfg.mode, "echo | fanout | handshake | idle | large")
+  const std::map<std::string, mode> modes{{"echo", mode::echo},           {"fanout", mode::fanout},
+                                          {"handshake", mode::handshake}, {"idle", mode::idle},
+                                          {"large", mode::large},         {"chat", mode::chat}};
+  app.add_option("mode", o.cfg.mode, "echo | fanout | handshake | idle | large | chat")
       ->required()
       ->transform(CLI::CheckedTransformer(modes));
   app.add_option("--host", o.cfg.host)->capture_default_str();
@@ -229,6 +292,7 @@ int main(int argc, char** argv) {
   app.add_option("--label", o.label, "a name printed with the result");
   app.add_flag("--json", o.json, "one JSON object on stdout");
   app.add_flag("--quiet,-q", o.quiet, "no live progress on stderr");
+  add_chat_options(app, o.chat);
   CLI11_PARSE(app, argc, argv);
   if (o.cfg.mode == mode::large) {
     if (!size->count()) o.cfg.size = 1 << 20;
@@ -237,6 +301,7 @@ int main(int argc, char** argv) {
   }
   raise_fd_limit();
   try {
+    if (o.cfg.mode == mode::chat) return run_chat_mode(o);
     nlohmann::json r = o.cfg.mode == mode::idle ? measure_idle(o) : measure(o);
     if (o.json) {
       for (const auto& [name, m] : modes)
