@@ -7,6 +7,8 @@
 #include <climits>
 #include <cstdio>
 #include <iostream>
+#include <memory>
+#include <set>
 #include <unordered_set>
 
 #include "duplex/server/http_exchange.hpp"
@@ -25,6 +27,7 @@
 #include "src/names.hpp"
 #include "src/node_metrics.hpp"
 #include "src/pg_accounts.hpp"
+#include "src/pg_directory.hpp"
 #include "src/pg_retention.hpp"
 #include "src/pg_schema.hpp"
 #include "src/pg_search.hpp"
@@ -348,6 +351,29 @@ std::unique_ptr<chat::pg_retention> start_retention(server& srv, const settings&
 
 }  // namespace
 
+// --pg: the sessions here follow what other nodes change in the room directory (a ban, an
+// expulsion, a mute, a role), read from PostgreSQL's notifications twice a second. A change
+// that could not be followed, or a connection that is new, has every room here checked.
+void follow_directory(server& srv, chat::pg_directory& dir, chat::hub& hub) {
+  auto recheck = std::make_shared<bool>(false);
+  srv.every(std::chrono::milliseconds(500), [&dir, &hub, recheck] {
+    chat::pg_directory::changes_t ch;
+    try {
+      ch = dir.changes();
+    } catch (const chat::pg_error&) {
+      return;  // unreachable: no change can be made meanwhile; the reconnection is incomplete
+    }
+    if (!ch.complete) *recheck = true;
+    if (*recheck) {
+      *recheck = !hub.rooms_changed();
+      return;
+    }
+    std::set<std::pair<std::string, std::string>> seen;
+    for (auto& c : ch.list)
+      if (seen.emplace(c.room, c.user).second && !hub.room_changed(c.room, c.user)) *recheck = true;
+  });
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"duplex-chat: a chat room server"};
   settings cfg;
@@ -546,10 +572,20 @@ int main(int argc, char** argv) {
     // Expired sessions leave the file now and then; a lookup refuses them meanwhile anyway.
     srv.every(std::chrono::hours(1), [&service] { service.purge_expired(); });
     topic_publisher topics(srv);
-    // ----- rooms: the directory is kept in the --db file, like the accounts, whichever store
-    // holds the history (in Redis mode, each node's own: docs/chat-protocol.md, "Rooms").
-    chat::sqlite_directory directory(cfg.db);
-    chat::hub hub(metered, topics, limits.hub, {}, &directory);
+    // ----- rooms: the directory is kept in the --db file, like the accounts, or with --pg in
+    // PostgreSQL, shared by every node (with --redis alone, each node's own:
+    // docs/chat-protocol.md, "Rooms").
+    std::unique_ptr<chat::room_directory> directory;
+    chat::pg_directory* shared_rooms = nullptr;
+    if (!cfg.pg.empty()) {
+      auto pg_rooms = std::make_unique<chat::pg_directory>(cfg.pg);
+      shared_rooms = pg_rooms.get();
+      directory = std::move(pg_rooms);
+    } else {
+      directory = std::make_unique<chat::sqlite_directory>(cfg.db);
+    }
+    chat::hub hub(metered, topics, limits.hub, {}, directory.get());
+    if (shared_rooms != nullptr) follow_directory(srv, *shared_rooms, hub);
     // ----- end of rooms
     hub.set_search(search ? static_cast<chat::message_search*>(search.get()) : pg_search.get());
     hub.guard_names([&service](const chat::names::result& n) {
@@ -562,7 +598,7 @@ int main(int argc, char** argv) {
     chat::add_node_metrics(metrics, srv, hub, [&sockets] { return sockets.size(); });
     add_routes(srv, hub, acc, files, cfg, metrics);
     chat::upload_store uploads(cfg.db);
-    add_files(srv, hub, uploads, acc, directory, cfg);
+    add_files(srv, hub, uploads, acc, *directory, cfg);
     std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",
                 cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(), srv.port(),
                 !cfg.pg.empty()     ? "PostgreSQL, bus in Redis"

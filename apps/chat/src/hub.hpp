@@ -118,6 +118,14 @@ class hub final : public store_listener {
   std::size_t conversations() const noexcept { return convos_.size(); }
   // Who exists to be written to (see user_directory); set before the first client.
   void set_directory(user_directory d) { directory_ = std::move(d); }
+  // Another node changed the shared room directory (pg_directory::changes): the room's row
+  // (`user_key` empty) or one user's membership, ban or invitation there. The sessions here
+  // follow: a user banned, or signed in and no longer a member, leaves the room; a mute takes
+  // effect; the members here get the room's description. False when the directory could not
+  // be read: call rooms_changed() later.
+  bool room_changed(const std::string& room_name, const std::string& user_key);
+  // As room_changed for every room and user here: changes may have been missed.
+  bool rooms_changed();
   // Where `search` looks (null: nowhere, answered "search_unavailable"); it must outlive the
   // hub's loop. Set before the first client.
   void set_search(message_search* s) noexcept { search_ = s; }
@@ -358,6 +366,8 @@ class hub final : public store_listener {
              std::string_view reason, std::string_view by);
   wire::room_view view_of(const room_record& rec, const std::string& reader);
   void announce_room(const std::string& room_name);
+  // hub_directory_sync.cpp: another node's change to a shared directory.
+  void follow_member(const std::string& room_name, const std::string& user_key);
   std::vector<std::string> stored_member_names(const std::string& room_name);
 
   store& store_;

@@ -119,8 +119,60 @@ constexpr const char* accounts_v6 =
     "CREATE TRIGGER sessions_ended AFTER DELETE ON sessions"
     " FOR EACH ROW EXECUTE FUNCTION duplex_session_ended();";
 
-constexpr std::array<const char*, pg_schema_version> steps{history_v1, client_ids_v2, search_v3,
-                                                           events_v4,  retention_v5,  accounts_v6};
+// The room directory shared by every node (pg_directory.cpp): rooms with their owner, topic and
+// invite-only flag, members with roles and mutes, bans and invitations, as SQLite's version 3.
+// The room's name is its primary key, so that of two nodes creating the same room at once the
+// second insert finds the first (room names are ASCII a-z, 0-9, - and _: no look-alike keys).
+// Every change is announced at commit on the channel duplex_rooms, "<room>" for the room's own
+// row and "<room> <user key>" for a member, ban or invitation (a room's name has no space), so
+// that the nodes where that user or room has sockets act on it (pg_directory.hpp).
+constexpr const char* rooms_v7 =
+    "CREATE TABLE IF NOT EXISTS room_info ("
+    " name text PRIMARY KEY,"
+    " topic text NOT NULL DEFAULT '',"
+    " owner text NOT NULL DEFAULT '',"
+    " invite_only boolean NOT NULL DEFAULT false,"
+    " created_ms bigint NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS room_info_by_owner ON room_info (owner);"
+    "CREATE TABLE IF NOT EXISTS room_members ("
+    " room text NOT NULL REFERENCES room_info (name) ON DELETE CASCADE,"
+    " user_key text NOT NULL,"
+    " name text NOT NULL,"
+    " role text NOT NULL CHECK (role IN ('owner', 'moderator', 'member')),"
+    " muted_until_ms bigint NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (room, user_key));"
+    "CREATE INDEX IF NOT EXISTS room_members_by_user ON room_members (user_key);"
+    "CREATE TABLE IF NOT EXISTS room_bans ("
+    " room text NOT NULL REFERENCES room_info (name) ON DELETE CASCADE,"
+    " user_key text NOT NULL,"
+    " created_ms bigint NOT NULL,"
+    " PRIMARY KEY (room, user_key));"
+    "CREATE TABLE IF NOT EXISTS room_invites ("
+    " room text NOT NULL REFERENCES room_info (name) ON DELETE CASCADE,"
+    " user_key text NOT NULL,"
+    " created_ms bigint NOT NULL,"
+    " PRIMARY KEY (room, user_key));"
+    "CREATE OR REPLACE FUNCTION duplex_room_changed() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE r record; BEGIN"
+    " IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;"
+    " IF TG_TABLE_NAME = 'room_info' THEN PERFORM pg_notify('duplex_rooms', r.name);"
+    " ELSE PERFORM pg_notify('duplex_rooms', r.room || ' ' || r.user_key); END IF;"
+    " RETURN NULL; END $$;"
+    "DROP TRIGGER IF EXISTS room_info_changed ON room_info;"
+    "CREATE TRIGGER room_info_changed AFTER INSERT OR UPDATE OR DELETE ON room_info"
+    " FOR EACH ROW EXECUTE FUNCTION duplex_room_changed();"
+    "DROP TRIGGER IF EXISTS room_members_changed ON room_members;"
+    "CREATE TRIGGER room_members_changed AFTER INSERT OR UPDATE OR DELETE ON room_members"
+    " FOR EACH ROW EXECUTE FUNCTION duplex_room_changed();"
+    "DROP TRIGGER IF EXISTS room_bans_changed ON room_bans;"
+    "CREATE TRIGGER room_bans_changed AFTER INSERT OR UPDATE OR DELETE ON room_bans"
+    " FOR EACH ROW EXECUTE FUNCTION duplex_room_changed();"
+    "DROP TRIGGER IF EXISTS room_invites_changed ON room_invites;"
+    "CREATE TRIGGER room_invites_changed AFTER INSERT OR UPDATE OR DELETE ON room_invites"
+    " FOR EACH ROW EXECUTE FUNCTION duplex_room_changed();";
+
+constexpr std::array<const char*, pg_schema_version> steps{
+    history_v1, client_ids_v2, search_v3, events_v4, retention_v5, accounts_v6, rooms_v7};
 
 // Any number: it only has to be the same in every node.
 constexpr const char* lock = "SELECT pg_advisory_xact_lock(7244500215)";

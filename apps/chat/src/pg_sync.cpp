@@ -154,6 +154,10 @@ pg_rows pg_sync::exec(std::string_view sql, const std::vector<std::string>& para
 
 void pg_sync::drain_notifications() {
   while (PGnotify* n = PQnotifies(conn_)) {
+    if (opts_.ignore_own && n->be_pid == PQbackendPID(conn_)) {
+      PQfreemem(n);
+      continue;
+    }
     notified_ = true;
     if (payloads_.size() < max_kept_notices)
       payloads_.emplace_back(n->extra != nullptr ? n->extra : "");

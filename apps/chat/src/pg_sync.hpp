@@ -27,6 +27,8 @@ struct pg_sync_options {
   std::chrono::milliseconds min_backoff{250};
   std::chrono::milliseconds max_backoff{4000};
   std::vector<std::string> listen;  // channels to LISTEN on after each connection
+  // Notifications this connection's own statements caused are dropped: the caller knows.
+  bool ignore_own = false;
 };
 
 class pg_error : public std::runtime_error {

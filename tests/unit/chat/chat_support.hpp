@@ -116,7 +116,8 @@ class chat_fixture {
                                               posted_.push_back(std::move(fn));
                                             },
                                             keep);
-    hub_ = std::make_unique<hub>(*store_, topics_, limits, [this] { return now_ms; });
+    hub_ = std::make_unique<hub>(
+        *store_, topics_, limits, [this] { return now_ms; }, rooms_);
     store_->set_listener(&relay_);
   }
 
@@ -170,6 +171,11 @@ class chat_fixture {
     send(u, {{"type", "say"}, {"room", room}, {"text", text}});
   }
 
+  // The hub keeps its rooms in `d` from now on (a restart), as nodes sharing one directory do.
+  void share_rooms(room_directory& d, hub_limits limits = relaxed()) {
+    rooms_ = &d;
+    open(limits);
+  }
   hub& the_hub() { return *hub_; }
   recording_topics& topics() { return topics_; }
   sqlite_store& the_store() { return *store_; }
@@ -210,6 +216,7 @@ class chat_fixture {
   recording_topics topics_;
   std::vector<std::unique_ptr<recording_session>> sessions_;
   std::unique_ptr<sqlite_store> store_;
+  room_directory* rooms_ = nullptr;  // null: the hub's own
   std::unique_ptr<hub> hub_;
 };
 
