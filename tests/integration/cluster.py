@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -83,8 +84,9 @@ class Node(Proc):
     its (unused) account file in a directory of its own."""
 
     def __init__(self, chat, redis_port=None, pg_url=None, presence_ttl=1.5, extra=()):
+        self.dir = tempfile.mkdtemp(prefix="duplex-node-")
         argv = [chat, "--host", "127.0.0.1", "--port", "0", "--guests",
-                "--db", os.path.join(tempfile.mkdtemp(prefix="duplex-node-"), "accounts.db")]
+                "--db", os.path.join(self.dir, "accounts.db")]
         if redis_port is not None:
             argv += ["--redis", f"redis://127.0.0.1:{redis_port}",
                      "--presence-ttl", str(presence_ttl)]
@@ -96,6 +98,10 @@ class Node(Proc):
         if not m:
             raise RuntimeError("duplex-chat did not start: " + repr(line))
         self.port = int(m.group(1))
+
+    def stop(self):
+        super().stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def url(self):
         return f"ws://127.0.0.1:{self.port}/ws"
