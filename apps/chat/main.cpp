@@ -28,6 +28,7 @@
 #include "src/node_metrics.hpp"
 #include "src/pg_accounts.hpp"
 #include "src/pg_directory.hpp"
+#include "src/pg_file_routes.hpp"
 #include "src/pg_retention.hpp"
 #include "src/pg_schema.hpp"
 #include "src/pg_search.hpp"
@@ -219,9 +220,10 @@ void serve_api(accounts& acc, const settings& cfg, const http::request& req, std
     if (req.method != "GET")
       return respond(chat::replies::error(405, "method_not_allowed", "use GET"));
     return respond(chat::replies::json_reply(
-        200, {{"guests", cfg.guests},
-              {"registration", !cfg.closed_registration},
-              {"max_upload_bytes", cfg.redis.empty() ? cfg.max_upload_bytes : 0}}));
+        200,
+        {{"guests", cfg.guests},
+         {"registration", !cfg.closed_registration},
+         {"max_upload_bytes", cfg.redis.empty() || !cfg.pg.empty() ? cfg.max_upload_bytes : 0}}));
   }
   // The views in `api_request` point into these, which the completion keeps alive.
   auto keep =
@@ -249,32 +251,47 @@ void add_api_route(server& srv, accounts& acc, const settings& cfg) {
       options);
 }
 
-// Files: uploads and downloads (src/file_routes.hpp); in multi-node mode, refused with the
-// reason, since each node would keep its own files.
-void add_files(server& srv, chat::hub& hub, chat::upload_store& uploads, accounts& acc,
-               chat::room_directory& rooms, const settings& cfg) {
+// The hub's check of a `file` in a say or dm: the signed-in user's own upload for that feed,
+// as the attachment JSON the message carries, or nothing; `claim` is the store's.
+template <typename Claim>
+chat::hub::attachment_check attachments_of(Claim claim) {
+  return [claim](const std::string& user, const std::string& feed,
+                 const std::string& id) -> std::optional<std::string> {
+    if (!chat::valid_upload_id(id)) return std::nullopt;
+    try {
+      auto rec = claim(id, user, feed);
+      if (!rec) return std::nullopt;
+      return chat::attachment_json(*rec);
+    } catch (const std::exception& e) {  // locked or unreachable: this message is refused, no more
+      std::fprintf(stderr, "duplex-chat: reading an upload: %s\n", e.what());
+      return std::nullopt;
+    }
+  };
+}
+
+// Files: uploads and downloads (src/file_routes.hpp), on disk beside --db; with --pg, in
+// PostgreSQL (`pg_files`, src/pg_file_routes.hpp), shared by every node; with --redis alone,
+// refused with the reason, since each node would keep its own.
+void add_files(server& srv, chat::hub& hub, chat::upload_store& uploads,
+               chat::pg_file_store* pg_files, accounts& acc, chat::room_directory& rooms,
+               const settings& cfg) {
   chat::file_settings fs;
   fs.dir = files_dir_of(cfg);
   fs.max_bytes = cfg.max_upload_bytes;
-  if (!cfg.redis.empty())
-    fs.unavailable = "files need a single node: with --redis, each node would keep its own";
-  else
-    hub.set_attachments([&uploads](const std::string& user, const std::string& feed,
-                                   const std::string& id) -> std::optional<std::string> {
-      if (!chat::valid_upload_id(id)) return std::nullopt;
-      try {
-        auto rec = uploads.claim(id, user, feed);
-        if (!rec) return std::nullopt;
-        return chat::attachment_json(*rec);
-      } catch (const std::exception& e) {  // a locked file: this message is refused, no more
-        std::fprintf(stderr, "duplex-chat: reading an upload: %s\n", e.what());
-        return std::nullopt;
-      }
-    });
-  chat::prepare_files_dir(fs.dir);
   chat::file_access access{
       [&acc](std::string_view cookie) { return acc.api.session_of(cookie); }, cfg.origins, &rooms,
       [&acc](std::string_view shown) { return acc.service.key_of_shown(chat::names::key(shown)); }};
+  if (pg_files != nullptr) {
+    hub.set_attachments(attachments_of([pg_files](auto&&... a) { return pg_files->claim(a...); }));
+    return chat::add_pg_file_routes(srv, *pg_files, fs, std::move(access));
+  }
+  if (!cfg.redis.empty())
+    fs.unavailable =
+        "files need a single node or --pg: with --redis alone, each node would keep "
+        "its own";
+  else
+    hub.set_attachments(attachments_of([&uploads](auto&&... a) { return uploads.claim(a...); }));
+  chat::prepare_files_dir(fs.dir);
   chat::add_file_routes(srv, uploads, fs, std::move(access));
 }
 
@@ -598,7 +615,13 @@ int main(int argc, char** argv) {
     chat::add_node_metrics(metrics, srv, hub, [&sockets] { return sockets.size(); });
     add_routes(srv, hub, acc, files, cfg, metrics);
     chat::upload_store uploads(cfg.db);
-    add_files(srv, hub, uploads, acc, *directory, cfg);
+    // --pg: two workers, each with its own connection; declared after the server, so that
+    // their last completions still find it.
+    std::unique_ptr<chat::pg_file_store> pg_files;
+    if (!cfg.pg.empty())
+      pg_files = std::make_unique<chat::pg_file_store>(
+          cfg.pg, 2, 32, [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
+    add_files(srv, hub, uploads, pg_files.get(), acc, *directory, cfg);
     std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",
                 cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(), srv.port(),
                 !cfg.pg.empty()     ? "PostgreSQL, bus in Redis"

@@ -5,33 +5,19 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <map>
 #include <memory>
 #include <unordered_map>
 
-#include "account_replies.hpp"
 #include "duplex/server/http_exchange.hpp"
-#include "file_names.hpp"
+#include "file_http.hpp"
 #include "image_probe.hpp"
-#include "web_accounts.hpp"
 
 namespace duplex::chat {
 namespace {
 
 std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-void answer(http_exchange& ex, const api_response& r) {
-  http_response res;
-  fill(res, r);
-  ex.respond(std::move(res));
-}
-
-void answer_error(http_exchange& ex, int status, std::string_view code, std::string_view why) {
-  answer(ex, replies::error(status, code, why));
+  return files_now_ms();
 }
 
 // One upload under way; destroyed (its temporary file removed, its slot freed) when it ends in
@@ -64,32 +50,20 @@ struct files_context {
 // The refusals that need no body byte: the method, the mode, the origin, the session, the
 // target, the counts. Returns the job's fields when the upload may go on.
 std::optional<upload_job> admit_upload(files_context& cx, http_exchange& ex) {
-  const auto& req = ex.request();
+  auto head = admit_upload_head(ex, cx.settings, cx.access);
+  if (!head) return std::nullopt;
   auto refuse = [&](int status, std::string_view code, std::string_view why) {
     answer_error(ex, status, code, why);
     return std::nullopt;
   };
-  if (req.method != "POST") return refuse(405, "method_not_allowed", "use POST");
-  if (!cx.settings.unavailable.empty())
-    return refuse(503, "files_unavailable", cx.settings.unavailable);
-  if (check_origin(req, cx.access.origins) != 0)
-    return refuse(403, "cross_origin", "this request must come from the chat's page");
-  const auto found = cx.access.session(req.find("Cookie").value_or(""));
-  if (found.failed) return refuse(503, "busy", "the accounts cannot be read now; try again");
-  if (!found.session) return refuse(401, "signed_out", "sign in to upload files");
-  const std::string user = found.session->who.key;
-  const auto target =
-      upload_target_of(*cx.access.rooms, cx.access.key_of, user, req.query(), now_ms());
-  if (target.status != 0) return refuse(target.status, target.code, target.why);
-  if (cx.store.unposted(user) >= cx.settings.max_unposted)
+  if (cx.store.unposted(head->user) >= cx.settings.max_unposted)
     return refuse(429, "too_many_files", "send or discard the files you uploaded first");
-  if (const auto u = cx.per_user.find(user);
+  if (const auto u = cx.per_user.find(head->user);
       u != cx.per_user.end() && u->second >= cx.settings.uploads_per_user)
     return refuse(429, "too_many_uploads", "wait for your other uploads to finish");
   if (cx.jobs.size() >= cx.settings.uploads_total)
     return refuse(503, "busy", "the server takes too many uploads now; try again");
-  return upload_job{nullptr, user, target.feed,
-                    sanitize_file_name(req.find("X-Filename").value_or(""))};
+  return upload_job{nullptr, std::move(head->user), std::move(head->feed), std::move(head->name)};
 }
 
 void on_upload_head(files_context& cx, http_exchange& ex) {
@@ -156,44 +130,13 @@ bool read_blob(const std::string& path, std::string& out) {
   return ok;
 }
 
-// The headers that make a file inert wherever it is opened: no sniffing, no script, no frame,
-// no other site embedding it; the name as sent for a download.
-void file_headers(http_response& res, const upload_record& rec) {
-  res.header("X-Content-Type-Options", "nosniff");
-  res.header("Content-Security-Policy", "default-src 'none'; sandbox");
-  res.header("Cross-Origin-Resource-Policy", "same-origin");
-  res.header("Cache-Control", "private, max-age=86400");
-  res.header("ETag", "\"" + rec.sha256 + "\"");
-  res.header("Content-Disposition", std::string(rec.image() ? "inline" : "attachment") +
-                                        "; filename*=UTF-8''" + rfc8187_encode(rec.name));
-}
-
-// GET /files/ID or /files/ID/NAME (the name is for the reader's eyes; the upload's is used).
 void serve_file(files_context& cx, http_exchange& ex) {
-  const auto& req = ex.request();
-  if (req.method != "GET" && req.method != "HEAD") {
-    http_response res;
-    res.status(405).header("Allow", "GET, HEAD").body("method not allowed\n");
-    return ex.respond(std::move(res));
-  }
-  std::string_view rest = req.path().substr(std::string_view("/files/").size());
-  const std::string_view id = rest.substr(0, rest.find('/'));
-  const auto found = cx.access.session(req.find("Cookie").value_or(""));
-  if (found.failed) return answer_error(ex, 503, "busy", "the accounts cannot be read now");
-  if (!found.session) return answer_error(ex, 401, "signed_out", "sign in to see files");
-  // One answer for "no such file" and "not yours to see": existence is not disclosed.
-  auto not_found = [&] { answer_error(ex, 404, "not_found", "no such file"); };
-  if (!valid_upload_id(id)) return not_found();
-  const auto rec = cx.store.find(id);
-  if (!rec || !rec->posted || !may_read(*cx.access.rooms, found.session->who.key, rec->feed))
-    return not_found();
+  const auto ask = admit_download(ex, cx.access);
+  if (!ask) return;
+  const auto rec = cx.store.find(ask->id);
+  if (!may_download(ex, cx.access, ask->user, rec)) return;
   http_response res;
-  file_headers(res, *rec);
-  if (const auto inm = req.find("If-None-Match");
-      inm && inm->find(rec->sha256) != std::string_view::npos) {
-    res.status(304);
-    return ex.respond(std::move(res));
-  }
+  if (answer_headers(ex, res, *rec)) return;
   std::string body;
   if (!read_blob(cx.settings.dir + "/" + rec->sha256, body))
     return answer_error(ex, 500, "read_failed", "the file could not be read");

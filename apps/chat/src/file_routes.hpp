@@ -23,7 +23,7 @@ struct file_settings {
   std::size_t uploads_total = 16;                // at once, all users; more: 503
   std::size_t max_unposted = 50;                 // uploads of a user no message carries yet
   std::int64_t unposted_ttl_ms = 24 * 3600'000;  // then they are forgotten and their blob goes
-  // Empty: files work. Otherwise why they do not (multi-node mode), answered 503 to uploads.
+  // Empty: files work. Otherwise why they do not (--redis without --pg), answered 503 to uploads.
   std::string unavailable;
 };
 

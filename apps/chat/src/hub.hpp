@@ -131,7 +131,7 @@ class hub final : public store_listener {
   void set_search(message_search* s) noexcept { search_ = s; }
   // Files (uploads.hpp): a say or dm with `file` names an upload; this gives the attachment it
   // makes (the JSON object messages carry) when it is the signed-in user's upload for that feed,
-  // or nothing. Unset: no message carries a file (Redis and PostgreSQL modes).
+  // or nothing. Unset: no message carries a file (Redis mode without PostgreSQL).
   using attachment_check = std::function<std::optional<std::string>(
       const std::string& user, const std::string& feed, const std::string& file_id)>;
   void set_attachments(attachment_check check) { attachments_ = std::move(check); }

@@ -7,7 +7,9 @@ namespace duplex::chat {
 namespace {
 
 // One batch: the oldest rows past their feed's horizon (messages_age serves the scan), their
-// reactions with them. $1 now in ms, $2 the default days, $3 the batch size.
+// reactions with them, and the uploads no other message carries (their chunks follow by the
+// foreign key). The statement's snapshot still shows the batch's rows, so "another message" is
+// one outside the batch. $1 now in ms, $2 the default days, $3 the batch size.
 constexpr const char* prune_sql =
     "WITH doomed AS ("
     "  SELECT m.feed, m.id FROM messages m JOIN feeds f ON f.feed = m.feed"
@@ -15,8 +17,12 @@ constexpr const char* prune_sql =
     "    AND m.ts_ms < $1::bigint - COALESCE(f.keep_days, $2::integer)::bigint * 86400000"
     "  ORDER BY m.ts_ms LIMIT $3::integer),"
     " gone AS (DELETE FROM messages m USING doomed d WHERE m.feed = d.feed AND m.id = d.id"
-    "  RETURNING m.feed, m.id),"
-    " unreacted AS (DELETE FROM reactions r USING gone g WHERE r.feed = g.feed AND r.id = g.id)"
+    "  RETURNING m.feed, m.id, m.file),"
+    " unreacted AS (DELETE FROM reactions r USING gone g WHERE r.feed = g.feed AND r.id = g.id),"
+    " unfiled AS (DELETE FROM uploads u USING gone g WHERE g.file <> ''"
+    "  AND u.id = g.file::jsonb ->> 'id' AND NOT EXISTS (SELECT 1 FROM messages k"
+    "   WHERE k.file <> '' AND k.file::jsonb ->> 'id' = u.id"
+    "   AND NOT EXISTS (SELECT 1 FROM gone o WHERE o.feed = k.feed AND o.id = k.id)))"
     " SELECT count(*) FROM gone";
 
 }  // namespace

@@ -171,8 +171,42 @@ constexpr const char* rooms_v7 =
     "CREATE TRIGGER room_invites_changed AFTER INSERT OR UPDATE OR DELETE ON room_invites"
     " FOR EACH ROW EXECUTE FUNCTION duplex_room_changed();";
 
-constexpr std::array<const char*, pg_schema_version> steps{
-    history_v1, client_ids_v2, search_v3, events_v4, retention_v5, accounts_v6, rooms_v7};
+// Files shared by every node (pg_files.hpp). A message carries its attachment as JSON in `file`
+// ('' for none), indexed by the upload's id for the retention job's "is it still carried?".
+// An upload is a row, created when its body starts (`complete` once the last chunk is in,
+// `posted` once a message carries it), and its content is rows of at most
+// pg_file_store::chunk_bytes each, read and written one at a time so that no node holds a file
+// twice; STORAGE EXTERNAL: no compression of content that is mostly compressed already.
+// Each statement may run again (IF NOT EXISTS), like step 6's.
+constexpr const char* files_v8 =
+    "ALTER TABLE messages ADD COLUMN IF NOT EXISTS file text NOT NULL DEFAULT '';"
+    "CREATE INDEX IF NOT EXISTS messages_file_id ON messages ((file::jsonb ->> 'id'))"
+    " WHERE file <> '';"
+    "CREATE TABLE IF NOT EXISTS uploads ("
+    " id text PRIMARY KEY,"
+    " sha256 text NOT NULL DEFAULT '',"
+    " uploader text NOT NULL,"
+    " feed text NOT NULL,"
+    " name text NOT NULL,"
+    " mime text NOT NULL DEFAULT '',"
+    " size bigint NOT NULL DEFAULT 0,"
+    " width bigint NOT NULL DEFAULT 0,"
+    " height bigint NOT NULL DEFAULT 0,"
+    " created_ms bigint NOT NULL,"
+    " complete boolean NOT NULL DEFAULT false,"
+    " posted boolean NOT NULL DEFAULT false);"
+    "CREATE INDEX IF NOT EXISTS uploads_by_uploader ON uploads (uploader) WHERE NOT posted;"
+    "CREATE INDEX IF NOT EXISTS uploads_unposted_age ON uploads (created_ms) WHERE NOT posted;"
+    "CREATE TABLE IF NOT EXISTS upload_chunks ("
+    " upload text NOT NULL REFERENCES uploads (id) ON DELETE CASCADE,"
+    " seq integer NOT NULL,"
+    " data bytea NOT NULL,"
+    " PRIMARY KEY (upload, seq));"
+    "ALTER TABLE upload_chunks ALTER COLUMN data SET STORAGE EXTERNAL;";
+
+constexpr std::array<const char*, pg_schema_version> steps{history_v1,   client_ids_v2, search_v3,
+                                                           events_v4,    retention_v5,  accounts_v6,
+                                                           rooms_v7, files_v8};
 
 // Any number: it only has to be the same in every node.
 constexpr const char* lock = "SELECT pg_advisory_xact_lock(7244500215)";

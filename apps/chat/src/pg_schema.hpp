@@ -11,9 +11,9 @@ namespace duplex::chat {
 // unique per feed (a resend lands once). Version 3: the words of each message for search
 // (pg_search.cpp). Version 4: edits, deletions, reactions and replies. Version 5: retention
 // per feed (pg_retention.hpp). Version 6: accounts, the names they hold, and sessions
-// (pg_accounts.hpp). Version 7: the room directory
-// (pg_directory.hpp). A later step appends to the list in pg_schema.cpp and raises this number.
-inline constexpr int pg_schema_version = 7;
+// (pg_accounts.hpp). Version 7: the room directory. Version 8: files (pg_files.hpp), and
+// messages' attachments. A later step appends to the list in pg_schema.cpp and raises this number.
+inline constexpr int pg_schema_version = 8;
 
 // Connects (blocking: nodes migrate before they serve) and applies every missing step in one
 // transaction under an advisory lock, so nodes starting together apply each step once and a

@@ -22,9 +22,9 @@ constexpr const char* append_sql =
     " next AS (INSERT INTO feeds (feed, last_id, is_room)"
     " SELECT $1::text, 1, $5::boolean WHERE NOT EXISTS (SELECT 1 FROM prior)"
     " ON CONFLICT (feed) DO UPDATE SET last_id = feeds.last_id + 1 RETURNING last_id),"
-    " stored AS (INSERT INTO messages (feed, id, nick, body, ts_ms, cid, author, kind, ref)"
+    " stored AS (INSERT INTO messages (feed, id, nick, body, ts_ms, cid, author, kind, ref, file)"
     " SELECT $1::text, last_id, $2::text, $3::text, $4::bigint, $7::text, $6::text, $8::text,"
-    " $9::bigint FROM next"
+    " $9::bigint, $10::text FROM next"
     " ON CONFLICT (feed, author, cid) WHERE cid <> '' DO NOTHING RETURNING id)"
     " SELECT id, 0 FROM stored UNION ALL SELECT id, 1 FROM prior";
 
@@ -33,17 +33,18 @@ constexpr const char* find_sql =
 
 // An event: stored as append_sql stores a message, and folded into its target in the same
 // statement (so the same transaction), by message_fold.hpp's rules: nothing changes a deleted
-// message (an empty body), only its author edits or deletes it, a new emoji only below
+// message (an empty body and no file), only its author edits or deletes it, a new emoji only below
 // fold::max_reactions ($9) and a person only below fold::max_reactors ($10).
 constexpr const char* event_sql =
     "WITH next AS (INSERT INTO feeds (feed, last_id, is_room) VALUES ($1, 1, $5)"
     " ON CONFLICT (feed) DO UPDATE SET last_id = feeds.last_id + 1 RETURNING last_id),"
     " target AS (SELECT author FROM messages WHERE feed = $1 AND id = $7 AND kind = ''"
-    "  AND body <> '' FOR UPDATE),"
+    "  AND (body <> '' OR file <> '') FOR UPDATE),"
     " stored AS (INSERT INTO messages (feed, id, nick, body, ts_ms, kind, ref, author)"
     "  SELECT $1, last_id, $2, $3, $4, $6, $7, $8 FROM next RETURNING id),"
     " edited AS (UPDATE messages SET body = CASE WHEN $6 = 'edit' THEN $3 ELSE '' END,"
-    "  edited = $4 WHERE feed = $1 AND id = $7 AND $6 IN ('edit', 'delete')"
+    "  file = CASE WHEN $6 = 'delete' THEN '' ELSE file END, edited = $4 WHERE feed = $1 AND id = "
+    "$7 AND $6 IN ('edit', 'delete')"
     "  AND EXISTS (SELECT 1 FROM target WHERE author <> '' AND author = $8)),"
     " cleared AS (DELETE FROM reactions WHERE feed = $1 AND id = $7"
     "  AND (($6 = 'unreact' AND emoji = $3 AND nick = $2) OR ($6 = 'delete'"
@@ -62,7 +63,7 @@ constexpr const char* columns =
     " (SELECT json_agg(json_build_array(g.emoji, g.nicks) ORDER BY g.first) FROM"
     "  (SELECT emoji, json_agg(nick ORDER BY seq) AS nicks, min(seq) AS first FROM reactions r"
     "   WHERE r.feed = m.feed AND r.id = m.id GROUP BY emoji) g)"
-    " , m.cid FROM messages m ";
+    " , m.cid, m.file FROM messages m ";
 
 }  // namespace
 
@@ -142,8 +143,8 @@ void pg_store::append_once(stored_message m, std::function<void(append_result)> 
                                        std::to_string(fold::max_reactions),
                                        std::to_string(fold::max_reactors)}
             : std::vector<std::string>{
-                  m.room,   m.nick, m.text, std::to_string(m.ts_ms), room ? "true" : "false",
-                  m.author, m.cid,  m.kind, std::to_string(m.ref_id)};
+                  m.room,   m.nick, m.text, std::to_string(m.ts_ms),  room ? "true" : "false",
+                  m.author, m.cid,  m.kind, std::to_string(m.ref_id), m.file};
   db_.query(event ? event_sql : append_sql, std::move(params),
             [this, m, event, done](const pg_reply& r) mutable {
               // The hub answers the sender with store_failed; the link's state change is the log
@@ -184,6 +185,7 @@ void pg_store::read(std::string sql, std::vector<std::string> params, std::strin
       m.edited_ms = r.integer(i, 7);
       m.reactions = fold::decode_reactions(r.text(i, 8));
       m.cid = r.text(i, 9);
+      m.file = r.text(i, 10);
       out.push_back(std::move(m));
     }
     if (reverse) std::reverse(out.begin(), out.end());
@@ -220,7 +222,7 @@ void pg_store::rooms(std::function<void(bool, std::vector<std::string>)> done) {
 }
 
 void pg_store::erase(std::string_view room, std::int64_t id, std::function<void(bool, bool)> done) {
-  db_.query("UPDATE messages SET body = '' WHERE feed = $1 AND id = $2 AND kind = ''",
+  db_.query("UPDATE messages SET body = '', file = '' WHERE feed = $1 AND id = $2 AND kind = ''",
             {std::string(room), std::to_string(id)},
             [done](const pg_reply& r) { done(r.ok(), r.ok() && r.affected() > 0); });
 }

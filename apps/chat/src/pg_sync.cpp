@@ -40,6 +40,11 @@ bool pg_rows::is_null(int row, int col) const noexcept {
   return PQgetisnull(result_.get(), row, col) != 0;
 }
 
+std::string_view pg_rows::bytes(int row, int col) const noexcept {
+  return {PQgetvalue(result_.get(), row, col),
+          static_cast<std::size_t>(PQgetlength(result_.get(), row, col))};
+}
+
 std::int64_t pg_rows::affected() const noexcept {
   return std::strtoll(PQcmdTuples(result_.get()), nullptr, 10);
 }
@@ -96,7 +101,26 @@ void pg_sync::connect() {
   fresh_ = true;
 }
 
+// An idle connection has nothing to read unless a notification came, or the server ended it
+// (a restart, an administrator): then it is dropped here, with no failure counted, rather than
+// failing the statement it would have been given. Such a server sends a notice before it
+// closes: what is there is read until nothing is or the end shows (a few reads at most; a
+// flood of notifications is left for the statement).
+bool pg_sync::ended_while_idle() {
+  for (int reads = 0; reads < 8; ++reads) {
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) return false;
+    if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) == CONNECTION_BAD) return true;
+  }
+  return false;
+}
+
 void pg_sync::ensure_connected() {
+  if (conn_ && ended_while_idle()) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+    retry_at_ = {};
+  }
   if (conn_) return;
   if (clock::now() < retry_at_)
     throw pg_error("PostgreSQL unavailable (" + last_error_ + "); retrying shortly", {});
@@ -126,14 +150,36 @@ pg_result* pg_sync::read_answer(clock::time_point deadline) {
 }
 
 pg_rows pg_sync::exec(std::string_view sql, const std::vector<std::string>& params) {
+  std::vector<param> views;
+  views.reserve(params.size());
+  for (const auto& p : params)
+    views.push_back({p, false});
+  return exec_raw(sql, views, false);
+}
+
+pg_rows pg_sync::exec_raw(std::string_view sql, const std::vector<param>& params,
+                          bool binary_rows) {
   ensure_connected();
   const auto deadline = clock::now() + opts_.answer_timeout;
+  // Text values must end with a NUL for libpq; binary ones go by their length.
+  std::vector<std::string> texts;
+  texts.reserve(params.size());
   std::vector<const char*> values;
-  for (const auto& p : params)
-    values.push_back(p.c_str());
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  for (const auto& p : params) {
+    if (p.binary) {
+      values.push_back(p.value.data());
+    } else {
+      texts.emplace_back(p.value);
+      values.push_back(texts.back().c_str());
+    }
+    lengths.push_back(static_cast<int>(p.value.size()));
+    formats.push_back(p.binary ? 1 : 0);
+  }
   const std::string text(sql);
   if (PQsendQueryParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr,
-                        values.data(), nullptr, nullptr, 0) == 0)
+                        values.data(), lengths.data(), formats.data(), binary_rows ? 1 : 0) == 0)
     fail(trimmed(PQerrorMessage(conn_)));
   for (int f = PQflush(conn_); f != 0; f = PQflush(conn_)) {
     if (f < 0) fail(trimmed(PQerrorMessage(conn_)));

@@ -50,6 +50,9 @@ class pg_rows {
   std::string text(int row, int col) const;
   std::int64_t integer(int row, int col) const noexcept;  // 0 when null or not a number
   bool is_null(int row, int col) const noexcept;
+  // The value's bytes as they came: a bytea column's content when the rows were asked for in
+  // binary (pg_sync::exec_raw); valid while this object (or a copy) lives.
+  std::string_view bytes(int row, int col) const noexcept;
   std::int64_t affected() const noexcept;  // rows an INSERT, UPDATE or DELETE touched
 
  private:
@@ -67,6 +70,14 @@ class pg_sync {
   // Runs one statement ($1, $2... are `params`, as text). Connects first when needed. Throws
   // pg_error: the statement's error (with its SQLSTATE), or a lost, slow or refused connection.
   pg_rows exec(std::string_view sql, const std::vector<std::string>& params = {});
+  // As exec, for bytes that should not go through hex: a parameter marked `binary` is sent as
+  // its raw bytes (a bytea), and with `binary_rows` every column comes back raw (read bytea
+  // columns only then, with pg_rows::bytes).
+  struct param {
+    std::string_view value;
+    bool binary = false;
+  };
+  pg_rows exec_raw(std::string_view sql, const std::vector<param>& params, bool binary_rows);
   // What arrived on the LISTENed channels since the last call: `any` when a notification did or
   // the connection is new (what was sent before it may have been missed); `complete` when
   // `payloads` holds every notification since (no new connection, none past
@@ -84,6 +95,7 @@ class pg_sync {
 
  private:
   void ensure_connected();
+  bool ended_while_idle();
   void connect();
   [[noreturn]] void fail(const std::string& why);
   void wait(short events, std::chrono::steady_clock::time_point deadline, const char* what);

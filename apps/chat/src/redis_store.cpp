@@ -219,6 +219,11 @@ std::string bus_payload(const stored_message& m) {
   if (!m.cid.empty()) j["cid"] = m.cid;
   if (!m.kind.empty()) j["kind"] = m.kind;
   if (m.ref_id != 0) j["ref"] = m.ref_id;
+  // The attachment (PostgreSQL mode: files are shared), as wire::parse_feed_message reads it.
+  if (!m.file.empty()) {
+    auto file = nlohmann::json::parse(m.file, nullptr, false);
+    if (file.is_object()) j["file"] = std::move(file);
+  }
   return to_wire(j);
 }
 }  // namespace

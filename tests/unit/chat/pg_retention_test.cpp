@@ -77,6 +77,39 @@ TEST_F(pg_retention_test, PrunesPastEachFeedsHorizonAndKeepsIds) {
   EXPECT_EQ(prune(r), std::pair(true, std::int64_t{0}));
 }
 
+// An upload goes with the last message that carries it, its chunks with it; one that a recent
+// message (here a resend in another feed's horizon) still carries stays.
+TEST_F(pg_retention_test, FilesGoWithTheLastMessageCarryingThem) {
+  write("old", 1, 4, 40);
+  write("old", 5, 1, 1);
+  const std::string gone(32, 'a'), kept(32, 'b');
+  for (const auto& id : {gone, kept}) {
+    pg->exec(
+        "INSERT INTO uploads (id, uploader, feed, name, created_ms, complete, posted) VALUES"
+        " ('" +
+            id + "', 'ann', 'old', 'f', 1, true, true)",
+        db);
+    pg->exec("INSERT INTO upload_chunks VALUES ('" + id + "', 0, '\\x0102')", db);
+  }
+  auto carry = [&](int id, const std::string& file) {
+    pg->exec("UPDATE messages SET file = '{\"id\":\"" + file +
+                 "\"}' WHERE feed = 'old' AND id = " + std::to_string(id),
+             db);
+  };
+  carry(1, gone);
+  carry(2, gone);  // twice in one batch: still gone
+  carry(3, kept);
+  carry(5, kept);  // recent: keeps it
+  pg_retention r(loop, test::pg_at(*pg, db), 30);
+  r.start();
+  ASSERT_TRUE(test::run_until(loop, [&] { return r.connected(); }));
+  EXPECT_EQ(prune(r), std::pair(true, std::int64_t{4}));
+  EXPECT_EQ(number("SELECT count(*) FROM uploads WHERE id = '" + gone + "'"), 0);
+  EXPECT_EQ(number("SELECT count(*) FROM upload_chunks WHERE upload = '" + gone + "'"), 0);
+  EXPECT_EQ(number("SELECT count(*) FROM uploads WHERE id = '" + kept + "'"), 1);
+  EXPECT_EQ(number("SELECT count(*) FROM upload_chunks WHERE upload = '" + kept + "'"), 1);
+}
+
 TEST_F(pg_retention_test, ADefaultOfZeroKeepsEverything) {
   write("old", 1, 3, 4000);
   pg_retention r(loop, test::pg_at(*pg, db), 0);

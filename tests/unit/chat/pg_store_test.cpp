@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <optional>
 #include <set>
@@ -328,6 +330,42 @@ TEST_F(pg_store_test, FoldsEventsIntoTheirMessage) {
   EXPECT_EQ(all[3].ref_id, first);
   EXPECT_EQ(all[5].kind, "react");
   EXPECT_EQ(all[5].text, "👍");
+}
+
+// Files (issue 15): the attachment is stored with its message, crosses the bus to the other
+// nodes, comes back with the history, and goes with a deletion.
+TEST_F(pg_store_test, AMessagesFileIsStoredSharedAndDeletedWithIt) {
+  struct files_heard final : store_listener {
+    std::vector<std::string> files;
+    void on_message(const stored_message& m) override { files.push_back(m.file); }
+    void on_resync() override {}
+    void on_presence(const std::string&, const std::string&, bool) override {}
+  };
+  auto one = node(), two = node();
+  files_heard heard;
+  two->set_listener(&heard);
+  one->set_presence("lobby", "ann", true);
+  two->set_presence("lobby", "bob", true);
+  ASSERT_TRUE(run_until(loop, [&] {
+    return one->connected() && two->connected() && one->hears("lobby") && two->hears("lobby");
+  }));
+  const std::string file = R"({"id":"0123456789abcdef0123456789abcdef","name":"a.png"})";
+  stored_message m{"lobby", 0, "ann", "", 42, {}, "ann"};
+  m.file = file;
+  std::int64_t id = -1;
+  one->append(m, [&](bool ok, std::int64_t got) { id = ok ? got : 0; });
+  ASSERT_TRUE(run_until(loop, [&] { return id >= 0; }));
+  ASSERT_EQ(id, 1);
+  ASSERT_TRUE(run_until(loop, [&] { return !heard.files.empty(); }));
+  EXPECT_EQ(nlohmann::json::parse(heard.files[0]), nlohmann::json::parse(file));
+  ASSERT_EQ(range(*two, "lobby", 0).at(0).file, file);
+  stored_message del{"lobby", 0, "ann", "", 50, {}, "ann"};
+  del.kind = "delete";
+  del.ref_id = 1;
+  std::int64_t event = -1;
+  one->append(del, [&](bool ok, std::int64_t got) { event = ok ? got : 0; });
+  ASSERT_TRUE(run_until(loop, [&] { return event >= 0; }));
+  EXPECT_EQ(range(*one, "lobby", 0).at(0).file, "");
 }
 
 }  // namespace
