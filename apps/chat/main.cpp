@@ -19,6 +19,7 @@
 #include "src/accounts.hpp"
 #include "src/address_ranges.hpp"
 #include "src/chat_limits.hpp"
+#include "src/directory_follow.hpp"
 #include "src/file_routes.hpp"
 #include "src/host_policy.hpp"
 #include "src/hub.hpp"
@@ -372,22 +373,22 @@ std::unique_ptr<chat::pg_retention> start_retention(server& srv, const settings&
 // expulsion, a mute, a role), read from PostgreSQL's notifications twice a second. A change
 // that could not be followed, or a connection that is new, has every room here checked.
 void follow_directory(server& srv, chat::pg_directory& dir, chat::hub& hub) {
-  auto recheck = std::make_shared<bool>(false);
-  srv.every(std::chrono::milliseconds(500), [&dir, &hub, recheck] {
+  // Changes are read often and followed under a budget of the loop's time (a full re-check
+  // after a reconnection may mean many reads; see directory_follow.hpp).
+  auto follow = std::make_shared<chat::directory_follow>();
+  srv.every(std::chrono::milliseconds(100), [&dir, &hub, follow] {
     chat::pg_directory::changes_t ch;
     try {
       ch = dir.changes();
     } catch (const chat::pg_error&) {
       return;  // unreachable: no change can be made meanwhile; the reconnection is incomplete
     }
-    if (!ch.complete) *recheck = true;
-    if (*recheck) {
-      *recheck = !hub.rooms_changed();
-      return;
-    }
-    std::set<std::pair<std::string, std::string>> seen;
+    std::vector<chat::directory_follow::key> list;
+    list.reserve(ch.list.size());
     for (auto& c : ch.list)
-      if (seen.emplace(c.room, c.user).second && !hub.room_changed(c.room, c.user)) *recheck = true;
+      list.emplace_back(std::move(c.room), std::move(c.user));
+    follow->changed(list, ch.complete, [&hub] { return hub.directory_holds(); });
+    follow->work(hub, std::chrono::milliseconds(20));
   });
 }
 

@@ -121,11 +121,12 @@ class hub final : public store_listener {
   // Another node changed the shared room directory (pg_directory::changes): the room's row
   // (`user_key` empty) or one user's membership, ban or invitation there. The sessions here
   // follow: a user banned, or signed in and no longer a member, leaves the room; a mute takes
-  // effect; the members here get the room's description. False when the directory could not
-  // be read: call rooms_changed() later.
-  bool room_changed(const std::string& room_name, const std::string& user_key);
-  // As room_changed for every room and user here: changes may have been missed.
-  bool rooms_changed();
+  // effect; with `announce`, the members here get the room's description. False when the
+  // directory could not be read: call it again later (directory_follow.hpp queues the calls).
+  bool room_changed(const std::string& room_name, const std::string& user_key,
+                    bool announce = true);
+  // Every (room, user key) held here: what to check when changes may have been missed.
+  std::vector<std::pair<std::string, std::string>> directory_holds() const;
   // Where `search` looks (null: nowhere, answered "search_unavailable"); it must outlive the
   // hub's loop. Set before the first client.
   void set_search(message_search* s) noexcept { search_ = s; }
@@ -368,6 +369,9 @@ class hub final : public store_listener {
   void announce_room(const std::string& room_name);
   // hub_directory_sync.cpp: another node's change to a shared directory.
   void follow_member(const std::string& room_name, const std::string& user_key);
+  void follow_guests(const std::string& room_name);
+  bool still_admitted(client& c, const std::string& name);
+  bool admitted_by(client& c, const std::string& name);
   std::vector<std::string> stored_member_names(const std::string& room_name);
 
   store& store_;

@@ -8,34 +8,26 @@
 
 namespace duplex::chat {
 
-bool hub::room_changed(const std::string& room_name, const std::string& user_key) {
+bool hub::room_changed(const std::string& room_name, const std::string& user_key, bool announce) {
   if (!rooms_.contains(room_name)) return true;  // nobody here is in it
   try {
-    if (!user_key.empty()) follow_member(room_name, user_key);
-    announce_room(room_name);
+    if (!user_key.empty())
+      follow_member(room_name, user_key);
+    else
+      follow_guests(room_name);
+    if (announce) announce_room(room_name);
     return true;
   } catch (const std::exception&) {
     return false;
   }
 }
 
-bool hub::rooms_changed() {
-  try {
-    std::vector<std::pair<std::string, std::string>> here;  // (room, user): leaving changes both
-    for (const auto& [key, u] : users_)
-      for (const auto& [name, n] : u.rooms)
-        here.emplace_back(name, key);
-    for (const auto& [name, key] : here)
-      follow_member(name, key);
-    std::vector<std::string> names;
-    for (const auto& [name, rm] : rooms_)
-      names.push_back(name);
-    for (const auto& name : names)
-      announce_room(name);
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
+std::vector<std::pair<std::string, std::string>> hub::directory_holds() const {
+  std::vector<std::pair<std::string, std::string>> here;
+  for (const auto& [key, u] : users_)
+    for (const auto& [name, n] : u.rooms)
+      here.emplace_back(name, key);
+  return here;
 }
 
 // The user's sessions here in the room leave it when the directory says the user is banned
@@ -51,6 +43,9 @@ void hub::follow_member(const std::string& room_name, const std::string& user_ke
   } else if (u->second.signed_in) {
     rec = dir_.member(room_name, user_key);
     if (!rec) reason = "removed";
+  } else if (auto stored = dir_.find(room_name);
+             stored && stored->invite_only && !dir_.invited(room_name, user_key)) {
+    reason = "removed";  // a guest in a room that was made invite-only meanwhile
   }
   if (reason.empty() && !rec) return;  // a guest, neither banned nor stored
   const std::string shown = u->second.name;
@@ -69,6 +64,19 @@ void hub::follow_member(const std::string& room_name, const std::string& user_ke
   if (auto it = rooms_.find(room_name); it != rooms_.end())
     broadcast(it->second,
               wire::presence_left(room_name, shown, reason == "banned" ? reason : "", ""));
+}
+
+// A guest has no membership to change, so a change to the room's own row (made, or made
+// invite-only, by another node) is when its guests here are checked against it.
+void hub::follow_guests(const std::string& room_name) {
+  auto it = rooms_.find(room_name);
+  if (it == rooms_.end()) return;
+  std::set<std::string> guests;
+  for (auto id : it->second.members)
+    if (const client* c = find_client(id); c != nullptr)
+      if (const user* u = user_of(*c); u != nullptr && !u->signed_in) guests.insert(c->user);
+  for (const auto& key : guests)
+    follow_member(room_name, key);
 }
 
 }  // namespace duplex::chat

@@ -83,8 +83,9 @@ bool hub::admit(client& c, const std::string& name) {
       return false;
     }
     // A room nobody created (one with history from before the directory, or a join of a new
-    // name) is listed without an owner: only `create` makes an owner.
-    if (!rec) dir_.create({name, "", "", false, now_()});
+    // name) is listed without an owner: only `create` makes an owner. Another node may have
+    // created it since it was read: then its rules (invite-only, bans) are checked again.
+    if (!rec && !dir_.create({name, "", "", false, now_()}) && !admitted_by(c, name)) return false;
     dir_.put_member(name, {c.user, c.nick, room_role::member, 0});
     dir_.set_invited(name, c.user, false);
     c.announce.insert(name);
@@ -93,6 +94,20 @@ bool hub::admit(client& c, const std::string& name) {
     error(c, "store_failed", "the room directory is unavailable; try again", name);
     return false;
   }
+}
+
+// The checks of admit() against a room that another node has just created.
+bool hub::admitted_by(client& c, const std::string& name) {
+  const auto rec = dir_.find(name);
+  if (rec && dir_.banned(name, c.user)) {
+    error(c, "banned", "you are banned from this room", name);
+    return false;
+  }
+  if (rec && rec->invite_only && !dir_.invited(name, c.user)) {
+    error(c, "invite_only", "this room is invite-only: ask its owner or a moderator", name);
+    return false;
+  }
+  return true;
 }
 
 // Stored rooms (with their member counts and topics) and rooms with history or people here.

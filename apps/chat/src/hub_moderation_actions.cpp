@@ -40,8 +40,11 @@ std::optional<hub::target> hub::moderation(client& c, const request& r, bool own
     return std::nullopt;
   }
   auto me = dir_.member(name, c.user);
+  // A ban settles it even where a role survived it: another node's write of the role may have
+  // raced the ban's removal of the membership.
   const bool allowed =
-      me && (me->role == room_role::owner || (!owner_only && me->role == room_role::moderator));
+      me && (me->role == room_role::owner || (!owner_only && me->role == room_role::moderator)) &&
+      !dir_.banned(name, c.user);
   if (!allowed) {
     error(c, "forbidden",
           owner_only ? "only the room's owner can do that"

@@ -81,10 +81,22 @@ void hub::on_room_open(const std::string& name, std::uint64_t serial, bool ok,
   carry_out(*rm, rm->feed.open(last_id));
   for (auto [id, since] : waiting) {
     client* c = find_client(id);
-    if (c != nullptr && !c->closing) complete_join(*c, *rm, since);
+    if (c != nullptr && !c->closing && still_admitted(*c, name)) complete_join(*c, *rm, since);
   }
   --rm->pins;
   if (!opening_) release_if_unused(name);  // every joiner may have gone meanwhile
+}
+
+// A join admitted before its room's feed opened: a ban made meanwhile (here, or on another
+// node with a shared directory) is honoured rather than let through with the history.
+bool hub::still_admitted(client& c, const std::string& name) {
+  try {
+    if (!dir_.banned(name, c.user)) return true;
+    error(c, "banned", "you are banned from this room", name);
+  } catch (const std::exception&) {
+    error(c, "store_failed", "the room directory is unavailable; try again", name);
+  }
+  return false;
 }
 
 // A room lives in memory while someone here is in it or something of it is under way; its
@@ -134,18 +146,21 @@ void hub::complete_join(client& c, room& rm, std::int64_t since) {
     std::set<std::string> nicks(here);
     for (auto& n : stored_member_names(name))
       nicks.insert(std::move(n));
-    std::optional<room_record> rec;
-    try {
-      rec = dir_.find(name);
-    } catch (const std::exception&) {
-    }
     const std::vector<std::string> list(nicks.begin(), nicks.end());
     const std::vector<std::string> online(here.begin(), here.end());
     const auto read = room_read_state(*cl, name, up_to);  // hub_read.cpp
-    if (rec)
-      send(*cl, wire::joined(name, list, up_to, view_of(*rec, cl->user), read, &online));
-    else
-      send(*cl, wire::joined(name, list, up_to, read, &online));
+    // The room's view needs several directory reads; when one fails, the join is still
+    // answered, without it, rather than left waiting.
+    bool viewed = false;
+    try {
+      if (auto rec = dir_.find(name)) {
+        auto view = view_of(*rec, cl->user);
+        send(*cl, wire::joined(name, list, up_to, std::move(view), read, &online));
+        viewed = true;
+      }
+    } catch (const std::exception&) {
+    }
+    if (!viewed) send(*cl, wire::joined(name, list, up_to, read, &online));
     send_join_history(*cl, name, serial, since, up_to);
   });
 }

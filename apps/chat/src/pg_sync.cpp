@@ -87,10 +87,14 @@ void pg_sync::connect() {
     wait(st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline, "connecting");
   }
   if (PQsetnonblocking(conn_, 1) != 0) fail("cannot make the connection non-blocking");
-  // The server gives up on a statement at the same bound as this side does. A connection whose
-  // set-up failed (LISTEN on a hot standby, say) is dropped, not kept without its LISTEN.
+  // The server gives up on a statement a quarter before this side does, so that a slow one is
+  // answered with its error on a connection that stays, rather than cut with the connection
+  // (which would mean a reconnection, and a re-check of what its notices may have missed). A
+  // connection whose set-up failed (LISTEN on a hot standby, say) is dropped, not kept without
+  // its LISTEN.
   try {
-    exec("SET statement_timeout = " + std::to_string(opts_.answer_timeout.count()));
+    const auto server_bound = std::max<long long>(1, opts_.answer_timeout.count() * 3 / 4);
+    exec("SET statement_timeout = " + std::to_string(server_bound));
     for (const auto& channel : opts_.listen)
       exec("LISTEN " + channel);
   } catch (const pg_error& e) {

@@ -1,9 +1,11 @@
 // Two nodes sharing one room directory (as --pg nodes share PostgreSQL's): what one node's
 // owner does to a user whose session is on the other reaches that session once the other node
-// is told of the change (hub::room_changed, or hub::rooms_changed when changes were missed).
+// is told of the change (hub::room_changed; directory_follow queues the calls, and every
+// (room, user) held when changes were missed).
 #include <gtest/gtest.h>
 
 #include "chat_support.hpp"
+#include "src/directory_follow.hpp"
 
 namespace duplex::chat::test {
 namespace {
@@ -115,13 +117,65 @@ TEST_F(SharedDirectory, AnInvitationOnOneNodeLetsTheUserJoinOnTheOther) {
   EXPECT_EQ(bob.s->of("joined").back()["room"], "den");
 }
 
+TEST_F(SharedDirectory, ABannedModeratorCannotModerateWhateverRoleRowARaceLeft) {
+  a.send(alice, {{"type", "promote"}, {"room", "team"}, {"user", "bob"}, {"role", "moderator"}});
+  rooms.set_banned("team", "bob", true);  // another node's ban, its membership removal lost
+  b.send(bob, act("kick", "team", "carol"));
+  EXPECT_EQ(error_code(*bob.s), "forbidden");
+  EXPECT_TRUE(carol.s->of("left").empty());
+}
+
+TEST_F(SharedDirectory, AGuestLeavesARoomMadeInviteOnlyOnAnotherNode) {
+  auto gus = b.named("gus");
+  b.send(gus, join("den"));
+  b.pump();
+  ASSERT_EQ(gus.s->of("joined").size(), 1u);
+  a.send(alice, {{"type", "create"}, {"room", "den"}, {"topic", ""}, {"invite_only", true}});
+  EXPECT_TRUE(b.the_hub().room_changed("den", ""));
+  ASSERT_EQ(gus.s->of("left").size(), 1u);
+  b.send(gus, join("den"));
+  EXPECT_EQ(error_code(*gus.s), "invite_only");
+}
+
 TEST_F(SharedDirectory, MissedChangesAreFoundByCheckingEveryRoomHere) {
   a.send(alice, act("ban", "team", "bob"));
   a.send(alice, act("kick", "team", "carol"));
-  EXPECT_TRUE(b.the_hub().rooms_changed());
+  directory_follow follow;
+  hub& h = b.the_hub();
+  follow.changed({}, false, [&h] { return h.directory_holds(); });
+  EXPECT_EQ(follow.pending(), 3u) << "bob and carol in team, and team's description once";
+  follow.work(h, std::chrono::seconds(5));
+  EXPECT_EQ(follow.pending(), 0u);
   EXPECT_EQ(bob.s->of("left").at(0)["reason"], "banned");
   EXPECT_EQ(carol.s->of("left").size(), 1u);
   EXPECT_EQ(b.the_hub().rooms(), 0u);
+}
+
+TEST_F(SharedDirectory, AChangeReportedTwiceIsFollowedOnceAndTheBudgetEndsARound) {
+  a.send(alice, act("ban", "team", "bob"));
+  directory_follow follow;
+  hub& h = b.the_hub();
+  const auto holds = [&h] { return h.directory_holds(); };
+  follow.changed({{"team", "bob"}, {"team", "bob"}, {"team", ""}}, true, holds);
+  EXPECT_EQ(follow.pending(), 2u);
+  const std::size_t described = carol.s->of("room").size();
+  follow.work(h, std::chrono::steady_clock::duration::zero());  // one check, then out of time
+  EXPECT_EQ(follow.pending(), 1u);
+  EXPECT_EQ(bob.s->of("left").size(), 1u);
+  EXPECT_EQ(carol.s->of("room").size(), described) << "the description waits for the next round";
+  follow.work(h, std::chrono::steady_clock::duration::zero());
+  EXPECT_EQ(follow.pending(), 0u);
+  EXPECT_EQ(carol.s->of("room").size(), described + 1) << "once, for both reports";
+}
+
+TEST_F(SharedDirectory, AFloodOfChangesLeavesOnlyWhatIsHeldQueued) {
+  directory_follow follow;
+  hub& h = b.the_hub();
+  std::vector<directory_follow::key> flood;
+  for (std::size_t i = 0; i < directory_follow::max_pending; ++i)
+    flood.emplace_back("room" + std::to_string(i), "someone");
+  follow.changed(flood, true, [&h] { return h.directory_holds(); });
+  EXPECT_EQ(follow.pending(), 3u) << "bob and carol in team, and team's description";
 }
 
 }  // namespace

@@ -255,6 +255,26 @@ TEST(Rooms, AGapReadThatFailsAtOnceDoesNotFreeARoomAJoinWaitsFor) {
   EXPECT_EQ(h.rooms(), 1u);
 }
 
+// A join admitted while its room opens, then a ban (made on another node sharing the
+// directory, say) before the room is open: the join ends refused, with no history.
+TEST(Rooms, ABanMadeWhileAJoinWaitsForItsRoomIsHonoured) {
+  late_store st;
+  recording_topics topics;
+  memory_directory dir;
+  hub h(
+      st, topics, relaxed(), [] { return std::int64_t{0}; }, &dir);
+  recording_session s(topics);
+  const auto id = h.attach(s, "dave");
+  h.receive(id, R"({"type":"hello"})");
+  h.receive(id, R"({"type":"join","room":"r"})");
+  ASSERT_TRUE(st.owed_last_id);
+  dir.set_banned("r", "dave", true);
+  st.owed_last_id(true, 0);
+  EXPECT_TRUE(s.of("joined").empty());
+  ASSERT_FALSE(s.of("error").empty());
+  EXPECT_EQ(s.of("error").back()["code"], "banned");
+}
+
 // A resync whose fills finish at once frees rooms while the hub walks them.
 TEST(Rooms, AResyncThatFreesRoomsAsItGoes) {
   chat_fixture fx;
