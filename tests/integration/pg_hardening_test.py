@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""The multi-node chat (--redis and --pg) under the conditions a review found unhandled, one
+scenario per run (the second argument), each with its own redis-server and private PostgreSQL
+cluster on loopback ports picked here; it stops only what it started, by PID. Exits 77 (skipped)
+without PostgreSQL's binaries.
+
+Usage: pg_hardening_test.py path/to/duplex-chat SCENARIO
+"""
+import asyncio
+import http.client
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+import websockets
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster import Node, Redis, free_port, pg_server, stop_all  # noqa: E402
+from checks import check, summary  # noqa: E402
+
+CHAT = sys.argv[1]
+SCENARIO = sys.argv[2] if len(sys.argv) > 2 else ""
+
+
+def call(node, method, path, body=None, cookie=None, headers=None):
+    """(status, json body or {}, response) of one request on a fresh connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=10)
+    h = {"Origin": f"http://127.0.0.1:{node.port}", **(headers or {})}
+    if cookie:
+        h["Cookie"] = cookie
+    data = json.dumps(body).encode() if body is not None else None
+    if data is not None:
+        h["Content-Type"] = "application/json"
+    conn.request(method, path, body=data, headers=h)
+    res = conn.getresponse()
+    text = res.read()
+    conn.close()
+    try:
+        parsed = json.loads(text) if text else {}
+    except ValueError:
+        parsed = {}
+    return res.status, parsed, res
+
+
+def register(node, name):
+    """The session cookie (name=value) of a new account."""
+    status, body, res = call(node, "POST", "/api/register", {"name": name, "password": "correct horse"})
+    if status != 201:
+        raise RuntimeError(f"register {name}: {status} {body}")
+    return (res.getheader("Set-Cookie") or "").split(";")[0]
+
+
+async def ws_of(node, cookie):
+    return await websockets.connect(f"ws://127.0.0.1:{node.port}/ws", max_queue=None,
+                                    extra_headers={"Origin": f"http://127.0.0.1:{node.port}",
+                                                   "Cookie": cookie})
+
+
+async def expect(ws, kind, timeout=5):
+    while True:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if msg["type"] == kind:
+            return msg
+
+
+async def gather(ws, seconds):
+    """Every message the socket receives within `seconds`."""
+    out = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            out.append(json.loads(await asyncio.wait_for(ws.recv(), left)))
+        except (asyncio.TimeoutError, websockets.ConnectionClosed):
+            break
+    return out
+
+
+class Relay:
+    """A TCP relay on loopback to `target_port`. What a client sends once it carries `needle` (and
+    everything after it on that connection, so the order is kept) waits `hold` seconds: a Redis
+    subscription made late, as on a loaded network."""
+
+    def __init__(self, target_port, needle=None, hold=0):
+        self.port = free_port()
+        self.target, self.needle, self.hold = target_port, needle, hold
+        self.held = 0
+        self.pairs = []
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:  # the target is stopping
+                client.close()
+                continue
+            pair = {"cut": False}
+            self.pairs.append(pair)
+            threading.Thread(target=self.pipe, args=(client, server, True, pair), daemon=True).start()
+            threading.Thread(target=self.pipe, args=(server, client, False, pair), daemon=True).start()
+
+    def cut(self):
+        for pair in self.pairs:
+            pair["cut"] = True
+
+    def pipe(self, src, dst, upstream, pair):
+        try:
+            while data := src.recv(65536):
+                if upstream and self.needle and self.needle in data:
+                    self.held += 1
+                    time.sleep(self.hold)
+                if not pair["cut"]:
+                    dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+# ----- 2: a private message sent while the node subscribes to the recipient's channel
+
+async def dm_at_signin(pg):
+    redis = Redis(free_port())
+    proxy = Relay(redis.port, b"duplex-chat:inbox:bob", 1.5)
+    a = Node(CHAT, redis.port, pg.url())
+    b = Node(CHAT, proxy.port, pg.url())
+    alice, bob = register(a, "alice"), register(a, "bob")
+    alice_ws = await ws_of(a, alice)
+    await alice_ws.send(json.dumps({"type": "hello"}))
+    await expect(alice_ws, "welcome")
+    bob_ws = await ws_of(b, bob)
+    await bob_ws.send(json.dumps({"type": "hello"}))
+    await asyncio.sleep(0.3)  # node B has asked Redis for bob's channel; Redis has not heard yet
+    await alice_ws.send(json.dumps({"type": "dm", "with": "bob", "text": "right at sign-in"}))
+    await expect(alice_ws, "ack")
+    got = await gather(bob_ws, 4)
+    check(proxy.held >= 1, "node B's subscription to bob's channel was held")
+    welcome = next((m for m in got if m["type"] == "welcome"), None)
+    listed = welcome is not None and any(c["with"] == "alice" and c["last_id"] >= 1
+                                         for c in welcome["conversations"])
+    live = any(m["type"] == "dm" and m["text"] == "right at sign-in" for m in got)
+    check(listed or live, f"bob is shown the message sent while he signed in (welcome "
+                          f"{welcome and welcome['conversations']}, live {live})")
+    await alice_ws.close()
+    await bob_ws.close()
+
+
+SCENARIOS = {"dm-at-signin": dm_at_signin}
+
+
+def main():
+    if SCENARIO not in SCENARIOS:
+        print("scenarios:", " ".join(SCENARIOS))
+        return 2
+    if pg_server.bin_dir() is None:
+        print("SKIP:", pg_server.MISSING, flush=True)
+        return 77
+    pg = pg_server.PgServer()
+    try:
+        asyncio.run(SCENARIOS[SCENARIO](pg))
+    finally:
+        stop_all()
+        pg.close()
+    return summary("pg hardening: " + SCENARIO)
+
+
+sys.exit(main())
