@@ -81,7 +81,9 @@ async def gather(ws, seconds):
 class Relay:
     """A TCP relay on loopback to `target_port`. What a client sends once it carries `needle` (and
     everything after it on that connection, so the order is kept) waits `hold` seconds: a Redis
-    subscription made late, as on a loaded network."""
+    subscription made late, as on a loaded network. cut() makes every connection open now a
+    black hole both ways, as a NAT that forgot them or a server gone without a word; new
+    connections pass."""
 
     def __init__(self, target_port, needle=None, hold=0):
         self.port = free_port()
@@ -157,7 +159,31 @@ async def dm_at_signin(pg):
     await bob_ws.close()
 
 
-SCENARIOS = {"dm-at-signin": dm_at_signin}
+# ----- 3: the connection that LISTENs for ended sessions dies without a word
+
+async def listen_cut(pg):
+    redis = Redis(free_port())
+    relay = Relay(pg.port)
+    a = Node(CHAT, redis.port, f"postgresql://duplex@127.0.0.1:{relay.port}/postgres")
+    b = Node(CHAT, redis.port, pg.url())
+    ann = register(b, "ann")
+    ws = await ws_of(a, ann)
+    await ws.send(json.dumps({"type": "hello"}))
+    await expect(ws, "welcome")
+    relay.cut()  # node A's connections to PostgreSQL, the LISTEN among them, hear nothing more
+    status, _, _ = call(b, "POST", "/api/logout", cookie=ann)
+    t = time.monotonic()
+    try:
+        await asyncio.wait_for(ws.wait_closed(), 15)
+    except asyncio.TimeoutError:
+        pass
+    took = time.monotonic() - t
+    check(status == 204 and ws.close_code == 4001,
+          f"a sign-out on B closes Ann's socket on A although A's LISTEN died silently "
+          f"({ws.close_code}, {took:.1f} s)")
+
+
+SCENARIOS = {"dm-at-signin": dm_at_signin, "listen-cut": listen_cut}
 
 
 def main():
