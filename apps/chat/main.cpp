@@ -327,8 +327,8 @@ void add_routes(server& srv, chat::hub& hub, accounts& acc, const chat::static_f
   srv.fallback([&files](const http::request& req, http_response& res) { files.serve(req, res); });
 }
 
-// --pg: what is past its feed's horizon leaves now and then. Every node prunes; each batch
-// deletes what is still there, so nodes pruning together do no harm.
+// --pg: what is past its feed's horizon leaves now and then. Every node tries; PostgreSQL's
+// advisory lock lets one prune at a time (pg_retention.hpp).
 std::unique_ptr<chat::pg_retention> start_retention(server& srv, const settings& cfg) {
   auto r =
       std::make_unique<chat::pg_retention>(srv.loop(0), chat::pg_options{cfg.pg}, cfg.keep_days);
