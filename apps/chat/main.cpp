@@ -110,12 +110,27 @@ struct topic_publisher final : chat::publisher {
 };
 
 // Every request but /healthz (which load balancers ask by any name) must name this server.
-server_options::filter_fn host_filter(std::shared_ptr<const chat::host_policy> policy) {
-  return [policy](const http::request& req) -> refusal {
-    if (req.path() == "/healthz" || policy->allows(req.authority())) return {};
-    return {403, "this chat does not answer to the host name '" + std::string(req.authority()) +
-                     "'; start it with --allowed-host NAME or --public-url URL to allow it"};
+// Until `ready` (with --pg: PostgreSQL and the bus connected once), every other request is
+// answered 503, so that a client that comes during the start is told to come back, not shown
+// a store error.
+server_options::filter_fn host_filter(std::shared_ptr<const chat::host_policy> policy,
+                                      std::shared_ptr<const bool> ready) {
+  return [policy, ready](const http::request& req) -> refusal {
+    if (req.path() == "/healthz") return {};
+    if (!policy->allows(req.authority()))
+      return {403, "this chat does not answer to the host name '" + std::string(req.authority()) +
+                       "'; start it with --allowed-host NAME or --public-url URL to allow it"};
+    if (!*ready) return {503, "starting: the node's connections are not ready yet; retry"};
+    return {};
   };
+}
+
+// Checks every 50 ms until `up` holds, then runs `then` (on loop 0, as the filter).
+void open_when(server& srv, std::function<bool()> up, std::function<void()> then) {
+  if (up()) return then();
+  srv.after(std::chrono::milliseconds(50), [&srv, up = std::move(up), then = std::move(then)] {
+    open_when(srv, up, then);
+  });
 }
 
 // The links of whichever backend the node runs on: with --pg, PostgreSQL and the bus; with
@@ -465,9 +480,12 @@ int main(int argc, char** argv) {
   auto names = cfg.allowed_hosts;
   for (const auto& url : cfg.public_urls)
     names.push_back(chat::host_of_url(url));
+  auto ready = std::make_shared<bool>(cfg.pg.empty());
   cfg.server.request_filter =
-      host_filter(std::make_shared<chat::host_policy>(cfg.server.host, names));
+      host_filter(std::make_shared<chat::host_policy>(cfg.server.host, names), ready);
   try {
+    // Every node brings the schema up to date before it listens (docs/operations.md).
+    if (!cfg.pg.empty()) chat::pg_migrate(cfg.pg);
     duplex::server srv(cfg.server);
     srv.listen();
     std::unique_ptr<chat::sqlite_store> sqlite;
@@ -478,8 +496,6 @@ int main(int argc, char** argv) {
     std::unique_ptr<chat::pg_retention> retention;
     chat::store* store = nullptr;
     if (!cfg.pg.empty()) {
-      // Every node brings the schema up to date before it serves (docs/operations.md).
-      chat::pg_migrate(cfg.pg);
       const auto ttl = std::chrono::milliseconds(static_cast<long>(cfg.presence_ttl * 1000));
       pg = std::make_unique<chat::pg_store>(srv.loop(0), chat::pg_options{cfg.pg},
                                             chat::parse_redis_urls(cfg.redis), ttl);
@@ -563,12 +579,23 @@ int main(int argc, char** argv) {
     add_routes(srv, hub, acc, files, cfg, metrics);
     chat::upload_store uploads(cfg.db);
     add_files(srv, hub, uploads, acc, directory, cfg);
-    std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",
-                cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(), srv.port(),
-                !cfg.pg.empty()     ? "PostgreSQL, bus in Redis"
-                : cfg.redis.empty() ? cfg.db.c_str()
-                                    : cfg.redis.c_str());
-    std::fflush(stdout);
+    // Said once the node serves: with --pg, once its links are first up (503 until then).
+    auto announce = [&srv, &cfg] {
+      std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",
+                  cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(),
+                  srv.port(),
+                  !cfg.pg.empty()     ? "PostgreSQL, bus in Redis"
+                  : cfg.redis.empty() ? cfg.db.c_str()
+                                      : cfg.redis.c_str());
+      std::fflush(stdout);
+    };
+    if (pg)
+      open_when(srv, [p = pg.get()] { return p->connected(); }, [ready, announce] {
+        *ready = true;
+        announce();
+      });
+    else
+      announce();
     srv.run();
     if (sqlite) sqlite->flush();
   } catch (const std::exception& e) {

@@ -11,6 +11,8 @@ import http.client
 import json
 import os
 import socket
+import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -18,7 +20,7 @@ import time
 import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import Node, Redis, free_port, pg_server, stop_all  # noqa: E402
+from cluster import Node, Proc, Redis, free_port, pg_server, stop_all  # noqa: E402
 from checks import check, summary  # noqa: E402
 
 CHAT = sys.argv[1]
@@ -183,7 +185,81 @@ async def listen_cut(pg):
           f"({ws.close_code}, {took:.1f} s)")
 
 
-SCENARIOS = {"dm-at-signin": dm_at_signin, "listen-cut": listen_cut}
+# ----- 6: clients that come while the node starts
+
+MIGRATION_LOCK = 7244500215  # pg_schema.cpp: the advisory lock every node's migration takes
+
+
+async def try_once(port, events):
+    """One visit as the page makes it: hello, join, say. What happened goes into `events`;
+    True once the say is acknowledged."""
+    try:
+        ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10)
+    except OSError:
+        events.append("refused")
+        return False
+    except websockets.InvalidStatusCode as e:
+        events.append(f"http {e.status_code}")
+        return False
+    try:
+        await ws.send(json.dumps({"type": "hello", "nick": "early"}))
+        await ws.send(json.dumps({"type": "join", "room": "lobby"}))
+        got = await gather_until(ws, lambda m: m["type"] in ("joined", "error"), 5)
+        if got and got[-1]["type"] == "joined":
+            await ws.send(json.dumps({"type": "say", "room": "lobby", "text": "first", "ref": "r"}))
+            got += await gather_until(ws, lambda m: m["type"] in ("ack", "error"), 5)
+        for m in got:
+            if m["type"] == "error":
+                events.append("error " + m.get("code", "?"))
+            if m["type"] == "ack":
+                events.append("ack")
+                return True
+        events.append("no ack")
+        return False
+    finally:
+        await ws.close()
+
+
+async def gather_until(ws, done, seconds):
+    out = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            m = json.loads(await asyncio.wait_for(ws.recv(), left))
+        except (asyncio.TimeoutError, websockets.ConnectionClosed):
+            break
+        out.append(m)
+        if done(m):
+            break
+    return out
+
+
+async def start_gate(pg):
+    redis = Redis(free_port())
+    # Another node's migration under way: this one's waits for the lock, 2 s.
+    holder = subprocess.Popen([os.path.join(pg.bin, "psql"), "-h", "127.0.0.1", "-p", str(pg.port),
+                               "-U", "duplex", "-d", "postgres", "-q",
+                               "-c", f"SELECT pg_advisory_lock({MIGRATION_LOCK})",
+                               "-c", "SELECT pg_sleep(2)"], stdout=subprocess.DEVNULL)
+    while pg.psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").strip() == "0":
+        await asyncio.sleep(0.02)
+    port = free_port()
+    Proc([CHAT, "--host", "127.0.0.1", "--port", str(port), "--guests",
+          "--db", os.path.join(tempfile.mkdtemp(prefix="duplex-node-"), "n.db"),
+          "--redis", f"redis://127.0.0.1:{redis.port}", "--pg", pg.url()])
+    events = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not await try_once(port, events):
+        await asyncio.sleep(0.05)
+    holder.wait(timeout=10)
+    bad = [e for e in events if e not in ("refused", "http 503", "ack")]
+    check(events[-1:] == ["ack"], f"a client that keeps trying gets in once the node is ready ({events[-3:]})")
+    check(any(e in ("refused", "http 503") for e in events),
+          f"during the migration the node turns clients away ({len(events)} visits)")
+    check(not bad, f"no client coming during the start sees an error ({bad})")
+
+
+SCENARIOS = {"dm-at-signin": dm_at_signin, "listen-cut": listen_cut, "start-gate": start_gate}
 
 
 def main():
