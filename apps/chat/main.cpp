@@ -58,6 +58,7 @@ struct settings {
   std::string files_dir;             // uploads; empty: "duplex-chat-files" beside the --db file
   std::size_t max_upload_bytes = 10 * 1024 * 1024;
   chat::address_ranges metrics_from;  // who may read /metrics; empty: loopback only
+  std::vector<std::string> trusted_proxies;  // whose X-Forwarded-For / Forwarded names the client
 };
 
 // Uploads live beside the database, never under the web root.
@@ -331,8 +332,12 @@ void add_routes(server& srv, chat::hub& hub, accounts& acc, const chat::static_f
   srv.ws("/ws", std::move(b));
   srv.http("/healthz", [](const http::request&, http_response& res) { res.body("ok\n"); });
   // For the operator's scraper only: anyone else is told there is no such page.
-  srv.http("/metrics", [&cfg, &metrics](const http::request&, http_response& res) {
-    if (!cfg.metrics_from.contains(res.peer())) {
+  srv.http("/metrics", [&cfg, &metrics](const http::request& req, http_response& res) {
+    // Forwarded by a proxy this node was not told to trust (nginx on the same host, say): the
+    // peer's address is the proxy's, not the client's, so it says nothing.
+    const bool unknown_proxy = cfg.trusted_proxies.empty() &&
+                               (req.find("x-forwarded-for") || req.find("forwarded"));
+    if (unknown_proxy || !cfg.metrics_from.contains(res.peer())) {
       res.status(404).body("not found\n");
       return;
     }
@@ -400,6 +405,18 @@ int main(int argc, char** argv) {
       ->check([](const std::string& url) {
         return chat::host_of_url(url).empty() ? "expected http://HOST[:PORT] or https://..." : "";
       });
+  app.add_option("--trusted-proxy", cfg.trusted_proxies,
+                 "address or range (CIDR) of a reverse proxy in front of the chat, repeatable: "
+                 "its X-Forwarded-For or Forwarded names the client (for --metrics-from, sign-in "
+                 "limits, sessions); nobody else's is believed")
+      ->check([](const std::string& r) {
+        try {
+          chat::address_ranges().add(r);
+          return std::string();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+      });
   app.add_option_function<std::vector<std::string>>(
          "--metrics-from",
          [&cfg](const std::vector<std::string>& ranges) {
@@ -443,6 +460,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   net::parse_io_backend(io, cfg.server.io);
   if (cfg.metrics_from.empty()) cfg.metrics_from = chat::address_ranges::loopback();
+  cfg.server.trusted_proxies = cfg.trusted_proxies;
+  cfg.server.forwarded_headers = !cfg.trusted_proxies.empty();
   // A broken ICU would refuse every name later, one by one; better to say so now.
   if (!chat::names::ready()) {
     std::fprintf(stderr, "duplex-chat: ICU cannot check names (see docs/names.md)\n");
