@@ -57,7 +57,7 @@ struct settings {
   bool closed_registration = false;  // accounts are made with `duplex-chat user add` only
   std::string files_dir;             // uploads; empty: "duplex-chat-files" beside the --db file
   std::size_t max_upload_bytes = 10 * 1024 * 1024;
-  chat::address_ranges metrics_from;  // who may read /metrics; empty: loopback only
+  chat::address_ranges metrics_from;         // who may read /metrics; empty: loopback only
   std::vector<std::string> trusted_proxies;  // whose X-Forwarded-For / Forwarded names the client
 };
 
@@ -129,9 +129,8 @@ server_options::filter_fn host_filter(std::shared_ptr<const chat::host_policy> p
 // Checks every 50 ms until `up` holds, then runs `then` (on loop 0, as the filter).
 void open_when(server& srv, std::function<bool()> up, std::function<void()> then) {
   if (up()) return then();
-  srv.after(std::chrono::milliseconds(50), [&srv, up = std::move(up), then = std::move(then)] {
-    open_when(srv, up, then);
-  });
+  srv.after(std::chrono::milliseconds(50),
+            [&srv, up = std::move(up), then = std::move(then)] { open_when(srv, up, then); });
 }
 
 // The links of whichever backend the node runs on: with --pg, PostgreSQL and the bus; with
@@ -335,8 +334,8 @@ void add_routes(server& srv, chat::hub& hub, accounts& acc, const chat::static_f
   srv.http("/metrics", [&cfg, &metrics](const http::request& req, http_response& res) {
     // Forwarded by a proxy this node was not told to trust (nginx on the same host, say): the
     // peer's address is the proxy's, not the client's, so it says nothing.
-    const bool unknown_proxy = cfg.trusted_proxies.empty() &&
-                               (req.find("x-forwarded-for") || req.find("forwarded"));
+    const bool unknown_proxy =
+        cfg.trusted_proxies.empty() && (req.find("x-forwarded-for") || req.find("forwarded"));
     if (unknown_proxy || !cfg.metrics_from.contains(res.peer())) {
       res.status(404).body("not found\n");
       return;
@@ -601,18 +600,19 @@ int main(int argc, char** argv) {
     // Said once the node serves: with --pg, once its links are first up (503 until then).
     auto announce = [&srv, &cfg] {
       std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",
-                  cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(),
-                  srv.port(),
+                  cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(), srv.port(),
                   !cfg.pg.empty()     ? "PostgreSQL, bus in Redis"
                   : cfg.redis.empty() ? cfg.db.c_str()
                                       : cfg.redis.c_str());
       std::fflush(stdout);
     };
     if (pg)
-      open_when(srv, [p = pg.get()] { return p->connected(); }, [ready, announce] {
-        *ready = true;
-        announce();
-      });
+      open_when(
+          srv, [p = pg.get()] { return p->connected(); },
+          [ready, announce] {
+            *ready = true;
+            announce();
+          });
     else
       announce();
     srv.run();

@@ -35,9 +35,9 @@ struct pg_retention::pass {
   std::int64_t now_ms = 0;
   std::function<void(bool, std::int64_t)> done;
   std::int64_t removed = 0;
-  std::string after;                                         // the last feed of the last page
-  std::vector<std::pair<std::string, std::string>> feeds;    // this page's: (feed, horizon)
-  std::size_t at = 0;                                        // into feeds
+  std::string after;                                       // the last feed of the last page
+  std::vector<std::pair<std::string, std::string>> feeds;  // this page's: (feed, horizon)
+  std::size_t at = 0;                                      // into feeds
   bool last_page = false;
 };
 

@@ -269,9 +269,8 @@ void pg_store::set_read(const std::string& user, const std::string& feed, std::i
 // reads is in them, and one stored after is heard.
 void pg_store::load_user(std::string_view user, std::function<void(bool, user_record)> done) {
   const std::string key(user);
-  bus_.when_hearing_user(key, [this, key, done = std::move(done)]() mutable {
-    load_user_now(key, std::move(done));
-  });
+  bus_.when_hearing_user(
+      key, [this, key, done = std::move(done)]() mutable { load_user_now(key, std::move(done)); });
 }
 
 void pg_store::load_user_now(const std::string& key, std::function<void(bool, user_record)> done) {

@@ -34,7 +34,6 @@ struct pg_sync_options {
   std::chrono::milliseconds probe_idle{0};
 };
 
-
 class pg_error : public std::runtime_error {
  public:
   pg_error(const std::string& what, std::string sqlstate)

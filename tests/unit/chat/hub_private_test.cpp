@@ -266,8 +266,8 @@ TEST(Conversations, AtCapacityAMessageHeardOnBothUsersChannelsIsShownOnce) {
   fx.pump();
   ASSERT_EQ(fx.the_hub().conversations(), 1u);
   // Stored by another node, and heard on alice's channel and on bob's.
-  const stored_message m{conversations::feed_of("alice", "bob"), 1, "Bob", "hello", fx.now_ms,
-                         "", "bob"};
+  const stored_message m{
+      conversations::feed_of("alice", "bob"), 1, "Bob", "hello", fx.now_ms, "", "bob"};
   for (int heard = 0; heard < 2; ++heard)
     static_cast<store_listener&>(fx.the_hub()).on_message(m);
   ASSERT_EQ(b.s->of("dm").size(), 1u);

@@ -104,8 +104,7 @@ TEST_F(pg_retention_test, APassIsSkippedWhileAnotherConnectionHoldsTheLock) {
   holder.start();
   ASSERT_TRUE(test::run_until(loop, [&] { return holder.connected(); }));
   std::string held;
-  holder.query("SELECT pg_try_advisory_lock($1::bigint)",
-               {std::to_string(pg_retention::lock_key)},
+  holder.query("SELECT pg_try_advisory_lock($1::bigint)", {std::to_string(pg_retention::lock_key)},
                [&](const pg_reply& r) { held = r.ok() ? std::string(r.text(0, 0)) : "error"; });
   ASSERT_TRUE(test::run_until(loop, [&] { return !held.empty(); }));
   ASSERT_EQ(held, "t");
