@@ -172,6 +172,9 @@ async def listen_cut(pg):
     ws = await ws_of(a, ann)
     await ws.send(json.dumps({"type": "hello"}))
     await expect(ws, "welcome")
+    # Past the sweep that follows the loop connection's first use (a new connection counts as
+    # a change): from here only the LISTEN can tell node A that a session ended.
+    await asyncio.sleep(4.5)
     relay.cut()  # node A's connections to PostgreSQL, the LISTEN among them, hear nothing more
     status, _, _ = call(b, "POST", "/api/logout", cookie=ann)
     t = time.monotonic()
