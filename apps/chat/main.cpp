@@ -62,7 +62,8 @@ struct settings {
   bool closed_registration = false;  // accounts are made with `duplex-chat user add` only
   std::string files_dir;             // uploads; empty: "duplex-chat-files" beside the --db file
   std::size_t max_upload_bytes = 10 * 1024 * 1024;
-  chat::address_ranges metrics_from;  // who may read /metrics; empty: loopback only
+  chat::address_ranges metrics_from;         // who may read /metrics; empty: loopback only
+  std::vector<std::string> trusted_proxies;  // whose X-Forwarded-For / Forwarded names the client
 };
 
 // Uploads live beside the database, never under the web root.
@@ -115,12 +116,26 @@ struct topic_publisher final : chat::publisher {
 };
 
 // Every request but /healthz (which load balancers ask by any name) must name this server.
-server_options::filter_fn host_filter(std::shared_ptr<const chat::host_policy> policy) {
-  return [policy](const http::request& req) -> refusal {
-    if (req.path() == "/healthz" || policy->allows(req.authority())) return {};
-    return {403, "this chat does not answer to the host name '" + std::string(req.authority()) +
-                     "'; start it with --allowed-host NAME or --public-url URL to allow it"};
+// Until `ready` (with --pg: PostgreSQL and the bus connected once), every other request is
+// answered 503, so that a client that comes during the start is told to come back, not shown
+// a store error.
+server_options::filter_fn host_filter(std::shared_ptr<const chat::host_policy> policy,
+                                      std::shared_ptr<const bool> ready) {
+  return [policy, ready](const http::request& req) -> refusal {
+    if (req.path() == "/healthz") return {};
+    if (!policy->allows(req.authority()))
+      return {403, "this chat does not answer to the host name '" + std::string(req.authority()) +
+                       "'; start it with --allowed-host NAME or --public-url URL to allow it"};
+    if (!*ready) return {503, "starting: the node's connections are not ready yet; retry"};
+    return {};
   };
+}
+
+// Checks every 50 ms until `up` holds, then runs `then` (on loop 0, as the filter).
+void open_when(server& srv, std::function<bool()> up, std::function<void()> then) {
+  if (up()) return then();
+  srv.after(std::chrono::milliseconds(50),
+            [&srv, up = std::move(up), then = std::move(then)] { open_when(srv, up, then); });
 }
 
 // The links of whichever backend the node runs on: with --pg, PostgreSQL and the bus; with
@@ -337,8 +352,12 @@ void add_routes(server& srv, chat::hub& hub, accounts& acc, const chat::static_f
   srv.ws("/ws", std::move(b));
   srv.http("/healthz", [](const http::request&, http_response& res) { res.body("ok\n"); });
   // For the operator's scraper only: anyone else is told there is no such page.
-  srv.http("/metrics", [&cfg, &metrics](const http::request&, http_response& res) {
-    if (!cfg.metrics_from.contains(res.peer())) {
+  srv.http("/metrics", [&cfg, &metrics](const http::request& req, http_response& res) {
+    // Forwarded by a proxy this node was not told to trust (nginx on the same host, say): the
+    // peer's address is the proxy's, not the client's, so it says nothing.
+    const bool unknown_proxy =
+        cfg.trusted_proxies.empty() && (req.find("x-forwarded-for") || req.find("forwarded"));
+    if (unknown_proxy || !cfg.metrics_from.contains(res.peer())) {
       res.status(404).body("not found\n");
       return;
     }
@@ -348,8 +367,8 @@ void add_routes(server& srv, chat::hub& hub, accounts& acc, const chat::static_f
   srv.fallback([&files](const http::request& req, http_response& res) { files.serve(req, res); });
 }
 
-// --pg: what is past its feed's horizon leaves now and then. Every node prunes; each batch
-// deletes what is still there, so nodes pruning together do no harm.
+// --pg: what is past its feed's horizon leaves now and then. Every node tries; PostgreSQL's
+// advisory lock lets one prune at a time (pg_retention.hpp).
 std::unique_ptr<chat::pg_retention> start_retention(server& srv, const settings& cfg) {
   auto r =
       std::make_unique<chat::pg_retention>(srv.loop(0), chat::pg_options{cfg.pg}, cfg.keep_days);
@@ -429,6 +448,18 @@ int main(int argc, char** argv) {
       ->check([](const std::string& url) {
         return chat::host_of_url(url).empty() ? "expected http://HOST[:PORT] or https://..." : "";
       });
+  app.add_option("--trusted-proxy", cfg.trusted_proxies,
+                 "address or range (CIDR) of a reverse proxy in front of the chat, repeatable: "
+                 "its X-Forwarded-For or Forwarded names the client (for --metrics-from, sign-in "
+                 "limits, sessions); nobody else's is believed")
+      ->check([](const std::string& r) {
+        try {
+          chat::address_ranges().add(r);
+          return std::string();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+      });
   app.add_option_function<std::vector<std::string>>(
          "--metrics-from",
          [&cfg](const std::vector<std::string>& ranges) {
@@ -472,6 +503,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   net::parse_io_backend(io, cfg.server.io);
   if (cfg.metrics_from.empty()) cfg.metrics_from = chat::address_ranges::loopback();
+  cfg.server.trusted_proxies = cfg.trusted_proxies;
+  cfg.server.forwarded_headers = !cfg.trusted_proxies.empty();
   // A broken ICU would refuse every name later, one by one; better to say so now.
   if (!chat::names::ready()) {
     std::fprintf(stderr, "duplex-chat: ICU cannot check names (see docs/names.md)\n");
@@ -509,9 +542,12 @@ int main(int argc, char** argv) {
   auto names = cfg.allowed_hosts;
   for (const auto& url : cfg.public_urls)
     names.push_back(chat::host_of_url(url));
+  auto ready = std::make_shared<bool>(cfg.pg.empty());
   cfg.server.request_filter =
-      host_filter(std::make_shared<chat::host_policy>(cfg.server.host, names));
+      host_filter(std::make_shared<chat::host_policy>(cfg.server.host, names), ready);
   try {
+    // Every node brings the schema up to date before it listens (docs/operations.md).
+    if (!cfg.pg.empty()) chat::pg_migrate(cfg.pg);
     duplex::server srv(cfg.server);
     srv.listen();
     std::unique_ptr<chat::sqlite_store> sqlite;
@@ -522,8 +558,6 @@ int main(int argc, char** argv) {
     std::unique_ptr<chat::pg_retention> retention;
     chat::store* store = nullptr;
     if (!cfg.pg.empty()) {
-      // Every node brings the schema up to date before it serves (docs/operations.md).
-      chat::pg_migrate(cfg.pg);
       const auto ttl = std::chrono::milliseconds(static_cast<long>(cfg.presence_ttl * 1000));
       pg = std::make_unique<chat::pg_store>(srv.loop(0), chat::pg_options{cfg.pg},
                                             chat::parse_redis_urls(cfg.redis), ttl);
@@ -623,12 +657,24 @@ int main(int argc, char** argv) {
       pg_files = std::make_unique<chat::pg_file_store>(
           cfg.pg, 2, 32, [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
     add_files(srv, hub, uploads, pg_files.get(), acc, *directory, cfg);
-    std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",
-                cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(), srv.port(),
-                !cfg.pg.empty()     ? "PostgreSQL, bus in Redis"
-                : cfg.redis.empty() ? cfg.db.c_str()
-                                    : cfg.redis.c_str());
-    std::fflush(stdout);
+    // Said once the node serves: with --pg, once its links are first up (503 until then).
+    auto announce = [&srv, &cfg] {
+      std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",
+                  cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(), srv.port(),
+                  !cfg.pg.empty()     ? "PostgreSQL, bus in Redis"
+                  : cfg.redis.empty() ? cfg.db.c_str()
+                                      : cfg.redis.c_str());
+      std::fflush(stdout);
+    };
+    if (pg)
+      open_when(
+          srv, [p = pg.get()] { return p->connected(); },
+          [ready, announce] {
+            *ready = true;
+            announce();
+          });
+    else
+      announce();
     srv.run();
     if (sqlite) sqlite->flush();
   } catch (const std::exception& e) {

@@ -8,6 +8,7 @@ Usage: metrics_test.py path/to/duplex-chat
 """
 import asyncio
 import json
+import socket
 import subprocess
 import sys
 
@@ -120,12 +121,50 @@ def who_may_read():
           "--metrics-from with no address or range is refused at start, naming it")
 
 
+def get_forwarded(node, path, forwarded_for=None):
+    """The status of a GET from 127.0.0.1, as nginx on the same host sends it."""
+    extra = f"X-Forwarded-For: {forwarded_for}\r\n" if forwarded_for else ""
+    with socket.create_connection(("127.0.0.1", node.port), timeout=5) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n"
+                  .encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return int(data.split()[1])
+
+
+def behind_a_proxy():
+    """nginx on the same host: every request comes from 127.0.0.1, the client is in
+    X-Forwarded-For."""
+    plain = Node(CHAT)
+    check(get_forwarded(plain, "/metrics", "203.0.113.9") == 404,
+          "without --trusted-proxy, a forwarded request from loopback is not taken for loopback")
+    check(get_forwarded(plain, "/metrics") == 200, "a direct local scraper still reads /metrics")
+    trusting = Node(CHAT, extra=["--trusted-proxy", "127.0.0.1"])
+    check(get_forwarded(trusting, "/metrics", "203.0.113.9") == 404,
+          "with --trusted-proxy 127.0.0.1, the forwarded client outside --metrics-from gets 404")
+    check(get_forwarded(trusting, "/metrics", "127.0.0.1") == 200,
+          "and a forwarded client on loopback reads /metrics")
+    scraper = Node(CHAT, extra=["--trusted-proxy", "127.0.0.0/8", "--metrics-from", "203.0.113.0/24"])
+    check(get_forwarded(scraper, "/metrics", "203.0.113.9") == 200,
+          "--metrics-from is matched against the client the trusted proxy names")
+    check(get_forwarded(scraper, "/metrics", "198.51.100.1, 203.0.113.9") == 200,
+          "the rightmost untrusted hop is the client (a forged left part is ignored)")
+    check(get_forwarded(scraper, "/metrics", "203.0.113.9, 198.51.100.1") == 404,
+          "a client outside the range behind a forged allowed address gets 404")
+    bad = subprocess.run([CHAT, "--port", "0", "--trusted-proxy", "not-an-address"],
+                         capture_output=True, text=True, timeout=10)
+    check(bad.returncode != 0 and "not-an-address" in bad.stderr + bad.stdout,
+          "--trusted-proxy with no address or range is refused at start, naming it")
+
+
 def main():
     try:
         parser_is_strict()
         asyncio.run(traffic_moves_counters())
         asyncio.run(redis_link_state())
         who_may_read()
+        behind_a_proxy()
     finally:
         stop_all()
     return summary("metrics")

@@ -152,16 +152,10 @@ void account_service::register_user(const name_claim& name, std::string password
 
 void account_service::sign_in(std::string_view name_key, std::string password,
                               const client_info& client, done_fn done) {
-  std::optional<user> who;
-  std::string hash;
-  try {
-    who = loop_db_->by_key(name_key);
-    if (who) hash = loop_db_->password_hash(who->id).value_or("");
-  } catch (const std::exception& e) {
-    log_failure("sign-in lookup", e);
-    return done(answer(status::store_failed));
-  }
-  const std::string account = who ? std::to_string(who->id) : std::string();
+  // Charged before any read, by the name asked for (an unknown name too: the address limit
+  // bounds how fast new names enter the bounded table), so that no attempt the limiter refuses
+  // reaches the database; the read then runs on a hashing thread, never on the loop.
+  const std::string account(name_key);
   const auto address = address_key(client.peer);
   if (auto wait = shared_->limiter.attempt(account, address, limiter_clock::now());
       wait.count() > 0) {
@@ -170,7 +164,18 @@ void account_service::sign_in(std::string_view name_key, std::string password,
     return done(r);
   }
   const bool queued = hashers_.submit(
-      [this, who, hash, password = std::move(password), client, account, address, done]() mutable {
+      [this, password = std::move(password), client, account, address, done]() mutable {
+        std::optional<user> who;
+        std::string hash;
+        try {
+          std::lock_guard lock(work_mutex_);  // not held while hashing
+          who = work_db_->by_key(account);
+          if (who) hash = work_db_->password_hash(who->id).value_or("");
+        } catch (const std::exception& e) {
+          log_failure("sign-in lookup", e);
+          wipe(password);
+          return hashed(answer(status::store_failed), account, address, std::move(done));
+        }
         auto r = finish_sign_in(std::move(who), std::move(hash), std::move(password), client);
         return hashed(std::move(r), account, address, std::move(done));
       });
@@ -219,7 +224,7 @@ auth_result account_service::finish_sign_in(std::optional<user> who, std::string
 
 void account_service::change_password(const signed_in& who, std::string current, std::string next,
                                       const client_info& client, done_fn done) {
-  const auto account = std::to_string(who.who.id);
+  const auto& account = who.who.key;  // the bucket sign-in charges
   const auto address = address_key(client.peer);
   const auto now = limiter_clock::now();
   if (auto wait = shared_->limiter.attempt(account, address, now); wait.count() > 0) {

@@ -395,6 +395,7 @@ class hub final : public store_listener {
   // hub_private.cpp
   std::map<std::string, conversation_state, std::less<>> convos_;  // by feed
   std::uint64_t next_convo_serial_ = 1;
+  recent_ids unordered_dms_{1'024};  // delivered while at max_conversations (hub_private.cpp)
   user_directory directory_;
   message_search* search_ = nullptr;
   attachment_check attachments_;

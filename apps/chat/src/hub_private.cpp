@@ -275,6 +275,8 @@ void hub::on_dm_message(const stored_message& m) {
     const peer_ref a{keys->first, shown_name(keys->first, keys->second)};
     const peer_ref b{keys->second, shown_name(keys->second, keys->first)};
     if (convo_named(m.room, a, b) == nullptr) {  // full: delivered without a feed's order
+      // Once: the bus brings it on each participant's channel this node listens to.
+      if (!unordered_dms_.first_time(m.room, m.id)) return;
       conversation_state once;
       once.name = m.room;
       once.a = {a.key, a.name};

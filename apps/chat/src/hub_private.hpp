@@ -4,9 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +46,31 @@ struct conversation_state {
   std::size_t pins = 0;
   room_feed feed;
   const side& other(std::string_view key) const { return key == a.key ? b : a; }
+};
+
+// The (feed, id) of the last `capacity` messages delivered without a conversation_state (the
+// node was at max_conversations): the bus brings a message once per participant's channel that
+// this node hears, and without a feed to order them, only this says it went out already.
+class recent_ids {
+ public:
+  explicit recent_ids(std::size_t capacity) : capacity_(capacity) {}
+  // True the first time; false when the pair is among the last `capacity` seen.
+  bool first_time(const std::string& feed, std::int64_t id) {
+    auto key = std::pair(feed, id);
+    if (seen_.contains(key)) return false;
+    if (order_.size() >= capacity_) {
+      seen_.erase(order_.front());
+      order_.pop_front();
+    }
+    seen_.insert(key);
+    order_.push_back(std::move(key));
+    return true;
+  }
+
+ private:
+  std::size_t capacity_;
+  std::deque<std::pair<std::string, std::int64_t>> order_;
+  std::set<std::pair<std::string, std::int64_t>> seen_;
 };
 
 // Who may be written to while offline. The accounts give the server one; without it, only

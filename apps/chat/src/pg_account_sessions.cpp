@@ -194,6 +194,7 @@ account_db_opener pg_accounts(std::string conninfo, session_limits limits,
       o.connect_timeout = bounds.loop_connect;
       o.answer_timeout = bounds.loop_answer;
       o.listen = {"duplex_sessions"};
+      o.probe_idle = bounds.listen_probe;
     } else {
       pg_migrate(conninfo);
       o.connect_timeout = bounds.worker_connect;

@@ -73,6 +73,9 @@ struct pg_account_bounds {
   std::chrono::milliseconds loop_answer{200};
   std::chrono::milliseconds worker_connect{2000};
   std::chrono::milliseconds worker_answer{5000};
+  // The loop's connection carries the LISTEN for ended sessions: idle this long, it is probed
+  // (pg_sync_options::probe_idle), so a silently dead one is replaced within about this bound.
+  std::chrono::milliseconds listen_probe{5000};
 };
 account_db_opener pg_accounts(std::string conninfo, session_limits limits,
                               pg_account_bounds bounds = {});

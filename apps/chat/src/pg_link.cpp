@@ -29,6 +29,14 @@ std::string message_of(const PGconn* c, std::string_view fallback) {
 }
 }  // namespace
 
+pg_conn* pg_connect_start(const std::string& conninfo) {
+  // Ours first: a setting the connection string makes (expanded last) wins.
+  const char* keys[] = {"keepalives",       "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "dbname",          nullptr};
+  const char* values[] = {"1", "10", "5", "3", conninfo.c_str(), nullptr};
+  return PQconnectStartParams(keys, values, 1);
+}
+
 // ----- pg_reply
 
 pg_reply pg_reply::failure(std::string why) {
@@ -107,7 +115,7 @@ void pg_link::check_deadline() {
 }
 
 void pg_link::connect() {
-  conn_ = PQconnectStart(opts_.conninfo.c_str());
+  conn_ = pg_connect_start(opts_.conninfo);
   if (conn_ == nullptr) return lost("out of memory");
   if (PQstatus(conn_) == CONNECTION_BAD || PQsocket(conn_) < 0)
     return lost(message_of(conn_, "cannot connect"));

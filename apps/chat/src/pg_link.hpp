@@ -118,4 +118,9 @@ class pg_link final : public net::io_handler {
   std::uint64_t connections_ = 0;
 };
 
+// PQconnectStart with TCP keepalives on (10 s idle, then a probe every 5 s, 3 lost: dead), so
+// that the kernel finds a silently dead connection even when it is idle; the connection
+// string's own keepalives settings win.
+pg_conn* pg_connect_start(const std::string& conninfo);
+
 }  // namespace duplex::chat

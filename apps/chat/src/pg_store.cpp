@@ -266,9 +266,16 @@ void pg_store::set_read(const std::string& user, const std::string& feed, std::i
       {user, feed, std::to_string(id)}, nullptr);
 }
 
-// Two reads in turn: the conversations with their feeds' last ids, then the read marks.
+// Two reads in turn: the conversations with their feeds' last ids, then the read marks; once
+// the bus brings this node the user's channel, so that a private message stored before the
+// reads is in them, and one stored after is heard.
 void pg_store::load_user(std::string_view user, std::function<void(bool, user_record)> done) {
   const std::string key(user);
+  bus_.when_hearing_user(
+      key, [this, key, done = std::move(done)]() mutable { load_user_now(key, std::move(done)); });
+}
+
+void pg_store::load_user_now(const std::string& key, std::function<void(bool, user_record)> done) {
   db_.query(
       "SELECT c.peer, c.peer_name, c.feed, coalesce(f.last_id, 0) FROM conversations c"
       " LEFT JOIN feeds f ON f.feed = c.feed WHERE c.user_key = $1 ORDER BY c.peer LIMIT $2",

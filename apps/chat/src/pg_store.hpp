@@ -74,6 +74,7 @@ class pg_store final : public store, private store_listener {
                         const std::string& user) override {
     report_typing(room, nick, user);
   }
+  void load_user_now(const std::string& key, std::function<void(bool, user_record)> done);
   void announce(const stored_message& m);
   void find_once(const stored_message& m, std::function<void(append_result)> done);
   void read(std::string sql, std::vector<std::string> params, std::string room, bool reverse,

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "pg_link.hpp"
+
 namespace duplex::chat {
 namespace {
 
@@ -79,7 +81,7 @@ void pg_sync::wait(short events, clock::time_point deadline, const char* what) {
 
 void pg_sync::connect() {
   const auto deadline = clock::now() + opts_.connect_timeout;
-  conn_ = PQconnectStart(opts_.conninfo.c_str());
+  conn_ = pg_connect_start(opts_.conninfo);
   if (!conn_) fail("out of memory");
   if (PQstatus(conn_) == CONNECTION_BAD) fail(trimmed(PQerrorMessage(conn_)));
   for (auto st = PGRES_POLLING_WRITING; st != PGRES_POLLING_OK; st = PQconnectPoll(conn_)) {
@@ -102,6 +104,7 @@ void pg_sync::connect() {
     throw;
   }
   backoff_ = opts_.min_backoff;
+  answered_at_ = clock::now();
   fresh_ = true;
 }
 
@@ -193,6 +196,7 @@ pg_rows pg_sync::exec_raw(std::string_view sql, const std::vector<param>& params
   }
   pg_result* r = read_answer(deadline);
   if (!r) fail("no answer");
+  answered_at_ = clock::now();
   const auto st = PQresultStatus(r);
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return pg_rows(r);
   const char* code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -219,6 +223,8 @@ void pg_sync::drain_notifications() {
 
 pg_sync::notices_t pg_sync::notices() {
   ensure_connected();
+  if (opts_.probe_idle.count() > 0 && clock::now() - answered_at_ >= opts_.probe_idle)
+    exec("SELECT 1");  // throws, and drops the connection, when the server is gone
   if (PQconsumeInput(conn_) == 0) fail(trimmed(PQerrorMessage(conn_)));
   drain_notifications();
   notices_t out{fresh_ || notified_, !fresh_ && !overflow_, std::move(payloads_)};

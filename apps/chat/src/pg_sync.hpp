@@ -29,6 +29,11 @@ struct pg_sync_options {
   std::vector<std::string> listen;  // channels to LISTEN on after each connection
   // Notifications this connection's own statements caused are dropped: the caller knows.
   bool ignore_own = false;
+  // A connection that only listens hears nothing from a server that died silently (restarted
+  // behind a NAT, paused, cut off): notices() sends a cheap statement when none was answered for
+  // this long (0: never), so that a dead connection fails within answer_timeout and the next
+  // call reconnects, which counts as a change (what was sent meanwhile may be lost).
+  std::chrono::milliseconds probe_idle{0};
 };
 
 class pg_error : public std::runtime_error {
@@ -108,6 +113,7 @@ class pg_sync {
   pg_conn* conn_ = nullptr;
   std::chrono::steady_clock::time_point retry_at_{};
   std::chrono::milliseconds backoff_;
+  std::chrono::steady_clock::time_point answered_at_{};  // the last answer read
   std::string last_error_;
   bool fresh_ = false;     // connected since the last notified()
   bool notified_ = false;  // a notification arrived since the last notified()

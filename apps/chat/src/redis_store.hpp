@@ -83,6 +83,10 @@ class redis_store final : public store {
   // Whether this node receives the feed's channel now (Redis confirmed the subscription).
   bool hears(std::string_view room) const;
   bool hears_user(std::string_view user) const;
+  // Runs `then` once this node hears the user's channel (at once when it does, or when the
+  // subscription is not wanted or cannot be made now): a read of the user's state made then
+  // misses nothing that the channel carries later (pg_store reads PostgreSQL so).
+  void when_hearing_user(const std::string& user, std::function<void()> then);
   // Which shard (an index into the order given) holds a feed's or a user's keys.
   std::size_t shard_of(std::string_view name) const noexcept { return map_.of(name); }
 

@@ -28,12 +28,16 @@ void redis_store::set_read(const std::string& user, const std::string& feed, std
 // so that a message stored in between is either in what is read or heard afterwards.
 void redis_store::load_user(std::string_view user, std::function<void(bool, user_record)> done) {
   std::string key(user);
-  const redis_link& feed = at(key).feed;
-  const std::string channel = user_channel(key);
+  when_hearing_user(key,
+                    [this, key, done = std::move(done)]() mutable { load_user_now(key, done); });
+}
+
+void redis_store::when_hearing_user(const std::string& user, std::function<void()> then) {
+  const redis_link& feed = at(user).feed;
+  const std::string channel = user_channel(user);
   if (feed.connected() && feed.wants(channel) && !feed.listening(channel))
-    return waiting_loads_[key].push_back(
-        [this, key, done = std::move(done)]() mutable { load_user_now(key, std::move(done)); });
-  load_user_now(key, std::move(done));
+    return waiting_loads_[user].push_back(std::move(then));
+  then();
 }
 
 // The channel was subscribed, given up, or its shard lost: the loads go ahead (and fail if the

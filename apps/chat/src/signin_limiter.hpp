@@ -59,10 +59,11 @@ class signin_limiter {
         addresses_(l.address, l.max_tracked),
         known_(l.account, l.max_tracked) {}
 
-  // One attempt from `address` (see address_key) at `account` (the id of an account that
-  // exists, or empty: unknown names are not tracked, so they cannot flood the table, and the
-  // address limit holds them). 0: allowed and charged to both; otherwise nothing is charged and
-  // the answer is how long until both would allow it.
+  // One attempt from `address` (see address_key) at `account` (the sign-in key asked for,
+  // known before any read, whether or not such an account exists; empty: the address only).
+  // Unknown names enter the account table only as fast as the address limit lets them. 0:
+  // allowed and charged to both; otherwise nothing is charged and the answer is how long until
+  // both would allow it.
   std::chrono::milliseconds attempt(std::string_view account, std::string_view address,
                                     limiter_clock::time_point now);
   // The password was right: the account's token comes back, so that signing in often never

@@ -6,6 +6,7 @@
 #include "accounts/accounts_support.hpp"
 #include "src/account_service.hpp"
 #include "src/schema.hpp"
+#include "src/sqlite_account_db.hpp"
 
 namespace duplex::chat {
 namespace {
@@ -16,6 +17,79 @@ using test::claim;
 constexpr const char* pw = "correct horse";
 const client_info phone{"192.0.2.1:5000", "Phone/1.0"};
 const client_info laptop{"192.0.2.2:6000", "Laptop/2.0"};
+
+// The SQLite accounts, counting the sign-in reads (by_key) made through connections opened for
+// the loop and for the workers.
+struct read_counts {
+  std::atomic<int> loop{0}, worker{0};
+};
+class counting_db : public account_db {
+ public:
+  counting_db(std::unique_ptr<account_db> db, std::atomic<int>& reads)
+      : db_(std::move(db)), reads_(reads) {}
+  create_result create_user(const name_claim& n, std::string_view h, role r, std::int64_t t,
+                            std::int64_t* id) override {
+    return db_->create_user(n, h, r, t, id);
+  }
+  create_result check_name(const name_claim& n) override { return db_->check_name(n); }
+  create_result set_display(std::int64_t id, const std::optional<name_claim>& d) override {
+    return db_->set_display(id, d);
+  }
+  std::optional<user> by_id(std::int64_t id) override { return db_->by_id(id); }
+  std::optional<user> by_key(std::string_view key) override {
+    ++reads_;
+    return db_->by_key(key);
+  }
+  std::optional<std::string> password_hash(std::int64_t id) override {
+    return db_->password_hash(id);
+  }
+  bool replace_password_hash(std::int64_t id, std::string_view o, std::string_view h) override {
+    return db_->replace_password_hash(id, o, h);
+  }
+  std::optional<std::size_t> set_password(std::int64_t id, std::string_view h, std::int64_t t,
+                                          std::int64_t keep) override {
+    return db_->set_password(id, h, t, keep);
+  }
+  bool set_role(std::int64_t id, role r) override { return db_->set_role(id, r); }
+  std::optional<std::size_t> set_banned(std::int64_t id, bool b) override {
+    return db_->set_banned(id, b);
+  }
+  std::vector<user_summary> list_users() override { return db_->list_users(); }
+  std::vector<std::string> refresh_skeletons(
+      const std::function<std::string(std::string_view)>& f) override {
+    return db_->refresh_skeletons(f);
+  }
+  std::optional<new_session> create_session(std::int64_t u, std::string_view a,
+                                            std::string_view addr, std::int64_t t,
+                                            std::string_view h) override {
+    return db_->create_session(u, a, addr, t, h);
+  }
+  std::optional<signed_in> find_session(std::string_view tok, std::int64_t t) override {
+    return db_->find_session(tok, t);
+  }
+  void touch(std::int64_t id, std::int64_t t) override { db_->touch(id, t); }
+  std::vector<session_info> list_sessions(std::int64_t u, std::int64_t t) override {
+    return db_->list_sessions(u, t);
+  }
+  bool revoke(std::int64_t u, std::int64_t id) override { return db_->revoke(u, id); }
+  std::size_t revoke_all(std::int64_t u, std::int64_t keep) override {
+    return db_->revoke_all(u, keep);
+  }
+  std::size_t purge_expired(std::int64_t t) override { return db_->purge_expired(t); }
+  bool session_exists(std::int64_t id) override { return db_->session_exists(id); }
+  bool changed_elsewhere() override { return db_->changed_elsewhere(); }
+  bool name_registered(std::string_view k, std::string_view s) override {
+    return db_->name_registered(k, s);
+  }
+  std::optional<std::string> shown_name(std::string_view k) override { return db_->shown_name(k); }
+  std::optional<std::string> key_of_shown(std::string_view k) override {
+    return db_->key_of_shown(k);
+  }
+
+ private:
+  std::unique_ptr<account_db> db_;
+  std::atomic<int>& reads_;
+};
 
 struct AccountService : ::testing::Test {
   account_config config() {
@@ -151,6 +225,44 @@ TEST_F(AccountService, SignInsAreLimitedPerAccountAndSuccessRefunds) {
   EXPECT_GT(r->retry_after, 0ms);
   EXPECT_LE(r->retry_after, 60s);
   EXPECT_EQ(sign_in_as(s, "fay").what, status::ok);  // other accounts are not affected
+}
+
+// A refused attempt costs no read at all, and an allowed one reads on a worker, not on the loop:
+// a client cannot make the loop wait on the database (PostgreSQL with --pg) at will.
+TEST_F(AccountService, SignInChargesTheLimiterBeforeAnyReadAndReadsOffTheLoop) {
+  auto c = config();
+  c.signin.address = {2, 60s};
+  c.signin.account = {2, 60s};
+  read_counts reads;
+  auto sqlite = sqlite_accounts(file.path(), c.sessions, c.loop_busy_timeout);
+  c.open = [&](account_db_use use) -> std::unique_ptr<account_db> {
+    return std::make_unique<counting_db>(sqlite(use),
+                                         use == account_db_use::loop ? reads.loop : reads.worker);
+  };
+  account_service s(c, loop.poster());
+  ASSERT_EQ(registered(s, "gil").what, status::ok);
+  EXPECT_EQ(sign_in_as(s, "gil", "wrong 1").what, status::bad_credentials);
+  EXPECT_EQ(sign_in_as(s, "nobody", pw, laptop).what, status::bad_credentials);
+  EXPECT_EQ(reads.loop, 0);
+  EXPECT_EQ(reads.worker, 2);
+  // The address has spent its 2 tokens (registration, a sign-in): refused, nothing read.
+  for (int i = 0; i < 5; ++i) {
+    std::optional<auth_result> r;
+    s.sign_in("nobody" + std::to_string(i), pw, phone, [&](auth_result a) { r = a; });
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->what, status::rate_limited);
+  }
+  // The name's bucket: one more guess at gil from a fresh address, then refused unread.
+  const client_info tablet{"192.0.2.3:7000", "Tablet/3.0"}, watch{"192.0.2.4:7000", "W/1"};
+  EXPECT_EQ(sign_in_as(s, "gil", "wrong 2", tablet).what, status::bad_credentials);
+  std::optional<auth_result> r;
+  s.sign_in("gil", pw, watch, [&](auth_result a) { r = a; });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->what, status::rate_limited);
+  s.drain();
+  loop.run();
+  EXPECT_EQ(reads.loop, 0);
+  EXPECT_EQ(reads.worker, 3);
 }
 
 TEST_F(AccountService, SignInRehashesWhenTheCostChanged) {

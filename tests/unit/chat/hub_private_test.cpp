@@ -251,6 +251,37 @@ TEST(Conversations, InMemoryOnlyWhileAParticipantIsOnline) {
   EXPECT_EQ(a2.s->of("dm").size(), 1u);
 }
 
+// At max_conversations a message from the bus has no feed to order it, and the bus brings it
+// once per participant's channel that the node hears (both users here: twice). Each user is
+// shown it once all the same.
+TEST(Conversations, AtCapacityAMessageHeardOnBothUsersChannelsIsShownOnce) {
+  hub_limits tight = relaxed();
+  tight.max_conversations = 1;
+  chat_fixture fx(tight);
+  register_users(fx);
+  auto a = sign_in(fx, "Alice");
+  auto b = sign_in(fx, "Bob");
+  auto c = sign_in(fx, "Carol");
+  dm(fx, a, "carol", "fills the only place");
+  fx.pump();
+  ASSERT_EQ(fx.the_hub().conversations(), 1u);
+  // Stored by another node, and heard on alice's channel and on bob's.
+  const stored_message m{
+      conversations::feed_of("alice", "bob"), 1, "Bob", "hello", fx.now_ms, "", "bob"};
+  for (int heard = 0; heard < 2; ++heard)
+    static_cast<store_listener&>(fx.the_hub()).on_message(m);
+  ASSERT_EQ(b.s->of("dm").size(), 1u);
+  EXPECT_EQ(b.s->of("dm")[0]["text"], "hello");
+  EXPECT_EQ(a.s->of("dm").size(), 2u);  // the one to carol, and this one
+  // The next message is shown, once.
+  auto next = m;
+  next.id = 2;
+  for (int heard = 0; heard < 2; ++heard)
+    static_cast<store_listener&>(fx.the_hub()).on_message(next);
+  EXPECT_EQ(b.s->of("dm").size(), 2u);
+  EXPECT_EQ(c.s->of("dm").size(), 1u);
+}
+
 TEST(Conversations, ASessionWaitsForItsWelcomeBeforeAnythingElse) {
   chat_fixture fx;
   register_users(fx);

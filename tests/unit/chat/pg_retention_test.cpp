@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "src/pg_schema.hpp"
 #include "unit/chat/pg_support.hpp"
 
@@ -126,6 +128,68 @@ TEST_F(pg_retention_test, APassLargerThanABatchGoesOnUntilDone) {
   ASSERT_TRUE(test::run_until(loop, [&] { return r.connected(); }));
   EXPECT_EQ(prune(r), std::pair(true, pg_retention::max_batch + 7));
   EXPECT_EQ(number("SELECT count(*) FROM messages"), 0);
+}
+
+// While another connection holds the lock (another node pruning), a pass deletes nothing.
+TEST_F(pg_retention_test, APassIsSkippedWhileAnotherConnectionHoldsTheLock) {
+  write("old", 1, 3, 40);
+  pg_link holder(loop, test::pg_at(*pg, db));
+  holder.start();
+  ASSERT_TRUE(test::run_until(loop, [&] { return holder.connected(); }));
+  std::string held;
+  holder.query("SELECT pg_try_advisory_lock($1::bigint)", {std::to_string(pg_retention::lock_key)},
+               [&](const pg_reply& r) { held = r.ok() ? std::string(r.text(0, 0)) : "error"; });
+  ASSERT_TRUE(test::run_until(loop, [&] { return !held.empty(); }));
+  ASSERT_EQ(held, "t");
+  pg_retention r(loop, test::pg_at(*pg, db), 30);
+  r.start();
+  ASSERT_TRUE(test::run_until(loop, [&] { return r.connected(); }));
+  EXPECT_EQ(prune(r), std::pair(true, std::int64_t{0}));
+  EXPECT_EQ(r.skipped(), 1u);
+  EXPECT_EQ(number("SELECT count(*) FROM messages"), 3);
+  bool freed = false;
+  holder.query("SELECT pg_advisory_unlock($1::bigint)", {std::to_string(pg_retention::lock_key)},
+               [&](const pg_reply&) { freed = true; });
+  ASSERT_TRUE(test::run_until(loop, [&] { return freed; }));
+  EXPECT_EQ(prune(r), std::pair(true, std::int64_t{3}));
+  EXPECT_EQ(r.skipped(), 1u);
+  EXPECT_EQ(prune(r), std::pair(true, std::int64_t{0}));  // and the lock was given back
+  EXPECT_EQ(r.skipped(), 1u);
+}
+
+// Two nodes' passes at the same moment: one prunes, the other is skipped.
+TEST_F(pg_retention_test, TwoNodesPassingTogetherPruneOnce) {
+  for (int f = 0; f < 20; ++f)
+    write("feed" + std::to_string(f), 1, 50, 40);
+  pg_retention a(loop, test::pg_at(*pg, db), 30), b(loop, test::pg_at(*pg, db), 30);
+  a.start();
+  b.start();
+  ASSERT_TRUE(test::run_until(loop, [&] { return a.connected() && b.connected(); }));
+  std::optional<std::int64_t> by_a, by_b;
+  a.prune(now_ms, [&](bool ok, std::int64_t n) { by_a = ok ? n : -1; });
+  b.prune(now_ms, [&](bool ok, std::int64_t n) { by_b = ok ? n : -1; });
+  ASSERT_TRUE(test::run_until(loop, [&] { return by_a && by_b; }));
+  EXPECT_EQ(a.skipped() + b.skipped(), 1u);
+  EXPECT_EQ(*by_a + *by_b, 20 * 50);
+  EXPECT_TRUE(*by_a == 0 || *by_b == 0);
+  EXPECT_EQ(number("SELECT count(*) FROM messages"), 0);
+}
+
+// Each feed is walked from its oldest id and only as far as what goes: a young message stops
+// the walk, and a feed whose oldest message is young is not touched.
+TEST_F(pg_retention_test, AFeedIsPrunedFromItsOldestIdUpToTheFirstYoungOne) {
+  write("mixed", 1, 4, 40);
+  write("mixed", 5, 1, 1);
+  write("mixed", 6, 1, 40);  // older than the one before it: waits for that one
+  write("young", 1, 3, 1);
+  pg_retention r(loop, test::pg_at(*pg, db), 30);
+  r.start();
+  ASSERT_TRUE(test::run_until(loop, [&] { return r.connected(); }));
+  EXPECT_EQ(prune(r), std::pair(true, std::int64_t{4}));
+  EXPECT_EQ(number("SELECT (string_agg(id::text, ',' ORDER BY id) = '5,6')::int FROM messages"
+                   " WHERE feed = 'mixed'"),
+            1);
+  EXPECT_EQ(number("SELECT count(*) FROM messages WHERE feed = 'young'"), 3);
 }
 
 TEST_F(pg_retention_test, WithoutAConnectionAPassFailsAndTheNextOneRuns) {
