@@ -116,13 +116,15 @@ struct topic_publisher final : chat::publisher {
 };
 
 // Every request but /healthz (which load balancers ask by any name) must name this server.
-// Until `ready` (with --pg: PostgreSQL and the bus connected once), every other request is
+// Until `ready` (with --pg: PostgreSQL connected once), every request, /healthz included, is
 // answered 503, so that a client that comes during the start is told to come back, not shown
-// a store error.
+// a store error, and a load balancer sends nobody yet. Redis shards are not waited for: one
+// that is down pauses its own rooms (store_failed), as it would later.
 server_options::filter_fn host_filter(std::shared_ptr<const chat::host_policy> policy,
                                       std::shared_ptr<const bool> ready) {
   return [policy, ready](const http::request& req) -> refusal {
-    if (req.path() == "/healthz") return {};
+    if (req.path() == "/healthz")
+      return *ready ? refusal{} : refusal{503, "starting: the node's connections are not ready"};
     if (!policy->allows(req.authority()))
       return {403, "this chat does not answer to the host name '" + std::string(req.authority()) +
                        "'; start it with --allowed-host NAME or --public-url URL to allow it"};
@@ -657,7 +659,7 @@ int main(int argc, char** argv) {
       pg_files = std::make_unique<chat::pg_file_store>(
           cfg.pg, 2, 32, [&srv](std::function<void()> fn) { srv.post(0, std::move(fn)); });
     add_files(srv, hub, uploads, pg_files.get(), acc, *directory, cfg);
-    // Said once the node serves: with --pg, once its links are first up (503 until then).
+    // Said once the node serves: with --pg, once PostgreSQL is first connected (503 until then).
     auto announce = [&srv, &cfg] {
       std::printf("duplex-chat listening on http%s://%s:%u/ (history in %s)\n",
                   cfg.server.tls.cert_file.empty() ? "" : "s", cfg.server.host.c_str(), srv.port(),
@@ -668,7 +670,7 @@ int main(int argc, char** argv) {
     };
     if (pg)
       open_when(
-          srv, [p = pg.get()] { return p->connected(); },
+          srv, [p = pg.get()] { return p->db().connected(); },
           [ready, announce] {
             *ready = true;
             announce();

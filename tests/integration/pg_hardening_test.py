@@ -10,6 +10,7 @@ import asyncio
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -262,7 +263,43 @@ async def start_gate(pg):
     check(not bad, f"no client coming during the start sees an error ({bad})")
 
 
-SCENARIOS = {"dm-at-signin": dm_at_signin, "listen-cut": listen_cut, "start-gate": start_gate}
+async def shard_down_start(pg):
+    """A node started while one of its two Redis shards is down opens once PostgreSQL is up:
+    only the dead shard's rooms pause, as they would later (found by review: it stayed 503)."""
+    redis = Redis(free_port())
+    dead = free_port()  # nothing listens there
+    node = Proc([CHAT, "--host", "127.0.0.1", "--port", "0", "--guests",
+                 "--db", os.path.join(tempfile.mkdtemp(prefix="duplex-node-"), "n.db"),
+                 "--redis", f"redis://127.0.0.1:{redis.port},redis://127.0.0.1:{dead}",
+                 "--pg", pg.url()])
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(node.proc.stdout.readline), 15)
+    except asyncio.TimeoutError:
+        line = ""
+    m = re.search(r":(\d+)/", line)
+    check(m is not None, f"the node opens with a shard down ({line!r})")
+    if m is None:
+        return
+    port = int(m.group(1))
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request("GET", "/healthz")
+    check(conn.getresponse().status == 200, "/healthz says ok once the node serves")
+    conn.close()
+    outcomes = {}
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10) as ws:
+        await ws.send(json.dumps({"type": "hello", "nick": "early"}))
+        for i in range(8):
+            room = f"room{i}"
+            await ws.send(json.dumps({"type": "join", "room": room}))
+            got = await gather_until(ws, lambda m: m["type"] in ("joined", "error")
+                                     and m.get("room") == room, 5)
+            outcomes[room] = got[-1]["type"] if got else "nothing"
+    check("joined" in outcomes.values(), f"rooms on the live shard work ({outcomes})")
+    check(set(outcomes.values()) <= {"joined", "error"}, f"every join is answered ({outcomes})")
+
+
+SCENARIOS = {"dm-at-signin": dm_at_signin, "listen-cut": listen_cut, "start-gate": start_gate,
+             "shard-down-start": shard_down_start}
 
 
 def main():

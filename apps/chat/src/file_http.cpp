@@ -1,6 +1,7 @@
 #include "file_http.hpp"
 
 #include <chrono>
+#include <exception>
 
 #include "account_replies.hpp"
 #include "file_names.hpp"
@@ -34,7 +35,12 @@ std::optional<upload_head> admit_upload_head(http_exchange& ex, const file_setti
   if (found.failed) return refuse(503, "busy", "the accounts cannot be read now; try again");
   if (!found.session) return refuse(401, "signed_out", "sign in to upload files");
   std::string user = found.session->who.key;
-  auto target = upload_target_of(*access.rooms, access.key_of, user, req.query(), files_now_ms());
+  upload_target target;
+  try {  // the directory may be PostgreSQL's (--pg), which throws while it cannot be read
+    target = upload_target_of(*access.rooms, access.key_of, user, req.query(), files_now_ms());
+  } catch (const std::exception&) {
+    return refuse(503, "busy", "the room directory cannot be read now; try again");
+  }
   if (target.status != 0) return refuse(target.status, target.code, target.why);
   return upload_head{std::move(user), std::move(target.feed),
                      sanitize_file_name(req.find("X-Filename").value_or(""))};
@@ -69,8 +75,14 @@ std::optional<download_ask> admit_download(http_exchange& ex, const file_access&
 
 bool may_download(http_exchange& ex, const file_access& access, const std::string& user,
                   const std::optional<upload_record>& rec) {
-  // One answer for "no such file" and "not yours to see".
-  if (rec && rec->posted && may_read(*access.rooms, user, rec->feed)) return true;
+  // One answer for "no such file" and "not yours to see". The directory may be PostgreSQL's
+  // (--pg), which throws while it cannot be read.
+  try {
+    if (rec && rec->posted && may_read(*access.rooms, user, rec->feed)) return true;
+  } catch (const std::exception&) {
+    answer_error(ex, 503, "busy", "the room directory cannot be read now; try again");
+    return false;
+  }
   answer_error(ex, 404, "not_found", "no such file");
   return false;
 }

@@ -71,6 +71,10 @@ void hub::follow_member(const std::string& room_name, const std::string& user_ke
 void hub::follow_guests(const std::string& room_name) {
   auto it = rooms_.find(room_name);
   if (it == rooms_.end()) return;
+  // Only an invite-only room turns guests away (a ban names its guest, and comes as a change
+  // of its own): one read for the room, not three for each guest in it.
+  const auto stored = dir_.find(room_name);
+  if (!stored || !stored->invite_only) return;
   std::set<std::string> guests;
   for (auto id : it->second.members)
     if (const client* c = find_client(id); c != nullptr)

@@ -123,10 +123,17 @@ bool pg_sync::ended_while_idle() {
 }
 
 void pg_sync::ensure_connected() {
-  if (conn_ && ended_while_idle()) {
-    PQfinish(conn_);
-    conn_ = nullptr;
-    retry_at_ = {};
+  if (conn_) {
+    // Known before reading: once the end is read, libpq no longer knows.
+    const bool mid_transaction = PQtransactionStatus(conn_) != PQTRANS_IDLE;
+    if (ended_while_idle()) {
+      // The transaction's work is gone with its server: going on, in autocommit, on a new
+      // connection would commit only its remaining statements.
+      if (mid_transaction) fail("the connection ended inside a transaction");
+      PQfinish(conn_);
+      conn_ = nullptr;
+      retry_at_ = {};
+    }
   }
   if (conn_) return;
   if (clock::now() < retry_at_)

@@ -221,6 +221,31 @@ TEST(PgSync, AStatementPastItsBoundIsCutAndTheNextConnectsAgain) {
   EXPECT_EQ(db.exec("SELECT 8").integer(0, 0), 8) << "a statement's error keeps the connection";
 }
 
+// A connection ended between two statements of a transaction (an administrator, a failover):
+// the rest must fail, not run in autocommit on a new connection and "commit" half the work.
+TEST(PgSync, AConnectionEndedInsideATransactionFailsTheRestOfIt) {
+  PG_OR_SKIP(pg);
+  pg_sync_options o;
+  o.conninfo = pg->conninfo();
+  o.min_backoff = 1ms;
+  pg_sync db(o);
+  db.exec("CREATE TABLE IF NOT EXISTS half_tx (n int)");
+  db.exec("TRUNCATE half_tx");
+  pg_sync_options plain;
+  plain.conninfo = pg->conninfo();
+  pg_sync admin(plain);
+  {
+    pg_transaction tx(db);
+    db.exec("INSERT INTO half_tx VALUES (1)");
+    const std::string pid = db.exec("SELECT pg_backend_pid()::text").text(0, 0);
+    admin.exec("SELECT pg_terminate_backend($1::int)", {pid});
+    std::this_thread::sleep_for(100ms);  // the server's goodbye reaches the socket
+    EXPECT_THROW(db.exec("INSERT INTO half_tx VALUES (2)"), pg_error);
+  }
+  std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(db.exec("SELECT count(*) FROM half_tx").integer(0, 0), 0) << "nothing of it stays";
+}
+
 // Notifications that arrive with other statements' answers are reported once, by the next look.
 TEST(PgSync, NotificationsAreReportedOnceWhateverReadThem) {
   PG_OR_SKIP(pg);
