@@ -80,7 +80,7 @@ bool socket_conn::advance_exchange() {
       return false;
     }
     set_deadline(ctx_.after(ctx_.server.opts.handshake_timeout));
-    return !answers_over_limit();
+    return !answers_over_limit(http_->reader.buffered() != 0);
   }
   if (!b.reading || b.paused) return false;
   return read_body();
@@ -248,8 +248,8 @@ void socket_conn::resume_body() {
 // the next requests buffered: bytes wait in the kernel, whose window pushes back on the client.
 void socket_conn::update_input() {
   if (phase_ != phase::http || peer_done_ || !http_) return;
-  bool hold = false;
-  if (!close_after_flush_ && exchange_active()) {
+  bool hold = answers_held_;
+  if (!hold && !close_after_flush_ && exchange_active()) {
     const body_state& b = *http_->body;
     hold = b.paused || (!b.reading && !b.ex->answered &&
                         http_->reader.buffered() >= ctx_.server.opts.http_limits.max_head_bytes);

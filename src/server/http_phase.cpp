@@ -28,7 +28,7 @@ bool answer_plain(const server_state& s, net::event_loop& loop, const http::requ
 }
 
 void socket_conn::process_http() {
-  while (phase_ == phase::http && !close_after_flush_) {
+  while (phase_ == phase::http && !close_after_flush_ && !answers_held_) {
     if (exchange_active()) {
       if (!advance_exchange()) break;  // waits for input, the application, or resume()
       continue;
@@ -51,10 +51,12 @@ void socket_conn::process_http() {
       continue;
     }
     handle_plain(req);
-    if (phase_ != phase::http || answers_over_limit()) return;
+    if (phase_ != phase::http) return;
+    const bool more_asked = !http_->reader.after_head().empty();
     // The next pipelined head is parsed from where this one ends: the reader drops consumed
     // bytes once per read, not once per request, which made a pipelined read quadratic.
     http_->reader.consume();
+    if (answers_over_limit(more_asked)) return;
   }
   if (phase_ != phase::http) return;
   // A client that half-closed gets every answer it asked for, then the end.
@@ -62,13 +64,32 @@ void socket_conn::process_http() {
   update_input();
 }
 
-// A client that pipelines requests and never reads the answers gets no unbounded queue.
-bool socket_conn::answers_over_limit() {
+// A client that pipelines requests and never reads the answers gets no unbounded queue: with
+// answers over the limit and more requests already sent, it is cut. One answer over the limit
+// with nothing more asked (a file) goes out whole, while reading waits until it drains, so that
+// requests sent meanwhile stay in the kernel rather than add answers to the queue.
+bool socket_conn::answers_over_limit(bool more_asked) {
   if (stream().queued() <= ctx_.server.opts.max_backpressure) return false;
+  if (!more_asked) {
+    answers_held_ = true;
+    update_input();
+    return true;
+  }
   ctx_.server.log("closing " + remote_address() + ": unread HTTP responses over the limit");
   aborting_ = true;
   destroy();
   return true;
+}
+
+// From on_writable: the held answer is going out; once under the limit, reading goes on. Each
+// write that makes progress renews the keep-alive deadline, so a slow download is not cut and
+// a client that reads nothing is.
+void socket_conn::release_answers() {
+  set_deadline(ctx_.after(ctx_.server.opts.handshake_timeout));
+  if (stream().queued() > ctx_.server.opts.max_backpressure) return;
+  answers_held_ = false;
+  update_input();
+  continue_http();
 }
 
 // The application's filter sees every request head before any route does.

@@ -103,6 +103,8 @@ void socket_conn::on_stream_end() {
 void socket_conn::on_writable() {
   const std::size_t before = stream().queued();
   if (!stream().flush()) return;
+  if (answers_held_ && phase_ == phase::http && stream().queued() < before)
+    return release_answers();
   const std::size_t mark = ctx_.server.opts.drain_watermark;
   if (may_send() && before > mark && stream().queued() <= mark && route_->behavior.on_drain) {
     begin_cork();

@@ -135,7 +135,8 @@ class socket_conn final : public websocket, private net::stream, private net::wh
   refusal filter(const http::request& req);
   void handle_plain(const http::request& req);
   void respond_and_close(int status, std::string_view reason);
-  bool answers_over_limit();
+  bool answers_over_limit(bool more_asked);
+  void release_answers();
   // body_phase.cpp
   const body_route* body_route_for(const http::request& req) const;
   bool exchange_active() const noexcept { return http_ && http_->body && http_->body->ex; }
@@ -176,9 +177,10 @@ class socket_conn final : public websocket, private net::stream, private net::wh
   send_result result(send_status s) const noexcept { return {s, stream().queued()}; }
 
   loop_context& ctx_;
-  // One word for the deadline (ms on the loop's clock: 48 bits last 8,900 years), the phase
-  // and the flags.
-  std::uint64_t deadline_ : 48 = 0;
+  // One word for the deadline (ms on the loop's clock: 47 bits last 4,400 years), the phase
+  // and the flags (one bit beside the deadline, where a bool fits in the word's sixth byte).
+  std::uint64_t deadline_ : 47 = 0;
+  bool answers_held_ : 1 = false;  // reading stopped until a large answer drains
   phase phase_ : 8 = phase::http;
   bool corked_ : 1 = false;
   bool close_after_flush_ : 1 = false;
