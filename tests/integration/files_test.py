@@ -31,9 +31,9 @@ LIMIT = 1024 * 1024  # --max-upload-bytes, small so the test stays quick
 
 
 class Chat:
-    def __init__(self, db, files):
+    def __init__(self, db, files, limit=LIMIT):
         self.proc = subprocess.Popen([BINARY, "--host", "127.0.0.1", "--port", "0", "--db", db,
-                                      "--files-dir", files, "--max-upload-bytes", str(LIMIT)],
+                                      "--files-dir", files, "--max-upload-bytes", str(limit)],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.port = int(re.search(r":(\d+)/", self.proc.stdout.readline()).group(1))
         self.origin = f"http://127.0.0.1:{self.port}"
@@ -221,7 +221,30 @@ async def main():
             await ws.close()
     finally:
         chat.stop()
+    await large_download(tmp)
     return summary("files")
+
+
+async def large_download(tmp):
+    """A file far past the server's 1 MiB send queue and what the kernel takes at once comes
+    back whole (it used to be cut at the queue's limit, as a pipelining client's answers are)."""
+    chat = Chat(os.path.join(tmp, "big.db"), os.path.join(tmp, "big-files"), 12 * 1024 * 1024)
+    try:
+        alice = chat.register("alice")
+        ws = await chat.ws(alice)
+        await ws.send(json.dumps({"type": "join", "room": "general"}))
+        await expect(ws, "joined")
+        content = os.urandom(10 * 1024 * 1024)
+        status, up = chat.upload(alice, "room=general", "big.bin", content)
+        check(status == 200, f"a 10 MiB upload ({status})")
+        await ws.send(json.dumps({"type": "say", "room": "general", "text": "", "file": up["id"]}))
+        await expect(ws, "message")
+        res, body = chat.request("GET", f"/files/{up['id']}/big.bin", headers={"Cookie": alice})
+        check(res.status == 200 and body == content,
+              f"the 10 MiB download comes back whole ({res.status}, {len(body)} bytes)")
+        await ws.close()
+    finally:
+        chat.stop()
 
 
 if __name__ == "__main__":
