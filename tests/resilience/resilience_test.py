@@ -236,11 +236,17 @@ async def stalled_subscriber(server, messages, size):
                 await reader.recv()
                 got += 1
 
+        async def send_all():
+            for i in range(messages):
+                await publisher.send(payload)
+                if i % 100 == 0:
+                    await asyncio.sleep(0)
+
         reading = asyncio.create_task(read_all())
-        for i in range(messages):
-            await publisher.send(payload)
-            if i % 100 == 0:
-                await asyncio.sleep(0)
+        try:  # a server that stops reading the publisher fails the count below, not the timeout
+            await asyncio.wait_for(send_all(), 60)
+        except asyncio.TimeoutError:
+            pass
         try:
             await asyncio.wait_for(reading, 30)
         except asyncio.TimeoutError:
