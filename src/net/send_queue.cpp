@@ -58,11 +58,14 @@ struct send_queue::block {
 
 namespace {
 
-// Blocks of drained queues, kept for the next queue of this thread; bounded, and each with
-// little storage, so the pool holds a few kilobytes at most. Trivially destructible, so that
-// a queue destroyed late in the thread's exit still finds it; `drain` empties it then.
+// Blocks of drained queues, kept for the next queue of this thread. A broadcast queues a block
+// on every subscriber at once and drains them all at the iteration's end, so the pool is sized
+// for a fan-out to a thousand sockets with a batch of up to 16 frames each (under 1 MiB kept per
+// thread at most); beyond that a block is freed and allocated again. Trivially destructible,
+// so that a queue destroyed late in the thread's exit still finds it; `drain` empties it then.
 struct block_pool {
-  static constexpr std::size_t max_blocks = 64;
+  static constexpr std::size_t max_blocks = 1024;
+  static constexpr std::size_t max_segments = 16;
   send_queue::block* free[max_blocks];
   std::size_t count;
   bool closed;  // the thread is ending: blocks are deleted, not kept
@@ -81,6 +84,10 @@ pool_drain::~pool_drain() {
 }
 
 }  // namespace
+
+std::size_t send_queue::pooled_blocks() noexcept {
+  return pool.count;
+}
 
 std::size_t send_queue::bytes() const noexcept {
   return q_ ? q_->bytes : 0;
@@ -125,7 +132,7 @@ void send_queue::clear() noexcept {
   b->head = 0;
   b->bytes = 0;
   // A block that a burst grew is not worth keeping; nor more blocks than a loop reuses.
-  if (b->segments.capacity() > 8 || pool.count == block_pool::max_blocks || pool.closed) {
+  if (b->segments.capacity() > block_pool::max_segments || pool.count == block_pool::max_blocks || pool.closed) {
     delete b;
     return;
   }

@@ -60,6 +60,10 @@ class send_queue {
   /// Drops everything waiting.
   void clear() noexcept;
 
+  /// Blocks this thread keeps from drained queues for the next ones (a diagnostic: a fan-out
+  /// that drains every subscriber's queue on each iteration takes its blocks from here).
+  static std::size_t pooled_blocks() noexcept;
+
   /// The segments (defined in send_queue.cpp).
   struct block;
 
