@@ -51,13 +51,21 @@ bool stream::write_tls(std::string_view plain) {
     tls_->early += plain;
     return true;
   }
+  // Encrypted and written a piece at a time: the peer decrypts the first records of a large
+  // message while the last are being encrypted here, instead of waiting for all of them (a
+  // 1 MiB wss echo spent a third of its time with each side waiting for the other).
+  constexpr std::size_t piece = 64 * 1024;
   std::string& cipher = tls_cipher_buffer();
-  cipher.clear();
-  if (!tls_->session.send(plain, cipher)) {
-    fail();
-    return false;
-  }
-  write_wire(cipher);
+  do {
+    const std::string_view part = plain.substr(0, piece);
+    plain.remove_prefix(part.size());
+    cipher.clear();
+    if (!tls_->session.send(part, cipher)) {
+      fail();
+      return false;
+    }
+    write_wire(cipher);
+  } while (!plain.empty() && !broken_);
   return true;
 }
 

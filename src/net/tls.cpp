@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "io_calls.hpp"
@@ -133,10 +134,15 @@ tls_session::~tls_session() {
 
 void tls_session::drain(std::string& cipher) {
   BIO* wbio = SSL_get_wbio(ssl_);
-  char buf[16384];
-  int n;
-  while ((n = BIO_read(wbio, buf, sizeof buf)) > 0)
-    cipher.append(buf, static_cast<std::size_t>(n));
+  // Straight into the caller's string: a bounce through a stack buffer would copy every
+  // ciphertext byte once more.
+  while (const std::size_t pending = BIO_ctrl_pending(wbio)) {
+    const std::size_t at = cipher.size();
+    cipher.resize(at + pending);
+    const int n = BIO_read(wbio, cipher.data() + at, static_cast<int>(pending));
+    cipher.resize(at + static_cast<std::size_t>(std::max(n, 0)));
+    if (n <= 0) break;
+  }
 }
 
 void tls_session::start(std::string& cipher) {

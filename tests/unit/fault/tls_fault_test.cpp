@@ -191,5 +191,54 @@ TEST_F(TlsFaults, OneClientsTlsErrorDoesNotEndAnotherOnTheSameLoop) {
   EXPECT_EQ(second_code, 1000);
 }
 
+std::atomic<std::size_t> largest_write{0};
+
+ssize_t measuring_sendmsg(int fd, const msghdr* msg, int flags) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < msg->msg_iovlen; ++i)
+    n += msg->msg_iov[i].iov_len;
+  std::size_t seen = largest_write.load();
+  while (n > seen && !largest_write.compare_exchange_weak(seen, n)) {
+  }
+  return ::sendmsg(fd, msg, flags);
+}
+
+// A large message over TLS is encrypted and written a piece at a time, on both sides: the
+// peer decrypts the first records while the last are still being encrypted. Written whole,
+// each side of a 1 MiB wss echo waited for the other's entire message to be encrypted.
+TEST_F(TlsFaults, ALargeMessageLeavesInPiecesAndArrivesWhole) {
+  using namespace std::chrono_literals;
+  server_options so;
+  so.tls.cert_file = certs_.cert;
+  so.tls.key_file = certs_.key;
+  test::running_server srv(so, [](server& s) {
+    ws_behavior b;
+    b.on_message = [](websocket& ws, std::string_view d, ws::opcode op) { ws.send(d, op); };
+    s.ws("/", std::move(b));
+  });
+  largest_write = 0;
+  io.sendmsg.store(&measuring_sendmsg);
+  event_loop loop;
+  client_options co;
+  co.tls.ca_file = certs_.cert;
+  std::string sent(1 << 20, '\0'), got;
+  for (std::size_t i = 0; i < sent.size(); ++i)
+    sent[i] = static_cast<char>(i * 7 + i / 4096);
+  client_handlers h;
+  h.on_open = [&](client& c) { c.send(sent, ws::opcode::binary); };
+  h.on_message = [&](client&, std::string_view d, ws::opcode) {
+    got = d;
+    loop.stop();
+  };
+  client c(loop, co, h);
+  loop.add_timer(10s, [&] { loop.stop(); });
+  c.connect("wss://127.0.0.1:" + std::to_string(srv.port()) + "/");
+  loop.run();
+  io.restore();
+  EXPECT_TRUE(got == sent) << "echoed " << got.size() << " bytes";
+  EXPECT_GT(largest_write.load(), 16u * 1024);
+  EXPECT_LT(largest_write.load(), 80u * 1024) << "a write held more than one piece";
+}
+
 }  // namespace
 }  // namespace duplex::net
