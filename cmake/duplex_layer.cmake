@@ -23,5 +23,19 @@ function(duplex_layer name)
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(${name} PUBLIC ${ARG_DEPENDS}
                         PRIVATE $<BUILD_INTERFACE:duplex_warnings> ${ARG_PRIVATE_DEPENDS})
+  if(DUPLEX_LTO AND DUPLEX_SHARED)
+    set_property(TARGET ${name} PROPERTY INTERPROCEDURAL_OPTIMIZATION ON)
+  elseif(DUPLEX_LTO)
+    # Fat objects: an app linked with LTO inlines across the layers, while the tests, and a
+    # consumer of the installed archive that does not use LTO, link their machine code as usual.
+    target_compile_options(${name} PRIVATE -flto=auto -ffat-lto-objects)
+  endif()
   set_property(GLOBAL APPEND PROPERTY DUPLEX_LAYERS ${name})
+endfunction()
+
+# An executable linked with link-time optimisation when DUPLEX_LTO is on.
+function(duplex_lto target)
+  if(DUPLEX_LTO)
+    set_property(TARGET ${target} PROPERTY INTERPROCEDURAL_OPTIMIZATION ON)
+  endif()
 endfunction()
