@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   app.add_option("--io", io, "I/O backend: auto (DUPLEX_IO, else epoll), epoll or uring")
       ->check(CLI::IsMember({"auto", "epoll", "uring"}))
       ->capture_default_str();
+  app.add_flag("--batch-sends", opts.batch_sends,
+               "with epoll, send each iteration's replies in one io_uring_enter");
   CLI11_PARSE(app, argc, argv);
   duplex::net::parse_io_backend(io, opts.io);
   opts.deflate.enabled = !no_deflate;

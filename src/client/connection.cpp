@@ -171,7 +171,8 @@ void client::impl::flush() {
 }
 
 send_result client::impl::result() const noexcept {
-  return {stream().drained() ? send_status::sent : send_status::buffered, stream().queued()};
+  // Not drained(): that would send the loop's batch now, for every send.
+  return {stream().queued() == 0 ? send_status::sent : send_status::buffered, stream().queued()};
 }
 
 send_result client::impl::send(std::string_view data, ws::opcode op, bool compress) {

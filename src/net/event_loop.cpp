@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "poller.hpp"
+#include "send_batch.hpp"
 
 namespace duplex::net {
 namespace {
@@ -121,9 +122,11 @@ event_loop::event_loop(loop_options opts)
       buffer_size_(opts.receive_buffer_bytes) {
   add(waker_->fd(), io_events::readable, waker_.get());
   update_clock();
+  if (backend_ == io_backend::uring || opts.batch_sends) batch_ = send_batch::open();
 }
 
 event_loop::~event_loop() {
+  flush_sends();
   // The waker goes first and unregisters itself while the poller still stands.
   if (waker_) remove(waker_->fd());
 }
@@ -146,6 +149,12 @@ void event_loop::modify(int fd, io_events interest, io_handler* h) {
 
 void event_loop::remove(int fd) noexcept {
   poller_->remove(fd);
+}
+
+// The iteration's writes, in one system call; an exception from a stream's answer to its
+// outcome (an allocation in its queue) is the loop's to report, as from any handler.
+void event_loop::flush_sends() noexcept {
+  if (batch_) guarded([&] { batch_->flush(); });
 }
 
 void event_loop::update_clock() noexcept {
@@ -171,8 +180,10 @@ void event_loop::run() {
     run_timers();
     for (auto& fn : iteration_end_)
       guarded(fn);
+    flush_sends();
   }
   run_posted();
+  flush_sends();
   // The stop is spent: a later run() runs again (tests step a loop through phases this way).
   stopped_.store(false, std::memory_order_release);
 }

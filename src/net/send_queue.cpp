@@ -118,6 +118,17 @@ void send_queue::push(std::string&& data) {
   b.segments.push_back({std::move(data), nullptr, 0});
 }
 
+void send_queue::push_front(std::string_view data) {
+  if (data.empty()) return;
+  block& b = take();
+  b.bytes += data.size();
+  if (b.head > 0) {
+    b.segments[--b.head] = {std::string(data), nullptr, 0};
+    return;
+  }
+  b.segments.insert(b.segments.begin(), {std::string(data), nullptr, 0});
+}
+
 void send_queue::push(shared_bytes buf, std::size_t offset) {
   if (!buf || offset >= buf->size()) return;
   block& b = take();

@@ -4,6 +4,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "send_batch.hpp"
+
 namespace duplex::net {
 
 std::string& tls_plain_buffer() noexcept {
@@ -26,6 +28,7 @@ std::string& tls_cipher_buffer() noexcept {
 }  // namespace
 
 stream::~stream() {
+  if (sending_) settle_quietly();
   if (fd_ < 0) return;
   // io_uring, unlike epoll, keeps polling a closed descriptor's file until told.
   loop_.remove(fd_);
@@ -71,8 +74,21 @@ bool stream::write_tls(std::string_view plain) {
 
 void stream::write_wire(std::string_view bytes) {
   if (broken_ || fd_ < 0 || bytes.empty()) return;
+  if (sending_) {  // behind the batched write: queued, and flushed once its outcome is known
+    queue_.push(bytes);
+    return;
+  }
   std::size_t written = 0;
   if (queue_.empty()) {
+    // A small write joins the iteration's batch (one system call for all of them), unless a
+    // test's hook stands in for sendmsg: the hook must see every write.
+    send_batch* batch = loop_.batch();
+    if (batch != nullptr && bytes.size() <= send_batch::max_write && batch->open_for_writes() &&
+        io.sendmsg.load(std::memory_order_relaxed) == &::sendmsg) {
+      batch->add(*this, fd_, bytes);
+      sending_ = true;
+      return;
+    }
     const write_result w = write_bytes(fd_, bytes);
     if (w.error) return fail();
     written = w.written;
@@ -85,6 +101,7 @@ void stream::write_wire(std::string_view bytes) {
 
 void stream::write_pair(std::string_view header, std::string_view payload) {
   if (broken_ || fd_ < 0) return;
+  if (sending_) settle();  // the batched write goes first
   std::size_t written = 0;
   if (queue_.empty()) {
     iovec iov[2] = {{const_cast<char*>(header.data()), header.size()},
@@ -102,7 +119,8 @@ void stream::write_pair(std::string_view header, std::string_view payload) {
 }
 
 bool stream::flush() {
-  if (broken_ || fd_ < 0) return !broken_;
+  // Behind a batched write the queue waits for its outcome, and on_sent flushes it then.
+  if (broken_ || fd_ < 0 || sending_) return !broken_;
   const write_result w = queue_.flush(fd_);
   if (w.error) {
     fail();
@@ -110,6 +128,31 @@ bool stream::flush() {
   }
   want_write(!queue_.empty());
   return true;
+}
+
+void stream::settle() {
+  if (send_batch* batch = loop_.batch()) batch->flush();
+  sending_ = false;  // a batch that is reporting already (a write from on_sent) has none left
+}
+
+void stream::settle_quietly() noexcept {
+  try {
+    settle();
+  } catch (...) {
+    sending_ = false;  // the batch is sent; only this stream's answer to it failed
+  }
+}
+
+void stream::on_sent(int error, std::string_view rest) noexcept {
+  sending_ = false;
+  if (broken_ || fd_ < 0) return;
+  if (error != 0) return fail();
+  try {
+    if (!rest.empty()) queue_.push_front(rest);
+    if (!queue_.empty()) flush();
+  } catch (...) {
+    fail();  // no memory for the rest: this stream cannot keep its order, the others can
+  }
 }
 
 void stream::use_tls(const std::shared_ptr<tls_context>& ctx, bool server,
@@ -124,6 +167,8 @@ void stream::start_tls() {
 }
 
 void stream::abandon() noexcept {
+  // A batched write was written as far as the writer knows: it goes, what is queued does not.
+  if (sending_) settle_quietly();
   broken_ = true;
   queue_.clear();
   if (tls_) tls_->early.clear();
@@ -144,10 +189,12 @@ bool stream::close_notify() {
 }
 
 void stream::shutdown_write() noexcept {
+  if (sending_) settle_quietly();  // the FIN after the bytes written before it
   if (fd_ >= 0) sys::shutdown(fd_, SHUT_WR);
 }
 
 void stream::close(bool reset) noexcept {
+  if (sending_) settle_quietly();
   if (fd_ < 0) return;
   loop_.remove(fd_);
   if (reset) {

@@ -41,6 +41,7 @@ class stream : public io_handler {
   // A descriptor for a stream made before it had one (a client about to connect), or a new
   // one once the last was closed (a client that reconnects): a plain, unbroken stream again.
   void adopt(int fd) noexcept {
+    if (sending_) settle_quietly();
     fd_ = fd;
     broken_ = read_ = write_ = false;
     queue_.clear();
@@ -77,9 +78,18 @@ class stream : public io_handler {
   void queue_shared(const shared_bytes& frame) { queue_.push(frame); }
   // The queue to the kernel; write readiness follows what is left. False if the write failed.
   bool flush();
-  // Asked on every send: an empty queue (the common case) answers without a call.
+  // Asked on every send: an empty queue (the common case) answers without a call. A write
+  // waiting in the loop's batch is not counted: it goes out at the iteration's end, and what
+  // the kernel does not take then comes back into the queue.
   std::size_t queued() const noexcept { return queue_.empty() ? 0 : queue_.bytes(); }
-  bool drained() const noexcept { return queue_.empty(); }
+  // Nothing waits, the batched write included (its outcome is settled first).
+  bool drained() {
+    if (sending_) settle();
+    return queue_.empty();
+  }
+  // The outcome of a batched write (send_batch): `error` is an errno (0: none), `rest` what
+  // the kernel did not take, which goes to the front of the queue.
+  void on_sent(int error, std::string_view rest) noexcept;
   // TLS: starts a client's handshake.
   void start_tls();
 
@@ -103,6 +113,9 @@ class stream : public io_handler {
  private:
   template <class Sink>
   void decrypt(Sink& sink, char* data, std::size_t n);
+  // Sends the loop's batch now, so that this stream's write has its outcome.
+  void settle();
+  void settle_quietly() noexcept;
   // Bytes for the wire as they are (ciphertext, or plaintext without TLS).
   void write_wire(std::string_view bytes);
   bool write_tls(std::string_view plain);
@@ -112,6 +125,7 @@ class stream : public io_handler {
   bool read_ = false;
   bool write_ = false;
   bool broken_ = false;
+  bool sending_ = false;  // a write waits in the loop's send_batch
   send_queue queue_;
   // Behind a pointer: a plain socket pays 8 bytes for TLS.
   struct tls_part {

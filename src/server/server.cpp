@@ -72,6 +72,7 @@ namespace {
 net::loop_options loop_options_for(const server_options& o) {
   net::loop_options l;
   l.io = o.io;
+  l.batch_sends = o.batch_sends;
   return l;
 }
 

@@ -52,6 +52,9 @@ class send_queue {
   void push(std::string_view data);
   /// Appends `data`, moved in.
   void push(std::string&& data);
+  /// Puts a copy of `data` before everything waiting (what the kernel left of a write that
+  /// went out ahead of the queue).
+  void push_front(std::string_view data);
   /// References `buf` from `offset` on; the buffer is shared with every other queue that holds it.
   void push(shared_bytes buf, std::size_t offset = 0);
 

@@ -100,6 +100,8 @@ struct server_options {
 
   /// The loops' I/O backend; see net::io_backend (automatic: DUPLEX_IO, else epoll).
   net::io_backend io = net::io_backend::automatic;
+  /// See net::loop_options::batch_sends: with epoll, an iteration's replies in one io_uring_enter.
+  bool batch_sends = false;
 
   std::size_t max_backpressure = 16 * 1024 * 1024;  ///< send queue bytes per socket
   /// What happens to a socket whose send queue passes max_backpressure.

@@ -1,0 +1,136 @@
+// A stream's small writes batched per loop iteration (loop_options::batch_sends): in order,
+// whole, and behind what the kernel did not take.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "net/send_batch.hpp"
+#include "net/stream.hpp"
+
+namespace duplex::net {
+namespace {
+
+struct test_stream final : stream {
+  test_stream(event_loop& loop, int fd) : stream(loop, fd) {}
+  ~test_stream() { close(false); }
+  void on_io(io_events e) override {
+    if (has(e, io_events::writable)) flush();
+  }
+};
+
+struct pair_of_sockets {
+  int ours = -1, peer = -1;
+  pair_of_sockets() {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    ours = fds[0];
+    peer = fds[1];
+    const int small = 4096;
+    ::setsockopt(ours, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  }
+  ~pair_of_sockets() { ::close(peer); }
+  std::string drain() {
+    std::string out;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(peer, buf, sizeof buf)) > 0)
+      out.append(buf, static_cast<std::size_t>(n));
+    return out;
+  }
+};
+
+loop_options batching() {
+  loop_options o;
+  o.batch_sends = true;
+  return o;
+}
+
+TEST(SendBatch, SmallWritesWaitForTheIterationsEndAndArriveInOrder) {
+  event_loop loop(batching());
+  if (loop.batch() == nullptr) GTEST_SKIP() << "the kernel refuses io_uring";
+  pair_of_sockets p;
+  test_stream s(loop, p.ours);
+  s.watch(true, false);
+  s.write("one ");
+  EXPECT_FALSE(loop.batch()->empty()) << "the write waits in the batch";
+  s.write("two ");  // behind it, in the stream's queue
+  EXPECT_EQ(p.drain(), "");
+  loop.batch()->flush();
+  EXPECT_TRUE(loop.batch()->empty());
+  EXPECT_EQ(p.drain(), "one two ");
+  EXPECT_TRUE(s.drained());
+}
+
+// The socket has room for part of a batched write: the rest goes ahead of what was queued
+// behind it, and everything arrives in order as the peer reads.
+TEST(SendBatch, TheRestOfAShortWriteGoesFirst) {
+  event_loop loop(batching());
+  if (loop.batch() == nullptr) GTEST_SKIP() << "the kernel refuses io_uring";
+  pair_of_sockets p;
+  // Fill the socket, then let the peer take a little: there is room for part of a write.
+  const std::string filler(1000, 'f');
+  std::string expect;
+  while (::send(p.ours, filler.data(), filler.size(), MSG_DONTWAIT) > 0)
+    expect += filler;
+  char some[2000];
+  const ssize_t took = ::read(p.peer, some, sizeof some);
+  ASSERT_GT(took, 0);
+  std::string got(some, static_cast<std::size_t>(took));
+  test_stream s(loop, p.ours);
+  s.watch(true, false);
+  std::string first(8000, 'a'), second(3000, 'b');
+  for (std::size_t i = 0; i < first.size(); ++i)
+    first[i] = static_cast<char>('a' + i % 26);
+  s.write(first);   // batched: the full socket takes none or part of it
+  s.write(second);  // queued behind it
+  expect += first + second;
+  loop.batch()->flush();
+  EXPECT_FALSE(s.drained()) << "the socket was full: something must wait";
+  for (int i = 0; i < 1000 && got.size() < expect.size(); ++i) {
+    got += p.drain();
+    loop.add_timer(std::chrono::milliseconds(1), [&] { loop.stop(); });
+    loop.run();
+  }
+  got += p.drain();
+  ASSERT_EQ(got.size(), expect.size());
+  EXPECT_TRUE(got == expect);
+  EXPECT_TRUE(s.drained());
+}
+
+// A stream closed with its write still in the batch: the write goes out before the close.
+TEST(SendBatch, AStreamClosedWithAWaitingWriteSendsItFirst) {
+  event_loop loop(batching());
+  if (loop.batch() == nullptr) GTEST_SKIP() << "the kernel refuses io_uring";
+  pair_of_sockets p;
+  {
+    test_stream s(loop, p.ours);
+    s.watch(true, false);
+    s.write("last words");
+  }
+  EXPECT_TRUE(loop.batch()->empty());
+  EXPECT_EQ(p.drain(), "last words");
+  char c;
+  EXPECT_EQ(::read(p.peer, &c, 1), 0) << "then the end of the stream";
+}
+
+// A stream that gives up right after a write (a server terminating a socket in on_open, after
+// its 101 was written): the write was made, so it goes out before the shutdown. Dropping it
+// left clients with a handshake that never answered instead of a connection that dropped.
+TEST(SendBatch, GivingUpAfterAWriteStillSendsTheWrite) {
+  event_loop loop(batching());
+  if (loop.batch() == nullptr) GTEST_SKIP() << "the kernel refuses io_uring";
+  pair_of_sockets p;
+  test_stream s(loop, p.ours);
+  s.watch(true, false);
+  s.write("HTTP/1.1 101 Switching Protocols\r\n\r\n");
+  s.fail();
+  EXPECT_TRUE(loop.batch()->empty());
+  EXPECT_EQ(p.drain(), "HTTP/1.1 101 Switching Protocols\r\n\r\n");
+  char c;
+  EXPECT_EQ(::read(p.peer, &c, 1), 0) << "then the end of the stream";
+}
+
+}  // namespace
+}  // namespace duplex::net
