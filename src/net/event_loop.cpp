@@ -172,6 +172,7 @@ void event_loop::run() {
   // Iteration order: wait, dispatch readiness in kernel order, run posted work, run due timers,
   // then the iteration-end hooks (which flush corked writes and free closed sockets).
   while (!stopped_.load(std::memory_order_acquire)) {
+    flush_sends();  // writes made before run(), or between two runs
     const std::span<const ready_event> ready = poller_->wait(wait_timeout());
     update_clock();
     for (const ready_event& r : ready)

@@ -20,20 +20,28 @@ std::unique_ptr<send_batch> send_batch::open() {
   if (sys::uring_fault() < 0) return nullptr;
   std::unique_ptr<send_batch> b(new send_batch);
   if (io_uring_queue_init(ring_entries, &b->ring_, 0) < 0) return nullptr;
+  b->open_ = true;
+  // IORING_OP_SEND came with Linux 5.6: an older kernel would fail every batched write.
+  io_uring_probe* probe = io_uring_get_probe_ring(&b->ring_);
+  const bool sends = probe != nullptr && io_uring_opcode_supported(probe, IORING_OP_SEND);
+  if (probe != nullptr) io_uring_free_probe(probe);
+  if (!sends) return nullptr;
   b->arena_.reserve(arena_bytes);
   b->sends_.reserve(ring_entries);
   return b;
 }
 
 send_batch::~send_batch() {
-  io_uring_queue_exit(&ring_);
+  if (open_) io_uring_queue_exit(&ring_);
 }
 
-void send_batch::add(stream& who, int fd, std::string_view bytes) {
+bool send_batch::add(stream& who, int fd, std::string_view bytes) {
   // The arena must not move while the kernel has not copied from it: a full one, or a full
   // ring, is sent now.
   if (arena_.size() + bytes.size() > arena_.capacity() || sends_.size() == ring_entries) flush();
+  if (broken_ || bytes.size() > arena_.capacity() - arena_.size()) return false;
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (sqe == nullptr) return false;
   const auto at = static_cast<std::uint32_t>(arena_.size());
   arena_.append(bytes);
   // MSG_DONTWAIT: a socket that cannot take the bytes answers EAGAIN at once, as sendmsg would,
@@ -41,6 +49,7 @@ void send_batch::add(stream& who, int fd, std::string_view bytes) {
   io_uring_prep_send(sqe, fd, arena_.data() + at, bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   io_uring_sqe_set_data64(sqe, sends_.size());
   sends_.push_back({&who, at, static_cast<std::uint32_t>(bytes.size())});
+  return true;
 }
 
 void send_batch::flush() {
@@ -55,7 +64,7 @@ void send_batch::flush() {
   } while (rc == -EINTR);
   const unsigned submitted = rc > 0 ? static_cast<unsigned>(rc) : 0;
   // The kernel refused some (it should not): those requests stay in the ring, so it is never
-  // submitted again, and their bytes go the ordinary way.
+  // submitted again (add refuses from now on), and their bytes go the ordinary way.
   if (submitted < n) broken_ = true;
   for (unsigned seen = 0; seen < submitted; ++seen) {
     io_uring_cqe* cqe = nullptr;

@@ -28,8 +28,9 @@ class send_batch {
   static constexpr std::size_t max_write = 16 * 1024;
 
   // Queues `bytes` (at most max_write) for `who`'s descriptor; `who` learns the outcome through
-  // stream::on_sent before it is destroyed, closed or asked whether it drained (settle).
-  void add(stream& who, int fd, std::string_view bytes);
+  // stream::on_sent before it is destroyed, closed or asked whether it drained (settle). False
+  // when it cannot (the kernel refused a submission): the caller writes the bytes itself.
+  bool add(stream& who, int fd, std::string_view bytes);
   // Sends everything queued and reports each outcome. Loop thread; reentrant calls (a stream
   // settling from inside on_sent) find nothing left and return.
   void flush();
@@ -53,6 +54,7 @@ class send_batch {
   io_uring ring_{};
   std::string arena_;
   std::vector<entry> sends_;
+  bool open_ = false;
   bool flushing_ = false;
   bool broken_ = false;
 };

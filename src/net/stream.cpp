@@ -74,18 +74,18 @@ bool stream::write_tls(std::string_view plain) {
 
 void stream::write_wire(std::string_view bytes) {
   if (broken_ || fd_ < 0 || bytes.empty()) return;
-  if (sending_) {  // behind the batched write: queued, and flushed once its outcome is known
-    queue_.push(bytes);
-    return;
-  }
+  // A second write behind a batched one sends the batch first: queued behind it, the bytes
+  // would count as refused by the kernel (a sender told "buffered" and waiting for a drain
+  // that no write readiness would report).
+  if (sending_) settle();
+  if (broken_ || fd_ < 0) return;
   std::size_t written = 0;
   if (queue_.empty()) {
     // A small write joins the iteration's batch (one system call for all of them), unless a
     // test's hook stands in for sendmsg: the hook must see every write.
     send_batch* batch = loop_.batch();
     if (batch != nullptr && bytes.size() <= send_batch::max_write && batch->open_for_writes() &&
-        io.sendmsg.load(std::memory_order_relaxed) == &::sendmsg) {
-      batch->add(*this, fd_, bytes);
+        io.sendmsg.load(std::memory_order_relaxed) == &::sendmsg && batch->add(*this, fd_, bytes)) {
       sending_ = true;
       return;
     }
@@ -167,9 +167,10 @@ void stream::start_tls() {
 }
 
 void stream::abandon() noexcept {
-  // A batched write was written as far as the writer knows: it goes, what is queued does not.
-  if (sending_) settle_quietly();
   broken_ = true;
+  // A batched write was written as far as the writer knows: it goes (on_sent, seeing the
+  // stream broken, sends nothing queued behind it).
+  if (sending_) settle_quietly();
   queue_.clear();
   if (tls_) tls_->early.clear();
 }
