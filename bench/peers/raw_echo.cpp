@@ -13,28 +13,11 @@
 #include <unordered_map>
 #include <vector>
 
-namespace {
-
-int listen_on(unsigned short port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 4096) != 0) {
-    std::perror("raw-echo: bind/listen");
-    std::exit(1);
-  }
-  return fd;
-}
-
-}  // namespace
+#include "loopback_listen.hpp"
 
 int main(int argc, char** argv) {
   const auto port = static_cast<unsigned short>(argc > 1 ? std::atoi(argv[1]) : 9000);
-  const int lfd = listen_on(port);
+  const int lfd = listen_on_loopback(port, SOCK_NONBLOCK, "raw-echo");
   const int ep = epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "loopback_listen.hpp"
+
 namespace {
 
 constexpr unsigned buffers = 1024;
@@ -27,20 +29,6 @@ constexpr std::uint64_t kind_recv = 2ull << 62;
 constexpr std::uint64_t kind_send = 3ull << 62;
 constexpr std::uint64_t kind_mask = 3ull << 62;
 
-int listen_on(unsigned short port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 4096) != 0) {
-    std::perror("raw-uring-echo: bind/listen");
-    std::exit(1);
-  }
-  return fd;
-}
 
 struct echo {
   io_uring ring{};
@@ -140,7 +128,7 @@ struct echo {
 
 int main(int argc, char** argv) {
   const auto port = static_cast<unsigned short>(argc > 1 ? std::atoi(argv[1]) : 9000);
-  const int lfd = listen_on(port);
+  const int lfd = listen_on_loopback(port, 0, "raw-uring-echo");
   auto e = std::make_unique<echo>();
   io_uring_params p{};
   p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;

@@ -10,6 +10,7 @@
 
 #include "net/send_batch.hpp"
 #include "net/stream.hpp"
+#include "support/socket_pair.hpp"
 
 namespace duplex::net {
 namespace {
@@ -22,26 +23,7 @@ struct test_stream final : stream {
   }
 };
 
-struct pair_of_sockets {
-  int ours = -1, peer = -1;
-  pair_of_sockets() {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
-    ours = fds[0];
-    peer = fds[1];
-    const int small = 4096;
-    ::setsockopt(ours, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-  }
-  ~pair_of_sockets() { ::close(peer); }
-  std::string drain() {
-    std::string out;
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(peer, buf, sizeof buf)) > 0)
-      out.append(buf, static_cast<std::size_t>(n));
-    return out;
-  }
-};
+using test::socket_pair;
 
 loop_options batching() {
   loop_options o;
@@ -52,8 +34,8 @@ loop_options batching() {
 TEST(SendBatch, SmallWritesWaitForTheIterationsEndAndArriveInOrder) {
   event_loop loop(batching());
   if (loop.batch() == nullptr) GTEST_SKIP() << "the kernel refuses io_uring";
-  pair_of_sockets p;
-  test_stream s(loop, p.ours);
+  socket_pair p;
+  test_stream s(loop, p.release_a());
   s.watch(true, false);
   s.write("one ");
   EXPECT_FALSE(loop.batch()->empty()) << "the write waits in the batch";
@@ -74,17 +56,17 @@ TEST(SendBatch, SmallWritesWaitForTheIterationsEndAndArriveInOrder) {
 TEST(SendBatch, TheRestOfAShortWriteGoesFirst) {
   event_loop loop(batching());
   if (loop.batch() == nullptr) GTEST_SKIP() << "the kernel refuses io_uring";
-  pair_of_sockets p;
+  socket_pair p;
   // Fill the socket, then let the peer take a little: there is room for part of a write.
   const std::string filler(1000, 'f');
   std::string expect;
-  while (::send(p.ours, filler.data(), filler.size(), MSG_DONTWAIT) > 0)
+  while (::send(p.a, filler.data(), filler.size(), MSG_DONTWAIT) > 0)
     expect += filler;
   char some[2000];
-  const ssize_t took = ::read(p.peer, some, sizeof some);
+  const ssize_t took = ::read(p.b, some, sizeof some);
   ASSERT_GT(took, 0);
   std::string got(some, static_cast<std::size_t>(took));
-  test_stream s(loop, p.ours);
+  test_stream s(loop, p.release_a());
   s.watch(true, false);
   std::string first(8000, 'a'), second(3000, 'b');
   for (std::size_t i = 0; i < first.size(); ++i)
@@ -109,16 +91,16 @@ TEST(SendBatch, TheRestOfAShortWriteGoesFirst) {
 TEST(SendBatch, AStreamClosedWithAWaitingWriteSendsItFirst) {
   event_loop loop(batching());
   if (loop.batch() == nullptr) GTEST_SKIP() << "the kernel refuses io_uring";
-  pair_of_sockets p;
+  socket_pair p;
   {
-    test_stream s(loop, p.ours);
+    test_stream s(loop, p.release_a());
     s.watch(true, false);
     s.write("last words");
   }
   EXPECT_TRUE(loop.batch()->empty());
   EXPECT_EQ(p.drain(), "last words");
   char c;
-  EXPECT_EQ(::read(p.peer, &c, 1), 0) << "then the end of the stream";
+  EXPECT_EQ(::read(p.b, &c, 1), 0) << "then the end of the stream";
 }
 
 // A stream that gives up right after a write (a server terminating a socket in on_open, after
@@ -127,15 +109,15 @@ TEST(SendBatch, AStreamClosedWithAWaitingWriteSendsItFirst) {
 TEST(SendBatch, GivingUpAfterAWriteStillSendsTheWrite) {
   event_loop loop(batching());
   if (loop.batch() == nullptr) GTEST_SKIP() << "the kernel refuses io_uring";
-  pair_of_sockets p;
-  test_stream s(loop, p.ours);
+  socket_pair p;
+  test_stream s(loop, p.release_a());
   s.watch(true, false);
   s.write("HTTP/1.1 101 Switching Protocols\r\n\r\n");
   s.fail();
   EXPECT_TRUE(loop.batch()->empty());
   EXPECT_EQ(p.drain(), "HTTP/1.1 101 Switching Protocols\r\n\r\n");
   char c;
-  EXPECT_EQ(::read(p.peer, &c, 1), 0) << "then the end of the stream";
+  EXPECT_EQ(::read(p.b, &c, 1), 0) << "then the end of the stream";
 }
 
 // A write made between two runs of the loop goes out before the next run waits: the answer
@@ -143,8 +125,8 @@ TEST(SendBatch, GivingUpAfterAWriteStillSendsTheWrite) {
 TEST(SendBatch, AWriteMadeOutsideRunLeavesBeforeTheLoopWaits) {
   event_loop loop(batching());
   if (loop.batch() == nullptr) GTEST_SKIP() << "the kernel refuses io_uring";
-  pair_of_sockets p;
-  test_stream s(loop, p.ours);
+  socket_pair p;
+  test_stream s(loop, p.release_a());
   s.watch(true, false);
   s.write("ping");
   loop.add_timer(std::chrono::milliseconds(5000), [&] { loop.stop(); });

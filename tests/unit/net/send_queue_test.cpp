@@ -7,32 +7,12 @@
 #include <algorithm>
 #include <vector>
 
+#include "support/socket_pair.hpp"
+
 namespace duplex::net {
 namespace {
 
-struct socket_pair {
-  int a = -1, b = -1;
-  socket_pair() {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
-    a = fds[0];
-    b = fds[1];
-    const int small = 4096;
-    ::setsockopt(a, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-  }
-  ~socket_pair() {
-    ::close(a);
-    ::close(b);
-  }
-  std::string drain() {
-    std::string out;
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(b, buf, sizeof buf)) > 0)
-      out.append(buf, static_cast<std::size_t>(n));
-    return out;
-  }
-};
+using test::socket_pair;
 
 // Every idle socket holds a queue: empty, it is one pointer and owns nothing, and a queue
 // filled and drained again (a broadcast on every iteration) works the same each time.
