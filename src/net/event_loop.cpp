@@ -122,6 +122,7 @@ event_loop::event_loop(loop_options opts)
       buffer_size_(opts.receive_buffer_bytes) {
   add(waker_->fd(), io_events::readable, waker_.get());
   update_clock();
+  input_ = poller_->input();
   if (backend_ == io_backend::uring || opts.batch_sends) batch_ = send_batch::open();
 }
 
@@ -140,6 +141,11 @@ void event_loop::wrong_thread(const char* call) {
 void event_loop::add(int fd, io_events interest, io_handler* h) {
   expect_owner("event_loop::add");
   poller_->add(fd, interest, h);
+}
+
+bool event_loop::add_receiving(int fd, io_events interest, io_handler* h) {
+  expect_owner("event_loop::add");
+  return poller_->add_receiving(fd, interest, h);
 }
 
 void event_loop::modify(int fd, io_events interest, io_handler* h) {

@@ -11,6 +11,8 @@
 
 namespace duplex::net {
 
+class receiver;
+
 // One readiness report, for the loop to hand to its handler.
 struct ready_event {
   io_handler* handler;
@@ -31,6 +33,13 @@ class poller {
   // Waits up to timeout_ms (-1: without limit, 0: not at all) and returns at most max_events
   // reports, valid until the next call. A signal ends the wait with none.
   virtual std::span<const ready_event> wait(int timeout_ms) = 0;
+
+  // Completion-based input (io_uring): a descriptor added this way has its bytes read by the
+  // kernel as they come and filed in input(); `readable` then means "input (or its end) is
+  // there", and the owner takes it from input() instead of calling recv. False when the backend
+  // offers only readiness: the caller add()s it instead.
+  virtual bool add_receiving(int, io_events, io_handler*) { return false; }
+  virtual receiver* input() noexcept { return nullptr; }
 };
 
 std::unique_ptr<poller> make_epoll_poller(std::size_t max_events);

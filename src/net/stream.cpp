@@ -35,10 +35,13 @@ stream::~stream() {
   ::close(fd_);
 }
 
-void stream::watch(bool read, bool write) {
+void stream::watch(bool read, bool write, bool receive) {
   read_ = read;
   write_ = write;
-  loop_.add(fd_, interest(read, write), this);
+  receiving_ = receive && loop_.input() != nullptr &&
+               io.recv.load(std::memory_order_relaxed) == &::recv &&
+               loop_.add_receiving(fd_, interest(read, write), this);
+  if (!receiving_) loop_.add(fd_, interest(read, write), this);
 }
 
 void stream::set_interest(bool read, bool write) {
@@ -204,6 +207,7 @@ void stream::close(bool reset) noexcept {
     ::close(fd_);
   }
   fd_ = -1;
+  receiving_ = false;
   queue_.clear();
 }
 

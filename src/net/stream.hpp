@@ -16,6 +16,7 @@
 #include "duplex/net/send_queue.hpp"
 #include "duplex/net/tls.hpp"
 #include "io_calls.hpp"
+#include "receiver.hpp"
 
 namespace duplex::net {
 
@@ -35,6 +36,8 @@ class stream : public io_handler {
   // A write failed, or the owner gave up: nothing more goes out.
   bool broken() const noexcept { return broken_; }
   bool secure() const noexcept { return tls_ != nullptr; }
+  // Input comes read already by the kernel (see watch()).
+  bool receiving() const noexcept { return receiving_; }
   const tls_session* tls() const noexcept { return tls_ ? &tls_->session : nullptr; }
   // Speaks TLS from now on (tls_session's arguments; it may throw as that does).
   void use_tls(const std::shared_ptr<tls_context>& ctx, bool server, const std::string& host = {});
@@ -43,14 +46,17 @@ class stream : public io_handler {
   void adopt(int fd) noexcept {
     if (sending_) settle_quietly();
     fd_ = fd;
-    broken_ = read_ = write_ = false;
+    broken_ = read_ = write_ = receiving_ = false;
     queue_.clear();
     tls_.reset();
   }
 
   // --- readiness ---
   // Registers the descriptor for the readiness asked for; later changes go through these.
-  void watch(bool read, bool write);
+  // With `receive` and a loop that offers it (io_uring), input comes read already by the
+  // kernel instead of through recv; an owner that reads the socket itself (a PROXY header,
+  // byte by byte) passes false. So does a test's hook standing in for recv.
+  void watch(bool read, bool write, bool receive = true);
   void set_interest(bool read, bool write);
   void want_write(bool on) { set_interest(read_, on); }
   bool writing() const noexcept { return write_; }
@@ -113,6 +119,13 @@ class stream : public io_handler {
  private:
   template <class Sink>
   void decrypt(Sink& sink, char* data, std::size_t n);
+  template <class Sink>
+  void deliver(Sink& sink, char* data, std::size_t n) {
+    if (tls_) return decrypt(sink, data, n);
+    sink.on_stream_data(data, n);
+  }
+  template <class Sink>
+  void take_input(Sink& sink);
   // Sends the loop's batch now, so that this stream's write has its outcome.
   void settle();
   void settle_quietly() noexcept;
@@ -122,10 +135,12 @@ class stream : public io_handler {
 
   event_loop& loop_;
   int fd_;
-  bool read_ = false;
-  bool write_ = false;
-  bool broken_ = false;
-  bool sending_ = false;  // a write waits in the loop's send_batch
+  // Bits, so that the stream stays 40 bytes beside the descriptor.
+  bool read_ : 1 = false;
+  bool write_ : 1 = false;
+  bool broken_ : 1 = false;
+  bool sending_ : 1 = false;    // a write waits in the loop's send_batch
+  bool receiving_ : 1 = false;  // input comes through the loop's receiver, not recv
   send_queue queue_;
   // Behind a pointer: a plain socket pays 8 bytes for TLS.
   struct tls_part {
@@ -143,15 +158,12 @@ std::string& tls_plain_buffer() noexcept;
 
 template <class Sink>
 void stream::read(Sink& sink) {
+  if (receiving_) return take_input(sink);
   const std::span<char> buf = loop_.receive_buffer();
   for (int i = 0; i < 4 && sink.stream_reading(); ++i) {
     const ssize_t n = sys::recv(fd_, buf.data(), buf.size(), 0);
     if (n > 0) {
-      if (tls_) {
-        decrypt(sink, buf.data(), static_cast<std::size_t>(n));
-      } else {
-        sink.on_stream_data(buf.data(), static_cast<std::size_t>(n));
-      }
+      deliver(sink, buf.data(), static_cast<std::size_t>(n));
       // A short read means the kernel had no more: skip the recv that would say EAGAIN.
       if (static_cast<std::size_t>(n) < buf.size()) return;
       continue;
@@ -161,6 +173,23 @@ void stream::read(Sink& sink) {
     sink.on_stream_end();
     return;
   }
+}
+
+// Everything the kernel has read for this socket, piece by piece, while the owner reads: a
+// piece's buffer goes back to the kernel once it is parsed (the parser copies what it keeps).
+template <class Sink>
+void stream::take_input(Sink& sink) {
+  receiver& input = *loop_.input();
+  receiver::piece p;
+  while (sink.stream_reading() && input.next(fd_, p)) {
+    struct give_back {
+      receiver& input;
+      const receiver::piece& p;
+      ~give_back() { input.release(p); }
+    } guard{input, p};
+    deliver(sink, p.data, p.size);
+  }
+  if (fd_ >= 0 && sink.stream_reading() && input.ended(fd_)) sink.on_stream_end();
 }
 
 template <class Sink>

@@ -39,7 +39,8 @@ class socket_conn final : public websocket, private net::stream, private net::wh
   // Registers the socket with its loop, for reading.
   void start() {
     expect_proxy_header();
-    stream().watch(true, false);
+    // A PROXY header is read with recv, exactly as long as it is: no input read ahead for it.
+    stream().watch(true, false, !awaiting_proxy_header());
   }
   void on_io(net::io_events events) override;
   void on_deadline(std::uint64_t now) noexcept;

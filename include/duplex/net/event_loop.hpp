@@ -79,6 +79,7 @@ struct loop_options {
 };
 
 class poller;
+class receiver;
 class send_batch;
 
 using timer_id = std::uint64_t;
@@ -99,6 +100,12 @@ class event_loop {
   void modify(int fd, io_events interest, io_handler* h);
   /// See add().
   void remove(int fd) noexcept;
+  /// Internal (net::stream): registers `fd` so that its input comes read already, in input();
+  /// false when the backend offers only readiness (epoll), and nothing was registered.
+  bool add_receiving(int fd, io_events interest, io_handler* h);
+  /// Internal (net::stream): input read by the kernel for the sockets registered with
+  /// add_receiving; null with epoll, or when the kernel cannot receive this way.
+  receiver* input() noexcept { return input_; }
 
   /// Runs until stop(); may be called again after it returns. The thread that calls run()
   /// becomes the loop's thread.
@@ -167,6 +174,7 @@ class event_loop {
   io_backend backend_ = io_backend::epoll;  // before poller_: its initializer sets this
   std::unique_ptr<poller> poller_;
   std::unique_ptr<send_batch> batch_;
+  receiver* input_ = nullptr;  // the poller's
   std::unique_ptr<waker> waker_;
   std::unique_ptr<char[]> buffer_;
   std::size_t buffer_size_;
