@@ -9,6 +9,36 @@
 namespace duplex::ws {
 namespace {
 
+// The largest message buffer this thread's connections have given up, kept for the next large
+// message: a 1 MiB message otherwise grows a fresh buffer through every doubling, and this
+// VM's page faults on fresh memory made that most of a large echo's cost (more so when input
+// comes in 16 KiB pieces, as io_uring's provided buffers give it). Bounded by the largest
+// message the limits let in; one per loop thread.
+std::string& spare_buffer() noexcept {
+  thread_local std::string spare;
+  return spare;
+}
+
+// A message that outgrows its buffer continues in the spare one when that is large enough,
+// and no larger than this connection's limit lets a message buffer be.
+void grow_into_spare(std::string& msg, std::size_t need, std::size_t limit) {
+  std::string& spare = spare_buffer();
+  if (spare.capacity() < need || spare.capacity() > limit) return;
+  spare.assign(msg);
+  msg.swap(spare);
+  std::string().swap(spare);
+}
+
+// A large buffer given up: kept if it is the largest yet.
+void give_up_buffer(std::string& msg) noexcept {
+  std::string& spare = spare_buffer();
+  if (msg.capacity() > spare.capacity()) {
+    msg.clear();
+    spare.swap(msg);
+  }
+  std::string().swap(msg);
+}
+
 std::uint64_t read_be(const unsigned char* p, int n) {
   std::uint64_t v = 0;
   for (int i = 0; i < n; ++i)
@@ -80,6 +110,10 @@ void connection::enable_deflate(const deflate_params& p, int level, std::size_t 
   deflate_ = std::make_unique<deflate_part>(role_ == ws::role::server, p, level, min_size, memory);
 }
 
+std::size_t connection::spare_bytes() noexcept {
+  return spare_buffer().capacity();
+}
+
 connection::partial& connection::part() {
   if (!part_) part_ = std::make_unique<partial>();
   return *part_;
@@ -117,7 +151,7 @@ void connection::release_delivered() noexcept {
   partial& p = *part_;
   if (release_msg_) {
     p.msg.clear();
-    if (p.msg.capacity() > keep_capacity) std::string().swap(p.msg);
+    if (p.msg.capacity() > keep_capacity) give_up_buffer(p.msg);
     release_msg_ = false;
   }
   if (release_ctrl_) {
@@ -358,6 +392,8 @@ std::optional<event> connection::on_data(char* chunk, std::size_t n) {
   // Not reserved from the frame's declared length: a header claiming 16 MiB, then one byte,
   // would buy 16 MiB.
   std::string& msg = part().msg;
+  const std::size_t need = msg.size() + n;
+  if (need > msg.capacity() && need > keep_capacity) grow_into_spare(msg, need, max_message_);
   detail::append_capped(msg, {chunk, n}, max_message_);
   if (!msg_done) return std::nullopt;
   ev.data = msg;

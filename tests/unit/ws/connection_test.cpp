@@ -384,5 +384,43 @@ TEST(Connection, FrameHeaderForWritev) {
   EXPECT_EQ(client.frame_header(h, opcode::binary, 1), 0u);  // clients must mask: no writev
 }
 
+// A large message leaves its buffer to the thread's spare, and the next one grows into it
+// instead of through every doubling (fresh pages cost most of a 1 MiB echo); a connection
+// whose limit is smaller than the spare does not take it.
+TEST(Connection, ALargeMessagesBufferIsKeptForTheNextOne) {
+  const std::string big(1 << 20, 'x');
+  const std::string wire = frame(fin | op_binary, big);
+  auto receive_in_pieces = [&](connection& c) {
+    std::size_t size = 0;
+    for (std::size_t at = 0; at < wire.size(); at += 16 * 1024) {
+      std::string piece = wire.substr(at, 16 * 1024);
+      c.receive(piece);
+      while (auto ev = c.next_event())
+        size += ev->data.size();
+    }
+    c.next_event();  // gives the delivered message's buffer up
+    return size;
+  };
+  connection first(role::server);
+  ASSERT_EQ(receive_in_pieces(first), big.size());
+  const std::size_t spare = connection::spare_bytes();
+  EXPECT_GE(spare, big.size());
+  limits small;
+  small.max_message_bytes = spare - 1;
+  connection refuses(role::server, small);
+  std::string half = frame(fin | op_binary, std::string(900 * 1024, 'y')).substr(0, 200 * 1024);
+  refuses.receive(half);
+  while (refuses.next_event()) {
+  }
+  EXPECT_EQ(connection::spare_bytes(), spare) << "its limit is below the spare's size";
+  connection second(role::server);
+  std::string part = wire.substr(0, 200 * 1024);
+  second.receive(part);
+  while (second.next_event()) {
+  }
+  EXPECT_LT(connection::spare_bytes(), 64u * 1024) << "the message in progress grew into the spare";
+  EXPECT_GE(second.buffered_message_bytes(), spare);
+}
+
 }  // namespace
 }  // namespace duplex::ws
