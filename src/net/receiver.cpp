@@ -85,10 +85,19 @@ bool receiver::try_receive(io_uring& ring) {
   return works;
 }
 
-receiver::box& receiver::at(int fd) {
+void receiver::prepare(int fd) {
   const auto i = static_cast<std::size_t>(fd);
   if (i >= boxes_.size()) boxes_.resize(std::max<std::size_t>(i + 1, boxes_.size() * 2));
-  return boxes_[i];
+  // Each list holds a descriptor once at most.
+  touched_.reserve(boxes_.size());
+  waiting_.reserve(boxes_.size());
+  round_.reserve(boxes_.size());
+}
+
+void receiver::list(int fd, box& b) noexcept {
+  if (b.listed) return;
+  b.listed = true;
+  touched_.push_back(fd);  // within the capacity prepare() made
 }
 
 bool receiver::next(int fd, piece& out) {
@@ -122,9 +131,10 @@ void receiver::recycle(unsigned buffer) noexcept {
   io_uring_buf_ring_advance(ring_, 1);
 }
 
-void receiver::on_data(int fd, unsigned buffer, std::size_t n) {
+void receiver::on_data(int fd, unsigned buffer, std::size_t n) noexcept {
   if (buffer >= buffer_count) return;
-  box& b = at(fd);
+  if (static_cast<std::size_t>(fd) >= boxes_.size()) return recycle(buffer);  // not prepared
+  box& b = boxes_[static_cast<std::size_t>(fd)];
   const auto id = static_cast<std::uint16_t>(buffer);
   next_[id] = none;
   length_[id] = static_cast<std::uint32_t>(n);
@@ -134,40 +144,57 @@ void receiver::on_data(int fd, unsigned buffer, std::size_t n) {
     next_[b.tail] = id;
   }
   b.tail = id;
-  if (!b.listed) {
-    b.listed = true;
-    touched_.push_back(fd);
-  }
+  list(fd, b);
 }
 
-void receiver::on_end(int fd) {
-  box& b = at(fd);
+void receiver::on_end(int fd) noexcept {
+  if (static_cast<std::size_t>(fd) >= boxes_.size()) return;
+  box& b = boxes_[static_cast<std::size_t>(fd)];
   b.ended = true;
-  if (!b.listed) {
-    b.listed = true;
-    touched_.push_back(fd);
+  list(fd, b);
+}
+
+// The copy is made whole before any buffer goes back: if memory runs out, the box is left as
+// it was, still listed, and the next wait tries again.
+bool receiver::copy_aside(int fd, box& b) {
+  if (b.head == none) return true;
+  std::size_t total = 0;
+  for (std::uint16_t id = b.head; id != none; id = next_[id])
+    total += length_[id];
+  std::string& copy = aside_[fd];  // behind an older copy, if one is still unread
+  copy.reserve(copy.size() + total);
+  for (std::uint16_t id = b.head; id != none;) {
+    copy.append(address(id), length_[id]);
+    const std::uint16_t after = next_[id];
+    recycle(id);
+    id = after;
   }
+  b.head = b.tail = none;
+  b.aside = true;
+  return true;
 }
 
 void receiver::set_aside() {
-  std::vector<int> before;
-  before.swap(waiting_);
-  before.insert(before.end(), touched_.begin(), touched_.end());
+  round_.assign(waiting_.begin(), waiting_.end());  // within the capacity prepare() made
+  round_.insert(round_.end(), touched_.begin(), touched_.end());
+  waiting_.clear();
   touched_.clear();
-  for (const int fd : before) {
-    if (static_cast<std::size_t>(fd) >= boxes_.size()) continue;
+  for (std::size_t i = 0; i < round_.size(); ++i) {
+    const int fd = round_[i];
     box& b = boxes_[static_cast<std::size_t>(fd)];
     b.listed = false;
-    if (b.head != none) {
-      std::string& copy = aside_[fd];  // behind an older copy, if one is still unread
-      for (std::uint16_t id = b.head; id != none;) {
-        copy.append(address(id), length_[id]);
-        const std::uint16_t after = next_[id];
-        recycle(id);
-        id = after;
+    try {
+      copy_aside(fd, b);
+    } catch (...) {
+      // No memory for the copy: this one and the rest stay listed as they are.
+      for (std::size_t j = i; j < round_.size(); ++j) {
+        box& r = boxes_[static_cast<std::size_t>(round_[j])];
+        if (!r.listed) {
+          r.listed = true;
+          waiting_.push_back(round_[j]);
+        }
       }
-      b.head = b.tail = none;
-      b.aside = true;
+      throw;
     }
     if ((b.aside || b.ended) && !b.listed) {
       b.listed = true;

@@ -51,8 +51,12 @@ class receiver {
   }
 
   // --- the poller's side ---
-  void on_data(int fd, unsigned buffer, std::size_t n);
-  void on_end(int fd);
+  // Room for `fd` made in advance, so that filing its completions never allocates (a
+  // completion taken and then lost to bad_alloc would be taken again, and its buffer given
+  // back twice).
+  void prepare(int fd);
+  void on_data(int fd, unsigned buffer, std::size_t n) noexcept;
+  void on_end(int fd) noexcept;
   // A buffer whose completion nobody will read (a stale request's) goes straight back.
   void recycle(unsigned buffer) noexcept;
   // Copies what the last wait's streams left unread aside and gives its buffers back; the
@@ -79,7 +83,8 @@ class receiver {
 
   void describe(io_uring_buf_reg& reg) const noexcept;
   bool try_receive(io_uring& ring);
-  box& at(int fd);
+  void list(int fd, box& b) noexcept;
+  bool copy_aside(int fd, box& b);
   bool empty(int fd) const noexcept {
     const box& b = boxes_[static_cast<std::size_t>(fd)];
     return b.head == none && !b.aside;
@@ -94,6 +99,7 @@ class receiver {
   std::vector<box> boxes_;    // by descriptor
   std::vector<int> touched_;  // filed to since the last set_aside
   std::vector<int> waiting_;  // input or an end left from earlier waits
+  std::vector<int> round_;    // set_aside's work list
   std::unordered_map<int, std::string> aside_;
   std::string taken_;  // the copy a stream is reading now
 };

@@ -143,7 +143,8 @@ void send_queue::clear() noexcept {
   b->head = 0;
   b->bytes = 0;
   // A block that a burst grew is not worth keeping; nor more blocks than a loop reuses.
-  if (b->segments.capacity() > block_pool::max_segments || pool.count == block_pool::max_blocks || pool.closed) {
+  if (b->segments.capacity() > block_pool::max_segments || pool.count == block_pool::max_blocks ||
+      pool.closed) {
     delete b;
     return;
   }

@@ -107,12 +107,12 @@ class uring_poller final : public poller {
   void arm_poll(int fd, slot& s, std::uint16_t mask);
   void arm_receive(int fd, slot& s);
   void cancel(const tag& t);
-  void later(int fd, slot& s);
-  void report(int fd, slot& s, io_events events);
+  void later(int fd, slot& s) noexcept;
+  void report(int fd, slot& s, io_events events) noexcept;
   void reap();
-  void take(const io_uring_cqe& cqe);
-  void take_poll(int fd, slot& s, const io_uring_cqe& cqe);
-  void take_receive(int fd, slot& s, const tag& t, const io_uring_cqe& cqe);
+  void take(const io_uring_cqe& cqe) noexcept;
+  void take_poll(int fd, slot& s, const io_uring_cqe& cqe) noexcept;
+  void take_receive(int fd, slot& s, const tag& t, const io_uring_cqe& cqe) noexcept;
   bool open_receiver();
 
   io_uring ring_{};
@@ -128,7 +128,11 @@ class uring_poller final : public poller {
 uring_poller::slot& uring_poller::at(int fd) {
   if (fd < 0) throw std::system_error(EBADF, std::generic_category(), "io_uring poll");
   const auto i = static_cast<std::size_t>(fd);
-  if (i >= slots_.size()) slots_.resize(std::max<std::size_t>(i + 1, slots_.size() * 2));
+  if (i >= slots_.size()) {
+    slots_.resize(std::max<std::size_t>(i + 1, slots_.size() * 2));
+    // Taking a completion never allocates: reported_ holds a descriptor once at most.
+    reported_.reserve(slots_.size());
+  }
   return slots_[i];
 }
 
@@ -200,13 +204,16 @@ void uring_poller::start(int fd, io_events interest, io_handler* h, bool receivi
   // those by itself, io_uring keeps polling the old file until told.
   if (s.live) remove(fd);
   const std::uint16_t socket = s.socket + 1;
+  const bool pending = s.pending;  // still in reported_, which holds a descriptor once
   s = slot{};
   s.socket = socket;
+  s.pending = pending;
   s.handler = h;
   s.interest =
       static_cast<std::uint16_t>(static_cast<std::uint32_t>(interest) & (POLLIN | POLLOUT));
   s.live = true;
   s.receiving = receiving;
+  if (receiving) input_->prepare(fd);
   sync(fd, s);
 }
 
@@ -225,7 +232,6 @@ void uring_poller::remove(int fd) noexcept {
   if (fd < 0 || static_cast<std::size_t>(fd) >= slots_.size()) return;
   slot& s = slots_[static_cast<std::size_t>(fd)];
   if (!s.live) return;
-  const bool armed = s.poll_armed || s.receive_armed;
   try {
     if (s.poll_armed) cancel({fd, op::poll, s.socket, s.poll_arming});
     if (s.receive_armed) cancel({fd, op::receive, s.socket, s.receive_arming});
@@ -233,21 +239,23 @@ void uring_poller::remove(int fd) noexcept {
   }
   if (input_) input_->forget(fd);
   const std::uint16_t socket = s.socket + 1;
+  const bool pending = s.pending;  // still in reported_, which holds a descriptor once
   s = slot{};
   s.socket = socket;
-  // A request holds the file: submit the cancellation now so that the caller's close() closes
-  // the socket at once, as it would under epoll.
-  if (armed) io_uring_submit(&ring_);
+  s.pending = pending;
+  // A request holds the file: submit the cancellations now (this one's, and any queued since
+  // the last wait) so that the caller's close() closes the socket at once, as under epoll.
+  if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
 }
 
-void uring_poller::later(int fd, slot& s) {
+void uring_poller::later(int fd, slot& s) noexcept {
   if (s.pending) return;
   s.pending = true;
   reported_.push_back(fd);
 }
 
 // One report per descriptor and wait: a socket's several completions add up.
-void uring_poller::report(int fd, slot& s, io_events events) {
+void uring_poller::report(int fd, slot& s, io_events events) noexcept {
   if (s.epoch == epoch_) {
     ready_[s.ready_at].events = ready_[s.ready_at].events | events;
     return;
@@ -266,6 +274,7 @@ std::span<const ready_event> uring_poller::wait(int timeout_ms) {
     // before it is asked for more), and reported again while the stream reads: level-triggered.
     input_->set_aside();
     for (const int fd : input_->waiting()) {
+      if (ready_.size() >= max_events_) break;  // the rest stay waiting, for the next wait
       slot& s = slots_[static_cast<std::size_t>(fd)];
       if (s.live && s.receiving && (s.interest & POLLIN) != 0) report(fd, s, io_events::readable);
     }
@@ -298,14 +307,14 @@ void uring_poller::reap() {
   unsigned seen = 0;
   io_uring_cqe* cqe;
   io_uring_for_each_cqe(&ring_, head, cqe) {
-    ++seen;
-    take(*cqe);
     if (ready_.size() >= max_events_) break;
+    ++seen;
+    take(*cqe);  // allocates nothing: each list has room made in advance
   }
   io_uring_cq_advance(&ring_, seen);
 }
 
-void uring_poller::take(const io_uring_cqe& cqe) {
+void uring_poller::take(const io_uring_cqe& cqe) noexcept {
   const bool buffer = (cqe.flags & IORING_CQE_F_BUFFER) != 0;
   const unsigned id = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
   if (cqe.user_data != ignored) {
@@ -320,7 +329,7 @@ void uring_poller::take(const io_uring_cqe& cqe) {
   if (buffer && input_) input_->recycle(id);
 }
 
-void uring_poller::take_poll(int fd, slot& s, const io_uring_cqe& cqe) {
+void uring_poller::take_poll(int fd, slot& s, const io_uring_cqe& cqe) noexcept {
   if (!s.poll_armed || (s.poll_arming & 0x7fff) != tag::unpack(cqe.user_data).arming) return;
   s.poll_armed = false;
   later(fd, s);
@@ -335,7 +344,7 @@ void uring_poller::take_poll(int fd, slot& s, const io_uring_cqe& cqe) {
   report(fd, s, events);
 }
 
-void uring_poller::take_receive(int fd, slot& s, const tag& t, const io_uring_cqe& cqe) {
+void uring_poller::take_receive(int fd, slot& s, const tag& t, const io_uring_cqe& cqe) noexcept {
   const bool reading = (s.interest & POLLIN) != 0;
   if ((cqe.flags & IORING_CQE_F_MORE) == 0 && s.receive_armed &&
       (s.receive_arming & 0x7fff) == t.arming) {
