@@ -81,6 +81,7 @@ class uring_poller final : public poller {
   receiver* input() noexcept override { return input_.get(); }
 
  private:
+  // 32 bytes: the table is indexed by descriptor, so it costs this much per open socket.
   struct slot {
     io_handler* handler = nullptr;
     std::uint32_t epoch = 0;     // the wait whose ready_ holds this descriptor's report...
@@ -88,23 +89,24 @@ class uring_poller final : public poller {
     std::uint16_t socket = 0;    // which socket holds the number: counts add()s and remove()s
     std::uint16_t poll_arming = 0;
     std::uint16_t receive_arming = 0;
-    std::uint16_t interest = 0;   // POLLIN and POLLOUT, as asked
-    std::uint16_t poll_mask = 0;  // the mask of the poll in the kernel
-    bool live = false;
-    bool receiving = false;  // input comes as completions, not as readiness
-    bool poll_armed = false;
-    bool receive_armed = false;
-    bool failed = false;        // the kernel refused to poll it: reported once, not armed again
-    bool receive_over = false;  // the receive reported the end (FIN or an error)
-    bool pending = false;       // in reported_: brought in line at the next wait
+    std::uint8_t interest = 0;   // POLLIN and POLLOUT, as asked
+    std::uint8_t poll_mask = 0;  // the mask of the poll in the kernel
+    bool live : 1 = false;
+    bool receiving : 1 = false;  // input comes as completions, not as readiness
+    bool poll_armed : 1 = false;
+    bool receive_armed : 1 = false;
+    bool failed : 1 = false;        // the kernel refused to poll it: reported once, not armed again
+    bool receive_over : 1 = false;  // the receive reported the end (FIN or an error)
+    bool pending : 1 = false;       // in reported_: brought in line at the next wait
   };
+  static_assert(POLLIN < 256 && POLLOUT < 256 && POLLERR < 256 && POLLHUP < 256);
 
   slot& at(int fd);
   io_uring_sqe* next_sqe();
   void start(int fd, io_events interest, io_handler* h, bool receiving);
   // Arms or cancels the requests so that they match what the slot asks for.
   void sync(int fd, slot& s);
-  void arm_poll(int fd, slot& s, std::uint16_t mask);
+  void arm_poll(int fd, slot& s, std::uint8_t mask);
   void arm_receive(int fd, slot& s);
   void cancel(const tag& t);
   void later(int fd, slot& s) noexcept;
@@ -147,7 +149,7 @@ io_uring_sqe* uring_poller::next_sqe() {
   return sqe;
 }
 
-void uring_poller::arm_poll(int fd, slot& s, std::uint16_t mask) {
+void uring_poller::arm_poll(int fd, slot& s, std::uint8_t mask) {
   io_uring_sqe* sqe = next_sqe();
   ++s.poll_arming;
   io_uring_prep_poll_add(sqe, fd, mask);
@@ -179,8 +181,8 @@ void uring_poller::sync(int fd, slot& s) {
   // A receiving socket needs a poll only to learn of write room, or of an error or hang-up
   // while it does not read (epoll reports those whatever the interest).
   const bool want_poll = !s.failed && (!s.receiving || write || !read);
-  const auto mask = static_cast<std::uint16_t>((s.receiving ? (write ? POLLOUT : 0) : s.interest) |
-                                               POLLERR | POLLHUP);
+  const auto mask = static_cast<std::uint8_t>((s.receiving ? (write ? POLLOUT : 0) : s.interest) |
+                                              POLLERR | POLLHUP);
   if (s.poll_armed && (!want_poll || mask != s.poll_mask)) {
     cancel({fd, op::poll, s.socket, s.poll_arming});
     s.poll_armed = false;
@@ -209,8 +211,7 @@ void uring_poller::start(int fd, io_events interest, io_handler* h, bool receivi
   s.socket = socket;
   s.pending = pending;
   s.handler = h;
-  s.interest =
-      static_cast<std::uint16_t>(static_cast<std::uint32_t>(interest) & (POLLIN | POLLOUT));
+  s.interest = static_cast<std::uint8_t>(static_cast<std::uint32_t>(interest) & (POLLIN | POLLOUT));
   s.live = true;
   s.receiving = receiving;
   if (receiving) input_->prepare(fd);
@@ -222,8 +223,7 @@ void uring_poller::modify(int fd, io_events interest, io_handler* h) {
     throw std::system_error(ENOENT, std::generic_category(), "io_uring poll modify");
   slot& s = slots_[static_cast<std::size_t>(fd)];
   s.handler = h;
-  s.interest =
-      static_cast<std::uint16_t>(static_cast<std::uint32_t>(interest) & (POLLIN | POLLOUT));
+  s.interest = static_cast<std::uint8_t>(static_cast<std::uint32_t>(interest) & (POLLIN | POLLOUT));
   // Just reported: the next wait brings it in line, with whatever was asked by then.
   if (!s.pending) sync(fd, s);
 }
