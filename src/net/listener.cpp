@@ -101,6 +101,9 @@ listener::listener(event_loop& loop, const address& bind_to, bool reuse_port, ac
     ::close(fd_);
     throw std::system_error(err, std::generic_category(), "bind/listen " + bind_to.to_string());
   }
+  // Linux copies TCP_NODELAY from the listener to each socket it accepts, so set here it
+  // saves a setsockopt per connection (the first accepted socket checks that it came).
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   address bound;
   bound.length = sizeof bound.storage;
   ::getsockname(fd_, reinterpret_cast<sockaddr*>(&bound.storage), &bound.length);
@@ -184,6 +187,19 @@ void listener::end_burst() {
       " ms: dropped " + std::to_string(burst_dropped_) + " connections");
 }
 
+void listener::no_delay(int fd) noexcept {
+  if (nodelay_inherited_) return;
+  if (!nodelay_checked_) {
+    nodelay_checked_ = true;
+    int on = 0;
+    socklen_t len = sizeof on;
+    nodelay_inherited_ = ::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) == 0 && on != 0;
+    if (nodelay_inherited_) return;
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on Unix
+}
+
 void listener::on_io(io_events) {
   // Bounded per wake-up so that a connection storm cannot starve established sockets.
   bool at_limit = false;
@@ -211,8 +227,7 @@ void listener::on_io(io_events) {
     }
     at_limit = false;
     if (in_burst_) end_burst();
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    no_delay(fd);
     on_accept_(fd, peer);
   }
   if (at_limit && fd_ >= 0) at_fd_limit();

@@ -189,13 +189,11 @@ void receiver::set_aside() {
     try {
       copy_aside(fd, b);
     } catch (...) {
-      // No memory for the copy: this one and the rest stay listed as they are.
+      // No memory for the copy: this one and the rest wait, as they are, for the next round
+      // (each is in round_ once, so waiting_ has room for them all).
       for (std::size_t j = i; j < round_.size(); ++j) {
-        box& r = boxes_[static_cast<std::size_t>(round_[j])];
-        if (!r.listed) {
-          r.listed = true;
-          waiting_.push_back(round_[j]);
-        }
+        boxes_[static_cast<std::size_t>(round_[j])].listed = true;
+        waiting_.push_back(round_[j]);
       }
       throw;
     }

@@ -2,7 +2,8 @@
 // report, so the contract stays epoll's level-triggered one) and, for the streams that ask,
 // input through multishot receives into a ring of provided buffers (receiver.hpp): the kernel
 // reads as bytes come, and the one io_uring_enter that waits also reports them, so an echo
-// costs no recv call. Every arming of an iteration reaches the kernel in that same call.
+// costs no recv call. Armings and cancellations wait for that same call, except that a
+// remove() submits what is queued at once, so that the close() after it closes the socket.
 #include <liburing.h>
 #include <poll.h>
 
@@ -131,9 +132,10 @@ uring_poller::slot& uring_poller::at(int fd) {
   if (fd < 0) throw std::system_error(EBADF, std::generic_category(), "io_uring poll");
   const auto i = static_cast<std::size_t>(fd);
   if (i >= slots_.size()) {
-    slots_.resize(std::max<std::size_t>(i + 1, slots_.size() * 2));
+    const std::size_t n = std::max<std::size_t>(i + 1, slots_.size() * 2);
     // Taking a completion never allocates: reported_ holds a descriptor once at most.
-    reported_.reserve(slots_.size());
+    reported_.reserve(n);
+    slots_.resize(n);
   }
   return slots_[i];
 }
@@ -202,6 +204,7 @@ void uring_poller::sync(int fd, slot& s) {
 
 void uring_poller::start(int fd, io_events interest, io_handler* h, bool receiving) {
   slot& s = at(fd);
+  if (receiving) input_->prepare(fd);  // before anything changes: it may throw
   // A number still registered belongs to a descriptor closed without remove(): epoll forgets
   // those by itself, io_uring keeps polling the old file until told.
   if (s.live) remove(fd);
@@ -214,7 +217,6 @@ void uring_poller::start(int fd, io_events interest, io_handler* h, bool receivi
   s.interest = static_cast<std::uint8_t>(static_cast<std::uint32_t>(interest) & (POLLIN | POLLOUT));
   s.live = true;
   s.receiving = receiving;
-  if (receiving) input_->prepare(fd);
   sync(fd, s);
 }
 
@@ -279,10 +281,17 @@ std::span<const ready_event> uring_poller::wait(int timeout_ms) {
       if (s.live && s.receiving && (s.interest & POLLIN) != 0) report(fd, s, io_events::readable);
     }
   }
-  for (const int fd : reported_) {
-    slot& s = slots_[static_cast<std::size_t>(fd)];
-    s.pending = false;
-    if (s.live) sync(fd, s);
+  std::size_t done = 0;
+  try {
+    for (; done < reported_.size(); ++done) {
+      const int fd = reported_[done];
+      slot& s = slots_[static_cast<std::size_t>(fd)];
+      if (s.live) sync(fd, s);
+      s.pending = false;  // only once in line: one that failed stays listed, and pending
+    }
+  } catch (...) {
+    reported_.erase(reported_.begin(), reported_.begin() + static_cast<std::ptrdiff_t>(done));
+    throw;
   }
   reported_.clear();
   if (!ready_.empty()) timeout_ms = 0;

@@ -9,20 +9,34 @@
 namespace duplex::ws {
 namespace {
 
-// The largest message buffer this thread's connections have given up, kept for the next large
-// message: a 1 MiB message otherwise grows a fresh buffer through every doubling, and this
-// VM's page faults on fresh memory made that most of a large echo's cost (more so when input
-// comes in 16 KiB pieces, as io_uring's provided buffers give it). Bounded by the largest
-// message the limits let in; one per loop thread.
-std::string& spare_buffer() noexcept {
-  thread_local std::string spare;
-  return spare;
+// The largest message buffer this thread's connections have given up (up to max_spare), kept
+// for the next large message: a 1 MiB message otherwise grows a fresh buffer through every
+// doubling, and this VM's page faults on fresh memory made that most of a large echo's cost
+// (more so when input comes in 16 KiB pieces, as io_uring's provided buffers give it).
+constexpr std::size_t max_spare = 4 * 1024 * 1024;
+
+struct spare_holder {
+  std::string buffer;
+  ~spare_holder();
+};
+// Trivially destructible, so still readable while the thread's other objects are destroyed:
+// one destroyed after the holder (made before it) must not give a buffer to a dead string.
+thread_local bool spare_gone = false;
+spare_holder::~spare_holder() {
+  spare_gone = true;
+}
+
+std::string* spare_buffer() noexcept {
+  thread_local spare_holder spare;
+  return spare_gone ? nullptr : &spare.buffer;
 }
 
 // A message that outgrows its buffer continues in the spare one when that is large enough,
 // and no larger than this connection's limit lets a message buffer be.
 void grow_into_spare(std::string& msg, std::size_t need, std::size_t limit) {
-  std::string& spare = spare_buffer();
+  std::string* kept = spare_buffer();
+  if (kept == nullptr) return;
+  std::string& spare = *kept;
   if (spare.capacity() < need || spare.capacity() > limit) return;
   spare.assign(msg);
   msg.swap(spare);
@@ -31,10 +45,10 @@ void grow_into_spare(std::string& msg, std::size_t need, std::size_t limit) {
 
 // A large buffer given up: kept if it is the largest yet.
 void give_up_buffer(std::string& msg) noexcept {
-  std::string& spare = spare_buffer();
-  if (msg.capacity() > spare.capacity()) {
+  std::string* spare = spare_buffer();
+  if (spare != nullptr && msg.capacity() > spare->capacity() && msg.capacity() <= max_spare) {
     msg.clear();
-    spare.swap(msg);
+    spare->swap(msg);
   }
   std::string().swap(msg);
 }
@@ -111,7 +125,8 @@ void connection::enable_deflate(const deflate_params& p, int level, std::size_t 
 }
 
 std::size_t connection::spare_bytes() noexcept {
-  return spare_buffer().capacity();
+  const std::string* spare = spare_buffer();
+  return spare != nullptr ? spare->capacity() : 0;
 }
 
 connection::partial& connection::part() {

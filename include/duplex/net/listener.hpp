@@ -71,6 +71,8 @@ class listener final : public io_handler {
   void at_fd_limit();
   void resume();
   void end_burst();
+  // TCP_NODELAY on an accepted socket: inherited from the listener (checked once), else set.
+  void no_delay(int fd) noexcept;
   void log(const std::string& line) const;
 
   event_loop& loop_;
@@ -80,6 +82,8 @@ class listener final : public io_handler {
   std::uint16_t port_ = 0;
   std::uint64_t dropped_ = 0;
   // A burst at the descriptor limit: from the first EMFILE to an accept that works again.
+  bool nodelay_checked_ = false;
+  bool nodelay_inherited_ = false;
   bool in_burst_ = false;
   std::uint64_t burst_dropped_ = 0;
   std::uint64_t burst_start_ms_ = 0;

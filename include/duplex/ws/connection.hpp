@@ -141,9 +141,9 @@ class connection {
   std::size_t buffered_message_bytes() const noexcept { return part_ ? part_->msg.capacity() : 0; }
   /// Memory held out of line while a frame or message is split across reads (0 when idle).
   bool holds_partial() const noexcept { return part_ != nullptr; }
-  /// The calling thread's spare message buffer: the largest one a connection gave up after a
-  /// message over 64 KiB, kept so that the next large message does not grow a fresh one (it
-  /// is taken by a message that fits it and the receiving connection's limit).
+  /// The calling thread's spare message buffer: the largest one (up to 4 MiB) a connection
+  /// gave up after a message over 64 KiB, kept so that the next large message does not grow a
+  /// fresh one (it is taken by a message that fits it and the receiving connection's limit).
   static std::size_t spare_bytes() noexcept;
 
  private:

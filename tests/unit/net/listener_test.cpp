@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,6 +29,14 @@ TEST(Listener, AcceptsOnAnEphemeralPort) {
     clients.push_back(test::connect_loopback(l.port()));
   loop.run();
   EXPECT_EQ(accepted.size(), 3u);
+  // Replies are small and must not wait for Nagle: each accepted socket has TCP_NODELAY,
+  // whether it came from the listener or was set on it.
+  for (int fd : accepted) {
+    int on = 0;
+    socklen_t len = sizeof on;
+    ASSERT_EQ(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len), 0);
+    EXPECT_NE(on, 0);
+  }
   for (int fd : accepted)
     ::close(fd);
   for (int fd : clients)
