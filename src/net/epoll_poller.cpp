@@ -66,6 +66,11 @@ class epoll_poller final : public poller {
 
 }  // namespace
 
+void poller::close(int fd) noexcept {
+  remove(fd);
+  ::close(fd);
+}
+
 std::unique_ptr<poller> make_epoll_poller(std::size_t max_events) {
   return std::make_unique<epoll_poller>(max_events);
 }

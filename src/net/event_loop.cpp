@@ -148,6 +148,22 @@ bool event_loop::add_receiving(int fd, io_events interest, io_handler* h) {
   return poller_->add_receiving(fd, interest, h);
 }
 
+bool event_loop::add_accepting(int fd, io_handler* h) {
+  expect_owner("event_loop::add");
+  return poller_->add_accepting(fd, h);
+}
+
+bool event_loop::next_accepted(int fd, int& result) noexcept {
+  return poller_->next_accepted(fd, result);
+}
+
+void event_loop::close(int fd) noexcept {
+  if (running_) return poller_->close(fd);
+  // Outside run() no wait may come soon: closed now, as the caller would expect.
+  poller_->remove(fd);
+  ::close(fd);
+}
+
 void event_loop::modify(int fd, io_events interest, io_handler* h) {
   expect_owner("event_loop::modify");
   poller_->modify(fd, interest, h);
@@ -175,6 +191,16 @@ int event_loop::wait_timeout() const noexcept {
 
 void event_loop::run() {
   thread_ = std::this_thread::get_id();
+  // Closes queued by the last iteration go to the kernel when run() returns (or throws), not
+  // at the next run().
+  struct running_scope {
+    event_loop& loop;
+    explicit running_scope(event_loop& l) : loop(l) { loop.running_ = true; }
+    ~running_scope() {
+      loop.running_ = false;
+      loop.poller_->submit();
+    }
+  } scope(*this);
   // Iteration order: wait, dispatch readiness in kernel order, run posted work, run due timers,
   // then the iteration-end hooks (which flush corked writes and free closed sockets).
   while (!stopped_.load(std::memory_order_acquire)) {

@@ -65,7 +65,7 @@ listener::listener(event_loop& loop, const unix_listen_options& where, accept_fn
     if (::chmod(where.path.c_str(), static_cast<mode_t>(where.mode)) != 0)
       fail(errno, "chmod unix:" + where.path);
     if (::listen(fd_, backlog) != 0) fail(errno, "listen unix:" + where.path);
-    loop_.add(fd_, io_events::readable, this);
+    watch();
   } catch (...) {
     close();
     if (reserve_fd_ >= 0) ::close(reserve_fd_);
@@ -84,7 +84,7 @@ listener::listener(event_loop& loop, const listener& first, accept_fn on_accept)
     if (reserve_fd_ >= 0) ::close(reserve_fd_);
     fail(err, "dup listener");
   }
-  loop_.add(fd_, io_events::readable, this);
+  watch();
 }
 
 listener::listener(event_loop& loop, const address& bind_to, bool reuse_port, accept_fn on_accept,
@@ -108,7 +108,7 @@ listener::listener(event_loop& loop, const address& bind_to, bool reuse_port, ac
   bound.length = sizeof bound.storage;
   ::getsockname(fd_, reinterpret_cast<sockaddr*>(&bound.storage), &bound.length);
   port_ = bound.port();
-  loop_.add(fd_, io_events::readable, this);
+  watch();
 }
 
 bool listener::in_use(const address& a) {
@@ -176,8 +176,16 @@ void listener::at_fd_limit() {
 
 void listener::resume() {
   if (fd_ < 0) return;
-  loop_.add(fd_, io_events::readable, this);
-  on_io(io_events::readable);  // the probe: a descriptor free again ends the burst
+  watch();
+  accept_ready();  // the probe: a descriptor free again ends the burst
+}
+
+// With io_uring the kernel accepts as connections come, with no accept4; a test's hook
+// standing in for accept4 keeps readiness, so that it sees every call.
+void listener::watch() {
+  multishot_ = io.accept4.load(std::memory_order_relaxed) == &::accept4 &&
+               loop_.add_accepting(fd_, this);
+  if (!multishot_) loop_.add(fd_, io_events::readable, this);
 }
 
 void listener::end_burst() {
@@ -201,6 +209,50 @@ void listener::no_delay(int fd) noexcept {
 }
 
 void listener::on_io(io_events) {
+  if (!multishot_) return accept_ready();
+  take_accepted();
+  // A hook installed since (a test's) is seen from the next connection on.
+  if (multishot_ && fd_ >= 0 && io.accept4.load(std::memory_order_relaxed) != &::accept4) {
+    loop_.remove(fd_);
+    multishot_ = false;
+    loop_.add(fd_, io_events::readable, this);
+  }
+}
+
+void listener::take_accepted() {
+  int r = 0;
+  while (fd_ >= 0 && multishot_ && loop_.next_accepted(fd_, r)) {
+    if (r >= 0) {
+      if (in_burst_) end_burst();
+      hand_over(r, nullptr);
+      continue;
+    }
+    // The accept ended with an error (the poller arms it again at the next wait).
+    if (r == -EMFILE || r == -ENFILE) return accept_ready();  // drops and pauses, as below
+    if (r == -ECONNABORTED || r == -EINTR || r == -EAGAIN) continue;
+    // Anything else: accepting goes back to readiness for good, whose accept4 reports it.
+    loop_.remove(fd_);
+    multishot_ = false;
+    loop_.add(fd_, io_events::readable, this);
+    return;
+  }
+}
+
+void listener::hand_over(int fd, const address* peer) {
+  no_delay(fd);
+  if (peer != nullptr || !want_peer_) {
+    static const address none{};
+    return on_accept_(fd, peer != nullptr ? *peer : none);
+  }
+  // The kernel's accept gave no address: asked for, one call instead of the accept4 it saved.
+  address from;
+  from.length = sizeof from.storage;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&from.storage), &from.length) != 0)
+    from = address{};
+  on_accept_(fd, from);
+}
+
+void listener::accept_ready() {
   // Bounded per wake-up so that a connection storm cannot starve established sockets.
   bool at_limit = false;
   for (int i = 0; i < 256 && fd_ >= 0; ++i) {
@@ -227,8 +279,7 @@ void listener::on_io(io_events) {
     }
     at_limit = false;
     if (in_burst_) end_burst();
-    no_delay(fd);
-    on_accept_(fd, peer);
+    hand_over(fd, &peer);
   }
   if (at_limit && fd_ >= 0) at_fd_limit();
 }

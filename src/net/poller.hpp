@@ -40,6 +40,19 @@ class poller {
   // offers only readiness: the caller add()s it instead.
   virtual bool add_receiving(int, io_events, io_handler*) { return false; }
   virtual receiver* input() noexcept { return nullptr; }
+
+  // Completion-based accepting (io_uring's multishot accept) for listening socket `fd`: the
+  // kernel accepts connections as they come and files each new descriptor, or the negative
+  // errno that ended accepting, for next_accepted(); `readable` then means "something is
+  // filed". False when the backend offers only readiness: the caller add()s it instead.
+  virtual bool add_accepting(int, io_handler*) { return false; }
+  virtual bool next_accepted(int, int&) noexcept { return false; }
+
+  // remove() and close(2). io_uring queues the close behind the cancellations it needs, for
+  // the next submission (the iteration's wait): the caller's number stays taken until then.
+  virtual void close(int fd) noexcept;
+  // Hands the kernel what is queued for the next wait (closes, armings) now.
+  virtual void submit() noexcept {}
 };
 
 std::unique_ptr<poller> make_epoll_poller(std::size_t max_events);

@@ -31,8 +31,7 @@ stream::~stream() {
   if (sending_) settle_quietly();
   if (fd_ < 0) return;
   // io_uring, unlike epoll, keeps polling a closed descriptor's file until told.
-  loop_.remove(fd_);
-  ::close(fd_);
+  loop_.close(fd_);
 }
 
 void stream::watch(bool read, bool write, bool receive) {
@@ -200,11 +199,11 @@ void stream::shutdown_write() noexcept {
 void stream::close(bool reset) noexcept {
   if (sending_) settle_quietly();
   if (fd_ < 0) return;
-  loop_.remove(fd_);
   if (reset) {
+    loop_.remove(fd_);
     close_socket(fd_);
   } else {
-    ::close(fd_);
+    loop_.close(fd_);
   }
   fd_ = -1;
   receiving_ = false;

@@ -328,6 +328,7 @@ static void listen_unix(detail::server_state& st, unsigned n) {
         i == 0 ? std::make_unique<net::listener>(ctx->loop, where, on_accept)
                : std::make_unique<net::listener>(ctx->loop, *st.loops[0]->listener, on_accept);
     ctx->listener->on_log([&st](std::string_view line) { st.log(line); });
+    ctx->listener->want_peer_address(false);  // asked of the socket when a log line needs it
     st.loops.push_back(std::move(ctx));
   }
 }
@@ -347,6 +348,7 @@ void server::listen() {
     ctx->listener = std::make_unique<net::listener>(
         ctx->loop, addr, n > 1, [c](int fd, const net::address&) { c->accept(fd); });
     ctx->listener->on_log([st = state_.get()](std::string_view line) { st->log(line); });
+    ctx->listener->want_peer_address(false);  // asked of the socket when a log line needs it
     // With port 0 the first listener picks the port; the others join it through SO_REUSEPORT.
     if (i == 0) {
       state_->port = ctx->listener->port();

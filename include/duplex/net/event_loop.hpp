@@ -106,6 +106,16 @@ class event_loop {
   /// Internal (net::stream): input read by the kernel for the sockets registered with
   /// add_receiving; null with epoll, or when the kernel cannot receive this way.
   receiver* input() noexcept { return input_; }
+  /// Internal (net::listener): registers listening socket `fd` so that the kernel accepts its
+  /// connections as they come (io_uring's multishot accept); false when the backend offers
+  /// only readiness, and nothing was registered.
+  bool add_accepting(int fd, io_handler* h);
+  /// Internal (net::listener): the next descriptor accepted for `fd`, or the negative errno
+  /// that ended accepting; false when none waits.
+  bool next_accepted(int fd, int& result) noexcept;
+  /// Unregisters and closes `fd`. With io_uring the close goes to the kernel with the
+  /// iteration's one submission (the number stays taken until then); with epoll at once.
+  void close(int fd) noexcept;
 
   /// Runs until stop(); may be called again after it returns. The thread that calls run()
   /// becomes the loop's thread.
@@ -180,6 +190,7 @@ class event_loop {
   std::size_t buffer_size_;
   std::uint64_t now_ms_ = 0;
   std::atomic<bool> stopped_{false};
+  bool running_ = false;  // inside run(): a wait comes at the iteration's end
   std::atomic<std::thread::id> thread_{};
   std::mutex post_mutex_;
   std::vector<std::function<void()>> posted_;

@@ -25,7 +25,8 @@ struct unix_listen_options {
 /// readiness.
 class listener final : public io_handler {
  public:
-  /// Called with each accepted, non-blocking socket (TCP_NODELAY set) and its peer.
+  /// Called with each accepted, non-blocking socket (TCP_NODELAY set) and its peer (empty,
+  /// length 0, when peer addresses are not wanted and the kernel accepted without one).
   using accept_fn = std::function<void(int fd, const address& peer)>;
 
   /// Binds and listens (SO_REUSEPORT when `reuse_port`); throws std::system_error on failure.
@@ -53,8 +54,17 @@ class listener final : public io_handler {
   void close() noexcept;
   /// Accepted connections dropped because the process had no file descriptor left.
   std::uint64_t dropped_for_fd_limit() const noexcept { return dropped_; }
+  /// Whether the kernel accepts connections as they come (io_uring's multishot accept), rather
+  /// than accept4 on readiness.
+  bool kernel_accepts() const noexcept { return multishot_; }
   /// Whether accepting is paused at the descriptor limit.
   bool paused() const noexcept { return pause_timer_ != 0; }
+
+  /// With io_uring the kernel accepts connections as they come, without their addresses: a
+  /// listener whose handler does not use the peer it is given says so here, and saves a
+  /// getpeername per connection (the peer is then empty, length 0, on io_uring). With epoll the
+  /// address comes with accept4 and is always given.
+  void want_peer_address(bool wanted) noexcept { want_peer_ = wanted; }
 
   /// Where the one line per burst at the descriptor limit goes (by default stderr).
   void on_log(std::function<void(std::string_view)> fn) { log_ = std::move(fn); }
@@ -65,6 +75,13 @@ class listener final : public io_handler {
   void on_io(io_events events) override;
 
  private:
+  // Registers the socket: accepted by the kernel (io_uring), or readiness and accept4.
+  void watch();
+  // Readiness: accept4 until the kernel has none (or the descriptor limit).
+  void accept_ready();
+  // io_uring: the connections the kernel accepted, in order.
+  void take_accepted();
+  void hand_over(int fd, const address* peer);
   /// Accepts and closes one pending connection; false if none was pending.
   bool shed_one() noexcept;
   // Out of descriptors with nothing left to drop: stops asking the kernel for a while.
@@ -85,6 +102,8 @@ class listener final : public io_handler {
   bool nodelay_checked_ = false;
   bool nodelay_inherited_ = false;
   bool in_burst_ = false;
+  bool multishot_ = false;  // the kernel accepts (io_uring), not accept4 on readiness
+  bool want_peer_ = true;
   std::uint64_t burst_dropped_ = 0;
   std::uint64_t burst_start_ms_ = 0;
   std::uint64_t burst_logged_ms_ = 0;

@@ -25,15 +25,18 @@ using namespace std::chrono_literals;
 // Found by the glue walk: the second accept4 of a wake-up (the one that would say EAGAIN) fails
 // with EMFILE. The connection was accepted; nothing was dropped.
 TEST(ListenerFaults, EmfileWithNothingPendingDropsNothing) {
-  event_loop loop;
-  std::vector<int> accepted;
-  listener l(loop, address::resolve("127.0.0.1", 0), false,
-             [&](int fd, const address&) { accepted.push_back(fd); });
+  // Installed first: a listener that finds accept4 hooked accepts on readiness, with accept4
+  // (on io_uring too), so every call is seen.
   test::fault_plan plan;
   plan.calls = test::call_accept4;
   plan.nth = 2;
   plan.accept_errno = EMFILE;
   test::fail_count fc(plan);
+  event_loop loop;
+  std::vector<int> accepted;
+  listener l(loop, address::resolve("127.0.0.1", 0), false,
+             [&](int fd, const address&) { accepted.push_back(fd); });
+  EXPECT_FALSE(l.kernel_accepts());
   const int client = test::connect_loopback(l.port());
   ASSERT_GE(client, 0);
   loop.add_timer(50ms, [&] { loop.stop(); });

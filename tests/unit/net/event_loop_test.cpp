@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -163,6 +164,39 @@ TEST(EventLoop, AnExceptionFromAnyKindOfWorkIsReportedAndTheLoopGoesOn) {
   for (const auto& e : expected)
     EXPECT_NE(std::find(seen.begin(), seen.end(), e), seen.end()) << e;
   EXPECT_EQ(std::count(seen.begin(), seen.end(), "an exception of unknown type"), 2);
+}
+
+// A socket closed inside run() is closed by the end of that iteration (io_uring queues the
+// close for the iteration's wait), and one closed in the iteration that stops the loop is
+// closed when run() returns, not at the next run().
+TEST(EventLoop, ASocketClosedInsideRunIsClosedByTheIterationsEnd) {
+  for (const io_backend b : {io_backend::epoll, io_backend::uring}) {
+    event_loop loop(loop_options{.io = b});
+    SCOPED_TRACE(std::string(to_string(loop.backend())));
+    int first[2];
+    int last[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, first), 0);
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, last), 0);
+    struct quiet final : io_handler {
+      void on_io(io_events) override {}
+    } h;
+    loop.add(first[0], io_events::readable, &h);
+    loop.add(last[0], io_events::readable, &h);
+    char c;
+    ssize_t seen_later = -2;
+    loop.add_timer(std::chrono::milliseconds(1), [&] { loop.close(first[0]); });
+    loop.add_timer(std::chrono::milliseconds(20),
+                   [&] { seen_later = ::recv(first[1], &c, 1, MSG_DONTWAIT); });
+    loop.add_timer(std::chrono::milliseconds(30), [&] {
+      loop.close(last[0]);
+      loop.stop();
+    });
+    loop.run();
+    EXPECT_EQ(seen_later, 0) << "the end of the stream";
+    EXPECT_EQ(::recv(last[1], &c, 1, MSG_DONTWAIT), 0) << "the end of the stream";
+    ::close(first[1]);
+    ::close(last[1]);
+  }
 }
 
 }  // namespace
