@@ -164,6 +164,10 @@ void event_loop::close(int fd) noexcept {
   ::close(fd);
 }
 
+bool event_loop::submit() noexcept {
+  return poller_->submit();
+}
+
 void event_loop::modify(int fd, io_events interest, io_handler* h) {
   expect_owner("event_loop::modify");
   poller_->modify(fd, interest, h);

@@ -176,8 +176,9 @@ void listener::at_fd_limit() {
 
 void listener::resume() {
   if (fd_ < 0) return;
-  watch();
   accept_ready();  // the probe: a descriptor free again ends the burst
+  // Still at the limit, it paused again; else the kernel (or readiness) takes over.
+  if (fd_ >= 0 && pause_timer_ == 0) watch();
 }
 
 // With io_uring the kernel accepts as connections come, with no accept4; a test's hook
@@ -211,10 +212,12 @@ void listener::no_delay(int fd) noexcept {
 void listener::on_io(io_events) {
   if (!multishot_) return accept_ready();
   take_accepted();
-  // A hook installed since (a test's) is seen from the next connection on.
+  // A hook installed since (a test's) is seen from the next connection on; a paused listener
+  // finds it when it resumes.
   if (multishot_ && fd_ >= 0 && io.accept4.load(std::memory_order_relaxed) != &::accept4) {
-    loop_.remove(fd_);
     multishot_ = false;
+    if (pause_timer_ != 0) return;
+    loop_.remove(fd_);
     loop_.add(fd_, io_events::readable, this);
   }
 }
@@ -229,8 +232,9 @@ void listener::take_accepted() {
     }
     // The accept ended with an error (the poller arms it again at the next wait).
     if (r == -EMFILE || r == -ENFILE) return accept_ready();  // drops and pauses, as below
-    if (r == -ECONNABORTED || r == -EINTR || r == -EAGAIN) continue;
-    // Anything else: accepting goes back to readiness for good, whose accept4 reports it.
+    // Only a kernel that cannot accept this way sends accepting back to readiness, for good;
+    // anything else (ENOMEM, a filter's EPERM, an aborted connection) passes.
+    if (r != -EINVAL && r != -EBADF && r != -ENOTSOCK && r != -EOPNOTSUPP) continue;
     loop_.remove(fd_);
     multishot_ = false;
     loop_.add(fd_, io_events::readable, this);
@@ -255,6 +259,7 @@ void listener::hand_over(int fd, const address* peer) {
 void listener::accept_ready() {
   // Bounded per wake-up so that a connection storm cannot starve established sockets.
   bool at_limit = false;
+  bool closes_sent = false;
   for (int i = 0; i < 256 && fd_ >= 0; ++i) {
     address peer;
     peer.length = sizeof peer.storage;
@@ -263,6 +268,11 @@ void listener::accept_ready() {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE) {
+        // Closes the loop queued for its next wait (io_uring) free descriptors: first those.
+        if (!closes_sent) {
+          closes_sent = true;
+          if (loop_.submit()) continue;
+        }
         if (!in_burst_) {
           in_burst_ = true;
           burst_dropped_ = 0;

@@ -51,8 +51,9 @@ class poller {
   // remove() and close(2). io_uring queues the close behind the cancellations it needs, for
   // the next submission (the iteration's wait): the caller's number stays taken until then.
   virtual void close(int fd) noexcept;
-  // Hands the kernel what is queued for the next wait (closes, armings) now.
-  virtual void submit() noexcept {}
+  // Hands the kernel what is queued for the next wait (closes, armings) now; false when
+  // nothing was queued.
+  virtual bool submit() noexcept { return false; }
 };
 
 std::unique_ptr<poller> make_epoll_poller(std::size_t max_events);

@@ -182,16 +182,20 @@ void uring_poller::drain_on_exit() noexcept {
   while (!accepts_.empty())
     drop_queue(accepts_.front().fd);
   io_uring_submit(&ring_);
-  unsigned head;
-  unsigned seen = 0;
-  io_uring_cqe* cqe;
-  io_uring_for_each_cqe(&ring_, head, cqe) {
-    ++seen;
-    if (cqe->user_data == uring_ignored) continue;
-    const uring_tag t = uring_tag::unpack(cqe->user_data);
-    if (t.kind == uring_op::accept && cqe->res >= 0) ::close(cqe->res);
+  // Completions the kernel kept aside while the queue was full come in as it empties.
+  for (unsigned seen = 1; seen > 0;) {
+    io_uring_get_events(&ring_);
+    unsigned head;
+    io_uring_cqe* cqe;
+    seen = 0;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      ++seen;
+      if (cqe->user_data == uring_ignored) continue;
+      const uring_tag t = uring_tag::unpack(cqe->user_data);
+      if (t.kind == uring_op::accept && cqe->res >= 0) ::close(cqe->res);
+    }
+    io_uring_cq_advance(&ring_, seen);
   }
-  io_uring_cq_advance(&ring_, seen);
   io_uring_queue_exit(&ring_);
 }
 

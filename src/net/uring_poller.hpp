@@ -61,8 +61,8 @@ class uring_poller final : public poller {
   void modify(int fd, io_events interest, io_handler* h) override;
   void remove(int fd) noexcept override;
   void close(int fd) noexcept override;
-  void submit() noexcept override {
-    if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
+  bool submit() noexcept override {
+    return io_uring_sq_ready(&ring_) > 0 && io_uring_submit(&ring_) > 0;
   }
   std::span<const ready_event> wait(int timeout_ms) override;
   receiver* input() noexcept override { return input_.get(); }

@@ -116,6 +116,9 @@ class event_loop {
   /// Unregisters and closes `fd`. With io_uring the close goes to the kernel with the
   /// iteration's one submission (the number stays taken until then); with epoll at once.
   void close(int fd) noexcept;
+  /// Internal (net::listener): hands the kernel what waits for the next wait (closes above
+  /// all) now; false when nothing waited.
+  bool submit() noexcept;
 
   /// Runs until stop(); may be called again after it returns. The thread that calls run()
   /// becomes the loop's thread.

@@ -196,6 +196,13 @@ TEST(EventLoop, ASocketClosedInsideRunIsClosedByTheIterationsEnd) {
     EXPECT_EQ(::recv(last[1], &c, 1, MSG_DONTWAIT), 0) << "the end of the stream";
     ::close(first[1]);
     ::close(last[1]);
+    // Outside run() no wait is coming: closed at once.
+    int outside[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, outside), 0);
+    loop.add(outside[0], io_events::readable, &h);
+    loop.close(outside[0]);
+    EXPECT_EQ(::recv(outside[1], &c, 1, MSG_DONTWAIT), 0) << "the end of the stream";
+    ::close(outside[1]);
   }
 }
 

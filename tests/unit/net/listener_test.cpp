@@ -69,6 +69,7 @@ void survives_running_out_of_file_descriptors(io_backend backend) {
   const int first = test::connect_loopback(l.port());
   ASSERT_GE(first, 0);
   int second = -1;
+  int third = -1;
   std::uint64_t dropped_while_full = 0;
   loop.add_timer(std::chrono::milliseconds(100), [&] {
     dropped_while_full = l.dropped_for_fd_limit();
@@ -78,14 +79,20 @@ void survives_running_out_of_file_descriptors(io_backend backend) {
     ::setrlimit(RLIMIT_NOFILE, &old);
     second = test::connect_loopback(l.port());
   });
-  loop.add_timer(std::chrono::milliseconds(300), [&] { loop.stop(); });
+  // Well after the pause: accepted the way the backend accepts when not at the limit.
+  loop.add_timer(std::chrono::milliseconds(300), [&] { third = test::connect_loopback(l.port()); });
+  loop.add_timer(std::chrono::milliseconds(400), [&] { loop.stop(); });
   loop.run();
   EXPECT_GE(dropped_while_full, 1u);
-  ASSERT_EQ(accepted.size(), 1u);  // only the connection made after descriptors were freed
+  // Only the connections made after descriptors were freed.
+  ASSERT_EQ(accepted.size(), 2u);
+  EXPECT_FALSE(l.paused());
+  EXPECT_EQ(l.kernel_accepts(), backend == io_backend::uring) << "accepting as before the limit";
   for (int fd : accepted)
     ::close(fd);
   ::close(first);
   ::close(second);
+  ::close(third);
 }
 
 TEST(Listener, SurvivesRunningOutOfFileDescriptors) {
